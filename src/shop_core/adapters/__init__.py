@@ -1,0 +1,1 @@
+"""Technology plugged into the ports. Only `shop_core.bootstrap` imports these."""

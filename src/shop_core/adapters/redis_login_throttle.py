@@ -1,0 +1,26 @@
+"""Failed-login counters in Redis: one counter per identifier that expires with its window."""
+
+from __future__ import annotations
+
+from redis.asyncio import Redis
+
+
+class RedisLoginThrottle:
+    def __init__(self, client: Redis, prefix: str = "shop:") -> None:
+        self._redis = client
+        self._prefix = prefix
+
+    def _key(self, key: str) -> str:
+        return f"{self._prefix}login-failures:{key}"
+
+    async def failures(self, key: str) -> tuple[int, int]:
+        async with self._redis.pipeline(transaction=True) as pipe:
+            count, ttl = await pipe.get(self._key(key)).ttl(self._key(key)).execute()
+        return (int(count), max(int(ttl), 1)) if count is not None else (0, 0)
+
+    async def record_failure(self, key: str, window_seconds: int) -> None:
+        async with self._redis.pipeline(transaction=True) as pipe:
+            await pipe.incr(self._key(key)).expire(self._key(key), window_seconds, nx=True).execute()
+
+    async def reset(self, key: str) -> None:
+        await self._redis.delete(self._key(key))

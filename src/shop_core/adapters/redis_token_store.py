@@ -1,0 +1,56 @@
+"""Token revocation and refresh families in Redis: keys that expire with the tokens they guard."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from redis.asyncio import Redis
+
+_REVOKED = "!revoked"
+# Swap the family's current token only if the caller holds it: atomic, so two concurrent
+# refreshes with one token cannot both win.
+_ROTATE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  redis.call('SET', KEYS[1], ARGV[2], 'EXAT', ARGV[3])
+  return 1
+end
+return 0
+"""
+
+
+class RedisTokenStore:
+    def __init__(self, client: Redis, prefix: str = "shop:") -> None:
+        self._redis = client
+        self._prefix = prefix
+        self._rotate = client.register_script(_ROTATE)
+
+    def _revoked_key(self, jti: str) -> str:
+        return f"{self._prefix}token:revoked:{jti}"
+
+    def _family_key(self, family: str) -> str:
+        return f"{self._prefix}token:family:{family}"
+
+    async def revoke_token(self, jti: str, expires_at: datetime) -> None:
+        await self._redis.set(self._revoked_key(jti), 1, exat=_exat(expires_at))
+
+    async def is_token_revoked(self, jti: str) -> bool:
+        return bool(await self._redis.exists(self._revoked_key(jti)))
+
+    async def start_family(self, family: str, jti: str, expires_at: datetime) -> None:
+        await self._redis.set(self._family_key(family), jti, exat=_exat(expires_at))
+
+    async def rotate_family(self, family: str, old_jti: str, new_jti: str, expires_at: datetime) -> bool:
+        swapped = await self._rotate(
+            keys=[self._family_key(family)], args=[old_jti, new_jti, _exat(expires_at)]
+        )
+        return bool(swapped)
+
+    async def revoke_family(self, family: str) -> None:
+        await self._redis.set(self._family_key(family), _REVOKED, xx=True, keepttl=True)
+
+    async def ping(self) -> None:
+        await self._redis.ping()
+
+
+def _exat(moment: datetime) -> int:
+    return int(moment.timestamp()) + 1

@@ -1,0 +1,1 @@
+"""SQLAlchemy (async) adapters for SQLite and PostgreSQL."""

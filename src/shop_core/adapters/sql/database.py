@@ -1,0 +1,62 @@
+"""The engine and session factory, built from settings by the composition root."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from advanced_alchemy.config import AsyncSessionConfig, SQLAlchemyAsyncConfig
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from shop_core.adapters.sql.orm import map_domain
+
+
+@dataclass
+class Database:
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+
+    async def ping(self) -> None:
+        async with self.engine.connect() as conn:
+            await conn.execute(sa.text("SELECT 1"))
+
+    async def close(self) -> None:
+        await self.engine.dispose()
+
+
+def alchemy_config(url: str, *, pool_size: int = 10, echo: bool = False) -> SQLAlchemyAsyncConfig:
+    """advanced-alchemy's config: the engine, the session maker and the Alembic settings."""
+    from advanced_alchemy.config import EngineConfig
+
+    from shop_core.adapters.sql.migrations_runner import alembic_config
+
+    engine = EngineConfig(echo=echo, pool_pre_ping=True)
+    if not url.startswith("sqlite"):
+        engine = EngineConfig(echo=echo, pool_pre_ping=True, pool_size=pool_size, max_overflow=pool_size)
+    return SQLAlchemyAsyncConfig(
+        connection_string=url,
+        engine_config=engine,
+        session_config=AsyncSessionConfig(expire_on_commit=False, autoflush=False),
+        alembic_config=alembic_config(),
+        create_all=False,
+    )
+
+
+def open_database(url: str, *, pool_size: int = 10, echo: bool = False) -> Database:
+    """Build (not connect) the engine; connections open lazily on first use."""
+    map_domain()
+    config = alchemy_config(url, pool_size=pool_size, echo=echo)
+    engine = config.get_engine()
+    if engine.dialect.name == "sqlite":
+        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+    sessions = async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+    return Database(engine=engine, sessions=sessions)
+
+
+def _sqlite_pragmas(dbapi_conn: object, _record: object) -> None:
+    cursor = dbapi_conn.cursor()  # type: ignore[attr-defined]
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.close()

@@ -1,0 +1,181 @@
+"""The composition root: the one place that knows which adapter serves which port."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from shop_core.domain.tokens import TokenClaims
+from shop_core.ports.clock import Clock
+from shop_core.ports.health import Probe
+from shop_core.ports.persistence import UnitOfWorkFactory
+from shop_core.ports.security import LoginThrottle, PasswordHasher, TokenCodec, TokenStore
+from shop_core.services import accounts, demo, health, sessions
+from shop_core.services.auth_config import AuthConfig
+from shop_core.services.commands import (
+    CreateAdmin,
+    Login,
+    Logout,
+    RefreshSession,
+    RegisterUser,
+    UpdateProfile,
+)
+from shop_core.services.views import Page, TokenPair, UserView
+from shop_core.settings import Settings
+
+
+@dataclass
+class Ports:
+    """Every port the use cases need, bound to an adapter."""
+
+    uow: UnitOfWorkFactory
+    hasher: PasswordHasher
+    codec: TokenCodec
+    tokens: TokenStore
+    throttle: LoginThrottle
+    clock: Clock
+    probes: dict[str, Probe] = field(default_factory=dict)
+
+
+class Shop:
+    """The use cases with their ports bound: what every driver calls."""
+
+    def __init__(self, settings: Settings, ports: Ports) -> None:
+        self.settings = settings
+        self.ports = ports
+        self.auth_config = AuthConfig(
+            access_ttl=settings.access_token_ttl,
+            refresh_ttl=settings.refresh_token_ttl,
+            max_failed_logins=settings.max_failed_logins,
+            failed_login_window=settings.failed_login_window,
+        )
+
+    # accounts
+    async def register(self, cmd: RegisterUser) -> UserView:
+        p = self.ports
+        return await accounts.register(cmd, uow=p.uow(), hasher=p.hasher, clock=p.clock)
+
+    async def create_admin(self, cmd: CreateAdmin) -> UserView:
+        p = self.ports
+        return await accounts.create_admin(cmd, uow=p.uow(), hasher=p.hasher, clock=p.clock)
+
+    async def get_profile(self, user_id: int) -> UserView:
+        return await accounts.get_profile(user_id, uow=self.ports.uow())
+
+    async def update_profile(self, user_id: int, cmd: UpdateProfile) -> UserView:
+        return await accounts.update_profile(user_id, cmd, uow=self.ports.uow())
+
+    async def list_users(self, *, offset: int = 0, limit: int = 100) -> Page[UserView]:
+        return await accounts.list_users(uow=self.ports.uow(), offset=offset, limit=limit)
+
+    async def deactivate_user(self, email: str) -> UserView:
+        return await accounts.deactivate_user(email, uow=self.ports.uow())
+
+    # sessions
+    async def login(self, cmd: Login) -> TokenPair:
+        p = self.ports
+        return await sessions.login(
+            cmd,
+            uow=p.uow(),
+            hasher=p.hasher,
+            codec=p.codec,
+            tokens=p.tokens,
+            throttle=p.throttle,
+            clock=p.clock,
+            config=self.auth_config,
+        )
+
+    async def refresh(self, cmd: RefreshSession) -> TokenPair:
+        p = self.ports
+        return await sessions.refresh(
+            cmd, uow=p.uow(), codec=p.codec, tokens=p.tokens, clock=p.clock, config=self.auth_config
+        )
+
+    async def logout(self, cmd: Logout, access: TokenClaims) -> None:
+        await sessions.logout(cmd, access, codec=self.ports.codec, tokens=self.ports.tokens)
+
+    async def authenticate(self, claims: TokenClaims) -> UserView:
+        return await sessions.authenticate(claims, uow=self.ports.uow(), tokens=self.ports.tokens)
+
+    # operations
+    async def check_health(self) -> health.HealthReport:
+        return await health.check_health(probes=self.ports.probes)
+
+    async def seed_demo(self) -> demo.DemoReport:
+        p = self.ports
+        return await demo.seed_demo(uow=p.uow, hasher=p.hasher, clock=p.clock)
+
+
+@asynccontextmanager
+async def bootstrap(settings: Settings | None = None, **overrides: Any) -> AsyncIterator[Shop]:
+    """Build the adapters the settings ask for, yield the Shop, close every pool on exit.
+
+    `overrides` replace single ports by name (`hasher=…`, `clock=…`): how tests swap in fakes.
+    """
+    settings = settings or Settings.from_env()
+    async with AsyncExitStack() as stack:
+        ports = await _build_ports(settings, stack)
+        yield Shop(settings, replace(ports, **overrides))
+
+
+async def _build_ports(settings: Settings, stack: AsyncExitStack) -> Ports:
+    from shop_core.adapters.argon2_hasher import Argon2PasswordHasher
+    from shop_core.adapters.jwt_codec import JwtTokenCodec
+    from shop_core.adapters.sql.database import open_database
+    from shop_core.adapters.sql.login_throttle import SqlLoginThrottle
+    from shop_core.adapters.sql.token_store import SqlTokenStore
+    from shop_core.adapters.sql.unit_of_work import SqlUnitOfWork
+    from shop_core.adapters.system_clock import SystemClock
+
+    db = open_database(
+        settings.database_url, pool_size=settings.database_pool_size, echo=settings.database_echo
+    )
+    stack.push_async_callback(db.close)
+    tokens: TokenStore = SqlTokenStore(db.engine)
+    throttle: LoginThrottle = SqlLoginThrottle(db.engine)
+    probes: dict[str, Probe] = {"database": db}
+    if settings.redis_url:
+        from redis.asyncio import Redis
+
+        from shop_core.adapters.redis_login_throttle import RedisLoginThrottle
+        from shop_core.adapters.redis_token_store import RedisTokenStore
+
+        client = Redis.from_url(settings.redis_url, socket_connect_timeout=2, socket_timeout=5)
+        stack.push_async_callback(client.aclose)
+        tokens = RedisTokenStore(client, settings.redis_key_prefix)
+        throttle = RedisLoginThrottle(client, settings.redis_key_prefix)
+        probes["redis"] = tokens
+    return Ports(
+        uow=lambda: SqlUnitOfWork(db.sessions),
+        hasher=Argon2PasswordHasher(),
+        codec=JwtTokenCodec(settings.secret_key),
+        tokens=tokens,
+        throttle=throttle,
+        clock=SystemClock(),
+        probes=probes,
+    )
+
+
+def migrate(settings: Settings, action: str = "upgrade", revision: str | None = None) -> str:
+    """Run Alembic (`upgrade`, `downgrade` or `current`); returns the revision the database is at.
+
+    Synchronous: call it outside a running event loop (or in a thread).
+    """
+    from shop_core.adapters.sql import migrations_runner as runner
+
+    url = settings.database_url
+    if action == "upgrade":
+        runner.upgrade(url, revision or "head")
+    elif action == "downgrade":
+        runner.downgrade(url, revision or "-1")
+    elif action != "current":
+        raise ValueError(f"unknown migration action {action!r}")
+    return runner.current(url)
+
+
+def migration_head() -> str:
+    from shop_core.adapters.sql import migrations_runner as runner
+
+    return runner.head()

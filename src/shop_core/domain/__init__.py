@@ -1,0 +1,1 @@
+"""The rules of the shop. Standard library only."""

@@ -1,0 +1,65 @@
+"""One tree of domain errors; every driver maps it once (HTTP status, CLI exit code, failed job)."""
+
+from __future__ import annotations
+
+
+class DomainError(Exception):
+    """Base of every error the shop raises on purpose."""
+
+    code = "error"
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
+
+
+class InvalidInput(DomainError):
+    """The input breaks a rule; `errors` names the fields and what is wrong with each."""
+
+    code = "invalid"
+
+    def __init__(self, detail: str, errors: dict[str, list[str]] | None = None) -> None:
+        super().__init__(detail)
+        self.errors = errors or {}
+
+    @classmethod
+    def field(cls, name: str, message: str) -> InvalidInput:
+        return cls(message, {name: [message]})
+
+
+class NotFound(DomainError):
+    code = "not_found"
+
+
+class Conflict(DomainError):
+    code = "conflict"
+
+
+class AuthenticationFailed(DomainError):
+    """Missing, wrong, expired or revoked credentials."""
+
+    code = "not_authenticated"
+
+
+class PermissionDenied(DomainError):
+    code = "permission_denied"
+
+
+class TooManyAttempts(DomainError):
+    """Too many failures; try again after `retry_after` seconds."""
+
+    code = "too_many_attempts"
+
+    def __init__(self, detail: str, retry_after: int) -> None:
+        super().__init__(detail)
+        self.retry_after = retry_after
+
+
+class ServiceUnavailable(DomainError):
+    """A dependency the use case needs is down."""
+
+    code = "service_unavailable"
+
+    def __init__(self, detail: str, retry_after: int = 5) -> None:
+        super().__init__(detail)
+        self.retry_after = retry_after

@@ -1,0 +1,53 @@
+"""Repositories and the unit of work: one transaction per use case."""
+
+from __future__ import annotations
+
+from types import TracebackType
+from typing import Protocol, Self
+
+from shop_core.domain.users import User
+
+
+class UserRepository(Protocol):
+    async def add(self, user: User) -> User:
+        """Store a new user; raise Conflict when the email or username is taken."""
+        ...
+
+    async def get(self, user_id: int) -> User | None: ...
+
+    async def get_by_email(self, email: str) -> User | None: ...
+
+    async def get_by_username(self, username: str) -> User | None: ...
+
+    async def username_taken(self, username: str) -> bool: ...
+
+    async def list(self, *, offset: int = 0, limit: int = 100) -> tuple[list[User], int]:
+        """A page of users by id, and the total count."""
+        ...
+
+    async def save(self, user: User) -> None:
+        """Persist changes to a user loaded through this repository."""
+        ...
+
+
+class UnitOfWork(Protocol):
+    """A transaction: nothing is stored unless `commit` is called before leaving the block."""
+
+    users: UserRepository
+
+    async def __aenter__(self) -> Self: ...
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None: ...
+
+    async def commit(self) -> None: ...
+
+    async def rollback(self) -> None: ...
+
+
+class UnitOfWorkFactory(Protocol):
+    def __call__(self) -> UnitOfWork: ...

@@ -1,0 +1,69 @@
+"""Password hashing, token signing, token revocation and login throttling."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Protocol
+
+from shop_core.domain.tokens import TokenClaims
+
+
+class PasswordHasher(Protocol):
+    def hash(self, password: str) -> str: ...
+
+    def verify(self, password_hash: str, password: str) -> bool:
+        """True when the password matches; never raises for a wrong password."""
+        ...
+
+    def verify_nothing(self, password: str) -> None:
+        """Spend the time a verify takes, so an unknown account answers as slowly as a known one."""
+        ...
+
+
+class TokenCodec(Protocol):
+    def encode(self, claims: TokenClaims) -> str: ...
+
+    def decode(self, token: str) -> TokenClaims:
+        """Verify signature, algorithm and expiry; raise AuthenticationFailed otherwise."""
+        ...
+
+
+class TokenStore(Protocol):
+    """Revoked tokens and live refresh-token families, shared by every process.
+
+    Entries carry an expiry: once the token could no longer be used anyway, they may vanish.
+    """
+
+    async def revoke_token(self, jti: str, expires_at: datetime) -> None: ...
+
+    async def is_token_revoked(self, jti: str) -> bool: ...
+
+    async def start_family(self, family: str, jti: str, expires_at: datetime) -> None:
+        """Record a new refresh-token family whose current token is `jti`."""
+        ...
+
+    async def rotate_family(self, family: str, old_jti: str, new_jti: str, expires_at: datetime) -> bool:
+        """Atomically replace `old_jti` by `new_jti` as the family's current token.
+
+        False when `old_jti` is not the current token (reused or revoked): the caller then
+        treats it as theft.
+        """
+        ...
+
+    async def revoke_family(self, family: str) -> None: ...
+
+    async def ping(self) -> None:
+        """Raise when the store cannot be reached."""
+        ...
+
+
+class LoginThrottle(Protocol):
+    """Failed-login counters per identifier, whether or not an account exists for it."""
+
+    async def failures(self, key: str) -> tuple[int, int]:
+        """The failures within the window, and the seconds until the window ends."""
+        ...
+
+    async def record_failure(self, key: str, window_seconds: int) -> None: ...
+
+    async def reset(self, key: str) -> None: ...

@@ -1,0 +1,1 @@
+"""The use cases: async functions that take a command and the ports they need."""

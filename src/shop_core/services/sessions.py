@@ -1,0 +1,152 @@
+"""Use cases on sessions: login, refresh-token rotation with theft detection, logout, and
+checking an access token on every request."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import datetime, timedelta
+
+from shop_core.domain.errors import AuthenticationFailed, InvalidInput, TooManyAttempts
+from shop_core.domain.tokens import TokenClaims, TokenType
+from shop_core.domain.users import User
+from shop_core.ports.clock import Clock
+from shop_core.ports.persistence import UnitOfWork
+from shop_core.ports.security import LoginThrottle, PasswordHasher, TokenCodec, TokenStore
+from shop_core.services.auth_config import AuthConfig
+from shop_core.services.commands import Login, Logout, RefreshSession
+from shop_core.services.views import TokenPair, UserView
+
+BAD_CREDENTIALS = "No active account found with the given credentials."
+REFRESH_REUSED = "This refresh token was already used; every session of that login is now signed out."
+
+
+async def login(
+    cmd: Login,
+    *,
+    uow: UnitOfWork,
+    hasher: PasswordHasher,
+    codec: TokenCodec,
+    tokens: TokenStore,
+    throttle: LoginThrottle,
+    clock: Clock,
+    config: AuthConfig,
+) -> TokenPair:
+    """Check the credentials and open a session (a new refresh-token family).
+
+    Unknown accounts, wrong passwords and inactive users get the same answer in the same time,
+    and failures are counted per identifier, so the lockout reveals nothing either.
+    """
+    identifier = (cmd.email or cmd.username or "").strip()
+    if not identifier:
+        raise InvalidInput.field("email", "Send your email (or username) and password.")
+    throttle_key = identifier.lower()
+    failures, retry_after = await throttle.failures(throttle_key)
+    if failures >= config.max_failed_logins:
+        raise TooManyAttempts("Too many failed logins; try again later.", retry_after)
+    async with uow:
+        if "@" in identifier:
+            user = await uow.users.get_by_email(identifier.lower())
+        else:
+            user = await uow.users.get_by_username(identifier)
+    if user is None:
+        await asyncio.to_thread(hasher.verify_nothing, cmd.password)
+    elif await asyncio.to_thread(hasher.verify, user.password_hash, cmd.password) and user.is_active:
+        await throttle.reset(throttle_key)
+        return await _open_session(user, codec=codec, tokens=tokens, clock=clock, config=config)
+    await throttle.record_failure(throttle_key, config.failed_login_window)
+    raise AuthenticationFailed(BAD_CREDENTIALS)
+
+
+async def refresh(
+    cmd: RefreshSession,
+    *,
+    uow: UnitOfWork,
+    codec: TokenCodec,
+    tokens: TokenStore,
+    clock: Clock,
+    config: AuthConfig,
+) -> TokenPair:
+    """Swap a refresh token for a new pair. A token that was already swapped revokes its family."""
+    claims = _expect(codec.decode(cmd.refresh), TokenType.REFRESH)
+    assert claims.family is not None
+    await _active_user(claims.subject, uow)
+    now = clock.now()
+    access, new_refresh = _pair_claims(claims.subject, claims.family, now, config)
+    if not await tokens.rotate_family(claims.family, claims.jti, new_refresh.jti, new_refresh.expires_at):
+        await tokens.revoke_family(claims.family)
+        raise AuthenticationFailed(REFRESH_REUSED)
+    return _encode_pair(access, new_refresh, codec, config)
+
+
+async def logout(cmd: Logout, access: TokenClaims, *, codec: TokenCodec, tokens: TokenStore) -> None:
+    """Revoke the given refresh token's family and the access token used, at once."""
+    claims = _expect(codec.decode(cmd.refresh), TokenType.REFRESH)
+    if claims.subject != access.subject:
+        raise AuthenticationFailed("That refresh token belongs to another session.")
+    assert claims.family is not None
+    await tokens.revoke_family(claims.family)
+    await tokens.revoke_token(access.jti, access.expires_at)
+
+
+async def authenticate(claims: TokenClaims, *, uow: UnitOfWork, tokens: TokenStore) -> UserView:
+    """The user behind a verified access token, unless it was revoked or the user deactivated."""
+    _expect(claims, TokenType.ACCESS)
+    if await tokens.is_token_revoked(claims.jti):
+        raise AuthenticationFailed("This token has been revoked.")
+    return UserView.of(await _active_user(claims.subject, uow))
+
+
+def _expect(claims: TokenClaims, token_type: TokenType) -> TokenClaims:
+    if claims.token_type is not token_type or (token_type is TokenType.REFRESH and not claims.family):
+        raise AuthenticationFailed(f"Expected a {token_type.value} token.")
+    return claims
+
+
+async def _active_user(user_id: int, uow: UnitOfWork) -> User:
+    async with uow:
+        user = await uow.users.get(user_id)
+    if user is None or not user.is_active:
+        raise AuthenticationFailed("The user of this token is inactive or gone.")
+    return user
+
+
+async def _open_session(
+    user: User, *, codec: TokenCodec, tokens: TokenStore, clock: Clock, config: AuthConfig
+) -> TokenPair:
+    assert user.id is not None
+    access, refresh_claims = _pair_claims(user.id, uuid.uuid4().hex, clock.now(), config)
+    assert refresh_claims.family is not None
+    await tokens.start_family(refresh_claims.family, refresh_claims.jti, refresh_claims.expires_at)
+    return _encode_pair(access, refresh_claims, codec, config)
+
+
+def _pair_claims(
+    user_id: int, family: str, now: datetime, config: AuthConfig
+) -> tuple[TokenClaims, TokenClaims]:
+    access = TokenClaims(
+        subject=user_id,
+        token_type=TokenType.ACCESS,
+        jti=uuid.uuid4().hex,
+        issued_at=now,
+        expires_at=now + timedelta(seconds=config.access_ttl),
+    )
+    refresh_claims = TokenClaims(
+        subject=user_id,
+        token_type=TokenType.REFRESH,
+        jti=uuid.uuid4().hex,
+        issued_at=now,
+        expires_at=now + timedelta(seconds=config.refresh_ttl),
+        family=family,
+    )
+    return access, refresh_claims
+
+
+def _encode_pair(
+    access: TokenClaims, refresh_claims: TokenClaims, codec: TokenCodec, config: AuthConfig
+) -> TokenPair:
+    return TokenPair(
+        access=codec.encode(access),
+        refresh=codec.encode(refresh_claims),
+        expires_in=config.access_ttl,
+    )

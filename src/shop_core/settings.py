@@ -1,0 +1,123 @@
+"""One typed settings object, read from `SHOP_*` environment variables and an optional `.env`."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+import msgspec
+from dotenv import dotenv_values
+
+DEV_SECRET_KEY = "dev-insecure-secret-key-change-me-0123456789"  # noqa: S105 - refused in production
+PREFIX = "SHOP_"
+
+
+class SettingsError(ValueError):
+    """A setting is missing, malformed or unsafe; the message names it."""
+
+
+class Environment(StrEnum):
+    DEVELOPMENT = "development"
+    PRODUCTION = "production"
+    TEST = "test"
+
+
+class LogFormat(StrEnum):
+    CONSOLE = "console"
+    JSON = "json"
+
+
+PositiveInt = Annotated[int, msgspec.Meta(ge=1)]
+
+
+class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """Every setting, its type and default. Field `x` is read from `SHOP_X`."""
+
+    env: Environment = Environment.DEVELOPMENT
+    debug: bool = False
+    database_url: str = "sqlite+aiosqlite:///./shop.db"
+    database_pool_size: PositiveInt = 10
+    database_echo: bool = False
+    redis_url: str | None = None
+    redis_key_prefix: str = "shop:"
+    secret_key: str = DEV_SECRET_KEY
+    access_token_ttl: PositiveInt = 900
+    refresh_token_ttl: PositiveInt = 604_800
+    max_failed_logins: PositiveInt = 5
+    failed_login_window: PositiveInt = 900
+    cors_origins: tuple[str, ...] = ()
+    rate_limit_enabled: bool = True
+    rate_limit_per_minute: PositiveInt = 300
+    auth_rate_limit_per_minute: PositiveInt = 20
+    max_request_body_bytes: PositiveInt = 1_048_576
+    log_level: Annotated[str, msgspec.Meta(pattern="^(?i:debug|info|warning|error|critical)$")] = "info"
+    log_format: LogFormat = LogFormat.CONSOLE
+    public_base_url: str = "http://127.0.0.1:8000"
+
+    @property
+    def uses_default_secret(self) -> bool:
+        return self.secret_key == DEV_SECRET_KEY
+
+    def check(self) -> Settings:
+        """Refuse unsafe combinations; return self so it chains."""
+        if len(self.secret_key) < 32 and not self.uses_default_secret:
+            raise SettingsError("SHOP_SECRET_KEY must be at least 32 characters long.")
+        if self.env is Environment.PRODUCTION:
+            if self.uses_default_secret:
+                raise SettingsError("SHOP_SECRET_KEY must be set to a secret value in production.")
+            if self.debug:
+                raise SettingsError("SHOP_DEBUG must be off in production.")
+            if "*" in self.cors_origins:
+                raise SettingsError("SHOP_CORS_ORIGINS cannot be '*' in production; list the origins.")
+        return self
+
+    @classmethod
+    def from_env(
+        cls, environ: Mapping[str, str] | None = None, env_file: str | Path | None = ".env"
+    ) -> Settings:
+        """Read `SHOP_*` variables (the environment wins over the `.env` file) and check them."""
+        raw: dict[str, str | None] = {}
+        if env_file is not None and Path(env_file).is_file():
+            raw.update(dotenv_values(env_file))
+        raw.update(os.environ if environ is None else environ)
+        return cls.from_mapping({k: v for k, v in raw.items() if v is not None})
+
+    @classmethod
+    def from_mapping(cls, raw: Mapping[str, str]) -> Settings:
+        known = {f.name for f in msgspec.structs.fields(cls)}
+        values: dict[str, Any] = {}
+        for key, value in raw.items():
+            if not key.startswith(PREFIX):
+                continue
+            name = key[len(PREFIX) :].lower()
+            if name not in known:
+                continue
+            values[name] = _parse(name, value)
+        try:
+            settings = msgspec.convert(values, cls, strict=False)
+        except msgspec.ValidationError as exc:
+            raise SettingsError(_explain(str(exc))) from None
+        return settings.check()
+
+    def replace(self, **changes: Any) -> Settings:
+        return msgspec.structs.replace(self, **changes).check()
+
+
+def _parse(name: str, value: str) -> Any:
+    if name == "cors_origins":
+        return [o.strip() for o in value.split(",") if o.strip()]
+    if name == "redis_url" and not value.strip():
+        return None
+    return value.strip()
+
+
+def _explain(message: str) -> str:
+    # msgspec says "Expected `int`, got `str` - at `$.access_token_ttl`"; name the variable instead.
+    if " - at `$." in message:
+        text, _, path = message.partition(" - at `$.")
+        field = path.rstrip("`").split("[", 1)[0]
+        return f"{PREFIX}{field.upper()}: {text}"
+    return message

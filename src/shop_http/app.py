@@ -1,0 +1,81 @@
+"""`create_app()`: the Litestar application, built from settings and a shop factory."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+
+from litestar import Litestar
+from litestar.config.cors import CORSConfig
+from litestar.datastructures import State
+from litestar.di import Provide
+from litestar.logging import LoggingConfig
+
+from shop_core.bootstrap import Shop, bootstrap
+from shop_core.settings import Settings
+from shop_http.controllers.auth import AuthController
+from shop_http.controllers.docs import docs, swagger
+from shop_http.controllers.health import HealthController
+from shop_http.controllers.users import UserController
+from shop_http.errors import EXCEPTION_HANDLERS
+from shop_http.headers import SecurityHeadersMiddleware
+from shop_http.limits import rate_limit_stores, rate_limits
+from shop_http.openapi import openapi_config
+from shop_http.security import jwt_auth
+
+ShopFactory = Callable[[Settings], AbstractAsyncContextManager[Shop]]
+CORS_HEADERS = ["Authorization", "Content-Type", "Idempotency-Key", "X-Cart-Token", "X-Request-ID"]
+
+
+def provide_shop(state: State) -> Shop:
+    shop: Shop = state.shop
+    return shop
+
+
+def create_app(settings: Settings | None = None, shop_factory: ShopFactory = bootstrap) -> Litestar:
+    """The API. `shop_factory` builds the Shop at start-up and closes it at shutdown."""
+    settings = settings or Settings.from_env()
+
+    @asynccontextmanager
+    async def shop_lifespan(app: Litestar) -> AsyncIterator[None]:
+        async with shop_factory(settings) as shop:
+            app.state.shop = shop
+            yield
+
+    auth = jwt_auth(settings)
+    openapi = openapi_config()
+    openapi.render_plugins = [swagger]
+    return Litestar(
+        route_handlers=[AuthController, UserController, HealthController, docs],
+        dependencies={"shop": Provide(provide_shop, sync_to_thread=False)},
+        lifespan=[shop_lifespan],
+        on_app_init=[auth.on_app_init],
+        middleware=[SecurityHeadersMiddleware(), *(limit.middleware for limit in rate_limits(settings))],
+        stores=rate_limit_stores(settings),
+        cors_config=_cors(settings),
+        exception_handlers=EXCEPTION_HANDLERS,
+        openapi_config=openapi,
+        request_max_body_size=settings.max_request_body_bytes,
+        logging_config=LoggingConfig(
+            root={"level": settings.log_level.upper(), "handlers": ["queue_listener"]},
+            log_exceptions="never",
+        ),
+        debug=False,
+    )
+
+
+def _cors(settings: Settings) -> CORSConfig | None:
+    if not settings.cors_origins:
+        return None
+    wildcard = "*" in settings.cors_origins
+    return CORSConfig(
+        allow_origins=list(settings.cors_origins),
+        allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
+        allow_headers=CORS_HEADERS,
+        allow_credentials=not wildcard and False,
+        max_age=600,
+    )
+
+
+logging.getLogger("shop").addHandler(logging.NullHandler())

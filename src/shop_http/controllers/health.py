@@ -1,0 +1,24 @@
+"""Liveness and readiness for load balancers and orchestrators."""
+
+from __future__ import annotations
+
+from litestar import Controller, Response, get
+
+from shop_core.bootstrap import Shop
+from shop_core.services.health import HealthReport
+from shop_http.security import PUBLIC
+
+
+class HealthController(Controller):
+    path = "/health"
+    tags = ["Health"]
+    opt = PUBLIC
+
+    @get("/live", operation_id="live", summary="The process is up")
+    async def live(self) -> dict[str, str]:
+        return {"status": "ok"}
+
+    @get("/ready", operation_id="ready", summary="The database (and Redis, when configured) answer")
+    async def ready(self, shop: Shop) -> Response[HealthReport]:
+        report = await shop.check_health()
+        return Response(report, status_code=200 if report.ok else 503)

@@ -1,0 +1,28 @@
+"""Staff views of user accounts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Controller, Request, get
+
+from shop_core.bootstrap import Shop
+from shop_core.services.views import UserView
+from shop_http.openapi import responses
+from shop_http.pagination import DEFAULT_PAGE_SIZE, PageNumber, PageOf, PageSize, page_of, window
+from shop_http.security import requires_staff
+
+
+class UserController(Controller):
+    path = "/api/users"
+    tags = ["Users (staff)"]
+    guards = [requires_staff]
+
+    @get("/", operation_id="listUsers", summary="Every account, by id (staff only)",
+         responses=responses(400, 401, 403, 404))
+    async def list_users(
+        self, shop: Shop, request: Request[Any, Any, Any], page: PageNumber = 1, page_size: PageSize = DEFAULT_PAGE_SIZE
+    ) -> PageOf[UserView]:
+        offset, limit = window(page, page_size)
+        found = await shop.list_users(offset=offset, limit=limit)
+        return page_of(request, found.items, found.total, page, page_size)

@@ -1,0 +1,136 @@
+"""Every error becomes API.md's shape: `{"detail", "code", "errors"?}` with one status code.
+
+Domain errors map by class, once, here. Nothing else in the API builds an error body.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+from litestar import MediaType, Request, Response
+from litestar.exceptions import HTTPException, ValidationException
+from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+
+from shop_core.domain.errors import (
+    AuthenticationFailed,
+    Conflict,
+    DomainError,
+    InvalidInput,
+    NotFound,
+    PermissionDenied,
+    ServiceUnavailable,
+    TooManyAttempts,
+)
+
+log = logging.getLogger("shop.http")
+
+STATUS_OF: dict[type[DomainError], int] = {
+    InvalidInput: 400,
+    AuthenticationFailed: 401,
+    PermissionDenied: 403,
+    NotFound: 404,
+    Conflict: 409,
+    TooManyAttempts: 429,
+    ServiceUnavailable: 503,
+}
+CODE_OF_STATUS = {
+    400: "invalid",
+    401: "not_authenticated",
+    403: "permission_denied",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "request_too_large",
+    415: "unsupported_media_type",
+    429: "throttled",
+    500: "server_error",
+    503: "service_unavailable",
+}
+
+
+def error_response(
+    status: int,
+    detail: str,
+    code: str | None = None,
+    errors: dict[str, list[str]] | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response[dict[str, Any]]:
+    body: dict[str, Any] = {"detail": detail, "code": code or CODE_OF_STATUS.get(status, "error")}
+    if errors:
+        body["errors"] = errors
+    return Response(body, status_code=status, headers=headers, media_type=MediaType.JSON)
+
+
+def domain_error(_: Request[Any, Any, Any], exc: DomainError) -> Response[dict[str, Any]]:
+    status = next((s for cls, s in STATUS_OF.items() if isinstance(exc, cls)), 400)
+    headers: dict[str, str] = {}
+    if isinstance(exc, TooManyAttempts | ServiceUnavailable):
+        headers["Retry-After"] = str(max(exc.retry_after, 1))
+    if isinstance(exc, AuthenticationFailed):
+        headers["WWW-Authenticate"] = "Bearer"
+    errors = exc.errors if isinstance(exc, InvalidInput) else None
+    return error_response(status, exc.detail, exc.code, errors, headers)
+
+
+def validation_error(_: Request[Any, Any, Any], exc: ValidationException) -> Response[dict[str, Any]]:
+    errors: dict[str, list[str]] = {}
+    for item in exc.extra if isinstance(exc.extra, list) else []:
+        if isinstance(item, dict):
+            key, message = _field_and_message(item)
+            errors.setdefault(key, []).append(message)
+    detail = "The request is not valid." if errors else _sentence(exc.detail or "The request is not valid.")
+    return error_response(400, detail, "invalid", errors or None)
+
+
+def http_error(_: Request[Any, Any, Any], exc: HTTPException) -> Response[dict[str, Any]]:
+    status = exc.status_code
+    headers = dict(exc.headers or {})
+    if status == 429 and "Retry-After" not in headers:
+        headers["Retry-After"] = headers.get("RateLimit-Reset", "60")
+    if status == 401:
+        headers.setdefault("WWW-Authenticate", "Bearer")
+    detail = exc.detail
+    if status == 401 and detail in ("", "Unauthorized", "Invalid token", "No JWT token found in request header"):
+        detail = "Authentication credentials were missing, invalid, expired or revoked."
+    return error_response(status, _sentence(detail), None, None, headers)
+
+
+def server_error(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
+    log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    return error_response(HTTP_500_INTERNAL_SERVER_ERROR, "Something went wrong on our side.", "server_error")
+
+
+_AT_PATH = re.compile(r"^(?P<msg>.*?) - at `\$\.?(?P<path>[^`]*)`$")
+_UNKNOWN = re.compile(r"^Object contains unknown field `(?P<field>[^`]*)`(?: - at `\$\.?(?P<path>[^`]*)`)?$")
+_MISSING = re.compile(r"^Object missing required field `(?P<field>[^`]*)`(?: - at `\$\.?(?P<path>[^`]*)`)?$")
+
+
+def _field_and_message(item: dict[str, Any]) -> tuple[str, str]:
+    """Name the body field msgspec complains about (`$.email` → `email`) instead of `data`."""
+    key = str(item.get("key") or "body")
+    message = str(item.get("message", "Invalid value."))
+    if key != "data" and item.get("source") != "body":
+        return key, _sentence(message)
+    for pattern, text in ((_UNKNOWN, "Unknown field."), (_MISSING, "This field is required.")):
+        if found := pattern.match(message):
+            prefix = f"{found['path']}." if found["path"] else ""
+            return prefix + found["field"], text
+    if found := _AT_PATH.match(message):
+        return found["path"] or "body", _sentence(found["msg"])
+    return "body", _sentence(message)
+
+
+def _sentence(text: str) -> str:
+    text = text.strip() or "Invalid request."
+    text = text[0].upper() + text[1:]
+    return text if text.endswith((".", "!", "?")) else text + "."
+
+
+EXCEPTION_HANDLERS: dict[Any, Any] = {
+    DomainError: domain_error,
+    ValidationException: validation_error,
+    HTTPException: http_error,
+    Exception: server_error,
+}

@@ -1,0 +1,54 @@
+"""DRF-style pages: `?page=N&page_size=M` → `{count, next, previous, results}`."""
+
+from __future__ import annotations
+
+from typing import Annotated, Generic, TypeVar
+
+import msgspec
+from litestar import Request
+from litestar.exceptions import NotFoundException
+from litestar.params import Parameter
+
+T = TypeVar("T")
+
+DEFAULT_PAGE_SIZE = 20
+MAX_PAGE_SIZE = 100
+
+PageNumber = Annotated[int, Parameter(ge=1, le=1_000_000, description="1-based page number.")]
+PageSize = Annotated[
+    int, Parameter(ge=1, le=MAX_PAGE_SIZE, description=f"Items per page, at most {MAX_PAGE_SIZE}.")
+]
+
+
+class PageOf(msgspec.Struct, Generic[T]):
+    count: int
+    next: str | None
+    previous: str | None
+    results: list[T]
+
+
+def window(page: int, page_size: int) -> tuple[int, int]:
+    """(offset, limit) of a page."""
+    return (page - 1) * page_size, page_size
+
+
+def page_of(request: Request[object, object, object], items: list[T], count: int, page: int, page_size: int) -> PageOf[T]:
+    """Wrap one page; a page past the end is 404 (the first page always exists)."""
+    if page > 1 and (page - 1) * page_size >= count:
+        raise NotFoundException("That page is past the end of the list.")
+    next_url = _link(request, page + 1, page_size) if page * page_size < count else None
+    previous_url = _link(request, page - 1, page_size) if page > 1 else None
+    return PageOf(count=count, next=next_url, previous=previous_url, results=items)
+
+
+def _link(request: Request[object, object, object], page: int, page_size: int) -> str:
+    params = dict(request.query_params)
+    params["page"] = str(page)
+    params["page_size"] = str(page_size)
+    return str(request.url.with_replacements(query=_encode(params)))
+
+
+def _encode(params: dict[str, str]) -> str:
+    from urllib.parse import urlencode
+
+    return urlencode(params)

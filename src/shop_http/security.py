@@ -1,0 +1,62 @@
+"""Bearer-token auth through Litestar's JWT middleware, and the guards."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from litestar.connection import ASGIConnection
+from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
+from litestar.handlers.base import BaseRouteHandler
+from litestar.security.jwt import JWTAuth, Token
+
+from shop_core.bootstrap import Shop
+from shop_core.domain.errors import AuthenticationFailed
+from shop_core.domain.tokens import TokenClaims, TokenType
+from shop_core.services.views import UserView
+from shop_core.settings import Settings
+
+PUBLIC = {"exclude_from_auth": True}
+
+
+def claims_of(token: Token) -> TokenClaims:
+    """Our claims from the token Litestar verified; NotAuthorizedException when they are off."""
+    try:
+        family = token.extras.get("fam")
+        return TokenClaims(
+            subject=int(token.sub),
+            token_type=TokenType(str(token.extras["type"])),
+            jti=str(token.jti),
+            issued_at=token.iat,
+            expires_at=token.exp,
+            family=str(family) if family else None,
+        )
+    except (KeyError, ValueError, TypeError) as exc:
+        raise NotAuthorizedException("Invalid token") from exc
+
+
+async def retrieve_user(token: Token, connection: ASGIConnection[Any, Any, Any, Any]) -> UserView | None:
+    shop: Shop = connection.app.state.shop
+    try:
+        return await shop.authenticate(claims_of(token))
+    except AuthenticationFailed:
+        return None
+
+
+def jwt_auth(settings: Settings) -> JWTAuth[UserView, Token]:
+    return JWTAuth[UserView, Token](
+        retrieve_user_handler=retrieve_user,
+        token_secret=settings.secret_key,
+        algorithm="HS256",
+        default_token_expiration=timedelta(seconds=settings.access_token_ttl),
+        require_claims=["exp", "iat", "jti", "type"],
+        exclude_opt_key="exclude_from_auth",
+        exclude=["^/api/schema", "^/api/docs", "^/health"],
+        description="An access token from POST /api/auth/login/, sent as `Authorization: Bearer <access>`.",
+    )
+
+
+def requires_staff(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    user: UserView | None = connection.user if "user" in connection.scope else None
+    if user is None or not user.is_staff:
+        raise PermissionDeniedException("Only staff may do this.")
