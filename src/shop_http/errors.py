@@ -92,7 +92,12 @@ def http_error(_: Request[Any, Any, Any], exc: HTTPException) -> Response[dict[s
     if status == 401:
         headers.setdefault("WWW-Authenticate", "Bearer")
     detail = exc.detail
-    if status == 401 and detail in ("", "Unauthorized", "Invalid token", "No JWT token found in request header"):
+    if status == 401 and detail in (
+        "",
+        "Unauthorized",
+        "Invalid token",
+        "No JWT token found in request header",
+    ):
         detail = "Authentication credentials were missing, invalid, expired or revoked."
     return error_response(status, _sentence(detail), None, None, headers)
 

@@ -25,7 +25,9 @@ def rate_limits(settings: Settings) -> list[RateLimitConfig]:
     if not settings.rate_limit_enabled:
         return []
     return [
-        RateLimitConfig(rate_limit=("minute", settings.rate_limit_per_minute), store=GENERAL_STORE, exclude=UNLIMITED),
+        RateLimitConfig(
+            rate_limit=("minute", settings.rate_limit_per_minute), store=GENERAL_STORE, exclude=UNLIMITED
+        ),
         RateLimitConfig(
             rate_limit=("minute", settings.auth_rate_limit_per_minute),
             store=AUTH_STORE,

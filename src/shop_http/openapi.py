@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
+import msgspec
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.openapi.spec import Tag
-
-import msgspec
 
 from shop_core import __version__
 

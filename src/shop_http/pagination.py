@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
 
 import msgspec
 from litestar import Request
@@ -32,7 +32,9 @@ def window(page: int, page_size: int) -> tuple[int, int]:
     return (page - 1) * page_size, page_size
 
 
-def page_of(request: Request[object, object, object], items: list[T], count: int, page: int, page_size: int) -> PageOf[T]:
+def page_of(
+    request: Request[Any, Any, Any], items: list[T], count: int, page: int, page_size: int
+) -> PageOf[T]:
     """Wrap one page; a page past the end is 404 (the first page always exists)."""
     if page > 1 and (page - 1) * page_size >= count:
         raise NotFoundException("That page is past the end of the list.")
@@ -41,7 +43,7 @@ def page_of(request: Request[object, object, object], items: list[T], count: int
     return PageOf(count=count, next=next_url, previous=previous_url, results=items)
 
 
-def _link(request: Request[object, object, object], page: int, page_size: int) -> str:
+def _link(request: Request[Any, Any, Any], page: int, page_size: int) -> str:
     params = dict(request.query_params)
     params["page"] = str(page)
     params["page_size"] = str(page_size)

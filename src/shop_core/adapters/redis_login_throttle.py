@@ -15,12 +15,16 @@ class RedisLoginThrottle:
 
     async def failures(self, key: str) -> tuple[int, int]:
         async with self._redis.pipeline(transaction=True) as pipe:
-            count, ttl = await pipe.get(self._key(key)).ttl(self._key(key)).execute()
+            pipe.get(self._key(key))
+            pipe.ttl(self._key(key))
+            count, ttl = await pipe.execute()
         return (int(count), max(int(ttl), 1)) if count is not None else (0, 0)
 
     async def record_failure(self, key: str, window_seconds: int) -> None:
         async with self._redis.pipeline(transaction=True) as pipe:
-            await pipe.incr(self._key(key)).expire(self._key(key), window_seconds, nx=True).execute()
+            pipe.incr(self._key(key))
+            pipe.expire(self._key(key), window_seconds, nx=True)
+            await pipe.execute()
 
     async def reset(self, key: str) -> None:
         await self._redis.delete(self._key(key))

@@ -33,7 +33,8 @@ class UserRepository(Protocol):
 class UnitOfWork(Protocol):
     """A transaction: nothing is stored unless `commit` is called before leaving the block."""
 
-    users: UserRepository
+    @property
+    def users(self) -> UserRepository: ...
 
     async def __aenter__(self) -> Self: ...
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from litestar import Controller, Response, get
+from litestar.di import NamedDependency
 
 from shop_core.bootstrap import Shop
 from shop_core.services.health import HealthReport
@@ -19,6 +20,6 @@ class HealthController(Controller):
         return {"status": "ok"}
 
     @get("/ready", operation_id="ready", summary="The database (and Redis, when configured) answer")
-    async def ready(self, shop: Shop) -> Response[HealthReport]:
+    async def ready(self, shop: NamedDependency[Shop]) -> Response[HealthReport]:
         report = await shop.check_health()
         return Response(report, status_code=200 if report.ok else 503)

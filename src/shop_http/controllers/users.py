@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Controller, Request, get
+from litestar.di import NamedDependency
 
 from shop_core.bootstrap import Shop
 from shop_core.services.views import UserView
@@ -18,10 +19,18 @@ class UserController(Controller):
     tags = ["Users (staff)"]
     guards = [requires_staff]
 
-    @get("/", operation_id="listUsers", summary="Every account, by id (staff only)",
-         responses=responses(400, 401, 403, 404))
+    @get(
+        "/",
+        operation_id="listUsers",
+        summary="Every account, by id (staff only)",
+        responses=responses(400, 401, 403, 404),
+    )
     async def list_users(
-        self, shop: Shop, request: Request[Any, Any, Any], page: PageNumber = 1, page_size: PageSize = DEFAULT_PAGE_SIZE
+        self,
+        shop: NamedDependency[Shop],
+        request: Request[Any, Any, Any],
+        page: PageNumber = 1,
+        page_size: PageSize = DEFAULT_PAGE_SIZE,
     ) -> PageOf[UserView]:
         offset, limit = window(page, page_size)
         found = await shop.list_users(offset=offset, limit=limit)

@@ -13,6 +13,8 @@ from shop_core.adapters.sql.repositories import SqlUserRepository
 class SqlUnitOfWork:
     """Commit is explicit; leaving the block without it rolls back."""
 
+    users: SqlUserRepository
+
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self._sessions = sessions
         self._session: AsyncSession | None = None

@@ -11,8 +11,6 @@ import sqlalchemy as sa
 from advanced_alchemy.types import DateTimeUTC
 from alembic import op
 
-sa.DateTimeUTC = DateTimeUTC  # type: ignore[attr-defined]
-
 revision = "0001"
 down_revision = None
 branch_labels = None
@@ -24,7 +22,7 @@ def upgrade() -> None:
         "login_failures",
         sa.Column("key", sa.String(length=320), nullable=False),
         sa.Column("failures", sa.Integer(), nullable=False),
-        sa.Column("window_ends", sa.DateTimeUTC(timezone=True), nullable=False),
+        sa.Column("window_ends", DateTimeUTC(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("key", name=op.f("pk_login_failures")),
     )
     op.create_table(
@@ -32,7 +30,7 @@ def upgrade() -> None:
         sa.Column("family", sa.String(length=64), nullable=False),
         sa.Column("current_jti", sa.String(length=64), nullable=False),
         sa.Column("revoked", sa.Boolean(), server_default=sa.false(), nullable=False),
-        sa.Column("expires_at", sa.DateTimeUTC(timezone=True), nullable=False),
+        sa.Column("expires_at", DateTimeUTC(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("family", name=op.f("pk_refresh_families")),
     )
     with op.batch_alter_table("refresh_families", schema=None) as batch_op:
@@ -41,7 +39,7 @@ def upgrade() -> None:
     op.create_table(
         "revoked_tokens",
         sa.Column("jti", sa.String(length=64), nullable=False),
-        sa.Column("expires_at", sa.DateTimeUTC(timezone=True), nullable=False),
+        sa.Column("expires_at", DateTimeUTC(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("jti", name=op.f("pk_revoked_tokens")),
     )
     with op.batch_alter_table("revoked_tokens", schema=None) as batch_op:
@@ -62,7 +60,7 @@ def upgrade() -> None:
             nullable=False,
         ),
         sa.Column("is_active", sa.Boolean(), server_default=sa.true(), nullable=False),
-        sa.Column("date_joined", sa.DateTimeUTC(timezone=True), nullable=False),
+        sa.Column("date_joined", DateTimeUTC(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_users")),
         sa.UniqueConstraint("email", name=op.f("uq_users_email")),
         sa.UniqueConstraint("username", name=op.f("uq_users_username")),

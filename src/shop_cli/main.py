@@ -1,0 +1,87 @@
+"""The `shop` command."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import typer
+from rich.table import Table
+
+from shop_cli import db, users
+from shop_cli.runner import console, fail, guarded, load_settings
+from shop_cli.runner import run as run_use_case
+from shop_core.bootstrap import migrate
+
+app = typer.Typer(
+    help="Run and operate the shop.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+app.add_typer(db.app, name="db")
+app.add_typer(users.app, name="users")
+
+
+@app.command()
+def serve(
+    host: str = typer.Option("127.0.0.1", help="Interface to bind."),
+    port: int = typer.Option(8000, min=1, max=65535, help="Port to listen on."),
+    workers: int = typer.Option(1, min=1, max=64, help="Worker processes."),
+    reload: bool = typer.Option(False, "--reload", help="Restart on code changes (development)."),
+) -> None:
+    """Serve the API with uvicorn (docs at /api/docs/)."""
+    import uvicorn
+
+    settings = load_settings()
+    if reload and workers > 1:
+        fail("--reload works with one worker only.")
+    console.print(f"Serving on [bold]http://{host}:{port}[/] — docs at http://{host}:{port}/api/docs/")
+    uvicorn.run(
+        "shop_http.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        reload=reload,
+        log_level=settings.log_level.lower(),
+        proxy_headers=True,
+        timeout_graceful_shutdown=30,
+    )
+
+
+@app.command()
+def demo() -> None:
+    """Migrate the database and load the demo data set (safe to run again)."""
+    settings = load_settings()
+    revision = guarded(lambda: migrate(settings, "upgrade"))
+    report = run_use_case(lambda shop: shop.seed_demo(), settings)
+    table = Table(title=f"Demo data (database at revision {revision})")
+    table.add_column("account")
+    table.add_column("password")
+    table.add_column("state")
+    for email in report.created:
+        table.add_row(email, report.password, "[green]created[/]")
+    for email in report.existing:
+        table.add_row(email, report.password, "already there")
+    console.print(table)
+
+
+@app.command()
+def worker(
+    concurrency: int = typer.Option(10, min=1, max=1000, help="Jobs run at once."),
+    burst: bool = typer.Option(False, "--burst", help="Stop once the queue is empty."),
+) -> None:
+    """Run the SAQ background worker and its cron jobs (needs SHOP_REDIS_URL)."""
+    load_settings()
+    args = [sys.executable, "-m", "shop_workers", "--concurrency", str(concurrency)]
+    code = subprocess.call([*args, "--burst"] if burst else args)  # noqa: S603 - our own interpreter
+    raise typer.Exit(code)
+
+
+def run() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    run()
