@@ -57,7 +57,9 @@ def make_settings(database_url: str, **changes: Any) -> Settings:
 def service_unavailable(name: str, reason: str) -> None:
     """Skip (and remember) or fail, depending on SHOP_TEST_REQUIRE_SERVICES."""
     if REQUIRE_SERVICES:
-        pytest.fail(f"{name} is required (SHOP_TEST_REQUIRE_SERVICES=1) but unavailable: {reason}", pytrace=False)
+        pytest.fail(
+            f"{name} is required (SHOP_TEST_REQUIRE_SERVICES=1) but unavailable: {reason}", pytrace=False
+        )
     _not_run[name] = reason
     pytest.skip(f"{name} unavailable: {reason}")
 

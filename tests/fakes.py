@@ -46,7 +46,7 @@ class FakeUserRepository:
         return next((u for u in self._rows.values() if u.email == email), None)
 
     async def get_by_username(self, username: str) -> User | None:
-        return next((u for u in self._rows.values() if u.username == username), None)
+        return next((u for u in self._rows.values() if u.username.lower() == username.lower()), None)
 
     async def username_taken(self, username: str) -> bool:
         return any(u.username.lower() == username.lower() for u in self._rows.values())
@@ -57,6 +57,9 @@ class FakeUserRepository:
 
     async def save(self, user: User) -> None:
         assert user.id is not None
+        others = (u for u in self._rows.values() if u.id != user.id)
+        if any(u.email == user.email or u.username == user.username for u in others):
+            raise Conflict("That change clashes with another user.")
         self._rows[user.id] = user
 
 
@@ -90,6 +93,7 @@ class FakeUnitOfWork:
 
     async def rollback(self) -> None:
         self._pending = copy.deepcopy(self._db.users)
+        self.users = FakeUserRepository(self._pending, self._db.ids)
 
 
 class FakePasswordHasher:

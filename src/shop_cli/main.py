@@ -73,7 +73,9 @@ def worker(
     burst: bool = typer.Option(False, "--burst", help="Stop once the queue is empty."),
 ) -> None:
     """Run the SAQ background worker and its cron jobs (needs SHOP_REDIS_URL)."""
-    load_settings()
+    settings = load_settings()
+    if not settings.redis_url:  # say so here: the child's own message would bypass our output
+        fail("The worker needs a queue: set SHOP_REDIS_URL (e.g. redis://127.0.0.1:6379/0).")
     args = [sys.executable, "-m", "shop_workers", "--concurrency", str(concurrency)]
     code = subprocess.call([*args, "--burst"] if burst else args)  # noqa: S603 - our own interpreter
     raise typer.Exit(code)

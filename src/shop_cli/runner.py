@@ -20,7 +20,8 @@ errors = Console(stderr=True)
 
 
 def fail(message: str) -> NoReturn:
-    errors.print(f"[bold red]error:[/] {message}", highlight=False, markup=True)
+    # soft_wrap: one line however long, also when piped (rich wraps at 80 columns off a terminal).
+    errors.print(f"[bold red]error:[/] {message}", highlight=False, markup=True, soft_wrap=True)
     raise typer.Exit(code=1)
 
 
@@ -54,5 +55,5 @@ def guarded(action: Callable[[], T]) -> T:
         fail(exc.detail)
     except (SettingsError, msgspec.ValidationError) as exc:
         fail(str(exc))
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - an operator gets one line, never a traceback
         fail(f"{type(exc).__name__}: {exc}".splitlines()[0])

@@ -6,7 +6,7 @@ import msgspec
 import typer
 from rich.table import Table
 
-from shop_cli.runner import console, guarded, run
+from shop_cli.runner import console, fail, guarded, run
 from shop_core.services.commands import CreateAdmin
 
 app = typer.Typer(help="User accounts.", no_args_is_help=True)
@@ -20,7 +20,11 @@ def create_admin(
 ) -> None:
     """Create a superuser (staff rights and more)."""
     if password is None:
-        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+        # Not click's confirmation_prompt: it loops on a mismatch and ends in a bare "Aborted." when
+        # the input runs out; a mismatch is one clear error like every other failure here.
+        password = typer.prompt("Password", hide_input=True)
+        if typer.prompt("Repeat for confirmation", hide_input=True) != password:
+            fail("The two passwords do not match.")
     cmd = guarded(
         lambda: msgspec.convert({"email": email, "password": password, "username": username}, CreateAdmin)
     )
@@ -39,7 +43,7 @@ def list_users(
         title=f"Users {offset + 1}-{offset + len(page.items)} of {page.total}" if page.items else "Users"
     )
     for column in ("id", "email", "username", "name", "staff", "active", "joined"):
-        table.add_column(column, justify="right" if column == "id" else "left")
+        table.add_column(column, justify="right" if column == "id" else "left", no_wrap=column == "email")
     for u in page.items:
         table.add_row(
             str(u.id),

@@ -25,11 +25,6 @@ class Environment(StrEnum):
     TEST = "test"
 
 
-class LogFormat(StrEnum):
-    CONSOLE = "console"
-    JSON = "json"
-
-
 PositiveInt = Annotated[int, msgspec.Meta(ge=1)]
 
 
@@ -54,8 +49,15 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     auth_rate_limit_per_minute: PositiveInt = 20
     max_request_body_bytes: PositiveInt = 1_048_576
     log_level: Annotated[str, msgspec.Meta(pattern="^(?i:debug|info|warning|error|critical)$")] = "info"
-    log_format: LogFormat = LogFormat.CONSOLE
     public_base_url: str = "http://127.0.0.1:8000"
+
+    def __repr__(self) -> str:
+        shown = {
+            f: ("***" if f == "secret_key" else _mask_url(v) if f.endswith("_url") else v)
+            for f in self.__struct_fields__
+            for v in [getattr(self, f)]
+        }
+        return "Settings(" + ", ".join(f"{k}={v!r}" for k, v in shown.items()) + ")"
 
     @property
     def uses_default_secret(self) -> bool:
@@ -104,6 +106,16 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
 
     def replace(self, **changes: Any) -> Settings:
         return msgspec.structs.replace(self, **changes).check()
+
+
+def _mask_url(url: object) -> object:
+    """Hide the password of a URL (`scheme://user:***@host`) so it can be logged."""
+    if not isinstance(url, str) or "@" not in url or "://" not in url:
+        return url
+    scheme, _, rest = url.partition("://")
+    credentials, _, host = rest.rpartition("@")
+    user = credentials.split(":", 1)[0]
+    return f"{scheme}://{user}:***@{host}" if ":" in credentials else url
 
 
 def _parse(name: str, value: str) -> Any:

@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 from litestar import Litestar
+from litestar.config.app import AppConfig
 from litestar.config.cors import CORSConfig
 from litestar.datastructures import State
 from litestar.di import Provide
@@ -19,9 +20,10 @@ from shop_http.controllers.docs import docs, swagger
 from shop_http.controllers.health import HealthController
 from shop_http.controllers.users import UserController
 from shop_http.errors import EXCEPTION_HANDLERS
-from shop_http.headers import SecurityHeadersMiddleware
+from shop_http.headers import security_headers
 from shop_http.limits import rate_limit_stores, rate_limits
 from shop_http.openapi import openapi_config
+from shop_http.request import ShopRequest
 from shop_http.security import jwt_auth
 
 ShopFactory = Callable[[Settings], AbstractAsyncContextManager[Shop]]
@@ -50,19 +52,31 @@ def create_app(settings: Settings | None = None, shop_factory: ShopFactory = boo
         route_handlers=[AuthController, UserController, HealthController, docs],
         dependencies={"shop": Provide(provide_shop, sync_to_thread=False)},
         lifespan=[shop_lifespan],
-        on_app_init=[auth.on_app_init],
-        middleware=[SecurityHeadersMiddleware(), *(limit.middleware for limit in rate_limits(settings))],
+        on_app_init=[auth.on_app_init, _rate_limits_before_auth(settings)],
+        before_send=[security_headers],
         stores=rate_limit_stores(settings),
         cors_config=_cors(settings),
         exception_handlers=EXCEPTION_HANDLERS,
         openapi_config=openapi,
         request_max_body_size=settings.max_request_body_bytes,
+        request_class=ShopRequest,
         logging_config=LoggingConfig(
             root={"level": settings.log_level.upper(), "handlers": ["queue_listener"]},
             log_exceptions="never",
         ),
         debug=False,
     )
+
+
+def _rate_limits_before_auth(settings: Settings) -> Callable[[AppConfig], AppConfig]:
+    """Put the limiters outside the auth middleware (which puts itself first), so requests with
+    missing or guessed tokens are counted too."""
+
+    def hook(config: AppConfig) -> AppConfig:
+        config.middleware[0:0] = [limit.middleware for limit in rate_limits(settings)]
+        return config
+
+    return hook
 
 
 def _cors(settings: Settings) -> CORSConfig | None:

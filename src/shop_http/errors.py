@@ -116,8 +116,10 @@ def _field_and_message(item: dict[str, Any]) -> tuple[str, str]:
     """Name the body field msgspec complains about (`$.email` → `email`) instead of `data`."""
     key = str(item.get("key") or "body")
     message = str(item.get("message", "Invalid value."))
-    if key != "data" and item.get("source") != "body":
+    if key != "data":  # Litestar already names the parameter or body field (`page`, `email`)
         return key, _sentence(message)
+    if message == "'data'":  # no body at all: Litestar reports the KeyError of the missing `data`
+        return "body", "A JSON object is required."
     for pattern, text in ((_UNKNOWN, "Unknown field."), (_MISSING, "This field is required.")):
         if found := pattern.match(message):
             prefix = f"{found['path']}." if found["path"] else ""

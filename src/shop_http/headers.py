@@ -1,11 +1,14 @@
-"""Security headers on every response."""
+"""Security headers on every response.
+
+A `before_send` hook rather than a middleware: route middleware never sees the answers Litestar
+builds outside it (router 404/405, the auth middleware's 401, the rate limiter's 429), and those
+need the headers as much as any other.
+"""
 
 from __future__ import annotations
 
 from litestar.datastructures import MutableScopeHeaders
-from litestar.enums import ScopeType
-from litestar.middleware import ASGIMiddleware
-from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from litestar.types import Message, Scope
 
 API_CSP = "default-src 'none'; frame-ancestors 'none'"
 # The docs page loads Swagger UI from jsDelivr and runs a small inline bootstrap script.
@@ -17,24 +20,18 @@ DOCS_CSP = (
 HSTS = "max-age=31536000; includeSubDomains"
 
 
-class SecurityHeadersMiddleware(ASGIMiddleware):
-    scopes = (ScopeType.HTTP,)
-
-    async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
-        path: str = scope["path"]
-        csp = DOCS_CSP if path.startswith(("/api/docs", "/api/schema")) else API_CSP
-        https = scope.get("scheme") == "https"
-
-        async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = MutableScopeHeaders.from_message(message)
-                headers["X-Content-Type-Options"] = "nosniff"
-                headers["X-Frame-Options"] = "DENY"
-                headers["Referrer-Policy"] = "strict-origin-when-cross-origin"
-                headers["Cross-Origin-Opener-Policy"] = "same-origin"
-                headers.setdefault("Content-Security-Policy", csp)
-                if https:
-                    headers["Strict-Transport-Security"] = HSTS
-            await send(message)
-
-        await next_app(scope, receive, send_with_headers)
+def security_headers(message: Message, scope: Scope) -> None:
+    """Add the headers to the start of every HTTP response."""
+    if message["type"] != "http.response.start":
+        return
+    path: str = scope["path"]
+    headers = MutableScopeHeaders.from_message(message)
+    headers["X-Content-Type-Options"] = "nosniff"
+    headers["X-Frame-Options"] = "DENY"
+    headers["Referrer-Policy"] = "strict-origin-when-cross-origin"
+    headers["Cross-Origin-Opener-Policy"] = "same-origin"
+    headers.setdefault(
+        "Content-Security-Policy", DOCS_CSP if path.startswith(("/api/docs", "/api/schema")) else API_CSP
+    )
+    if scope.get("scheme") == "https":
+        headers["Strict-Transport-Security"] = HSTS

@@ -8,6 +8,7 @@ from typing import Any
 from litestar.connection import ASGIConnection
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from litestar.handlers.base import BaseRouteHandler
+from litestar.openapi.spec import SecurityRequirement
 from litestar.security.jwt import JWTAuth, Token
 
 from shop_core.bootstrap import Shop
@@ -17,6 +18,8 @@ from shop_core.services.views import UserView
 from shop_core.settings import Settings
 
 PUBLIC = {"exclude_from_auth": True}
+# In the schema, an empty requirement overrides the global bearer one: "no credentials needed".
+NO_AUTH: list[SecurityRequirement] = [{}]
 
 
 def claims_of(token: Token) -> TokenClaims:

@@ -27,7 +27,14 @@ def main(argv: list[str] | None = None) -> int:
     except (SettingsError, WorkerConfigError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    asyncio.run(worker.start())
+    try:
+        asyncio.run(worker.start())
+    except (OSError, ConnectionError) as exc:
+        print(f"error: the worker could not reach its queue or database: {exc}", file=sys.stderr)
+        return 1
+    except Exception as exc:  # noqa: BLE001 - an operator gets one line, never a traceback
+        print(f"error: {type(exc).__name__}: {exc}".splitlines()[0], file=sys.stderr)
+        return 1
     return 0
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from contextlib import AsyncExitStack
 from typing import Any
 
@@ -12,10 +13,33 @@ from shop_core.settings import Settings
 from shop_workers.tasks import heartbeat
 
 QUEUE_NAME = "shop"
+# How long one wait for a job blocks. SAQ refuses burst mode without a positive value, and it bounds
+# how long an idle worker (or a burst worker facing an empty queue) takes to notice it should stop.
+DEQUEUE_TIMEOUT_S = 1
 
 
 class WorkerConfigError(RuntimeError):
     """The settings cannot run a worker; the message says which one to change."""
+
+
+class ShopWorker(Worker[Any]):
+    """SAQ's worker, except that stopping cancels the upkeep loops instead of waiting out their sleep.
+
+    SAQ's `stop()` waits (up to the grace period) for every task, upkeep loops included; the sweep loop
+    sleeps 60 s between rounds, so every stop took the whole 30 s grace period, even a finished burst.
+    """
+
+    _upkeep_tasks: list[asyncio.Task[None]]
+
+    async def upkeep(self) -> list[asyncio.Task[None]]:
+        self._upkeep_tasks = await super().upkeep()
+        return self._upkeep_tasks
+
+    async def stop(self) -> None:
+        self.event.set()
+        for task in getattr(self, "_upkeep_tasks", []):
+            task.cancel()
+        await super().stop()
 
 
 def make_queue(settings: Settings) -> Queue:
@@ -28,24 +52,29 @@ def make_queue(settings: Settings) -> Queue:
 
 def make_worker(settings: Settings, *, concurrency: int = 10, burst: bool = False) -> Worker[Any]:
     """A worker whose `startup` enters `bootstrap()` and puts the Shop in `ctx`."""
+    queue = make_queue(settings)
 
     async def startup(ctx: dict[str, Any]) -> None:
         stack = AsyncExitStack()
         ctx["shop"] = await stack.enter_async_context(bootstrap(settings))
         ctx["exit_stack"] = stack
+        # Sweep (and take the sweep lock) before the first dequeue: SAQ's own first sweep runs alongside
+        # it and can abort a job just moved to "active" whose status still says "queued" (saq#277).
+        await queue.sweep(lock=ctx["worker"].timers["sweep"])
 
     async def shutdown(ctx: dict[str, Any]) -> None:
         stack: AsyncExitStack | None = ctx.get("exit_stack")
         if stack is not None:
             await stack.aclose()
 
-    return Worker(
-        make_queue(settings),
+    return ShopWorker(
+        queue,
         functions=[heartbeat],
         cron_jobs=[CronJob(heartbeat, cron="* * * * *", timeout=30, retries=1, unique=True)],
         startup=startup,
         shutdown=shutdown,
         concurrency=concurrency,
         burst=burst,
+        dequeue_timeout=DEQUEUE_TIMEOUT_S,
         shutdown_grace_period_s=30,
     )

@@ -9,7 +9,7 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 class Argon2PasswordHasher:
     def __init__(self, hasher: PasswordHasher | None = None) -> None:
         self._hasher = hasher or PasswordHasher()
-        self._dummy = self._hasher.hash("not-a-real-password")
+        self._dummy: str | None = None
 
     def hash(self, password: str) -> str:
         return self._hasher.hash(password)
@@ -21,4 +21,6 @@ class Argon2PasswordHasher:
             return False
 
     def verify_nothing(self, password: str) -> None:
+        if self._dummy is None:
+            self._dummy = self._hasher.hash("not-a-real-password")
         self.verify(self._dummy, password)

@@ -18,6 +18,7 @@ from shop_core.services.commands import Login, Logout, RefreshSession
 from shop_core.services.views import TokenPair, UserView
 
 BAD_CREDENTIALS = "No active account found with the given credentials."
+MAX_ID = 2**63 - 1
 REFRESH_REUSED = "This refresh token was already used; every session of that login is now signed out."
 
 
@@ -40,21 +41,25 @@ async def login(
     identifier = (cmd.email or cmd.username or "").strip()
     if not identifier:
         raise InvalidInput.field("email", "Send your email (or username) and password.")
-    throttle_key = identifier.lower()
-    failures, retry_after = await throttle.failures(throttle_key)
-    if failures >= config.max_failed_logins:
-        raise TooManyAttempts("Too many failed logins; try again later.", retry_after)
+    keys = [identifier.lower()]
+    await _refuse_if_locked(keys[0], throttle, config)
     async with uow:
         if "@" in identifier:
             user = await uow.users.get_by_email(identifier.lower())
         else:
             user = await uow.users.get_by_username(identifier)
+    if user is not None:
+        # One account, one counter, whether it is tried by email or by username.
+        keys.append(f"user:{user.id}")
+        await _refuse_if_locked(keys[1], throttle, config)
     if user is None:
         await asyncio.to_thread(hasher.verify_nothing, cmd.password)
     elif await asyncio.to_thread(hasher.verify, user.password_hash, cmd.password) and user.is_active:
-        await throttle.reset(throttle_key)
+        for key in keys:
+            await throttle.reset(key)
         return await _open_session(user, codec=codec, tokens=tokens, clock=clock, config=config)
-    await throttle.record_failure(throttle_key, config.failed_login_window)
+    for key in keys:
+        await throttle.record_failure(key, config.failed_login_window)
     raise AuthenticationFailed(BAD_CREDENTIALS)
 
 
@@ -80,13 +85,16 @@ async def refresh(
 
 
 async def logout(cmd: Logout, access: TokenClaims, *, codec: TokenCodec, tokens: TokenStore) -> None:
-    """Revoke the given refresh token's family and the access token used, at once."""
+    """Revoke the access token used and the given refresh token's family, at once.
+
+    The access token is revoked even when the refresh token turns out to be unusable.
+    """
+    await tokens.revoke_token(access.jti, access.expires_at)
     claims = _expect(codec.decode(cmd.refresh), TokenType.REFRESH)
     if claims.subject != access.subject:
         raise AuthenticationFailed("That refresh token belongs to another session.")
     assert claims.family is not None
     await tokens.revoke_family(claims.family)
-    await tokens.revoke_token(access.jti, access.expires_at)
 
 
 async def authenticate(claims: TokenClaims, *, uow: UnitOfWork, tokens: TokenStore) -> UserView:
@@ -103,7 +111,15 @@ def _expect(claims: TokenClaims, token_type: TokenType) -> TokenClaims:
     return claims
 
 
+async def _refuse_if_locked(key: str, throttle: LoginThrottle, config: AuthConfig) -> None:
+    failures, retry_after = await throttle.failures(key)
+    if failures >= config.max_failed_logins:
+        raise TooManyAttempts("Too many failed logins; try again later.", retry_after)
+
+
 async def _active_user(user_id: int, uow: UnitOfWork) -> User:
+    if not 0 < user_id <= MAX_ID:
+        raise AuthenticationFailed("The user of this token is inactive or gone.")
     async with uow:
         user = await uow.users.get(user_id)
     if user is None or not user.is_active:

@@ -14,7 +14,7 @@ from shop_core.bootstrap import Shop
 from shop_core.services.commands import Login, Logout, RefreshSession, RegisterUser, UpdateProfile
 from shop_core.services.views import TokenPair, UserView
 from shop_http.openapi import responses
-from shop_http.security import PUBLIC, claims_of
+from shop_http.security import NO_AUTH, PUBLIC, claims_of
 
 AuthedRequest = Request[UserView, Token, Any]
 
@@ -27,6 +27,7 @@ class AuthController(Controller):
         "/register",
         status_code=HTTP_201_CREATED,
         opt={**PUBLIC, "auth_rate_limit": True},
+        security=NO_AUTH,
         operation_id="register",
         summary="Create a customer account",
         responses=responses(400, 409, 413, 429),
@@ -39,6 +40,7 @@ class AuthController(Controller):
         "/login",
         status_code=HTTP_200_OK,
         opt={**PUBLIC, "auth_rate_limit": True},
+        security=NO_AUTH,
         operation_id="login",
         summary="Log in with email (or username) and password",
         responses=responses(400, 401, 429),
@@ -52,6 +54,7 @@ class AuthController(Controller):
         "/refresh",
         status_code=HTTP_200_OK,
         opt={**PUBLIC, "auth_rate_limit": True},
+        security=NO_AUTH,
         operation_id="refreshToken",
         summary="Swap a refresh token for a new pair",
         responses=responses(400, 401, 429),

@@ -7,13 +7,14 @@ from litestar.di import NamedDependency
 
 from shop_core.bootstrap import Shop
 from shop_core.services.health import HealthReport
-from shop_http.security import PUBLIC
+from shop_http.security import NO_AUTH, PUBLIC
 
 
 class HealthController(Controller):
     path = "/health"
     tags = ["Health"]
     opt = PUBLIC
+    security = NO_AUTH
 
     @get("/live", operation_id="live", summary="The process is up")
     async def live(self) -> dict[str, str]:

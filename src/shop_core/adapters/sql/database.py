@@ -26,10 +26,8 @@ class Database:
 
 
 def alchemy_config(url: str, *, pool_size: int = 10, echo: bool = False) -> SQLAlchemyAsyncConfig:
-    """advanced-alchemy's config: the engine, the session maker and the Alembic settings."""
+    """advanced-alchemy's config for the engine and sessions (migrations: `migrations_runner`)."""
     from advanced_alchemy.config import EngineConfig
-
-    from shop_core.adapters.sql.migrations_runner import alembic_config
 
     engine = EngineConfig(echo=echo, pool_pre_ping=True)
     if not url.startswith("sqlite"):
@@ -38,7 +36,6 @@ def alchemy_config(url: str, *, pool_size: int = 10, echo: bool = False) -> SQLA
         connection_string=url,
         engine_config=engine,
         session_config=AsyncSessionConfig(expire_on_commit=False, autoflush=False),
-        alembic_config=alembic_config(),
         create_all=False,
     )
 

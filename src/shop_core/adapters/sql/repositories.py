@@ -33,7 +33,7 @@ class SqlUserRepository:
         return await self._rows.get_one_or_none(email=email)
 
     async def get_by_username(self, username: str) -> User | None:
-        return await self._rows.get_one_or_none(username=username)
+        return await self._rows.get_one_or_none(sa.func.lower(users.c.username) == username.lower())
 
     async def username_taken(self, username: str) -> bool:
         return await self._rows.exists(sa.func.lower(users.c.username) == username.lower())
@@ -41,7 +41,10 @@ class SqlUserRepository:
     async def list(self, *, offset: int = 0, limit: int = 100) -> tuple[list[User], int]:
         from advanced_alchemy.filters import LimitOffset, OrderBy
 
-        rows, total = await self._rows.list_and_count(OrderBy("id"), LimitOffset(limit=limit, offset=offset))
+        # A separate COUNT: the window-function count is 0 for a page past the end.
+        rows, total = await self._rows.get_many_and_count(
+            OrderBy("id"), LimitOffset(limit=limit, offset=offset), count_with_window_function=False
+        )
         return list(rows), total
 
     async def save(self, user: User) -> None:

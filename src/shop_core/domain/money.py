@@ -1,0 +1,116 @@
+"""Exact money: integer minor units per currency. Rounding (half-up) happens in one place."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+
+from shop_core.domain.errors import InvalidInput
+
+# ISO 4217 minor-unit exponents. Currencies not listed here are refused.
+CURRENCY_EXPONENTS: dict[str, int] = {
+    "USD": 2,
+    "EUR": 2,
+    "GBP": 2,
+    "BDT": 2,
+    "INR": 2,
+    "CAD": 2,
+    "AUD": 2,
+    "CHF": 2,
+    "CNY": 2,
+    "SEK": 2,
+    "NOK": 2,
+    "DKK": 2,
+    "PLN": 2,
+    "BRL": 2,
+    "MXN": 2,
+    "SGD": 2,
+    "HKD": 2,
+    "NZD": 2,
+    "ZAR": 2,
+    "PKR": 2,
+    "AED": 2,
+    "SAR": 2,
+    "JPY": 0,
+    "KRW": 0,
+    "VND": 0,
+    "CLP": 0,
+    "ISK": 0,
+    "UGX": 0,
+    "KWD": 3,
+    "BHD": 3,
+    "OMR": 3,
+    "JOD": 3,
+    "TND": 3,
+    "IQD": 3,
+    "LYD": 3,
+}
+
+
+def exponent_of(currency: str) -> int:
+    try:
+        return CURRENCY_EXPONENTS[currency]
+    except KeyError:
+        raise InvalidInput.field("currency", f"Unknown or unsupported currency {currency!r}.") from None
+
+
+def round_half_up(value: Decimal) -> int:
+    """The one rounding rule of the shop: to the nearest whole minor unit, halves away from zero."""
+    return int(value.quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+@dataclass(frozen=True, order=True)
+class Money:
+    minor: int
+    currency: str
+
+    @classmethod
+    def parse(cls, amount: str | Decimal | int, currency: str) -> Money:
+        """An amount in major units ("19.99"), rounded half-up to the minor unit."""
+        try:
+            value = Decimal(amount) if not isinstance(amount, Decimal) else amount
+        except (InvalidOperation, ValueError):
+            raise InvalidInput.field("amount", f"{amount!r} is not a decimal amount.") from None
+        if not value.is_finite():
+            raise InvalidInput.field("amount", "The amount must be a finite number.")
+        return cls(round_half_up(value.scaleb(exponent_of(currency))), currency)
+
+    @classmethod
+    def zero(cls, currency: str) -> Money:
+        return cls(0, currency)
+
+    @property
+    def amount(self) -> Decimal:
+        """The value in major units, with exactly the currency's number of decimal places."""
+        exponent = exponent_of(self.currency)
+        return Decimal(self.minor).scaleb(-exponent).quantize(Decimal(1).scaleb(-exponent))
+
+    def __str__(self) -> str:
+        return str(self.amount)
+
+    def __add__(self, other: Money) -> Money:
+        return Money(self.minor + self._same(other).minor, self.currency)
+
+    def __sub__(self, other: Money) -> Money:
+        return Money(self.minor - self._same(other).minor, self.currency)
+
+    def times(self, quantity: int) -> Money:
+        return Money(self.minor * quantity, self.currency)
+
+    def scaled(self, factor: Decimal) -> Money:
+        """This amount times `factor` (a rate, a percentage as a fraction), rounded half-up."""
+        return Money(round_half_up(Decimal(self.minor) * factor), self.currency)
+
+    def less_percent(self, percent: Decimal) -> Money:
+        """This amount less `percent` % (0-100)."""
+        return Money(percent_off(self.minor, percent), self.currency)
+
+    def _same(self, other: Money) -> Money:
+        if other.currency != self.currency:
+            raise InvalidInput.field("currency", f"Cannot combine {self.currency} and {other.currency}.")
+        return other
+
+
+def percent_off(minor: int, percent: Decimal) -> int:
+    """An amount in minor units less `percent` % (0-100), rounded half-up."""
+    return round_half_up(Decimal(minor) * (Decimal(100) - percent) / Decimal(100))

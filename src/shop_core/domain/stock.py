@@ -1,0 +1,41 @@
+"""Stock movements: every change of a product's stock, so stock can be audited and rebuilt."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+from shop_core.domain.errors import Conflict
+
+
+class StockReason(StrEnum):
+    INITIAL = "initial"
+    RESTOCK = "restock"
+    ADJUSTMENT = "adjustment"
+    CORRECTION = "correction"
+    IMPORT = "import"
+    SALE = "sale"
+    CANCELLATION = "cancellation"
+    RETURN = "return"
+    DAMAGE = "damage"
+
+
+@dataclass(eq=False)
+class StockMovement:
+    product_id: int
+    delta: int
+    reason: str
+    balance_after: int
+    created_at: datetime
+    actor: str = ""
+    note: str = ""
+    id: int | None = field(default=None)
+
+
+def apply_delta(current: int, delta: int) -> int:
+    """The stock after `delta`; Conflict when it would go below zero."""
+    after = current + delta
+    if after < 0:
+        raise Conflict(f"Only {current} in stock; cannot remove {-delta}.")
+    return after

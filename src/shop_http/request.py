@@ -1,0 +1,20 @@
+"""The request class: bodies msgspec cannot read are the client's mistake (400), not ours (500)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Request
+from litestar.exceptions import ClientException
+
+
+class ShopRequest(Request[Any, Any, Any]):
+    async def json(self) -> Any:
+        """Litestar turns msgspec's DecodeError into a 400, but not the UnicodeDecodeError of
+        invalid UTF-8 inside a string, nor the RecursionError of absurdly deep nesting."""
+        try:
+            return await super().json()
+        except UnicodeDecodeError as exc:
+            raise ClientException("The request body is not valid UTF-8 JSON.") from exc
+        except RecursionError as exc:
+            raise ClientException("The request body is nested too deeply.") from exc

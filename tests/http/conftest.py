@@ -1,0 +1,204 @@
+"""Helpers for the HTTP suite: what a client of the API would do, spelled once."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import jwt
+import pytest
+from litestar import Litestar
+from litestar.testing import AsyncTestClient
+
+from shop_core.bootstrap import Shop
+from shop_core.services.commands import CreateAdmin
+from shop_core.services.views import UserView
+from tests.conftest import TEST_SECRET
+
+Client = AsyncTestClient[Litestar]
+
+PASSWORD = "correct-horse-battery"
+USER_FIELDS = {"id", "email", "username", "first_name", "last_name", "phone", "is_staff", "date_joined"}
+SECRET_WORDS = ("password", "hash")
+
+
+@dataclass
+class Account:
+    """A registered user and the session it logged in with."""
+
+    id: int
+    email: str
+    password: str
+    access: str
+    refresh: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return bearer(self.access)
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def shop_of(client: Client) -> Shop:
+    shop: Shop = client.app.state.shop
+    return shop
+
+
+async def in_app(client: Client, call: Callable[..., Awaitable[Any]], *args: Any) -> Any:
+    """Await one of the shop's use cases on the app's own event loop, where its pools live
+    (the test client runs the app in a thread of its own)."""
+    return await asyncio.to_thread(client.blocking_portal.call, call, *args)
+
+
+async def deactivate(client: Client, email: str) -> UserView:
+    """What an operator does from the CLI: the user may no longer log in."""
+    user: UserView = await in_app(client, shop_of(client).deactivate_user, email)
+    return user
+
+
+def unique_email(stem: str = "user") -> str:
+    return f"{stem}-{uuid.uuid4().hex[:8]}@example.com"
+
+
+async def register(client: Client, email: str, password: str = PASSWORD, **extra: Any) -> httpx.Response:
+    return await client.post("/api/auth/register/", json={"email": email, "password": password, **extra})
+
+
+async def login(client: Client, identifier: str, password: str = PASSWORD) -> httpx.Response:
+    field = "email" if "@" in identifier else "username"
+    return await client.post("/api/auth/login/", json={field: identifier, "password": password})
+
+
+async def refresh(client: Client, token: str) -> httpx.Response:
+    return await client.post("/api/auth/refresh/", json={"refresh": token})
+
+
+async def logout(client: Client, access: str, refresh_token: str) -> httpx.Response:
+    return await client.post("/api/auth/logout/", json={"refresh": refresh_token}, headers=bearer(access))
+
+
+async def profile(client: Client, access: str) -> httpx.Response:
+    return await client.get("/api/auth/profile/", headers=bearer(access))
+
+
+async def new_account(client: Client, email: str | None = None, password: str = PASSWORD) -> Account:
+    """Register through the API and log in; the account's first session."""
+    email = email or unique_email()
+    created = await register(client, email, password)
+    assert created.status_code == 201, created.text
+    tokens = await login(client, email, password)
+    assert tokens.status_code == 200, tokens.text
+    body = tokens.json()
+    return Account(created.json()["id"], email, password, body["access"], body["refresh"])
+
+
+async def new_staff(client: Client) -> Account:
+    """A superuser made the way operators make one (the CLI's use case), logged in through the API."""
+    email = unique_email("staff")
+    admin: UserView = await in_app(
+        client, shop_of(client).create_admin, CreateAdmin(email=email, password=PASSWORD)
+    )
+    tokens = await login(client, email)
+    assert tokens.status_code == 200, tokens.text
+    body = tokens.json()
+    return Account(admin.id, email, PASSWORD, body["access"], body["refresh"])
+
+
+async def all_emails(client: Client, staff: Account) -> list[str]:
+    """Every account's email, as a staff client sees them through the API."""
+    emails: list[str] = []
+    page = 1
+    while True:
+        found = await client.get(
+            "/api/users/", params={"page": page, "page_size": 100}, headers=staff.headers
+        )
+        assert found.status_code == 200, found.text
+        body = found.json()
+        emails += [u["email"] for u in body["results"]]
+        if body["next"] is None:
+            return emails
+        page += 1
+
+
+def assert_error(response: httpx.Response, status: int, code: str | None = None) -> dict[str, Any]:
+    """API.md's error shape: `{detail, code, errors?}`, JSON, `errors` only on 400."""
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith("application/json")
+    body: dict[str, Any] = response.json()
+    assert set(body) <= {"detail", "code", "errors"}, body
+    assert isinstance(body["detail"], str)
+    assert body["detail"]
+    assert isinstance(body["code"], str)
+    assert body["code"]
+    if code is not None:
+        assert body["code"] == code, body
+    if "errors" in body:
+        assert status == 400, body
+        assert isinstance(body["errors"], dict)
+        assert body["errors"]
+        for field, messages in body["errors"].items():
+            assert isinstance(field, str)
+            assert isinstance(messages, list)
+            assert messages
+            assert all(isinstance(m, str) and m for m in messages)
+    for word in ("Traceback", 'File "', "Exception"):
+        assert word not in response.text
+    return body
+
+
+def assert_user(body: dict[str, Any], email: str) -> None:
+    """API.md's user shape, and never a password or a hash anywhere in it."""
+    assert set(body) >= USER_FIELDS, body
+    assert body["email"] == email
+    assert isinstance(body["id"], int)
+    assert isinstance(body["is_staff"], bool)
+    assert datetime.fromisoformat(body["date_joined"].replace("Z", "+00:00")).utcoffset() == timedelta(0)
+    for key in body:
+        assert not any(word in key.lower() for word in SECRET_WORDS), key
+    assert "argon2" not in str(body)
+
+
+def craft_token(
+    user_id: int,
+    token_type: str = "access",
+    *,
+    secret: str = TEST_SECRET,
+    algorithm: str = "HS256",
+    lifetime: timedelta = timedelta(minutes=5),
+    drop: tuple[str, ...] = (),
+    **extra: Any,
+) -> str:
+    """A token like the API's own, signed the way the arguments say."""
+    now = datetime.now(UTC)
+    claims: dict[str, Any] = {
+        "sub": str(user_id),
+        "type": token_type,
+        "jti": uuid.uuid4().hex,
+        "iat": int((now - timedelta(seconds=5)).timestamp()),
+        "exp": int((now + lifetime).timestamp()),
+        **extra,
+    }
+    if token_type == "refresh":
+        claims.setdefault("fam", uuid.uuid4().hex)
+    for name in drop:
+        claims.pop(name)
+    return jwt.encode(claims, secret, algorithm=algorithm)
+
+
+@pytest.fixture
+async def account(client: Client) -> Account:
+    """A customer with an open session."""
+    return await new_account(client)
+
+
+@pytest.fixture
+async def staff(client: Client) -> Account:
+    """A superuser with an open session."""
+    return await new_staff(client)

@@ -1,0 +1,108 @@
+"""The SAQ worker against the real Redis: a burst run of the heartbeat, and `shop worker --burst`."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+import redis
+from saq import Status
+from typer.testing import CliRunner
+
+from shop_cli.main import app
+from shop_core.settings import Settings
+from shop_workers.worker import QUEUE_NAME, make_worker
+from tests.conftest import TEST_SECRET, make_settings
+
+HEALTHY = {"ok": True, "dependencies": {"database": True, "redis": True}}
+
+
+@pytest.fixture
+def saq_keys(redis_url: str, redis_prefix: str) -> Iterator[Callable[[], set[str]]]:
+    """Lists the keys SAQ made for this test's queue, and deletes them afterwards.
+
+    SAQ names them `saq:<queue>:<what>` and `saq:job:<queue>:<job key>`; the queue's name starts with
+    the test's prefix, which `redis_prefix` alone does not clean (it deletes `<prefix>*`).
+    """
+    client = redis.Redis.from_url(redis_url, decode_responses=True)
+
+    def keys() -> set[str]:
+        return set(client.scan_iter(match=f"saq:*{redis_prefix}*"))
+
+    yield keys
+    if found := keys():
+        client.delete(*found)
+    assert keys() == set()
+    client.close()
+
+
+@pytest.fixture
+def settings(sqlite_url: str, redis_url: str, redis_prefix: str) -> Settings:
+    return make_settings(sqlite_url, redis_url=redis_url, redis_key_prefix=redis_prefix)
+
+
+async def test_a_burst_worker_runs_the_heartbeat_and_returns(
+    settings: Settings, saq_keys: Callable[[], set[str]]
+) -> None:
+    worker = make_worker(settings, burst=True)
+    queue = worker.queue
+    name = f"{settings.redis_key_prefix}{QUEUE_NAME}"
+    assert queue.name == name
+    try:
+        job = await queue.enqueue("heartbeat")
+        assert job is not None
+        assert await queue.count("queued") == 1
+
+        await asyncio.wait_for(worker.start(), timeout=15)  # burst: returns once the queue is empty
+
+        await job.refresh()
+        assert await queue.count("queued") == 0
+        assert await queue.count("active") == 0
+    finally:
+        await queue.disconnect()
+    assert (job.status, job.error) == (Status.COMPLETE, None)
+    assert job.attempts == 1
+    assert job.result == HEALTHY
+    assert f"saq:job:{name}:{job.key}" in saq_keys()
+    assert f"saq:job:{name}:cron:heartbeat" in saq_keys()  # the cron job was scheduled
+
+
+async def test_a_worker_stops_promptly_when_asked(
+    settings: Settings, saq_keys: Callable[[], set[str]]
+) -> None:
+    worker = make_worker(settings, concurrency=2)
+    queue = worker.queue
+    running = asyncio.create_task(worker.start())
+    try:
+        assert await queue.apply("heartbeat", timeout=10, poll_interval=0.05) == HEALTHY
+
+        # Not after SAQ's 30 s grace period: an idle worker has nothing to wait for.
+        await asyncio.wait_for(worker.stop(), timeout=5)
+        await asyncio.wait_for(running, timeout=5)
+    finally:
+        running.cancel()
+        await queue.disconnect()
+    assert saq_keys()
+
+
+def test_shop_worker_burst_exits_0_on_an_empty_queue(
+    settings: Settings, saq_keys: Callable[[], set[str]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)  # no stray .env
+    env: dict[str, str | None] = {k: None for k in os.environ if k.startswith("SHOP_")}
+    env.update(
+        SHOP_ENV="test",
+        SHOP_DATABASE_URL=settings.database_url,
+        SHOP_SECRET_KEY=TEST_SECRET,
+        SHOP_REDIS_URL=settings.redis_url,
+        SHOP_REDIS_KEY_PREFIX=settings.redis_key_prefix,
+    )
+
+    result = CliRunner().invoke(app, ["worker", "--burst", "--concurrency", "2"], env=env)
+
+    assert result.exit_code == 0, f"{result.exception!r}\n{result.output}"
+    # It worked on this test's queue: it scheduled the cron heartbeat there.
+    assert f"saq:job:{settings.redis_key_prefix}{QUEUE_NAME}:cron:heartbeat" in saq_keys()
