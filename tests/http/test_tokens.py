@@ -297,3 +297,12 @@ async def test_malformed_authorization_header_is_401(client: Client, account: Ac
     )
 
     assert_error(response, 401)
+
+
+@pytest.mark.parametrize("subject", [0, -1, 2**63, 2**70])
+async def test_a_signed_token_naming_an_impossible_user_id_is_401(client: Client, subject: int) -> None:
+    access = craft_token(subject)
+    refresh_token = craft_token(subject, "refresh", fam="family")
+
+    assert_error(await profile(client, access), 401)
+    assert_error(await refresh(client, refresh_token), 401)
