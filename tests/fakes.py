@@ -164,6 +164,7 @@ class FakeLoginThrottle:
 def fake_shop(settings: Settings | None = None) -> tuple[Shop, FakeDatabase, FakeClock]:
     """A Shop wired to fakes only (the real, pure JWT codec signs tokens)."""
     from shop_core.adapters.jwt_codec import JwtTokenCodec
+    from shop_core.adapters.memory_cache import MemoryCache
 
     settings = settings or Settings(env=Environment.TEST)
     clock = FakeClock()
@@ -175,5 +176,7 @@ def fake_shop(settings: Settings | None = None) -> tuple[Shop, FakeDatabase, Fak
         tokens=FakeTokenStore(clock),
         throttle=FakeLoginThrottle(clock),
         clock=clock,
+        cache=MemoryCache(),
+        reader=None,  # type: ignore[arg-type]  # the catalog's fakes come with its tests
     )
     return Shop(settings, ports), db, clock

@@ -2,18 +2,40 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from shop_core.domain.tokens import TokenClaims
+from shop_core.ports.cache import Cache
+from shop_core.ports.catalog import CatalogReader
 from shop_core.ports.clock import Clock
 from shop_core.ports.health import Probe
 from shop_core.ports.persistence import UnitOfWorkFactory
 from shop_core.ports.security import LoginThrottle, PasswordHasher, TokenCodec, TokenStore
-from shop_core.services import accounts, demo, health, sessions
+from shop_core.services import (
+    accounts,
+    catalog_admin,
+    catalog_import,
+    catalog_reads,
+    catalog_seed,
+    demo,
+    health,
+    sessions,
+    stock,
+)
 from shop_core.services.auth_config import AuthConfig
+from shop_core.services.cache_aside import CacheAside
+from shop_core.services.catalog_commands import (
+    ChangeStock,
+    CreateCategory,
+    CreateProduct,
+    ProductQuery,
+    UpdateCategory,
+    UpdateProduct,
+)
+from shop_core.services.catalog_views import CategoryView, EncodedPage, StaffProductView, StockMovementView
 from shop_core.services.commands import (
     CreateAdmin,
     Login,
@@ -36,6 +58,8 @@ class Ports:
     tokens: TokenStore
     throttle: LoginThrottle
     clock: Clock
+    cache: Cache
+    reader: CatalogReader
     probes: dict[str, Probe] = field(default_factory=dict)
 
 
@@ -51,6 +75,9 @@ class Shop:
             max_failed_logins=settings.max_failed_logins,
             failed_login_window=settings.failed_login_window,
         )
+        self.catalog_cache = CacheAside(ports.cache, ttl=settings.cache_ttl, enabled=settings.cache_enabled)
+        self.catalog = catalog_reads.CatalogContext(ports.reader, self.catalog_cache, settings.currency)
+        self.currency = settings.currency
 
     # accounts
     async def register(self, cmd: RegisterUser) -> UserView:
@@ -99,6 +126,116 @@ class Shop:
     async def authenticate(self, claims: TokenClaims) -> UserView:
         return await sessions.authenticate(claims, uow=self.ports.uow(), tokens=self.ports.tokens)
 
+    async def authenticate_bearer(self, token: str) -> UserView:
+        """The user behind an access token string (for endpoints where auth is optional)."""
+        claims = self.ports.codec.decode(token)
+        return await self.authenticate(claims)
+
+    # catalog: reads
+    async def list_products(
+        self, query: ProductQuery, *, page: int, page_size: int, staff: bool
+    ) -> EncodedPage:
+        return await catalog_reads.list_products(
+            query, page=page, page_size=page_size, staff=staff, ctx=self.catalog
+        )
+
+    async def get_product(self, product_id: int, *, staff: bool) -> bytes:
+        return await catalog_reads.get_product(product_id, staff=staff, ctx=self.catalog)
+
+    async def list_categories(self, *, page: int, page_size: int) -> EncodedPage:
+        return await catalog_reads.list_categories(page=page, page_size=page_size, ctx=self.catalog)
+
+    async def get_category(
+        self, category_id: int, *, page: int, page_size: int, staff: bool
+    ) -> catalog_reads.CategoryDetail:
+        return await catalog_reads.get_category(
+            category_id, page=page, page_size=page_size, staff=staff, ctx=self.catalog
+        )
+
+    # catalog: writes
+    async def create_product(self, cmd: CreateProduct, actor: str) -> StaffProductView:
+        p = self.ports
+        return await catalog_admin.create_product(
+            cmd,
+            actor,
+            uow=p.uow(),
+            cache=self.catalog_cache,
+            clock=p.clock,
+            currency=self.currency,
+            reader=p.reader,
+        )
+
+    async def update_product(
+        self, product_id: int, cmd: UpdateProduct | CreateProduct, actor: str
+    ) -> StaffProductView:
+        p = self.ports
+        return await catalog_admin.update_product(
+            product_id,
+            cmd,
+            actor,
+            uow=p.uow(),
+            cache=self.catalog_cache,
+            clock=p.clock,
+            currency=self.currency,
+        )
+
+    async def delete_product(self, product_id: int) -> None:
+        await catalog_admin.delete_product(product_id, uow=self.ports.uow(), cache=self.catalog_cache)
+
+    async def create_category(self, cmd: CreateCategory) -> CategoryView:
+        return await catalog_admin.create_category(cmd, uow=self.ports.uow(), cache=self.catalog_cache)
+
+    async def update_category(self, category_id: int, cmd: UpdateCategory | CreateCategory) -> CategoryView:
+        return await catalog_admin.update_category(
+            category_id, cmd, uow=self.ports.uow(), cache=self.catalog_cache
+        )
+
+    async def delete_category(self, category_id: int) -> None:
+        await catalog_admin.delete_category(category_id, uow=self.ports.uow(), cache=self.catalog_cache)
+
+    # stock
+    async def change_stock(self, cmd: ChangeStock, actor: str) -> StockMovementView:
+        p = self.ports
+        return await stock.change_stock(cmd, actor, uow=p.uow(), cache=self.catalog_cache, clock=p.clock)
+
+    async def stock_history(self, sku: str, *, limit: int = 100) -> list[StockMovementView]:
+        return await stock.stock_history(sku, uow=self.ports.uow(), limit=limit)
+
+    # catalog: bulk
+    async def import_products(
+        self,
+        rows: Iterable[tuple[int, dict[str, str] | str]],
+        actor: str,
+        progress: Callable[[int], None] = lambda _: None,
+    ) -> catalog_import.ImportReport:
+        p = self.ports
+        return await catalog_import.import_products(
+            rows,
+            actor,
+            uow=p.uow,
+            cache=self.catalog_cache,
+            clock=p.clock,
+            currency=self.currency,
+            progress=progress,
+        )
+
+    def export_products(self) -> AsyncIterator[list[list[str]]]:
+        return catalog_import.export_rows(uow=self.ports.uow, currency=self.currency)
+
+    async def seed_catalog(
+        self, products: int, categories: int, progress: Callable[[int], None] = lambda _: None
+    ) -> catalog_import.ImportReport:
+        p = self.ports
+        return await catalog_seed.seed_catalog(
+            products,
+            categories,
+            uow=p.uow,
+            cache=self.catalog_cache,
+            clock=p.clock,
+            currency=self.currency,
+            progress=progress,
+        )
+
     # operations
     async def check_health(self) -> health.HealthReport:
         return await health.check_health(probes=self.ports.probes)
@@ -123,6 +260,8 @@ async def bootstrap(settings: Settings | None = None, **overrides: Any) -> Async
 async def _build_ports(settings: Settings, stack: AsyncExitStack) -> Ports:
     from shop_core.adapters.argon2_hasher import Argon2PasswordHasher
     from shop_core.adapters.jwt_codec import JwtTokenCodec
+    from shop_core.adapters.memory_cache import MemoryCache
+    from shop_core.adapters.sql.catalog_reader import SqlCatalogReader
     from shop_core.adapters.sql.database import open_database
     from shop_core.adapters.sql.login_throttle import SqlLoginThrottle
     from shop_core.adapters.sql.token_store import SqlTokenStore
@@ -136,9 +275,11 @@ async def _build_ports(settings: Settings, stack: AsyncExitStack) -> Ports:
     tokens: TokenStore = SqlTokenStore(db.engine)
     throttle: LoginThrottle = SqlLoginThrottle(db.engine)
     probes: dict[str, Probe] = {"database": db}
+    cache: Cache = MemoryCache()
     if settings.redis_url:
         from redis.asyncio import Redis
 
+        from shop_core.adapters.redis_cache import RedisCache
         from shop_core.adapters.redis_login_throttle import RedisLoginThrottle
         from shop_core.adapters.redis_token_store import RedisTokenStore
 
@@ -146,6 +287,7 @@ async def _build_ports(settings: Settings, stack: AsyncExitStack) -> Ports:
         stack.push_async_callback(client.aclose)
         tokens = RedisTokenStore(client, settings.redis_key_prefix)
         throttle = RedisLoginThrottle(client, settings.redis_key_prefix)
+        cache = RedisCache(client, settings.redis_key_prefix)
         probes["redis"] = tokens
     return Ports(
         uow=lambda: SqlUnitOfWork(db.sessions),
@@ -154,6 +296,8 @@ async def _build_ports(settings: Settings, stack: AsyncExitStack) -> Ports:
         tokens=tokens,
         throttle=throttle,
         clock=SystemClock(),
+        cache=cache,
+        reader=SqlCatalogReader(db.engine),
         probes=probes,
     )
 

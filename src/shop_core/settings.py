@@ -11,6 +11,8 @@ from typing import Annotated, Any
 import msgspec
 from dotenv import dotenv_values
 
+from shop_core.domain.money import CURRENCY_EXPONENTS
+
 DEV_SECRET_KEY = "dev-insecure-secret-key-change-me-0123456789"  # noqa: S105 - refused in production
 PREFIX = "SHOP_"
 
@@ -50,6 +52,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     max_request_body_bytes: PositiveInt = 1_048_576
     log_level: Annotated[str, msgspec.Meta(pattern="^(?i:debug|info|warning|error|critical)$")] = "info"
     public_base_url: str = "http://127.0.0.1:8000"
+    currency: Annotated[str, msgspec.Meta(pattern="^[A-Z]{3}$")] = "USD"
+    cache_enabled: bool = True
+    cache_ttl: PositiveInt = 300
 
     def __repr__(self) -> str:
         shown = {
@@ -65,6 +70,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
 
     def check(self) -> Settings:
         """Refuse unsafe combinations; return self so it chains."""
+        if self.currency not in CURRENCY_EXPONENTS:
+            raise SettingsError(f"SHOP_CURRENCY: {self.currency} is not a supported ISO 4217 currency.")
         if len(self.secret_key) < 32 and not self.uses_default_secret:
             raise SettingsError("SHOP_SECRET_KEY must be at least 32 characters long.")
         if self.env is Environment.PRODUCTION:

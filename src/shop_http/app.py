@@ -16,8 +16,10 @@ from litestar.logging import LoggingConfig
 from shop_core.bootstrap import Shop, bootstrap
 from shop_core.settings import Settings
 from shop_http.controllers.auth import AuthController
+from shop_http.controllers.categories import CategoryController
 from shop_http.controllers.docs import docs, swagger
 from shop_http.controllers.health import HealthController
+from shop_http.controllers.products import ProductController
 from shop_http.controllers.users import UserController
 from shop_http.errors import EXCEPTION_HANDLERS
 from shop_http.headers import security_headers
@@ -49,7 +51,14 @@ def create_app(settings: Settings | None = None, shop_factory: ShopFactory = boo
     openapi = openapi_config()
     openapi.render_plugins = [swagger]
     return Litestar(
-        route_handlers=[AuthController, UserController, HealthController, docs],
+        route_handlers=[
+            AuthController,
+            UserController,
+            ProductController,
+            CategoryController,
+            HealthController,
+            docs,
+        ],
         dependencies={"shop": Provide(provide_shop, sync_to_thread=False)},
         lifespan=[shop_lifespan],
         on_app_init=[auth.on_app_init, _rate_limits_before_auth(settings)],

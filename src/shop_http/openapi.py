@@ -48,6 +48,7 @@ def openapi_config() -> OpenAPIConfig:
         tags=[
             Tag(name="Auth", description="Accounts, sessions and tokens."),
             Tag(name="Users (staff)", description="Staff views of accounts."),
+            Tag(name="Catalog", description="Categories and products. Reads are public and cached."),
             Tag(name="Health", description="Liveness and readiness."),
         ],
         use_handler_docstrings=True,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Annotated, Any, Generic, TypeVar
+from urllib.parse import urlencode
 
 import msgspec
 from litestar import Request
@@ -38,19 +39,21 @@ def page_of(
     """Wrap one page; a page past the end is 404 (the first page always exists)."""
     if page > 1 and (page - 1) * page_size >= count:
         raise NotFoundException("That page is past the end of the list.")
+    next_url, previous_url = links(request, count, page, page_size)
+    return PageOf(count=count, next=next_url, previous=previous_url, results=items)
+
+
+def links(
+    request: Request[Any, Any, Any], count: int, page: int, page_size: int
+) -> tuple[str | None, str | None]:
+    """The `next` and `previous` URLs of a page (None at either end)."""
     next_url = _link(request, page + 1, page_size) if page * page_size < count else None
     previous_url = _link(request, page - 1, page_size) if page > 1 else None
-    return PageOf(count=count, next=next_url, previous=previous_url, results=items)
+    return next_url, previous_url
 
 
 def _link(request: Request[Any, Any, Any], page: int, page_size: int) -> str:
     params = dict(request.query_params)
     params["page"] = str(page)
     params["page_size"] = str(page_size)
-    return str(request.url.with_replacements(query=_encode(params)))
-
-
-def _encode(params: dict[str, str]) -> str:
-    from urllib.parse import urlencode
-
-    return urlencode(params)
+    return str(request.url.with_replacements(query=urlencode(params)))

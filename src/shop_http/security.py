@@ -63,3 +63,20 @@ def requires_staff(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteH
     user: UserView | None = connection.user if "user" in connection.scope else None
     if user is None or not user.is_staff:
         raise PermissionDeniedException("Only staff may do this.")
+
+
+async def provide_viewer(request: ASGIConnection[Any, Any, Any, Any]) -> UserView | None:
+    """The user on a public endpoint when a bearer token is sent (401 if it is bad), else None."""
+    header = request.headers.get("Authorization")
+    if header is None:
+        return None
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise NotAuthorizedException("Use an 'Authorization: Bearer <access>' header.")
+    shop: Shop = request.app.state.shop
+    return await shop.authenticate_bearer(token.strip())
+
+
+def actor_of(user: UserView) -> str:
+    """Who made a change, as stock movements and audit lines record it."""
+    return f"user:{user.id} {user.email}"

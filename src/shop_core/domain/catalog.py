@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
-from shop_core.domain.errors import Conflict, InvalidInput
+from shop_core.domain.errors import InvalidInput
 from shop_core.domain.money import percent_off
 
 MAX_SLUG_LENGTH = 200
@@ -51,7 +51,7 @@ def check_parent(category_id: int | None, parent_id: int | None, parents: Mappin
     node: int | None = parent_id
     while node is not None and node not in seen:
         if node == category_id:
-            raise Conflict("A category cannot be placed under itself or one of its descendants.")
+            raise InvalidInput.field("parent", "A category cannot be placed under itself or its descendants.")
         seen.add(node)
         node = parents.get(node)
 

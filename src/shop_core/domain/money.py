@@ -47,6 +47,9 @@ CURRENCY_EXPONENTS: dict[str, int] = {
 }
 
 
+MAX_AMOUNT = Decimal(10) ** 12
+
+
 def exponent_of(currency: str) -> int:
     try:
         return CURRENCY_EXPONENTS[currency]
@@ -114,3 +117,16 @@ class Money:
 def percent_off(minor: int, percent: Decimal) -> int:
     """An amount in minor units less `percent` % (0-100), rounded half-up."""
     return round_half_up(Decimal(minor) * (Decimal(100) - percent) / Decimal(100))
+
+
+def minor_units(amount: Decimal, currency: str, *, field: str = "price") -> int:
+    """An input amount in minor units; InvalidInput if it is negative or finer than the currency."""
+    exponent = exponent_of(currency)
+    if not amount.is_finite() or amount < 0:
+        raise InvalidInput.field(field, "Use an amount of zero or more.")
+    if amount > MAX_AMOUNT:
+        raise InvalidInput.field(field, f"Use an amount of at most {MAX_AMOUNT}.")
+    scaled = amount.scaleb(exponent)
+    if scaled != scaled.to_integral_value():
+        raise InvalidInput.field(field, f"Use at most {exponent} decimal places for {currency}.")
+    return int(scaled)

@@ -6,6 +6,7 @@ from types import TracebackType
 from typing import Protocol, Self
 
 from shop_core.domain.users import User
+from shop_core.ports.catalog import CategoryRepository, ProductRepository, StockMovementRepository
 
 
 class UserRepository(Protocol):
@@ -37,6 +38,15 @@ class UnitOfWork(Protocol):
 
     @property
     def users(self) -> UserRepository: ...
+
+    @property
+    def categories(self) -> CategoryRepository: ...
+
+    @property
+    def products(self) -> ProductRepository: ...
+
+    @property
+    def stock(self) -> StockMovementRepository: ...
 
     async def __aenter__(self) -> Self: ...
 

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+from typing import Any
+
 import sqlalchemy as sa
 from advanced_alchemy.types import DateTimeUTC
 from sqlalchemy.orm import registry
 
+from shop_core.domain.catalog import Category, Product
+from shop_core.domain.stock import StockMovement
 from shop_core.domain.users import Role, User
 
 metadata = sa.MetaData(
@@ -62,6 +67,69 @@ login_failures = sa.Table(
     sa.Column("window_ends", DateTimeUTC(timezone=True), nullable=False),
 )
 
+
+class Hundredths(sa.types.TypeDecorator[Decimal]):
+    """A Decimal with two places, stored exactly as an integer count of hundredths."""
+
+    impl = sa.Integer
+    cache_ok = True
+
+    def process_bind_param(self, value: Decimal | None, dialect: Any) -> int | None:
+        return None if value is None else int((value * 100).to_integral_value())
+
+    def process_result_value(self, value: int | None, dialect: Any) -> Decimal | None:
+        return None if value is None else (Decimal(value) / 100).quantize(Decimal("0.01"))
+
+
+categories = sa.Table(
+    "categories",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("slug", sa.String(200), nullable=False, unique=True),
+    sa.Column("parent_id", sa.Integer, sa.ForeignKey("categories.id", ondelete="RESTRICT"), index=True),
+    sa.Column("description", sa.Text, nullable=False, server_default=""),
+)
+
+products = sa.Table(
+    "products",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("slug", sa.String(200), nullable=False, unique=True),
+    sa.Column("sku", sa.String(64), nullable=False, unique=True),
+    sa.Column("description", sa.Text, nullable=False, server_default=""),
+    sa.Column("category_id", sa.Integer, sa.ForeignKey("categories.id", ondelete="RESTRICT"), index=True),
+    sa.Column("price", sa.BigInteger, nullable=False),
+    sa.Column("cost_price", sa.BigInteger),
+    sa.Column("discount_percentage", Hundredths, nullable=False, server_default="0"),
+    sa.Column("stock_quantity", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("image_url", sa.String(500), nullable=False, server_default=""),
+    sa.Column("is_active", sa.Boolean, nullable=False, server_default=sa.true()),
+    sa.Column("created_at", DateTimeUTC(timezone=True), nullable=False, index=True),
+    sa.Column("updated_at", DateTimeUTC(timezone=True), nullable=False),
+    sa.CheckConstraint("stock_quantity >= 0", name="stock_not_negative"),
+    sa.CheckConstraint("price >= 0", name="price_not_negative"),
+    sa.CheckConstraint("cost_price IS NULL OR cost_price >= 0", name="cost_price_not_negative"),
+    sa.CheckConstraint("discount_percentage BETWEEN 0 AND 10000", name="discount_in_range"),
+    sa.Index("ix_products_price", "price"),
+    sa.Index("ix_products_name", "name"),
+)
+
+stock_movements = sa.Table(
+    "stock_movements",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("product_id", sa.Integer, sa.ForeignKey("products.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("delta", sa.Integer, nullable=False),
+    sa.Column("reason", sa.String(200), nullable=False),
+    sa.Column("balance_after", sa.Integer, nullable=False),
+    sa.Column("actor", sa.String(320), nullable=False, server_default=""),
+    sa.Column("note", sa.String(500), nullable=False, server_default=""),
+    sa.Column("created_at", DateTimeUTC(timezone=True), nullable=False),
+    sa.Index("ix_stock_movements_product_id_id", "product_id", "id"),
+)
+
 _mapped = False
 
 
@@ -71,4 +139,7 @@ def map_domain() -> None:
     if _mapped:
         return
     mapper_registry.map_imperatively(User, users)
+    mapper_registry.map_imperatively(Category, categories)
+    mapper_registry.map_imperatively(Product, products)
+    mapper_registry.map_imperatively(StockMovement, stock_movements)
     _mapped = True

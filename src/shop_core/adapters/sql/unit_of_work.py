@@ -7,6 +7,11 @@ from typing import Self
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from shop_core.adapters.sql.catalog_repositories import (
+    SqlCategoryRepository,
+    SqlProductRepository,
+    SqlStockMovementRepository,
+)
 from shop_core.adapters.sql.repositories import SqlUserRepository
 
 
@@ -14,6 +19,9 @@ class SqlUnitOfWork:
     """Commit is explicit; leaving the block without it rolls back."""
 
     users: SqlUserRepository
+    categories: SqlCategoryRepository
+    products: SqlProductRepository
+    stock: SqlStockMovementRepository
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self._sessions = sessions
@@ -22,6 +30,9 @@ class SqlUnitOfWork:
     async def __aenter__(self) -> Self:
         self._session = self._sessions()
         self.users = SqlUserRepository(self._session)
+        self.categories = SqlCategoryRepository(self._session)
+        self.products = SqlProductRepository(self._session)
+        self.stock = SqlStockMovementRepository(self._session)
         return self
 
     async def __aexit__(

@@ -1,0 +1,182 @@
+"""Catalog repositories over advanced-alchemy and SQLAlchemy Core."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+from advanced_alchemy.exceptions import IntegrityError as AlchemyIntegrityError
+from advanced_alchemy.repository import SQLAlchemyAsyncRepository
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from shop_core.adapters.sql.orm import categories, products, stock_movements
+from shop_core.domain.catalog import Category, Product
+from shop_core.domain.errors import Conflict
+from shop_core.domain.stock import StockMovement
+
+MAX_ID = 2**63 - 1
+
+
+def _in_range(value: int) -> bool:
+    return 0 < value <= MAX_ID
+
+
+class _CategoryRows(SQLAlchemyAsyncRepository[Category]):  # type: ignore[type-var]
+    model_type = Category
+
+
+class _ProductRows(SQLAlchemyAsyncRepository[Product]):  # type: ignore[type-var]
+    model_type = Product
+
+
+class SqlCategoryRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+        self._rows = _CategoryRows(session=session, auto_expunge=False, auto_commit=False)
+
+    async def add(self, category: Category) -> Category:
+        try:
+            return await self._rows.add(category, auto_refresh=False)
+        except AlchemyIntegrityError as exc:
+            raise Conflict(f"A category with the slug {category.slug!r} already exists.") from exc
+
+    async def get(self, category_id: int) -> Category | None:
+        return await self._session.get(Category, category_id) if _in_range(category_id) else None
+
+    async def parents(self) -> dict[int, int | None]:
+        rows = await self._session.execute(sa.select(categories.c.id, categories.c.parent_id))
+        return {row.id: row.parent_id for row in rows}
+
+    async def slug_taken(self, slug: str, *, other_than: int | None = None) -> bool:
+        query = sa.select(categories.c.id).where(
+            categories.c.slug == slug, categories.c.id != (other_than or 0)
+        )
+        return (await self._session.scalar(query.limit(1))) is not None
+
+    async def has_children(self, category_id: int) -> bool:
+        query = sa.select(categories.c.id).where(categories.c.parent_id == category_id).limit(1)
+        return (await self._session.scalar(query)) is not None
+
+    async def has_products(self, category_id: int) -> bool:
+        query = sa.select(products.c.id).where(products.c.category_id == category_id).limit(1)
+        return (await self._session.scalar(query)) is not None
+
+    async def save(self, category: Category) -> None:
+        try:
+            await self._session.flush()
+        except IntegrityError as exc:
+            raise Conflict(f"A category with the slug {category.slug!r} already exists.") from exc
+
+    async def delete(self, category: Category) -> None:
+        await self._session.delete(category)
+        await self._session.flush()
+
+    async def all(self) -> list[Category]:
+        return list((await self._session.scalars(sa.select(Category).order_by(categories.c.id))).all())
+
+
+class SqlProductRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+        self._rows = _ProductRows(session=session, auto_expunge=False, auto_commit=False)
+
+    async def add(self, product: Product) -> Product:
+        try:
+            return await self._rows.add(product, auto_refresh=False)
+        except AlchemyIntegrityError as exc:
+            raise Conflict("A product with that sku or slug already exists.") from exc
+
+    async def get(self, product_id: int, *, for_update: bool = False) -> Product | None:
+        if not _in_range(product_id):
+            return None
+        return await self._session.get(Product, product_id, with_for_update=for_update or None)
+
+    async def get_by_sku(self, sku: str, *, for_update: bool = False) -> Product | None:
+        query = sa.select(Product).where(products.c.sku == sku)
+        if for_update:
+            query = query.with_for_update()
+        return (await self._session.scalars(query)).one_or_none()
+
+    async def by_skus(self, skus: Sequence[str]) -> dict[str, Product]:
+        found = await self._session.scalars(sa.select(Product).where(products.c.sku.in_(list(skus))))
+        return {p.sku: p for p in found}
+
+    async def slugs_in_use(self) -> set[str]:
+        return set((await self._session.scalars(sa.select(products.c.slug))).all())
+
+    async def sku_taken(self, sku: str, *, other_than: int | None = None) -> bool:
+        query = sa.select(products.c.id).where(products.c.sku == sku, products.c.id != (other_than or 0))
+        return (await self._session.scalar(query.limit(1))) is not None
+
+    async def slug_taken(self, slug: str, *, other_than: int | None = None) -> bool:
+        query = sa.select(products.c.id).where(products.c.slug == slug, products.c.id != (other_than or 0))
+        return (await self._session.scalar(query.limit(1))) is not None
+
+    async def save(self, product: Product) -> None:
+        try:
+            await self._session.flush()
+        except IntegrityError as exc:
+            raise Conflict("A product with that sku or slug already exists.") from exc
+
+    async def delete(self, product: Product) -> None:
+        await self._session.delete(product)
+        await self._session.flush()
+
+    async def change_stock(self, product_id: int, delta: int) -> int | None:
+        statement = (
+            products.update()
+            .where(products.c.id == product_id, products.c.stock_quantity + delta >= 0)
+            .values(stock_quantity=products.c.stock_quantity + delta, updated_at=datetime.now(UTC))
+            .returning(products.c.stock_quantity)
+        )
+        balance: int | None = (await self._session.execute(statement)).scalar_one_or_none()
+        if balance is not None:
+            # Keep an already-loaded Product in step with the row.
+            loaded = self._session.identity_map.get(self._session.identity_key(Product, product_id))
+            if isinstance(loaded, Product):
+                loaded.stock_quantity = balance
+        return balance
+
+    async def add_many(self, items: Sequence[Product]) -> None:
+        if not items:
+            return
+        self._session.add_all(items)
+        try:
+            await self._session.flush()
+        except IntegrityError as exc:
+            raise Conflict("A product with that sku or slug already exists.") from exc
+
+    async def page(self, *, offset: int, limit: int) -> list[Product]:
+        query = sa.select(Product).order_by(products.c.id).offset(offset).limit(limit)
+        return list((await self._session.scalars(query)).all())
+
+
+class SqlStockMovementRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def add(self, movement: StockMovement) -> None:
+        self._session.add(movement)
+        await self._session.flush()
+
+    async def add_many(self, movements: Sequence[StockMovement]) -> None:
+        if movements:
+            self._session.add_all(movements)
+            await self._session.flush()
+
+    async def for_product(self, product_id: int, *, limit: int = 100) -> list[StockMovement]:
+        query = (
+            sa.select(StockMovement)
+            .where(stock_movements.c.product_id == product_id)
+            .order_by(stock_movements.c.id.desc())
+            .limit(limit)
+        )
+        return list((await self._session.scalars(query)).all())
+
+    async def total(self, product_id: int) -> int:
+        query = sa.select(sa.func.coalesce(sa.func.sum(stock_movements.c.delta), 0)).where(
+            stock_movements.c.product_id == product_id
+        )
+        return int(await self._session.scalar(query) or 0)

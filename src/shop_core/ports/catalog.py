@@ -1,0 +1,110 @@
+"""Repositories of the catalog (write side) and the catalog reader (the hot read path)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from shop_core.domain.catalog import Category, Product
+from shop_core.domain.stock import StockMovement
+
+
+class CategoryRepository(Protocol):
+    async def add(self, category: Category) -> Category:
+        """Store a new category; Conflict when the slug is taken."""
+        ...
+
+    async def get(self, category_id: int) -> Category | None: ...
+
+    async def parents(self) -> dict[int, int | None]:
+        """Every category id with its parent id: the whole tree, for cycle checks."""
+        ...
+
+    async def slug_taken(self, slug: str, *, other_than: int | None = None) -> bool: ...
+
+    async def has_children(self, category_id: int) -> bool: ...
+
+    async def has_products(self, category_id: int) -> bool: ...
+
+    async def save(self, category: Category) -> None: ...
+
+    async def delete(self, category: Category) -> None: ...
+
+    async def all(self) -> list[Category]: ...
+
+
+class ProductRepository(Protocol):
+    async def add(self, product: Product) -> Product:
+        """Store a new product; Conflict when the sku or slug is taken."""
+        ...
+
+    async def get(self, product_id: int, *, for_update: bool = False) -> Product | None: ...
+
+    async def get_by_sku(self, sku: str, *, for_update: bool = False) -> Product | None: ...
+
+    async def by_skus(self, skus: Sequence[str]) -> dict[str, Product]: ...
+
+    async def slugs_in_use(self) -> set[str]: ...
+
+    async def sku_taken(self, sku: str, *, other_than: int | None = None) -> bool: ...
+
+    async def slug_taken(self, slug: str, *, other_than: int | None = None) -> bool: ...
+
+    async def save(self, product: Product) -> None: ...
+
+    async def delete(self, product: Product) -> None: ...
+
+    async def change_stock(self, product_id: int, delta: int) -> int | None:
+        """Add `delta` in one conditional statement; the new stock, or None if it would go negative."""
+        ...
+
+    async def add_many(self, products: Sequence[Product]) -> None: ...
+
+    async def page(self, *, offset: int, limit: int) -> list[Product]:
+        """Products by id, for export."""
+        ...
+
+
+class StockMovementRepository(Protocol):
+    async def add(self, movement: StockMovement) -> None: ...
+
+    async def add_many(self, movements: Sequence[StockMovement]) -> None: ...
+
+    async def for_product(self, product_id: int, *, limit: int = 100) -> list[StockMovement]:
+        """Newest first."""
+        ...
+
+    async def total(self, product_id: int) -> int:
+        """The sum of every movement of the product: what its stock should be."""
+        ...
+
+
+@dataclass(frozen=True)
+class ProductFilter:
+    """What a product list asks for; prices in minor units."""
+
+    category_id: int | None = None
+    search: str | None = None
+    min_price: int | None = None
+    max_price: int | None = None
+    in_stock: bool = False
+    include_inactive: bool = False
+    low_stock_below: int | None = None
+    ordering: str = "id"
+
+
+class CatalogReader(Protocol):
+    """The read side: rows straight from the database, one query per page (plus the count)."""
+
+    async def products(self, query: ProductFilter, *, offset: int, limit: int) -> tuple[list[Any], int]:
+        """Rows with the product's columns plus `category_name`, and the total count."""
+        ...
+
+    async def product(self, product_id: int, *, include_inactive: bool) -> Any | None: ...
+
+    async def categories(self, *, offset: int, limit: int) -> tuple[list[Category], int]: ...
+
+    async def category(self, category_id: int) -> Category | None: ...
+
+    async def children(self, category_id: int) -> list[Category]: ...

@@ -1,0 +1,83 @@
+"""Cache-aside with versioned keys and stampede protection.
+
+Every catalog write bumps one version counter, and every key embeds the version it was computed
+at, so a write invalidates everything it could affect at once, on every process. When a hot key
+is missing, one request computes it: others in the same process await that computation, and
+others in other processes wait for the value under a short lock instead of all hitting the database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+
+from shop_core.ports.cache import Cache
+
+VERSION_KEY = "catalog:version"
+
+
+class CacheAside:
+    def __init__(
+        self, cache: Cache, *, ttl: int, enabled: bool = True, lock_ttl: int = 10, max_wait: float = 3.0
+    ) -> None:
+        self._cache = cache
+        self.ttl = ttl
+        self.enabled = enabled
+        self._lock_ttl = lock_ttl
+        self._max_wait = max_wait
+        self._inflight: dict[str, asyncio.Future[bytes]] = {}
+        self.computations = 0
+
+    async def key(self, name: str) -> str:
+        """`name` qualified by the current catalog version."""
+        version = await self._cache.get(VERSION_KEY)
+        return f"catalog:{(version or b'0').decode()}:{name}"
+
+    async def invalidate(self) -> None:
+        if self.enabled:
+            await self._cache.incr(VERSION_KEY)
+
+    async def get_or_compute(self, name: str, compute: Callable[[], Awaitable[bytes]]) -> bytes:
+        if not self.enabled:
+            return await self._computed(compute)
+        key = await self.key(name)
+        if (hit := await self._cache.get(key)) is not None:
+            return hit
+        if (running := self._inflight.get(key)) is not None:
+            return await asyncio.shield(running)
+        future: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
+        self._inflight[key] = future
+        try:
+            value = await self._fill(key, compute)
+        except BaseException as exc:
+            future.set_exception(exc)
+            future.exception()  # retrieved here, so a future nobody awaited does not warn
+            raise
+        else:
+            future.set_result(value)
+            return value
+        finally:
+            del self._inflight[key]
+
+    async def _fill(self, key: str, compute: Callable[[], Awaitable[bytes]]) -> bytes:
+        lock = f"{key}:lock"
+        if await self._cache.add(lock, b"1", self._lock_ttl):
+            try:
+                value = await self._computed(compute)
+                await self._cache.set(key, value, self.ttl)
+                return value
+            finally:
+                await self._cache.delete(lock)
+        deadline = time.monotonic() + self._max_wait
+        delay = 0.002
+        while time.monotonic() < deadline:
+            await asyncio.sleep(delay)
+            if (hit := await self._cache.get(key)) is not None:
+                return hit
+            delay = min(delay * 2, 0.05)
+        return await self._computed(compute)  # the lock holder is slow or gone: serve uncached
+
+    async def _computed(self, compute: Callable[[], Awaitable[bytes]]) -> bytes:
+        self.computations += 1
+        return await compute()

@@ -1,0 +1,202 @@
+"""Staff use cases that change the catalog. Each commits, then invalidates the catalog cache."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+import msgspec
+
+from shop_core.domain.catalog import Category, Product, check_parent, check_product, slugify
+from shop_core.domain.errors import Conflict, InvalidInput, NotFound
+from shop_core.domain.money import minor_units
+from shop_core.domain.stock import StockMovement, StockReason
+from shop_core.ports.catalog import CatalogReader
+from shop_core.ports.clock import Clock
+from shop_core.ports.persistence import UnitOfWork
+from shop_core.services.cache_aside import CacheAside
+from shop_core.services.catalog_commands import CreateCategory, CreateProduct, UpdateCategory, UpdateProduct
+from shop_core.services.catalog_views import CategoryView, StaffProductView, staff_product_view
+
+
+async def create_product(
+    cmd: CreateProduct,
+    actor: str,
+    *,
+    uow: UnitOfWork,
+    cache: CacheAside,
+    clock: Clock,
+    currency: str,
+    reader: CatalogReader,
+) -> StaffProductView:
+    now = clock.now()
+    async with uow:
+        product = Product(
+            name=cmd.name.strip(), slug="", sku=cmd.sku, price=0, created_at=now, updated_at=now
+        )
+        await _apply(product, msgspec.structs.asdict(cmd), uow, currency)
+        if await uow.products.sku_taken(product.sku):
+            raise Conflict(f"A product with the sku {product.sku!r} already exists.")
+        product = await uow.products.add(product)
+        if product.stock_quantity:
+            await uow.stock.add(_movement(product, product.stock_quantity, StockReason.INITIAL, actor, now))
+        await uow.commit()
+    await cache.invalidate()
+    return await _read_back(product, reader, currency)
+
+
+async def update_product(
+    product_id: int,
+    cmd: UpdateProduct | CreateProduct,
+    actor: str,
+    *,
+    uow: UnitOfWork,
+    cache: CacheAside,
+    clock: Clock,
+    currency: str,
+    reader: CatalogReader,
+) -> StaffProductView:
+    """PATCH with an UpdateProduct (fields sent change), PUT with a CreateProduct (all of them)."""
+    now = clock.now()
+    changes = {k: v for k, v in msgspec.structs.asdict(cmd).items() if v is not msgspec.UNSET}
+    async with uow:
+        product = await uow.products.get(product_id, for_update=True)
+        if product is None:
+            raise NotFound("No such product.")
+        before = product.stock_quantity
+        await _apply(product, changes, uow, currency)
+        if "sku" in changes and await uow.products.sku_taken(product.sku, other_than=product_id):
+            raise Conflict(f"A product with the sku {product.sku!r} already exists.")
+        product.updated_at = now
+        await uow.products.save(product)
+        if product.stock_quantity != before:
+            delta = product.stock_quantity - before
+            await uow.stock.add(_movement(product, delta, StockReason.ADJUSTMENT, actor, now))
+        await uow.commit()
+    await cache.invalidate()
+    return await _read_back(product, reader, currency)
+
+
+async def _read_back(product: Product, reader: CatalogReader, currency: str) -> StaffProductView:
+    """The stored product as staff see it (with its category's name)."""
+    assert product.id is not None
+    row = await reader.product(product.id, include_inactive=True)
+    return staff_product_view(row if row is not None else product, currency)
+
+
+async def delete_product(product_id: int, *, uow: UnitOfWork, cache: CacheAside) -> None:
+    async with uow:
+        product = await uow.products.get(product_id)
+        if product is None:
+            raise NotFound("No such product.")
+        await uow.products.delete(product)
+        await uow.commit()
+    await cache.invalidate()
+
+
+async def _apply(product: Product, fields: dict[str, Any], uow: UnitOfWork, currency: str) -> None:
+    """Copy validated command fields onto the product, checking what needs the database."""
+    for name in ("name", "description", "image_url", "is_active", "stock_quantity"):
+        if name in fields:
+            setattr(product, name, fields[name].strip() if isinstance(fields[name], str) else fields[name])
+    if "sku" in fields:
+        product.sku = fields["sku"].strip()
+    if "price" in fields:
+        product.price = minor_units(fields["price"], currency, field="price")
+    if "cost_price" in fields:
+        cost = fields["cost_price"]
+        product.cost_price = None if cost is None else minor_units(cost, currency, field="cost_price")
+    if "discount_percentage" in fields:
+        product.discount_percentage = _percent(fields["discount_percentage"])
+    if "category" in fields:
+        if fields["category"] is not None and await uow.categories.get(fields["category"]) is None:
+            raise InvalidInput.field("category", f"There is no category {fields['category']}.")
+        product.category_id = fields["category"]
+    if fields.get("slug"):
+        if await uow.products.slug_taken(fields["slug"], other_than=product.id):
+            raise Conflict(f"A product with the slug {fields['slug']!r} already exists.")
+        product.slug = fields["slug"]
+    elif not product.slug:
+        product.slug = await _free_slug(slugify(product.name) or "product", uow)
+    check_product(product)
+
+
+def _percent(value: Decimal) -> Decimal:
+    if value != value.quantize(Decimal("0.01")):
+        raise InvalidInput.field("discount_percentage", "Use at most two decimal places.")
+    return value.quantize(Decimal("0.01"))
+
+
+async def _free_slug(base: str, uow: UnitOfWork) -> str:
+    slug, n = base, 1
+    while await uow.products.slug_taken(slug):
+        n += 1
+        slug = f"{base[:190]}-{n}"
+    return slug
+
+
+def _movement(product: Product, delta: int, reason: str, actor: str, now: Any) -> StockMovement:
+    assert product.id is not None
+    return StockMovement(
+        product_id=product.id,
+        delta=delta,
+        reason=reason,
+        balance_after=product.stock_quantity,
+        created_at=now,
+        actor=actor,
+    )
+
+
+async def create_category(cmd: CreateCategory, *, uow: UnitOfWork, cache: CacheAside) -> CategoryView:
+    async with uow:
+        category = Category(name=cmd.name.strip(), slug=cmd.slug or "", description=cmd.description.strip())
+        await _apply_category(category, {"parent": cmd.parent, "slug": cmd.slug}, uow)
+        category = await uow.categories.add(category)
+        await uow.commit()
+    await cache.invalidate()
+    return CategoryView.of(category)
+
+
+async def update_category(
+    category_id: int, cmd: UpdateCategory | CreateCategory, *, uow: UnitOfWork, cache: CacheAside
+) -> CategoryView:
+    changes = {k: v for k, v in msgspec.structs.asdict(cmd).items() if v is not msgspec.UNSET}
+    async with uow:
+        category = await uow.categories.get(category_id)
+        if category is None:
+            raise NotFound("No such category.")
+        if "name" in changes:
+            category.name = changes["name"].strip()
+        if "description" in changes:
+            category.description = changes["description"].strip()
+        await _apply_category(category, changes, uow)
+        await uow.categories.save(category)
+        await uow.commit()
+    await cache.invalidate()
+    return CategoryView.of(category)
+
+
+async def _apply_category(category: Category, fields: dict[str, Any], uow: UnitOfWork) -> None:
+    if "parent" in fields:
+        check_parent(category.id, fields["parent"], await uow.categories.parents())
+        category.parent_id = fields["parent"]
+    slug = fields.get("slug") or category.slug or slugify(category.name) or "category"
+    if await uow.categories.slug_taken(slug, other_than=category.id):
+        if fields.get("slug"):
+            raise Conflict(f"A category with the slug {slug!r} already exists.")
+        slug = f"{slug[:180]}-{len(await uow.categories.parents()) + 1}"
+    category.slug = slug
+
+
+async def delete_category(category_id: int, *, uow: UnitOfWork, cache: CacheAside) -> None:
+    async with uow:
+        category = await uow.categories.get(category_id)
+        if category is None:
+            raise NotFound("No such category.")
+        if await uow.categories.has_children(category_id):
+            raise Conflict("The category has subcategories; move or delete them first.")
+        if await uow.categories.has_products(category_id):
+            raise Conflict("The category has products; move or delete them first.")
+        await uow.categories.delete(category)
+        await uow.commit()
+    await cache.invalidate()

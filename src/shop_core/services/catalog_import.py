@@ -1,0 +1,334 @@
+"""Bulk catalog import and export: products with their category path, upserted by sku.
+
+A bad row is reported by its line number and reason and never stops or corrupts the rest.
+Rows are checked against what is already stored (preloaded once), then written in batches,
+one transaction per batch.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+import msgspec
+
+from shop_core.domain.catalog import Category, Product, check_product, slugify
+from shop_core.domain.errors import DomainError, InvalidInput
+from shop_core.domain.money import Money, minor_units
+from shop_core.domain.stock import StockMovement, StockReason
+from shop_core.ports.clock import Clock
+from shop_core.ports.persistence import UnitOfWork, UnitOfWorkFactory
+from shop_core.services.cache_aside import CacheAside
+from shop_core.services.catalog_commands import CreateProduct
+
+COLUMNS = (
+    "sku",
+    "name",
+    "slug",
+    "category",
+    "price",
+    "cost_price",
+    "discount_percentage",
+    "stock_quantity",
+    "image_url",
+    "is_active",
+    "description",
+)
+REQUIRED = ("sku", "name", "price")
+BATCH = 1000
+PATH_SEPARATOR = " > "
+
+
+@dataclass
+class ImportReport:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    rejected: list[tuple[int, str]] = field(default_factory=list)
+
+    @property
+    def total(self) -> int:
+        return self.created + self.updated + self.unchanged + len(self.rejected)
+
+
+def read_csv(data: bytes) -> Iterator[tuple[int, dict[str, str] | str]]:
+    """(line number, row) for every data row of a UTF-8 CSV; a string instead of a row says why
+    that line cannot be read. Raises InvalidInput when the header itself is unusable."""
+    text = data.decode("utf-8-sig", errors="surrogateescape")
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        header = [h.strip().lower() for h in next(reader)]
+    except StopIteration:
+        raise InvalidInput.field("file", "The file is empty.") from None
+    except csv.Error as exc:
+        raise InvalidInput.field("file", f"The header cannot be read: {exc}.") from None
+    missing = [c for c in REQUIRED if c not in header]
+    unknown = [h for h in header if h not in COLUMNS]
+    if missing or unknown or _has_surrogates("".join(header)):
+        problems = [f"missing columns: {', '.join(missing)}"] if missing else []
+        problems += [f"unknown columns: {', '.join(unknown)}"] if unknown else []
+        raise InvalidInput.field("file", "Bad header (" + ("; ".join(problems) or "not UTF-8") + ").")
+    while True:
+        try:
+            cells = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            yield reader.line_num, f"unreadable CSV: {exc}"
+            continue
+        line = reader.line_num
+        if not any(c.strip() for c in cells):
+            continue
+        if _has_surrogates("".join(cells)):
+            yield line, "not valid UTF-8 text (save the file as UTF-8)"
+        elif len(cells) != len(header):
+            yield line, f"expected {len(header)} columns, found {len(cells)}"
+        else:
+            yield line, dict(zip(header, (c.strip() for c in cells), strict=True))
+
+
+def _has_surrogates(text: str) -> bool:
+    return any("\udc80" <= ch <= "\udcff" for ch in text)
+
+
+class _Catalog:
+    """What is stored, loaded once: categories by path and product slugs."""
+
+    def __init__(self, categories: list[Category], slugs: set[str]) -> None:
+        by_id = {c.id: c for c in categories}
+        self.by_path: dict[str, int] = {}
+        self.path_of: dict[int, str] = {}
+        for c in categories:
+            names: list[str] = []
+            node: Category | None = c
+            while node is not None and len(names) <= len(categories):
+                names.append(node.name)
+                node = by_id.get(node.parent_id) if node.parent_id is not None else None
+            assert c.id is not None
+            path = PATH_SEPARATOR.join(reversed(names))
+            self.by_path[path.lower()] = c.id
+            self.path_of[c.id] = path
+        self.slugs = slugs
+
+
+def _command(row: dict[str, str], catalog: _Catalog) -> tuple[CreateProduct, int | None]:
+    raw: dict[str, Any] = {k: v for k, v in row.items() if v != "" and k != "category"}
+    for money_field in ("price", "cost_price", "discount_percentage"):
+        if money_field in raw:
+            try:
+                raw[money_field] = Decimal(raw[money_field])
+            except InvalidOperation:
+                raise InvalidInput.field(money_field, f"{row[money_field]!r} is not a number") from None
+    if "stock_quantity" in raw:
+        if not raw["stock_quantity"].lstrip("-").isdigit():
+            raise InvalidInput.field("stock_quantity", f"{row['stock_quantity']!r} is not a whole number")
+        raw["stock_quantity"] = int(raw["stock_quantity"])
+    if "is_active" in raw:
+        flag = raw["is_active"].lower()
+        if flag not in ("true", "false", "1", "0", "yes", "no"):
+            raise InvalidInput.field("is_active", f"{row['is_active']!r} is not true or false")
+        raw["is_active"] = flag in ("true", "1", "yes")
+    category_id = None
+    if path := row.get("category", ""):
+        key = PATH_SEPARATOR.join(p.strip() for p in path.split(">")).lower()
+        if key not in catalog.by_path:
+            raise InvalidInput.field("category", f"unknown category {path!r}")
+        category_id = catalog.by_path[key]
+    try:
+        return msgspec.convert(raw, CreateProduct), category_id
+    except msgspec.ValidationError as exc:
+        raise InvalidInput.field("row", str(exc).replace("$.", "")) from None
+
+
+async def import_products(
+    rows: Iterable[tuple[int, dict[str, str] | str]],
+    actor: str,
+    *,
+    uow: UnitOfWorkFactory,
+    cache: CacheAside,
+    clock: Clock,
+    currency: str,
+    progress: Callable[[int], None] = lambda _: None,
+) -> ImportReport:
+    """Upsert products by sku; every rejected row is listed with its line and reason."""
+    report = ImportReport()
+    async with uow() as unit:
+        catalog = _Catalog(await unit.categories.all(), await unit.products.slugs_in_use())
+    seen: dict[str, int] = {}
+    batch: list[tuple[int, CreateProduct, int | None]] = []
+    for line, row in rows:
+        if isinstance(row, str):
+            report.rejected.append((line, row))
+        else:
+            try:
+                cmd, category_id = _command(row, catalog)
+                if (first := seen.get(cmd.sku.lower())) is not None:
+                    raise InvalidInput.field("sku", f"sku {cmd.sku!r} already appears on line {first}")
+                seen[cmd.sku.lower()] = line
+                batch.append((line, cmd, category_id))
+            except DomainError as exc:
+                report.rejected.append((line, _reason(exc)))
+        if len(batch) >= BATCH:
+            await _write(
+                batch, actor=actor, unit=uow(), catalog=catalog, report=report, clock=clock, currency=currency
+            )
+            progress(len(batch))
+            batch = []
+    if batch:
+        await _write(
+            batch, actor=actor, unit=uow(), catalog=catalog, report=report, clock=clock, currency=currency
+        )
+        progress(len(batch))
+    await cache.invalidate()
+    return report
+
+
+def _reason(exc: DomainError) -> str:
+    if isinstance(exc, InvalidInput) and exc.errors:
+        return "; ".join(f"{f}: {' '.join(m)}" for f, m in exc.errors.items())
+    return exc.detail
+
+
+async def _write(
+    batch: list[tuple[int, CreateProduct, int | None]],
+    *,
+    actor: str,
+    unit: UnitOfWork,
+    catalog: _Catalog,
+    report: ImportReport,
+    clock: Clock,
+    currency: str,
+) -> None:
+    now = clock.now()
+    counts = {"created": 0, "updated": 0, "unchanged": 0}
+    rejected: list[tuple[int, str]] = []
+    async with unit:
+        existing = await unit.products.by_skus([cmd.sku for _, cmd, _ in batch])
+        new: list[tuple[Product, int]] = []
+        movements: list[tuple[Product, int]] = []
+        for line, cmd, category_id in batch:
+            current = existing.get(cmd.sku)
+            product = current or Product(
+                name="", slug="", sku=cmd.sku, price=0, created_at=now, updated_at=now
+            )
+            before = product.stock_quantity if current else 0
+            snapshot = _snapshot(product) if current else None
+            try:
+                _fill(product, cmd, category_id, catalog, currency)
+            except DomainError as exc:
+                rejected.append((line, _reason(exc)))
+                continue
+            if current is None:
+                new.append((product, product.stock_quantity))
+                counts["created"] += 1
+            elif _snapshot(product) == snapshot:
+                counts["unchanged"] += 1
+            else:
+                product.updated_at = now
+                counts["updated"] += 1
+                if product.stock_quantity != before:
+                    movements.append((product, product.stock_quantity - before))
+        await unit.products.add_many([p for p, _ in new])
+        await unit.stock.add_many(
+            [_movement(p, q, StockReason.IMPORT, actor, now) for p, q in new if q]
+            + [_movement(p, d, StockReason.IMPORT, actor, now) for p, d in movements]
+        )
+        await unit.commit()
+    report.created += counts["created"]
+    report.updated += counts["updated"]
+    report.unchanged += counts["unchanged"]
+    report.rejected.extend(rejected)
+
+
+def _snapshot(product: Product) -> tuple[Any, ...]:
+    return (
+        product.name,
+        product.slug,
+        product.description,
+        product.category_id,
+        product.price,
+        product.cost_price,
+        product.discount_percentage,
+        product.stock_quantity,
+        product.image_url,
+        product.is_active,
+    )
+
+
+def _fill(
+    product: Product, cmd: CreateProduct, category_id: int | None, catalog: _Catalog, currency: str
+) -> None:
+    product.name = cmd.name.strip()
+    product.description = cmd.description
+    product.category_id = category_id
+    product.price = minor_units(cmd.price, currency, field="price")
+    product.cost_price = (
+        None if cmd.cost_price is None else minor_units(cmd.cost_price, currency, field="cost_price")
+    )
+    product.discount_percentage = cmd.discount_percentage.quantize(Decimal("0.01"))
+    if product.discount_percentage != cmd.discount_percentage:
+        raise InvalidInput.field("discount_percentage", "use at most two decimal places")
+    product.stock_quantity = cmd.stock_quantity
+    product.image_url = cmd.image_url
+    product.is_active = cmd.is_active
+    wanted = cmd.slug or product.slug or slugify(product.name) or "product"
+    if wanted != product.slug:
+        if cmd.slug and cmd.slug in catalog.slugs:
+            raise InvalidInput.field("slug", f"slug {cmd.slug!r} is used by another product")
+        slug, n = wanted, 1
+        while slug in catalog.slugs:
+            n += 1
+            slug = f"{wanted[:190]}-{n}"
+        catalog.slugs.discard(product.slug)
+        catalog.slugs.add(slug)
+        product.slug = slug
+    check_product(product)
+
+
+def _movement(product: Product, delta: int, reason: str, actor: str, now: Any) -> StockMovement:
+    assert product.id is not None
+    return StockMovement(
+        product_id=product.id,
+        delta=delta,
+        reason=reason,
+        balance_after=product.stock_quantity,
+        created_at=now,
+        actor=actor,
+    )
+
+
+async def export_rows(
+    *, uow: UnitOfWorkFactory, currency: str, batch: int = 2000
+) -> AsyncIterator[list[list[str]]]:
+    """Batches of CSV rows (COLUMNS order) of every product, by id; the header is COLUMNS."""
+    async with uow() as unit:
+        catalog = _Catalog(await unit.categories.all(), set())
+    offset = 0
+    while True:
+        async with uow() as unit:
+            products = await unit.products.page(offset=offset, limit=batch)
+        if not products:
+            return
+        offset += len(products)
+        yield [_row(p, catalog, currency) for p in products]
+
+
+def _row(p: Product, catalog: _Catalog, currency: str) -> list[str]:
+    path = catalog.path_of.get(p.category_id, "") if p.category_id is not None else ""
+    return [
+        p.sku,
+        p.name,
+        p.slug,
+        path,
+        str(Money(p.price, currency)),
+        "" if p.cost_price is None else str(Money(p.cost_price, currency)),
+        str(p.discount_percentage),
+        str(p.stock_quantity),
+        p.image_url,
+        "true" if p.is_active else "false",
+        p.description,
+    ]

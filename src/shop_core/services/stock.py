@@ -1,0 +1,62 @@
+"""Stock changes by operators, each recorded as a movement."""
+
+from __future__ import annotations
+
+import msgspec
+
+from shop_core.domain.errors import Conflict, InvalidInput, NotFound
+from shop_core.domain.stock import StockMovement
+from shop_core.ports.clock import Clock
+from shop_core.ports.persistence import UnitOfWork
+from shop_core.services.cache_aside import CacheAside
+from shop_core.services.catalog_commands import ChangeStock
+from shop_core.services.catalog_views import StockMovementView
+
+
+async def change_stock(
+    cmd: ChangeStock, actor: str, *, uow: UnitOfWork, cache: CacheAside, clock: Clock
+) -> StockMovementView:
+    """Set the stock (`quantity`) or move it (`delta`) in one conditional statement; never below zero."""
+    if (cmd.quantity is None) == (cmd.delta is None):
+        raise InvalidInput.field("quantity", "Give either a quantity to set or a delta to add.")
+    async with uow:
+        product = await uow.products.get_by_sku(cmd.sku, for_update=True)
+        if product is None:
+            raise NotFound(f"No product with the sku {cmd.sku!r}.")
+        assert product.id is not None
+        delta = cmd.delta if cmd.delta is not None else (cmd.quantity or 0) - product.stock_quantity
+        balance = await uow.products.change_stock(product.id, delta)
+        if balance is None:
+            raise Conflict(f"Only {product.stock_quantity} of {cmd.sku} in stock; cannot remove {-delta}.")
+        movement = StockMovement(
+            product_id=product.id,
+            delta=delta,
+            reason=cmd.reason.strip(),
+            balance_after=balance,
+            created_at=clock.now(),
+            actor=actor,
+            note=cmd.note.strip(),
+        )
+        await uow.stock.add(movement)
+        await uow.commit()
+    await cache.invalidate()
+    return _view(movement)
+
+
+async def stock_history(sku: str, *, uow: UnitOfWork, limit: int = 100) -> list[StockMovementView]:
+    async with uow:
+        product = await uow.products.get_by_sku(sku)
+        if product is None:
+            raise NotFound(f"No product with the sku {sku!r}.")
+        assert product.id is not None
+        movements = await uow.stock.for_product(product.id, limit=limit)
+    return [_view(m) for m in movements]
+
+
+def _view(movement: StockMovement) -> StockMovementView:
+    assert movement.id is not None
+    return msgspec.convert(
+        {f: getattr(movement, f) for f in StockMovementView.__struct_fields__},
+        StockMovementView,
+        from_attributes=False,
+    )
