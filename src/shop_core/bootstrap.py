@@ -177,6 +177,7 @@ class Shop:
             cache=self.catalog_cache,
             clock=p.clock,
             currency=self.currency,
+            reader=p.reader,
         )
 
     async def delete_product(self, product_id: int) -> None:
