@@ -32,7 +32,15 @@ POSTGRES_ADMIN_URL = os.environ.get(
 REDIS_URL = os.environ.get("SHOP_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 REQUIRE_SERVICES = os.environ.get("SHOP_TEST_REQUIRE_SERVICES") == "1"
 TEST_SECRET = "test-secret-key-0123456789abcdef0123456789"
-TABLES = ("users", "revoked_tokens", "refresh_families", "login_failures", "stock_movements", "products", "categories")
+TABLES = (
+    "users",
+    "revoked_tokens",
+    "refresh_families",
+    "login_failures",
+    "stock_movements",
+    "products",
+    "categories",
+)
 
 _not_run: dict[str, str] = {}
 

@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 import itertools
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from types import TracebackType
-from typing import Self
+from types import SimpleNamespace, TracebackType
+from typing import Any, Self, TypeVar
 
 from shop_core.bootstrap import Ports, Shop
+from shop_core.domain.catalog import Category, Product, descendants
 from shop_core.domain.errors import Conflict
+from shop_core.domain.stock import StockMovement
 from shop_core.domain.users import User
+from shop_core.ports.catalog import ProductFilter
 from shop_core.settings import Environment, Settings
 
 
@@ -63,6 +68,238 @@ class FakeUserRepository:
         self._rows[user.id] = user
 
 
+# --- the catalog ---------------------------------------------------------------------------
+
+Row = TypeVar("Row", Category, Product, StockMovement)
+
+
+def _copied(rows: dict[int, Row]) -> dict[int, Row]:
+    """Fresh copies of catalog rows (rebuilt through `__init__`, so they are independent objects
+    even when SQLAlchemy has mapped the class)."""
+    return {key: dataclasses.replace(row) for key, row in rows.items()}
+
+
+def _check_constraints(product: Product) -> None:
+    """The CHECK constraints of the products table."""
+    if product.stock_quantity < 0 or product.price < 0 or (product.cost_price or 0) < 0:
+        raise Conflict("The product breaks a constraint of the products table.")
+    if not 0 <= product.discount_percentage <= 100:
+        raise Conflict("The product breaks a constraint of the products table.")
+
+
+class FakeCategoryRepository:
+    def __init__(
+        self, rows: dict[int, Category], products: dict[int, Product], ids: itertools.count[int]
+    ) -> None:
+        self._rows = rows
+        self._products = products
+        self._ids = ids
+
+    async def add(self, category: Category) -> Category:
+        if await self.slug_taken(category.slug):
+            raise Conflict(f"A category with the slug {category.slug!r} already exists.")
+        category.id = next(self._ids)
+        self._rows[category.id] = category
+        return category
+
+    async def get(self, category_id: int) -> Category | None:
+        return self._rows.get(category_id)
+
+    async def parents(self) -> dict[int, int | None]:
+        return {key: c.parent_id for key, c in self._rows.items()}
+
+    async def slug_taken(self, slug: str, *, other_than: int | None = None) -> bool:
+        return any(c.slug == slug and key != other_than for key, c in self._rows.items())
+
+    async def has_children(self, category_id: int) -> bool:
+        return any(c.parent_id == category_id for c in self._rows.values())
+
+    async def has_products(self, category_id: int) -> bool:
+        return any(p.category_id == category_id for p in self._products.values())
+
+    async def save(self, category: Category) -> None:
+        assert category.id is not None
+        if await self.slug_taken(category.slug, other_than=category.id):
+            raise Conflict(f"A category with the slug {category.slug!r} already exists.")
+        self._rows[category.id] = category
+
+    async def delete(self, category: Category) -> None:
+        assert category.id is not None
+        self._rows.pop(category.id, None)
+
+    async def all(self) -> list[Category]:
+        return [self._rows[key] for key in sorted(self._rows)]
+
+
+class FakeProductRepository:
+    def __init__(
+        self, rows: dict[int, Product], movements: dict[int, StockMovement], ids: itertools.count[int]
+    ) -> None:
+        self._rows = rows
+        self._movements = movements
+        self._ids = ids
+
+    async def _check_unique(self, product: Product) -> None:
+        if await self.sku_taken(product.sku, other_than=product.id) or await self.slug_taken(
+            product.slug, other_than=product.id
+        ):
+            raise Conflict("A product with that sku or slug already exists.")
+        _check_constraints(product)
+
+    async def add(self, product: Product) -> Product:
+        await self._check_unique(product)
+        product.id = next(self._ids)
+        self._rows[product.id] = product
+        return product
+
+    async def get(self, product_id: int, *, for_update: bool = False) -> Product | None:
+        return self._rows.get(product_id)
+
+    async def get_by_sku(self, sku: str, *, for_update: bool = False) -> Product | None:
+        return next((p for p in self._rows.values() if p.sku == sku), None)
+
+    async def by_skus(self, skus: Sequence[str]) -> dict[str, Product]:
+        wanted = set(skus)
+        return {p.sku: p for p in self._rows.values() if p.sku in wanted}
+
+    async def slugs_in_use(self) -> set[str]:
+        return {p.slug for p in self._rows.values()}
+
+    async def sku_taken(self, sku: str, *, other_than: int | None = None) -> bool:
+        return any(p.sku == sku and key != other_than for key, p in self._rows.items())
+
+    async def slug_taken(self, slug: str, *, other_than: int | None = None) -> bool:
+        return any(p.slug == slug and key != other_than for key, p in self._rows.items())
+
+    async def save(self, product: Product) -> None:
+        assert product.id is not None
+        await self._check_unique(product)
+        self._rows[product.id] = product
+
+    async def delete(self, product: Product) -> None:
+        assert product.id is not None
+        self._rows.pop(product.id, None)
+        for key in [k for k, m in self._movements.items() if m.product_id == product.id]:
+            del self._movements[key]  # ON DELETE CASCADE
+
+    async def change_stock(self, product_id: int, delta: int) -> int | None:
+        product = self._rows.get(product_id)
+        if product is None or product.stock_quantity + delta < 0:
+            return None
+        product.stock_quantity += delta
+        product.updated_at = datetime.now(UTC)
+        return product.stock_quantity
+
+    async def add_many(self, products: Sequence[Product]) -> None:
+        skus = [p.sku for p in products]
+        slugs = [p.slug for p in products]
+        if len(set(skus)) != len(skus) or len(set(slugs)) != len(slugs):
+            raise Conflict("A product with that sku or slug already exists.")
+        for product in products:
+            await self._check_unique(product)
+        for product in products:
+            product.id = next(self._ids)
+            self._rows[product.id] = product
+
+    async def page(self, *, offset: int, limit: int) -> list[Product]:
+        return [self._rows[key] for key in sorted(self._rows)[offset : offset + limit]]
+
+
+class FakeStockMovementRepository:
+    def __init__(self, rows: dict[int, StockMovement], ids: itertools.count[int]) -> None:
+        self._rows = rows
+        self._ids = ids
+
+    async def add(self, movement: StockMovement) -> None:
+        movement.id = next(self._ids)
+        self._rows[movement.id] = movement
+
+    async def add_many(self, movements: Sequence[StockMovement]) -> None:
+        for movement in movements:
+            await self.add(movement)
+
+    async def for_product(self, product_id: int, *, limit: int = 100) -> list[StockMovement]:
+        found = [self._rows[key] for key in sorted(self._rows, reverse=True)]
+        return [m for m in found if m.product_id == product_id][:limit]
+
+    async def total(self, product_id: int) -> int:
+        return sum(m.delta for m in self._rows.values() if m.product_id == product_id)
+
+
+class FakeCatalogReader:
+    """The read side over the committed state of a FakeDatabase, as the SQL reader answers it."""
+
+    def __init__(self, db: FakeDatabase) -> None:
+        self._db = db
+        self.queries = 0
+
+    async def products(self, query: ProductFilter, *, offset: int, limit: int) -> tuple[list[Any], int]:
+        self.queries += 1
+        found = sorted((p for p in self._db.products.values() if self._matches(p, query)), key=_by_id)
+        if query.ordering == "id":
+            pass
+        elif query.ordering == "-created_at":
+            found.sort(key=lambda p: (p.created_at, p.id), reverse=True)
+        else:
+            field_name = query.ordering.lstrip("-")
+            assert field_name in {"price", "name", "created_at"}, query.ordering
+            found.sort(key=lambda p: getattr(p, field_name), reverse=query.ordering.startswith("-"))
+        return [self._row(p) for p in found[offset : offset + limit]], len(found)
+
+    async def product(self, product_id: int, *, include_inactive: bool) -> Any | None:
+        self.queries += 1
+        found = self._db.products.get(product_id)
+        if found is None or not (found.is_active or include_inactive):
+            return None
+        return self._row(found)
+
+    async def categories(self, *, offset: int, limit: int) -> tuple[list[Category], int]:
+        self.queries += 1
+        rows = [self._db.categories[key] for key in sorted(self._db.categories)]
+        return [dataclasses.replace(c) for c in rows[offset : offset + limit]], len(rows)
+
+    async def category(self, category_id: int) -> Category | None:
+        self.queries += 1
+        found = self._db.categories.get(category_id)
+        return None if found is None else dataclasses.replace(found)
+
+    async def children(self, category_id: int) -> list[Category]:
+        self.queries += 1
+        rows = [self._db.categories[key] for key in sorted(self._db.categories)]
+        return [dataclasses.replace(c) for c in rows if c.parent_id == category_id]
+
+    def _matches(self, product: Product, query: ProductFilter) -> bool:
+        checks = [query.include_inactive or product.is_active]
+        if query.category_id is not None:
+            tree = {key: c.parent_id for key, c in self._db.categories.items()}
+            within = descendants(query.category_id, tree) if query.category_id in tree else set()
+            checks.append(product.category_id in within)
+        if query.search:
+            needle = query.search.lower()
+            checks.append(
+                any(needle in text.lower() for text in (product.name, product.description, product.sku))
+            )
+        if query.min_price is not None:
+            checks.append(product.price >= query.min_price)
+        if query.max_price is not None:
+            checks.append(product.price <= query.max_price)
+        if query.in_stock:
+            checks.append(product.stock_quantity > 0)
+        if query.low_stock_below is not None:
+            checks.append(product.stock_quantity < query.low_stock_below)
+        return all(checks)
+
+    def _row(self, product: Product) -> SimpleNamespace:
+        category = self._db.categories.get(product.category_id) if product.category_id else None
+        columns = {f.name: getattr(product, f.name) for f in dataclasses.fields(Product)}
+        return SimpleNamespace(**columns, category_name=category.name if category else None)
+
+
+def _by_id(row: Product) -> int:
+    assert row.id is not None
+    return row.id
+
+
 class FakeDatabase:
     """The committed state that every FakeUnitOfWork works on a copy of."""
 
@@ -70,17 +307,36 @@ class FakeDatabase:
         self.users: dict[int, User] = {}
         self.ids = itertools.count(1)
         self.commits = 0
+        self.categories: dict[int, Category] = {}
+        self.products: dict[int, Product] = {}
+        self.movements: dict[int, StockMovement] = {}
+        self.category_ids = itertools.count(1)
+        self.product_ids = itertools.count(1)
+        self.movement_ids = itertools.count(1)
 
 
 class FakeUnitOfWork:
     def __init__(self, db: FakeDatabase) -> None:
         self._db = db
         self._pending: dict[int, User] = {}
+        self._categories: dict[int, Category] = {}
+        self._products: dict[int, Product] = {}
+        self._movements: dict[int, StockMovement] = {}
 
     async def __aenter__(self) -> Self:
-        self._pending = copy.deepcopy(self._db.users)
-        self.users = FakeUserRepository(self._pending, self._db.ids)
+        self._begin()
         return self
+
+    def _begin(self) -> None:
+        db = self._db
+        self._pending = copy.deepcopy(db.users)
+        self._categories = _copied(db.categories)
+        self._products = _copied(db.products)
+        self._movements = _copied(db.movements)
+        self.users = FakeUserRepository(self._pending, db.ids)
+        self.categories = FakeCategoryRepository(self._categories, self._products, db.category_ids)
+        self.products = FakeProductRepository(self._products, self._movements, db.product_ids)
+        self.stock = FakeStockMovementRepository(self._movements, db.movement_ids)
 
     async def __aexit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
@@ -88,12 +344,16 @@ class FakeUnitOfWork:
         self._pending = {}
 
     async def commit(self) -> None:
+        for product in self._products.values():
+            _check_constraints(product)  # as the database checks rows changed without `save`
         self._db.users = copy.deepcopy(self._pending)
+        self._db.categories = _copied(self._categories)
+        self._db.products = _copied(self._products)
+        self._db.movements = _copied(self._movements)
         self._db.commits += 1
 
     async def rollback(self) -> None:
-        self._pending = copy.deepcopy(self._db.users)
-        self.users = FakeUserRepository(self._pending, self._db.ids)
+        self._begin()
 
 
 class FakePasswordHasher:
@@ -177,6 +437,6 @@ def fake_shop(settings: Settings | None = None) -> tuple[Shop, FakeDatabase, Fak
         throttle=FakeLoginThrottle(clock),
         clock=clock,
         cache=MemoryCache(),
-        reader=None,  # type: ignore[arg-type]  # the catalog's fakes come with its tests
+        reader=FakeCatalogReader(db),
     )
     return Shop(settings, ports), db, clock

@@ -8,10 +8,12 @@ import sys
 import typer
 from rich.table import Table
 
-from shop_cli import db, users
+from shop_cli import catalog, db, products, stock, users
 from shop_cli.runner import console, fail, guarded, load_settings
 from shop_cli.runner import run as run_use_case
-from shop_core.bootstrap import migrate
+from shop_core.bootstrap import Shop, migrate
+from shop_core.services.catalog_import import ImportReport
+from shop_core.services.demo import DemoReport
 
 app = typer.Typer(
     help="Run and operate the shop.",
@@ -21,6 +23,12 @@ app = typer.Typer(
 )
 app.add_typer(db.app, name="db")
 app.add_typer(users.app, name="users")
+app.add_typer(catalog.app, name="catalog")
+app.add_typer(products.app, name="products")
+app.add_typer(stock.app, name="stock")
+
+DEMO_PRODUCTS = 60
+DEMO_CATEGORIES = 12
 
 
 @app.command()
@@ -52,10 +60,14 @@ def serve(
 
 @app.command()
 def demo() -> None:
-    """Migrate the database and load the demo data set (safe to run again)."""
+    """Migrate the database and load the demo accounts and catalog (safe to run again)."""
     settings = load_settings()
     revision = guarded(lambda: migrate(settings, "upgrade"))
-    report = run_use_case(lambda shop: shop.seed_demo(), settings)
+
+    async def load(shop: Shop) -> tuple[DemoReport, ImportReport]:
+        return await shop.seed_demo(), await shop.seed_catalog(DEMO_PRODUCTS, DEMO_CATEGORIES)
+
+    report, seeded = run_use_case(load, settings)
     table = Table(title=f"Demo data (database at revision {revision})")
     table.add_column("account")
     table.add_column("password")
@@ -65,6 +77,12 @@ def demo() -> None:
     for email in report.existing:
         table.add_row(email, report.password, "already there")
     console.print(table)
+    console.print(
+        f"Demo catalog: {DEMO_PRODUCTS} products in {DEMO_CATEGORIES} categories "
+        f"({catalog.summary(seeded)}).",
+        highlight=False,
+        soft_wrap=True,
+    )
 
 
 @app.command()

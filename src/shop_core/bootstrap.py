@@ -32,6 +32,8 @@ from shop_core.services.catalog_commands import (
     CreateCategory,
     CreateProduct,
     ProductQuery,
+    ReplaceCategory,
+    ReplaceProduct,
     UpdateCategory,
     UpdateProduct,
 )
@@ -166,7 +168,7 @@ class Shop:
         )
 
     async def update_product(
-        self, product_id: int, cmd: UpdateProduct | CreateProduct, actor: str
+        self, product_id: int, cmd: UpdateProduct | ReplaceProduct, actor: str
     ) -> StaffProductView:
         p = self.ports
         return await catalog_admin.update_product(
@@ -186,7 +188,7 @@ class Shop:
     async def create_category(self, cmd: CreateCategory) -> CategoryView:
         return await catalog_admin.create_category(cmd, uow=self.ports.uow(), cache=self.catalog_cache)
 
-    async def update_category(self, category_id: int, cmd: UpdateCategory | CreateCategory) -> CategoryView:
+    async def update_category(self, category_id: int, cmd: UpdateCategory | ReplaceCategory) -> CategoryView:
         return await catalog_admin.update_category(
             category_id, cmd, uow=self.ports.uow(), cache=self.catalog_cache
         )

@@ -56,4 +56,13 @@ def _link(request: Request[Any, Any, Any], page: int, page_size: int) -> str:
     params = dict(request.query_params)
     params["page"] = str(page)
     params["page_size"] = str(page_size)
-    return str(request.url.with_replacements(query=urlencode(params)))
+    return str(request.url.with_replacements(path=_path_as_sent(request), query=urlencode(params)))
+
+
+def _path_as_sent(request: Request[Any, Any, Any]) -> str:
+    """The request's path with the trailing slash the client sent (routing strips it from the scope)."""
+    path = request.url.path
+    raw = request.scope.get("raw_path") or b""
+    if raw.split(b"?", 1)[0].endswith(b"/") and not path.endswith("/"):
+        return path + "/"
+    return path

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from typer.testing import CliRunner
 from shop_cli.main import app
 from shop_core.bootstrap import bootstrap
 from shop_core.domain.errors import AuthenticationFailed
+from shop_core.services.catalog_commands import CreateCategory
 from shop_core.services.commands import Login
 from tests.conftest import TEST_SECRET, fast_hasher, make_settings
 
@@ -57,6 +59,14 @@ def cli(sqlite_url: str) -> Cli:
 
 
 @pytest.fixture
+def other_cli(sqlite_template: Path, tmp_path: Path) -> Cli:
+    """The CLI on a second migrated SQLite file: another shop, for comparisons and round trips."""
+    path = tmp_path / "other.db"
+    shutil.copy(sqlite_template, path)
+    return Cli(f"sqlite+aiosqlite:///{path}")
+
+
+@pytest.fixture
 def empty_cli(tmp_path: Path) -> Cli:
     """The CLI on a SQLite file that does not exist yet (no migrations applied)."""
     return Cli(f"sqlite+aiosqlite:///{tmp_path / 'empty.db'}")
@@ -92,6 +102,52 @@ def user_rows(output: str) -> dict[str, dict[str, str]]:
             row = dict(zip(header, cells, strict=True))
             rows[row["email"]] = row
     return rows
+
+
+def table_rows(output: str) -> list[dict[str, str]]:
+    """The rows of the rich table(s) in `output`, as dicts by column header.
+
+    A line whose first cell is empty continues the row above (a cell wrapped onto a second line).
+    """
+    header: list[str] = []
+    rows: list[dict[str, str]] = []
+    for line in output.splitlines():
+        if "┃" in line:
+            header = [cell.strip() for cell in line.split("┃")[1:-1]]
+            continue
+        if "│" not in line or not header:
+            continue
+        cells = [cell.strip() for cell in line.split("│")[1:-1]]
+        if len(cells) != len(header):
+            continue
+        if cells[0] == "" and rows:
+            for name, cell in zip(header, cells, strict=True):
+                if cell:
+                    rows[-1][name] = f"{rows[-1][name]} {cell}".strip()
+        else:
+            rows.append(dict(zip(header, cells, strict=True)))
+    return rows
+
+
+def make_categories(database_url: str, *paths: str) -> dict[str, int]:
+    """Create the categories of each "Parent > Child" path (parents first); returns ids by path."""
+
+    async def create() -> dict[str, int]:
+        ids: dict[str, int] = {}
+        async with bootstrap(make_settings(database_url), hasher=fast_hasher()) as shop:
+            for path in paths:
+                names = [name.strip() for name in path.split(">")]
+                for depth in range(1, len(names) + 1):
+                    sub = " > ".join(names[:depth])
+                    if sub not in ids:
+                        parent = ids[" > ".join(names[: depth - 1])] if depth > 1 else None
+                        view = await shop.create_category(
+                            CreateCategory(name=names[depth - 1], parent=parent)
+                        )
+                        ids[sub] = view.id
+        return ids
+
+    return asyncio.run(create())
 
 
 def can_log_in(database_url: str, email: str, password: str) -> bool:

@@ -9,7 +9,7 @@ import pytest
 import uvicorn
 
 from shop_core.bootstrap import migration_head
-from tests.cli.conftest import UNREACHABLE_DATABASE, Cli, can_log_in, error_line, ok, user_rows
+from tests.cli.conftest import UNREACHABLE_DATABASE, Cli, can_log_in, error_line, ok, table_rows, user_rows
 
 DEMO_PASSWORD = "demo-pass-123"
 COMMANDS = [
@@ -20,6 +20,12 @@ COMMANDS = [
     ["users", "create-admin", "--email", "boss@example.com", "--password", "s3cret-pass"],
     ["users", "list"],
     ["users", "deactivate", "boss@example.com"],
+    ["catalog", "export", "out.csv"],
+    ["catalog", "seed", "--products", "5", "--categories", "2"],
+    ["products", "list", "--search", "lamp"],
+    ["stock", "set", "LAMP-1", "3", "--reason", "restock"],
+    ["stock", "adjust", "LAMP-1", "-3", "--reason", "damage"],
+    ["stock", "history", "LAMP-1"],
 ]
 IDS = [" ".join(c[:2]) for c in COMMANDS]
 
@@ -47,28 +53,44 @@ def no_subprocess(monkeypatch: pytest.MonkeyPatch) -> None:
 # --- demo -------------------------------------------------------------------------------------
 
 
-def test_demo_migrates_and_creates_the_demo_accounts(empty_cli: Cli) -> None:
+def test_demo_migrates_and_creates_the_demo_accounts_and_catalog(empty_cli: Cli) -> None:
     out = ok(empty_cli("demo"))
 
     assert f"database at revision {migration_head()}" in out
-    assert out.count("created") == 2
-    assert "already there" not in out
+    assert [(row["account"], row["state"]) for row in table_rows(out)] == [
+        ("admin@example.com", "created"),
+        ("customer@example.com", "created"),
+    ]
     rows = user_rows(ok(empty_cli("users", "list")))
     assert list(rows) == ["admin@example.com", "customer@example.com"]
     assert rows["admin@example.com"]["staff"] == "yes"
     assert rows["customer@example.com"]["staff"] == ""
     assert can_log_in(empty_cli.database_url, "admin@example.com", DEMO_PASSWORD)
     assert can_log_in(empty_cli.database_url, "customer@example.com", DEMO_PASSWORD)
+    # and a small catalog
+    assert (
+        "Demo catalog: 60 products in 12 categories (60 created, 0 updated, 0 unchanged, 0 rejected)." in out
+    )
+    listed = ok(empty_cli("products", "list", "--page-size", "100"))
+    assert "Products 1-60 of 60" in listed
+    products = table_rows(listed)
+    assert all(row["category"] for row in products)
+    assert len({row["category"] for row in products}) > 5
+    assert table_rows(ok(empty_cli("stock", "history", products[0]["sku"])))[0]["reason"] == "import"
 
 
 def test_demo_is_idempotent(empty_cli: Cli) -> None:
     ok(empty_cli("demo"))
+    exported = ok(empty_cli("catalog", "export", "-"))
 
     out = ok(empty_cli("demo"))
 
-    assert out.count("already there") == 2
-    assert "created" not in out
+    assert [row["state"] for row in table_rows(out)] == ["already there", "already there"]
+    assert (
+        "Demo catalog: 60 products in 12 categories (0 created, 0 updated, 60 unchanged, 0 rejected)." in out
+    )
     assert "Users 1-2 of 2" in ok(empty_cli("users", "list"))
+    assert ok(empty_cli("catalog", "export", "-")) == exported
 
 
 # --- settings and the database ------------------------------------------------------------------

@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import uuid
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager, contextmanager
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from functools import partial
 from typing import Any
 
 import httpx
@@ -14,11 +19,15 @@ import jwt
 import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
+from litestar.testing.transport import TestClientTransport
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shop_core.bootstrap import Shop
 from shop_core.services.commands import CreateAdmin
 from shop_core.services.views import UserView
-from tests.conftest import TEST_SECRET
+from shop_core.settings import Settings
+from tests.conftest import TEST_SECRET, build_app, make_settings
 
 Client = AsyncTestClient[Litestar]
 
@@ -202,3 +211,146 @@ async def account(client: Client) -> Account:
 async def staff(client: Client) -> Account:
     """A superuser with an open session."""
     return await new_staff(client)
+
+
+# --- the catalog ---------------------------------------------------------------------------------
+
+PRODUCT_FIELDS = {
+    "id",
+    "name",
+    "slug",
+    "description",
+    "category",
+    "category_name",
+    "price",
+    "discount_percentage",
+    "final_price",
+    "stock_quantity",
+    "sku",
+    "image_url",
+    "is_active",
+    "created_at",
+    "updated_at",
+}
+STAFF_PRODUCT_FIELDS = PRODUCT_FIELDS | {"cost_price"}
+CATEGORY_FIELDS = {"id", "name", "slug", "parent", "description"}
+PAGE_FIELDS = {"count", "next", "previous", "results"}
+
+
+@dataclass
+class Catalog:
+    """One app with a staff member and a customer logged in: the catalog as its clients use it."""
+
+    client: Client
+    staff: Account
+    customer: Account
+
+    async def category(self, name: str, parent: int | None = None, **extra: Any) -> dict[str, Any]:
+        """Create a category through the API (as staff); its body."""
+        created = await self.client.post(
+            "/api/categories/", json={"name": name, "parent": parent, **extra}, headers=self.staff.headers
+        )
+        assert created.status_code == 201, created.text
+        body: dict[str, Any] = created.json()
+        return body
+
+    async def product(
+        self, name: str, price: str = "10.00", *, sku: str | None = None, **extra: Any
+    ) -> dict[str, Any]:
+        """Create a product through the API (as staff); its body as staff see it."""
+        sku = sku or f"SKU-{uuid.uuid4().hex[:10]}"
+        fields = {"name": name, "sku": sku, "price": price, **extra}
+        created = await self.client.post("/api/products/", json=fields, headers=self.staff.headers)
+        assert created.status_code == 201, created.text
+        body: dict[str, Any] = created.json()
+        return body
+
+    async def stored(self) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """Every category and product as stored (read past the cache, straight from the database)."""
+        return await stored_catalog(self.client)
+
+
+async def stored_catalog(client: Client) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Every category and every product (active or not) straight from the database, past any cache."""
+    from shop_core.ports.catalog import ProductFilter
+
+    reader = shop_of(client).ports.reader
+    categories, _ = await in_app(client, partial(reader.categories, offset=0, limit=10_000))
+    rows, _ = await in_app(
+        client, partial(reader.products, ProductFilter(include_inactive=True), offset=0, limit=10_000)
+    )
+    return [asdict(c) for c in categories], [row._asdict() for row in rows]
+
+
+@asynccontextmanager
+async def open_catalog(settings: Settings) -> AsyncIterator[Catalog]:
+    """The app on `settings`, with a staff member and a customer."""
+    async with AsyncTestClient(build_app(settings)) as client:
+        yield Catalog(client, await new_staff(client), await new_account(client))
+
+
+@pytest.fixture
+async def catalog(database_url: str) -> AsyncIterator[Catalog]:
+    """The catalog on each database (SQLite and PostgreSQL), with its in-process cache on."""
+    async with open_catalog(make_settings(database_url)) as opened:
+        yield opened
+
+
+def engine_of(client: Client) -> AsyncEngine:
+    """The app's database engine (the one the catalog reader and the units of work share)."""
+    engine = shop_of(client).ports.reader._engine  # type: ignore[attr-defined]
+    assert isinstance(engine, AsyncEngine)
+    return engine
+
+
+@contextmanager
+def sql_statements(client: Client) -> Iterator[list[str]]:
+    """Collect every SQL statement the app sends to its database while the block runs."""
+    seen: list[str] = []
+    engine = engine_of(client).sync_engine
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        seen.append(statement)
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+
+
+class _SyncTransport(httpx.BaseTransport):
+    """The test client's ASGI transport for a synchronous httpx client (one per thread)."""
+
+    def __init__(self, client: Client) -> None:
+        self._transport = TestClientTransport(client)
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        return self._transport.handle_request(request)
+
+
+def get_concurrently(client: Client, path: str, times: int) -> list[httpx.Response]:
+    """`times` GETs of `path` sent at once, each from a thread of its own (the async test client
+    handles one request at a time), so the app serves them concurrently on its event loop."""
+    with (
+        httpx.Client(transport=_SyncTransport(client), base_url=str(client.base_url)) as sync_client,
+        ThreadPoolExecutor(times) as pool,
+    ):
+        return list(pool.map(lambda _: sync_client.get(path), range(times)))
+
+
+def money(value: str) -> Decimal:
+    """A money field as the API sends it: a string with exactly two decimal places."""
+    assert isinstance(value, str), value
+    assert re.fullmatch(r"-?\d+\.\d\d", value), value
+    return Decimal(value)
+
+
+def assert_utc(timestamp: str) -> None:
+    parsed = datetime.fromisoformat(timestamp.replace("Z", "+00:00"))
+    assert parsed.utcoffset() == timedelta(0), timestamp
+
+
+# Ids a client may send that no row has: beyond PostgreSQL's 32-bit integer, and beyond 64 bits.
+INT4_OVERFLOW = 3_000_000_000
+BEYOND_64_BITS = 10**20

@@ -24,6 +24,7 @@ class MemoryCache:
         return entry[0]
 
     async def set(self, key: str, value: bytes, ttl: int) -> None:
+        self._counters.pop(key, None)  # as in Redis, a value replaces a counter of the same key
         self._entries[key] = (value, time.monotonic() + ttl)
         self._entries.move_to_end(key)
         while len(self._entries) > self._max:
@@ -37,6 +38,7 @@ class MemoryCache:
 
     async def delete(self, key: str) -> None:
         self._entries.pop(key, None)
+        self._counters.pop(key, None)
 
     async def incr(self, key: str) -> int:
         self._counters[key] = self._counters.get(key, 0) + 1

@@ -17,7 +17,9 @@ MAX_SLUG_LENGTH = 200
 
 def slugify(text: str) -> str:
     """ASCII, lower-case, hyphen-separated: "Café Crème 2" → "cafe-creme-2"."""
-    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
+    # Punctuation outside ASCII ("Red—Blue") separates words too, rather than vanishing.
+    words = re.sub(r"[^\w]+", " ", unicodedata.normalize("NFC", text))
+    ascii_text = unicodedata.normalize("NFKD", words).encode("ascii", "ignore").decode("ascii")
     slug = re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
     return slug[:MAX_SLUG_LENGTH].rstrip("-")
 

@@ -62,21 +62,28 @@ def round_half_up(value: Decimal) -> int:
     return int(value.quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
 
-@dataclass(frozen=True, order=True)
+@dataclass(frozen=True)
 class Money:
+    """Ordered within one currency; comparing or combining two currencies is refused."""
+
     minor: int
     currency: str
 
     @classmethod
     def parse(cls, amount: str | Decimal | int, currency: str) -> Money:
         """An amount in major units ("19.99"), rounded half-up to the minor unit."""
+        if isinstance(amount, float):
+            raise InvalidInput.field("amount", "Give the amount as a decimal string, never a float.")
         try:
             value = Decimal(amount) if not isinstance(amount, Decimal) else amount
         except (InvalidOperation, ValueError):
             raise InvalidInput.field("amount", f"{amount!r} is not a decimal amount.") from None
         if not value.is_finite():
             raise InvalidInput.field("amount", "The amount must be a finite number.")
-        return cls(round_half_up(value.scaleb(exponent_of(currency))), currency)
+        try:
+            return cls(round_half_up(value.scaleb(exponent_of(currency))), currency)
+        except InvalidOperation:  # more digits than the decimal context holds
+            raise InvalidInput.field("amount", "The amount is too large.") from None
 
     @classmethod
     def zero(cls, currency: str) -> Money:
@@ -96,6 +103,18 @@ class Money:
 
     def __sub__(self, other: Money) -> Money:
         return Money(self.minor - self._same(other).minor, self.currency)
+
+    def __lt__(self, other: Money) -> bool:
+        return self.minor < self._same(other).minor
+
+    def __le__(self, other: Money) -> bool:
+        return self.minor <= self._same(other).minor
+
+    def __gt__(self, other: Money) -> bool:
+        return self.minor > self._same(other).minor
+
+    def __ge__(self, other: Money) -> bool:
+        return self.minor >= self._same(other).minor
 
     def times(self, quantity: int) -> Money:
         return Money(self.minor * quantity, self.currency)

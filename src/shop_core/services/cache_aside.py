@@ -45,11 +45,21 @@ class CacheAside:
         if (hit := await self._cache.get(key)) is not None:
             return hit
         if (running := self._inflight.get(key)) is not None:
-            return await asyncio.shield(running)
+            try:
+                return await asyncio.shield(running)
+            except asyncio.CancelledError:
+                task = asyncio.current_task()
+                if running.cancelled() and task is not None and not task.cancelling():
+                    # The caller computing it was cancelled, not this one: compute it afresh.
+                    return await self.get_or_compute(name, compute)
+                raise
         future: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
         self._inflight[key] = future
         try:
             value = await self._fill(key, compute)
+        except asyncio.CancelledError:
+            future.cancel()
+            raise
         except BaseException as exc:
             future.set_exception(exc)
             future.exception()  # retrieved here, so a future nobody awaited does not warn
@@ -61,22 +71,25 @@ class CacheAside:
             del self._inflight[key]
 
     async def _fill(self, key: str, compute: Callable[[], Awaitable[bytes]]) -> bytes:
+        """Compute under a shared lock; while another holds it, wait for its value, or take over the
+        lock if it lets go without one (its computation failed)."""
         lock = f"{key}:lock"
-        if await self._cache.add(lock, b"1", self._lock_ttl):
-            try:
-                value = await self._computed(compute)
-                await self._cache.set(key, value, self.ttl)
-                return value
-            finally:
-                await self._cache.delete(lock)
         deadline = time.monotonic() + self._max_wait
         delay = 0.002
-        while time.monotonic() < deadline:
+        while True:
+            if await self._cache.add(lock, b"1", self._lock_ttl):
+                try:
+                    value = await self._computed(compute)
+                    await self._cache.set(key, value, self.ttl)
+                    return value
+                finally:
+                    await self._cache.delete(lock)
+            if time.monotonic() >= deadline:
+                return await self._computed(compute)  # the lock holder is slow or gone: serve uncached
             await asyncio.sleep(delay)
             if (hit := await self._cache.get(key)) is not None:
                 return hit
             delay = min(delay * 2, 0.05)
-        return await self._computed(compute)  # the lock holder is slow or gone: serve uncached
 
     async def _computed(self, compute: Callable[[], Awaitable[bytes]]) -> bytes:
         self.computations += 1

@@ -15,7 +15,14 @@ from shop_core.ports.catalog import CatalogReader
 from shop_core.ports.clock import Clock
 from shop_core.ports.persistence import UnitOfWork
 from shop_core.services.cache_aside import CacheAside
-from shop_core.services.catalog_commands import CreateCategory, CreateProduct, UpdateCategory, UpdateProduct
+from shop_core.services.catalog_commands import (
+    CreateCategory,
+    CreateProduct,
+    ReplaceCategory,
+    ReplaceProduct,
+    UpdateCategory,
+    UpdateProduct,
+)
 from shop_core.services.catalog_views import CategoryView, StaffProductView, staff_product_view
 
 
@@ -47,7 +54,7 @@ async def create_product(
 
 async def update_product(
     product_id: int,
-    cmd: UpdateProduct | CreateProduct,
+    cmd: UpdateProduct | ReplaceProduct,
     actor: str,
     *,
     uow: UnitOfWork,
@@ -158,7 +165,7 @@ async def create_category(cmd: CreateCategory, *, uow: UnitOfWork, cache: CacheA
 
 
 async def update_category(
-    category_id: int, cmd: UpdateCategory | CreateCategory, *, uow: UnitOfWork, cache: CacheAside
+    category_id: int, cmd: UpdateCategory | ReplaceCategory, *, uow: UnitOfWork, cache: CacheAside
 ) -> CategoryView:
     changes = {k: v for k, v in msgspec.structs.asdict(cmd).items() if v is not msgspec.UNSET}
     async with uow:
@@ -184,7 +191,11 @@ async def _apply_category(category: Category, fields: dict[str, Any], uow: UnitO
     if await uow.categories.slug_taken(slug, other_than=category.id):
         if fields.get("slug"):
             raise Conflict(f"A category with the slug {slug!r} already exists.")
-        slug = f"{slug[:180]}-{len(await uow.categories.parents()) + 1}"
+        base, n = slug[:180], len(await uow.categories.parents()) + 1
+        slug = f"{base}-{n}"
+        while await uow.categories.slug_taken(slug, other_than=category.id):
+            n += 1
+            slug = f"{base}-{n}"
     category.slug = slug
 
 

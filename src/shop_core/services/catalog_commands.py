@@ -7,18 +7,19 @@ from typing import Annotated
 
 import msgspec
 
-from shop_core.services.commands import Command
+from shop_core.domain.ids import MAX_ID
+from shop_core.services.commands import NO_NUL, Command
 
 Amount = Annotated[Decimal, msgspec.Meta(description='A decimal amount, e.g. "19.99".')]
 Percent = Annotated[Decimal, msgspec.Meta(description="0 to 100, at most two decimals.")]
 Quantity = Annotated[int, msgspec.Meta(ge=0, le=2_000_000_000)]
-Id = Annotated[int, msgspec.Meta(ge=1, le=2**63 - 1)]
-Text = Annotated[str, msgspec.Meta(max_length=10_000)]
-ShortName = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+Id = Annotated[int, msgspec.Meta(ge=1, le=MAX_ID)]
+Text = Annotated[str, msgspec.Meta(max_length=10_000, pattern=NO_NUL)]
+ShortName = Annotated[str, msgspec.Meta(min_length=1, max_length=200, pattern=NO_NUL)]
 Slug = Annotated[str, msgspec.Meta(min_length=1, max_length=200, pattern=r"^[a-z0-9]+(?:-[a-z0-9]+)*$")]
 Sku = Annotated[str, msgspec.Meta(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._/-]*$")]
-Url = Annotated[str, msgspec.Meta(max_length=500, pattern=r"^(https?://\S+)?$")]
-Reason = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+Url = Annotated[str, msgspec.Meta(max_length=500, pattern=r"^(https?://[^\s\x00]+)?$")]
+Reason = Annotated[str, msgspec.Meta(min_length=1, max_length=200, pattern=NO_NUL)]
 UNSET = msgspec.UNSET
 Unset = msgspec.UnsetType
 
@@ -53,6 +54,22 @@ class UpdateProduct(Command):
     is_active: bool | Unset = UNSET
 
 
+class ReplaceProduct(Command):
+    """PUT: the required fields must be sent; optional fields left out keep their values (as DRF)."""
+
+    name: ShortName
+    sku: Sku
+    price: Amount
+    slug: Slug | Unset = UNSET
+    description: Text | Unset = UNSET
+    category: Id | Unset | None = UNSET
+    cost_price: Amount | Unset | None = UNSET
+    discount_percentage: Percent | Unset = UNSET
+    stock_quantity: Quantity | Unset = UNSET
+    image_url: Url | Unset = UNSET
+    is_active: bool | Unset = UNSET
+
+
 class CreateCategory(Command):
     name: ShortName
     slug: Slug | None = None
@@ -67,6 +84,15 @@ class UpdateCategory(Command):
     description: Text | Unset = UNSET
 
 
+class ReplaceCategory(Command):
+    """PUT: `name` must be sent; optional fields left out keep their values (as DRF)."""
+
+    name: ShortName
+    slug: Slug | Unset = UNSET
+    parent: Id | Unset | None = UNSET
+    description: Text | Unset = UNSET
+
+
 class ChangeStock(Command):
     """Set stock to `quantity`, or move it by `delta`; exactly one of the two."""
 
@@ -74,7 +100,7 @@ class ChangeStock(Command):
     reason: Reason
     quantity: Quantity | None = None
     delta: Annotated[int, msgspec.Meta(ge=-2_000_000_000, le=2_000_000_000)] | None = None
-    note: Annotated[str, msgspec.Meta(max_length=500)] = ""
+    note: Annotated[str, msgspec.Meta(max_length=500, pattern=NO_NUL)] = ""
 
 
 class ProductQuery(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):

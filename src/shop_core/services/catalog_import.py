@@ -8,6 +8,7 @@ one transaction per batch.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -66,25 +67,31 @@ def read_csv(data: bytes) -> Iterator[tuple[int, dict[str, str] | str]]:
         raise InvalidInput.field("file", "The file is empty.") from None
     except csv.Error as exc:
         raise InvalidInput.field("file", f"The header cannot be read: {exc}.") from None
+    if _has_surrogates("".join(header)):  # checked first: such names cannot be shown in a message
+        raise InvalidInput.field("file", "Bad header (not UTF-8).")
     missing = [c for c in REQUIRED if c not in header]
     unknown = [h for h in header if h not in COLUMNS]
-    if missing or unknown or _has_surrogates("".join(header)):
+    repeated = sorted({h for h in header if header.count(h) > 1})
+    if missing or unknown or repeated:
         problems = [f"missing columns: {', '.join(missing)}"] if missing else []
         problems += [f"unknown columns: {', '.join(unknown)}"] if unknown else []
-        raise InvalidInput.field("file", "Bad header (" + ("; ".join(problems) or "not UTF-8") + ").")
+        problems += [f"repeated columns: {', '.join(repeated)}"] if repeated else []
+        raise InvalidInput.field("file", "Bad header (" + "; ".join(problems) + ").")
     while True:
+        line = reader.line_num + 1  # where the next record starts (it may span several lines)
         try:
             cells = next(reader)
         except StopIteration:
             return
         except csv.Error as exc:
-            yield reader.line_num, f"unreadable CSV: {exc}"
+            yield line, f"unreadable CSV: {exc}"
             continue
-        line = reader.line_num
         if not any(c.strip() for c in cells):
             continue
         if _has_surrogates("".join(cells)):
             yield line, "not valid UTF-8 text (save the file as UTF-8)"
+        elif any("\x00" in c for c in cells):
+            yield line, "contains a NUL character"
         elif len(cells) != len(header):
             yield line, f"expected {len(header)} columns, found {len(cells)}"
         else:
@@ -113,6 +120,11 @@ class _Catalog:
             self.by_path[path.lower()] = c.id
             self.path_of[c.id] = path
         self.slugs = slugs
+
+
+def category_paths(categories: list[Category]) -> dict[int, str]:
+    """Each category's path from its root ("Home > Kitchen"), as import and export write it."""
+    return _Catalog(categories, set()).path_of
 
 
 def _command(row: dict[str, str], catalog: _Catalog) -> tuple[CreateProduct, int | None]:
@@ -159,30 +171,32 @@ async def import_products(
     async with uow() as unit:
         catalog = _Catalog(await unit.categories.all(), await unit.products.slugs_in_use())
     seen: dict[str, int] = {}
-    batch: list[tuple[int, CreateProduct, int | None]] = []
+    batch: list[tuple[int, CreateProduct, int | None, frozenset[str]]] = []
+    read = 0
     for line, row in rows:
+        read += 1
         if isinstance(row, str):
             report.rejected.append((line, row))
         else:
             try:
                 cmd, category_id = _command(row, catalog)
-                if (first := seen.get(cmd.sku.lower())) is not None:
+                if (first := seen.get(cmd.sku)) is not None:
                     raise InvalidInput.field("sku", f"sku {cmd.sku!r} already appears on line {first}")
-                seen[cmd.sku.lower()] = line
-                batch.append((line, cmd, category_id))
+                seen[cmd.sku] = line
+                batch.append((line, cmd, category_id, frozenset(row)))
             except DomainError as exc:
                 report.rejected.append((line, _reason(exc)))
         if len(batch) >= BATCH:
             await _write(
                 batch, actor=actor, unit=uow(), catalog=catalog, report=report, clock=clock, currency=currency
             )
-            progress(len(batch))
-            batch = []
+            progress(read)
+            batch, read = [], 0
     if batch:
         await _write(
             batch, actor=actor, unit=uow(), catalog=catalog, report=report, clock=clock, currency=currency
         )
-        progress(len(batch))
+    progress(read)
     await cache.invalidate()
     return report
 
@@ -194,7 +208,7 @@ def _reason(exc: DomainError) -> str:
 
 
 async def _write(
-    batch: list[tuple[int, CreateProduct, int | None]],
+    batch: list[tuple[int, CreateProduct, int | None, frozenset[str]]],
     *,
     actor: str,
     unit: UnitOfWork,
@@ -207,10 +221,10 @@ async def _write(
     counts = {"created": 0, "updated": 0, "unchanged": 0}
     rejected: list[tuple[int, str]] = []
     async with unit:
-        existing = await unit.products.by_skus([cmd.sku for _, cmd, _ in batch])
+        existing = await unit.products.by_skus([cmd.sku for _, cmd, _, _ in batch])
         new: list[tuple[Product, int]] = []
         movements: list[tuple[Product, int]] = []
-        for line, cmd, category_id in batch:
+        for line, cmd, category_id, columns in batch:
             current = existing.get(cmd.sku)
             product = current or Product(
                 name="", slug="", sku=cmd.sku, price=0, created_at=now, updated_at=now
@@ -218,7 +232,7 @@ async def _write(
             before = product.stock_quantity if current else 0
             snapshot = _snapshot(product) if current else None
             try:
-                _fill(product, cmd, category_id, catalog, currency)
+                _fill(product, cmd, category_id, catalog, currency, columns=columns if current else None)
             except DomainError as exc:
                 rejected.append((line, _reason(exc)))
                 continue
@@ -260,22 +274,27 @@ def _snapshot(product: Product) -> tuple[Any, ...]:
 
 
 def _fill(
-    product: Product, cmd: CreateProduct, category_id: int | None, catalog: _Catalog, currency: str
+    product: Product,
+    cmd: CreateProduct,
+    category_id: int | None,
+    catalog: _Catalog,
+    currency: str,
+    *,
+    columns: frozenset[str] | None,
 ) -> None:
-    product.name = cmd.name.strip()
-    product.description = cmd.description
-    product.category_id = category_id
-    product.price = minor_units(cmd.price, currency, field="price")
-    product.cost_price = (
-        None if cmd.cost_price is None else minor_units(cmd.cost_price, currency, field="cost_price")
-    )
-    product.discount_percentage = cmd.discount_percentage.quantize(Decimal("0.01"))
-    if product.discount_percentage != cmd.discount_percentage:
+    """Check the row against the product first, then change it: a rejected row changes nothing.
+
+    For an existing product only the file's `columns` change; a column the file lacks keeps its
+    stored value (a file of sku,price updates prices and nothing else).
+    """
+    price = minor_units(cmd.price, currency, field="price")
+    cost = None if cmd.cost_price is None else minor_units(cmd.cost_price, currency, field="cost_price")
+    discount = cmd.discount_percentage.quantize(Decimal("0.01"))
+    if discount != cmd.discount_percentage:
         raise InvalidInput.field("discount_percentage", "use at most two decimal places")
-    product.stock_quantity = cmd.stock_quantity
-    product.image_url = cmd.image_url
-    product.is_active = cmd.is_active
-    wanted = cmd.slug or product.slug or slugify(product.name) or "product"
+    name = cmd.name.strip()
+    wanted = cmd.slug or product.slug or slugify(name) or "product"
+    slug = product.slug
     if wanted != product.slug:
         if cmd.slug and cmd.slug in catalog.slugs:
             raise InvalidInput.field("slug", f"slug {cmd.slug!r} is used by another product")
@@ -283,10 +302,29 @@ def _fill(
         while slug in catalog.slugs:
             n += 1
             slug = f"{wanted[:190]}-{n}"
+    changes: dict[str, Any] = {
+        "name": name,
+        "slug": slug,
+        "description": cmd.description,
+        "category_id": category_id,
+        "price": price,
+        "cost_price": cost,
+        "discount_percentage": discount,
+        "stock_quantity": cmd.stock_quantity,
+        "image_url": cmd.image_url,
+        "is_active": cmd.is_active,
+    }
+    if columns is not None:
+        changes = {f: v for f, v in changes.items() if _COLUMN_OF.get(f, f) in columns}
+    check_product(dataclasses.replace(product, **changes))
+    if slug != product.slug:
         catalog.slugs.discard(product.slug)
         catalog.slugs.add(slug)
-        product.slug = slug
-    check_product(product)
+    for field_name, value in changes.items():
+        setattr(product, field_name, value)
+
+
+_COLUMN_OF = {"category_id": "category"}
 
 
 def _movement(product: Product, delta: int, reason: str, actor: str, now: Any) -> StockMovement:

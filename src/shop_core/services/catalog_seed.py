@@ -9,7 +9,7 @@ from shop_core.domain.catalog import Category, slugify
 from shop_core.ports.clock import Clock
 from shop_core.ports.persistence import UnitOfWorkFactory
 from shop_core.services.cache_aside import CacheAside
-from shop_core.services.catalog_import import PATH_SEPARATOR, ImportReport, import_products
+from shop_core.services.catalog_import import ImportReport, category_paths, import_products
 
 ROOTS = ("Electronics", "Home", "Garden", "Books", "Toys", "Sports", "Fashion", "Beauty", "Food", "Office")
 KINDS = ("Basics", "Premium", "Outdoor", "Kids", "Travel", "Classic", "Smart", "Eco", "Pro", "Mini")
@@ -63,7 +63,6 @@ async def seed_catalog(
     """Create the categories (those missing, by slug) and upsert the products by sku."""
     names = category_names(categories)
     ids: list[int] = []
-    paths: list[str] = []
     async with uow() as unit:
         existing = {c.slug: c for c in await unit.categories.all()}
         for name, parent in names:
@@ -73,9 +72,10 @@ async def seed_catalog(
             )
             assert category.id is not None
             ids.append(category.id)
-            paths.append(name if parent is None else f"{paths[parent]}{PATH_SEPARATOR}{name}")
         await unit.commit()
-    rows = product_rows(products, paths)
+        # A category already there keeps its place in the tree: use the paths as stored.
+        stored = category_paths(await unit.categories.all())
+    rows = product_rows(products, [stored[i] for i in ids])
     return await import_products(
         rows, "seed", uow=uow, cache=cache, clock=clock, currency=currency, progress=progress
     )

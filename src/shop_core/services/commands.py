@@ -6,14 +6,17 @@ from typing import Annotated
 
 import msgspec
 
-Name = Annotated[str, msgspec.Meta(max_length=150, description="Up to 150 characters.")]
+NO_NUL = r"^[^\x00]*$"  # PostgreSQL cannot store (or even compare) a NUL character in text
+Name = Annotated[str, msgspec.Meta(max_length=150, pattern=NO_NUL, description="Up to 150 characters.")]
 Phone = Annotated[
     str,
     msgspec.Meta(max_length=32, pattern=r"^[0-9+() .-]*$", description="Digits, spaces and + ( ) . -"),
 ]
-Email = Annotated[str, msgspec.Meta(min_length=3, max_length=254, examples=["ada@example.com"])]
+Email = Annotated[
+    str, msgspec.Meta(min_length=3, max_length=254, pattern=NO_NUL, examples=["ada@example.com"])
+]
 Password = Annotated[str, msgspec.Meta(min_length=1, max_length=1024)]
-Username = Annotated[str, msgspec.Meta(min_length=1, max_length=150)]
+Username = Annotated[str, msgspec.Meta(min_length=1, max_length=150, pattern=NO_NUL)]
 
 
 class Command(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -31,8 +34,8 @@ class RegisterUser(Command):
 
 class Login(Command):
     password: Password
-    email: Annotated[str, msgspec.Meta(max_length=254)] | None = None
-    username: Annotated[str, msgspec.Meta(max_length=254)] | None = None
+    email: Annotated[str, msgspec.Meta(max_length=254, pattern=NO_NUL)] | None = None
+    username: Annotated[str, msgspec.Meta(max_length=254, pattern=NO_NUL)] | None = None
 
 
 class RefreshSession(Command):

@@ -8,6 +8,7 @@ import uuid
 from datetime import datetime, timedelta
 
 from shop_core.domain.errors import AuthenticationFailed, InvalidInput, TooManyAttempts
+from shop_core.domain.ids import is_possible_id
 from shop_core.domain.tokens import TokenClaims, TokenType
 from shop_core.domain.users import User
 from shop_core.ports.clock import Clock
@@ -18,7 +19,6 @@ from shop_core.services.commands import Login, Logout, RefreshSession
 from shop_core.services.views import TokenPair, UserView
 
 BAD_CREDENTIALS = "No active account found with the given credentials."
-MAX_ID = 2**63 - 1
 REFRESH_REUSED = "This refresh token was already used; every session of that login is now signed out."
 
 
@@ -118,7 +118,7 @@ async def _refuse_if_locked(key: str, throttle: LoginThrottle, config: AuthConfi
 
 
 async def _active_user(user_id: int, uow: UnitOfWork) -> User:
-    if not 0 < user_id <= MAX_ID:
+    if not is_possible_id(user_id):
         raise AuthenticationFailed("The user of this token is inactive or gone.")
     async with uow:
         user = await uow.users.get(user_id)

@@ -11,7 +11,7 @@ from litestar.params import JSONBody, Parameter
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
 from shop_core.bootstrap import Shop
-from shop_core.services.catalog_commands import CreateCategory, UpdateCategory
+from shop_core.services.catalog_commands import CreateCategory, ReplaceCategory, UpdateCategory
 from shop_core.services.catalog_views import CategoryView, ProductView
 from shop_core.services.views import UserView
 from shop_http.catalog_responses import category_response, page_response
@@ -38,17 +38,20 @@ class CategoryController(Controller):
         "/",
         opt=PUBLIC,
         security=NO_AUTH,
+        dependencies=VIEWER,
         operation_id="listCategories",
         summary="A page of categories",
         responses={
             200: ResponseSpec(data_container=PageOf[CategoryView], description="A page of categories."),
-            **responses(400, 404),
+            **responses(400, 401, 404),
         },
     )
     async def list_categories(
         self,
+        *,
         shop: NamedDependency[Shop],
         request: Request[Any, Any, Any],
+        viewer: NamedDependency[UserView | None],  # a bad bearer token is 401 here too
         page: PageNumber = 1,
         page_size: PageSize = DEFAULT_PAGE_SIZE,
     ) -> Response[bytes]:
@@ -102,7 +105,7 @@ class CategoryController(Controller):
         responses=responses(400, 401, 403, 404, 409, 413),
     )
     async def replace(
-        self, shop: NamedDependency[Shop], category_id: CategoryId, data: JSONBody[CreateCategory]
+        self, shop: NamedDependency[Shop], category_id: CategoryId, data: JSONBody[ReplaceCategory]
     ) -> CategoryView:
         """A parent that would make a cycle (itself or a descendant) is a 400."""
         return await shop.update_category(category_id, data)

@@ -12,7 +12,7 @@ from litestar.params import JSONBody, Parameter
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
 from shop_core.bootstrap import Shop
-from shop_core.services.catalog_commands import CreateProduct, ProductQuery, UpdateProduct
+from shop_core.services.catalog_commands import CreateProduct, ProductQuery, ReplaceProduct, UpdateProduct
 from shop_core.services.catalog_reads import ORDERINGS
 from shop_core.services.catalog_views import ProductView, StaffProductView
 from shop_core.services.views import UserView
@@ -116,7 +116,7 @@ class ProductController(Controller):
         shop: NamedDependency[Shop],
         request: StaffRequest,
         product_id: ProductId,
-        data: JSONBody[CreateProduct],
+        data: JSONBody[ReplaceProduct],
     ) -> StaffProductView:
         return await shop.update_product(product_id, data, actor_of(request.user))
 

@@ -9,9 +9,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shop_core.adapters.sql.orm import categories, products
 from shop_core.domain.catalog import Category
+from shop_core.domain.ids import MAX_ID
 from shop_core.ports.catalog import ProductFilter
 
-MAX_ID = 2**63 - 1
 _COLUMNS = (*products.c, categories.c.name.label("category_name"))
 _ORDER = {
     "id": (products.c.id,),
@@ -32,13 +32,17 @@ def _conditions(query: ProductFilter) -> list[sa.ColumnElement[bool]]:
     where: list[sa.ColumnElement[bool]] = []
     if not query.include_inactive:
         where.append(products.c.is_active.is_(True))
-    if query.category_id is not None:
+    if query.category_id is not None and not 0 < query.category_id <= MAX_ID:
+        where.append(sa.false())
+    elif query.category_id is not None:
         tree = (
             sa.select(categories.c.id).where(categories.c.id == query.category_id).cte("tree", recursive=True)
         )
         tree = tree.union_all(sa.select(categories.c.id).where(categories.c.parent_id == tree.c.id))
         where.append(products.c.category_id.in_(sa.select(tree.c.id)))
-    if query.search:
+    if query.search and "\x00" in query.search:
+        where.append(sa.false())  # no stored text holds a NUL (PostgreSQL cannot even be asked)
+    elif query.search:
         pattern = f"%{_escape_like(query.search.lower())}%"
         where.append(
             sa.or_(
@@ -109,6 +113,8 @@ class SqlCatalogReader:
         return _category(row) if row else None
 
     async def children(self, category_id: int) -> list[Category]:
+        if not 0 < category_id <= MAX_ID:
+            return []
         query = sa.select(categories).where(categories.c.parent_id == category_id).order_by(categories.c.id)
         async with self._engine.connect() as conn:
             return [_category(r) for r in (await conn.execute(query)).all()]

@@ -14,9 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from shop_core.adapters.sql.orm import categories, products, stock_movements
 from shop_core.domain.catalog import Category, Product
 from shop_core.domain.errors import Conflict
+from shop_core.domain.ids import MAX_ID
 from shop_core.domain.stock import StockMovement
-
-MAX_ID = 2**63 - 1
 
 
 def _in_range(value: int) -> bool:
@@ -64,10 +63,11 @@ class SqlCategoryRepository:
         return (await self._session.scalar(query)) is not None
 
     async def save(self, category: Category) -> None:
+        slug = category.slug  # read now: a failed flush expires the object
         try:
             await self._session.flush()
         except IntegrityError as exc:
-            raise Conflict(f"A category with the slug {category.slug!r} already exists.") from exc
+            raise Conflict(f"A category with the slug {slug!r} already exists.") from exc
 
     async def delete(self, category: Category) -> None:
         await self._session.delete(category)

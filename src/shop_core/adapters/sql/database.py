@@ -57,3 +57,9 @@ def _sqlite_pragmas(dbapi_conn: object, _record: object) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA busy_timeout=5000")
     cursor.close()
+    # SQLite's own lower() folds ASCII letters only; fold every letter, as PostgreSQL does.
+    dbapi_conn.create_function("lower", 1, _lower, deterministic=True)  # type: ignore[attr-defined]
+
+
+def _lower(value: object) -> object:
+    return value.lower() if isinstance(value, str) else value

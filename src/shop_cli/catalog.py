@@ -1,0 +1,196 @@
+"""`shop catalog import|export|seed`: products in bulk, as CSV with their category path."""
+
+from __future__ import annotations
+
+import csv
+import os
+import sys
+import tempfile
+from pathlib import Path
+from typing import IO
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from shop_cli.progress import progress_bar
+from shop_cli.runner import console, fail, load_settings, run
+from shop_core.bootstrap import Shop
+from shop_core.domain.errors import InvalidInput
+from shop_core.services.catalog_commands import ProductQuery
+from shop_core.services.catalog_import import COLUMNS, ImportReport, read_csv
+
+app = typer.Typer(help="The catalog in bulk: CSV import and export, generated data.", no_args_is_help=True)
+
+ACTOR = "cli"  # who stock movements name
+SHOWN_REJECTIONS = 50
+STDIO = "-"
+Rows = list[tuple[int, dict[str, str] | str]]
+
+
+@app.command("import")
+def import_products(
+    file: str = typer.Argument(..., metavar="FILE.csv", help="UTF-8 CSV with a header row; - reads stdin."),
+) -> None:
+    """Upsert products by sku from a CSV file; bad rows are listed by line and skipped.
+
+    Columns are named in the header row, in any order; sku, name and price are required.
+    Optional: slug, category (a path such as "Home > Kitchen"), cost_price, discount_percentage.
+    Also optional: stock_quantity, image_url, is_active (true or false), description.
+    Exits 0 when the import ran, even with rejected rows; 1 when the file cannot be used.
+    """
+    settings = load_settings()
+    rows = _parse(file, _read(file))
+
+    async def import_all(shop: Shop) -> ImportReport:
+        with progress_bar("Importing", len(rows)) as bar:
+            report = await shop.import_products(rows, ACTOR, progress=bar)
+            bar.finish()
+        return report
+
+    report = run(import_all, settings)
+    read = f"Imported {escape(_name(file))}: {len(rows)} {'row' if len(rows) == 1 else 'rows'} read"
+    console.print(f"{read} — {summary(report)}.", highlight=False, soft_wrap=True)
+    if report.rejected:
+        show_rejections(report)
+        rejected = "1 row was" if len(report.rejected) == 1 else f"{len(report.rejected)} rows were"
+        console.print(
+            f"[yellow]The import ran, but {rejected} rejected[/] and left out; every other row was saved. "
+            "Fix those lines and import the file again.",
+            highlight=False,
+            soft_wrap=True,
+        )
+
+
+@app.command()
+def export(
+    file: str = typer.Argument(..., metavar="FILE.csv", help="Where to write the CSV; - for stdout."),
+) -> None:
+    """Write every product (with its category path) as CSV: the format `shop catalog import` reads."""
+    settings = load_settings()
+    if file == STDIO:  # nothing else on standard output: it is the CSV
+        run(lambda shop: _export(shop, sys.stdout), settings)
+        return
+    target = Path(file)
+    if target.is_dir():
+        fail(f"{file} is a directory; give a file name.")
+    handle = _open_temporary(target)
+    try:
+        with handle:
+            count = run(lambda shop: _export(shop, handle), settings)
+        _publish(Path(handle.name), target)
+    finally:
+        Path(handle.name).unlink(missing_ok=True)
+    console.print(f"Exported {count} products to {escape(file)}.", highlight=False, soft_wrap=True)
+
+
+@app.command()
+def seed(
+    products: int = typer.Option(1000, "--products", min=0, max=1_000_000, help="How many products."),
+    categories: int = typer.Option(20, "--categories", min=1, max=10_000, help="How many categories."),
+) -> None:
+    """Generate demo or benchmark data; the same numbers always give the same rows (safe to re-run)."""
+    settings = load_settings()
+
+    async def seed_all(shop: Shop) -> ImportReport:
+        with progress_bar("Seeding", products) as bar:
+            report = await shop.seed_catalog(products, categories, progress=bar)
+            bar.finish()
+        return report
+
+    report = run(seed_all, settings)
+    console.print(
+        f"Seeded {products} products in {categories} categories: {summary(report)}.",
+        highlight=False,
+        soft_wrap=True,
+    )
+    if report.rejected:  # the generator makes only valid rows: say so loudly if that ever breaks
+        show_rejections(report)
+        count = len(report.rejected)
+        fail(f"{count} generated {'row was' if count == 1 else 'rows were'} rejected (listed above).")
+
+
+def summary(report: ImportReport) -> str:
+    return (
+        f"{report.created} created, {report.updated} updated, {report.unchanged} unchanged, "
+        f"{len(report.rejected)} rejected"
+    )
+
+
+def show_rejections(report: ImportReport) -> None:
+    rejected = sorted(report.rejected)
+    table = Table(title=f"Rejected rows ({len(rejected)})")
+    table.add_column("line", justify="right")
+    table.add_column("reason", overflow="fold")
+    for line, reason in rejected[:SHOWN_REJECTIONS]:
+        table.add_row(str(line), escape(reason))
+    console.print(table)
+    if len(rejected) > SHOWN_REJECTIONS:
+        console.print(
+            f"… and {len(rejected) - SHOWN_REJECTIONS} more rejected rows.", highlight=False, soft_wrap=True
+        )
+
+
+def _name(file: str) -> str:
+    return "standard input" if file == STDIO else file
+
+
+def _read(file: str) -> bytes:
+    try:
+        return sys.stdin.buffer.read() if file == STDIO else Path(file).read_bytes()
+    except FileNotFoundError:
+        fail(f"No such file: {file}")
+    except IsADirectoryError:
+        fail(f"{file} is a directory, not a CSV file.")
+    except OSError as exc:
+        fail(f"Cannot read {file}: {exc.strerror or exc}.")
+
+
+def _parse(file: str, data: bytes) -> Rows:
+    """Every data row, read up front: an unusable file fails here, before the database is touched."""
+    try:
+        return list(read_csv(data))
+    except InvalidInput as exc:
+        fail(f"{_name(file)}: {exc.detail}")
+
+
+async def _export(shop: Shop, out: IO[str]) -> int:
+    total = (await shop.list_products(ProductQuery(), page=1, page_size=1, staff=True)).count
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(COLUMNS)
+    written = 0
+    with progress_bar("Exporting", total) as bar:
+        async for batch in shop.export_products():
+            writer.writerows(batch)
+            written += len(batch)
+            bar(len(batch))
+    out.flush()
+    return written
+
+
+def _open_temporary(target: Path) -> IO[str]:
+    """A new file beside the target: the target is only replaced once the export is complete."""
+    try:
+        return tempfile.NamedTemporaryFile(  # closed by the caller
+            "w",
+            dir=target.parent,
+            prefix=f".{target.name}.",
+            suffix=".part",
+            delete=False,
+            encoding="utf-8",
+            newline="",
+        )
+    except FileNotFoundError:
+        fail(f"Cannot write {target}: the directory {target.parent} does not exist.")
+    except OSError as exc:
+        fail(f"Cannot write {target}: {exc.strerror or exc}.")
+
+
+def _publish(written: Path, target: Path) -> None:
+    umask = os.umask(0)
+    os.umask(umask)
+    try:
+        written.chmod(0o666 & ~umask)  # what a plain open() would have made (temporary files are 0600)
+        written.replace(target)
+    except OSError as exc:
+        fail(f"Cannot write {target}: {exc.strerror or exc}.")

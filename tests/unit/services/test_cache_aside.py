@@ -1,0 +1,284 @@
+"""CacheAside: versioned keys, single flight in one process and across processes (Redis)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+
+import pytest
+from redis.asyncio import Redis
+
+from shop_core.adapters.memory_cache import MemoryCache
+from shop_core.adapters.redis_cache import RedisCache
+from shop_core.ports.cache import Cache
+from shop_core.services.cache_aside import VERSION_KEY, CacheAside
+
+
+class Watch:
+    """What callers did to the caches, shared by every WatchedCache of one test."""
+
+    def __init__(self) -> None:
+        self.misses = 0
+        self.lock_attempts = 0
+        self.started = 0
+        self._changed = asyncio.Condition()
+
+    async def count(self, what: str) -> None:
+        async with self._changed:
+            setattr(self, what, getattr(self, what) + 1)
+            self._changed.notify_all()
+
+    async def until(self, done: Callable[[], bool]) -> None:
+        async with asyncio.timeout(10), self._changed:
+            await self._changed.wait_for(done)
+
+
+class WatchedCache:
+    """A Cache that reports misses on data keys and attempts at locks to a Watch."""
+
+    def __init__(self, inner: Cache, watch: Watch) -> None:
+        self.inner = inner
+        self.watch = watch
+
+    async def get(self, key: str) -> bytes | None:
+        value = await self.inner.get(key)
+        if value is None and key != VERSION_KEY:
+            await self.watch.count("misses")
+        return value
+
+    async def set(self, key: str, value: bytes, ttl: int) -> None:
+        await self.inner.set(key, value, ttl)
+
+    async def add(self, key: str, value: bytes, ttl: int) -> bool:
+        added = await self.inner.add(key, value, ttl)
+        await self.watch.count("lock_attempts")
+        return added
+
+    async def delete(self, key: str) -> None:
+        await self.inner.delete(key)
+
+    async def incr(self, key: str) -> int:
+        return await self.inner.incr(key)
+
+
+class Computation:
+    """A computation that answers b"value <n>" (n counts the runs) once `ready()` holds."""
+
+    def __init__(self, watch: Watch, ready: Callable[[], bool], *, fail: bool = False) -> None:
+        self.watch = watch
+        self.ready = ready
+        self.fail = fail
+        self.runs = 0
+
+    async def __call__(self) -> bytes:
+        self.runs += 1
+        await self.watch.count("started")
+        await self.watch.until(self.ready)
+        if self.fail:
+            raise RuntimeError("the database is down")
+        return f"value {self.runs}".encode()
+
+
+async def constant() -> bytes:
+    return b"fresh"
+
+
+@pytest.fixture
+def watch() -> Watch:
+    return Watch()
+
+
+@pytest.fixture
+def memory() -> MemoryCache:
+    return MemoryCache()
+
+
+# --- one process ---------------------------------------------------------------------------
+
+
+async def test_a_hit_is_served_from_the_cache(memory: MemoryCache) -> None:
+    aside = CacheAside(memory, ttl=60)
+    assert await aside.get_or_compute("a", constant) == b"fresh"
+    assert await aside.get_or_compute("a", constant) == b"fresh"
+    assert await aside.get_or_compute("b", constant) == b"fresh"
+    assert aside.computations == 2
+    assert await memory.get(await aside.key("a")) == b"fresh"
+
+
+async def test_fifty_concurrent_misses_compute_once(memory: MemoryCache, watch: Watch) -> None:
+    callers = 50
+    aside = CacheAside(WatchedCache(memory, watch), ttl=60)
+    compute = Computation(watch, lambda: watch.misses >= callers)
+
+    results = await asyncio.gather(*(aside.get_or_compute("hot", compute) for _ in range(callers)))
+
+    assert results == [b"value 1"] * callers
+    assert compute.runs == aside.computations == 1
+    assert watch.lock_attempts == 1  # the others waited in-process, not on the shared lock
+    assert await aside.get_or_compute("hot", compute) == b"value 1"
+    assert compute.runs == 1
+
+
+async def test_a_failure_reaches_every_waiter_and_is_not_cached(memory: MemoryCache, watch: Watch) -> None:
+    callers = 10
+    aside = CacheAside(WatchedCache(memory, watch), ttl=60)
+    failing = Computation(watch, lambda: watch.misses >= callers, fail=True)
+
+    results = await asyncio.gather(
+        *(aside.get_or_compute("hot", failing) for _ in range(callers)), return_exceptions=True
+    )
+
+    assert len(results) == callers
+    assert all(isinstance(r, RuntimeError) and str(r) == "the database is down" for r in results)
+    assert failing.runs == 1
+    key = await aside.key("hot")
+    assert await memory.get(key) is None
+    assert await memory.get(f"{key}:lock") is None  # released, so the next caller need not wait
+    assert await aside.get_or_compute("hot", constant) == b"fresh"
+    assert await memory.get(key) == b"fresh"
+
+
+async def test_when_the_computing_caller_is_cancelled_the_waiters_still_get_a_value(
+    memory: MemoryCache, watch: Watch
+) -> None:
+    aside = CacheAside(WatchedCache(memory, watch), ttl=60)
+    stuck = Computation(watch, lambda: False)  # never finishes by itself
+    first = asyncio.create_task(aside.get_or_compute("hot", stuck))
+    await watch.until(lambda: watch.started == 1)
+    others = [asyncio.create_task(aside.get_or_compute("hot", constant)) for _ in range(3)]
+    await watch.until(lambda: watch.misses == 4)
+
+    first.cancel()
+
+    with pytest.raises(asyncio.CancelledError):
+        await first
+    async with asyncio.timeout(10):
+        assert await asyncio.gather(*others) == [b"fresh"] * 3
+
+
+async def test_a_cancelled_waiter_leaves_the_computation_running(memory: MemoryCache, watch: Watch) -> None:
+    aside = CacheAside(WatchedCache(memory, watch), ttl=60)
+    release = asyncio.Event()
+
+    async def slow() -> bytes:
+        await release.wait()
+        return b"slow"
+
+    computing = asyncio.create_task(aside.get_or_compute("hot", slow))
+    waiter = asyncio.create_task(aside.get_or_compute("hot", slow))
+    await watch.until(lambda: watch.misses == 2)
+    waiter.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await waiter
+    release.set()
+    assert await computing == b"slow"
+    assert aside.computations == 1
+
+
+async def test_invalidate_makes_the_next_read_recompute(memory: MemoryCache) -> None:
+    aside = CacheAside(memory, ttl=60)
+    versions = iter([b"v1", b"v2", b"v3"])
+
+    async def compute() -> bytes:
+        return next(versions)
+
+    assert await aside.get_or_compute("list", compute) == b"v1"
+    assert await aside.get_or_compute("list", compute) == b"v1"
+    await aside.invalidate()
+    assert await aside.get_or_compute("list", compute) == b"v2"
+    assert await aside.get_or_compute("list", compute) == b"v2"
+    await aside.invalidate()
+    assert await aside.get_or_compute("list", compute) == b"v3"
+    assert aside.computations == 3
+
+
+async def test_a_disabled_cache_always_computes_and_stores_nothing(memory: MemoryCache) -> None:
+    aside = CacheAside(memory, ttl=60, enabled=False)
+    for _ in range(3):
+        assert await aside.get_or_compute("a", constant) == b"fresh"
+    await aside.invalidate()
+    assert aside.computations == 3
+    assert await memory.get(VERSION_KEY) is None
+    assert await memory.get(await aside.key("a")) is None
+
+
+async def test_a_lock_that_is_never_released_only_delays_callers(memory: MemoryCache) -> None:
+    """A lock left by a crashed process: after `max_wait` the caller serves an uncached value."""
+    aside = CacheAside(memory, ttl=60, max_wait=0.01)
+    key = await aside.key("hot")
+    await memory.set(f"{key}:lock", b"1", 60)
+    assert await aside.get_or_compute("hot", constant) == b"fresh"
+    assert await memory.get(key) is None
+    assert aside.computations == 1
+
+
+# --- several processes sharing Redis -------------------------------------------------------
+
+
+@pytest.fixture
+async def clients(redis_url: str) -> AsyncIterator[list[Redis]]:
+    """Two connections of their own, as two processes would have."""
+    made = [Redis.from_url(redis_url), Redis.from_url(redis_url)]
+    yield made
+    for client in made:
+        await client.aclose()
+
+
+def two_processes(clients: list[Redis], prefix: str, watch: Watch, **options: float) -> list[CacheAside]:
+    return [
+        CacheAside(WatchedCache(RedisCache(client, prefix), watch), ttl=60, **options)  # type: ignore[arg-type]
+        for client in clients
+    ]
+
+
+@pytest.mark.redis
+async def test_concurrent_misses_in_two_processes_compute_once(
+    clients: list[Redis], redis_prefix: str, watch: Watch
+) -> None:
+    first, second = two_processes(clients, redis_prefix, watch)
+    # Hold the computation until both processes have tried the lock: one holds it, one waits.
+    compute = Computation(watch, lambda: watch.lock_attempts >= 2)
+
+    async with asyncio.timeout(10):
+        results = await asyncio.gather(
+            *(aside.get_or_compute("hot", compute) for aside in (first, second) for _ in range(10))
+        )
+
+    assert results == [b"value 1"] * 20
+    assert compute.runs == first.computations + second.computations == 1
+
+
+@pytest.mark.redis
+async def test_when_the_lock_holder_fails_the_waiting_process_takes_over(
+    clients: list[Redis], redis_prefix: str, watch: Watch
+) -> None:
+    first, second = two_processes(clients, redis_prefix, watch, max_wait=60)
+    failing = Computation(watch, lambda: watch.lock_attempts >= 2, fail=True)
+    working = Computation(watch, lambda: True)
+
+    holder = asyncio.create_task(first.get_or_compute("hot", failing))
+    await watch.until(lambda: watch.started == 1)
+    waiter = asyncio.create_task(second.get_or_compute("hot", working))
+
+    with pytest.raises(RuntimeError, match="database is down"):
+        await holder
+    async with asyncio.timeout(10):  # well before max_wait: it does not sit out the whole wait
+        assert await waiter == b"value 1"
+    assert (failing.runs, working.runs) == (1, 1)
+    assert await first.get_or_compute("hot", failing) == b"value 1"  # now cached for everyone
+
+
+@pytest.mark.redis
+async def test_a_write_in_one_process_invalidates_the_other(clients: list[Redis], redis_prefix: str) -> None:
+    first, second = (CacheAside(RedisCache(client, redis_prefix), ttl=60) for client in clients)
+    values = iter([b"old", b"new"])
+
+    async def compute() -> bytes:
+        return next(values)
+
+    assert await first.get_or_compute("product:1", compute) == b"old"
+    assert await second.get_or_compute("product:1", compute) == b"old"
+    await first.invalidate()
+    assert await second.get_or_compute("product:1", compute) == b"new"
+    assert await first.get_or_compute("product:1", compute) == b"new"
+    assert first.computations + second.computations == 2

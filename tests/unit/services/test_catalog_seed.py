@@ -1,0 +1,90 @@
+"""Deterministic demo and benchmark data: the same arguments give the same rows."""
+
+from __future__ import annotations
+
+from shop_core.bootstrap import Shop
+from shop_core.services.catalog_seed import category_names, product_rows
+from tests.fakes import FakeDatabase, fake_shop
+
+
+async def exported(shop: Shop) -> list[list[str]]:
+    return [row async for batch in shop.export_products() for row in batch]
+
+
+def category_rows(db: FakeDatabase) -> list[tuple[str, str, str | None]]:
+    names = {c.id: c.name for c in db.categories.values()}
+    return [
+        (c.name, c.slug, names.get(c.parent_id) if c.parent_id else None)
+        for c in sorted(db.categories.values(), key=lambda c: c.id or 0)
+    ]
+
+
+async def test_the_same_arguments_give_the_same_catalog() -> None:
+    first, first_db, _ = fake_shop()
+    second, second_db, _ = fake_shop()
+    report = await first.seed_catalog(60, 12)
+    await second.seed_catalog(60, 12)
+    assert (report.created, report.updated, report.unchanged, report.rejected) == (60, 0, 0, [])
+    assert len(first_db.categories) == 12
+    assert category_rows(first_db) == category_rows(second_db)
+    rows = await exported(first)
+    assert rows == await exported(second)
+    assert len(rows) == 60
+    assert len({row[0] for row in rows}) == 60  # unique skus
+    assert len({row[3] for row in rows}) > 1  # spread over categories
+
+
+async def test_seeding_twice_creates_nothing_new() -> None:
+    shop, db, _ = fake_shop()
+    await shop.seed_catalog(40, 8)
+    rows = await exported(shop)
+    movements = len(db.movements)
+    progress: list[int] = []
+    again = await shop.seed_catalog(40, 8, progress=progress.append)
+    assert (again.created, again.updated, again.unchanged, again.rejected) == (0, 0, 40, [])
+    assert sum(progress) == 40
+    assert len(db.categories) == 8
+    assert await exported(shop) == rows
+    assert len(db.movements) == movements
+
+
+async def test_different_arguments_give_different_rows() -> None:
+    small = [row for _, row in product_rows(10, ["A", "B"])]
+    assert small == [row for _, row in product_rows(10, ["A", "B"])]
+    assert small != [row for _, row in product_rows(10, ["A", "B", "C"])]
+    assert small != [row for _, row in product_rows(11, ["A", "B"])][:10]
+    first, _, _ = fake_shop()
+    second, _, _ = fake_shop()
+    await first.seed_catalog(10, 4)
+    await second.seed_catalog(11, 4)
+    assert (await exported(first)) != (await exported(second))[:10]
+
+
+def test_category_names_form_a_tree_with_roots_first() -> None:
+    names = category_names(50)
+    assert len(names) == 50
+    assert len({name for name, _ in names}) == 50
+    roots = [name for name, parent in names if parent is None]
+    assert roots == [
+        "Electronics",
+        "Home",
+        "Garden",
+        "Books",
+        "Toys",
+        "Sports",
+        "Fashion",
+        "Beauty",
+        "Food",
+        "Office",
+    ]
+    assert all(parent is None or parent < index for index, (_, parent) in enumerate(names))
+    assert category_names(50) == names
+
+
+async def test_seeded_stock_is_recorded_as_movements() -> None:
+    shop, db, _ = fake_shop()
+    await shop.seed_catalog(20, 3)
+    async with shop.ports.uow() as tx:
+        for product in db.products.values():
+            assert product.id is not None
+            assert await tx.stock.total(product.id) == product.stock_quantity
