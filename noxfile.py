@@ -1,6 +1,8 @@
-"""Developer and CI entry points: `nox -s serve`, `nox -s tests`, `nox -s lint`."""
+"""Developer and CI entry points: `nox -s serve`, `nox -s tests`, `nox -s lint`, `nox -s bench`."""
 
 from __future__ import annotations
+
+import shutil
 
 import nox
 
@@ -33,3 +35,16 @@ def lint(session: nox.Session) -> None:
     session.run("ruff", "format", "--check", "src", "tests", "noxfile.py")
     session.run("mypy")
     session.run("lint-imports")
+
+
+@nox.session
+def bench(session: nox.Session) -> None:
+    """The catalog benchmark against a minimal reference app (needs wrk, PostgreSQL and Redis; see the
+    README). Not a default session. `nox -s bench -- --duration 3` for a quick run."""
+    if shutil.which("wrk") is None:
+        session.error(
+            "wrk is not installed (it drives the benchmark): `sudo apt-get install wrk` on Debian/Ubuntu, "
+            "`brew install wrk` on macOS"
+        )
+    session.install("-e", ".[all]")
+    session.run("python", "bench/run.py", *session.posargs)

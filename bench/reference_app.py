@@ -1,0 +1,181 @@
+"""The benchmark's reference: the shop's two hottest reads with no layers and no cache.
+
+A minimal Litestar app answering `GET /api/products/?page=N[&page_size=M]` and
+`GET /api/products/{id}/` with the same JSON as the shop (same fields, same order, decimal strings
+with two places, `final_price` rounded half-up, `category_name` from a join), straight from an
+asyncpg pool, encoded by msgspec. No repositories, no use cases, no cache, no auth middleware: the
+practical limit of the stack on the machine at hand, which `bench/run.py` compares the shop to.
+
+Serve it with uvicorn (the database comes from `BENCH_DATABASE_URL`, else `SHOP_DATABASE_URL`):
+
+    uvicorn reference_app:create_app --factory --app-dir bench --workers 2
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import datetime
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+import asyncpg
+import msgspec
+from litestar import Litestar, MediaType, Request, Response, get
+from litestar.datastructures import State
+from litestar.exceptions import NotFoundException
+from litestar.params import Parameter
+
+_SELECT = """
+SELECT p.id, p.name, p.slug, p.description, p.category_id, c.name, p.price, p.discount_percentage,
+       p.stock_quantity, p.sku, p.image_url, p.is_active, p.created_at, p.updated_at
+FROM products AS p LEFT OUTER JOIN categories AS c ON p.category_id = c.id
+"""
+PAGE_SQL = _SELECT + "WHERE p.is_active IS true ORDER BY p.id LIMIT $1 OFFSET $2"
+COUNT_SQL = "SELECT count(*) FROM products WHERE products.is_active IS true"
+DETAIL_SQL = _SELECT + "WHERE p.id = $1 AND p.is_active IS true"
+MAX_ID = 2**31 - 1  # products.id is an INTEGER column
+
+
+class Product(msgspec.Struct):
+    """The shop's ProductView, field for field; money is already formatted."""
+
+    id: int
+    name: str
+    slug: str
+    description: str
+    category: int | None
+    category_name: str | None
+    price: str
+    discount_percentage: str
+    final_price: str
+    stock_quantity: int
+    sku: str
+    image_url: str
+    is_active: bool
+    created_at: datetime
+    updated_at: datetime
+
+
+class Page(msgspec.Struct):
+    count: int
+    next: str | None
+    previous: str | None
+    results: list[Product]
+
+
+_encode = msgspec.json.Encoder().encode
+
+
+def _two_places(hundredths: int) -> str:
+    return f"{hundredths // 100}.{hundredths % 100:02d}"
+
+
+def _product(row: asyncpg.Record) -> Product:
+    (id_, name, slug, description, category, category_name, price, discount, stock, sku, image, active) = row[
+        :12
+    ]
+    # price is in cents, discount in hundredths of a percent: price * (100 - d%) / 100, half-up.
+    final = (price * (10_000 - discount) + 5_000) // 10_000
+    return Product(
+        id_,
+        name,
+        slug,
+        description,
+        category,
+        category_name,
+        _two_places(price),
+        _two_places(discount),
+        _two_places(final),
+        stock,
+        sku,
+        image,
+        active,
+        row[12],
+        row[13],
+    )
+
+
+def _link(request: Request[Any, Any, Any], page: int, page_size: int) -> str:
+    params = dict(request.query_params)
+    params["page"] = str(page)
+    params["page_size"] = str(page_size)
+    path = request.url.path  # routing strips the trailing slash; the links keep the one the client sent
+    if request.scope.get("raw_path", b"").split(b"?", 1)[0].endswith(b"/") and not path.endswith("/"):
+        path += "/"
+    return str(request.url.with_replacements(path=path, query=urlencode(params)))
+
+
+def _json(body: bytes) -> Response[bytes]:
+    return Response(body, media_type=MediaType.JSON)
+
+
+@get("/api/products/")
+async def list_products(
+    request: Request[Any, Any, Any],
+    state: State,
+    page: Annotated[int, Parameter(ge=1, le=1_000_000)] = 1,
+    page_size: Annotated[int, Parameter(ge=1, le=100)] = 20,
+) -> Response[bytes]:
+    offset = (page - 1) * page_size
+    pool: asyncpg.Pool = state.pool
+    async with pool.acquire() as conn:
+        rows = await conn.fetch(PAGE_SQL, page_size, offset)
+        count = offset + len(rows) if 0 < len(rows) < page_size else await conn.fetchval(COUNT_SQL)
+    if page > 1 and offset >= count:
+        raise NotFoundException("That page is past the end of the list.")
+    return _json(
+        _encode(
+            Page(
+                count,
+                _link(request, page + 1, page_size) if page * page_size < count else None,
+                _link(request, page - 1, page_size) if page > 1 else None,
+                [_product(r) for r in rows],
+            )
+        )
+    )
+
+
+@get("/api/products/{product_id:int}")
+async def get_product(state: State, product_id: int) -> Response[bytes]:
+    row = None
+    if 0 < product_id <= MAX_ID:
+        pool: asyncpg.Pool = state.pool
+        row = await pool.fetchrow(DETAIL_SQL, product_id)
+    if row is None:
+        raise NotFoundException("No such product.")
+    return _json(_encode(_product(row)))
+
+
+@get("/health/ready")
+async def ready(state: State) -> dict[str, str]:
+    pool: asyncpg.Pool = state.pool
+    await pool.fetchval("SELECT 1")
+    return {"status": "ok"}
+
+
+def database_dsn() -> str:
+    url = os.environ.get("BENCH_DATABASE_URL") or os.environ.get("SHOP_DATABASE_URL", "")
+    if not url.startswith(("postgresql", "postgres")):
+        raise RuntimeError("Set BENCH_DATABASE_URL (or SHOP_DATABASE_URL) to a PostgreSQL URL.")
+    return url.replace("postgresql+asyncpg://", "postgresql://", 1)
+
+
+def create_app() -> Litestar:
+    dsn = database_dsn()
+    # The shop's default pool: 10 connections per process, plus as many overflow.
+    size = int(os.environ.get("BENCH_POOL_SIZE", "10"))
+
+    @asynccontextmanager
+    async def pool_lifespan(app: Litestar) -> AsyncIterator[None]:
+        async with asyncpg.create_pool(dsn, min_size=size, max_size=2 * size) as pool:
+            app.state.pool = pool
+            yield
+
+    return Litestar(
+        route_handlers=[list_products, get_product, ready],
+        lifespan=[pool_lifespan],
+        openapi_config=None,
+        debug=False,
+    )

@@ -1,0 +1,608 @@
+"""The catalog benchmark (`nox -s bench`): the shop against a minimal reference, measured with wrk.
+
+Creates a fresh PostgreSQL database, migrates it (`shop db upgrade`), seeds 10,000 products in 50
+categories, then serves and measures, one after the other, each on a free port with 2 workers:
+
+1. the shop (`shop serve`) with its cache on: list, detail, search, category;
+2. the shop with `SHOP_CACHE_ENABLED=false`: list, detail;
+3. the reference app (`bench/reference_app.py`, uvicorn): list, detail.
+
+Every scenario is warmed up, then driven by wrk at 32 connections (2 threads) for a fixed time.
+Prints the table and the targets, writes `bench/results/<UTC timestamp>.json` and `latest.json`.
+Whatever happens (errors, Ctrl-C), every server it started is stopped, the bench database dropped
+and the bench's Redis keys deleted. A missed target is reported, never an exit status.
+
+    python bench/run.py [--duration 10] [--warmup 3]   # or BENCH_DURATION / BENCH_WARMUP
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+from redis import Redis
+from rich.console import Console
+from rich.table import Table
+
+BENCH = Path(__file__).resolve().parent
+RESULTS = BENCH / "results"
+SEARCH_WORD = "lamp"  # seeded names are "<adjective> <noun> <n>", and Lamp is one of ten nouns
+WRK_INSTALL = (
+    "wrk is not installed (it drives the benchmark). Install it with `sudo apt-get install wrk` "
+    "(Debian/Ubuntu), `sudo dnf install wrk` (Fedora) or `brew install wrk` (macOS), then run again."
+)
+# Prints the numbers we need as one JSON line after wrk's own report (latencies in microseconds).
+WRK_SCRIPT = """
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format(
+    'BENCH_JSON {"requests":%.0f,"duration_us":%.0f,"p50_us":%.1f,"p90_us":%.1f,"p99_us":%.1f,' ..
+    '"max_us":%.1f,"mean_us":%.1f,"connect":%.0f,"read":%.0f,"write":%.0f,"status":%.0f,"timeout":%.0f}\\n',
+    summary.requests, summary.duration, latency:percentile(50), latency:percentile(90),
+    latency:percentile(99), latency.max, latency.mean, e.connect, e.read, e.write, e.status, e.timeout))
+end
+"""
+TARGETS = (  # (app run, scenario, minimum ratio to the reference)
+    ("cache on", "list", 1.0),
+    ("cache on", "detail", 1.5),
+    ("cache off", "list", 0.7),
+    ("cache off", "detail", 0.6),
+)
+MAX_TAIL = 4.0  # p99 / p50
+X = "\N{MULTIPLICATION SIGN}"
+console = Console(width=None if sys.stdout.isatty() else 120)  # rich's 80 columns wrap the table
+
+
+@dataclass(frozen=True)
+class Scenario:
+    key: str
+    path: str
+
+
+@dataclass
+class Result:
+    run: str  # "cache on", "cache off", "reference"
+    scenario: str
+    path: str
+    requests: int
+    requests_per_s: float
+    p50_ms: float
+    p90_ms: float
+    p99_ms: float
+    max_ms: float
+    errors: int  # socket errors, timeouts and non-2xx answers
+    ratio: float | None = None  # requests/s over the reference's for the same scenario
+
+
+# --------------------------------------------------------------------------------------- options
+
+
+def options(argv: list[str]) -> argparse.Namespace:
+    env = os.environ.get
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--duration", type=int, default=int(env("BENCH_DURATION", "10")), help="seconds per scenario"
+    )
+    parser.add_argument(
+        "--warmup", type=int, default=int(env("BENCH_WARMUP", "3")), help="warm-up seconds per scenario"
+    )
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--workers", type=int, default=2, help="server worker processes")
+    parser.add_argument("--products", type=int, default=10_000)
+    parser.add_argument("--categories", type=int, default=50)
+    parser.add_argument(
+        "--postgres-url",
+        default=env("BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"),
+        help="an admin URL: the bench creates and drops its own database there",
+    )
+    parser.add_argument("--database", default=env("BENCH_DATABASE", "shop_bench"))
+    parser.add_argument("--redis-url", default=env("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0"))
+    parser.add_argument("--no-save", action="store_true", help="do not write bench/results/")
+    args = parser.parse_args(argv)
+    if args.duration < 1 or args.warmup < 0:
+        parser.error("--duration must be at least 1 and --warmup at least 0 (seconds)")
+    return args
+
+
+def with_database(url: str, name: str, scheme: str | None = None) -> str:
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(scheme=scheme or parts.scheme, path=f"/{name}"))
+
+
+# ------------------------------------------------------------------------------- the database
+
+
+async def _admin(url: str, *statements: str) -> None:
+    conn = await asyncpg.connect(url)
+    try:
+        for statement in statements:
+            await conn.execute(statement)
+    finally:
+        await conn.close()
+
+
+def create_database(admin_url: str, name: str) -> None:
+    asyncio.run(
+        _admin(admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', f'CREATE DATABASE "{name}"')
+    )
+
+
+def drop_database(admin_url: str, name: str) -> None:
+    asyncio.run(_admin(admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+async def _fetch(url: str, query: str) -> Any:
+    conn = await asyncpg.connect(url)
+    try:
+        return await conn.fetchval(query)
+    finally:
+        await conn.close()
+
+
+def fetch_value(url: str, query: str) -> Any:
+    return asyncio.run(_fetch(url, query))
+
+
+def seed(shop: str, env: dict[str, str], cwd: Path, products: int, categories: int) -> str:
+    """Seed with `shop catalog seed` when the CLI has it, else through the core."""
+    probe = subprocess.run(  # noqa: S603 - our own command
+        [shop, "catalog", "seed", "--help"], env=env, cwd=cwd, capture_output=True, check=False
+    )
+    if probe.returncode == 0:
+        command = [shop, "catalog", "seed", "--products", str(products), "--categories", str(categories)]
+        run_checked(command, env, cwd)
+        return "shop catalog seed"
+    code = (
+        "import asyncio, sys\n"
+        "from shop_core.bootstrap import bootstrap\n"
+        "from shop_core.settings import Settings\n"
+        "async def main():\n"
+        "    async with bootstrap(Settings.from_env(env_file=None)) as shop:\n"
+        "        report = await shop.seed_catalog(int(sys.argv[1]), int(sys.argv[2]))\n"
+        "    if report.rejected:\n"
+        "        sys.exit(f'seeding rejected rows: {report.rejected[:5]}')\n"
+        "asyncio.run(main())\n"
+    )
+    run_checked([sys.executable, "-c", code, str(products), str(categories)], env, cwd)
+    return "shop_core Shop.seed_catalog"
+
+
+def run_checked(command: list[str], env: dict[str, str], cwd: Path) -> None:
+    done = subprocess.run(command, env=env, cwd=cwd, capture_output=True, text=True, check=False)  # noqa: S603
+    if done.returncode != 0:
+        raise BenchError(f"`{' '.join(command[:4])}` failed:\n{done.stdout}{done.stderr}")
+
+
+class BenchError(RuntimeError):
+    pass
+
+
+# -------------------------------------------------------------------------------- the servers
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+class Server:
+    """A server process group we started; `stop()` ends the whole group (master and workers)."""
+
+    def __init__(self, name: str, command: list[str], env: dict[str, str], cwd: Path, port: int) -> None:
+        self.name = name
+        self.port = port
+        self.base = f"http://127.0.0.1:{port}"
+        self.log = cwd / f"{name.replace(' ', '-')}.log"
+        with self.log.open("wb") as log:
+            self.process = subprocess.Popen(  # noqa: S603 - our own commands
+                command, env=env, cwd=cwd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            )
+
+    def wait_ready(self, path: str = "/health/ready", timeout: float = 90.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise BenchError(f"{self.name} exited with {self.process.returncode}:\n{self.tail()}")
+            with suppress(OSError):
+                if get(self.base + path)[0] == 200:
+                    return
+            time.sleep(0.25)
+        raise BenchError(f"{self.name} did not become ready in {timeout:.0f} s:\n{self.tail()}")
+
+    def tail(self, lines: int = 30) -> str:
+        return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
+
+    def stop(self) -> None:
+        if self.process.poll() is not None:
+            return
+        for sig, grace in ((signal.SIGTERM, 20.0), (signal.SIGKILL, 5.0)):
+            with suppress(ProcessLookupError):
+                os.killpg(self.process.pid, sig)
+            with suppress(subprocess.TimeoutExpired):
+                self.process.wait(grace)
+                break
+        # Workers may outlive their master for a moment; the group is ours alone.
+        with suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGKILL)
+
+
+@contextmanager
+def serving(name: str, command: list[str], env: dict[str, str], cwd: Path, port: int) -> Iterator[Server]:
+    server = Server(name, command, env, cwd, port)
+    try:
+        server.wait_ready()
+        yield server
+    finally:
+        server.stop()
+
+
+def get(url: str) -> tuple[int, bytes]:
+    try:
+        with urllib.request.urlopen(url, timeout=10) as answer:  # noqa: S310 - our own http://127.0.0.1
+            return answer.status, answer.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read()
+
+
+# ---------------------------------------------------------------------------------------- wrk
+
+
+def wrk(url: str, seconds: int, args: argparse.Namespace, script: Path) -> dict[str, float]:
+    command = [
+        "wrk",
+        f"-t{args.threads}",
+        f"-c{args.connections}",
+        f"-d{seconds}s",
+        "--timeout",
+        "10s",
+        "--latency",
+        "-s",
+        str(script),
+        url,
+    ]
+    done = subprocess.run(command, capture_output=True, text=True, check=False)  # noqa: S603
+    for line in done.stdout.splitlines():
+        if line.startswith("BENCH_JSON "):
+            numbers: dict[str, float] = json.loads(line.removeprefix("BENCH_JSON "))
+            return numbers
+    raise BenchError(f"wrk gave no result for {url}:\n{done.stdout}{done.stderr}")
+
+
+def measure(
+    server: Server, run: str, scenarios: list[Scenario], args: argparse.Namespace, script: Path
+) -> list[Result]:
+    results = []
+    for scenario in scenarios:
+        url = server.base + scenario.path
+        status, _ = get(url)
+        if status != 200:
+            raise BenchError(f"{server.name}: GET {scenario.path} answered {status}, not 200")
+        if args.warmup:
+            wrk(url, args.warmup, args, script)
+        n = wrk(url, args.duration, args, script)
+        seconds = n["duration_us"] / 1e6
+        errors = int(n["connect"] + n["read"] + n["write"] + n["status"] + n["timeout"])
+        result = Result(
+            run=run,
+            scenario=scenario.key,
+            path=scenario.path,
+            requests=int(n["requests"]),
+            requests_per_s=round(n["requests"] / seconds, 1),
+            p50_ms=round(n["p50_us"] / 1000, 3),
+            p90_ms=round(n["p90_us"] / 1000, 3),
+            p99_ms=round(n["p99_us"] / 1000, 3),
+            max_ms=round(n["max_us"] / 1000, 3),
+            errors=errors,
+        )
+        console.print(
+            f"  {run:>9}  {scenario.key:<8} {result.requests_per_s:>9,.0f} req/s"
+            f"  p50 {result.p50_ms:6.2f} ms  p99 {result.p99_ms:6.2f} ms"
+            + (f"  [red]{errors} errors[/]" if errors else "")
+        )
+        results.append(result)
+    return results
+
+
+def same_json(shop: Server, reference: Server, paths: list[str]) -> dict[str, str]:
+    """Compare the reference's answers with the shop's: identical bytes, same JSON, or different."""
+    verdicts = {}
+    for path in paths:
+        ours = get(shop.base + path)[1].replace(shop.base.encode(), b"BASE")
+        theirs = get(reference.base + path)[1].replace(reference.base.encode(), b"BASE")
+        if ours == theirs:
+            verdicts[path] = "identical bytes"
+        elif json.loads(ours) == json.loads(theirs):
+            verdicts[path] = "same JSON"
+        else:
+            verdicts[path] = "DIFFERENT"
+            console.print(f"[red]the reference's answer to {path} differs from the shop's:[/]")
+            console.print(f"  shop:      {ours[:400]!r}\n  reference: {theirs[:400]!r}")
+    return verdicts
+
+
+# ---------------------------------------------------------------------------- machine and report
+
+
+def machine(pg_url: str, redis: Redis) -> dict[str, Any]:
+    cpu = platform.processor() or "unknown"
+    with suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    memory = None
+    with suppress(OSError, ValueError, IndexError):
+        kib = int(Path("/proc/meminfo").read_text().splitlines()[0].split()[1])
+        memory = f"{kib / 1024 / 1024:.1f} GiB"
+    wrk_version = subprocess.run(["wrk", "-v"], capture_output=True, text=True, check=False).stdout  # noqa: S607
+    packages = {}
+    for name in ("litestar", "uvicorn", "uvloop", "httptools", "msgspec", "sqlalchemy", "asyncpg", "redis"):
+        with suppress(metadata.PackageNotFoundError):
+            packages[name] = metadata.version(name)
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "memory": memory,
+        "os": platform.platform(),
+        "python": f"{platform.python_implementation()} {platform.python_version()}",
+        "postgresql": fetch_value(pg_url, "SHOW server_version"),
+        "redis": str(redis.info("server").get("redis_version")),  # type: ignore[union-attr]
+        "wrk": wrk_version.splitlines()[0] if wrk_version else "unknown",
+        "packages": packages,
+    }
+
+
+def targets(results: list[Result]) -> list[dict[str, Any]]:
+    by = {(r.run, r.scenario): r for r in results}
+    checks = []
+    for run, scenario, minimum in TARGETS:
+        row = by.get((run, scenario))
+        value = row.ratio if row else None
+        checks.append(
+            {
+                "target": f"product {scenario}, {run}: ≥ {minimum:.1f}{X} the reference",
+                "value": value,
+                "ok": value is not None and value >= minimum,
+                "shown": "n/a" if value is None else f"{value:.2f}{X}",
+            }
+        )
+    for r in results:
+        if r.run == "reference":
+            continue
+        tail = r.p99_ms / r.p50_ms if r.p50_ms else float("inf")
+        checks.append(
+            {
+                "target": f"{r.scenario}, {r.run}: p99 ≤ {MAX_TAIL:.0f}{X} p50",
+                "value": round(tail, 2),
+                "ok": tail <= MAX_TAIL,
+                "shown": f"{r.p99_ms:.2f} ms = {tail:.1f}{X} p50",
+            }
+        )
+    return checks
+
+
+def show(results: list[Result], checks: list[dict[str, Any]], args: argparse.Namespace) -> None:
+    table = Table(
+        title=f"wrk -t{args.threads} -c{args.connections} -d{args.duration}s, {args.workers} workers, "
+        f"{args.products:,} products"
+    )
+    for column in ("scenario", "run", "requests/s", "p50", "p99", "vs reference", "errors"):
+        table.add_column(column, justify="left" if column in ("scenario", "run") else "right")
+    for r in results:
+        table.add_row(
+            f"GET {r.path}",
+            r.run,
+            f"{r.requests_per_s:,.0f}",
+            f"{r.p50_ms:.2f} ms",
+            f"{r.p99_ms:.2f} ms",
+            "—" if r.ratio is None else f"{r.ratio:.2f}{X}",
+            str(r.errors) if r.errors else "",
+        )
+    console.print(table)
+    for check in checks:
+        verdict = "[green]PASS[/]" if check["ok"] else "[red]MISS[/]"
+        console.print(f"{verdict}  {check['target']}: {check['shown']}")
+
+
+def save(document: dict[str, Any], stamp: str) -> Path:
+    RESULTS.mkdir(exist_ok=True)
+    text = json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+    path = RESULTS / f"{stamp}.json"
+    path.write_text(text)
+    (RESULTS / "latest.json").write_text(text)
+    return path
+
+
+# ------------------------------------------------------------------------------------------ main
+
+
+class Bench:
+    """One run: its database, Redis key prefix, working directory and environment."""
+
+    def __init__(self, args: argparse.Namespace, shop: str) -> None:
+        self.args = args
+        self.shop = shop
+        self.stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+        self.prefix = f"shop-bench-{os.getpid()}:"
+        self.db_url = with_database(args.postgres_url, args.database)
+        self.redis = Redis.from_url(args.redis_url)
+        self.workdir = Path(tempfile.mkdtemp(prefix="shop-bench-"))
+        self.script = self.workdir / "report.lua"
+        self.script.write_text(WRK_SCRIPT)
+        self.created = False
+        self.env = {k: v for k, v in os.environ.items() if not k.startswith("SHOP_")} | {
+            "SHOP_ENV": "production",
+            "SHOP_SECRET_KEY": secrets.token_urlsafe(48),
+            "SHOP_DATABASE_URL": with_database(args.postgres_url, args.database, "postgresql+asyncpg"),
+            "SHOP_REDIS_URL": args.redis_url,
+            "SHOP_REDIS_KEY_PREFIX": self.prefix,
+            "SHOP_RATE_LIMIT_ENABLED": "false",
+            "SHOP_LOG_LEVEL": "warning",
+            "SHOP_CACHE_ENABLED": "true",
+            "PYTHONUNBUFFERED": "1",
+        }
+
+    def prepare(self) -> tuple[list[Scenario], str]:
+        """A fresh, migrated, seeded database; the scenarios to run on it."""
+        args = self.args
+        with console.status("creating, migrating and seeding the bench database"):
+            self.redis.ping()
+            create_database(args.postgres_url, args.database)
+            self.created = True
+            run_checked([self.shop, "db", "upgrade"], self.env, self.workdir)
+            started = time.monotonic()
+            seeded_by = seed(self.shop, self.env, self.workdir, args.products, args.categories)
+        count = fetch_value(self.db_url, "SELECT count(*) FROM products WHERE is_active")
+        console.print(
+            f"seeded {count:,} products in {args.categories} categories ({seeded_by}) "
+            f"in {time.monotonic() - started:.1f} s"
+        )
+        category = fetch_value(self.db_url, "SELECT min(id) FROM categories WHERE parent_id IS NULL")
+        scenarios = [
+            Scenario("list", "/api/products/?page=5"),
+            Scenario("detail", "/api/products/123/"),
+            Scenario("search", f"/api/products/?search={SEARCH_WORD}&ordering=-price"),
+            Scenario("category", f"/api/categories/{category}/"),
+        ]
+        return scenarios, seeded_by
+
+    def measure_all(self, scenarios: list[Scenario]) -> tuple[list[Result], dict[str, str]]:
+        args, env, workdir, script = self.args, self.env, self.workdir, self.script
+        serve = [self.shop, "serve", "--host", "127.0.0.1", "--workers", str(args.workers), "--port"]
+        results: list[Result] = []
+        console.print("[bold]shop, cache on[/]")
+        port = free_port()
+        with serving("shop cache on", [*serve, str(port)], env, workdir, port) as server:
+            results += measure(server, "cache on", scenarios, args, script)
+        console.print("[bold]shop, cache off[/]")
+        port = free_port()
+        env_off = env | {"SHOP_CACHE_ENABLED": "false"}
+        with serving("shop cache off", [*serve, str(port)], env_off, workdir, port) as shop_server:
+            results += measure(shop_server, "cache off", scenarios[:2], args, script)
+            console.print("[bold]reference[/]")
+            port = free_port()
+            reference = [
+                sys.executable, "-m", "uvicorn", "reference_app:create_app", "--factory",
+                "--app-dir", str(BENCH), "--host", "127.0.0.1", "--port", str(port),
+                "--workers", str(args.workers), "--log-level", "warning",
+            ]  # fmt: skip
+            reference_env = env | {"BENCH_DATABASE_URL": self.db_url}
+            with serving("reference", reference, reference_env, workdir, port) as ref_server:
+                verdicts = same_json(shop_server, ref_server, [s.path for s in scenarios[:2]])
+                shop_server.stop()  # compared while both ran; measured alone
+                results += measure(ref_server, "reference", scenarios[:2], args, script)
+        base = {r.scenario: r.requests_per_s for r in results if r.run == "reference"}
+        for r in results:
+            if r.scenario in base and r.run != "reference":
+                r.ratio = round(r.requests_per_s / base[r.scenario], 2)
+        return results, verdicts
+
+    def run(self) -> None:
+        args = self.args
+        scenarios, seeded_by = self.prepare()
+        info = machine(args.postgres_url, self.redis)
+        load_before = os.getloadavg()[0]
+        if load_before > 1.0:
+            console.print(
+                f"[yellow]warning:[/] the machine is busy (load average {load_before:.2f} over the last "
+                "minute): other work shares the cores, so the numbers will be noisy"
+            )
+        results, verdicts = self.measure_all(scenarios)
+        info["load_average_before"] = round(load_before, 2)  # during the run it counts the bench itself
+        checks = targets(results)
+        show(results, checks, args)
+        for path, verdict in verdicts.items():
+            colour = "red" if verdict == "DIFFERENT" else "green"
+            console.print(f"reference vs shop, GET {path}: [{colour}]{verdict}[/]")
+        document = {
+            "timestamp": self.stamp,
+            "machine": info,
+            "setup": {
+                "duration_s": args.duration,
+                "warmup_s": args.warmup,
+                "connections": args.connections,
+                "threads": args.threads,
+                "workers": args.workers,
+                "server": "uvicorn",
+                "products": args.products,
+                "categories": args.categories,
+                "seeded_by": seeded_by,
+            },
+            "reference_answers": verdicts,
+            "results": [asdict(r) for r in results],
+            "targets": [{k: v for k, v in c.items() if k != "shown"} for c in checks],
+        }
+        if not args.no_save:
+            console.print(f"results written to {save(document, self.stamp).relative_to(BENCH.parent)}")
+
+    def clean_up(self) -> None:
+        """Drop the database and our Redis keys (the servers are stopped by `serving`)."""
+        if self.created:
+            with suppress(Exception):
+                drop_database(self.args.postgres_url, self.args.database)
+        with suppress(Exception):
+            keys = list(self.redis.scan_iter(match=f"{self.prefix}*", count=1000))
+            if keys:
+                self.redis.delete(*keys)
+        self.redis.close()
+        shutil.rmtree(self.workdir, ignore_errors=True)
+
+
+def main(argv: list[str]) -> int:
+    if shutil.which("wrk") is None:
+        console.print(f"[bold red]error:[/] {WRK_INSTALL}", soft_wrap=True)
+        return 2
+    args = options(argv)
+    shop = shutil.which("shop", path=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}")
+    if shop is None:
+        console.print("[bold red]error:[/] the `shop` command is missing: pip install -e '.[all]'")
+        return 2
+
+    def interrupted(signum: int, _frame: object) -> None:
+        raise KeyboardInterrupt(signal.Signals(signum).name)
+
+    signal.signal(signal.SIGTERM, interrupted)
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # also when started with SIGINT ignored
+    bench = Bench(args, shop)
+    try:
+        bench.run()
+        return 0
+    except BenchError as exc:
+        console.print(f"[bold red]error:[/] {exc}", soft_wrap=True, markup=False, highlight=False)
+        return 1
+    except KeyboardInterrupt:
+        console.print("[yellow]interrupted: cleaning up[/]")
+        return 130
+    finally:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not skip the clean-up
+        bench.clean_up()
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
