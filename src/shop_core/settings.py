@@ -36,7 +36,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     env: Environment = Environment.DEVELOPMENT
     debug: bool = False
     database_url: str = "sqlite+aiosqlite:///./shop.db"
-    database_pool_size: PositiveInt = 10
+    database_pool_size: PositiveInt = 20
     database_echo: bool = False
     redis_url: str | None = None
     redis_key_prefix: str = "shop:"

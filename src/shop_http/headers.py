@@ -20,8 +20,8 @@ DOCS_CSP = (
 HSTS = "max-age=31536000; includeSubDomains"
 
 
-def security_headers(message: Message, scope: Scope) -> None:
-    """Add the headers to the start of every HTTP response."""
+async def security_headers(message: Message, scope: Scope) -> None:
+    """Add the headers to the start of every HTTP response (async: a sync hook runs in a thread)."""
     if message["type"] != "http.response.start":
         return
     path: str = scope["path"]

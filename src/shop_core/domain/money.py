@@ -135,7 +135,20 @@ class Money:
 
 def percent_off(minor: int, percent: Decimal) -> int:
     """An amount in minor units less `percent` % (0-100), rounded half-up."""
+    hundredths = percent * 100
+    if minor >= 0 and 0 <= hundredths <= 10_000 and hundredths == int(hundredths):
+        # The hot path (catalog prices, two-decimal discounts) in exact integers: the same result
+        # as the general rule below, without building Decimals.
+        return (minor * (10_000 - int(hundredths)) + 5_000) // 10_000
     return round_half_up(Decimal(minor) * (Decimal(100) - percent) / Decimal(100))
+
+
+def format_minor(minor: int, exponent: int) -> str:
+    """Minor units as a decimal string with exactly `exponent` places: 1999, 2 → "19.99"."""
+    if exponent == 0:
+        return str(minor)
+    whole, part = divmod(abs(minor), 10**exponent)
+    return f"{'-' if minor < 0 else ''}{whole}.{part:0{exponent}d}"
 
 
 def minor_units(amount: Decimal, currency: str, *, field: str = "price") -> int:

@@ -4,12 +4,17 @@ Every catalog write bumps one version counter, and every key embeds the version 
 at, so a write invalidates everything it could affect at once, on every process. When a hot key
 is missing, one request computes it: others in the same process await that computation, and
 others in other processes wait for the value under a short lock instead of all hitting the database.
+
+Each process also keeps the values it has seen in a small local copy keyed by the same versioned
+keys, so a hit costs one read of the (tiny) version counter from the shared cache. A local entry
+can never be stale: a write changes the version, and with it every key.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 
 from shop_core.ports.cache import Cache
@@ -19,7 +24,14 @@ VERSION_KEY = "catalog:version"
 
 class CacheAside:
     def __init__(
-        self, cache: Cache, *, ttl: int, enabled: bool = True, lock_ttl: int = 10, max_wait: float = 3.0
+        self,
+        cache: Cache,
+        *,
+        ttl: int,
+        enabled: bool = True,
+        lock_ttl: int = 10,
+        max_wait: float = 3.0,
+        local_entries: int = 4096,
     ) -> None:
         self._cache = cache
         self.ttl = ttl
@@ -27,6 +39,8 @@ class CacheAside:
         self._lock_ttl = lock_ttl
         self._max_wait = max_wait
         self._inflight: dict[str, asyncio.Future[bytes]] = {}
+        self._local: OrderedDict[str, tuple[bytes, float]] = OrderedDict()
+        self._local_max = local_entries
         self.computations = 0
 
     async def key(self, name: str) -> str:
@@ -42,7 +56,10 @@ class CacheAside:
         if not self.enabled:
             return await self._computed(compute)
         key = await self.key(name)
+        if (seen := self._local.get(key)) is not None and seen[1] > time.monotonic():
+            return seen[0]
         if (hit := await self._cache.get(key)) is not None:
+            self._remember(key, hit)
             return hit
         if (running := self._inflight.get(key)) is not None:
             try:
@@ -66,9 +83,16 @@ class CacheAside:
             raise
         else:
             future.set_result(value)
+            self._remember(key, value)
             return value
         finally:
             del self._inflight[key]
+
+    def _remember(self, key: str, value: bytes) -> None:
+        self._local[key] = (value, time.monotonic() + self.ttl)
+        self._local.move_to_end(key)
+        while len(self._local) > self._local_max:
+            self._local.popitem(last=False)
 
     async def _fill(self, key: str, compute: Callable[[], Awaitable[bytes]]) -> bytes:
         """Compute under a shared lock; while another holds it, wait for its value, or take over the

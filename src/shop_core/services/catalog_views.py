@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 
 from shop_core.domain.catalog import Category
-from shop_core.domain.money import Money, percent_off
+from shop_core.domain.money import exponent_of, format_minor, percent_off
 
 
 class CategoryView(msgspec.Struct, kw_only=True):
@@ -39,9 +39,9 @@ class ProductView(msgspec.Struct, kw_only=True):
     description: str
     category: int | None
     category_name: str | None
-    price: Decimal
+    price: Annotated[str, msgspec.Meta(examples=["19.99"], description="Decimal string, store currency.")]
     discount_percentage: Decimal
-    final_price: Decimal
+    final_price: Annotated[str, msgspec.Meta(examples=["17.99"], description="Price less the discount.")]
     stock_quantity: int
     sku: str
     image_url: str
@@ -53,7 +53,7 @@ class ProductView(msgspec.Struct, kw_only=True):
 class StaffProductView(ProductView, kw_only=True):
     """Staff also see what a product costs the shop."""
 
-    cost_price: Decimal | None
+    cost_price: Annotated[str, msgspec.Meta(examples=["9.50"])] | None
 
 
 class StockMovementView(msgspec.Struct, kw_only=True):
@@ -76,6 +76,7 @@ class EncodedPage(msgspec.Struct):
 
 def _fields(row: Any, currency: str) -> dict[str, Any]:
     discount: Decimal = row.discount_percentage
+    exponent = exponent_of(currency)
     return {
         "id": row.id,
         "name": row.name,
@@ -83,9 +84,9 @@ def _fields(row: Any, currency: str) -> dict[str, Any]:
         "description": row.description,
         "category": row.category_id,
         "category_name": getattr(row, "category_name", None),
-        "price": Money(row.price, currency).amount,
+        "price": format_minor(row.price, exponent),
         "discount_percentage": discount,
-        "final_price": Money(percent_off(row.price, discount), currency).amount,
+        "final_price": format_minor(percent_off(row.price, discount), exponent),
         "stock_quantity": row.stock_quantity,
         "sku": row.sku,
         "image_url": row.image_url,
@@ -103,7 +104,8 @@ def product_view(row: Any, currency: str) -> ProductView:
 def staff_product_view(row: Any, currency: str) -> StaffProductView:
     cost = row.cost_price
     return StaffProductView(
-        **_fields(row, currency), cost_price=None if cost is None else Money(cost, currency).amount
+        **_fields(row, currency),
+        cost_price=None if cost is None else format_minor(cost, exponent_of(currency)),
     )
 
 

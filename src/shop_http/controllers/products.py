@@ -6,7 +6,7 @@ from decimal import Decimal
 from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, delete, get, patch, post, put
-from litestar.di import NamedDependency, Provide
+from litestar.di import NamedDependency
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import JSONBody, Parameter
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
@@ -19,12 +19,10 @@ from shop_core.services.views import UserView
 from shop_http.catalog_responses import json_bytes, page_response
 from shop_http.openapi import responses
 from shop_http.pagination import DEFAULT_PAGE_SIZE, PageNumber, PageOf, PageSize
-from shop_http.security import NO_AUTH, PUBLIC, actor_of, provide_viewer, requires_staff
+from shop_http.security import NO_AUTH, PUBLIC, actor_of, requires_staff, viewer_is_staff
 
 StaffRequest = Request[UserView, Any, Any]
 ProductId = Annotated[int, Parameter(description="The product's id.")]
-Viewer = NamedDependency[UserView | None]
-VIEWER = {"viewer": Provide(provide_viewer)}
 PAGE_OF_PRODUCTS = {200: ResponseSpec(data_container=PageOf[ProductView], description="A page of products.")}
 ONE_PRODUCT = {200: ResponseSpec(data_container=ProductView, description="The product.")}
 
@@ -37,7 +35,6 @@ class ProductController(Controller):
         "/",
         opt=PUBLIC,
         security=NO_AUTH,
-        dependencies=VIEWER,
         operation_id="listProducts",
         summary="A page of products",
         responses={**PAGE_OF_PRODUCTS, **responses(400, 401, 404)},
@@ -47,7 +44,6 @@ class ProductController(Controller):
         *,
         shop: NamedDependency[Shop],
         request: Request[Any, Any, Any],
-        viewer: Viewer,
         page: PageNumber = 1,
         page_size: PageSize = DEFAULT_PAGE_SIZE,
         category: Annotated[
@@ -70,7 +66,7 @@ class ProductController(Controller):
             in_stock=in_stock,
             ordering=ordering,
         )
-        staff = viewer is not None and viewer.is_staff
+        staff = await viewer_is_staff(request)
         found = await shop.list_products(query, page=page, page_size=page_size, staff=staff)
         return page_response(request, found, page, page_size)
 
@@ -78,16 +74,15 @@ class ProductController(Controller):
         "/{product_id:int}",
         opt=PUBLIC,
         security=NO_AUTH,
-        dependencies=VIEWER,
         operation_id="getProduct",
         summary="One product",
         responses={**ONE_PRODUCT, **responses(401, 404)},
     )
     async def get_product(
-        self, shop: NamedDependency[Shop], viewer: Viewer, product_id: ProductId
+        self, shop: NamedDependency[Shop], request: Request[Any, Any, Any], product_id: ProductId
     ) -> Response[bytes]:
         """404 for unknown and (except for staff) inactive products."""
-        staff = viewer is not None and viewer.is_staff
+        staff = await viewer_is_staff(request)
         return json_bytes(await shop.get_product(product_id, staff=staff))
 
     @post(

@@ -62,9 +62,23 @@ def _conditions(query: ProductFilter) -> list[sa.ColumnElement[bool]]:
     return where
 
 
+# The detail query is the hottest statement: built once, with a bound parameter.
+_ANY_PRODUCT = (
+    sa.select(*_COLUMNS)
+    .select_from(products.outerjoin(categories, products.c.category_id == categories.c.id))
+    .where(products.c.id == sa.bindparam("product_id"))
+)
+_ACTIVE_PRODUCT = _ANY_PRODUCT.where(products.c.is_active.is_(True))
+
+
 class SqlCatalogReader:
     def __init__(self, engine: AsyncEngine) -> None:
-        self._engine = engine
+        # Reads need no transaction: autocommit spares a BEGIN and a ROLLBACK per query.
+        self._engine = (
+            engine.execution_options(isolation_level="AUTOCOMMIT")
+            if engine.dialect.name == "postgresql"
+            else engine
+        )
 
     async def products(self, query: ProductFilter, *, offset: int, limit: int) -> tuple[list[Any], int]:
         where = _conditions(query)
@@ -85,15 +99,9 @@ class SqlCatalogReader:
     async def product(self, product_id: int, *, include_inactive: bool) -> Any | None:
         if not 0 < product_id <= MAX_ID:
             return None
-        query = (
-            sa.select(*_COLUMNS)
-            .select_from(products.outerjoin(categories, products.c.category_id == categories.c.id))
-            .where(products.c.id == product_id)
-        )
-        if not include_inactive:
-            query = query.where(products.c.is_active.is_(True))
+        query = _ANY_PRODUCT if include_inactive else _ACTIVE_PRODUCT
         async with self._engine.connect() as conn:
-            return (await conn.execute(query)).first()
+            return (await conn.execute(query, {"product_id": product_id})).first()
 
     async def categories(self, *, offset: int, limit: int) -> tuple[list[Category], int]:
         async with self._engine.connect() as conn:
