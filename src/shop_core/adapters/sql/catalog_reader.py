@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
@@ -28,22 +30,60 @@ def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def _conditions(query: ProductFilter) -> list[sa.ColumnElement[bool]]:
-    where: list[sa.ColumnElement[bool]] = []
-    if not query.include_inactive:
-        where.append(products.c.is_active.is_(True))
+@dataclass(frozen=True)
+class _Shape:
+    """Which filters a list uses: lists of one shape share one prebuilt statement."""
+
+    active_only: bool
+    category: bool
+    search: bool
+    min_price: bool
+    max_price: bool
+    in_stock: bool
+    low_stock: bool
+    ordering: str
+
+
+def _shape_and_values(query: ProductFilter) -> tuple[_Shape, dict[str, Any]] | None:
+    """The statement shape and its parameters; None when nothing can match."""
     if query.category_id is not None and not 0 < query.category_id <= MAX_ID:
-        where.append(sa.false())
-    elif query.category_id is not None:
+        return None
+    if query.search and "\x00" in query.search:
+        return None  # no stored text holds a NUL (PostgreSQL cannot even be asked)
+    values: dict[str, Any] = {
+        "category_id": query.category_id,
+        "pattern": f"%{_escape_like(query.search.lower())}%" if query.search else None,
+        "min_price": query.min_price,
+        "max_price": query.max_price,
+        "low_stock": query.low_stock_below,
+    }
+    shape = _Shape(
+        active_only=not query.include_inactive,
+        category=query.category_id is not None,
+        search=bool(query.search),
+        min_price=query.min_price is not None,
+        max_price=query.max_price is not None,
+        in_stock=query.in_stock,
+        low_stock=query.low_stock_below is not None,
+        ordering=query.ordering,
+    )
+    return shape, {k: v for k, v in values.items() if v is not None}
+
+
+def _conditions(shape: _Shape) -> list[sa.ColumnElement[bool]]:
+    where: list[sa.ColumnElement[bool]] = []
+    if shape.active_only:
+        where.append(products.c.is_active.is_(True))
+    if shape.category:
         tree = (
-            sa.select(categories.c.id).where(categories.c.id == query.category_id).cte("tree", recursive=True)
+            sa.select(categories.c.id)
+            .where(categories.c.id == sa.bindparam("category_id"))
+            .cte("tree", recursive=True)
         )
         tree = tree.union_all(sa.select(categories.c.id).where(categories.c.parent_id == tree.c.id))
         where.append(products.c.category_id.in_(sa.select(tree.c.id)))
-    if query.search and "\x00" in query.search:
-        where.append(sa.false())  # no stored text holds a NUL (PostgreSQL cannot even be asked)
-    elif query.search:
-        pattern = f"%{_escape_like(query.search.lower())}%"
+    if shape.search:
+        pattern: sa.BindParameter[str] = sa.bindparam("pattern", type_=sa.String)
         where.append(
             sa.or_(
                 sa.func.lower(products.c.name).like(pattern, escape="\\"),
@@ -51,15 +91,31 @@ def _conditions(query: ProductFilter) -> list[sa.ColumnElement[bool]]:
                 sa.func.lower(products.c.sku).like(pattern, escape="\\"),
             )
         )
-    if query.min_price is not None:
-        where.append(products.c.price >= query.min_price)
-    if query.max_price is not None:
-        where.append(products.c.price <= query.max_price)
-    if query.in_stock:
+    if shape.min_price:
+        where.append(products.c.price >= sa.bindparam("min_price"))
+    if shape.max_price:
+        where.append(products.c.price <= sa.bindparam("max_price"))
+    if shape.in_stock:
         where.append(products.c.stock_quantity > 0)
-    if query.low_stock_below is not None:
-        where.append(products.c.stock_quantity < query.low_stock_below)
+    if shape.low_stock:
+        where.append(products.c.stock_quantity < sa.bindparam("low_stock"))
     return where
+
+
+@functools.lru_cache(maxsize=256)
+def _list_statements(shape: _Shape) -> tuple[sa.Select[Any], sa.Select[Any]]:
+    """The page and count statements of a shape, built once (the hot path reuses them)."""
+    where = _conditions(shape)
+    page = (
+        sa.select(*_COLUMNS)
+        .select_from(products.outerjoin(categories, products.c.category_id == categories.c.id))
+        .where(*where)
+        .order_by(*_ORDER[shape.ordering])
+        .offset(sa.bindparam("offset", type_=sa.Integer))
+        .limit(sa.bindparam("limit", type_=sa.Integer))
+    )
+    count = sa.select(sa.func.count()).select_from(products).where(*where)
+    return page, count
 
 
 # The detail query is the hottest statement: built once, with a bound parameter.
@@ -81,20 +137,16 @@ class SqlCatalogReader:
         )
 
     async def products(self, query: ProductFilter, *, offset: int, limit: int) -> tuple[list[Any], int]:
-        where = _conditions(query)
-        page = (
-            sa.select(*_COLUMNS)
-            .select_from(products.outerjoin(categories, products.c.category_id == categories.c.id))
-            .where(*where)
-            .order_by(*_ORDER[query.ordering])
-            .offset(offset)
-            .limit(limit)
-        )
-        count = sa.select(sa.func.count()).select_from(products).where(*where)
+        found = _shape_and_values(query)
+        if found is None:
+            return [], 0
+        shape, values = found
+        page, count = _list_statements(shape)
         async with self._engine.connect() as conn:
-            rows = list((await conn.execute(page)).all())
-            total = len(rows) + offset if 0 < len(rows) < limit else int(await conn.scalar(count) or 0)
-        return rows, total
+            rows = list((await conn.execute(page, {**values, "offset": offset, "limit": limit})).all())
+            if 0 < len(rows) < limit:
+                return rows, len(rows) + offset
+            return rows, int(await conn.scalar(count, values) or 0)
 
     async def product(self, product_id: int, *, include_inactive: bool) -> Any | None:
         if not 0 < product_id <= MAX_ID:
