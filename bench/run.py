@@ -477,6 +477,9 @@ class Bench:
             run_checked([self.shop, "db", "upgrade"], self.env, self.workdir)
             started = time.monotonic()
             seeded_by = seed(self.shop, self.env, self.workdir, args.products, args.categories)
+            # Settle the fresh tables before measuring (visibility map, statistics), so an
+            # autovacuum starting mid-run does not favour whichever server is measured later.
+            asyncio.run(_admin(self.db_url, "VACUUM ANALYZE"))
         count = fetch_value(self.db_url, "SELECT count(*) FROM products WHERE is_active")
         console.print(
             f"seeded {count:,} products in {args.categories} categories ({seeded_by}) "
