@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
+from shop_core.domain.catalog import Product
 from shop_core.domain.errors import Conflict
 
 
@@ -39,3 +40,16 @@ def apply_delta(current: int, delta: int) -> int:
     if after < 0:
         raise Conflict(f"Only {current} in stock; cannot remove {-delta}.")
     return after
+
+
+def movement_of(product: Product, delta: int, reason: str, actor: str, now: datetime) -> StockMovement:
+    """The movement that brought `product` (already changed) to its current stock."""
+    assert product.id is not None
+    return StockMovement(
+        product_id=product.id,
+        delta=delta,
+        reason=reason,
+        balance_after=product.stock_quantity,
+        created_at=now,
+        actor=actor,
+    )

@@ -10,7 +10,7 @@ import msgspec
 from shop_core.domain.catalog import Category, Product, check_parent, check_product, slugify
 from shop_core.domain.errors import Conflict, InvalidInput, NotFound
 from shop_core.domain.money import minor_units
-from shop_core.domain.stock import StockMovement, StockReason
+from shop_core.domain.stock import StockReason, movement_of
 from shop_core.ports.catalog import CatalogReader
 from shop_core.ports.clock import Clock
 from shop_core.ports.persistence import UnitOfWork
@@ -46,7 +46,7 @@ async def create_product(
             raise Conflict(f"A product with the sku {product.sku!r} already exists.")
         product = await uow.products.add(product)
         if product.stock_quantity:
-            await uow.stock.add(_movement(product, product.stock_quantity, StockReason.INITIAL, actor, now))
+            await uow.stock.add(movement_of(product, product.stock_quantity, StockReason.INITIAL, actor, now))
         await uow.commit()
     await cache.invalidate()
     return await _read_back(product, reader, currency)
@@ -78,7 +78,7 @@ async def update_product(
         await uow.products.save(product)
         if product.stock_quantity != before:
             delta = product.stock_quantity - before
-            await uow.stock.add(_movement(product, delta, StockReason.ADJUSTMENT, actor, now))
+            await uow.stock.add(movement_of(product, delta, StockReason.ADJUSTMENT, actor, now))
         await uow.commit()
     await cache.invalidate()
     return await _read_back(product, reader, currency)
@@ -140,18 +140,6 @@ async def _free_slug(base: str, uow: UnitOfWork) -> str:
         n += 1
         slug = f"{base[:190]}-{n}"
     return slug
-
-
-def _movement(product: Product, delta: int, reason: str, actor: str, now: Any) -> StockMovement:
-    assert product.id is not None
-    return StockMovement(
-        product_id=product.id,
-        delta=delta,
-        reason=reason,
-        balance_after=product.stock_quantity,
-        created_at=now,
-        actor=actor,
-    )
 
 
 async def create_category(cmd: CreateCategory, *, uow: UnitOfWork, cache: CacheAside) -> CategoryView:

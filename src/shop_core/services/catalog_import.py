@@ -20,7 +20,7 @@ import msgspec
 from shop_core.domain.catalog import Category, Product, check_product, slugify
 from shop_core.domain.errors import DomainError, InvalidInput
 from shop_core.domain.money import Money, minor_units
-from shop_core.domain.stock import StockMovement, StockReason
+from shop_core.domain.stock import StockReason, movement_of
 from shop_core.ports.clock import Clock
 from shop_core.ports.persistence import UnitOfWork, UnitOfWorkFactory
 from shop_core.services.cache_aside import CacheAside
@@ -248,8 +248,8 @@ async def _write(
                     movements.append((product, product.stock_quantity - before))
         await unit.products.add_many([p for p, _ in new])
         await unit.stock.add_many(
-            [_movement(p, q, StockReason.IMPORT, actor, now) for p, q in new if q]
-            + [_movement(p, d, StockReason.IMPORT, actor, now) for p, d in movements]
+            [movement_of(p, q, StockReason.IMPORT, actor, now) for p, q in new if q]
+            + [movement_of(p, d, StockReason.IMPORT, actor, now) for p, d in movements]
         )
         await unit.commit()
     report.created += counts["created"]
@@ -325,18 +325,6 @@ def _fill(
 
 
 _COLUMN_OF = {"category_id": "category"}
-
-
-def _movement(product: Product, delta: int, reason: str, actor: str, now: Any) -> StockMovement:
-    assert product.id is not None
-    return StockMovement(
-        product_id=product.id,
-        delta=delta,
-        reason=reason,
-        balance_after=product.stock_quantity,
-        created_at=now,
-        actor=actor,
-    )
 
 
 async def export_rows(
