@@ -12,10 +12,12 @@ from types import SimpleNamespace, TracebackType
 from typing import Any, Self, TypeVar
 
 from shop_core.bootstrap import Ports, Shop
+from shop_core.domain.cart import CartLimits, CartSnapshot, is_expired
 from shop_core.domain.catalog import Category, Product, descendants
 from shop_core.domain.errors import Conflict
 from shop_core.domain.stock import StockMovement
 from shop_core.domain.users import User
+from shop_core.ports.cart import CartLimitReached
 from shop_core.ports.catalog import ProductFilter
 from shop_core.settings import Environment, Settings
 
@@ -161,6 +163,9 @@ class FakeProductRepository:
     async def by_skus(self, skus: Sequence[str]) -> dict[str, Product]:
         wanted = set(skus)
         return {p.sku: p for p in self._rows.values() if p.sku in wanted}
+
+    async def by_ids(self, ids: Sequence[int]) -> dict[int, Product]:
+        return {i: self._rows[i] for i in ids if i in self._rows}
 
     async def slugs_in_use(self) -> set[str]:
         return {p.slug for p in self._rows.values()}
@@ -421,6 +426,60 @@ class FakeLoginThrottle:
         self.counters.pop(key, None)
 
 
+@dataclass
+class FakeCartStore:
+    """Carts in memory, with the same limits and expiry rules as the real stores."""
+
+    carts: dict[str, CartSnapshot] = field(default_factory=dict)
+
+    async def get(self, owner: str, now: datetime, limits: CartLimits) -> CartSnapshot | None:
+        cart = self.carts.get(owner)
+        if cart is None or is_expired(cart.updated_at, now, limits):
+            return None
+        return CartSnapshot(lines=dict(cart.lines), updated_at=cart.updated_at)
+
+    async def add(self, owner: str, product_id: int, quantity: int, now: datetime, limits: CartLimits) -> int:
+        lines = await self._lines(owner, now, limits)
+        if product_id not in lines and len(lines) >= limits.max_lines:
+            raise CartLimitReached(lines=True)
+        new = lines.get(product_id, 0) + quantity
+        if new > limits.max_quantity:
+            raise CartLimitReached(lines=False)
+        self.carts[owner] = CartSnapshot(lines={**lines, product_id: new}, updated_at=now)
+        return new
+
+    async def set(
+        self, owner: str, product_id: int, quantity: int, now: datetime, limits: CartLimits
+    ) -> None:
+        lines = await self._lines(owner, now, limits)
+        if quantity > limits.max_quantity:
+            raise CartLimitReached(lines=False)
+        if product_id not in lines and len(lines) >= limits.max_lines:
+            raise CartLimitReached(lines=True)
+        self.carts[owner] = CartSnapshot(lines={**lines, product_id: quantity}, updated_at=now)
+
+    async def remove(self, owner: str, product_id: int, now: datetime, limits: CartLimits) -> bool:
+        lines = await self._lines(owner, now, limits)
+        if product_id not in lines:
+            return False
+        del lines[product_id]
+        self.carts[owner] = CartSnapshot(lines=lines, updated_at=now)
+        return True
+
+    async def clear(self, owner: str) -> None:
+        self.carts.pop(owner, None)
+
+    async def purge_expired(self, now: datetime, limits: CartLimits) -> int:
+        stale = [o for o, c in self.carts.items() if is_expired(c.updated_at, now, limits)]
+        for owner in stale:
+            del self.carts[owner]
+        return len(stale)
+
+    async def _lines(self, owner: str, now: datetime, limits: CartLimits) -> dict[int, int]:
+        cart = await self.get(owner, now, limits)
+        return dict(cart.lines) if cart else {}
+
+
 def fake_shop(settings: Settings | None = None) -> tuple[Shop, FakeDatabase, FakeClock]:
     """A Shop wired to fakes only (the real, pure JWT codec signs tokens)."""
     from shop_core.adapters.jwt_codec import JwtTokenCodec
@@ -437,6 +496,7 @@ def fake_shop(settings: Settings | None = None) -> tuple[Shop, FakeDatabase, Fak
         throttle=FakeLoginThrottle(clock),
         clock=clock,
         cache=MemoryCache(),
+        carts=FakeCartStore(),
         reader=FakeCatalogReader(db),
     )
     return Shop(settings, ports), db, clock

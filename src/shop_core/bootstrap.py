@@ -5,10 +5,13 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field, replace
+from datetime import timedelta
 from typing import Any
 
+from shop_core.domain.cart import CartLimits, guest_owner_of, new_guest_token
 from shop_core.domain.tokens import TokenClaims
 from shop_core.ports.cache import Cache
+from shop_core.ports.cart import CartStore
 from shop_core.ports.catalog import CatalogReader
 from shop_core.ports.clock import Clock
 from shop_core.ports.health import Probe
@@ -16,6 +19,7 @@ from shop_core.ports.persistence import UnitOfWorkFactory
 from shop_core.ports.security import LoginThrottle, PasswordHasher, TokenCodec, TokenStore
 from shop_core.services import (
     accounts,
+    cart,
     catalog_admin,
     catalog_import,
     catalog_reads,
@@ -62,6 +66,7 @@ class Ports:
     clock: Clock
     cache: Cache
     reader: CatalogReader
+    carts: CartStore
     probes: dict[str, Probe] = field(default_factory=dict)
 
 
@@ -80,6 +85,12 @@ class Shop:
         self.catalog_cache = CacheAside(ports.cache, ttl=settings.cache_ttl, enabled=settings.cache_enabled)
         self.catalog = catalog_reads.CatalogContext(ports.reader, self.catalog_cache, settings.currency)
         self.currency = settings.currency
+        limits = CartLimits(
+            max_quantity=settings.cart_max_quantity,
+            max_lines=settings.cart_max_lines,
+            ttl=timedelta(days=settings.cart_ttl_days),
+        )
+        self.cart = cart.CartContext(ports.carts, ports.uow, ports.clock, limits, settings.currency)
 
     # accounts
     async def register(self, cmd: RegisterUser) -> UserView:
@@ -239,6 +250,35 @@ class Shop:
             progress=progress,
         )
 
+    # cart: `owner` is `domain.cart.customer_owner(user_id)` or what `guest_owner` returns
+    def new_guest_token(self) -> str:
+        return new_guest_token(self.settings.secret_key)
+
+    def guest_owner(self, token: str) -> str:
+        """The owner a guest cart token names; InvalidInput when we did not issue it."""
+        return guest_owner_of(token, self.settings.secret_key)
+
+    async def view_cart(self, owner: str) -> cart.CartView:
+        return await cart.view_cart(owner, self.cart)
+
+    async def add_to_cart(self, owner: str, cmd: cart.AddToCart) -> cart.CartView:
+        return await cart.add_to_cart(owner, cmd, self.cart)
+
+    async def set_cart_quantity(self, owner: str, product_id: int, cmd: cart.SetQuantity) -> cart.CartView:
+        return await cart.set_quantity(owner, product_id, cmd, self.cart)
+
+    async def remove_from_cart(self, owner: str, product_id: int) -> cart.CartView:
+        return await cart.remove_line(owner, product_id, self.cart)
+
+    async def clear_cart(self, owner: str) -> cart.CartView:
+        return await cart.clear_cart(owner, self.cart)
+
+    async def merge_carts(self, guest: str, customer: str) -> cart.CartView:
+        return await cart.merge_carts(guest, customer, self.cart)
+
+    async def purge_expired_carts(self) -> int:
+        return await cart.purge_expired(self.cart)
+
     # operations
     async def check_health(self) -> health.HealthReport:
         return await health.check_health(probes=self.ports.probes)
@@ -264,6 +304,7 @@ async def _build_ports(settings: Settings, stack: AsyncExitStack) -> Ports:
     from shop_core.adapters.argon2_hasher import Argon2PasswordHasher
     from shop_core.adapters.jwt_codec import JwtTokenCodec
     from shop_core.adapters.memory_cache import MemoryCache
+    from shop_core.adapters.sql.cart_store import SqlCartStore
     from shop_core.adapters.sql.catalog_reader import SqlCatalogReader
     from shop_core.adapters.sql.database import open_database
     from shop_core.adapters.sql.login_throttle import SqlLoginThrottle
@@ -279,10 +320,12 @@ async def _build_ports(settings: Settings, stack: AsyncExitStack) -> Ports:
     throttle: LoginThrottle = SqlLoginThrottle(db.engine)
     probes: dict[str, Probe] = {"database": db}
     cache: Cache = MemoryCache()
+    carts: CartStore = SqlCartStore(db.engine)
     if settings.redis_url:
         from redis.asyncio import Redis
 
         from shop_core.adapters.redis_cache import RedisCache
+        from shop_core.adapters.redis_cart_store import RedisCartStore
         from shop_core.adapters.redis_login_throttle import RedisLoginThrottle
         from shop_core.adapters.redis_token_store import RedisTokenStore
 
@@ -291,6 +334,7 @@ async def _build_ports(settings: Settings, stack: AsyncExitStack) -> Ports:
         tokens = RedisTokenStore(client, settings.redis_key_prefix)
         throttle = RedisLoginThrottle(client, settings.redis_key_prefix)
         cache = RedisCache(client, settings.redis_key_prefix)
+        carts = RedisCartStore(client, settings.redis_key_prefix)
         probes["redis"] = tokens
     return Ports(
         uow=lambda: SqlUnitOfWork(db.sessions),
@@ -301,6 +345,7 @@ async def _build_ports(settings: Settings, stack: AsyncExitStack) -> Ports:
         clock=SystemClock(),
         cache=cache,
         reader=SqlCatalogReader(db.engine),
+        carts=carts,
         probes=probes,
     )
 

@@ -55,6 +55,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     currency: Annotated[str, msgspec.Meta(pattern="^[A-Z]{3}$")] = "USD"
     cache_enabled: bool = True
     cache_ttl: PositiveInt = 300
+    cart_max_quantity: PositiveInt = 99
+    cart_max_lines: PositiveInt = 100
+    cart_ttl_days: PositiveInt = 30
 
     def __repr__(self) -> str:
         shown = {

@@ -103,6 +103,13 @@ class SqlProductRepository:
         found = await self._session.scalars(sa.select(Product).where(products.c.sku.in_(list(skus))))
         return {p.sku: p for p in found}
 
+    async def by_ids(self, ids: Sequence[int]) -> dict[int, Product]:
+        wanted = [i for i in ids if _in_range(i)]
+        if not wanted:
+            return {}
+        found = await self._session.scalars(sa.select(Product).where(products.c.id.in_(wanted)))
+        return {p.id: p for p in found if p.id is not None}
+
     async def slugs_in_use(self) -> set[str]:
         return set((await self._session.scalars(sa.select(products.c.slug))).all())
 

@@ -130,6 +130,22 @@ stock_movements = sa.Table(
     sa.Index("ix_stock_movements_product_id_id", "product_id", "id"),
 )
 
+carts = sa.Table(
+    "carts",
+    metadata,
+    sa.Column("owner", sa.String(100), primary_key=True),
+    sa.Column("updated_at", DateTimeUTC(timezone=True), nullable=False, index=True),
+)
+
+cart_lines = sa.Table(
+    "cart_lines",
+    metadata,
+    sa.Column("owner", sa.String(100), sa.ForeignKey("carts.owner", ondelete="CASCADE"), primary_key=True),
+    sa.Column("product_id", sa.Integer, primary_key=True),
+    sa.Column("quantity", sa.Integer, nullable=False),
+    sa.CheckConstraint("quantity > 0", name="quantity_positive"),
+)
+
 _mapped = False
 
 

@@ -1,0 +1,109 @@
+"""Carts in Redis: one hash per cart (`cart:{owner}` → product id → quantity) whose TTL every
+write refreshes. Changes run as Lua scripts, so concurrent edits of one cart are atomic."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from redis.asyncio import Redis
+
+from shop_core.domain.cart import CartLimits, CartSnapshot
+from shop_core.ports.cart import CartLimitReached
+
+UPDATED = "updated_at"
+# KEYS[1] cart; ARGV: product, quantity, max quantity, max lines, ttl seconds, now (epoch µs)
+_ADD = """
+local have = redis.call('HEXISTS', KEYS[1], ARGV[1])
+local lines = redis.call('HLEN', KEYS[1]) - redis.call('HEXISTS', KEYS[1], 'updated_at')
+if have == 0 and lines >= tonumber(ARGV[4]) then
+  return -1
+end
+local new = redis.call('HINCRBY', KEYS[1], ARGV[1], ARGV[2])
+if new > tonumber(ARGV[3]) then
+  if redis.call('HINCRBY', KEYS[1], ARGV[1], -tonumber(ARGV[2])) <= 0 then
+    redis.call('HDEL', KEYS[1], ARGV[1])
+  end
+  return -2
+end
+redis.call('HSET', KEYS[1], 'updated_at', ARGV[6])
+redis.call('EXPIRE', KEYS[1], ARGV[5])
+return new
+"""
+_SET = """
+local have = redis.call('HEXISTS', KEYS[1], ARGV[1])
+local lines = redis.call('HLEN', KEYS[1]) - redis.call('HEXISTS', KEYS[1], 'updated_at')
+if have == 0 and lines >= tonumber(ARGV[4]) then
+  return -1
+end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2], 'updated_at', ARGV[6])
+redis.call('EXPIRE', KEYS[1], ARGV[5])
+return 1
+"""
+_REMOVE = """
+local gone = redis.call('HDEL', KEYS[1], ARGV[1])
+if gone == 1 then
+  redis.call('HSET', KEYS[1], 'updated_at', ARGV[3])
+  redis.call('EXPIRE', KEYS[1], ARGV[2])
+end
+return gone
+"""
+
+
+class RedisCartStore:
+    def __init__(self, client: Redis, prefix: str = "shop:") -> None:
+        self._redis = client
+        self._prefix = prefix
+        self._add = client.register_script(_ADD)
+        self._set = client.register_script(_SET)
+        self._remove = client.register_script(_REMOVE)
+
+    def _key(self, owner: str) -> str:
+        return f"{self._prefix}cart:{owner}"
+
+    async def get(self, owner: str, now: datetime, limits: CartLimits) -> CartSnapshot | None:
+        fields = {
+            str(k, "ascii") if isinstance(k, bytes) else k: int(v)
+            for k, v in (await self._redis.hgetall(self._key(owner))).items()
+        }
+        if not fields:
+            return None
+        stamp = fields.pop(UPDATED, None)
+        updated = datetime.fromtimestamp(stamp / 1_000_000, UTC) if stamp else now
+        return CartSnapshot(lines={int(k): v for k, v in fields.items()}, updated_at=updated)
+
+    async def add(self, owner: str, product_id: int, quantity: int, now: datetime, limits: CartLimits) -> int:
+        result = int(
+            await self._add(keys=[self._key(owner)], args=self._args(product_id, quantity, now, limits))
+        )
+        if result < 0:
+            raise CartLimitReached(lines=result == -1)
+        return result
+
+    async def set(
+        self, owner: str, product_id: int, quantity: int, now: datetime, limits: CartLimits
+    ) -> None:
+        if quantity > limits.max_quantity:
+            raise CartLimitReached(lines=False)
+        if (
+            int(await self._set(keys=[self._key(owner)], args=self._args(product_id, quantity, now, limits)))
+            < 0
+        ):
+            raise CartLimitReached(lines=True)
+
+    async def remove(self, owner: str, product_id: int, now: datetime, limits: CartLimits) -> bool:
+        args = [product_id, int(limits.ttl.total_seconds()), _micros(now)]
+        return bool(await self._remove(keys=[self._key(owner)], args=args))
+
+    async def clear(self, owner: str) -> None:
+        await self._redis.delete(self._key(owner))
+
+    async def purge_expired(self, now: datetime, limits: CartLimits) -> int:
+        return 0  # Redis expires carts by itself
+
+    def _args(self, product_id: int, quantity: int, now: datetime, limits: CartLimits) -> list[int]:
+        ttl = int(limits.ttl.total_seconds())
+        return [product_id, quantity, limits.max_quantity, limits.max_lines, ttl, _micros(now)]
+
+
+def _micros(moment: datetime) -> int:
+    return int(moment.timestamp() * 1_000_000)

@@ -1,0 +1,111 @@
+"""Carts in the database (the embedded default): the same behaviour as Redis, expiry included.
+
+Expired carts are ignored on read, replaced on the next write and removed by `purge_expired`.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from shop_core.adapters.sql.orm import cart_lines, carts
+from shop_core.adapters.sql.upsert import dialect_insert
+from shop_core.domain.cart import CartLimits, CartSnapshot, is_expired
+from shop_core.ports.cart import CartLimitReached
+
+
+class SqlCartStore:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+
+    async def get(self, owner: str, now: datetime, limits: CartLimits) -> CartSnapshot | None:
+        async with self._engine.connect() as conn:
+            updated = await conn.scalar(sa.select(carts.c.updated_at).where(carts.c.owner == owner))
+            if updated is None or is_expired(updated, now, limits):
+                return None
+            rows = await conn.execute(
+                sa.select(cart_lines.c.product_id, cart_lines.c.quantity).where(cart_lines.c.owner == owner)
+            )
+            return CartSnapshot(lines={r.product_id: r.quantity for r in rows}, updated_at=updated)
+
+    async def add(self, owner: str, product_id: int, quantity: int, now: datetime, limits: CartLimits) -> int:
+        async with self._engine.begin() as conn:
+            await self._touch(conn, owner, now, limits)
+            await self._check_room(conn, owner, product_id, limits)
+            # One conditional upsert: concurrent adds all count, and none passes the maximum.
+            insert = dialect_insert(self._engine, cart_lines).values(
+                owner=owner, product_id=product_id, quantity=quantity
+            )
+            statement = insert.on_conflict_do_update(
+                index_elements=[cart_lines.c.owner, cart_lines.c.product_id],
+                set_={"quantity": cart_lines.c.quantity + insert.excluded.quantity},
+                where=cart_lines.c.quantity + insert.excluded.quantity <= limits.max_quantity,
+            ).returning(cart_lines.c.quantity)
+            new = (await conn.execute(statement)).scalar_one_or_none()
+            if new is None or new > limits.max_quantity:
+                raise CartLimitReached(lines=False)
+            return int(new)
+
+    async def set(
+        self, owner: str, product_id: int, quantity: int, now: datetime, limits: CartLimits
+    ) -> None:
+        if quantity > limits.max_quantity:
+            raise CartLimitReached(lines=False)
+        async with self._engine.begin() as conn:
+            await self._touch(conn, owner, now, limits)
+            await self._check_room(conn, owner, product_id, limits)
+            insert = dialect_insert(self._engine, cart_lines).values(
+                owner=owner, product_id=product_id, quantity=quantity
+            )
+            await conn.execute(
+                insert.on_conflict_do_update(
+                    index_elements=[cart_lines.c.owner, cart_lines.c.product_id], set_={"quantity": quantity}
+                )
+            )
+
+    async def remove(self, owner: str, product_id: int, now: datetime, limits: CartLimits) -> bool:
+        if await self.get(owner, now, limits) is None:
+            return False
+        async with self._engine.begin() as conn:
+            gone = await conn.execute(
+                cart_lines.delete().where(cart_lines.c.owner == owner, cart_lines.c.product_id == product_id)
+            )
+            if gone.rowcount:
+                await conn.execute(carts.update().where(carts.c.owner == owner).values(updated_at=now))
+        return bool(gone.rowcount)
+
+    async def clear(self, owner: str) -> None:
+        async with self._engine.begin() as conn:
+            await conn.execute(cart_lines.delete().where(cart_lines.c.owner == owner))
+            await conn.execute(carts.delete().where(carts.c.owner == owner))
+
+    async def purge_expired(self, now: datetime, limits: CartLimits) -> int:
+        cutoff = now - limits.ttl
+        async with self._engine.begin() as conn:
+            stale = sa.select(carts.c.owner).where(carts.c.updated_at <= cutoff)
+            await conn.execute(cart_lines.delete().where(cart_lines.c.owner.in_(stale)))
+            result = await conn.execute(carts.delete().where(carts.c.updated_at <= cutoff))
+        return int(result.rowcount)
+
+    async def _touch(self, conn: AsyncConnection, owner: str, now: datetime, limits: CartLimits) -> None:
+        """Create the cart, or slide its expiry; an expired cart starts again empty."""
+        updated = await conn.scalar(sa.select(carts.c.updated_at).where(carts.c.owner == owner))
+        if updated is not None and is_expired(updated, now, limits):
+            await conn.execute(cart_lines.delete().where(cart_lines.c.owner == owner))
+        insert = dialect_insert(self._engine, carts).values(owner=owner, updated_at=now)
+        await conn.execute(
+            insert.on_conflict_do_update(index_elements=[carts.c.owner], set_={"updated_at": now})
+        )
+
+    async def _check_room(
+        self, conn: AsyncConnection, owner: str, product_id: int, limits: CartLimits
+    ) -> None:
+        has_line = await conn.scalar(
+            sa.select(sa.literal(1)).where(cart_lines.c.owner == owner, cart_lines.c.product_id == product_id)
+        )
+        if has_line is None:
+            count = await conn.scalar(sa.select(sa.func.count()).where(cart_lines.c.owner == owner))
+            if (count or 0) >= limits.max_lines:
+                raise CartLimitReached(lines=True)

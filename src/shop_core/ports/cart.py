@@ -1,0 +1,47 @@
+"""Where carts live: Redis (a hash per cart) or the database (the embedded default)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Protocol
+
+from shop_core.domain.cart import CartLimits, CartSnapshot
+
+
+class CartLimitReached(Exception):
+    """The store refused a change that would exceed the line maximum or the line count."""
+
+    def __init__(self, *, lines: bool) -> None:
+        super().__init__("too many lines" if lines else "quantity above the line maximum")
+        self.lines = lines
+
+
+class CartStore(Protocol):
+    """Every write refreshes the cart's expiry (`limits.ttl` from `now`)."""
+
+    async def get(self, owner: str, now: datetime, limits: CartLimits) -> CartSnapshot | None:
+        """The cart, or None when there is none or it expired."""
+        ...
+
+    async def add(self, owner: str, product_id: int, quantity: int, now: datetime, limits: CartLimits) -> int:
+        """Atomically add to a line (concurrent adds all count); the line's new quantity.
+
+        Raises CartLimitReached, changing nothing, past `limits.max_quantity` or `limits.max_lines`.
+        """
+        ...
+
+    async def set(
+        self, owner: str, product_id: int, quantity: int, now: datetime, limits: CartLimits
+    ) -> None:
+        """Set a line's quantity; 0 removes it. Raises CartLimitReached for a new line past the count."""
+        ...
+
+    async def remove(self, owner: str, product_id: int, now: datetime, limits: CartLimits) -> bool:
+        """Drop a line; False when it was not there."""
+        ...
+
+    async def clear(self, owner: str) -> None: ...
+
+    async def purge_expired(self, now: datetime, limits: CartLimits) -> int:
+        """Remove carts past their expiry; how many went (stores that expire on their own say 0)."""
+        ...

@@ -1,0 +1,195 @@
+"""The customer's (or a guest's) cart, always priced from the catalog's current prices.
+
+A line whose product was deactivated or deleted stays in the cart with `in_stock: false` and
+does not count towards the subtotal, so the customer sees what changed instead of a broken cart.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Annotated
+
+import msgspec
+
+from shop_core.domain.cart import (
+    CartLimits,
+    CartSnapshot,
+    check_quantity,
+    check_stock,
+    merged_quantity,
+)
+from shop_core.domain.catalog import Product
+from shop_core.domain.errors import Conflict, InvalidInput, NotFound
+from shop_core.domain.ids import MAX_ID
+from shop_core.domain.money import exponent_of, format_minor
+from shop_core.ports.cart import CartLimitReached, CartStore
+from shop_core.ports.clock import Clock
+from shop_core.ports.persistence import UnitOfWorkFactory
+from shop_core.services.commands import Command
+
+ProductId = Annotated[int, msgspec.Meta(ge=1, le=MAX_ID)]
+
+
+class AddToCart(Command):
+    product_id: ProductId
+    quantity: Annotated[int, msgspec.Meta(ge=1)] = 1
+
+
+class SetQuantity(Command):
+    quantity: Annotated[int, msgspec.Meta(ge=0)]
+
+
+class CartLineView(msgspec.Struct, kw_only=True):
+    product_id: int
+    name: str
+    sku: str
+    unit_price: str
+    quantity: int
+    line_total: str
+    in_stock: bool
+
+
+class CartView(msgspec.Struct, kw_only=True):
+    items: list[CartLineView]
+    item_count: int
+    subtotal: str
+    updated_at: datetime | None
+
+
+@dataclass(frozen=True)
+class CartContext:
+    store: CartStore
+    uow: UnitOfWorkFactory
+    clock: Clock
+    limits: CartLimits
+    currency: str
+
+
+async def view_cart(owner: str, ctx: CartContext) -> CartView:
+    snapshot = await ctx.store.get(owner, ctx.clock.now(), ctx.limits)
+    return await _priced(snapshot, ctx)
+
+
+async def add_to_cart(owner: str, cmd: AddToCart, ctx: CartContext) -> CartView:
+    """Add to the quantity already there; 404 for unknown or inactive products, 409 past the stock."""
+    check_quantity(cmd.quantity, ctx.limits)
+    product = await _sellable(cmd.product_id, ctx)
+    now = ctx.clock.now()
+    snapshot = await ctx.store.get(owner, now, ctx.limits)
+    current = snapshot.lines.get(cmd.product_id, 0) if snapshot else 0
+    check_stock(cmd.product_id, current + cmd.quantity, product.stock_quantity)
+    try:
+        await ctx.store.add(owner, cmd.product_id, cmd.quantity, now, ctx.limits)
+    except CartLimitReached as exc:
+        raise _limit_error(exc, ctx.limits) from None
+    return await view_cart(owner, ctx)
+
+
+async def set_quantity(owner: str, product_id: int, cmd: SetQuantity, ctx: CartContext) -> CartView:
+    """Set a line's quantity; 0 removes it."""
+    check_quantity(cmd.quantity, ctx.limits, allow_zero=True)
+    now = ctx.clock.now()
+    if cmd.quantity == 0:
+        await ctx.store.remove(owner, product_id, now, ctx.limits)
+        return await view_cart(owner, ctx)
+    product = await _sellable(product_id, ctx)
+    check_stock(product_id, cmd.quantity, product.stock_quantity)
+    try:
+        await ctx.store.set(owner, product_id, cmd.quantity, now, ctx.limits)
+    except CartLimitReached as exc:
+        raise _limit_error(exc, ctx.limits) from None
+    return await view_cart(owner, ctx)
+
+
+async def remove_line(owner: str, product_id: int, ctx: CartContext) -> CartView:
+    if not await ctx.store.remove(owner, product_id, ctx.clock.now(), ctx.limits):
+        raise NotFound("That product is not in the cart.")
+    return await view_cart(owner, ctx)
+
+
+async def clear_cart(owner: str, ctx: CartContext) -> CartView:
+    await ctx.store.clear(owner)
+    return await view_cart(owner, ctx)
+
+
+async def merge_carts(guest: str, customer: str, ctx: CartContext) -> CartView:
+    """Move a guest cart into the customer's: quantities add up, capped by stock and the line maximum."""
+    now = ctx.clock.now()
+    snapshot = await ctx.store.get(guest, now, ctx.limits)
+    if snapshot is not None and snapshot.lines:
+        mine = await ctx.store.get(customer, now, ctx.limits)
+        products = await _products(list(snapshot.lines), ctx)
+        for product_id, quantity in snapshot.lines.items():
+            product = products.get(product_id)
+            if product is None or not product.is_active:
+                continue
+            have = mine.lines.get(product_id, 0) if mine else 0
+            merged = merged_quantity(quantity, have, product.stock_quantity, ctx.limits)
+            if merged > have:
+                try:
+                    await ctx.store.set(customer, product_id, merged, now, ctx.limits)
+                except CartLimitReached:
+                    break  # the customer's cart is full: the rest of the guest cart is dropped
+    await ctx.store.clear(guest)
+    return await view_cart(customer, ctx)
+
+
+async def purge_expired(ctx: CartContext) -> int:
+    return await ctx.store.purge_expired(ctx.clock.now(), ctx.limits)
+
+
+def _limit_error(exc: CartLimitReached, limits: CartLimits) -> Exception:
+    if exc.lines:
+        return Conflict(f"The cart is full: at most {limits.max_lines} different products.")
+    return InvalidInput.field("quantity", f"At most {limits.max_quantity} of one product per cart.")
+
+
+async def _sellable(product_id: int, ctx: CartContext) -> Product:
+    product = (await _products([product_id], ctx)).get(product_id)
+    if product is None or not product.is_active:
+        raise NotFound("No such product.")
+    return product
+
+
+async def _products(ids: list[int], ctx: CartContext) -> dict[int, Product]:
+    async with ctx.uow() as unit:
+        return await unit.products.by_ids(ids)
+
+
+async def _priced(snapshot: CartSnapshot | None, ctx: CartContext) -> CartView:
+    if snapshot is None or not snapshot.lines:
+        return CartView(
+            items=[],
+            item_count=0,
+            subtotal=format_minor(0, exponent_of(ctx.currency)),
+            updated_at=snapshot.updated_at if snapshot else None,
+        )
+    exponent = exponent_of(ctx.currency)
+    products = await _products(sorted(snapshot.lines), ctx)
+    items: list[CartLineView] = []
+    subtotal = count = 0
+    for product_id, quantity in sorted(snapshot.lines.items()):
+        product = products.get(product_id)
+        available = product is not None and product.is_active and product.stock_quantity >= quantity
+        unit = product.final_price if product is not None else 0
+        if available:
+            subtotal += unit * quantity
+            count += quantity
+        items.append(
+            CartLineView(
+                product_id=product_id,
+                name=product.name if product is not None else "(no longer sold)",
+                sku=product.sku if product is not None else "",
+                unit_price=format_minor(unit, exponent),
+                quantity=quantity,
+                line_total=format_minor(unit * quantity, exponent),
+                in_stock=available,
+            )
+        )
+    return CartView(
+        items=items,
+        item_count=count,
+        subtotal=format_minor(subtotal, exponent),
+        updated_at=snapshot.updated_at,
+    )
