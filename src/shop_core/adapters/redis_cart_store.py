@@ -3,11 +3,16 @@ write refreshes. Changes run as Lua scripts, so concurrent edits of one cart are
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 
 from redis.asyncio import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from shop_core.domain.cart import CartLimits, CartSnapshot
+from shop_core.domain.errors import ServiceUnavailable
 from shop_core.ports.cart import CartLimitReached
 
 UPDATED = "updated_at"
@@ -49,6 +54,17 @@ return gone
 """
 
 
+@asynccontextmanager
+async def _reachable() -> AsyncIterator[None]:
+    """Redis being down is a 503 for carts, not a crash (the rest of the shop does not need it)."""
+    try:
+        yield
+    except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
+        raise ServiceUnavailable(
+            "Carts are unavailable right now; try again shortly.", retry_after=5
+        ) from exc
+
+
 class RedisCartStore:
     def __init__(self, client: Redis, prefix: str = "shop:") -> None:
         self._redis = client
@@ -61,10 +77,9 @@ class RedisCartStore:
         return f"{self._prefix}cart:{owner}"
 
     async def get(self, owner: str, now: datetime, limits: CartLimits) -> CartSnapshot | None:
-        fields = {
-            str(k, "ascii") if isinstance(k, bytes) else k: int(v)
-            for k, v in (await self._redis.hgetall(self._key(owner))).items()
-        }
+        async with _reachable():
+            raw = await self._redis.hgetall(self._key(owner))
+        fields = {str(k, "ascii") if isinstance(k, bytes) else k: int(v) for k, v in raw.items()}
         if not fields:
             return None
         stamp = fields.pop(UPDATED, None)
@@ -72,9 +87,10 @@ class RedisCartStore:
         return CartSnapshot(lines={int(k): v for k, v in fields.items()}, updated_at=updated)
 
     async def add(self, owner: str, product_id: int, quantity: int, now: datetime, limits: CartLimits) -> int:
-        result = int(
-            await self._add(keys=[self._key(owner)], args=self._args(product_id, quantity, now, limits))
-        )
+        async with _reachable():
+            result = int(
+                await self._add(keys=[self._key(owner)], args=self._args(product_id, quantity, now, limits))
+            )
         if result < 0:
             raise CartLimitReached(lines=result == -1)
         return result
@@ -92,10 +108,12 @@ class RedisCartStore:
 
     async def remove(self, owner: str, product_id: int, now: datetime, limits: CartLimits) -> bool:
         args = [product_id, int(limits.ttl.total_seconds()), _micros(now)]
-        return bool(await self._remove(keys=[self._key(owner)], args=args))
+        async with _reachable():
+            return bool(await self._remove(keys=[self._key(owner)], args=args))
 
     async def clear(self, owner: str) -> None:
-        await self._redis.delete(self._key(owner))
+        async with _reachable():
+            await self._redis.delete(self._key(owner))
 
     async def purge_expired(self, now: datetime, limits: CartLimits) -> int:
         return 0  # Redis expires carts by itself
