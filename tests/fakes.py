@@ -454,6 +454,9 @@ class FakeCartStore:
         lines = await self._lines(owner, now, limits)
         if quantity > limits.max_quantity:
             raise CartLimitReached(lines=False)
+        if quantity <= 0:
+            await self.remove(owner, product_id, now, limits)
+            return
         if product_id not in lines and len(lines) >= limits.max_lines:
             raise CartLimitReached(lines=True)
         self.carts[owner] = CartSnapshot(lines={**lines, product_id: quantity}, updated_at=now)

@@ -104,6 +104,9 @@ class Shop:
     async def get_profile(self, user_id: int) -> UserView:
         return await accounts.get_profile(user_id, uow=self.ports.uow())
 
+    async def find_user(self, email: str) -> UserView:
+        return await accounts.find_user(email, uow=self.ports.uow())
+
     async def update_profile(self, user_id: int, cmd: UpdateProfile) -> UserView:
         return await accounts.update_profile(user_id, cmd, uow=self.ports.uow())
 

@@ -17,6 +17,7 @@ from litestar.logging import LoggingConfig
 from shop_core.bootstrap import Shop, bootstrap
 from shop_core.settings import Environment, Settings
 from shop_http.controllers.auth import AuthController
+from shop_http.controllers.cart import CART_TOKEN, CartController
 from shop_http.controllers.categories import CategoryController
 from shop_http.controllers.docs import docs, swagger
 from shop_http.controllers.health import HealthController
@@ -62,6 +63,7 @@ def create_app(settings: Settings | None = None, shop_factory: ShopFactory = boo
             UserController,
             ProductController,
             CategoryController,
+            CartController,
             HealthController,
             docs,
         ],
@@ -102,6 +104,7 @@ def _cors(settings: Settings) -> CORSConfig | None:
         allow_origins=list(settings.cors_origins),
         allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
         allow_headers=CORS_HEADERS,
+        expose_headers=[CART_TOKEN, "Retry-After"],
         allow_credentials=not wildcard and False,
         max_age=600,
     )

@@ -13,6 +13,7 @@ from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
+from shop_core.domain.cart import StockShortage
 from shop_core.domain.errors import (
     AuthenticationFailed,
     Conflict,
@@ -46,6 +47,7 @@ CODE_OF_STATUS = {
     415: "unsupported_media_type",
     429: "throttled",
     500: "server_error",
+    501: "not_implemented",
     503: "service_unavailable",
 }
 
@@ -56,10 +58,15 @@ def error_response(
     code: str | None = None,
     errors: dict[str, list[str]] | None = None,
     headers: dict[str, str] | None = None,
+    *,
+    extra: dict[str, Any] | None = None,
 ) -> Response[dict[str, Any]]:
+    """The error body; `extra` adds fields a client acts on (e.g. `available` for a stock shortage)."""
     body: dict[str, Any] = {"detail": detail, "code": code or CODE_OF_STATUS.get(status, "error")}
     if errors:
         body["errors"] = errors
+    if extra:
+        body.update(extra)
     return Response(body, status_code=status, headers=headers, media_type=MediaType.JSON)
 
 
@@ -71,7 +78,8 @@ def domain_error(_: Request[Any, Any, Any], exc: DomainError) -> Response[dict[s
     if isinstance(exc, AuthenticationFailed):
         headers["WWW-Authenticate"] = "Bearer"
     errors = exc.errors if isinstance(exc, InvalidInput) else None
-    return error_response(status, exc.detail, exc.code, errors, headers)
+    extra = {"available": exc.available} if isinstance(exc, StockShortage) else None
+    return error_response(status, exc.detail, exc.code, errors, headers, extra=extra)
 
 
 def validation_error(_: Request[Any, Any, Any], exc: ValidationException) -> Response[dict[str, Any]]:

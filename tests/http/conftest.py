@@ -354,3 +354,25 @@ def assert_utc(timestamp: str) -> None:
 # Ids a client may send that no row has: beyond PostgreSQL's 32-bit integer, and beyond 64 bits.
 INT4_OVERFLOW = 3_000_000_000
 BEYOND_64_BITS = 10**20
+
+
+# --- the cart ------------------------------------------------------------------------------------
+
+
+async def post_concurrently(
+    client: Client, path: str, body: dict[str, Any], headers: dict[str, str], times: int
+) -> list[httpx.Response]:
+    """`times` POSTs of `body` to `path`, started together with asyncio.gather on the app's own event
+    loop (through an ASGI transport), so the app really serves them concurrently."""
+
+    async def burst() -> list[httpx.Response]:
+        transport = httpx.ASGITransport(app=client.app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver.local") as burst_client:
+            return list(
+                await asyncio.gather(
+                    *(burst_client.post(path, json=body, headers=headers) for _ in range(times))
+                )
+            )
+
+    responses: list[httpx.Response] = await in_app(client, burst)
+    return responses

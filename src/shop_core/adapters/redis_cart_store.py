@@ -5,19 +5,32 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from redis.asyncio import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from shop_core.domain.cart import CartLimits, CartSnapshot
+from shop_core.domain.cart import CartLimits, CartSnapshot, is_expired
 from shop_core.domain.errors import ServiceUnavailable
 from shop_core.ports.cart import CartLimitReached
 
 UPDATED = "updated_at"
+# Every script first drops a cart whose `updated_at` is a TTL or more before `now`: Redis expires
+# keys on its own clock, but the stores agree to treat a cart as gone from the caller's `now`.
+_FRESH = """
+local function fresh(key, ttl, now)
+  local stamp = redis.call('HGET', key, 'updated_at')
+  if stamp and tonumber(stamp) + tonumber(ttl) * 1000000 <= tonumber(now) then
+    redis.call('DEL', key)
+  end
+end
+"""
 # KEYS[1] cart; ARGV: product, quantity, max quantity, max lines, ttl seconds, now (epoch µs)
-_ADD = """
+_ADD = (
+    _FRESH
+    + """
+fresh(KEYS[1], ARGV[5], ARGV[6])
 local have = redis.call('HEXISTS', KEYS[1], ARGV[1])
 local lines = redis.call('HLEN', KEYS[1]) - redis.call('HEXISTS', KEYS[1], 'updated_at')
 if have == 0 and lines >= tonumber(ARGV[4]) then
@@ -34,7 +47,11 @@ redis.call('HSET', KEYS[1], 'updated_at', ARGV[6])
 redis.call('EXPIRE', KEYS[1], ARGV[5])
 return new
 """
-_SET = """
+)
+_SET = (
+    _FRESH
+    + """
+fresh(KEYS[1], ARGV[5], ARGV[6])
 local have = redis.call('HEXISTS', KEYS[1], ARGV[1])
 local lines = redis.call('HLEN', KEYS[1]) - redis.call('HEXISTS', KEYS[1], 'updated_at')
 if have == 0 and lines >= tonumber(ARGV[4]) then
@@ -44,7 +61,12 @@ redis.call('HSET', KEYS[1], ARGV[1], ARGV[2], 'updated_at', ARGV[6])
 redis.call('EXPIRE', KEYS[1], ARGV[5])
 return 1
 """
-_REMOVE = """
+)
+# KEYS[1] cart; ARGV: product, ttl seconds, now (epoch µs)
+_REMOVE = (
+    _FRESH
+    + """
+fresh(KEYS[1], ARGV[2], ARGV[3])
 local gone = redis.call('HDEL', KEYS[1], ARGV[1])
 if gone == 1 then
   redis.call('HSET', KEYS[1], 'updated_at', ARGV[3])
@@ -52,6 +74,7 @@ if gone == 1 then
 end
 return gone
 """
+)
 
 
 @asynccontextmanager
@@ -83,7 +106,9 @@ class RedisCartStore:
         if not fields:
             return None
         stamp = fields.pop(UPDATED, None)
-        updated = datetime.fromtimestamp(stamp / 1_000_000, UTC) if stamp else now
+        updated = _EPOCH + timedelta(microseconds=stamp) if stamp is not None else now
+        if is_expired(updated, now, limits):
+            return None
         return CartSnapshot(lines={int(k): v for k, v in fields.items()}, updated_at=updated)
 
     async def add(self, owner: str, product_id: int, quantity: int, now: datetime, limits: CartLimits) -> int:
@@ -100,10 +125,14 @@ class RedisCartStore:
     ) -> None:
         if quantity > limits.max_quantity:
             raise CartLimitReached(lines=False)
-        if (
-            int(await self._set(keys=[self._key(owner)], args=self._args(product_id, quantity, now, limits)))
-            < 0
-        ):
+        if quantity <= 0:
+            await self.remove(owner, product_id, now, limits)
+            return
+        async with _reachable():
+            result = int(
+                await self._set(keys=[self._key(owner)], args=self._args(product_id, quantity, now, limits))
+            )
+        if result < 0:
             raise CartLimitReached(lines=True)
 
     async def remove(self, owner: str, product_id: int, now: datetime, limits: CartLimits) -> bool:
@@ -123,5 +152,9 @@ class RedisCartStore:
         return [product_id, quantity, limits.max_quantity, limits.max_lines, ttl, _micros(now)]
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
 def _micros(moment: datetime) -> int:
-    return int(moment.timestamp() * 1_000_000)
+    """Exact microseconds since the epoch (no float rounding)."""
+    return (moment - _EPOCH) // timedelta(microseconds=1)

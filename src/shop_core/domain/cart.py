@@ -76,7 +76,9 @@ def new_guest_token(secret: str) -> str:
 def guest_owner_of(token: str, secret: str) -> str:
     """The cart owner a guest token names; InvalidInput when the token is malformed or forged."""
     cart_id, _, signature = token.strip().partition(".")
-    if not cart_id or len(token) > 200 or not hmac.compare_digest(signature, _signature(cart_id, secret)):
+    expected = _signature(cart_id, secret).encode()
+    # bytes, not str: compare_digest refuses non-ASCII str, and a forged token may carry any text
+    if not cart_id or len(token) > 200 or not hmac.compare_digest(signature.encode(), expected):
         raise InvalidInput.field("X-Cart-Token", "This cart token is not one we issued.")
     return guest_owner(cart_id)
 

@@ -81,6 +81,15 @@ async def get_profile(user_id: int, *, uow: UnitOfWork) -> UserView:
     return UserView.of(user)
 
 
+async def find_user(email: str, *, uow: UnitOfWork) -> UserView:
+    """The account with this email (any case); NotFound when there is none."""
+    async with uow:
+        user = await uow.users.get_by_email(normalize_email(email))
+    if user is None:
+        raise NotFound(f"No user with the email {email.strip()!r}.")
+    return UserView.of(user)
+
+
 async def update_profile(user_id: int, cmd: UpdateProfile, *, uow: UnitOfWork) -> UserView:
     """Change the user's own name and phone; fields left out stay as they are."""
     async with uow:

@@ -53,6 +53,9 @@ class SqlCartStore:
     ) -> None:
         if quantity > limits.max_quantity:
             raise CartLimitReached(lines=False)
+        if quantity <= 0:
+            await self.remove(owner, product_id, now, limits)
+            return
         async with self._engine.begin() as conn:
             await self._touch(conn, owner, now, limits)
             await self._check_room(conn, owner, product_id, limits)
