@@ -14,7 +14,7 @@ import httpx
 import pytest
 from litestar.testing import AsyncTestClient
 
-from shop_core.services.catalog_commands import CreateProduct
+from shop_core.services.catalog_commands import CreateProduct, UpdateProduct
 from shop_core.settings import Settings
 from tests.conftest import build_app, make_settings
 from tests.http.conftest import (
@@ -508,3 +508,32 @@ async def test_cors_exposes_the_cart_token(sqlite_url: str) -> None:
         assert answer.status_code == 200, answer.text
         exposed = answer.headers["access-control-expose-headers"]
         assert "x-cart-token" in exposed.lower()
+
+
+async def test_with_redis_down_the_catalog_serves_from_the_database_and_sign_in_says_503(
+    sqlite_url: str,
+) -> None:
+    """The cache and the rate limiter stand aside; carts and sign-in (whose revocation checks need
+    the shared token store, so they fail closed) answer 503 with Retry-After, never a 500."""
+    settings = make_settings(
+        sqlite_url, redis_url="redis://127.0.0.1:1/0", cache_enabled=True, rate_limit_enabled=True
+    )
+    async with AsyncTestClient(build_app(settings)) as client:
+        shop = shop_of(client)
+        mug = await in_app(
+            client,
+            shop.create_product,
+            CreateProduct(name="Mug", sku="MUG-1", price=Decimal("5.00"), stock_quantity=5),
+            "t",
+        )
+        for _ in range(2):  # the second read would be a cache hit if the cache were up
+            listed = await client.get("/api/products/")
+            assert listed.status_code == 200, listed.text
+            assert [p["id"] for p in listed.json()["results"]] == [mug.id]
+            assert (await client.get(f"/api/products/{mug.id}/")).json()["price"] == "5.00"
+        await in_app(client, shop.update_product, mug.id, UpdateProduct(price=Decimal("6.00")), "t")
+        assert (await client.get(f"/api/products/{mug.id}/")).json()["price"] == "6.00"
+        login = await client.post("/api/auth/login/", json={"email": "a@example.com", "password": "x" * 10})
+        assert_error(login, 503, "service_unavailable")
+        assert int(login.headers["Retry-After"]) >= 1
+        assert_error(await client.get("/api/cart/"), 503, "service_unavailable")

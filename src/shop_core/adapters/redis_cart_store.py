@@ -3,16 +3,12 @@ write refreshes. Changes run as Lua scripts, so concurrent edits of one cart are
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 
 from redis.asyncio import Redis
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from shop_core.adapters.redis_errors import reachable
 from shop_core.domain.cart import CartLimits, CartSnapshot, is_expired
-from shop_core.domain.errors import ServiceUnavailable
 from shop_core.ports.cart import CartLimitReached
 
 UPDATED = "updated_at"
@@ -77,17 +73,6 @@ return gone
 )
 
 
-@asynccontextmanager
-async def _reachable() -> AsyncIterator[None]:
-    """Redis being down is a 503 for carts, not a crash (the rest of the shop does not need it)."""
-    try:
-        yield
-    except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
-        raise ServiceUnavailable(
-            "Carts are unavailable right now; try again shortly.", retry_after=5
-        ) from exc
-
-
 class RedisCartStore:
     def __init__(self, client: Redis, prefix: str = "shop:") -> None:
         self._redis = client
@@ -100,7 +85,7 @@ class RedisCartStore:
         return f"{self._prefix}cart:{owner}"
 
     async def get(self, owner: str, now: datetime, limits: CartLimits) -> CartSnapshot | None:
-        async with _reachable():
+        async with reachable("Carts are"):
             raw = await self._redis.hgetall(self._key(owner))
         fields = {str(k, "ascii") if isinstance(k, bytes) else k: int(v) for k, v in raw.items()}
         if not fields:
@@ -112,7 +97,7 @@ class RedisCartStore:
         return CartSnapshot(lines={int(k): v for k, v in fields.items()}, updated_at=updated)
 
     async def add(self, owner: str, product_id: int, quantity: int, now: datetime, limits: CartLimits) -> int:
-        async with _reachable():
+        async with reachable("Carts are"):
             result = int(
                 await self._add(keys=[self._key(owner)], args=self._args(product_id, quantity, now, limits))
             )
@@ -128,7 +113,7 @@ class RedisCartStore:
         if quantity <= 0:
             await self.remove(owner, product_id, now, limits)
             return
-        async with _reachable():
+        async with reachable("Carts are"):
             result = int(
                 await self._set(keys=[self._key(owner)], args=self._args(product_id, quantity, now, limits))
             )
@@ -137,11 +122,11 @@ class RedisCartStore:
 
     async def remove(self, owner: str, product_id: int, now: datetime, limits: CartLimits) -> bool:
         args = [product_id, int(limits.ttl.total_seconds()), _micros(now)]
-        async with _reachable():
+        async with reachable("Carts are"):
             return bool(await self._remove(keys=[self._key(owner)], args=args))
 
     async def clear(self, owner: str) -> None:
-        async with _reachable():
+        async with reachable("Carts are"):
             await self._redis.delete(self._key(owner))
 
     async def purge_expired(self, now: datetime, limits: CartLimits) -> int:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from redis.asyncio import Redis
 
+from shop_core.adapters.redis_errors import reachable
+
 
 class RedisLoginThrottle:
     def __init__(self, client: Redis, prefix: str = "shop:") -> None:
@@ -14,17 +16,19 @@ class RedisLoginThrottle:
         return f"{self._prefix}login-failures:{key}"
 
     async def failures(self, key: str) -> tuple[int, int]:
-        async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.get(self._key(key))
-            pipe.ttl(self._key(key))
-            count, ttl = await pipe.execute()
-        return (int(count), max(int(ttl), 1)) if count is not None else (0, 0)
+        async with reachable("Sign-in is"):
+            async with self._redis.pipeline(transaction=True) as pipe:
+                pipe.get(self._key(key))
+                pipe.ttl(self._key(key))
+                count, ttl = await pipe.execute()
+            return (int(count), max(int(ttl), 1)) if count is not None else (0, 0)
 
     async def record_failure(self, key: str, window_seconds: int) -> None:
-        async with self._redis.pipeline(transaction=True) as pipe:
+        async with reachable("Sign-in is"), self._redis.pipeline(transaction=True) as pipe:
             pipe.incr(self._key(key))
             pipe.expire(self._key(key), window_seconds, nx=True)
             await pipe.execute()
 
     async def reset(self, key: str) -> None:
-        await self._redis.delete(self._key(key))
+        async with reachable("Sign-in is"):
+            await self._redis.delete(self._key(key))

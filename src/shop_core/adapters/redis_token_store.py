@@ -6,6 +6,8 @@ from datetime import datetime
 
 from redis.asyncio import Redis
 
+from shop_core.adapters.redis_errors import reachable
+
 _REVOKED = "!revoked"
 # Swap the family's current token only if the caller holds it: atomic, so two concurrent
 # refreshes with one token cannot both win.
@@ -31,22 +33,27 @@ class RedisTokenStore:
         return f"{self._prefix}token:family:{family}"
 
     async def revoke_token(self, jti: str, expires_at: datetime) -> None:
-        await self._redis.set(self._revoked_key(jti), 1, exat=_exat(expires_at))
+        async with reachable("Sign-in is"):
+            await self._redis.set(self._revoked_key(jti), 1, exat=_exat(expires_at))
 
     async def is_token_revoked(self, jti: str) -> bool:
-        return bool(await self._redis.exists(self._revoked_key(jti)))
+        async with reachable("Sign-in is"):
+            return bool(await self._redis.exists(self._revoked_key(jti)))
 
     async def start_family(self, family: str, jti: str, expires_at: datetime) -> None:
-        await self._redis.set(self._family_key(family), jti, exat=_exat(expires_at))
+        async with reachable("Sign-in is"):
+            await self._redis.set(self._family_key(family), jti, exat=_exat(expires_at))
 
     async def rotate_family(self, family: str, old_jti: str, new_jti: str, expires_at: datetime) -> bool:
-        swapped = await self._rotate(
-            keys=[self._family_key(family)], args=[old_jti, new_jti, _exat(expires_at)]
-        )
-        return bool(swapped)
+        async with reachable("Sign-in is"):
+            swapped = await self._rotate(
+                keys=[self._family_key(family)], args=[old_jti, new_jti, _exat(expires_at)]
+            )
+            return bool(swapped)
 
     async def revoke_family(self, family: str) -> None:
-        await self._redis.set(self._family_key(family), _REVOKED, xx=True, keepttl=True)
+        async with reachable("Sign-in is"):
+            await self._redis.set(self._family_key(family), _REVOKED, xx=True, keepttl=True)
 
     async def ping(self) -> None:
         await self._redis.ping()

@@ -8,16 +8,24 @@ others in other processes wait for the value under a short lock instead of all h
 Each process also keeps the values it has seen in a small local copy keyed by the same versioned
 keys, so a hit costs one read of the (tiny) version counter from the shared cache. A local entry
 can never be stale: a write changes the version, and with it every key.
+
+When the shared cache is unreachable, reads are computed from the database (slower, never
+wrong) and writes still succeed; a version bump that could not be made leaves entries written
+before the outage to expire with their TTL.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 
+from shop_core.domain.errors import ServiceUnavailable
 from shop_core.ports.cache import Cache
+
+log = logging.getLogger("shop.cache")
 
 VERSION_KEY = "catalog:version"
 
@@ -49,12 +57,23 @@ class CacheAside:
         return f"catalog:{(version or b'0').decode()}:{name}"
 
     async def invalidate(self) -> None:
-        if self.enabled:
+        if not self.enabled:
+            return
+        try:
             await self._cache.incr(VERSION_KEY)
+        except ServiceUnavailable:
+            log.warning("catalog cache unreachable: not invalidated; entries expire within %ss", self.ttl)
 
     async def get_or_compute(self, name: str, compute: Callable[[], Awaitable[bytes]]) -> bytes:
         if not self.enabled:
             return await self._computed(compute)
+        try:
+            return await self._cached(name, compute)
+        except ServiceUnavailable:
+            log.warning("catalog cache unreachable: serving %s from the database", name)
+            return await self._computed(compute)
+
+    async def _cached(self, name: str, compute: Callable[[], Awaitable[bytes]]) -> bytes:
         key = await self.key(name)
         if (seen := self._local.get(key)) is not None and seen[1] > time.monotonic():
             return seen[0]
