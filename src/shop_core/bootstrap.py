@@ -261,6 +261,14 @@ class Shop:
         """The owner a guest cart token names; InvalidInput when we did not issue it."""
         return guest_owner_of(token, self.settings.secret_key)
 
+    async def cart_owner(
+        self, user_id: int | None, cart_token: str | None, *, create: bool
+    ) -> tuple[str, str | None]:
+        """See `services.cart.resolve_owner`: the owner a request works on, and the token to echo."""
+        return await cart.resolve_owner(
+            user_id, cart_token, create=create, secret=self.settings.secret_key, ctx=self.cart
+        )
+
     async def view_cart(self, owner: str) -> cart.CartView:
         return await cart.view_cart(owner, self.cart)
 

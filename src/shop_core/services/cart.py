@@ -17,7 +17,10 @@ from shop_core.domain.cart import (
     CartSnapshot,
     check_quantity,
     check_stock,
+    customer_owner,
+    guest_owner_of,
     merged_quantity,
+    new_guest_token,
 )
 from shop_core.domain.catalog import Product
 from shop_core.domain.errors import Conflict, InvalidInput, NotFound
@@ -64,6 +67,28 @@ class CartContext:
     clock: Clock
     limits: CartLimits
     currency: str
+
+
+async def resolve_owner(
+    user_id: int | None, cart_token: str | None, *, create: bool, secret: str, ctx: CartContext
+) -> tuple[str, str | None]:
+    """Whose cart a request works on, and the guest token to hand back (None for customers).
+
+    A customer works on their own cart; a guest token sent along with it first merges that guest
+    cart into the customer's (how a guest cart follows its client through login). Otherwise the
+    guest cart the token names; without a token, a fresh one, whose token is handed out only
+    when the request creates the cart. A token we did not issue is InvalidInput.
+    """
+    guest = guest_owner_of(cart_token, secret) if cart_token is not None else None
+    if user_id is not None:
+        mine = customer_owner(user_id)
+        if guest is not None:
+            await merge_carts(guest, mine, ctx)
+        return mine, None
+    if guest is not None and cart_token is not None:
+        return guest, cart_token.strip()
+    fresh = new_guest_token(secret)
+    return guest_owner_of(fresh, secret), fresh if create else None
 
 
 async def view_cart(owner: str, ctx: CartContext) -> CartView:

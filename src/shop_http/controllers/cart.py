@@ -25,7 +25,6 @@ from litestar.openapi.spec import SecurityRequirement
 from litestar.params import JSONBody, Parameter
 
 from shop_core.bootstrap import Shop
-from shop_core.domain.cart import customer_owner
 from shop_core.domain.ids import MAX_ID
 from shop_core.services.cart import AddToCart, CartView, SetQuantity
 from shop_http.errors import error_response
@@ -171,19 +170,8 @@ class CartController(Controller):
 async def _owner(shop: Shop, request: Request[Any, Any, Any], *, create: bool) -> tuple[str, str | None]:
     """The cart owner the request works on, and the guest token to echo (None for customers)."""
     viewer = await provide_viewer(request)
-    token = request.headers.get(CART_TOKEN)
-    guest = shop.guest_owner(token) if token is not None else None
-    if viewer is not None:
-        mine = customer_owner(viewer.id)
-        if guest is not None:
-            await shop.merge_carts(guest, mine)
-        return mine, None
-    if guest is not None and token is not None:
-        return guest, token.strip()
-    # No cart yet: a fresh guest token names an empty cart; it is handed out only when the
-    # request creates the cart.
-    fresh = shop.new_guest_token()
-    return shop.guest_owner(fresh), fresh if create else None
+    user_id = viewer.id if viewer is not None else None
+    return await shop.cart_owner(user_id, request.headers.get(CART_TOKEN), create=create)
 
 
 def _answer(view: CartView, token: str | None) -> Response[CartView]:
