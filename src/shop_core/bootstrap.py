@@ -308,7 +308,9 @@ async def bootstrap(settings: Settings | None = None, **overrides: Any) -> Async
     settings = settings or Settings.from_env()
     async with AsyncExitStack() as stack:
         ports = await _build_ports(settings, stack)
-        yield Shop(settings, replace(ports, **overrides))
+        shop = Shop(settings, replace(ports, **overrides))
+        stack.push_async_callback(shop.catalog_cache.aclose)
+        yield shop
 
 
 async def _build_ports(settings: Settings, stack: AsyncExitStack) -> Ports:
@@ -335,18 +337,26 @@ async def _build_ports(settings: Settings, stack: AsyncExitStack) -> Ports:
     if settings.redis_url:
         from redis.asyncio import Redis
 
+        from shop_core.adapters.fallback_login_throttle import FallbackLoginThrottle
         from shop_core.adapters.redis_cache import RedisCache
         from shop_core.adapters.redis_cart_store import RedisCartStore
         from shop_core.adapters.redis_login_throttle import RedisLoginThrottle
         from shop_core.adapters.redis_token_store import RedisTokenStore
+        from shop_core.adapters.write_through_token_store import WriteThroughTokenStore
 
         client = Redis.from_url(settings.redis_url, socket_connect_timeout=2, socket_timeout=5)
         stack.push_async_callback(client.aclose)
-        tokens = RedisTokenStore(client, settings.redis_key_prefix)
-        throttle = RedisLoginThrottle(client, settings.redis_key_prefix)
+        write_through = WriteThroughTokenStore(
+            RedisTokenStore(client, settings.redis_key_prefix), SqlTokenStore(db.engine)
+        )
+        stack.push_async_callback(write_through.aclose)
+        tokens = write_through
+        throttle = FallbackLoginThrottle(
+            RedisLoginThrottle(client, settings.redis_key_prefix), SqlLoginThrottle(db.engine)
+        )
         cache = RedisCache(client, settings.redis_key_prefix)
         carts = RedisCartStore(client, settings.redis_key_prefix)
-        probes["redis"] = tokens
+        probes["redis"] = write_through
     return Ports(
         uow=lambda: SqlUnitOfWork(db.sessions),
         hasher=Argon2PasswordHasher(),

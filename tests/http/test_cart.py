@@ -234,6 +234,21 @@ async def test_fifty_concurrent_adds_all_count(shared_settings: Settings) -> Non
         assert lines(await cart_of(catalog.client, me)) == {mug["id"]: 50}
 
 
+async def test_concurrent_adds_cannot_together_pass_the_stock(shared_settings: Settings) -> None:
+    async with open_catalog(shared_settings) as catalog:
+        mug = await catalog.product("Mug", stock_quantity=10)
+        me = catalog.customer.headers
+        answers = await post_concurrently(
+            catalog.client, "/api/cart/add/", {"product_id": mug["id"], "quantity": 1}, me, 30
+        )
+        codes = sorted(a.status_code for a in answers)
+        assert codes == [200] * 10 + [409] * 20, {a.text for a in answers}
+        for refused in (a for a in answers if a.status_code == 409):
+            assert refused.json()["code"] == "insufficient_stock"
+            assert refused.json()["available"] == 10
+        assert lines(await cart_of(catalog.client, me)) == {mug["id"]: 10}
+
+
 # --- prices and products that change ------------------------------------------------------------
 
 
@@ -510,11 +525,11 @@ async def test_cors_exposes_the_cart_token(sqlite_url: str) -> None:
         assert "x-cart-token" in exposed.lower()
 
 
-async def test_with_redis_down_the_catalog_serves_from_the_database_and_sign_in_says_503(
+async def test_with_redis_down_the_catalog_serves_from_the_database_and_carts_say_503(
     sqlite_url: str,
 ) -> None:
-    """The cache and the rate limiter stand aside; carts and sign-in (whose revocation checks need
-    the shared token store, so they fail closed) answer 503 with Retry-After, never a 500."""
+    """The cache and the rate limiter stand aside and sign-in falls back to the database (see
+    test_revocation_shared); carts, which live only in Redis, answer 503 with Retry-After."""
     settings = make_settings(
         sqlite_url, redis_url="redis://127.0.0.1:1/0", cache_enabled=True, rate_limit_enabled=True
     )
@@ -533,7 +548,8 @@ async def test_with_redis_down_the_catalog_serves_from_the_database_and_sign_in_
             assert (await client.get(f"/api/products/{mug.id}/")).json()["price"] == "5.00"
         await in_app(client, shop.update_product, mug.id, UpdateProduct(price=Decimal("6.00")), "t")
         assert (await client.get(f"/api/products/{mug.id}/")).json()["price"] == "6.00"
-        login = await client.post("/api/auth/login/", json={"email": "a@example.com", "password": "x" * 10})
-        assert_error(login, 503, "service_unavailable")
-        assert int(login.headers["Retry-After"]) >= 1
-        assert_error(await client.get("/api/cart/"), 503, "service_unavailable")
+        me = await new_account(client)
+        assert (await client.get("/api/auth/profile/", headers=me.headers)).status_code == 200
+        answer = await client.get("/api/cart/", headers=me.headers)
+        assert_error(answer, 503, "service_unavailable")
+        assert int(answer.headers["Retry-After"]) >= 1

@@ -18,6 +18,7 @@ from tests.http.conftest import (
     assert_error,
     bearer,
     deactivate,
+    in_app,
     login,
     logout,
     new_account,
@@ -25,6 +26,7 @@ from tests.http.conftest import (
     refresh,
     shop_of,
 )
+from tests.redis_outage import redis_outage
 
 
 @asynccontextmanager
@@ -193,3 +195,50 @@ async def test_user_round_trips_through_each_database(db_client: Client) -> None
     assert stored == created.json()
     assert stored["date_joined"].endswith(("Z", "+00:00"))
     assert patched.json() == {**stored, "phone": "+1 555"}
+
+
+# --- a Redis outage -----------------------------------------------------------------------------
+
+
+async def test_sign_in_keeps_working_while_redis_is_down(sqlite_url: str) -> None:
+    """Register, log in, use, refresh, log out, and be locked out after failed logins, all with
+    Redis configured but unreachable: the database answers for it."""
+    settings = make_settings(sqlite_url, redis_url="redis://127.0.0.1:1/0", max_failed_logins=3)
+    async with AsyncTestClient(build_app(settings)) as client:
+        me = await new_account(client)
+        assert (await profile(client, me.access)).status_code == 200
+        renewed = await refresh(client, me.refresh)
+        assert renewed.status_code == 200, renewed.text
+        assert_error(await refresh(client, me.refresh), 401)  # the rotated token is spent
+        tokens = renewed.json()
+        assert (await logout(client, tokens["access"], tokens["refresh"])).status_code in (200, 204)
+        assert_error(await profile(client, tokens["access"]), 401)
+        assert_error(await refresh(client, tokens["refresh"]), 401)
+
+        for _ in range(3):
+            assert_error(await login(client, me.email, "wrong-password-1"), 401)
+        assert_error(await login(client, me.email, me.password), 429)
+
+
+async def test_a_logout_during_an_outage_is_refused_by_every_instance_after_it(
+    sqlite_url: str, redis_url: str, redis_prefix: str
+) -> None:
+    async with (
+        redis_outage(redis_url) as outage,
+        two_instances(sqlite_url, redis_url=outage.url, redis_key_prefix=redis_prefix) as (a, b),
+    ):
+        me = await new_account(a)
+        assert (await profile(b, me.access)).status_code == 200  # b trusts Redis's copy now
+
+        outage.down()
+        assert (await logout(a, me.access, me.refresh)).status_code in (200, 204)
+        assert_error(await profile(b, me.access), 401)  # b asks the database meanwhile
+
+        outage.up()
+        await in_app(a, shop_of(a).ports.tokens.outage.repaired)  # type: ignore[attr-defined]
+        shop_of(b).ports.tokens.outage.ended()  # type: ignore[attr-defined]  # b's pause is over: it asks Redis
+        assert_error(await profile(b, me.access), 401)
+        assert_error(await refresh(b, me.refresh), 401)
+        fresh = await login(b, me.email, me.password)
+        assert fresh.status_code == 200, fresh.text
+        assert (await profile(b, fresh.json()["access"])).status_code == 200

@@ -149,6 +149,14 @@ async def test_a_deleted_counter_starts_again(cache: Cache) -> None:
     assert await cache.incr("version") == 1
 
 
+async def test_a_missing_counter_counts_from_its_start_and_an_existing_one_ignores_it(cache: Cache) -> None:
+    assert await cache.incr("version", start=1_000) == 1_001
+    assert await cache.incr("version", start=5) == 1_002
+    assert await cache.incr("version") == 1_003
+    await cache.delete("version")
+    assert await cache.incr("version", start=7) == 8
+
+
 async def test_a_value_set_replaces_a_counter(cache: Cache) -> None:
     await cache.incr("version")
     await cache.set("version", b"text", 60)

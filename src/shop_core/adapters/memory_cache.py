@@ -40,6 +40,6 @@ class MemoryCache:
         self._entries.pop(key, None)
         self._counters.pop(key, None)
 
-    async def incr(self, key: str) -> int:
-        self._counters[key] = self._counters.get(key, 0) + 1
+    async def incr(self, key: str, start: int = 0) -> int:
+        self._counters[key] = self._counters.get(key, start) + 1
         return self._counters[key]

@@ -9,6 +9,7 @@ from redis.asyncio import Redis
 from shop_core.adapters.redis_errors import reachable
 
 _REVOKED = "!revoked"
+_SYNCED = "token:synced"
 # Swap the family's current token only if the caller holds it: atomic, so two concurrent
 # refreshes with one token cannot both win.
 _ROTATE = """
@@ -54,6 +55,23 @@ class RedisTokenStore:
     async def revoke_family(self, family: str) -> None:
         async with reachable("Sign-in is"):
             await self._redis.set(self._family_key(family), _REVOKED, xx=True, keepttl=True)
+
+    async def revoked_if_synced(self, jti: str) -> bool | None:
+        """Whether `jti` is revoked, or None when Redis does not hold a full copy of the revocations
+        (it restarted empty, or was never loaded): then only the database can answer."""
+        async with reachable("Sign-in is"):
+            revoked, synced = await self._redis.mget(self._revoked_key(jti), self._prefix + _SYNCED)
+        return None if synced is None else revoked is not None
+
+    async def load_revocations(self, entries: list[tuple[str, datetime]]) -> None:
+        """Copy revocations in (each expiring with its token), then mark the copy complete."""
+        async with reachable("Sign-in is"):
+            for start in range(0, len(entries), 1000):
+                async with self._redis.pipeline(transaction=False) as pipe:
+                    for jti, expires_at in entries[start : start + 1000]:
+                        pipe.set(self._revoked_key(jti), 1, exat=_exat(expires_at))
+                    await pipe.execute()
+            await self._redis.set(self._prefix + _SYNCED, 1)
 
     async def ping(self) -> None:
         await self._redis.ping()

@@ -16,6 +16,7 @@ class Cache(Protocol):
 
     async def delete(self, key: str) -> None: ...
 
-    async def incr(self, key: str) -> int:
-        """Add one to a counter (created at 1) that never expires; return the new value."""
+    async def incr(self, key: str, start: int = 0) -> int:
+        """Add one to a counter that never expires (a missing one counts from `start`, so it is
+        created at `start + 1`); return the new value."""
         ...

@@ -10,8 +10,11 @@ keys, so a hit costs one read of the (tiny) version counter from the shared cach
 can never be stale: a write changes the version, and with it every key.
 
 When the shared cache is unreachable, reads are computed from the database (slower, never
-wrong) and writes still succeed; a version bump that could not be made leaves entries written
-before the outage to expire with their TTL.
+wrong) and writes still succeed. A version bump that could not be made is owed: this process
+makes it before it trusts the cache again, and a background retry makes it as soon as the cache
+answers, so entries written before the outage are not served after it. A cache that restarted
+empty counts its version on from the clock, never from a number already used, so no local copy
+made before the restart can match a key after it.
 """
 
 from __future__ import annotations
@@ -24,10 +27,14 @@ from collections.abc import Awaitable, Callable
 
 from shop_core.domain.errors import ServiceUnavailable
 from shop_core.ports.cache import Cache
+from shop_core.services.outage import Outage
 
 log = logging.getLogger("shop.cache")
 
 VERSION_KEY = "catalog:version"
+# Before the first write (or after the shared cache restarted empty) there is no version; such
+# keys are shared but never kept locally, since the same key can come back after a restart.
+UNVERSIONED = "catalog:0:"
 
 
 class CacheAside:
@@ -40,6 +47,8 @@ class CacheAside:
         lock_ttl: int = 10,
         max_wait: float = 3.0,
         local_entries: int = 4096,
+        pause: float = 1.0,
+        retry_every: float = 1.0,
     ) -> None:
         self._cache = cache
         self.ttl = ttl
@@ -50,28 +59,48 @@ class CacheAside:
         self._local: OrderedDict[str, tuple[bytes, float]] = OrderedDict()
         self._local_max = local_entries
         self.computations = 0
+        self._bump_owed = False
+        self.outage = Outage("Catalog cache (Redis)", pause=pause, retry_every=retry_every)
 
     async def key(self, name: str) -> str:
         """`name` qualified by the current catalog version."""
         version = await self._cache.get(VERSION_KEY)
-        return f"catalog:{(version or b'0').decode()}:{name}"
+        return f"{UNVERSIONED if version is None else f'catalog:{version.decode()}:'}{name}"
+
+    async def _bump(self) -> int:
+        return await self._cache.incr(VERSION_KEY, start=time.time_ns() // 1000)
 
     async def invalidate(self) -> None:
         if not self.enabled:
             return
+        self._bump_owed = True
+        await self.repair()
+
+    async def repair(self) -> bool:
+        """Make a version bump still owed; True when none is (also what the retry loop calls)."""
+        if not self._bump_owed:
+            return True
         try:
-            await self._cache.incr(VERSION_KEY)
+            await self._bump()
         except ServiceUnavailable:
-            log.warning("catalog cache unreachable: not invalidated; entries expire within %ss", self.ttl)
+            self.outage.began()
+            self.outage.repair_later(self.repair)
+            return False
+        self._bump_owed = False
+        self.outage.ended()
+        return True
 
     async def get_or_compute(self, name: str, compute: Callable[[], Awaitable[bytes]]) -> bytes:
-        if not self.enabled:
+        if not self.enabled or self.outage.ongoing or not await self.repair():
             return await self._computed(compute)
         try:
             return await self._cached(name, compute)
         except ServiceUnavailable:
-            log.warning("catalog cache unreachable: serving %s from the database", name)
+            self.outage.began()
             return await self._computed(compute)
+
+    async def aclose(self) -> None:
+        await self.outage.aclose()
 
     async def _cached(self, name: str, compute: Callable[[], Awaitable[bytes]]) -> bytes:
         key = await self.key(name)
@@ -108,6 +137,8 @@ class CacheAside:
             del self._inflight[key]
 
     def _remember(self, key: str, value: bytes) -> None:
+        if key.startswith(UNVERSIONED):
+            return
         self._local[key] = (value, time.monotonic() + self.ttl)
         self._local.move_to_end(key)
         while len(self._local) > self._local_max:

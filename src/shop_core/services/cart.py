@@ -6,7 +6,7 @@ does not count towards the subtotal, so the customer sees what changed instead o
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Annotated
 
@@ -15,6 +15,7 @@ import msgspec
 from shop_core.domain.cart import (
     CartLimits,
     CartSnapshot,
+    StockShortage,
     check_quantity,
     check_stock,
     customer_owner,
@@ -104,9 +105,15 @@ async def add_to_cart(owner: str, cmd: AddToCart, ctx: CartContext) -> CartView:
     snapshot = await ctx.store.get(owner, now, ctx.limits)
     current = snapshot.lines.get(cmd.product_id, 0) if snapshot else 0
     check_stock(cmd.product_id, current + cmd.quantity, product.stock_quantity)
+    # The store caps the line atomically, at the stock too: concurrent adds cannot together pass it.
+    line_cap = min(ctx.limits.max_quantity, product.stock_quantity)
     try:
-        await ctx.store.add(owner, cmd.product_id, cmd.quantity, now, ctx.limits)
+        await ctx.store.add(
+            owner, cmd.product_id, cmd.quantity, now, replace(ctx.limits, max_quantity=line_cap)
+        )
     except CartLimitReached as exc:
+        if not exc.lines and line_cap < ctx.limits.max_quantity:
+            raise StockShortage(cmd.product_id, current + cmd.quantity, product.stock_quantity) from None
         raise _limit_error(exc, ctx.limits) from None
     return await view_cart(owner, ctx)
 

@@ -57,8 +57,8 @@ class WatchedCache:
     async def delete(self, key: str) -> None:
         await self.inner.delete(key)
 
-    async def incr(self, key: str) -> int:
-        return await self.inner.incr(key)
+    async def incr(self, key: str, start: int = 0) -> int:
+        return await self.inner.incr(key, start)
 
 
 class Computation:

@@ -54,6 +54,15 @@ class SqlTokenStore:
                 refresh_families.update().where(refresh_families.c.family == family).values(revoked=True)
             )
 
+    async def unexpired_revocations(self, now: datetime) -> list[tuple[str, datetime]]:
+        async with self._engine.connect() as conn:
+            rows = await conn.execute(
+                sa.select(revoked_tokens.c.jti, revoked_tokens.c.expires_at).where(
+                    revoked_tokens.c.expires_at > now
+                )
+            )
+            return [(jti, expires_at) for jti, expires_at in rows]
+
     async def purge_expired(self, now: datetime) -> int:
         """Drop entries whose tokens have expired anyway; returns how many went."""
         async with self._engine.begin() as conn:

@@ -1,0 +1,105 @@
+"""Token revocation in Redis, written through to the database, so sign-in outlives a Redis outage.
+
+The database holds every revocation and every refresh-token family; it is the authority.
+Redis holds a copy of the revocations, because every authenticated request asks about one, and
+answers only while it is known to hold all of them:
+
+- each revocation goes to the database first, then to Redis; if Redis cannot take it, this
+  process keeps it and writes it as soon as Redis answers again (before it trusts Redis itself,
+  and from a background retry so other processes are not left trusting a stale copy for long);
+- Redis carries a marker written after a full copy; a Redis that restarted empty has none, and
+  the first process to notice copies the database's unexpired revocations back in;
+- while Redis is unreachable, the database answers.
+
+Refresh families are rare (one write per login or refresh) and their rotation must be atomic with
+a single authority, so they live in the database only.
+
+What it cannot cover: a process that revokes a token during a network partition (Redis up but
+unreachable from that process only) and dies before Redis is reachable again; the revocation is
+in the database, and reaches Redis at the next full copy.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+
+from shop_core.adapters.redis_token_store import RedisTokenStore
+from shop_core.adapters.sql.token_store import SqlTokenStore
+from shop_core.domain.errors import ServiceUnavailable
+from shop_core.services.outage import Outage
+
+
+class WriteThroughTokenStore:
+    def __init__(
+        self, fast: RedisTokenStore, durable: SqlTokenStore, *, pause: float = 1.0, retry_every: float = 1.0
+    ) -> None:
+        self._fast = fast
+        self._durable = durable
+        self._owed: dict[str, datetime] = {}
+        self._copying = asyncio.Lock()
+        self.outage = Outage("Token store (Redis)", pause=pause, retry_every=retry_every)
+
+    async def revoke_token(self, jti: str, expires_at: datetime) -> None:
+        await self._durable.revoke_token(jti, expires_at)
+        self._owed[jti] = expires_at
+        if self.outage.ongoing:
+            self.outage.repair_later(self.repair)
+        else:
+            await self._pay_debts()
+
+    async def is_token_revoked(self, jti: str) -> bool:
+        if not self.outage.ongoing and await self._pay_debts():
+            try:
+                answer = await self._fast.revoked_if_synced(jti)
+            except ServiceUnavailable:
+                self.outage.began()
+            else:
+                if answer is not None:
+                    return answer
+                await self._copy_all()
+        return await self._durable.is_token_revoked(jti)
+
+    async def start_family(self, family: str, jti: str, expires_at: datetime) -> None:
+        await self._durable.start_family(family, jti, expires_at)
+
+    async def rotate_family(self, family: str, old_jti: str, new_jti: str, expires_at: datetime) -> bool:
+        return await self._durable.rotate_family(family, old_jti, new_jti, expires_at)
+
+    async def revoke_family(self, family: str) -> None:
+        await self._durable.revoke_family(family)
+
+    async def repair(self) -> bool:
+        """Write what Redis is owed; True when it is up to date (also what the retry loop calls)."""
+        return await self._pay_debts()
+
+    async def _pay_debts(self) -> bool:
+        while self._owed:
+            jti, expires_at = next(iter(self._owed.items()))
+            try:
+                await self._fast.revoke_token(jti, expires_at)
+            except ServiceUnavailable:
+                self.outage.began()
+                self.outage.repair_later(self.repair)
+                return False
+            if self._owed.get(jti) == expires_at:
+                del self._owed[jti]
+        self.outage.ended()
+        return True
+
+    async def _copy_all(self) -> None:
+        """Redis lost its copy (or never had one): copy the database's revocations in, once."""
+        async with self._copying:
+            try:
+                if await self._fast.revoked_if_synced("-") is not None:
+                    return  # another request copied them while this one waited
+                entries = await self._durable.unexpired_revocations(datetime.now(UTC))
+                await self._fast.load_revocations(entries)
+            except ServiceUnavailable:
+                self.outage.began()
+
+    async def ping(self) -> None:
+        await self._fast.ping()
+
+    async def aclose(self) -> None:
+        await self.outage.aclose()
