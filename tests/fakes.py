@@ -318,6 +318,18 @@ class FakeDatabase:
         self.category_ids = itertools.count(1)
         self.product_ids = itertools.count(1)
         self.movement_ids = itertools.count(1)
+        self.ordered_products: set[int] = set()
+
+
+class FakeOrderRepository:
+    """Orders are exercised against the real databases (tests/integration, tests/http); the fake
+    unit of work only answers what catalog rules ask of them."""
+
+    def __init__(self, ordered_products: set[int]) -> None:
+        self._ordered = ordered_products
+
+    async def product_is_ordered(self, product_id: int) -> bool:
+        return product_id in self._ordered
 
 
 class FakeUnitOfWork:
@@ -342,6 +354,7 @@ class FakeUnitOfWork:
         self.categories = FakeCategoryRepository(self._categories, self._products, db.category_ids)
         self.products = FakeProductRepository(self._products, self._movements, db.product_ids)
         self.stock = FakeStockMovementRepository(self._movements, db.movement_ids)
+        self.orders = FakeOrderRepository(db.ordered_products)
 
     async def __aexit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
@@ -472,6 +485,11 @@ class FakeCartStore:
     async def clear(self, owner: str) -> None:
         self.carts.pop(owner, None)
 
+    async def take(self, owner: str, now: datetime, limits: CartLimits) -> CartSnapshot | None:
+        cart = await self.get(owner, now, limits)
+        self.carts.pop(owner, None)
+        return cart if cart and cart.lines else None
+
     async def purge_expired(self, now: datetime, limits: CartLimits) -> int:
         stale = [o for o, c in self.carts.items() if is_expired(c.updated_at, now, limits)]
         for owner in stale:
@@ -485,6 +503,7 @@ class FakeCartStore:
 
 def fake_shop(settings: Settings | None = None) -> tuple[Shop, FakeDatabase, FakeClock]:
     """A Shop wired to fakes only (the real, pure JWT codec signs tokens)."""
+    from shop_core.adapters.fpdf_invoice_renderer import FpdfInvoiceRenderer
     from shop_core.adapters.jwt_codec import JwtTokenCodec
     from shop_core.adapters.memory_cache import MemoryCache
 
@@ -501,5 +520,6 @@ def fake_shop(settings: Settings | None = None) -> tuple[Shop, FakeDatabase, Fak
         cache=MemoryCache(),
         carts=FakeCartStore(),
         reader=FakeCatalogReader(db),
+        invoice_renderer=FpdfInvoiceRenderer(),
     )
     return Shop(settings, ports), db, clock

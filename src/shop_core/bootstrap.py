@@ -5,16 +5,19 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field, replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
-from shop_core.domain.cart import CartLimits, guest_owner_of, new_guest_token
+from shop_core.domain.cart import CartLimits, customer_owner, guest_owner_of, new_guest_token
+from shop_core.domain.money import minor_units
+from shop_core.domain.pricing import FlatRateTax, FlatShipping, Pricing
 from shop_core.domain.tokens import TokenClaims
 from shop_core.ports.cache import Cache
 from shop_core.ports.cart import CartStore
 from shop_core.ports.catalog import CatalogReader
 from shop_core.ports.clock import Clock
 from shop_core.ports.health import Probe
+from shop_core.ports.orders import InvoiceRenderer
 from shop_core.ports.persistence import UnitOfWorkFactory
 from shop_core.ports.security import LoginThrottle, PasswordHasher, TokenCodec, TokenStore
 from shop_core.services import (
@@ -26,6 +29,8 @@ from shop_core.services import (
     catalog_seed,
     demo,
     health,
+    invoices,
+    orders,
     sessions,
     stock,
 )
@@ -50,6 +55,8 @@ from shop_core.services.commands import (
     RegisterUser,
     UpdateProfile,
 )
+from shop_core.services.order_commands import Actor, ChangeOrderStatus, Checkout, PlaceOrder
+from shop_core.services.order_views import OrderView
 from shop_core.services.views import Page, TokenPair, UserView
 from shop_core.settings import Settings
 
@@ -67,6 +74,7 @@ class Ports:
     cache: Cache
     reader: CatalogReader
     carts: CartStore
+    invoice_renderer: InvoiceRenderer
     probes: dict[str, Probe] = field(default_factory=dict)
 
 
@@ -91,6 +99,19 @@ class Shop:
             ttl=timedelta(days=settings.cart_ttl_days),
         )
         self.cart = cart.CartContext(ports.carts, ports.uow, ports.clock, limits, settings.currency)
+        self.orders = orders.OrderContext(
+            uow=ports.uow,
+            clock=ports.clock,
+            pricing=pricing_of(settings),
+            currency=settings.currency,
+            cart=self.cart,
+            max_quantity=settings.cart_max_quantity,
+            max_lines=settings.cart_max_lines,
+            payment_timeout=timedelta(seconds=settings.order_payment_timeout),
+        )
+        self.invoices = invoices.InvoiceContext(
+            ports.uow, ports.clock, ports.invoice_renderer, settings.store_name
+        )
 
     # accounts
     async def register(self, cmd: RegisterUser) -> UserView:
@@ -290,6 +311,58 @@ class Shop:
     async def purge_expired_carts(self) -> int:
         return await cart.purge_expired(self.cart)
 
+    # orders: `actor` says who asks (customers see and cancel only their own orders)
+    async def place_order(
+        self, user_id: int, actor: Actor, cmd: PlaceOrder, *, idempotency_key: str | None = None
+    ) -> orders.Placed:
+        key = orders.check_idempotency_key(idempotency_key)
+        return await orders.place_order(user_id, actor, cmd, key=key, ctx=self.orders)
+
+    async def checkout_cart(
+        self, user_id: int, actor: Actor, cmd: Checkout, *, idempotency_key: str | None = None
+    ) -> orders.Placed:
+        key = orders.check_idempotency_key(idempotency_key)
+        owner = customer_owner(user_id)
+        return await orders.checkout_cart(user_id, owner, actor, cmd, key=key, ctx=self.orders)
+
+    async def get_order(self, order_id: int, viewer: Actor) -> OrderView:
+        return await orders.get_order(order_id, viewer, self.orders)
+
+    async def get_order_by_number(self, number: str, viewer: Actor) -> OrderView:
+        return await orders.get_order_by_number(number, viewer, self.orders)
+
+    async def list_orders(
+        self,
+        viewer: Actor,
+        *,
+        status: str | None = None,
+        user_id: int | None = None,
+        since: datetime | None = None,
+        offset: int = 0,
+        limit: int = 20,
+    ) -> Page[OrderView]:
+        return await orders.list_orders(
+            viewer, self.orders, status=status, user_id=user_id, since=since, offset=offset, limit=limit
+        )
+
+    async def cancel_order(self, order_id: int, actor: Actor, note: str = "") -> OrderView:
+        return await orders.cancel_order(order_id, actor, self.orders, note)
+
+    async def change_order_status(self, order_id: int, cmd: ChangeOrderStatus, actor: Actor) -> OrderView:
+        return await orders.change_status(order_id, cmd, actor, self.orders)
+
+    async def expire_unpaid_orders(self) -> int:
+        return await orders.expire_unpaid(self.orders)
+
+    async def purge_idempotency_keys(self) -> int:
+        return await orders.purge_idempotency_keys(self.orders)
+
+    async def order_invoice(self, order_id: int, viewer: Actor) -> invoices.InvoiceFile:
+        return await invoices.invoice_for(order_id, viewer, self.invoices)
+
+    async def order_invoice_by_number(self, number: str, viewer: Actor) -> invoices.InvoiceFile:
+        return await invoices.invoice_by_number(number, viewer, self.invoices)
+
     # operations
     async def check_health(self) -> health.HealthReport:
         return await health.check_health(probes=self.ports.probes)
@@ -315,6 +388,7 @@ async def bootstrap(settings: Settings | None = None, **overrides: Any) -> Async
 
 async def _build_ports(settings: Settings, stack: AsyncExitStack) -> Ports:
     from shop_core.adapters.argon2_hasher import Argon2PasswordHasher
+    from shop_core.adapters.fpdf_invoice_renderer import FpdfInvoiceRenderer
     from shop_core.adapters.jwt_codec import JwtTokenCodec
     from shop_core.adapters.memory_cache import MemoryCache
     from shop_core.adapters.sql.cart_store import SqlCartStore
@@ -367,7 +441,22 @@ async def _build_ports(settings: Settings, stack: AsyncExitStack) -> Ports:
         cache=cache,
         reader=SqlCatalogReader(db.engine),
         carts=carts,
+        invoice_renderer=FpdfInvoiceRenderer(),
         probes=probes,
+    )
+
+
+def pricing_of(settings: Settings) -> Pricing:
+    """The store's pricing policies from its settings: a flat tax rate and flat shipping."""
+    free_over = settings.free_shipping_over
+    return Pricing(
+        tax=FlatRateTax(settings.tax_rate),
+        shipping=FlatShipping(
+            flat=minor_units(settings.shipping_flat, settings.currency, field="shipping_flat"),
+            free_over=None
+            if free_over is None
+            else minor_units(free_over, settings.currency, field="free_over"),
+        ),
     )
 
 

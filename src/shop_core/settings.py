@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from decimal import Decimal
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
@@ -58,6 +59,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     cart_max_quantity: PositiveInt = 99
     cart_max_lines: PositiveInt = 100
     cart_ttl_days: PositiveInt = 30
+    store_name: Annotated[str, msgspec.Meta(min_length=1, max_length=200)] = "Shop"
+    tax_rate: Decimal = Decimal(0)
+    shipping_flat: Decimal = Decimal(0)
+    free_shipping_over: Decimal | None = None
+    order_payment_timeout: PositiveInt = 1800
 
     def __repr__(self) -> str:
         shown = {
@@ -75,6 +81,12 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
         """Refuse unsafe combinations; return self so it chains."""
         if self.currency not in CURRENCY_EXPONENTS:
             raise SettingsError(f"SHOP_CURRENCY: {self.currency} is not a supported ISO 4217 currency.")
+        if not Decimal(0) <= self.tax_rate < Decimal(1):
+            raise SettingsError(f"SHOP_TAX_RATE: {self.tax_rate} is not a rate from 0 to 1 (0.15 is 15%).")
+        for name in ("shipping_flat", "free_shipping_over"):
+            amount = getattr(self, name)
+            if amount is not None and (not amount.is_finite() or amount < 0 or amount >= 10**9):
+                raise SettingsError(f"SHOP_{name.upper()}: {amount} is not an amount of money.")
         if len(self.secret_key) < 32 and not self.uses_default_secret:
             raise SettingsError("SHOP_SECRET_KEY must be at least 32 characters long.")
         if self.env is Environment.PRODUCTION:
@@ -131,7 +143,7 @@ def _mask_url(url: object) -> object:
 def _parse(name: str, value: str) -> Any:
     if name == "cors_origins":
         return [o.strip() for o in value.split(",") if o.strip()]
-    if name == "redis_url" and not value.strip():
+    if name in ("redis_url", "free_shipping_over") and not value.strip():
         return None
     return value.strip()
 

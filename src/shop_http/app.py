@@ -21,6 +21,7 @@ from shop_http.controllers.cart import CART_TOKEN, CartController
 from shop_http.controllers.categories import CategoryController
 from shop_http.controllers.docs import docs, swagger
 from shop_http.controllers.health import HealthController
+from shop_http.controllers.orders import OrderController
 from shop_http.controllers.products import ProductController
 from shop_http.controllers.users import UserController
 from shop_http.errors import EXCEPTION_HANDLERS
@@ -64,6 +65,7 @@ def create_app(settings: Settings | None = None, shop_factory: ShopFactory = boo
             ProductController,
             CategoryController,
             CartController,
+            OrderController,
             HealthController,
             docs,
         ],

@@ -24,6 +24,7 @@ from shop_core.domain.errors import (
     ServiceUnavailable,
     TooManyAttempts,
 )
+from shop_core.domain.orders import OutOfStock
 
 log = logging.getLogger("shop.http")
 
@@ -78,7 +79,11 @@ def domain_error(_: Request[Any, Any, Any], exc: DomainError) -> Response[dict[s
     if isinstance(exc, AuthenticationFailed):
         headers["WWW-Authenticate"] = "Bearer"
     errors = exc.errors if isinstance(exc, InvalidInput) else None
-    extra = {"available": exc.available} if isinstance(exc, StockShortage) else None
+    extra: dict[str, Any] | None = None
+    if isinstance(exc, StockShortage):
+        extra = {"available": exc.available}
+    elif isinstance(exc, OutOfStock):
+        extra = {"shortages": [dict(vars(short)) for short in exc.shortages]}
     return error_response(status, exc.detail, exc.code, errors, headers, extra=extra)
 
 

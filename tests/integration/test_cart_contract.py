@@ -187,6 +187,25 @@ async def test_clear_empties_only_that_cart(store: CartStore, t0: datetime) -> N
     assert await store.add(OWNER, 7, 1, t0, LIMITS) == 1
 
 
+async def test_take_returns_the_lines_and_empties_only_that_cart(store: CartStore, t0: datetime) -> None:
+    assert await store.take(OWNER, t0, LIMITS) is None
+    await store.add(OWNER, 7, 2, t0, LIMITS)
+    await store.add(OWNER, 8, 1, t0, LIMITS)
+    await store.add("guest:abc", 7, 1, t0, LIMITS)
+    taken = await store.take(OWNER, t0 + timedelta(seconds=1), LIMITS)
+    assert taken is not None
+    assert taken.lines == {7: 2, 8: 1}
+    assert await store.get(OWNER, t0, LIMITS) is None
+    assert await store.take(OWNER, t0, LIMITS) is None
+    assert await lines(store, t0, "guest:abc") == {7: 1}
+
+
+async def test_take_of_an_expired_cart_is_none(store: CartStore, t0: datetime) -> None:
+    await store.add(OWNER, 7, 2, t0, LIMITS)
+    assert await store.take(OWNER, t0 + LIMITS.ttl, LIMITS) is None
+    assert await store.get(OWNER, t0 + LIMITS.ttl, LIMITS) is None
+
+
 # --- sliding expiry --------------------------------------------------------------------------
 
 
@@ -355,6 +374,16 @@ async def test_concurrent_new_lines_never_pass_the_line_count(parallel: Harness,
     assert len(cart.lines) == LIMITS.max_lines
 
 
+async def test_of_concurrent_takes_exactly_one_gets_the_lines(parallel: Harness, t0: datetime) -> None:
+    store = parallel.store
+    await store.add(OWNER, 7, 3, t0, LIMITS)
+    await store.add(OWNER, 8, 1, t0, LIMITS)
+    taken = await asyncio.gather(*(store.take(OWNER, t0, LIMITS) for _ in range(10)))
+    got = [t for t in taken if t is not None]
+    assert len(got) == 1
+    assert got[0].lines == {7: 3, 8: 1}
+
+
 # --- Redis down ----------------------------------------------------------------------------------
 
 
@@ -368,6 +397,7 @@ async def test_an_unreachable_redis_is_service_unavailable_from_every_call(t0: d
         lambda: store.set(OWNER, 7, 0, t0, LIMITS),
         lambda: store.remove(OWNER, 7, t0, LIMITS),
         lambda: store.clear(OWNER),
+        lambda: store.take(OWNER, t0, LIMITS),
     ]
     try:
         for call in calls:

@@ -4,6 +4,7 @@ write refreshes. Changes run as Lua scripts, so concurrent edits of one cart are
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from redis.asyncio import Redis
 
@@ -87,14 +88,14 @@ class RedisCartStore:
     async def get(self, owner: str, now: datetime, limits: CartLimits) -> CartSnapshot | None:
         async with reachable("Carts are"):
             raw = await self._redis.hgetall(self._key(owner))
-        fields = {str(k, "ascii") if isinstance(k, bytes) else k: int(v) for k, v in raw.items()}
-        if not fields:
-            return None
-        stamp = fields.pop(UPDATED, None)
-        updated = _EPOCH + timedelta(microseconds=stamp) if stamp is not None else now
-        if is_expired(updated, now, limits):
-            return None
-        return CartSnapshot(lines={int(k): v for k, v in fields.items()}, updated_at=updated)
+        return _snapshot(raw, now, limits)
+
+    async def take(self, owner: str, now: datetime, limits: CartLimits) -> CartSnapshot | None:
+        async with reachable("Carts are"), self._redis.pipeline(transaction=True) as pipe:
+            pipe.hgetall(self._key(owner))
+            pipe.delete(self._key(owner))
+            raw, _ = await pipe.execute()
+        return _snapshot(raw, now, limits)
 
     async def add(self, owner: str, product_id: int, quantity: int, now: datetime, limits: CartLimits) -> int:
         async with reachable("Carts are"):
@@ -138,6 +139,17 @@ class RedisCartStore:
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _snapshot(raw: dict[Any, Any], now: datetime, limits: CartLimits) -> CartSnapshot | None:
+    fields = {str(k, "ascii") if isinstance(k, bytes) else k: int(v) for k, v in raw.items()}
+    if not fields:
+        return None
+    stamp = fields.pop(UPDATED, None)
+    updated = _EPOCH + timedelta(microseconds=stamp) if stamp is not None else now
+    if is_expired(updated, now, limits):
+        return None
+    return CartSnapshot(lines={int(k): v for k, v in fields.items()}, updated_at=updated)
 
 
 def _micros(moment: datetime) -> int:

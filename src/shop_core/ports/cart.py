@@ -42,6 +42,11 @@ class CartStore(Protocol):
 
     async def clear(self, owner: str) -> None: ...
 
+    async def take(self, owner: str, now: datetime, limits: CartLimits) -> CartSnapshot | None:
+        """Remove the cart and return what it held, atomically: of two concurrent takes, one gets
+        the lines and the other None (checkout cannot turn one cart into two orders)."""
+        ...
+
     async def purge_expired(self, now: datetime, limits: CartLimits) -> int:
         """Remove carts past their expiry; how many went (stores that expire on their own say 0)."""
         ...

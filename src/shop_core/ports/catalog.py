@@ -63,6 +63,12 @@ class ProductRepository(Protocol):
         """Add `delta` in one conditional statement; the new stock, or None if it would go negative."""
         ...
 
+    async def take_stock(self, product_id: int, quantity: int) -> Product | None:
+        """Take `quantity` from an active product's stock with one conditional statement (the row
+        stays locked until the transaction ends); the product as it is now, or None, changing
+        nothing, when it is unknown, inactive or has less in stock."""
+        ...
+
     async def add_many(self, products: Sequence[Product]) -> None: ...
 
     async def page(self, *, offset: int, limit: int) -> list[Product]:

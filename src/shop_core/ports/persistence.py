@@ -7,6 +7,7 @@ from typing import Protocol, Self
 
 from shop_core.domain.users import User
 from shop_core.ports.catalog import CategoryRepository, ProductRepository, StockMovementRepository
+from shop_core.ports.orders import IdempotencyRepository, InvoiceRepository, OrderRepository
 
 
 class UserRepository(Protocol):
@@ -47,6 +48,15 @@ class UnitOfWork(Protocol):
 
     @property
     def stock(self) -> StockMovementRepository: ...
+
+    @property
+    def orders(self) -> OrderRepository: ...
+
+    @property
+    def idempotency(self) -> IdempotencyRepository: ...
+
+    @property
+    def invoices(self) -> InvoiceRepository: ...
 
     async def __aenter__(self) -> Self: ...
 

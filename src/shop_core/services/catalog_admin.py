@@ -96,7 +96,11 @@ async def delete_product(product_id: int, *, uow: UnitOfWork, cache: CacheAside)
         product = await uow.products.get(product_id)
         if product is None:
             raise NotFound("No such product.")
-        await uow.products.delete(product)
+        if await uow.orders.product_is_ordered(product_id):
+            product.is_active = False  # orders keep pointing at it: deactivated, never erased
+            await uow.products.save(product)
+        else:
+            await uow.products.delete(product)
         await uow.commit()
     await cache.invalidate()
 

@@ -25,10 +25,13 @@ from litestar.openapi.spec import SecurityRequirement
 from litestar.params import JSONBody, Parameter
 
 from shop_core.bootstrap import Shop
+from shop_core.domain.errors import AuthenticationFailed
 from shop_core.domain.ids import MAX_ID
 from shop_core.services.cart import AddToCart, CartView, SetQuantity
-from shop_http.errors import error_response
-from shop_http.openapi import ErrorBody, responses
+from shop_core.services.order_commands import Checkout
+from shop_core.services.order_views import OrderView
+from shop_http.controllers.orders import CONFLICT, PLACED, IdempotencyKey, checkout
+from shop_http.openapi import responses
 from shop_http.security import PUBLIC, provide_viewer
 
 CART_TOKEN = "X-Cart-Token"  # noqa: S105 - a header name, not a secret
@@ -58,13 +61,6 @@ STOCK_CONFLICT = {
             "More than is in stock (`code` `insufficient_stock`, `available` says how many there are), "
             "or the cart already has its maximum number of different products."
         ),
-        generate_examples=False,
-    )
-}
-NOT_IMPLEMENTED = {
-    501: ResponseSpec(
-        data_container=ErrorBody,
-        description="Checkout is not available yet: it arrives with orders.",
         generate_examples=False,
     )
 }
@@ -155,16 +151,31 @@ class CartController(Controller):
 
     @post(
         "/checkout",
-        status_code=501,
+        status_code=201,
         operation_id="checkoutCart",
-        summary="Place an order from the cart (not available yet)",
-        description="Checkout arrives with orders; until then this answers 501 and changes nothing.",
-        responses=NOT_IMPLEMENTED,
+        summary="Place an order from the cart",
+        description=(
+            "Customers only (a guest logs in first; its `X-Cart-Token` merges the guest cart). Everything in "
+            "the cart becomes one order at the catalog's current prices and the cart is emptied. 400 for an "
+            "empty cart (also what a second click gets), 409 `insufficient_stock` when stock ran out since "
+            "it was added (nothing is taken and the cart is left as it was). Send an `Idempotency-Key`."
+        ),
+        security=[{"BearerToken": []}],
+        responses={**PLACED, **responses(400, 401, 413, 503), **CONFLICT},
     )
-    async def checkout(self) -> Response[dict[str, Any]]:
-        return error_response(
-            501, "Checkout is not available yet: it arrives with orders. The cart is unchanged."
-        )
+    async def checkout(
+        self,
+        shop: NamedDependency[Shop],
+        request: Request[Any, Any, Any],
+        data: JSONBody[Checkout],
+        idempotency_key: IdempotencyKey = None,
+    ) -> Response[OrderView]:
+        viewer = await provide_viewer(request)
+        if viewer is None:
+            raise AuthenticationFailed(
+                "Log in to check out; send your X-Cart-Token along to bring the guest cart."
+            )
+        return await checkout(shop, viewer, data, idempotency_key)
 
 
 async def _owner(shop: Shop, request: Request[Any, Any, Any], *, create: bool) -> tuple[str, str | None]:

@@ -84,6 +84,22 @@ class SqlCartStore:
             await conn.execute(cart_lines.delete().where(cart_lines.c.owner == owner))
             await conn.execute(carts.delete().where(carts.c.owner == owner))
 
+    async def take(self, owner: str, now: datetime, limits: CartLimits) -> CartSnapshot | None:
+        async with self._engine.begin() as conn:
+            # Deleting the lines locks them: a concurrent take waits, then finds none.
+            rows = await conn.execute(
+                cart_lines.delete()
+                .where(cart_lines.c.owner == owner)
+                .returning(cart_lines.c.product_id, cart_lines.c.quantity)
+            )
+            lines = {r.product_id: r.quantity for r in rows}
+            updated = await conn.scalar(
+                carts.delete().where(carts.c.owner == owner).returning(carts.c.updated_at)
+            )
+        if updated is None or is_expired(updated, now, limits) or not lines:
+            return None
+        return CartSnapshot(lines=lines, updated_at=updated)
+
     async def purge_expired(self, now: datetime, limits: CartLimits) -> int:
         cutoff = now - limits.ttl
         async with self._engine.begin() as conn:

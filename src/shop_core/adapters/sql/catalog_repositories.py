@@ -146,6 +146,26 @@ class SqlProductRepository:
                 loaded.stock_quantity = balance
         return balance
 
+    async def take_stock(self, product_id: int, quantity: int) -> Product | None:
+        statement = (
+            products.update()
+            .where(
+                products.c.id == product_id,
+                products.c.is_active.is_(True),
+                products.c.stock_quantity >= quantity,
+            )
+            .values(stock_quantity=products.c.stock_quantity - quantity, updated_at=datetime.now(UTC))
+            .returning(*products.c)
+        )
+        row = (await self._session.execute(statement)).first()
+        if row is None:
+            return None
+        taken = Product(**row._asdict())
+        loaded = self._session.identity_map.get(self._session.identity_key(Product, product_id))
+        if isinstance(loaded, Product):
+            loaded.stock_quantity = taken.stock_quantity
+        return taken
+
     async def add_many(self, items: Sequence[Product]) -> None:
         if not items:
             return
@@ -170,8 +190,22 @@ class SqlStockMovementRepository:
 
     async def add_many(self, movements: Sequence[StockMovement]) -> None:
         if movements:
-            self._session.add_all(movements)
-            await self._session.flush()
+            # One multi-row insert: cheaper than the unit of work's per-object flush.
+            await self._session.execute(
+                stock_movements.insert(),
+                [
+                    {
+                        "product_id": m.product_id,
+                        "delta": m.delta,
+                        "reason": m.reason,
+                        "balance_after": m.balance_after,
+                        "actor": m.actor,
+                        "note": m.note,
+                        "created_at": m.created_at,
+                    }
+                    for m in movements
+                ],
+            )
 
     async def for_product(self, product_id: int, *, limit: int = 100) -> list[StockMovement]:
         query = (

@@ -146,6 +146,102 @@ cart_lines = sa.Table(
     sa.CheckConstraint("quantity > 0", name="quantity_positive"),
 )
 
+_MONEY = ("subtotal", "discount_amount", "tax_amount", "shipping_cost", "total_price")
+
+orders = sa.Table(
+    "orders",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("number", sa.String(32), nullable=False, unique=True),
+    sa.Column("user_id", sa.Integer, sa.ForeignKey("users.id", ondelete="RESTRICT"), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("payment_status", sa.String(16), nullable=False),
+    sa.Column("payment_method", sa.String(16), nullable=False),
+    sa.Column("currency", sa.String(3), nullable=False),
+    *(sa.Column(name, sa.BigInteger, nullable=False) for name in _MONEY),
+    sa.Column("shipping_address", sa.JSON, nullable=False),
+    sa.Column("billing_address", sa.JSON, nullable=False),
+    sa.Column("created_at", DateTimeUTC(timezone=True), nullable=False),
+    sa.Column("updated_at", DateTimeUTC(timezone=True), nullable=False),
+    sa.Column("paid_at", DateTimeUTC(timezone=True)),
+    sa.Column("delivered_at", DateTimeUTC(timezone=True)),
+    sa.Column("version", sa.Integer, nullable=False, server_default="1"),
+    *(sa.CheckConstraint(f"{name} >= 0", name=f"{name}_not_negative") for name in _MONEY),
+    sa.CheckConstraint(
+        "total_price = subtotal - discount_amount + tax_amount + shipping_cost", name="total_adds_up"
+    ),
+    sa.Index("ix_orders_user_id_created_at", "user_id", "created_at"),
+    sa.Index("ix_orders_status_created_at", "status", "created_at"),
+    sa.Index("ix_orders_created_at", "created_at"),
+)
+
+order_lines = sa.Table(
+    "order_lines",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column(
+        "order_id", sa.Integer, sa.ForeignKey("orders.id", ondelete="CASCADE"), nullable=False, index=True
+    ),
+    # RESTRICT: a product that orders reference is deactivated, never erased.
+    sa.Column(
+        "product_id",
+        sa.Integer,
+        sa.ForeignKey("products.id", ondelete="RESTRICT"),
+        nullable=False,
+        index=True,
+    ),
+    sa.Column("product_name", sa.String(200), nullable=False),
+    sa.Column("sku", sa.String(64), nullable=False),
+    sa.Column("unit_price", sa.BigInteger, nullable=False),
+    sa.Column("quantity", sa.Integer, nullable=False),
+    sa.Column("line_total", sa.BigInteger, nullable=False),
+    sa.Column("discount_amount", sa.BigInteger, nullable=False),
+    sa.Column("tax_amount", sa.BigInteger, nullable=False),
+    sa.CheckConstraint("quantity > 0", name="quantity_positive"),
+)
+
+order_events = sa.Table(
+    "order_events",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("order_id", sa.Integer, sa.ForeignKey("orders.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("at", DateTimeUTC(timezone=True), nullable=False),
+    sa.Column("actor", sa.String(320), nullable=False),
+    sa.Column("action", sa.String(32), nullable=False),
+    sa.Column("from_status", sa.String(16), nullable=False, server_default=""),
+    sa.Column("to_status", sa.String(16), nullable=False, server_default=""),
+    sa.Column("note", sa.String(500), nullable=False, server_default=""),
+    sa.Index("ix_order_events_order_id_id", "order_id", "id"),
+)
+
+idempotency_keys = sa.Table(
+    "idempotency_keys",
+    metadata,
+    sa.Column("user_id", sa.Integer, sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("key", sa.String(255), primary_key=True),
+    sa.Column("fingerprint", sa.String(64), nullable=False),
+    sa.Column("order_id", sa.Integer, sa.ForeignKey("orders.id", ondelete="SET NULL")),
+    sa.Column("created_at", DateTimeUTC(timezone=True), nullable=False, index=True),
+)
+
+invoices = sa.Table(
+    "invoices",
+    metadata,
+    sa.Column("order_id", sa.Integer, sa.ForeignKey("orders.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("year", sa.Integer, nullable=False),
+    sa.Column("sequence", sa.Integer, nullable=False),
+    sa.Column("issued_at", DateTimeUTC(timezone=True), nullable=False),
+    sa.Column("pdf", sa.LargeBinary, nullable=False),
+    sa.UniqueConstraint("year", "sequence", name="uq_invoices_year_sequence"),
+)
+
+invoice_counters = sa.Table(
+    "invoice_counters",
+    metadata,
+    sa.Column("year", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("last", sa.Integer, nullable=False),
+)
+
 _mapped = False
 
 

@@ -12,6 +12,11 @@ from shop_core.adapters.sql.catalog_repositories import (
     SqlProductRepository,
     SqlStockMovementRepository,
 )
+from shop_core.adapters.sql.order_repositories import (
+    SqlIdempotencyRepository,
+    SqlInvoiceRepository,
+    SqlOrderRepository,
+)
 from shop_core.adapters.sql.repositories import SqlUserRepository
 
 
@@ -22,6 +27,9 @@ class SqlUnitOfWork:
     categories: SqlCategoryRepository
     products: SqlProductRepository
     stock: SqlStockMovementRepository
+    orders: SqlOrderRepository
+    idempotency: SqlIdempotencyRepository
+    invoices: SqlInvoiceRepository
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self._sessions = sessions
@@ -33,6 +41,9 @@ class SqlUnitOfWork:
         self.categories = SqlCategoryRepository(self._session)
         self.products = SqlProductRepository(self._session)
         self.stock = SqlStockMovementRepository(self._session)
+        self.orders = SqlOrderRepository(self._session)
+        self.idempotency = SqlIdempotencyRepository(self._session)
+        self.invoices = SqlInvoiceRepository(self._session)
         return self
 
     async def __aexit__(

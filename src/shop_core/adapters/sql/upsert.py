@@ -6,7 +6,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 
 def dialect_insert(engine: AsyncEngine, table: sa.Table) -> postgresql.Insert | sqlite.Insert:
@@ -17,3 +17,10 @@ def dialect_insert(engine: AsyncEngine, table: sa.Table) -> postgresql.Insert | 
 
 def insert_ignoring_duplicates(engine: AsyncEngine, table: sa.Table, values: dict[str, Any]) -> sa.Executable:
     return dialect_insert(engine, table).values(**values).on_conflict_do_nothing()
+
+
+def session_insert(session: AsyncSession, table: sa.Table) -> postgresql.Insert | sqlite.Insert:
+    """The dialect's INSERT for the database the session is bound to."""
+    if session.get_bind().dialect.name == "postgresql":
+        return postgresql.insert(table)
+    return sqlite.insert(table)

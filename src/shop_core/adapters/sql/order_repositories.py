@@ -1,0 +1,292 @@
+"""Orders, their audit trail, idempotency keys and invoices, with SQLAlchemy Core in the unit of
+work's transaction (an order is a row plus its lines: plain statements are simpler and faster than
+mapping the aggregate)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from shop_core.adapters.sql.orm import (
+    idempotency_keys,
+    invoice_counters,
+    invoices,
+    order_events,
+    order_lines,
+    orders,
+)
+from shop_core.adapters.sql.upsert import session_insert
+from shop_core.domain.addresses import Address
+from shop_core.domain.invoices import Invoice
+from shop_core.domain.orders import (
+    Order,
+    OrderEvent,
+    OrderLine,
+    OrderStatus,
+    PaymentMethod,
+    PaymentStatus,
+    new_order_number,
+)
+from shop_core.ports.orders import OrderFilter, StoredKey
+
+_LINE_FIELDS = (
+    "product_id",
+    "product_name",
+    "sku",
+    "unit_price",
+    "quantity",
+    "line_total",
+    "discount_amount",
+    "tax_amount",
+)
+
+
+class SqlOrderRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def add(self, order: Order) -> Order:
+        for _ in range(10):  # a clash of random order numbers is rare; draw again
+            insert = session_insert(self._session, orders).values(_row_of(order))
+            statement = insert.on_conflict_do_nothing(index_elements=[orders.c.number]).returning(orders.c.id)
+            order_id = (await self._session.execute(statement)).scalar_one_or_none()
+            if order_id is not None:
+                break
+            order.number = new_order_number(order.created_at)
+        else:
+            raise RuntimeError("could not draw a free order number")
+        order.id = order_id
+        await self._session.execute(
+            order_lines.insert(),
+            [{"order_id": order.id, **{f: getattr(line, f) for f in _LINE_FIELDS}} for line in order.lines],
+        )
+        return order
+
+    async def get(self, order_id: int) -> Order | None:
+        return await self._one(orders.c.id == order_id)
+
+    async def get_by_number(self, number: str) -> Order | None:
+        return await self._one(orders.c.number == number)
+
+    async def save(self, order: Order) -> bool:
+        assert order.id is not None
+        result = await self._session.execute(
+            orders.update()
+            .where(orders.c.id == order.id, orders.c.version == order.version)
+            .values(
+                status=order.status.value,
+                payment_status=order.payment_status.value,
+                updated_at=order.updated_at,
+                paid_at=order.paid_at,
+                delivered_at=order.delivered_at,
+                version=order.version + 1,
+            )
+        )
+        if result.rowcount != 1:  # type: ignore[attr-defined]
+            return False
+        order.version += 1
+        return True
+
+    async def page(self, where: OrderFilter, *, offset: int, limit: int) -> tuple[list[Order], int]:
+        conditions = _conditions(where)
+        count = await self._session.scalar(sa.select(sa.func.count()).select_from(orders).where(*conditions))
+        rows = (
+            await self._session.execute(
+                sa.select(orders)
+                .where(*conditions)
+                .order_by(orders.c.created_at.desc(), orders.c.id.desc())
+                .offset(offset)
+                .limit(limit)
+            )
+        ).all()
+        return await self._with_lines(rows), int(count or 0)
+
+    async def ids(self, where: OrderFilter, *, limit: int) -> list[int]:
+        query = sa.select(orders.c.id).where(*_conditions(where)).order_by(orders.c.id).limit(limit)
+        return list((await self._session.scalars(query)).all())
+
+    async def add_events(self, order_id: int, events: Sequence[OrderEvent]) -> None:
+        if events:
+            await self._session.execute(
+                order_events.insert(),
+                [
+                    {
+                        "order_id": order_id,
+                        "at": e.at,
+                        "actor": e.actor[:320],
+                        "action": e.action,
+                        "from_status": e.from_status,
+                        "to_status": e.to_status,
+                        "note": e.note[:500],
+                    }
+                    for e in events
+                ],
+            )
+
+    async def events(self, order_id: int) -> list[OrderEvent]:
+        rows = await self._session.execute(
+            sa.select(order_events).where(order_events.c.order_id == order_id).order_by(order_events.c.id)
+        )
+        return [OrderEvent(**row._asdict()) for row in rows]
+
+    async def product_is_ordered(self, product_id: int) -> bool:
+        found = await self._session.scalar(
+            sa.select(sa.literal(1)).where(order_lines.c.product_id == product_id).limit(1)
+        )
+        return found is not None
+
+    async def _one(self, condition: sa.ColumnElement[bool]) -> Order | None:
+        rows = (await self._session.execute(sa.select(orders).where(condition))).all()
+        found = await self._with_lines(rows)
+        return found[0] if found else None
+
+    async def _with_lines(self, rows: Sequence[sa.Row[Any]]) -> list[Order]:
+        if not rows:
+            return []
+        ids = [row.id for row in rows]
+        lines: dict[int, list[OrderLine]] = {i: [] for i in ids}
+        for line in await self._session.execute(
+            sa.select(order_lines).where(order_lines.c.order_id.in_(ids)).order_by(order_lines.c.id)
+        ):
+            lines[line.order_id].append(OrderLine(**{f: getattr(line, f) for f in _LINE_FIELDS}))
+        return [_order_of(row, lines[row.id]) for row in rows]
+
+
+def _conditions(where: OrderFilter) -> list[sa.ColumnElement[bool]]:
+    conditions: list[sa.ColumnElement[bool]] = []
+    if where.user_id is not None:
+        conditions.append(orders.c.user_id == where.user_id)
+    if where.status is not None:
+        conditions.append(orders.c.status == where.status.value)
+    if where.since is not None:
+        conditions.append(orders.c.created_at >= where.since)
+    if where.unpaid_before is not None:
+        conditions += [
+            orders.c.status == OrderStatus.PENDING.value,
+            orders.c.payment_status != PaymentStatus.PAID.value,
+            orders.c.created_at < where.unpaid_before,
+        ]
+    return conditions
+
+
+def _row_of(order: Order) -> dict[str, Any]:
+    return {
+        "number": order.number,
+        "user_id": order.user_id,
+        "status": order.status.value,
+        "payment_status": order.payment_status.value,
+        "payment_method": order.payment_method.value,
+        "currency": order.currency,
+        "subtotal": order.subtotal,
+        "discount_amount": order.discount_amount,
+        "tax_amount": order.tax_amount,
+        "shipping_cost": order.shipping_cost,
+        "total_price": order.total_price,
+        "shipping_address": order.shipping_address.as_dict(),
+        "billing_address": order.billing_address.as_dict(),
+        "created_at": order.created_at,
+        "updated_at": order.updated_at,
+        "paid_at": order.paid_at,
+        "delivered_at": order.delivered_at,
+        "version": order.version,
+    }
+
+
+def _order_of(row: sa.Row[Any], lines: list[OrderLine]) -> Order:
+    return Order(
+        id=row.id,
+        number=row.number,
+        user_id=row.user_id,
+        status=OrderStatus(row.status),
+        payment_status=PaymentStatus(row.payment_status),
+        payment_method=PaymentMethod(row.payment_method),
+        currency=row.currency,
+        subtotal=row.subtotal,
+        discount_amount=row.discount_amount,
+        tax_amount=row.tax_amount,
+        shipping_cost=row.shipping_cost,
+        total_price=row.total_price,
+        shipping_address=Address(**row.shipping_address),
+        billing_address=Address(**row.billing_address),
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        paid_at=row.paid_at,
+        delivered_at=row.delivered_at,
+        version=row.version,
+        lines=lines,
+    )
+
+
+class SqlIdempotencyRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def claim(self, user_id: int, key: str, fingerprint: str, now: datetime) -> bool:
+        # ON CONFLICT DO NOTHING waits for a concurrent claim of the same key to commit or roll back.
+        insert = session_insert(self._session, idempotency_keys).values(
+            user_id=user_id, key=key, fingerprint=fingerprint, created_at=now
+        )
+        statement = insert.on_conflict_do_nothing(
+            index_elements=[idempotency_keys.c.user_id, idempotency_keys.c.key]
+        ).returning(idempotency_keys.c.user_id)
+        return (await self._session.execute(statement)).first() is not None
+
+    async def get(self, user_id: int, key: str) -> StoredKey | None:
+        row = (
+            await self._session.execute(
+                sa.select(idempotency_keys.c.fingerprint, idempotency_keys.c.order_id).where(
+                    idempotency_keys.c.user_id == user_id, idempotency_keys.c.key == key
+                )
+            )
+        ).first()
+        return StoredKey(row.fingerprint, row.order_id) if row else None
+
+    async def complete(self, user_id: int, key: str, order_id: int) -> None:
+        await self._session.execute(
+            idempotency_keys.update()
+            .where(idempotency_keys.c.user_id == user_id, idempotency_keys.c.key == key)
+            .values(order_id=order_id)
+        )
+
+    async def purge(self, before: datetime) -> int:
+        result = await self._session.execute(
+            idempotency_keys.delete().where(idempotency_keys.c.created_at < before)
+        )
+        return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+class SqlInvoiceRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def get(self, order_id: int) -> Invoice | None:
+        row = (
+            await self._session.execute(sa.select(invoices).where(invoices.c.order_id == order_id))
+        ).first()
+        return Invoice(**row._asdict()) if row else None
+
+    async def next_number(self, year: int) -> int:
+        # The counter row stays locked until the transaction ends, so numbers are handed out one
+        # at a time and a rollback gives the number back: no gaps.
+        insert = session_insert(self._session, invoice_counters).values(year=year, last=1)
+        statement = insert.on_conflict_do_update(
+            index_elements=[invoice_counters.c.year], set_={"last": invoice_counters.c.last + 1}
+        ).returning(invoice_counters.c.last)
+        return int((await self._session.execute(statement)).scalar_one())
+
+    async def add(self, invoice: Invoice) -> bool:
+        insert = session_insert(self._session, invoices).values(
+            order_id=invoice.order_id,
+            year=invoice.year,
+            sequence=invoice.sequence,
+            issued_at=invoice.issued_at,
+            pdf=invoice.pdf,
+        )
+        statement = insert.on_conflict_do_nothing(index_elements=[invoices.c.order_id]).returning(
+            invoices.c.order_id
+        )
+        return (await self._session.execute(statement)).first() is not None

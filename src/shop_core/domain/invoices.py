@@ -1,0 +1,56 @@
+"""Invoices: numbered once per order, without gaps within a year."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+
+@dataclass(frozen=True)
+class Invoice:
+    order_id: int
+    year: int
+    sequence: int
+    issued_at: datetime
+    pdf: bytes
+
+    @property
+    def number(self) -> str:
+        return invoice_number(self.year, self.sequence)
+
+
+def invoice_number(year: int, sequence: int) -> str:
+    return f"INV-{year}-{sequence:06d}"
+
+
+@dataclass(frozen=True)
+class InvoiceLine:
+    description: str
+    sku: str
+    quantity: int
+    unit_price: str
+    discount: str
+    tax: str
+    line_total: str
+
+
+@dataclass(frozen=True)
+class InvoiceDocument:
+    """Everything printed on an invoice, amounts already formatted in the order's currency."""
+
+    shop_name: str
+    invoice_number: str
+    order_number: str
+    issued_at: datetime
+    order_date: datetime
+    currency: str
+    billing_address: list[str]
+    shipping_address: list[str]
+    lines: list[InvoiceLine]
+    subtotal: str
+    discount: str
+    tax: str
+    shipping: str
+    total: str
+    payment_method: str
+    payment_status: str

@@ -1,0 +1,224 @@
+"""Orders: what was bought at which price, and the one table of moves an order's life allows."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+from shop_core.domain.addresses import Address
+from shop_core.domain.errors import Conflict, InvalidInput
+from shop_core.domain.pricing import PricedLine, Totals
+
+
+class OrderStatus(StrEnum):
+    PENDING = "pending"
+    PAID = "paid"
+    PROCESSING = "processing"
+    SHIPPED = "shipped"
+    DELIVERED = "delivered"
+    CANCELLED = "cancelled"
+    REFUNDED = "refunded"
+
+
+class PaymentStatus(StrEnum):
+    UNPAID = "unpaid"
+    PAID = "paid"
+    FAILED = "failed"
+    REFUNDED = "refunded"
+
+
+class PaymentMethod(StrEnum):
+    STRIPE = "stripe"
+    SSLCOMMERZ = "sslcommerz"
+    COD = "cod"
+
+
+S = OrderStatus
+# Every move an order may make; anything else is refused and changes nothing.
+TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
+    S.PENDING: frozenset({S.PAID, S.CANCELLED}),
+    S.PAID: frozenset({S.PROCESSING, S.CANCELLED, S.REFUNDED}),
+    S.PROCESSING: frozenset({S.SHIPPED, S.REFUNDED}),
+    S.SHIPPED: frozenset({S.DELIVERED, S.REFUNDED}),
+    S.DELIVERED: frozenset({S.REFUNDED}),
+    S.CANCELLED: frozenset(),
+    S.REFUNDED: frozenset(),
+}
+# Stock taken for an order goes back when it leaves through one of these, from a state in which
+# the goods had not left the warehouse.
+RESTOCKING = frozenset({(S.PENDING, S.CANCELLED), (S.PAID, S.CANCELLED), (S.PAID, S.REFUNDED)})
+_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O, 1/I: read out over the phone
+
+
+def parse_status(raw: str) -> OrderStatus:
+    try:
+        return OrderStatus(raw)
+    except ValueError:
+        names = ", ".join(s.value for s in OrderStatus)
+        raise InvalidInput.field("status", f"Unknown status {raw!r}; one of {names}.") from None
+
+
+def parse_payment_method(raw: str) -> PaymentMethod:
+    try:
+        return PaymentMethod(raw)
+    except ValueError:
+        names = ", ".join(m.value for m in PaymentMethod)
+        raise InvalidInput.field(
+            "payment_method", f"Unknown payment method {raw!r}; one of {names}."
+        ) from None
+
+
+def new_order_number(now: datetime) -> str:
+    """`ORD-2026-8K4Q2P`: the year, then 8 random characters (40 bits): not guessable in sequence."""
+    return f"ORD-{now.year}-{''.join(secrets.choice(_ALPHABET) for _ in range(8))}"
+
+
+@dataclass(frozen=True)
+class OrderLine:
+    product_id: int
+    product_name: str
+    sku: str
+    unit_price: int
+    quantity: int
+    line_total: int
+    discount_amount: int
+    tax_amount: int
+
+    @classmethod
+    def of(cls, priced: PricedLine) -> OrderLine:
+        return cls(
+            priced.product_id,
+            priced.product_name,
+            priced.sku,
+            priced.unit_price,
+            priced.quantity,
+            priced.line_total,
+            priced.discount_amount,
+            priced.tax_amount,
+        )
+
+
+@dataclass(frozen=True)
+class OrderEvent:
+    """One entry of an order's audit trail: who did what, when."""
+
+    action: str
+    at: datetime
+    actor: str
+    from_status: str = ""
+    to_status: str = ""
+    note: str = ""
+    order_id: int | None = None
+    id: int | None = None
+
+
+@dataclass(eq=False)
+class Order:
+    number: str
+    user_id: int
+    status: OrderStatus
+    payment_status: PaymentStatus
+    payment_method: PaymentMethod
+    currency: str
+    subtotal: int
+    discount_amount: int
+    tax_amount: int
+    shipping_cost: int
+    total_price: int
+    shipping_address: Address
+    billing_address: Address
+    created_at: datetime
+    updated_at: datetime
+    lines: list[OrderLine] = field(default_factory=list)
+    paid_at: datetime | None = None
+    delivered_at: datetime | None = None
+    version: int = 1
+    id: int | None = None
+
+    @classmethod
+    def place(
+        cls,
+        *,
+        user_id: int,
+        lines: list[PricedLine],
+        totals: Totals,
+        currency: str,
+        payment_method: PaymentMethod,
+        shipping_address: Address,
+        billing_address: Address,
+        now: datetime,
+    ) -> Order:
+        if not lines:
+            raise InvalidInput.field("items", "An order needs at least one item.")
+        return cls(
+            number=new_order_number(now),
+            user_id=user_id,
+            status=OrderStatus.PENDING,
+            payment_status=PaymentStatus.UNPAID,
+            payment_method=payment_method,
+            currency=currency,
+            subtotal=totals.subtotal,
+            discount_amount=totals.discount_amount,
+            tax_amount=totals.tax_amount,
+            shipping_cost=totals.shipping_cost,
+            total_price=totals.total_price,
+            shipping_address=shipping_address,
+            billing_address=billing_address,
+            created_at=now,
+            updated_at=now,
+            lines=[OrderLine.of(line) for line in lines],
+        )
+
+    @property
+    def is_unpaid(self) -> bool:
+        return self.status is OrderStatus.PENDING and self.payment_status is not PaymentStatus.PAID
+
+    def can_move_to(self, target: OrderStatus) -> bool:
+        return target in TRANSITIONS[self.status]
+
+    def move_to(self, target: OrderStatus, now: datetime, actor: str, note: str = "") -> OrderEvent:
+        """Apply one move of the table (Conflict, changing nothing, for any other); the event to record."""
+        if not self.can_move_to(target):
+            allowed = ", ".join(sorted(s.value for s in TRANSITIONS[self.status])) or "none"
+            raise Conflict(
+                f"Order {self.number} is {self.status.value}; it cannot become {target.value} "
+                f"(allowed from here: {allowed})."
+            )
+        before = self.status
+        self.status = target
+        self.updated_at = now
+        if target is OrderStatus.PAID:
+            self.payment_status = PaymentStatus.PAID
+            self.paid_at = now
+        elif target is OrderStatus.DELIVERED:
+            self.delivered_at = now
+        elif target is OrderStatus.REFUNDED:
+            self.payment_status = PaymentStatus.REFUNDED
+        elif target is OrderStatus.CANCELLED and before is OrderStatus.PAID:
+            self.payment_status = PaymentStatus.REFUNDED  # a paid order cancelled is refunded
+        return OrderEvent("status", now, actor, before.value, target.value, note)
+
+    def returns_stock_on(self, before: OrderStatus, after: OrderStatus) -> bool:
+        return (before, after) in RESTOCKING
+
+
+@dataclass(frozen=True)
+class Shortage:
+    product_id: int
+    requested: int
+    available: int
+
+
+class OutOfStock(Conflict):
+    """Some lines cannot be served; nothing was taken. Each short line says what is available."""
+
+    code = "insufficient_stock"
+
+    def __init__(self, shortages: list[Shortage]) -> None:
+        named = "; ".join(
+            f"product {s.product_id}: {s.requested} wanted, {s.available} available" for s in shortages
+        )
+        super().__init__(f"Not enough stock: {named}.")
+        self.shortages = shortages

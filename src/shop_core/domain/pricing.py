@@ -1,0 +1,115 @@
+"""Pricing an order: small policies a store can swap, and the one identity every order keeps.
+
+    total_price = subtotal - discount_amount + tax_amount + shipping_cost
+
+All amounts are integer minor units of one currency. Lines are priced at the product's list price
+(`unit_price`, `line_total`) and its discount (`discount_amount`); tax is computed per line on what
+the customer pays for it (line total less its discount), rounded half-up to the minor unit, and
+then summed, so each line's tax can be printed on the invoice and the lines add up to the total.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Protocol
+
+from shop_core.domain.catalog import Product
+from shop_core.domain.money import round_half_up
+
+
+@dataclass(frozen=True)
+class PricedLine:
+    product_id: int
+    product_name: str
+    sku: str
+    unit_price: int
+    quantity: int
+    line_total: int
+    discount_amount: int
+    tax_amount: int
+
+    @property
+    def net(self) -> int:
+        """What the customer pays for the line before tax."""
+        return self.line_total - self.discount_amount
+
+
+@dataclass(frozen=True)
+class Totals:
+    subtotal: int
+    discount_amount: int
+    tax_amount: int
+    shipping_cost: int
+
+    @property
+    def total_price(self) -> int:
+        return self.subtotal - self.discount_amount + self.tax_amount + self.shipping_cost
+
+
+class TaxPolicy(Protocol):
+    def tax_on(self, net: int) -> int:
+        """The tax on one line's net amount, in minor units."""
+        ...
+
+
+class ShippingPolicy(Protocol):
+    def cost_for(self, goods: int, lines: Sequence[PricedLine]) -> int:
+        """Shipping for an order whose goods (after discounts, before tax) come to `goods`."""
+        ...
+
+
+@dataclass(frozen=True)
+class FlatRateTax:
+    rate: Decimal = Decimal(0)
+
+    def tax_on(self, net: int) -> int:
+        return round_half_up(Decimal(net) * self.rate)
+
+
+@dataclass(frozen=True)
+class FlatShipping:
+    """A flat cost, free from a threshold (inclusive) of goods when one is set."""
+
+    flat: int = 0
+    free_over: int | None = None
+
+    def cost_for(self, goods: int, lines: Sequence[PricedLine]) -> int:
+        if self.free_over is not None and goods >= self.free_over:
+            return 0
+        return self.flat
+
+
+@dataclass(frozen=True)
+class Pricing:
+    tax: TaxPolicy
+    shipping: ShippingPolicy
+
+    def line(self, product: Product, quantity: int) -> PricedLine:
+        assert product.id is not None
+        line_total = product.price * quantity
+        discount = (product.price - product.final_price) * quantity
+        return PricedLine(
+            product_id=product.id,
+            product_name=product.name,
+            sku=product.sku,
+            unit_price=product.price,
+            quantity=quantity,
+            line_total=line_total,
+            discount_amount=discount,
+            tax_amount=self.tax.tax_on(line_total - discount),
+        )
+
+    def price(self, wanted: Sequence[tuple[Product, int]]) -> tuple[list[PricedLine], Totals]:
+        """Lines (in the order given) and totals for products at their current prices."""
+        lines = [self.line(product, quantity) for product, quantity in wanted]
+        subtotal = sum(line.line_total for line in lines)
+        discount = sum(line.discount_amount for line in lines)
+        totals = Totals(
+            subtotal=subtotal,
+            discount_amount=discount,
+            tax_amount=sum(line.tax_amount for line in lines),
+            shipping_cost=self.shipping.cost_for(subtotal - discount, lines),
+        )
+        return lines, totals

@@ -1,0 +1,87 @@
+"""Where orders, their audit trail, idempotency keys and invoices are kept."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from shop_core.domain.invoices import Invoice, InvoiceDocument
+from shop_core.domain.orders import Order, OrderEvent, OrderStatus
+
+
+@dataclass(frozen=True)
+class OrderFilter:
+    user_id: int | None = None
+    status: OrderStatus | None = None
+    since: datetime | None = None
+    unpaid_before: datetime | None = None
+    """Only pending, unpaid orders placed before this moment (the expiry sweep)."""
+
+
+class OrderRepository(Protocol):
+    async def add(self, order: Order) -> Order:
+        """Insert the order and its lines; sets `order.id`."""
+        ...
+
+    async def get(self, order_id: int) -> Order | None: ...
+
+    async def get_by_number(self, number: str) -> Order | None: ...
+
+    async def save(self, order: Order) -> bool:
+        """Store the order's state if nobody changed it since it was read (its `version`); bumps the
+        version. False, storing nothing, when someone did."""
+        ...
+
+    async def page(self, where: OrderFilter, *, offset: int, limit: int) -> tuple[list[Order], int]:
+        """Newest first, with the count of all that match."""
+        ...
+
+    async def ids(self, where: OrderFilter, *, limit: int) -> list[int]: ...
+
+    async def add_events(self, order_id: int, events: Sequence[OrderEvent]) -> None: ...
+
+    async def events(self, order_id: int) -> list[OrderEvent]:
+        """Oldest first."""
+        ...
+
+    async def product_is_ordered(self, product_id: int) -> bool: ...
+
+
+@dataclass(frozen=True)
+class StoredKey:
+    fingerprint: str
+    order_id: int | None
+
+
+class IdempotencyRepository(Protocol):
+    async def claim(self, user_id: int, key: str, fingerprint: str, now: datetime) -> bool:
+        """Record the key in this transaction. False when it is already recorded: then another
+        request with the key committed first (a concurrent claim waits for that request's
+        transaction to end)."""
+        ...
+
+    async def get(self, user_id: int, key: str) -> StoredKey | None: ...
+
+    async def complete(self, user_id: int, key: str, order_id: int) -> None: ...
+
+    async def purge(self, before: datetime) -> int: ...
+
+
+class InvoiceRepository(Protocol):
+    async def get(self, order_id: int) -> Invoice | None: ...
+
+    async def next_number(self, year: int) -> int:
+        """The year's next invoice number, counted in this transaction (a rollback gives it back)."""
+        ...
+
+    async def add(self, invoice: Invoice) -> bool:
+        """False, storing nothing, when the order already has an invoice."""
+        ...
+
+
+class InvoiceRenderer(Protocol):
+    def render(self, document: InvoiceDocument) -> bytes:
+        """The invoice as a PDF."""
+        ...

@@ -1,0 +1,58 @@
+"""What drivers ask of orders, validated when built; and who is asking."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+
+import msgspec
+
+from shop_core.domain.ids import MAX_ID
+from shop_core.services.commands import NO_NUL, Command
+
+Text = Annotated[str, msgspec.Meta(max_length=200, pattern=NO_NUL)]
+IDEMPOTENCY_KEY = r"^[\x21-\x7e]{1,255}$"  # printable ASCII, no spaces: what clients generate (UUIDs)
+
+
+class AddressInput(Command):
+    full_name: Text
+    line1: Text
+    city: Annotated[str, msgspec.Meta(max_length=100, pattern=NO_NUL)]
+    postal_code: Annotated[str, msgspec.Meta(max_length=20, pattern=NO_NUL)]
+    country: Annotated[str, msgspec.Meta(max_length=2, pattern=NO_NUL, examples=["US", "GB", "BD"])]
+    line2: Text = ""
+    phone: Annotated[str, msgspec.Meta(max_length=32, pattern=r"^[0-9+() .-]*$")] = ""
+
+
+class OrderItemInput(Command):
+    product_id: Annotated[int, msgspec.Meta(ge=1, le=MAX_ID)]
+    quantity: Annotated[int, msgspec.Meta(ge=1, le=1_000_000)]
+
+
+class PlaceOrder(Command):
+    items: Annotated[list[OrderItemInput], msgspec.Meta(min_length=1, max_length=1000)]
+    shipping_address: AddressInput
+    payment_method: Annotated[str, msgspec.Meta(max_length=32, examples=["stripe", "sslcommerz", "cod"])]
+    billing_address: AddressInput | None = None
+
+
+class Checkout(Command):
+    shipping_address: AddressInput
+    payment_method: Annotated[str, msgspec.Meta(max_length=32, examples=["stripe", "sslcommerz", "cod"])]
+    billing_address: AddressInput | None = None
+
+
+class ChangeOrderStatus(Command):
+    status: Annotated[str, msgspec.Meta(max_length=32, examples=["processing", "shipped"])]
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who acts on an order: their label goes into the audit trail."""
+
+    label: str
+    user_id: int | None = None
+    is_staff: bool = False
+
+
+SYSTEM = Actor("system", None, is_staff=True)

@@ -1,0 +1,124 @@
+"""Orders as drivers show them: money as decimal strings in the order's currency."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import msgspec
+
+from shop_core.domain.addresses import Address
+from shop_core.domain.money import exponent_of, format_minor
+from shop_core.domain.orders import Order, OrderEvent
+
+
+class AddressView(msgspec.Struct, kw_only=True):
+    full_name: str
+    line1: str
+    line2: str
+    city: str
+    postal_code: str
+    country: str
+    phone: str
+
+
+class OrderItemView(msgspec.Struct, kw_only=True):
+    product_id: int
+    product_name: str
+    sku: str
+    unit_price: str
+    quantity: int
+    line_total: str
+    discount_amount: str
+    tax_amount: str
+
+
+class OrderEventView(msgspec.Struct, kw_only=True):
+    at: datetime
+    actor: str
+    action: str
+    from_status: str
+    to_status: str
+    note: str
+
+
+class OrderView(msgspec.Struct, kw_only=True):
+    id: int
+    order_number: str
+    user_id: int
+    status: str
+    payment_status: str
+    payment_method: str
+    currency: str
+    items: list[OrderItemView]
+    subtotal: str
+    discount_amount: str
+    tax_amount: str
+    shipping_cost: str
+    total_price: str
+    shipping_address: AddressView
+    billing_address: AddressView
+    created_at: datetime
+    updated_at: datetime
+    paid_at: datetime | None
+    delivered_at: datetime | None
+    events: list[OrderEventView] | msgspec.UnsetType = msgspec.UNSET
+    """The audit trail: shown to staff only."""
+
+
+def address_view(address: Address) -> AddressView:
+    return AddressView(**address.as_dict())
+
+
+def order_view(order: Order, events: list[OrderEvent] | None = None) -> OrderView:
+    assert order.id is not None
+    exponent = exponent_of(order.currency)
+
+    def money(minor: int) -> str:
+        return format_minor(minor, exponent)
+
+    return OrderView(
+        id=order.id,
+        order_number=order.number,
+        user_id=order.user_id,
+        status=order.status.value,
+        payment_status=order.payment_status.value,
+        payment_method=order.payment_method.value,
+        currency=order.currency,
+        items=[
+            OrderItemView(
+                product_id=line.product_id,
+                product_name=line.product_name,
+                sku=line.sku,
+                unit_price=money(line.unit_price),
+                quantity=line.quantity,
+                line_total=money(line.line_total),
+                discount_amount=money(line.discount_amount),
+                tax_amount=money(line.tax_amount),
+            )
+            for line in order.lines
+        ],
+        subtotal=money(order.subtotal),
+        discount_amount=money(order.discount_amount),
+        tax_amount=money(order.tax_amount),
+        shipping_cost=money(order.shipping_cost),
+        total_price=money(order.total_price),
+        shipping_address=address_view(order.shipping_address),
+        billing_address=address_view(order.billing_address),
+        created_at=order.created_at,
+        updated_at=order.updated_at,
+        paid_at=order.paid_at,
+        delivered_at=order.delivered_at,
+        events=msgspec.UNSET
+        if events is None
+        else [
+            OrderEventView(
+                at=e.at,
+                actor=e.actor,
+                action=e.action,
+                from_status=e.from_status,
+                to_status=e.to_status,
+                note=e.note,
+            )
+            for e in events
+        ],
+    )

@@ -1,0 +1,455 @@
+"""Placing orders and moving them through their life: the rules where shops lose money.
+
+- Stock is taken in the transaction that creates the order, one conditional statement per line,
+  in product-id order (so two checkouts lock rows in the same order and cannot deadlock). If any
+  line is short, nothing is taken and every short line is named.
+- An `Idempotency-Key` is claimed first in that same transaction: a concurrent request with the
+  same key waits for it, then answers with the order it created (or 409 for a different body).
+- Every change is one optimistic update (the order's version) plus its audit event, so two
+  concurrent cancels return the stock once: the second finds the order changed and is refused.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import msgspec
+
+from shop_core.domain.addresses import Address, address_of
+from shop_core.domain.catalog import Product
+from shop_core.domain.errors import Conflict, DomainError, InvalidInput, NotFound, PermissionDenied
+from shop_core.domain.orders import (
+    Order,
+    OrderEvent,
+    OrderStatus,
+    OutOfStock,
+    PaymentMethod,
+    PaymentStatus,
+    Shortage,
+    parse_payment_method,
+    parse_status,
+)
+from shop_core.domain.pricing import Pricing
+from shop_core.domain.stock import StockMovement, StockReason
+from shop_core.ports.cart import CartLimitReached
+from shop_core.ports.clock import Clock
+from shop_core.ports.orders import OrderFilter
+from shop_core.ports.persistence import UnitOfWork, UnitOfWorkFactory
+from shop_core.services.cart import CartContext
+from shop_core.services.order_commands import (
+    SYSTEM,
+    Actor,
+    AddressInput,
+    ChangeOrderStatus,
+    Checkout,
+    PlaceOrder,
+)
+from shop_core.services.order_views import OrderView, order_view
+from shop_core.services.views import Page
+
+log = logging.getLogger("shop.orders")
+
+IDEMPOTENCY_KEY_TTL = timedelta(hours=24)
+EXPIRY_BATCH = 200
+
+
+@dataclass(frozen=True)
+class OrderContext:
+    uow: UnitOfWorkFactory
+    clock: Clock
+    pricing: Pricing
+    currency: str
+    cart: CartContext
+    max_quantity: int
+    max_lines: int
+    payment_timeout: timedelta
+
+
+@dataclass(frozen=True)
+class Placed:
+    order: OrderView
+    replayed: bool
+    """True when an earlier request with the same Idempotency-Key placed it."""
+
+
+@dataclass(frozen=True)
+class _Request:
+    shipping: Address
+    billing: Address
+    method: PaymentMethod
+    fingerprint: str
+
+
+# --- placing ---------------------------------------------------------------------------------------
+
+
+async def place_order(
+    user_id: int, actor: Actor, cmd: PlaceOrder, *, key: str | None, ctx: OrderContext
+) -> Placed:
+    """An order for the items given (POST /api/orders/)."""
+    request = _checked(cmd, "orders", ctx)
+    wanted: dict[int, int] = {}
+    for item in cmd.items:
+        wanted[item.product_id] = wanted.get(item.product_id, 0) + item.quantity
+    _check_items(wanted, ctx)
+
+    async def items() -> dict[int, int]:
+        return wanted
+
+    return await _place(
+        user_id, actor, request, key=key, items=items, undo=None, ctx=ctx, strict_products=True
+    )
+
+
+async def checkout_cart(
+    user_id: int, owner: str, actor: Actor, cmd: Checkout, *, key: str | None, ctx: OrderContext
+) -> Placed:
+    """An order for everything in the customer's cart, which is emptied (POST /api/cart/checkout/).
+
+    The cart is taken atomically, so a double click cannot turn it into two orders; if the order
+    cannot be placed, the lines go back into the cart.
+    """
+    request = _checked(cmd, "cart", ctx)
+    taken: dict[int, int] = {}
+
+    async def items() -> dict[int, int]:
+        snapshot = await ctx.cart.store.take(owner, ctx.clock.now(), ctx.cart.limits)
+        if snapshot is None or not snapshot.lines:
+            raise InvalidInput("The cart is empty.", {"cart": ["The cart is empty."]})
+        taken.update(snapshot.lines)
+        return dict(snapshot.lines)
+
+    async def put_back() -> None:
+        now = ctx.clock.now()
+        for product_id, quantity in taken.items():
+            try:
+                await ctx.cart.store.add(owner, product_id, quantity, now, ctx.cart.limits)
+            except (CartLimitReached, DomainError):
+                log.warning(
+                    "checkout failed and product %s could not go back into cart %s", product_id, owner
+                )
+
+    return await _place(
+        user_id, actor, request, key=key, items=items, undo=put_back, ctx=ctx, strict_products=False
+    )
+
+
+async def _place(
+    user_id: int,
+    actor: Actor,
+    request: _Request,
+    *,
+    key: str | None,
+    items: Callable[[], Awaitable[dict[int, int]]],
+    undo: Callable[[], Awaitable[None]] | None,
+    ctx: OrderContext,
+    strict_products: bool,
+) -> Placed:
+    now = ctx.clock.now()
+    got_items = False
+    try:
+        async with ctx.uow() as uow:
+            if key is not None and not await uow.idempotency.claim(user_id, key, request.fingerprint, now):
+                return await _replay(uow, user_id, key, request.fingerprint)
+            wanted = await items()
+            got_items = True
+            taken = await _take_stock(uow, wanted, strict_products=strict_products)
+            lines, totals = ctx.pricing.price(taken)
+            order = Order.place(
+                user_id=user_id,
+                lines=lines,
+                totals=totals,
+                currency=ctx.currency,
+                payment_method=request.method,
+                shipping_address=request.shipping,
+                billing_address=request.billing,
+                now=now,
+            )
+            await uow.orders.add(order)
+            assert order.id is not None
+            await uow.stock.add_many(
+                [
+                    StockMovement(
+                        product_id=product.id or 0,
+                        delta=-quantity,
+                        reason=StockReason.SALE.value,
+                        balance_after=product.stock_quantity,
+                        created_at=now,
+                        actor=actor.label,
+                        note=order.number,
+                    )
+                    for product, quantity in taken
+                ]
+            )
+            await uow.orders.add_events(
+                order.id,
+                [OrderEvent("placed", now, actor.label, "", order.status.value, _placed_note(order))],
+            )
+            if key is not None:
+                await uow.idempotency.complete(user_id, key, order.id)
+            await uow.commit()
+    except BaseException:
+        if got_items and undo is not None:
+            await undo()
+        raise
+    return Placed(order_view(order), replayed=False)
+
+
+async def _take_stock(
+    uow: UnitOfWork, wanted: dict[int, int], *, strict_products: bool
+) -> list[tuple[Product, int]]:
+    taken: list[tuple[Product, int]] = []
+    short: list[tuple[int, int]] = []
+    for product_id, quantity in sorted(wanted.items()):  # a fixed order: no deadlocks
+        product = await uow.products.take_stock(product_id, quantity)
+        if product is None:
+            short.append((product_id, quantity))
+        else:
+            taken.append((product, quantity))
+    if short:
+        known = await uow.products.by_ids([product_id for product_id, _ in short])
+        unsellable = [pid for pid, _ in short if pid not in known or not known[pid].is_active]
+        if unsellable and strict_products:
+            message = f"No such product: {', '.join(map(str, unsellable))}."
+            raise InvalidInput(message, {"items": [message]})
+        raise OutOfStock(
+            [
+                Shortage(pid, quantity, known[pid].stock_quantity if pid not in unsellable else 0)
+                for pid, quantity in short
+            ]
+        )
+    return taken
+
+
+async def _replay(uow: UnitOfWork, user_id: int, key: str, fingerprint: str) -> Placed:
+    stored = await uow.idempotency.get(user_id, key)
+    if stored is None or stored.fingerprint != fingerprint:
+        raise IdempotencyKeyReused()
+    order = await uow.orders.get(stored.order_id) if stored.order_id is not None else None
+    if order is None:
+        raise IdempotencyKeyReused()
+    return Placed(order_view(order), replayed=True)
+
+
+class IdempotencyKeyReused(Conflict):
+    code = "idempotency_key_reused"
+
+    def __init__(self) -> None:
+        super().__init__(
+            "This Idempotency-Key was already used for a different request; use a new key for a new order."
+        )
+
+
+def check_idempotency_key(raw: str | None) -> str | None:
+    """The key as sent, or InvalidInput when it is not 1-255 printable ASCII characters."""
+    if raw is None:
+        return None
+    if not (1 <= len(raw) <= 255) or not all("\x21" <= ch <= "\x7e" for ch in raw):
+        raise InvalidInput.field(
+            "Idempotency-Key", "Use 1 to 255 printable ASCII characters (a UUID is ideal)."
+        )
+    return raw
+
+
+def _checked(cmd: PlaceOrder | Checkout, scope: str, ctx: OrderContext) -> _Request:
+    errors: dict[str, list[str]] = {}
+    shipping = billing = None
+    try:
+        shipping = _address(cmd.shipping_address, "shipping_address")
+    except InvalidInput as exc:
+        errors.update(exc.errors)
+    try:
+        billing = _address(cmd.billing_address, "billing_address") if cmd.billing_address else shipping
+    except InvalidInput as exc:
+        errors.update(exc.errors)
+    method = None
+    try:
+        method = parse_payment_method(cmd.payment_method)
+    except InvalidInput as exc:
+        errors.update(exc.errors)
+    if errors or shipping is None or billing is None or method is None:
+        raise InvalidInput("The order cannot be placed as sent.", errors)
+    body = msgspec.json.encode(cmd, order="sorted")
+    fingerprint = hashlib.sha256(scope.encode() + b"\0" + body).hexdigest()
+    return _Request(shipping, billing, method, fingerprint)
+
+
+def _address(raw: AddressInput, field: str) -> Address:
+    return address_of(msgspec.structs.asdict(raw), field)
+
+
+def _check_items(wanted: dict[int, int], ctx: OrderContext) -> None:
+    if len(wanted) > ctx.max_lines:
+        raise InvalidInput.field("items", f"At most {ctx.max_lines} different products per order.")
+    errors = {
+        f"items.{product_id}.quantity": [f"At most {ctx.max_quantity} of one product per order."]
+        for product_id, quantity in wanted.items()
+        if quantity > ctx.max_quantity
+    }
+    if errors:
+        raise InvalidInput("A quantity is too large.", errors)
+
+
+def _placed_note(order: Order) -> str:
+    count = sum(line.quantity for line in order.lines)
+    return f"{count} item(s), {len(order.lines)} line(s), paid by {order.payment_method.value}"
+
+
+# --- reading -------------------------------------------------------------------------------------------
+
+
+async def get_order(order_id: int, viewer: Actor, ctx: OrderContext) -> OrderView:
+    async with ctx.uow() as uow:
+        order = await _visible(uow, order_id, viewer)
+        events = await uow.orders.events(order_id) if viewer.is_staff else None
+    return order_view(order, events)
+
+
+async def get_order_by_number(number: str, viewer: Actor, ctx: OrderContext) -> OrderView:
+    async with ctx.uow() as uow:
+        order = await uow.orders.get_by_number(number.strip().upper())
+        if order is None or not _may_see(order, viewer):
+            raise NotFound(f"No order {number}.")
+        assert order.id is not None
+        events = await uow.orders.events(order.id) if viewer.is_staff else None
+    return order_view(order, events)
+
+
+async def list_orders(
+    viewer: Actor,
+    ctx: OrderContext,
+    *,
+    status: str | None = None,
+    user_id: int | None = None,
+    since: datetime | None = None,
+    offset: int = 0,
+    limit: int = 20,
+) -> Page[OrderView]:
+    """Newest first; customers see their own orders only (their `user` filter is ignored)."""
+    where = OrderFilter(
+        user_id=user_id if viewer.is_staff else viewer.user_id,
+        status=parse_status(status) if status else None,
+        since=since,
+    )
+    async with ctx.uow() as uow:
+        found, total = await uow.orders.page(where, offset=offset, limit=limit)
+    return Page(items=[order_view(o) for o in found], total=total)
+
+
+async def _visible(uow: UnitOfWork, order_id: int, viewer: Actor) -> Order:
+    order = await uow.orders.get(order_id)
+    if order is None or not _may_see(order, viewer):
+        raise NotFound("No such order.")  # someone else's order looks exactly like a missing one
+    return order
+
+
+def _may_see(order: Order, viewer: Actor) -> bool:
+    return viewer.is_staff or (viewer.user_id is not None and order.user_id == viewer.user_id)
+
+
+# --- the order's life ----------------------------------------------------------------------------------
+
+
+async def cancel_order(order_id: int, actor: Actor, ctx: OrderContext, note: str = "") -> OrderView:
+    """Customers cancel their own unpaid orders; staff also paid ones (which are refunded)."""
+    async with ctx.uow() as uow:
+        order = await _visible(uow, order_id, actor)
+        if not actor.is_staff and not order.is_unpaid:
+            raise Conflict(
+                f"Order {order.number} is {order.status.value}; only unpaid orders can be cancelled."
+            )
+        events = await _move(uow, order, OrderStatus.CANCELLED, actor, ctx=ctx, note=note)
+        await uow.commit()
+    return order_view(order, events if actor.is_staff else None)
+
+
+async def change_status(order_id: int, cmd: ChangeOrderStatus, actor: Actor, ctx: OrderContext) -> OrderView:
+    """Staff move an order along its life; any move the table does not allow is a Conflict."""
+    if not actor.is_staff:
+        raise PermissionDenied("Only staff can change an order's status.")
+    target = parse_status(cmd.status)
+    async with ctx.uow() as uow:
+        order = await _visible(uow, order_id, actor)
+        events = await _move(uow, order, target, actor, ctx=ctx)
+        await uow.commit()
+    return order_view(order, events)
+
+
+async def _move(
+    uow: UnitOfWork, order: Order, target: OrderStatus, actor: Actor, *, ctx: OrderContext, note: str = ""
+) -> list[OrderEvent]:
+    """One move with everything it implies, in the caller's transaction; the full trail after it."""
+    assert order.id is not None
+    now = ctx.clock.now()
+    before, was_paid = order.status, order.payment_status is PaymentStatus.PAID
+    event = order.move_to(target, now, actor.label, note)
+    if not await uow.orders.save(order):
+        raise Conflict(
+            f"Order {order.number} was changed by someone else meanwhile; reload it and try again."
+        )
+    trail = [event]
+    if order.returns_stock_on(before, target):
+        movements = []
+        for line in sorted(order.lines, key=lambda line: line.product_id):
+            balance = await uow.products.change_stock(line.product_id, line.quantity)
+            if balance is not None:
+                movements.append(
+                    StockMovement(
+                        product_id=line.product_id,
+                        delta=line.quantity,
+                        reason=StockReason.CANCELLATION.value,
+                        balance_after=balance,
+                        created_at=now,
+                        actor=actor.label,
+                        note=order.number,
+                    )
+                )
+        await uow.stock.add_many(movements)
+        trail.append(
+            OrderEvent("stock_returned", now, actor.label, note=f"{len(movements)} line(s) back in stock")
+        )
+    if target is OrderStatus.CANCELLED and was_paid:
+        # No payment gateway is wired to orders yet: the refund is recorded as made by hand.
+        trail.append(OrderEvent("refund", now, actor.label, note="refund to be made by hand (no gateway)"))
+    await uow.orders.add_events(order.id, trail)
+    return await uow.orders.events(order.id)
+
+
+async def expire_unpaid(ctx: OrderContext) -> int:
+    """Cancel orders left unpaid longer than the payment timeout, returning their stock; how many."""
+    cutoff = ctx.clock.now() - ctx.payment_timeout
+    expired = 0
+    seen: set[int] = set()
+    while True:
+        async with ctx.uow() as uow:
+            ids = [
+                i
+                for i in await uow.orders.ids(OrderFilter(unpaid_before=cutoff), limit=EXPIRY_BATCH)
+                if i not in seen
+            ]
+        if not ids:
+            return expired
+        for order_id in ids:
+            seen.add(order_id)
+            try:
+                async with ctx.uow() as uow:
+                    order = await _visible(uow, order_id, SYSTEM)
+                    if not order.is_unpaid:
+                        continue
+                    await _move(uow, order, OrderStatus.CANCELLED, SYSTEM, ctx=ctx, note="payment timeout")
+                    await uow.commit()
+                    expired += 1
+            except Conflict:
+                continue  # paid or cancelled meanwhile: nothing to expire
+
+
+async def purge_idempotency_keys(ctx: OrderContext) -> int:
+    """Forget Idempotency-Keys older than 24 hours; how many went."""
+    async with ctx.uow() as uow:
+        gone = await uow.idempotency.purge(ctx.clock.now() - IDEMPOTENCY_KEY_TTL)
+        await uow.commit()
+    return gone
