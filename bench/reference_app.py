@@ -1,10 +1,11 @@
-"""The benchmark's reference: the shop's two hottest reads with no layers and no cache.
+"""The benchmark's reference: the shop's two hottest reads and its order placement, with no layers.
 
 A minimal Litestar app answering `GET /api/products/?page=N[&page_size=M]` and
 `GET /api/products/{id}/` with the same JSON as the shop (same fields, same order, decimal strings
 with two places, `final_price` rounded half-up, `category_name` from a join), straight from an
 asyncpg pool, encoded by msgspec. No repositories, no use cases, no cache, no auth middleware: the
 practical limit of the stack on the machine at hand, which `bench/run.py` compares the shop to.
+`POST /api/orders/` (in `reference_orders.py`) is the checkout's bare transaction.
 
 Serve it with uvicorn (the database comes from `BENCH_DATABASE_URL`, else `SHOP_DATABASE_URL`):
 
@@ -26,6 +27,7 @@ from litestar import Litestar, MediaType, Request, Response, get
 from litestar.datastructures import State
 from litestar.exceptions import NotFoundException
 from litestar.params import Parameter
+from reference_orders import Short, place_order, short_handler
 
 _SELECT = """
 SELECT p.id, p.name, p.slug, p.description, p.category_id, c.name, p.price, p.discount_percentage,
@@ -174,7 +176,8 @@ def create_app() -> Litestar:
             yield
 
     return Litestar(
-        route_handlers=[list_products, get_product, ready],
+        route_handlers=[list_products, get_product, place_order, ready],
+        exception_handlers={Short: short_handler},
         lifespan=[pool_lifespan],
         openapi_config=None,
         debug=False,

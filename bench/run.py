@@ -5,7 +5,10 @@ categories, then serves and measures, one after the other, each on a free port w
 
 1. the shop (`shop serve`) with its cache on: list, detail, search, category;
 2. the shop with `SHOP_CACHE_ENABLED=false`: list, detail;
-3. the reference app (`bench/reference_app.py`, uvicorn): list, detail.
+3. the reference app (`bench/reference_app.py`, uvicorn): list, detail;
+4. checkout: the shop (cache on) and then the reference, each `POST /api/orders/` with 3-line
+   orders from authenticated customers (the shop: with its Idempotency-Key, order event and stock
+   movements; the reference: the bare transaction of `bench/reference_orders.py`).
 
 Every scenario is warmed up, then driven by wrk at 32 connections (2 threads) for a fixed time.
 Prints the table and the targets, writes `bench/results/<UTC timestamp>.json` and `latest.json`.
@@ -33,6 +36,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, suppress
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
@@ -64,11 +68,86 @@ done = function(summary, latency, requests)
     latency:percentile(99), latency.max, latency.mean, e.connect, e.read, e.write, e.status, e.timeout))
 end
 """
+# The checkout: each request a 3-line order (3 distinct products drawn from the seeded catalog, the
+# same draws for every app: each thread seeds its own generator with its number), a customer's
+# token in turn and a fresh Idempotency-Key (the run's nonce, the thread, a counter). Every answer
+# that is not a 201 is counted (the first one kept as a sample); `done` adds them to the JSON.
+CHECKOUT_SCRIPT = """
+local tokens = {%(tokens)s}
+local products = {%(products)s}
+local threads = {}
+local address = '"shipping_address":{"full_name":"Bench Customer","line1":"1 Bench Street",' ..
+  '"city":"Dhaka","postal_code":"1207","country":"BD"},"payment_method":"cod"}'
+
+setup = function(thread)
+  table.insert(threads, thread)
+  thread:set("number", #threads)
+end
+
+init = function(args)
+  nonce = args[1] or "run"
+  counter = 0
+  bad = 0
+  sample = ""
+  math.randomseed(number * 7919)
+end
+
+request = function()
+  counter = counter + 1
+  local n = #products
+  local a = math.random(n)
+  local b = math.random(n - 1)
+  if b >= a then b = b + 1 end
+  local c = math.random(n - 2)
+  local low, high = math.min(a, b), math.max(a, b)
+  if c >= low then c = c + 1 end
+  if c >= high then c = c + 1 end
+  local body = string.format(
+    '{"items":[{"product_id":%%d,"quantity":%%d},{"product_id":%%d,"quantity":%%d},' ..
+    '{"product_id":%%d,"quantity":%%d}],%%s',
+    products[a], math.random(3), products[b], 1, products[c], math.random(2), address)
+  local headers = {
+    ["Content-Type"] = "application/json",
+    ["Authorization"] = "Bearer " .. tokens[(counter * 2 + number) %% #tokens + 1],
+    ["Idempotency-Key"] = string.format("%%s-%%d-%%d", nonce, number, counter),
+  }
+  return wrk.format("POST", "%(path)s", headers, body)
+end
+
+response = function(status, headers, body)
+  if status ~= 201 then
+    bad = bad + 1
+    if sample == "" then sample = status .. " " .. string.sub(body or "", 1, 300) end
+  end
+end
+
+done = function(summary, latency, requests)
+  local e = summary.errors
+  local not201, first = 0, ""
+  for _, thread in ipairs(threads) do
+    not201 = not201 + (thread:get("bad") or 0)
+    local s = thread:get("sample") or ""
+    if first == "" and s ~= "" then first = s end
+  end
+  io.write("BENCH_SAMPLE " .. first:gsub("\\n", " ") .. "\\n")
+  io.write(string.format(
+    'BENCH_JSON {"requests":%%.0f,"duration_us":%%.0f,"p50_us":%%.1f,"p90_us":%%.1f,"p99_us":%%.1f,' ..
+    '"max_us":%%.1f,"mean_us":%%.1f,"connect":%%.0f,"read":%%.0f,"write":%%.0f,"status":%%.0f,' ..
+    '"timeout":%%.0f,"not201":%%.0f}\\n',
+    summary.requests, summary.duration, latency:percentile(50), latency:percentile(90),
+    latency:percentile(99), latency.max, latency.mean, e.connect, e.read, e.write, e.status,
+    e.timeout, not201))
+end
+"""
+CHECKOUT_PATH = "/api/orders/"
+CHECKOUT_STOCK = 100_000_000  # never runs out during a run
+CHECKOUT_PASSWORD = "bench-Customer-2026"  # noqa: S105 - throwaway accounts in a throwaway database
 TARGETS = (  # (app run, scenario, minimum ratio to the reference)
     ("cache on", "list", 1.0),
     ("cache on", "detail", 1.5),
     ("cache off", "list", 0.7),
     ("cache off", "detail", 0.6),
+    ("cache on", "checkout", 0.5),
 )
 MAX_TAIL = 4.0  # p99 / p50
 X = "\N{MULTIPLICATION SIGN}"
@@ -92,8 +171,10 @@ class Result:
     p90_ms: float
     p99_ms: float
     max_ms: float
-    errors: int  # socket errors, timeouts and non-2xx answers
+    errors: int  # socket errors, timeouts and non-2xx answers (checkout: anything but a 201)
     ratio: float | None = None  # requests/s over the reference's for the same scenario
+    method: str = "GET"
+    written: dict[str, int] | None = None  # checkout: rows each table gained during the measured run
 
 
 # --------------------------------------------------------------------------------------- options
@@ -113,6 +194,8 @@ def options(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--workers", type=int, default=2, help="server worker processes")
     parser.add_argument("--products", type=int, default=10_000)
     parser.add_argument("--categories", type=int, default=50)
+    parser.add_argument("--customers", type=int, default=64, help="customer accounts placing orders")
+    parser.add_argument("--no-checkout", action="store_true", help="skip the checkout scenario")
     parser.add_argument(
         "--postgres-url",
         default=env("BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"),
@@ -272,7 +355,9 @@ def get(url: str) -> tuple[int, bytes]:
 # ---------------------------------------------------------------------------------------- wrk
 
 
-def wrk(url: str, seconds: int, args: argparse.Namespace, script: Path) -> dict[str, float]:
+def wrk(
+    url: str, seconds: int, args: argparse.Namespace, script: Path, *script_args: str
+) -> dict[str, float]:
     command = [
         "wrk",
         f"-t{args.threads}",
@@ -284,11 +369,20 @@ def wrk(url: str, seconds: int, args: argparse.Namespace, script: Path) -> dict[
         "-s",
         str(script),
         url,
+        *(("--", *script_args) if script_args else ()),
     ]
     done = subprocess.run(command, capture_output=True, text=True, check=False)  # noqa: S603
+    sample = ""
     for line in done.stdout.splitlines():
+        if line.startswith("BENCH_SAMPLE "):
+            sample = line.removeprefix("BENCH_SAMPLE ").strip()
         if line.startswith("BENCH_JSON "):
             numbers: dict[str, float] = json.loads(line.removeprefix("BENCH_JSON "))
+            if numbers.get("not201"):
+                raise BenchError(
+                    f"{url}: {numbers['not201']:.0f} of {numbers['requests']:.0f} answers were not 201; "
+                    f"the first: {sample}"
+                )
             return numbers
     raise BenchError(f"wrk gave no result for {url}:\n{done.stdout}{done.stderr}")
 
@@ -345,6 +439,112 @@ def same_json(shop: Server, reference: Server, paths: list[str]) -> dict[str, st
     return verdicts
 
 
+# ----------------------------------------------------------------------------------- checkout
+
+
+def post_json(url: str, body: object, headers: dict[str, str] | None = None) -> tuple[int, bytes]:
+    request = urllib.request.Request(  # noqa: S310 - our own http://127.0.0.1
+        url, data=json.dumps(body).encode(), method="POST",
+        headers={"Content-Type": "application/json", **(headers or {})},
+    )  # fmt: skip
+    try:
+        with urllib.request.urlopen(request, timeout=30) as answer:  # noqa: S310
+            return answer.status, answer.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read()
+
+
+def customer_tokens(server: Server, count: int) -> list[str]:
+    """Register `count` customers through the shop's API (once) and log each in: their access tokens."""
+
+    def one(i: int) -> str:
+        email = f"bench-customer-{i}@example.com"
+        status, body = post_json(
+            server.base + "/api/auth/register/", {"email": email, "password": CHECKOUT_PASSWORD}
+        )
+        if status not in (201, 409):
+            raise BenchError(f"registering {email} answered {status}: {body[:300]!r}")
+        status, body = post_json(
+            server.base + "/api/auth/login/", {"email": email, "password": CHECKOUT_PASSWORD}
+        )
+        if status != 200:
+            raise BenchError(f"logging {email} in answered {status}: {body[:300]!r}")
+        token: str = json.loads(body)["access"]
+        return token
+
+    with ThreadPoolExecutor(4) as pool:  # argon2 hashing is the slow part, in both workers
+        return list(pool.map(one, range(1, count + 1)))
+
+
+def checkout_script(path: Path, tokens: list[str], product_ids: list[int]) -> Path:
+    path.write_text(
+        CHECKOUT_SCRIPT
+        % {
+            "tokens": ",".join(f'"{t}"' for t in tokens),
+            "products": ",".join(map(str, product_ids)),
+            "path": CHECKOUT_PATH,
+        }
+    )
+    return path
+
+
+COUNTED = ("orders", "order_lines", "order_events", "stock_movements", "idempotency_keys")
+
+
+async def _counts(url: str) -> dict[str, int]:
+    conn = await asyncpg.connect(url)
+    try:
+        return {t: int(await conn.fetchval(f"SELECT count(*) FROM {t}")) for t in COUNTED}  # noqa: S608
+    finally:
+        await conn.close()
+
+
+def measure_checkout(
+    server: Server, run: str, args: argparse.Namespace, script: Path, db_url: str, *, sample: dict[str, Any]
+) -> Result:
+    """One order placed by hand (must be 201), a warm-up, then the measured run; the rows written."""
+    headers = {"Authorization": sample["authorization"], "Idempotency-Key": f"probe-{secrets.token_hex(8)}"}
+    status, body = post_json(server.base + CHECKOUT_PATH, sample["body"], headers)
+    if status != 201:
+        raise BenchError(f"{server.name}: POST {CHECKOUT_PATH} answered {status}, not 201: {body[:400]!r}")
+    # Both apps start from settled tables (the earlier run's dead rows vacuumed, statistics fresh).
+    asyncio.run(_admin(db_url, "VACUUM ANALYZE"))
+    url = server.base + CHECKOUT_PATH
+    if args.warmup:
+        wrk(url, args.warmup, args, script, f"w{secrets.token_hex(4)}")
+    before = asyncio.run(_counts(db_url))
+    n = wrk(url, args.duration, args, script, f"m{secrets.token_hex(4)}")
+    after = asyncio.run(_counts(db_url))
+    seconds = n["duration_us"] / 1e6
+    errors = int(n["connect"] + n["read"] + n["write"] + n["timeout"] + n["not201"])
+    written = {t: after[t] - before[t] for t in COUNTED}
+    if written["orders"] < n["requests"]:  # in-flight orders at the end may add up to -c more
+        raise BenchError(
+            f"{server.name}: {n['requests']:.0f} answers but only {written['orders']} new orders"
+        )
+    result = Result(
+        run=run,
+        scenario="checkout",
+        path=CHECKOUT_PATH,
+        method="POST",
+        requests=int(n["requests"]),
+        requests_per_s=round(n["requests"] / seconds, 1),
+        p50_ms=round(n["p50_us"] / 1000, 3),
+        p90_ms=round(n["p90_us"] / 1000, 3),
+        p99_ms=round(n["p99_us"] / 1000, 3),
+        max_ms=round(n["max_us"] / 1000, 3),
+        errors=errors,
+        written=written,
+    )
+    console.print(
+        f"  {run:>9}  checkout {result.requests_per_s:>9,.0f} orders/s"
+        f"  p50 {result.p50_ms:6.2f} ms  p99 {result.p99_ms:6.2f} ms  rows: "
+        + ", ".join(f"{k} +{v:,}" for k, v in written.items())
+        + (f"  [red]{errors} errors[/]" if errors else "")
+    )
+    return result
+
+
 # ---------------------------------------------------------------------------- machine and report
 
 
@@ -385,7 +585,8 @@ def targets(results: list[Result]) -> list[dict[str, Any]]:
         value = row.ratio if row else None
         checks.append(
             {
-                "target": f"product {scenario}, {run}: ≥ {minimum:.1f}{X} the reference",
+                "target": f"{'' if scenario == 'checkout' else 'product '}{scenario}, {run}: "
+                f"≥ {minimum:.1f}{X} the reference",
                 "value": value,
                 "ok": value is not None and value >= minimum,
                 "shown": "n/a" if value is None else f"{value:.2f}{X}",
@@ -411,14 +612,15 @@ def show(results: list[Result], checks: list[dict[str, Any]], args: argparse.Nam
         title=f"wrk -t{args.threads} -c{args.connections} -d{args.duration}s, {args.workers} workers, "
         f"{args.products:,} products"
     )
-    for column in ("scenario", "run", "requests/s", "p50", "p99", "vs reference", "errors"):
+    for column in ("scenario", "run", "requests/s", "p50", "p90", "p99", "vs reference", "errors"):
         table.add_column(column, justify="left" if column in ("scenario", "run") else "right")
     for r in results:
         table.add_row(
-            f"GET {r.path}",
+            f"{r.method} {r.path}",
             r.run,
             f"{r.requests_per_s:,.0f}",
             f"{r.p50_ms:.2f} ms",
+            f"{r.p90_ms:.2f} ms",
             f"{r.p99_ms:.2f} ms",
             "—" if r.ratio is None else f"{r.ratio:.2f}{X}",
             str(r.errors) if r.errors else "",
@@ -439,6 +641,18 @@ def save(document: dict[str, Any], stamp: str) -> Path:
 
 
 # ------------------------------------------------------------------------------------------ main
+
+
+async def _products_for_checkout(url: str) -> list[int]:
+    """The active products, their stock raised so no order runs short; the tables settled after."""
+    conn = await asyncpg.connect(url)
+    try:
+        ids = [r[0] for r in await conn.fetch("SELECT id FROM products WHERE is_active ORDER BY id")]
+        await conn.execute("UPDATE products SET stock_quantity = $1 WHERE is_active", CHECKOUT_STOCK)
+        await conn.execute("VACUUM ANALYZE products")
+        return ids
+    finally:
+        await conn.close()
 
 
 class Bench:
@@ -509,21 +723,57 @@ class Bench:
             results += measure(shop_server, "cache off", scenarios[:2], args, script)
             console.print("[bold]reference[/]")
             port = free_port()
-            reference = [
-                sys.executable, "-m", "uvicorn", "reference_app:create_app", "--factory",
-                "--app-dir", str(BENCH), "--host", "127.0.0.1", "--port", str(port),
-                "--workers", str(args.workers), "--log-level", "warning",
-            ]  # fmt: skip
+            reference = self.reference_command(port)
             reference_env = env | {"BENCH_DATABASE_URL": self.db_url}
             with serving("reference", reference, reference_env, workdir, port) as ref_server:
                 verdicts = same_json(shop_server, ref_server, [s.path for s in scenarios[:2]])
                 shop_server.stop()  # compared while both ran; measured alone
                 results += measure(ref_server, "reference", scenarios[:2], args, script)
+        if not args.no_checkout:
+            results += self.checkout(serve)
         base = {r.scenario: r.requests_per_s for r in results if r.run == "reference"}
         for r in results:
             if r.scenario in base and r.run != "reference":
                 r.ratio = round(r.requests_per_s / base[r.scenario], 2)
         return results, verdicts
+
+    def reference_command(self, port: int) -> list[str]:
+        return [
+            sys.executable, "-m", "uvicorn", "reference_app:create_app", "--factory",
+            "--app-dir", str(BENCH), "--host", "127.0.0.1", "--port", str(port),
+            "--workers", str(self.args.workers), "--log-level", "warning",
+        ]  # fmt: skip
+
+    def checkout(self, serve: list[str]) -> list[Result]:
+        """Customers placing 3-line orders: the shop (cache on), then the reference, same requests."""
+        args, env, workdir = self.args, self.env, self.workdir
+        products = asyncio.run(_products_for_checkout(self.db_url))
+        if len(products) < 3:
+            raise BenchError("the checkout needs at least 3 active products")
+        sample = {
+            "body": {
+                "items": [{"product_id": pid, "quantity": 1} for pid in products[:3]],
+                "shipping_address": {
+                    "full_name": "Bench Customer", "line1": "1 Bench Street", "city": "Dhaka",
+                    "postal_code": "1207", "country": "BD",
+                },
+                "payment_method": "cod",
+            }
+        }  # fmt: skip
+        results = []
+        console.print("[bold]checkout[/]")
+        port = free_port()
+        with serving("shop checkout", [*serve, str(port)], env, workdir, port) as server:
+            with console.status(f"registering and logging in {args.customers} customers"):
+                tokens = customer_tokens(server, args.customers)
+            script = checkout_script(workdir / "checkout.lua", tokens, products)
+            sample["authorization"] = f"Bearer {tokens[0]}"
+            results.append(measure_checkout(server, "cache on", args, script, self.db_url, sample=sample))
+        port = free_port()
+        reference_env = env | {"BENCH_DATABASE_URL": self.db_url}
+        with serving("reference checkout", self.reference_command(port), reference_env, workdir, port) as ref:
+            results.append(measure_checkout(ref, "reference", args, script, self.db_url, sample=sample))
+        return results
 
     def run(self) -> None:
         args = self.args
@@ -555,6 +805,15 @@ class Bench:
                 "products": args.products,
                 "categories": args.categories,
                 "seeded_by": seeded_by,
+                "checkout": None
+                if args.no_checkout
+                else {
+                    "customers": args.customers,
+                    "lines_per_order": 3,
+                    "stock_per_product": CHECKOUT_STOCK,
+                    "reference": "bench/reference_orders.py: one asyncpg transaction, no auth, "
+                    "idempotency, events or stock movements",
+                },
             },
             "reference_answers": verdicts,
             "results": [asdict(r) for r in results],

@@ -49,6 +49,9 @@ class FakeUserRepository:
     async def get(self, user_id: int) -> User | None:
         return self._rows.get(user_id)
 
+    async def peek(self, user_id: int) -> User | None:
+        return copy.deepcopy(self._rows.get(user_id))
+
     async def get_by_email(self, email: str) -> User | None:
         return next((u for u in self._rows.values() if u.email == email), None)
 

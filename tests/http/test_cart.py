@@ -469,13 +469,79 @@ async def test_guest_without_a_token_removing_is_404_and_clearing_is_empty(cart_
 # --- checkout, Redis down, the schema, CORS ---------------------------------------------------------
 
 
-async def test_checkout_is_not_implemented_yet(cart_app: Catalog) -> None:
-    client, me = cart_app.client, cart_app.customer.headers
-    mug = await cart_app.product("Mug", stock_quantity=10)
+ADDRESS = {
+    "full_name": "Ada Lovelace",
+    "line1": "1 Main St",
+    "city": "London",
+    "postal_code": "N1",
+    "country": "GB",
+}
+
+
+async def checkout(client: Client, headers: dict[str, str], **extra: Any) -> httpx.Response:
+    body = {"shipping_address": ADDRESS, "payment_method": "cod", **extra}
+    return await client.post("/api/cart/checkout/", json=body, headers=headers)
+
+
+async def test_checkout_places_the_cart_and_empties_it(stores: Catalog) -> None:
+    client, me = stores.client, stores.customer.headers
+    mug = await stores.product("Mug", "4.50", stock_quantity=10)
+    lamp = await stores.product("Lamp", "20.00", stock_quantity=3)
     await add(client, me, mug["id"], 2)
-    body = assert_error(await client.post("/api/cart/checkout/", json={}, headers=me), 501, "not_implemented")
-    assert "orders" in body["detail"]
-    assert lines(await cart_of(client, me)) == {mug["id"]: 2}
+    await add(client, me, lamp["id"], 1)
+    placed = await checkout(client, me)
+    assert placed.status_code == 201, placed.text
+    order = placed.json()
+    assert {(i["product_id"], i["quantity"], i["unit_price"]) for i in order["items"]} == {
+        (mug["id"], 2, "4.50"),
+        (lamp["id"], 1, "20.00"),
+    }
+    assert order["subtotal"] == order["total_price"] == "29.00"
+    assert order["status"] == "pending"
+    assert order["currency"] == "USD"
+    assert lines(await cart_of(client, me)) == {}
+    stock = {p["id"]: p["stock_quantity"] for p in (await stores.stored())[1]}
+    assert (stock[mug["id"]], stock[lamp["id"]]) == (8, 2)
+    shown = await client.get(f"/api/orders/{order['id']}/", headers=me)
+    assert shown.status_code == 200, shown.text
+    assert shown.json()["items"] == order["items"]
+
+    again = assert_error(await checkout(client, me), 400)
+    assert "empty" in again["detail"].lower()
+    listed = await client.get("/api/orders/", headers=me)
+    assert listed.json()["count"] == 1
+
+
+async def test_checkout_past_the_stock_is_409_and_keeps_the_cart(stores: Catalog) -> None:
+    client, me = stores.client, stores.customer.headers
+    mug = await stores.product("Mug", stock_quantity=5)
+    await add(client, me, mug["id"], 4)
+    lowered = await client.patch(
+        f"/api/products/{mug['id']}/", json={"stock_quantity": 2}, headers=stores.staff.headers
+    )
+    assert lowered.status_code == 200, lowered.text
+    refused = await checkout(client, me)
+    assert refused.status_code == 409, refused.text
+    body = refused.json()
+    assert body["code"] == "insufficient_stock"
+    assert body["shortages"] == [{"product_id": mug["id"], "requested": 4, "available": 2}]
+    assert lines(await cart_of(client, me)) == {mug["id"]: 4}
+    stock = {p["id"]: p["stock_quantity"] for p in (await stores.stored())[1]}
+    assert stock[mug["id"]] == 2
+
+
+async def test_guests_must_log_in_to_check_out(cart_app: Catalog) -> None:
+    client = cart_app.client
+    mug = await cart_app.product("Mug", stock_quantity=10)
+    added = await add(client, {}, mug["id"], 2)
+    token = added.headers[TOKEN]
+    body = assert_error(await checkout(client, {TOKEN: token}), 401)
+    assert "X-Cart-Token" in body["detail"]
+    assert lines(await cart_of(client, {TOKEN: token})) == {mug["id"]: 2}
+    placed = await checkout(client, {**cart_app.customer.headers, TOKEN: token})
+    assert placed.status_code == 201, placed.text
+    assert [(i["product_id"], i["quantity"]) for i in placed.json()["items"]] == [(mug["id"], 2)]
+    assert lines(await cart_of(client, cart_app.customer.headers)) == {}
 
 
 async def test_redis_down_is_503_for_carts_and_the_catalog_still_answers(sqlite_url: str) -> None:
@@ -513,7 +579,10 @@ async def test_the_schema_documents_the_cart(client: Client) -> None:
     assert "X-Cart-Token" in add_op["description"]
     assert "merge" in add_op["description"]
     assert {"200", "400", "404", "409"} <= set(add_op["responses"])
-    assert "501" in paths["/api/cart/checkout"]["post"]["responses"]
+    checkout_op = paths["/api/cart/checkout"]["post"]
+    assert checkout_op["summary"]
+    assert {"201", "400", "401", "409"} <= set(checkout_op["responses"])
+    assert "501" not in checkout_op["responses"]
 
 
 async def test_cors_exposes_the_cart_token(sqlite_url: str) -> None:

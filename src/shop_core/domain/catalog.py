@@ -97,6 +97,23 @@ class Product:
         return percent_off(self.price, self.discount_percentage)
 
 
+@dataclass(frozen=True)
+class StockTaken:
+    """A product as it stood when stock was taken from it: what pricing and the movement need."""
+
+    id: int
+    name: str
+    sku: str
+    price: int
+    discount_percentage: Decimal
+    stock_quantity: int
+    """What is left after the take."""
+
+    @property
+    def final_price(self) -> int:
+        return percent_off(self.price, self.discount_percentage)
+
+
 def check_product(product: Product) -> None:
     """The invariants a product must keep; InvalidInput lists every broken one."""
     errors: dict[str, list[str]] = {}

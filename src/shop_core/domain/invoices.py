@@ -12,7 +12,8 @@ class Invoice:
     year: int
     sequence: int
     issued_at: datetime
-    pdf: bytes
+    pdf: bytes | None
+    """None until rendered."""
 
     @property
     def number(self) -> str:

@@ -72,7 +72,8 @@ def parse_payment_method(raw: str) -> PaymentMethod:
 
 def new_order_number(now: datetime) -> str:
     """`ORD-2026-8K4Q2P`: the year, then 8 random characters (40 bits): not guessable in sequence."""
-    return f"ORD-{now.year}-{''.join(secrets.choice(_ALPHABET) for _ in range(8))}"
+    drawn = secrets.token_bytes(8)  # 256 is a multiple of 32: every character equally likely
+    return f"ORD-{now.year}-{''.join(_ALPHABET[b % 32] for b in drawn)}"
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Protocol
 
-from shop_core.domain.catalog import Product
 from shop_core.domain.money import round_half_up
 
 
@@ -46,6 +45,25 @@ class Totals:
     @property
     def total_price(self) -> int:
         return self.subtotal - self.discount_amount + self.tax_amount + self.shipping_cost
+
+
+class Sellable(Protocol):
+    """What pricing reads of a product (a catalog Product, or the StockTaken of a checkout)."""
+
+    @property
+    def id(self) -> int | None: ...
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def sku(self) -> str: ...
+
+    @property
+    def price(self) -> int: ...
+
+    @property
+    def final_price(self) -> int: ...
 
 
 class TaxPolicy(Protocol):
@@ -86,7 +104,7 @@ class Pricing:
     tax: TaxPolicy
     shipping: ShippingPolicy
 
-    def line(self, product: Product, quantity: int) -> PricedLine:
+    def line(self, product: Sellable, quantity: int) -> PricedLine:
         assert product.id is not None
         line_total = product.price * quantity
         discount = (product.price - product.final_price) * quantity
@@ -101,7 +119,7 @@ class Pricing:
             tax_amount=self.tax.tax_on(line_total - discount),
         )
 
-    def price(self, wanted: Sequence[tuple[Product, int]]) -> tuple[list[PricedLine], Totals]:
+    def price(self, wanted: Sequence[tuple[Sellable, int]]) -> tuple[list[PricedLine], Totals]:
         """Lines (in the order given) and totals for products at their current prices."""
         lines = [self.line(product, quantity) for product, quantity in wanted]
         subtotal = sum(line.line_total for line in lines)

@@ -9,6 +9,7 @@ from typing import Protocol
 
 from shop_core.domain.invoices import Invoice, InvoiceDocument
 from shop_core.domain.orders import Order, OrderEvent, OrderStatus
+from shop_core.domain.stock import StockMovement
 
 
 @dataclass(frozen=True)
@@ -23,6 +24,18 @@ class OrderFilter:
 class OrderRepository(Protocol):
     async def add(self, order: Order) -> Order:
         """Insert the order and its lines; sets `order.id`."""
+        ...
+
+    async def add_placed(
+        self,
+        order: Order,
+        movements: Sequence[StockMovement],
+        events: Sequence[OrderEvent],
+        idempotency: tuple[int, str] | None,
+    ) -> Order:
+        """Store a newly placed order with everything that goes with it: its lines, the stock
+        movements of what it took, its first events, and (user id, key) the Idempotency-Key claimed
+        for it now pointing at it. Sets `order.id`."""
         ...
 
     async def get(self, order_id: int) -> Order | None: ...
@@ -53,6 +66,8 @@ class OrderRepository(Protocol):
 class StoredKey:
     fingerprint: str
     order_id: int | None
+    """None while the request that claimed the key is still placing its order."""
+    created_at: datetime
 
 
 class IdempotencyRepository(Protocol):
@@ -66,6 +81,10 @@ class IdempotencyRepository(Protocol):
 
     async def complete(self, user_id: int, key: str, order_id: int) -> None: ...
 
+    async def release(self, user_id: int, key: str) -> None:
+        """Forget a claim whose request placed no order (so the key can be tried again)."""
+        ...
+
     async def purge(self, before: datetime) -> int: ...
 
 
@@ -78,6 +97,11 @@ class InvoiceRepository(Protocol):
 
     async def add(self, invoice: Invoice) -> bool:
         """False, storing nothing, when the order already has an invoice."""
+        ...
+
+    async def store_pdf(self, order_id: int, pdf: bytes) -> bytes:
+        """Keep the rendered PDF of an invoice that has none yet; the PDF kept (another request's,
+        if it stored one first)."""
         ...
 
 

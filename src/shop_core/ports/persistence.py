@@ -17,6 +17,11 @@ class UserRepository(Protocol):
 
     async def get(self, user_id: int) -> User | None: ...
 
+    async def peek(self, user_id: int) -> User | None:
+        """A read-only look at a user (every authenticated request makes one): the result is not
+        tracked by the unit of work, so it must not be changed and saved."""
+        ...
+
     async def get_by_email(self, email: str) -> User | None: ...
 
     async def get_by_username(self, username: str) -> User | None:

@@ -1,17 +1,21 @@
-"""Invoices: issued once per order with the year's next number (no gaps), rendered as a PDF and kept.
+"""Invoices: numbered once per order with the year's next number (no gaps), rendered as a PDF and kept.
 
-The first request for an order's invoice (or a worker, when the order is paid) issues it: the
-number is counted in the same transaction that stores the PDF, so a failure gives the number back,
-and two requests racing for one order end with one invoice (the loser reads the winner's).
+The first request for an order's invoice (or a worker, when the order is paid) issues it. The
+number is counted and stored with the order's invoice row in one short transaction, so it is
+never lost or handed out twice (two requests racing for one order end with one number: the loser's
+transaction rolls back and gives its number back). The PDF is rendered afterwards, outside any
+lock and off the event loop, and stored; if rendering fails, the number stays with the order and
+the next request renders it again.
 """
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from datetime import datetime
 
 from shop_core.domain.errors import NotFound
-from shop_core.domain.invoices import Invoice, InvoiceDocument, InvoiceLine, invoice_number
+from shop_core.domain.invoices import Invoice, InvoiceDocument, InvoiceLine
 from shop_core.domain.money import exponent_of, format_minor
 from shop_core.domain.orders import Order
 from shop_core.ports.clock import Clock
@@ -39,10 +43,17 @@ async def invoice_for(order_id: int, viewer: Actor, ctx: InvoiceContext) -> Invo
     """The order's invoice, issued now if it has none yet. Owner and staff only (404 otherwise)."""
     async with ctx.uow() as uow:
         order = await _visible(uow, order_id, viewer)
-        stored = await uow.invoices.get(order_id)
-    if stored is None:
-        stored = await _issue(order, ctx)
-    return InvoiceFile(stored.number, f"{stored.number}.pdf", stored.pdf)
+        invoice = await uow.invoices.get(order_id)
+    if invoice is None:
+        invoice = await _number(order, ctx)
+    pdf = invoice.pdf
+    if pdf is None:
+        document = document_of(order, invoice.number, invoice.issued_at, ctx.shop_name)
+        pdf = await asyncio.to_thread(ctx.renderer.render, document)
+        async with ctx.uow() as uow:
+            pdf = await uow.invoices.store_pdf(order_id, pdf)
+            await uow.commit()
+    return InvoiceFile(invoice.number, f"{invoice.number}.pdf", pdf)
 
 
 async def invoice_by_number(number: str, viewer: Actor, ctx: InvoiceContext) -> InvoiceFile:
@@ -53,17 +64,17 @@ async def invoice_by_number(number: str, viewer: Actor, ctx: InvoiceContext) -> 
     return await invoice_for(order.id, viewer, ctx)
 
 
-async def _issue(order: Order, ctx: InvoiceContext) -> Invoice:
+async def _number(order: Order, ctx: InvoiceContext) -> Invoice:
+    """Give the order the year's next invoice number, once."""
     assert order.id is not None
     now = ctx.clock.now()
     async with ctx.uow() as uow:
         sequence = await uow.invoices.next_number(now.year)
-        pdf = ctx.renderer.render(document_of(order, invoice_number(now.year, sequence), now, ctx.shop_name))
-        invoice = Invoice(order_id=order.id, year=now.year, sequence=sequence, issued_at=now, pdf=pdf)
+        invoice = Invoice(order_id=order.id, year=now.year, sequence=sequence, issued_at=now, pdf=None)
         if await uow.invoices.add(invoice):
             await uow.commit()
             return invoice
-    async with ctx.uow() as uow:  # another request issued it first; our number was given back
+    async with ctx.uow() as uow:  # another request numbered it first; our number was given back
         existing = await uow.invoices.get(order.id)
     assert existing is not None
     return existing

@@ -11,8 +11,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -20,7 +22,7 @@ from datetime import datetime, timedelta
 import msgspec
 
 from shop_core.domain.addresses import Address, address_of
-from shop_core.domain.catalog import Product
+from shop_core.domain.catalog import StockTaken
 from shop_core.domain.errors import Conflict, DomainError, InvalidInput, NotFound, PermissionDenied
 from shop_core.domain.orders import (
     Order,
@@ -54,6 +56,8 @@ from shop_core.services.views import Page
 log = logging.getLogger("shop.orders")
 
 IDEMPOTENCY_KEY_TTL = timedelta(hours=24)
+IN_PROGRESS_WAIT = 15.0  # seconds a retry waits for the request that holds its key
+IN_PROGRESS_ABANDONED = timedelta(minutes=2)  # a claim this old without an order: its request died
 EXPIRY_BATCH = 200
 
 
@@ -111,9 +115,13 @@ async def checkout_cart(
     """An order for everything in the customer's cart, which is emptied (POST /api/cart/checkout/).
 
     The cart is taken atomically, so a double click cannot turn it into two orders; if the order
-    cannot be placed, the lines go back into the cart.
+    cannot be placed, the lines go back into the cart. With an Idempotency-Key the key is claimed
+    (and committed) before the cart is touched, so a concurrent retry waits for this request's
+    order instead of finding the cart empty.
     """
     request = _checked(cmd, "cart", ctx)
+    if key is not None and (replayed := await _claim_apart(user_id, key, request.fingerprint, ctx)):
+        return replayed
     taken: dict[int, int] = {}
 
     async def items() -> dict[int, int]:
@@ -133,9 +141,55 @@ async def checkout_cart(
                     "checkout failed and product %s could not go back into cart %s", product_id, owner
                 )
 
-    return await _place(
-        user_id, actor, request, key=key, items=items, undo=put_back, ctx=ctx, strict_products=False
-    )
+    try:
+        return await _place(
+            user_id,
+            actor,
+            request,
+            key=key,
+            claimed=True,
+            items=items,
+            undo=put_back,
+            ctx=ctx,
+            strict_products=False,
+        )
+    except BaseException:
+        if key is not None:
+            await _release(user_id, key, ctx)
+        raise
+
+
+async def _claim_apart(user_id: int, key: str, fingerprint: str, ctx: OrderContext) -> Placed | None:
+    """Claim the key in a transaction of its own; None when claimed, the earlier order when a request
+    with the key already placed it. While that request is still at work, wait for it (a while)."""
+    deadline = time.monotonic() + IN_PROGRESS_WAIT
+    delay = 0.02
+    while True:
+        now = ctx.clock.now()
+        async with ctx.uow() as uow:
+            if await uow.idempotency.claim(user_id, key, fingerprint, now):
+                await uow.commit()
+                return None
+            stored = await uow.idempotency.get(user_id, key)
+            if stored is not None and stored.fingerprint != fingerprint:
+                raise IdempotencyKeyReused()
+            if stored is not None and stored.order_id is not None:
+                return await _replay(uow, user_id, key, fingerprint)
+            if stored is not None and stored.created_at < now - IN_PROGRESS_ABANDONED:
+                await uow.idempotency.release(user_id, key)  # its request died: free the key
+                await uow.commit()
+                continue
+        if stored is not None:
+            if time.monotonic() > deadline:
+                raise IdempotencyKeyInUse()
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 0.25)
+
+
+async def _release(user_id: int, key: str, ctx: OrderContext) -> None:
+    async with ctx.uow() as uow:
+        await uow.idempotency.release(user_id, key)
+        await uow.commit()
 
 
 async def _place(
@@ -144,6 +198,7 @@ async def _place(
     request: _Request,
     *,
     key: str | None,
+    claimed: bool = False,
     items: Callable[[], Awaitable[dict[int, int]]],
     undo: Callable[[], Awaitable[None]] | None,
     ctx: OrderContext,
@@ -153,7 +208,11 @@ async def _place(
     got_items = False
     try:
         async with ctx.uow() as uow:
-            if key is not None and not await uow.idempotency.claim(user_id, key, request.fingerprint, now):
+            if (
+                key is not None
+                and not claimed
+                and not await uow.idempotency.claim(user_id, key, request.fingerprint, now)
+            ):
                 return await _replay(uow, user_id, key, request.fingerprint)
             wanted = await items()
             got_items = True
@@ -169,28 +228,22 @@ async def _place(
                 billing_address=request.billing,
                 now=now,
             )
-            await uow.orders.add(order)
-            assert order.id is not None
-            await uow.stock.add_many(
-                [
-                    StockMovement(
-                        product_id=product.id or 0,
-                        delta=-quantity,
-                        reason=StockReason.SALE.value,
-                        balance_after=product.stock_quantity,
-                        created_at=now,
-                        actor=actor.label,
-                        note=order.number,
-                    )
-                    for product, quantity in taken
-                ]
+            movements = [
+                StockMovement(
+                    product_id=product.id,
+                    delta=-quantity,
+                    reason=StockReason.SALE.value,
+                    balance_after=product.stock_quantity,
+                    created_at=now,
+                    actor=actor.label,
+                    note=order.number,
+                )
+                for product, quantity in taken
+            ]
+            placed = OrderEvent("placed", now, actor.label, "", order.status.value, _placed_note(order))
+            await uow.orders.add_placed(
+                order, movements, [placed], (user_id, key) if key is not None else None
             )
-            await uow.orders.add_events(
-                order.id,
-                [OrderEvent("placed", now, actor.label, "", order.status.value, _placed_note(order))],
-            )
-            if key is not None:
-                await uow.idempotency.complete(user_id, key, order.id)
             await uow.commit()
     except BaseException:
         if got_items and undo is not None:
@@ -201,8 +254,8 @@ async def _place(
 
 async def _take_stock(
     uow: UnitOfWork, wanted: dict[int, int], *, strict_products: bool
-) -> list[tuple[Product, int]]:
-    taken: list[tuple[Product, int]] = []
+) -> list[tuple[StockTaken, int]]:
+    taken: list[tuple[StockTaken, int]] = []
     short: list[tuple[int, int]] = []
     for product_id, quantity in sorted(wanted.items()):  # a fixed order: no deadlocks
         product = await uow.products.take_stock(product_id, quantity)
@@ -233,6 +286,13 @@ async def _replay(uow: UnitOfWork, user_id: int, key: str, fingerprint: str) -> 
     if order is None:
         raise IdempotencyKeyReused()
     return Placed(order_view(order), replayed=True)
+
+
+class IdempotencyKeyInUse(Conflict):
+    code = "idempotency_key_in_use"
+
+    def __init__(self) -> None:
+        super().__init__("A request with this Idempotency-Key is still being processed; retry shortly.")
 
 
 class IdempotencyKeyReused(Conflict):

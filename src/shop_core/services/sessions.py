@@ -121,7 +121,7 @@ async def _active_user(user_id: int, uow: UnitOfWork) -> User:
     if not is_possible_id(user_id):
         raise AuthenticationFailed("The user of this token is inactive or gone.")
     async with uow:
-        user = await uow.users.get(user_id)
+        user = await uow.users.peek(user_id)
     if user is None or not user.is_active:
         raise AuthenticationFailed("The user of this token is inactive or gone.")
     return user

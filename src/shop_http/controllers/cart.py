@@ -175,6 +175,7 @@ class CartController(Controller):
             raise AuthenticationFailed(
                 "Log in to check out; send your X-Cart-Token along to bring the guest cart."
             )
+        await _owner(shop, request, create=False)  # merges the guest cart its X-Cart-Token names, if any
         return await checkout(shop, viewer, data, idempotency_key)
 
 

@@ -15,7 +15,7 @@ import msgspec
 from litestar import Controller, Request, Response, delete, get, patch, post, put
 from litestar.di import NamedDependency
 from litestar.openapi.datastructures import ResponseSpec
-from litestar.params import JSONBody, Parameter
+from litestar.params import HeaderParameter, JSONBody, Parameter, QueryParameter
 
 from shop_core.bootstrap import Shop
 from shop_core.domain.ids import MAX_ID
@@ -29,8 +29,8 @@ from shop_http.security import actor_of, requires_staff
 OrderId = Annotated[int, Parameter(ge=1, le=MAX_ID, description="The order's id.")]
 IdempotencyKey = Annotated[
     str | None,
-    Parameter(
-        header="Idempotency-Key",
+    HeaderParameter(
+        name="Idempotency-Key",
         required=False,
         pattern=IDEMPOTENCY_KEY,
         description="A key the client makes up per order (a UUID); a retry with it places nothing twice.",
@@ -98,8 +98,8 @@ class OrderController(Controller):
         shop: NamedDependency[Shop],
         request: Request[UserView, Any, Any],
         *,
-        status: Annotated[str | None, Parameter(query="status", max_length=32, required=False)] = None,
-        user: Annotated[int | None, Parameter(query="user", ge=1, le=MAX_ID, required=False)] = None,
+        status: Annotated[str | None, QueryParameter(max_length=32, required=False)] = None,
+        user: Annotated[int | None, QueryParameter(ge=1, le=MAX_ID, required=False)] = None,
         page: PageNumber = 1,
         page_size: PageSize = DEFAULT_PAGE_SIZE,
     ) -> PageOf[OrderView]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from decimal import Decimal
 
 import sqlalchemy as sa
 from advanced_alchemy.exceptions import IntegrityError as AlchemyIntegrityError
@@ -12,7 +13,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shop_core.adapters.sql.orm import categories, products, stock_movements
-from shop_core.domain.catalog import Category, Product
+from shop_core.adapters.sql.pg_driver import asyncpg_in_transaction
+from shop_core.domain.catalog import Category, Product, StockTaken
 from shop_core.domain.errors import Conflict
 from shop_core.domain.ids import MAX_ID
 from shop_core.domain.stock import StockMovement
@@ -33,7 +35,13 @@ class _ProductRows(SQLAlchemyAsyncRepository[Product]):  # type: ignore[type-var
 class SqlCategoryRepository:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
-        self._rows = _CategoryRows(session=session, auto_expunge=False, auto_commit=False)
+        self._repository: _CategoryRows | None = None
+
+    @property
+    def _rows(self) -> _CategoryRows:
+        if self._repository is None:  # made on first use: the checkout's statements do without
+            self._repository = _CategoryRows(session=self._session, auto_expunge=False, auto_commit=False)
+        return self._repository
 
     async def add(self, category: Category) -> Category:
         try:
@@ -80,7 +88,13 @@ class SqlCategoryRepository:
 class SqlProductRepository:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
-        self._rows = _ProductRows(session=session, auto_expunge=False, auto_commit=False)
+        self._repository: _ProductRows | None = None
+
+    @property
+    def _rows(self) -> _ProductRows:
+        if self._repository is None:  # made on first use: the checkout's statements do without
+            self._repository = _ProductRows(session=self._session, auto_expunge=False, auto_commit=False)
+        return self._repository
 
     async def add(self, product: Product) -> Product:
         try:
@@ -146,25 +160,28 @@ class SqlProductRepository:
                 loaded.stock_quantity = balance
         return balance
 
-    async def take_stock(self, product_id: int, quantity: int) -> Product | None:
-        statement = (
-            products.update()
-            .where(
-                products.c.id == product_id,
-                products.c.is_active.is_(True),
-                products.c.stock_quantity >= quantity,
-            )
-            .values(stock_quantity=products.c.stock_quantity - quantity, updated_at=datetime.now(UTC))
-            .returning(*products.c)
-        )
-        row = (await self._session.execute(statement)).first()
-        if row is None:
-            return None
-        taken = Product(**row._asdict())
+    async def take_stock(self, product_id: int, quantity: int) -> StockTaken | None:
+        now = datetime.now(UTC)
+        pg = await asyncpg_in_transaction(self._session)
+        if pg is not None:
+            found = await pg.fetchrow(_TAKE_PG, product_id, quantity, now)
+            if found is None:
+                return None
+            percent = (Decimal(found[4]) / 100).quantize(Decimal("0.01"))  # stored as hundredths
+            row = StockTaken(found[0], found[1], found[2], found[3], percent, found[5])
+        else:
+            result = (
+                await (await self._session.connection()).execute(
+                    _TAKE, {"pid": product_id, "qty": quantity, "now": now}
+                )
+            ).first()
+            if result is None:
+                return None
+            row = StockTaken(*result)
         loaded = self._session.identity_map.get(self._session.identity_key(Product, product_id))
         if isinstance(loaded, Product):
-            loaded.stock_quantity = taken.stock_quantity
-        return taken
+            loaded.stock_quantity = row.stock_quantity  # keep an already-loaded Product in step
+        return row
 
     async def add_many(self, items: Sequence[Product]) -> None:
         if not items:
@@ -180,6 +197,35 @@ class SqlProductRepository:
         return list((await self._session.scalars(query)).all())
 
 
+_INSERT_MOVEMENTS = stock_movements.insert()
+
+# Built once: the checkout hot path runs it once per order line.
+_TAKE = (
+    products.update()
+    .where(
+        products.c.id == sa.bindparam("pid"),
+        products.c.is_active.is_(True),
+        products.c.stock_quantity >= sa.bindparam("qty"),
+    )
+    .values(stock_quantity=products.c.stock_quantity - sa.bindparam("qty"), updated_at=sa.bindparam("now"))
+    .returning(
+        products.c.id,
+        products.c.name,
+        products.c.sku,
+        products.c.price,
+        products.c.discount_percentage,
+        products.c.stock_quantity,
+    )
+)
+
+
+_TAKE_PG = (
+    "UPDATE products SET stock_quantity = stock_quantity - $2, updated_at = $3"
+    " WHERE id = $1 AND is_active AND stock_quantity >= $2"
+    " RETURNING id, name, sku, price, discount_percentage, stock_quantity"
+)
+
+
 class SqlStockMovementRepository:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
@@ -191,8 +237,9 @@ class SqlStockMovementRepository:
     async def add_many(self, movements: Sequence[StockMovement]) -> None:
         if movements:
             # One multi-row insert: cheaper than the unit of work's per-object flush.
-            await self._session.execute(
-                stock_movements.insert(),
+            connection = await self._session.connection()
+            await connection.execute(
+                _INSERT_MOVEMENTS,
                 [
                     {
                         "product_id": m.product_id,

@@ -4,11 +4,14 @@ mapping the aggregate)."""
 
 from __future__ import annotations
 
+import functools
+import json
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shop_core.adapters.sql.orm import (
@@ -18,7 +21,9 @@ from shop_core.adapters.sql.orm import (
     order_events,
     order_lines,
     orders,
+    stock_movements,
 )
+from shop_core.adapters.sql.pg_driver import asyncpg_in_transaction
 from shop_core.adapters.sql.upsert import session_insert
 from shop_core.domain.addresses import Address
 from shop_core.domain.invoices import Invoice
@@ -31,6 +36,7 @@ from shop_core.domain.orders import (
     PaymentStatus,
     new_order_number,
 )
+from shop_core.domain.stock import StockMovement
 from shop_core.ports.orders import OrderFilter, StoredKey
 
 _LINE_FIELDS = (
@@ -45,26 +51,178 @@ _LINE_FIELDS = (
 )
 
 
+# The checkout hot path's statements, built once (per dialect where it matters).
+_INSERT_LINES = order_lines.insert()
+_INSERT_EVENTS = order_events.insert()
+_COMPLETE_KEY = (
+    idempotency_keys.update()
+    .where(idempotency_keys.c.user_id == sa.bindparam("uid"), idempotency_keys.c.key == sa.bindparam("k"))
+    .values(order_id=sa.bindparam("oid"))
+)
+
+
+_ORDER_COLUMNS = (
+    "number",
+    "user_id",
+    "status",
+    "payment_status",
+    "payment_method",
+    "currency",
+    "subtotal",
+    "discount_amount",
+    "tax_amount",
+    "shipping_cost",
+    "total_price",
+    "shipping_address",
+    "billing_address",
+    "created_at",
+    "updated_at",
+    "paid_at",
+    "delivered_at",
+    "version",
+)
+# Built from constants only (column names above, $n placeholders); every value is a parameter.
+_PLACE_PG = f"""
+WITH o AS (
+    INSERT INTO orders ({", ".join(_ORDER_COLUMNS)})
+    VALUES ({", ".join(f"${i}" for i in range(1, 19))})
+    ON CONFLICT (number) DO NOTHING RETURNING id, user_id
+), l AS (
+    INSERT INTO order_lines
+        (order_id, product_id, product_name, sku, unit_price, quantity, line_total, discount_amount,
+         tax_amount)
+    SELECT o.id, x.* FROM o, unnest(
+        $19::int[], $20::text[], $21::text[], $22::bigint[], $23::int[], $24::bigint[], $25::bigint[],
+        $26::bigint[]
+    ) AS x
+), m AS (
+    INSERT INTO stock_movements (product_id, delta, reason, balance_after, actor, note, created_at)
+    SELECT y.* FROM o, unnest(
+        $27::int[], $28::int[], $29::text[], $30::int[], $31::text[], $32::text[], $33::timestamptz[]
+    ) AS y
+), e AS (
+    INSERT INTO order_events (order_id, at, actor, action, from_status, to_status, note)
+    SELECT o.id, z.* FROM o, unnest(
+        $34::timestamptz[], $35::text[], $36::text[], $37::text[], $38::text[], $39::text[]
+    ) AS z
+), k AS (
+    UPDATE idempotency_keys SET order_id = o.id FROM o
+    WHERE idempotency_keys.user_id = o.user_id AND idempotency_keys.key = $40::text
+)
+SELECT id FROM o
+"""  # noqa: S608
+
+
+_CLAIM_PG = (
+    "INSERT INTO idempotency_keys (user_id, key, fingerprint, created_at) VALUES ($1, $2, $3, $4)"
+    " ON CONFLICT (user_id, key) DO NOTHING RETURNING user_id"
+)
+
+
+def _movement_row(m: StockMovement) -> dict[str, Any]:
+    return {
+        "product_id": m.product_id,
+        "delta": m.delta,
+        "reason": m.reason,
+        "balance_after": m.balance_after,
+        "actor": m.actor,
+        "note": m.note,
+        "created_at": m.created_at,
+    }
+
+
+@functools.cache
+def _insert_order(dialect: str) -> sa.Executable:
+    insert = postgresql.insert(orders) if dialect == "postgresql" else sqlite.insert(orders)
+    return insert.on_conflict_do_nothing(index_elements=[orders.c.number]).returning(orders.c.id)
+
+
+@functools.cache
+def _claim_key(dialect: str) -> sa.Executable:
+    insert = (
+        postgresql.insert(idempotency_keys) if dialect == "postgresql" else sqlite.insert(idempotency_keys)
+    )
+    return insert.on_conflict_do_nothing(
+        index_elements=[idempotency_keys.c.user_id, idempotency_keys.c.key]
+    ).returning(idempotency_keys.c.user_id)
+
+
 class SqlOrderRepository:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
 
     async def add(self, order: Order) -> Order:
+        connection = await self._session.connection()
+        insert = _insert_order(connection.dialect.name)
         for _ in range(10):  # a clash of random order numbers is rare; draw again
-            insert = session_insert(self._session, orders).values(_row_of(order))
-            statement = insert.on_conflict_do_nothing(index_elements=[orders.c.number]).returning(orders.c.id)
-            order_id = (await self._session.execute(statement)).scalar_one_or_none()
+            order_id = (await connection.execute(insert, _row_of(order))).scalar_one_or_none()
             if order_id is not None:
                 break
             order.number = new_order_number(order.created_at)
         else:
             raise RuntimeError("could not draw a free order number")
         order.id = order_id
-        await self._session.execute(
-            order_lines.insert(),
+        await connection.execute(
+            _INSERT_LINES,
             [{"order_id": order.id, **{f: getattr(line, f) for f in _LINE_FIELDS}} for line in order.lines],
         )
         return order
+
+    async def add_placed(
+        self,
+        order: Order,
+        movements: Sequence[StockMovement],
+        events: Sequence[OrderEvent],
+        idempotency: tuple[int, str] | None,
+    ) -> Order:
+        pg = await asyncpg_in_transaction(self._session)
+        if pg is None:
+            await self.add(order)
+            assert order.id is not None
+            connection = await self._session.connection()
+            if movements:
+                await connection.execute(stock_movements.insert(), [_movement_row(m) for m in movements])
+            await self.add_events(order.id, events)
+            if idempotency is not None:
+                await connection.execute(
+                    _COMPLETE_KEY, {"uid": idempotency[0], "k": idempotency[1], "oid": order.id}
+                )
+            return order
+        # PostgreSQL: the order, its lines, movements, events and key in one statement.
+        lines, key = order.lines, idempotency[1] if idempotency else None
+        for _ in range(10):  # a clash of random order numbers is rare; draw again
+            row = _row_of(order)
+            order_id = await pg.fetchval(
+                _PLACE_PG,
+                *(row[c] if "address" not in c else json.dumps(row[c]) for c in _ORDER_COLUMNS),
+                [line.product_id for line in lines],
+                [line.product_name for line in lines],
+                [line.sku for line in lines],
+                [line.unit_price for line in lines],
+                [line.quantity for line in lines],
+                [line.line_total for line in lines],
+                [line.discount_amount for line in lines],
+                [line.tax_amount for line in lines],
+                [m.product_id for m in movements],
+                [m.delta for m in movements],
+                [m.reason for m in movements],
+                [m.balance_after for m in movements],
+                [m.actor for m in movements],
+                [m.note for m in movements],
+                [m.created_at for m in movements],
+                [e.at for e in events],
+                [e.actor[:320] for e in events],
+                [e.action for e in events],
+                [e.from_status for e in events],
+                [e.to_status for e in events],
+                [e.note[:500] for e in events],
+                key,
+            )
+            if order_id is not None:
+                order.id = order_id
+                return order
+            order.number = new_order_number(order.created_at)
+        raise RuntimeError("could not draw a free order number")
 
     async def get(self, order_id: int) -> Order | None:
         return await self._one(orders.c.id == order_id)
@@ -111,8 +269,9 @@ class SqlOrderRepository:
 
     async def add_events(self, order_id: int, events: Sequence[OrderEvent]) -> None:
         if events:
-            await self._session.execute(
-                order_events.insert(),
+            connection = await self._session.connection()
+            await connection.execute(
+                _INSERT_EVENTS,
                 [
                     {
                         "order_id": order_id,
@@ -227,29 +386,34 @@ class SqlIdempotencyRepository:
 
     async def claim(self, user_id: int, key: str, fingerprint: str, now: datetime) -> bool:
         # ON CONFLICT DO NOTHING waits for a concurrent claim of the same key to commit or roll back.
-        insert = session_insert(self._session, idempotency_keys).values(
-            user_id=user_id, key=key, fingerprint=fingerprint, created_at=now
-        )
-        statement = insert.on_conflict_do_nothing(
-            index_elements=[idempotency_keys.c.user_id, idempotency_keys.c.key]
-        ).returning(idempotency_keys.c.user_id)
-        return (await self._session.execute(statement)).first() is not None
+        pg = await asyncpg_in_transaction(self._session)
+        if pg is not None:
+            return await pg.fetchval(_CLAIM_PG, user_id, key, fingerprint, now) is not None
+        connection = await self._session.connection()
+        values = {"user_id": user_id, "key": key, "fingerprint": fingerprint, "created_at": now}
+        return (await connection.execute(_claim_key(connection.dialect.name), values)).first() is not None
 
     async def get(self, user_id: int, key: str) -> StoredKey | None:
         row = (
             await self._session.execute(
-                sa.select(idempotency_keys.c.fingerprint, idempotency_keys.c.order_id).where(
-                    idempotency_keys.c.user_id == user_id, idempotency_keys.c.key == key
-                )
+                sa.select(
+                    idempotency_keys.c.fingerprint, idempotency_keys.c.order_id, idempotency_keys.c.created_at
+                ).where(idempotency_keys.c.user_id == user_id, idempotency_keys.c.key == key)
             )
         ).first()
-        return StoredKey(row.fingerprint, row.order_id) if row else None
+        return StoredKey(row.fingerprint, row.order_id, row.created_at) if row else None
 
     async def complete(self, user_id: int, key: str, order_id: int) -> None:
+        connection = await self._session.connection()
+        await connection.execute(_COMPLETE_KEY, {"uid": user_id, "k": key, "oid": order_id})
+
+    async def release(self, user_id: int, key: str) -> None:
         await self._session.execute(
-            idempotency_keys.update()
-            .where(idempotency_keys.c.user_id == user_id, idempotency_keys.c.key == key)
-            .values(order_id=order_id)
+            idempotency_keys.delete().where(
+                idempotency_keys.c.user_id == user_id,
+                idempotency_keys.c.key == key,
+                idempotency_keys.c.order_id.is_(None),
+            )
         )
 
     async def purge(self, before: datetime) -> int:
@@ -290,3 +454,11 @@ class SqlInvoiceRepository:
             invoices.c.order_id
         )
         return (await self._session.execute(statement)).first() is not None
+
+    async def store_pdf(self, order_id: int, pdf: bytes) -> bytes:
+        await self._session.execute(
+            invoices.update().where(invoices.c.order_id == order_id, invoices.c.pdf.is_(None)).values(pdf=pdf)
+        )
+        kept = await self._session.scalar(sa.select(invoices.c.pdf).where(invoices.c.order_id == order_id))
+        assert isinstance(kept, bytes)
+        return kept

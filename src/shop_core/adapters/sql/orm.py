@@ -231,7 +231,7 @@ invoices = sa.Table(
     sa.Column("year", sa.Integer, nullable=False),
     sa.Column("sequence", sa.Integer, nullable=False),
     sa.Column("issued_at", DateTimeUTC(timezone=True), nullable=False),
-    sa.Column("pdf", sa.LargeBinary, nullable=False),
+    sa.Column("pdf", sa.LargeBinary),  # None until rendered
     sa.UniqueConstraint("year", "sequence", name="uq_invoices_year_sequence"),
 )
 

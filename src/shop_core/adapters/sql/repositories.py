@@ -8,8 +8,11 @@ from advanced_alchemy.repository import SQLAlchemyAsyncRepository
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shop_core.adapters.sql.orm import users
+from shop_core.adapters.sql.pg_driver import asyncpg_connection
 from shop_core.domain.errors import Conflict
-from shop_core.domain.users import User
+from shop_core.domain.users import Role, User
+
+_PEEK_PG = f"SELECT {', '.join(c.name for c in users.c)} FROM users WHERE id = $1"  # noqa: S608
 
 
 class _UserRows(SQLAlchemyAsyncRepository[User]):  # type: ignore[type-var]
@@ -18,7 +21,14 @@ class _UserRows(SQLAlchemyAsyncRepository[User]):  # type: ignore[type-var]
 
 class SqlUserRepository:
     def __init__(self, session: AsyncSession) -> None:
-        self._rows = _UserRows(session=session, auto_expunge=False, auto_commit=False)
+        self._session = session
+        self._repository: _UserRows | None = None
+
+    @property
+    def _rows(self) -> _UserRows:
+        if self._repository is None:  # made on first use: `get`, the hot path, does without
+            self._repository = _UserRows(session=self._session, auto_expunge=False, auto_commit=False)
+        return self._repository
 
     async def add(self, user: User) -> User:
         try:
@@ -27,7 +37,16 @@ class SqlUserRepository:
             raise Conflict("A user with that email or username already exists.") from exc
 
     async def get(self, user_id: int) -> User | None:
-        return await self._rows.get_one_or_none(id=user_id)
+        return await self._session.get(User, user_id)
+
+    async def peek(self, user_id: int) -> User | None:
+        pg = await asyncpg_connection(self._session)
+        if pg is None:
+            return await self._session.get(User, user_id)
+        # One statement, straight through asyncpg (outside a transaction unless one is open):
+        # authentication makes this lookup on every request.
+        row = await pg.fetchrow(_PEEK_PG, user_id)
+        return None if row is None else User(**{**dict(row), "role": Role(row["role"])})
 
     async def get_by_email(self, email: str) -> User | None:
         return await self._rows.get_one_or_none(email=email)

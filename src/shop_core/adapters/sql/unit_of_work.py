@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from types import TracebackType
-from typing import Self
+from typing import Any, Self, TypeVar, cast
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -17,33 +18,59 @@ from shop_core.adapters.sql.order_repositories import (
     SqlInvoiceRepository,
     SqlOrderRepository,
 )
+from shop_core.adapters.sql.pg_driver import forget_connection
 from shop_core.adapters.sql.repositories import SqlUserRepository
+
+R = TypeVar("R")
 
 
 class SqlUnitOfWork:
-    """Commit is explicit; leaving the block without it rolls back."""
-
-    users: SqlUserRepository
-    categories: SqlCategoryRepository
-    products: SqlProductRepository
-    stock: SqlStockMovementRepository
-    orders: SqlOrderRepository
-    idempotency: SqlIdempotencyRepository
-    invoices: SqlInvoiceRepository
+    """Commit is explicit; leaving the block without it rolls back. Repositories are made on first
+    use: most use cases touch one or two of them."""
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self._sessions = sessions
         self._session: AsyncSession | None = None
+        self._repositories: dict[Callable[[AsyncSession], Any], Any] = {}
+
+    def _repository(self, kind: Callable[[AsyncSession], R]) -> R:
+        found = self._repositories.get(kind)
+        if found is None:
+            assert self._session is not None, "use the unit of work inside `async with`"
+            found = self._repositories[kind] = kind(self._session)
+        return cast(R, found)
+
+    @property
+    def users(self) -> SqlUserRepository:
+        return self._repository(SqlUserRepository)
+
+    @property
+    def categories(self) -> SqlCategoryRepository:
+        return self._repository(SqlCategoryRepository)
+
+    @property
+    def products(self) -> SqlProductRepository:
+        return self._repository(SqlProductRepository)
+
+    @property
+    def stock(self) -> SqlStockMovementRepository:
+        return self._repository(SqlStockMovementRepository)
+
+    @property
+    def orders(self) -> SqlOrderRepository:
+        return self._repository(SqlOrderRepository)
+
+    @property
+    def idempotency(self) -> SqlIdempotencyRepository:
+        return self._repository(SqlIdempotencyRepository)
+
+    @property
+    def invoices(self) -> SqlInvoiceRepository:
+        return self._repository(SqlInvoiceRepository)
 
     async def __aenter__(self) -> Self:
         self._session = self._sessions()
-        self.users = SqlUserRepository(self._session)
-        self.categories = SqlCategoryRepository(self._session)
-        self.products = SqlProductRepository(self._session)
-        self.stock = SqlStockMovementRepository(self._session)
-        self.orders = SqlOrderRepository(self._session)
-        self.idempotency = SqlIdempotencyRepository(self._session)
-        self.invoices = SqlInvoiceRepository(self._session)
+        self._repositories = {}
         return self
 
     async def __aexit__(
@@ -56,11 +83,14 @@ class SqlUnitOfWork:
         # close() rolls back whatever was not committed, and keeps loaded objects readable.
         await self._session.close()
         self._session = None
+        self._repositories = {}
 
     async def commit(self) -> None:
         assert self._session is not None
         await self._session.commit()
+        forget_connection(self._session)  # the next transaction may run on another connection
 
     async def rollback(self) -> None:
         assert self._session is not None
         await self._session.rollback()
+        forget_connection(self._session)

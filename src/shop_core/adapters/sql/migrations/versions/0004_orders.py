@@ -89,7 +89,7 @@ def upgrade() -> None:
         sa.Column("year", sa.Integer(), nullable=False),
         sa.Column("sequence", sa.Integer(), nullable=False),
         sa.Column("issued_at", DateTimeUTC(timezone=True), nullable=False),
-        sa.Column("pdf", sa.LargeBinary(), nullable=False),
+        sa.Column("pdf", sa.LargeBinary(), nullable=True),
         sa.ForeignKeyConstraint(
             ["order_id"], ["orders.id"], name=op.f("fk_invoices_order_id_orders"), ondelete="CASCADE"
         ),

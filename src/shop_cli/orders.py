@@ -1,0 +1,223 @@
+"""`shop orders list|show|set-status|cancel|expire-unpaid|invoice`: orders, for operators (staff)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from shop_cli.runner import console, fail, load_settings, run
+from shop_core.bootstrap import Shop
+from shop_core.services.invoices import InvoiceFile
+from shop_core.services.order_commands import Actor, ChangeOrderStatus
+from shop_core.services.order_views import AddressView, OrderEventView, OrderView
+from shop_core.services.views import Page
+
+app = typer.Typer(help="Orders: list, inspect, move along, cancel, invoice.", no_args_is_help=True)
+
+ACTOR = Actor("cli", is_staff=True)  # who the audit trail and stock movements name, like `shop stock`
+NUMBER = typer.Argument(..., metavar="NUMBER", help="The order number, e.g. ORD-2026-8K4Q2P.")
+SINCE = typer.Option(
+    None,
+    "--since",
+    formats=["%Y-%m-%d"],
+    metavar="YYYY-MM-DD",
+    help="Only orders placed that day (UTC) or later.",
+)
+OUT = typer.Option(..., "--out", metavar="FILE.pdf", help="Where to write the PDF.")
+
+
+@app.command("list")
+def list_orders(
+    status: str | None = typer.Option(None, "--status", help="Only orders in this status, e.g. pending."),
+    email: str | None = typer.Option(None, "--email", help="Only this customer's orders."),
+    since: datetime | None = SINCE,
+    limit: int = typer.Option(50, "--limit", min=1, max=10_000, help="How many orders to show."),
+) -> None:
+    """Orders, newest first, with how many match in all."""
+    start = since.replace(tzinfo=UTC) if since is not None else None
+
+    async def load(shop: Shop) -> Page[OrderView]:
+        user_id = (await shop.find_user(email)).id if email is not None else None
+        return await shop.list_orders(ACTOR, status=status, user_id=user_id, since=start, limit=limit)
+
+    page = run(load)
+    if page.items:
+        table = Table(title="Orders (newest first)")
+        right = {"customer id", "total"}
+        for column in ("number", "date", "customer id", "status", "payment status", "method", "total"):
+            table.add_column(column, justify="right" if column in right else "left")
+        for order in page.items:
+            table.add_row(
+                order.order_number,
+                _when(order.created_at),
+                str(order.user_id),
+                order.status,
+                order.payment_status,
+                order.payment_method,
+                f"{order.total_price} {order.currency}",
+            )
+        console.print(table)
+    noun = "order" if page.total == 1 else "orders"
+    console.print(f"{len(page.items)} of {page.total} {noun}", highlight=False, soft_wrap=True)
+
+
+@app.command()
+def show(number: str = NUMBER) -> None:
+    """One order: its fields, lines, totals, addresses and audit trail."""
+    order = run(lambda shop: shop.get_order_by_number(number, ACTOR))
+    _say(f"[bold]Order {order.order_number}[/]")
+    _say(f"customer id: {order.user_id}")
+    _say(f"status: {order.status}")
+    _say(f"payment: {order.payment_status} ({order.payment_method})")
+    _say(f"placed: {_when(order.created_at)}")
+    _say(f"updated: {_when(order.updated_at)}")
+    if order.paid_at is not None:
+        _say(f"paid: {_when(order.paid_at)}")
+    if order.delivered_at is not None:
+        _say(f"delivered: {_when(order.delivered_at)}")
+
+    lines = Table(title="Lines")
+    for column in ("sku", "name", "qty", "unit price", "line total"):
+        lines.add_column(column, justify="right" if column in ("qty", "unit price", "line total") else "left")
+    for line in order.items:
+        lines.add_row(
+            escape(line.sku), escape(line.product_name), str(line.quantity), line.unit_price, line.line_total
+        )
+    console.print(lines)
+
+    currency = order.currency
+    _say(f"subtotal: {order.subtotal} {currency}")
+    _say(f"discount: {order.discount_amount} {currency}")
+    _say(f"tax: {order.tax_amount} {currency}")
+    _say(f"shipping: {order.shipping_cost} {currency}")
+    _say(f"[bold]total: {order.total_price} {currency}[/]")
+    _say(f"shipping address: {_address(order.shipping_address)}")
+    _say(f"billing address: {_address(order.billing_address)}")
+
+    trail = Table(title="Audit trail")
+    for column in ("at", "actor", "action", "from → to", "note"):
+        trail.add_column(column)
+    for event in _events(order):
+        trail.add_row(
+            _when(event.at, seconds=True),
+            escape(event.actor),
+            escape(event.action),
+            _move(event.from_status, event.to_status),
+            escape(event.note),
+        )
+    console.print(trail)
+
+
+@app.command("set-status")
+def set_status(
+    number: str = NUMBER,
+    status: str = typer.Argument(
+        ..., metavar="STATUS", help="The new status, e.g. paid, processing, shipped."
+    ),
+) -> None:
+    """Move an order to STATUS (only the moves an order's life allows; anything else changes nothing)."""
+
+    async def change(shop: Shop) -> tuple[OrderView, OrderView]:
+        before = await shop.get_order_by_number(number, ACTOR)
+        return before, await shop.change_order_status(before.id, ChangeOrderStatus(status=status), ACTOR)
+
+    _report(*run(change))
+
+
+@app.command()
+def cancel(
+    number: str = NUMBER,
+    note: str = typer.Option("", "--note", help="Why, kept in the audit trail."),
+) -> None:
+    """Cancel an order (staff rules: paid orders too, recorded as refunded); its stock goes back."""
+
+    async def cancel_it(shop: Shop) -> tuple[OrderView, OrderView]:
+        before = await shop.get_order_by_number(number, ACTOR)
+        return before, await shop.cancel_order(before.id, ACTOR, note)
+
+    _report(*run(cancel_it))
+
+
+@app.command("expire-unpaid")
+def expire_unpaid() -> None:
+    """Cancel the orders left unpaid longer than SHOP_ORDER_PAYMENT_TIMEOUT; their stock goes back."""
+    settings = load_settings()
+    expired = run(lambda shop: shop.expire_unpaid_orders(), settings)
+    noun = "order" if expired == 1 else "orders"
+    _say(
+        f"Cancelled {expired} unpaid {noun} older than {_duration(settings.order_payment_timeout)} "
+        "(SHOP_ORDER_PAYMENT_TIMEOUT)."
+    )
+
+
+@app.command()
+def invoice(
+    number: str = NUMBER,
+    out: Path = OUT,
+    force: bool = typer.Option(False, "--force", help="Overwrite FILE.pdf if it exists."),
+) -> None:
+    """Write an order's invoice as a PDF (issued now, with the year's next number, if it has none)."""
+    # Checked before the use case runs: a path we cannot write must not issue an invoice number.
+    if out.is_dir():
+        fail(f"{out} is a directory; give a file name, e.g. {out / 'invoice.pdf'}.")
+    if not out.parent.is_dir():
+        fail(f"The directory {out.parent} does not exist.")
+    if out.exists() and not force:
+        fail(f"{out} already exists; add --force to overwrite it.")
+    document: InvoiceFile = run(lambda shop: shop.order_invoice_by_number(number, ACTOR))
+    try:
+        out.write_bytes(document.pdf)
+    except OSError as exc:
+        fail(f"Cannot write {out}: {exc.strerror or exc}.")
+    _say(f"Invoice {document.number} for {number.strip().upper()} written to {escape(str(out))}.")
+
+
+def _say(text: str) -> None:
+    console.print(text, highlight=False, soft_wrap=True)
+
+
+def _when(at: datetime, *, seconds: bool = False) -> str:
+    utc = at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
+    return utc.strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")
+
+
+def _move(before: str, after: str) -> str:
+    if not before and not after:
+        return ""
+    return f"{before or '—'} → {after or '—'}"
+
+
+def _address(address: AddressView) -> str:
+    parts = [
+        address.full_name,
+        address.line1,
+        address.line2,
+        f"{address.postal_code} {address.city}".strip(),
+        address.country,
+        f"phone {address.phone}" if address.phone else "",
+    ]
+    return escape(", ".join(part for part in parts if part))
+
+
+def _report(before: OrderView, after: OrderView) -> None:
+    """The move, and what it did besides (stock returned, refund to make): the trail's new entries."""
+    seen = len(_events(before))
+    notes = [escape(e.note) for e in _events(after)[seen:] if not e.to_status and e.note]
+    extra = "; " + "; ".join(notes) if notes else ""
+    _say(f"{after.order_number}: {before.status} → {after.status} (payment {after.payment_status}){extra}.")
+
+
+def _events(order: OrderView) -> list[OrderEventView]:
+    return order.events if isinstance(order.events, list) else []
+
+
+def _duration(seconds: int) -> str:
+    for unit, size in (("day", 86_400), ("hour", 3_600), ("minute", 60)):
+        if seconds % size == 0:
+            count = seconds // size
+            return f"{count} {unit}{'' if count == 1 else 's'}"
+    return f"{seconds} second{'' if seconds == 1 else 's'}"
