@@ -31,11 +31,15 @@ class OrderRepository(Protocol):
         order: Order,
         movements: Sequence[StockMovement],
         events: Sequence[OrderEvent],
-        idempotency: tuple[int, str] | None,
-    ) -> Order:
+        key: PlacementKey | None,
+    ) -> bool:
         """Store a newly placed order with everything that goes with it: its lines, the stock
-        movements of what it took, its first events, and (user id, key) the Idempotency-Key claimed
-        for it now pointing at it. Sets `order.id`."""
+        movements of what it took, its first events, and its Idempotency-Key (claimed now, or
+        already claimed by the caller) pointing at it. Sets `order.id`.
+
+        False when the key is already another order's (a request with it committed first): the
+        caller must then roll back and answer with that order.
+        """
         ...
 
     async def get(self, order_id: int) -> Order | None: ...
@@ -60,6 +64,16 @@ class OrderRepository(Protocol):
         ...
 
     async def product_is_ordered(self, product_id: int) -> bool: ...
+
+
+@dataclass(frozen=True)
+class PlacementKey:
+    user_id: int
+    key: str
+    fingerprint: str
+    created_at: datetime
+    claimed: bool
+    """True when the caller claimed it already (in a transaction of its own)."""
 
 
 @dataclass(frozen=True)

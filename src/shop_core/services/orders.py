@@ -3,8 +3,12 @@
 - Stock is taken in the transaction that creates the order, one conditional statement per line,
   in product-id order (so two checkouts lock rows in the same order and cannot deadlock). If any
   line is short, nothing is taken and every short line is named.
-- An `Idempotency-Key` is claimed first in that same transaction: a concurrent request with the
-  same key waits for it, then answers with the order it created (or 409 for a different body).
+- An `Idempotency-Key` is recorded with the order, in the same transaction (on PostgreSQL in the
+  same statement). A concurrent request with the same key waits on the rows the first one locked,
+  then finds the key taken (or the stock gone) and answers with the first request's order; the
+  same key with a different body is 409. Cart checkout claims its key before it takes the cart,
+  in a transaction of its own, so a retry waits for the first request's order instead of finding
+  the cart empty.
 - Every change is one optimistic update (the order's version) plus its audit event, so two
   concurrent cancels return the stock once: the second finds the order changed and is refused.
 """
@@ -39,7 +43,7 @@ from shop_core.domain.pricing import Pricing
 from shop_core.domain.stock import StockMovement, StockReason
 from shop_core.ports.cart import CartLimitReached
 from shop_core.ports.clock import Clock
-from shop_core.ports.orders import OrderFilter
+from shop_core.ports.orders import OrderFilter, PlacementKey
 from shop_core.ports.persistence import UnitOfWork, UnitOfWorkFactory
 from shop_core.services.cart import CartContext
 from shop_core.services.order_commands import (
@@ -206,14 +210,9 @@ async def _place(
 ) -> Placed:
     now = ctx.clock.now()
     got_items = False
+    claim = None if key is None else PlacementKey(user_id, key, request.fingerprint, now, claimed)
     try:
         async with ctx.uow() as uow:
-            if (
-                key is not None
-                and not claimed
-                and not await uow.idempotency.claim(user_id, key, request.fingerprint, now)
-            ):
-                return await _replay(uow, user_id, key, request.fingerprint)
             wanted = await items()
             got_items = True
             taken = await _take_stock(uow, wanted, strict_products=strict_products)
@@ -241,15 +240,37 @@ async def _place(
                 for product, quantity in taken
             ]
             placed = OrderEvent("placed", now, actor.label, "", order.status.value, _placed_note(order))
-            await uow.orders.add_placed(
-                order, movements, [placed], (user_id, key) if key is not None else None
-            )
+            if not await uow.orders.add_placed(order, movements, [placed], claim):
+                raise _KeyTaken
             await uow.commit()
+    except (_KeyTaken, OutOfStock) as exc:
+        if got_items and undo is not None:
+            await undo()
+        # The key claimed last: a request with it that committed first placed the order; the stock
+        # this one found missing may be what that order took. Answer with that order.
+        if claim is not None and not claimed and (replayed := await _stored(user_id, key, request, ctx)):
+            return replayed
+        if isinstance(exc, _KeyTaken):
+            raise IdempotencyKeyReused() from None
+        raise
     except BaseException:
         if got_items and undo is not None:
             await undo()
         raise
     return Placed(order_view(order), replayed=False)
+
+
+class _KeyTaken(Exception):
+    """The Idempotency-Key belongs to an order another request committed meanwhile."""
+
+
+async def _stored(user_id: int, key: str | None, request: _Request, ctx: OrderContext) -> Placed | None:
+    assert key is not None
+    async with ctx.uow() as uow:
+        stored = await uow.idempotency.get(user_id, key)
+        if stored is None:
+            return None
+        return await _replay(uow, user_id, key, request.fingerprint)
 
 
 async def _take_stock(

@@ -37,7 +37,7 @@ from shop_core.domain.orders import (
     new_order_number,
 )
 from shop_core.domain.stock import StockMovement
-from shop_core.ports.orders import OrderFilter, StoredKey
+from shop_core.ports.orders import OrderFilter, PlacementKey, StoredKey
 
 _LINE_FIELDS = (
     "product_id",
@@ -108,8 +108,12 @@ WITH o AS (
 ), k AS (
     UPDATE idempotency_keys SET order_id = o.id FROM o
     WHERE idempotency_keys.user_id = o.user_id AND idempotency_keys.key = $40::text
+), c AS (
+    INSERT INTO idempotency_keys (user_id, key, fingerprint, created_at, order_id)
+    SELECT o.user_id, $41::text, $42::text, $14, o.id FROM o WHERE $41::text IS NOT NULL
+    ON CONFLICT (user_id, key) DO NOTHING RETURNING 1
 )
-SELECT id FROM o
+SELECT (SELECT id FROM o), $41::text IS NOT NULL AND NOT EXISTS (SELECT 1 FROM c)
 """  # noqa: S608
 
 
@@ -173,26 +177,29 @@ class SqlOrderRepository:
         order: Order,
         movements: Sequence[StockMovement],
         events: Sequence[OrderEvent],
-        idempotency: tuple[int, str] | None,
-    ) -> Order:
+        key: PlacementKey | None,
+    ) -> bool:
         pg = await asyncpg_in_transaction(self._session)
         if pg is None:
+            if key is not None and not key.claimed:
+                claims = SqlIdempotencyRepository(self._session)
+                if not await claims.claim(key.user_id, key.key, key.fingerprint, key.created_at):
+                    return False
             await self.add(order)
             assert order.id is not None
             connection = await self._session.connection()
             if movements:
                 await connection.execute(stock_movements.insert(), [_movement_row(m) for m in movements])
             await self.add_events(order.id, events)
-            if idempotency is not None:
-                await connection.execute(
-                    _COMPLETE_KEY, {"uid": idempotency[0], "k": idempotency[1], "oid": order.id}
-                )
-            return order
+            if key is not None:
+                await connection.execute(_COMPLETE_KEY, {"uid": key.user_id, "k": key.key, "oid": order.id})
+            return True
         # PostgreSQL: the order, its lines, movements, events and key in one statement.
-        lines, key = order.lines, idempotency[1] if idempotency else None
+        lines = order.lines
+        fresh = key is not None and not key.claimed
         for _ in range(10):  # a clash of random order numbers is rare; draw again
             row = _row_of(order)
-            order_id = await pg.fetchval(
+            order_id, key_taken = await pg.fetchrow(
                 _PLACE_PG,
                 *(row[c] if "address" not in c else json.dumps(row[c]) for c in _ORDER_COLUMNS),
                 [line.product_id for line in lines],
@@ -216,11 +223,13 @@ class SqlOrderRepository:
                 [e.from_status for e in events],
                 [e.to_status for e in events],
                 [e.note[:500] for e in events],
-                key,
+                key.key if key is not None and key.claimed else None,
+                key.key if fresh and key is not None else None,
+                key.fingerprint if key is not None else None,
             )
             if order_id is not None:
                 order.id = order_id
-                return order
+                return not (fresh and key_taken)
             order.number = new_order_number(order.created_at)
         raise RuntimeError("could not draw a free order number")
 
