@@ -22,6 +22,11 @@ class AddressView(msgspec.Struct, kw_only=True):
 
 
 class OrderItemView(msgspec.Struct, kw_only=True):
+    """One line, priced at placement and frozen: `unit_price` is the product's list price and
+    `line_total` is `unit_price * quantity`; `discount_amount` is what the product's discount took
+    off the line (so the customer paid `line_total - discount_amount`, the cart's price), and
+    `tax_amount` the line's tax on that."""
+
     product_id: int
     product_name: str
     sku: str
@@ -42,6 +47,10 @@ class OrderEventView(msgspec.Struct, kw_only=True):
 
 
 class OrderView(msgspec.Struct, kw_only=True):
+    """An order. `subtotal` is the sum of the lines' `line_total`, `discount_amount` of their
+    discounts, `tax_amount` of their tax; `total_price = subtotal - discount_amount + tax_amount +
+    shipping_cost`, exactly, in `currency`."""
+
     id: int
     order_number: str
     user_id: int
