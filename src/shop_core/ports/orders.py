@@ -22,10 +22,6 @@ class OrderFilter:
 
 
 class OrderRepository(Protocol):
-    async def add(self, order: Order) -> Order:
-        """Insert the order and its lines; sets `order.id`."""
-        ...
-
     async def add_placed(
         self,
         order: Order,
@@ -92,8 +88,6 @@ class IdempotencyRepository(Protocol):
         ...
 
     async def get(self, user_id: int, key: str) -> StoredKey | None: ...
-
-    async def complete(self, user_id: int, key: str, order_id: int) -> None: ...
 
     async def release(self, user_id: int, key: str) -> None:
         """Forget a claim whose request placed no order (so the key can be tried again)."""

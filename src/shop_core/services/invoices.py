@@ -20,8 +20,9 @@ from shop_core.domain.money import exponent_of, format_minor
 from shop_core.domain.orders import Order
 from shop_core.ports.clock import Clock
 from shop_core.ports.orders import InvoiceRenderer
-from shop_core.ports.persistence import UnitOfWork, UnitOfWorkFactory
+from shop_core.ports.persistence import UnitOfWorkFactory
 from shop_core.services.order_commands import Actor
+from shop_core.services.orders import visible_order
 
 
 @dataclass(frozen=True)
@@ -42,7 +43,7 @@ class InvoiceFile:
 async def invoice_for(order_id: int, viewer: Actor, ctx: InvoiceContext) -> InvoiceFile:
     """The order's invoice, issued now if it has none yet. Owner and staff only (404 otherwise)."""
     async with ctx.uow() as uow:
-        order = await _visible(uow, order_id, viewer)
+        order = await visible_order(uow, order_id, viewer)
         invoice = await uow.invoices.get(order_id)
     if invoice is None:
         invoice = await _number(order, ctx)
@@ -115,10 +116,3 @@ def document_of(order: Order, number: str, issued_at: datetime, shop_name: str) 
         payment_method=order.payment_method.value,
         payment_status=order.payment_status.value,
     )
-
-
-async def _visible(uow: UnitOfWork, order_id: int, viewer: Actor) -> Order:
-    order = await uow.orders.get(order_id)
-    if order is None or not (viewer.is_staff or order.user_id == viewer.user_id):
-        raise NotFound("No such order.")
-    return order

@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import re
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -47,6 +48,7 @@ from shop_core.ports.orders import OrderFilter, PlacementKey
 from shop_core.ports.persistence import UnitOfWork, UnitOfWorkFactory
 from shop_core.services.cart import CartContext
 from shop_core.services.order_commands import (
+    IDEMPOTENCY_KEY,
     SYSTEM,
     Actor,
     AddressInput,
@@ -329,7 +331,7 @@ def check_idempotency_key(raw: str | None) -> str | None:
     """The key as sent, or InvalidInput when it is not 1-255 printable ASCII characters."""
     if raw is None:
         return None
-    if not (1 <= len(raw) <= 255) or not all("\x21" <= ch <= "\x7e" for ch in raw):
+    if re.fullmatch(IDEMPOTENCY_KEY, raw) is None:
         raise InvalidInput.field(
             "Idempotency-Key", "Use 1 to 255 printable ASCII characters (a UUID is ideal)."
         )
@@ -385,7 +387,7 @@ def _placed_note(order: Order) -> str:
 
 async def get_order(order_id: int, viewer: Actor, ctx: OrderContext) -> OrderView:
     async with ctx.uow() as uow:
-        order = await _visible(uow, order_id, viewer)
+        order = await visible_order(uow, order_id, viewer)
         events = await uow.orders.events(order_id) if viewer.is_staff else None
     return order_view(order, events)
 
@@ -421,7 +423,8 @@ async def list_orders(
     return Page(items=[order_view(o) for o in found], total=total)
 
 
-async def _visible(uow: UnitOfWork, order_id: int, viewer: Actor) -> Order:
+async def visible_order(uow: UnitOfWork, order_id: int, viewer: Actor) -> Order:
+    """The order if `viewer` may see it (its owner, or staff); NotFound otherwise."""
     order = await uow.orders.get(order_id)
     if order is None or not _may_see(order, viewer):
         raise NotFound("No such order.")  # someone else's order looks exactly like a missing one
@@ -438,7 +441,7 @@ def _may_see(order: Order, viewer: Actor) -> bool:
 async def cancel_order(order_id: int, actor: Actor, ctx: OrderContext, note: str = "") -> OrderView:
     """Customers cancel their own unpaid orders; staff also paid ones (which are refunded)."""
     async with ctx.uow() as uow:
-        order = await _visible(uow, order_id, actor)
+        order = await visible_order(uow, order_id, actor)
         if not actor.is_staff and not order.is_unpaid:
             raise Conflict(
                 f"Order {order.number} is {order.status.value}; only unpaid orders can be cancelled."
@@ -454,7 +457,7 @@ async def change_status(order_id: int, cmd: ChangeOrderStatus, actor: Actor, ctx
         raise PermissionDenied("Only staff can change an order's status.")
     target = parse_status(cmd.status)
     async with ctx.uow() as uow:
-        order = await _visible(uow, order_id, actor)
+        order = await visible_order(uow, order_id, actor)
         events = await _move(uow, order, target, actor, ctx=ctx)
         await uow.commit()
     return order_view(order, events)
@@ -518,7 +521,7 @@ async def expire_unpaid(ctx: OrderContext) -> int:
             seen.add(order_id)
             try:
                 async with ctx.uow() as uow:
-                    order = await _visible(uow, order_id, SYSTEM)
+                    order = await visible_order(uow, order_id, SYSTEM)
                     if not order.is_unpaid:
                         continue
                     await _move(uow, order, OrderStatus.CANCELLED, SYSTEM, ctx=ctx, note="payment timeout")

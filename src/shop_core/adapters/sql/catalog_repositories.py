@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -35,13 +36,10 @@ class _ProductRows(SQLAlchemyAsyncRepository[Product]):  # type: ignore[type-var
 class SqlCategoryRepository:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
-        self._repository: _CategoryRows | None = None
 
-    @property
-    def _rows(self) -> _CategoryRows:
-        if self._repository is None:  # made on first use: the checkout's statements do without
-            self._repository = _CategoryRows(session=self._session, auto_expunge=False, auto_commit=False)
-        return self._repository
+    @functools.cached_property
+    def _rows(self) -> _CategoryRows:  # made on first use: the hot paths do without it
+        return _CategoryRows(session=self._session, auto_expunge=False, auto_commit=False)
 
     async def add(self, category: Category) -> Category:
         try:
@@ -88,13 +86,10 @@ class SqlCategoryRepository:
 class SqlProductRepository:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
-        self._repository: _ProductRows | None = None
 
-    @property
-    def _rows(self) -> _ProductRows:
-        if self._repository is None:  # made on first use: the checkout's statements do without
-            self._repository = _ProductRows(session=self._session, auto_expunge=False, auto_commit=False)
-        return self._repository
+    @functools.cached_property
+    def _rows(self) -> _ProductRows:  # made on first use: the hot paths do without it
+        return _ProductRows(session=self._session, auto_expunge=False, auto_commit=False)
 
     async def add(self, product: Product) -> Product:
         try:

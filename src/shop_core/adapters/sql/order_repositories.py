@@ -155,7 +155,7 @@ class SqlOrderRepository:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
 
-    async def add(self, order: Order) -> Order:
+    async def _add(self, order: Order) -> Order:
         connection = await self._session.connection()
         insert = _insert_order(connection.dialect.name)
         for _ in range(10):  # a clash of random order numbers is rare; draw again
@@ -185,7 +185,7 @@ class SqlOrderRepository:
                 claims = SqlIdempotencyRepository(self._session)
                 if not await claims.claim(key.user_id, key.key, key.fingerprint, key.created_at):
                     return False
-            await self.add(order)
+            await self._add(order)
             assert order.id is not None
             connection = await self._session.connection()
             if movements:
@@ -411,10 +411,6 @@ class SqlIdempotencyRepository:
             )
         ).first()
         return StoredKey(row.fingerprint, row.order_id, row.created_at) if row else None
-
-    async def complete(self, user_id: int, key: str, order_id: int) -> None:
-        connection = await self._session.connection()
-        await connection.execute(_COMPLETE_KEY, {"uid": user_id, "k": key, "oid": order_id})
 
     async def release(self, user_id: int, key: str) -> None:
         await self._session.execute(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import sqlalchemy as sa
 from advanced_alchemy.exceptions import IntegrityError as AlchemyIntegrityError
 from advanced_alchemy.repository import SQLAlchemyAsyncRepository
@@ -22,13 +24,10 @@ class _UserRows(SQLAlchemyAsyncRepository[User]):  # type: ignore[type-var]
 class SqlUserRepository:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
-        self._repository: _UserRows | None = None
 
-    @property
-    def _rows(self) -> _UserRows:
-        if self._repository is None:  # made on first use: `get`, the hot path, does without
-            self._repository = _UserRows(session=self._session, auto_expunge=False, auto_commit=False)
-        return self._repository
+    @functools.cached_property
+    def _rows(self) -> _UserRows:  # made on first use: the hot paths do without it
+        return _UserRows(session=self._session, auto_expunge=False, auto_commit=False)
 
     async def add(self, user: User) -> User:
         try:
