@@ -398,9 +398,16 @@ class FakeTokenStore:
     clock: FakeClock
     revoked: dict[str, datetime] = field(default_factory=dict)
     families: dict[str, tuple[str, datetime]] = field(default_factory=dict)
+    user_changes: dict[int, int] = field(default_factory=dict)
 
     async def revoke_token(self, jti: str, expires_at: datetime) -> None:
         self.revoked[jti] = expires_at
+
+    async def check_access(self, jti: str, user_id: int) -> tuple[bool, str | None]:
+        return await self.is_token_revoked(jti), str(self.user_changes.get(user_id, 0))
+
+    async def user_changed(self, user_id: int) -> None:
+        self.user_changes[user_id] = self.user_changes.get(user_id, 0) + 1
 
     async def is_token_revoked(self, jti: str) -> bool:
         return jti in self.revoked and self.revoked[jti] > self.clock.now()

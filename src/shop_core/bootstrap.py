@@ -55,6 +55,7 @@ from shop_core.services.commands import (
     RegisterUser,
     UpdateProfile,
 )
+from shop_core.services.known_users import KnownUsers
 from shop_core.services.order_commands import Actor, ChangeOrderStatus, Checkout, PlaceOrder
 from shop_core.services.order_views import OrderView
 from shop_core.services.views import Page, TokenPair, UserView
@@ -91,6 +92,7 @@ class Shop:
             failed_login_window=settings.failed_login_window,
         )
         self.catalog_cache = CacheAside(ports.cache, ttl=settings.cache_ttl, enabled=settings.cache_enabled)
+        self._known_users = KnownUsers()
         self.catalog = catalog_reads.CatalogContext(ports.reader, self.catalog_cache, settings.currency)
         self.currency = settings.currency
         limits = CartLimits(
@@ -129,13 +131,13 @@ class Shop:
         return await accounts.find_user(email, uow=self.ports.uow())
 
     async def update_profile(self, user_id: int, cmd: UpdateProfile) -> UserView:
-        return await accounts.update_profile(user_id, cmd, uow=self.ports.uow())
+        return await accounts.update_profile(user_id, cmd, uow=self.ports.uow(), tokens=self.ports.tokens)
 
     async def list_users(self, *, offset: int = 0, limit: int = 100) -> Page[UserView]:
         return await accounts.list_users(uow=self.ports.uow(), offset=offset, limit=limit)
 
     async def deactivate_user(self, email: str) -> UserView:
-        return await accounts.deactivate_user(email, uow=self.ports.uow())
+        return await accounts.deactivate_user(email, uow=self.ports.uow(), tokens=self.ports.tokens)
 
     # sessions
     async def login(self, cmd: Login) -> TokenPair:
@@ -161,12 +163,17 @@ class Shop:
         await sessions.logout(cmd, access, codec=self.ports.codec, tokens=self.ports.tokens)
 
     async def authenticate(self, claims: TokenClaims) -> UserView:
-        return await sessions.authenticate(claims, uow=self.ports.uow(), tokens=self.ports.tokens)
+        return await sessions.authenticate(
+            claims, uow=self.ports.uow(), tokens=self.ports.tokens, known=self._known_users
+        )
+
+    def verify_token(self, token: str) -> TokenClaims:
+        """The claims of a token we signed and that has not expired (AuthenticationFailed otherwise)."""
+        return self.ports.codec.decode(token)
 
     async def authenticate_bearer(self, token: str) -> UserView:
         """The user behind an access token string (for endpoints where auth is optional)."""
-        claims = self.ports.codec.decode(token)
-        return await self.authenticate(claims)
+        return await self.authenticate(self.verify_token(token))
 
     # catalog: reads
     async def list_products(

@@ -109,6 +109,7 @@ async def test_rotation_on_one_instance_retires_the_old_token_on_the_other(
 async def test_deactivation_is_seen_by_every_instance(pair: tuple[Client, Client]) -> None:
     a, b = pair
     account = await new_account(a)
+    assert (await profile(b, account.access)).status_code == 200  # b knows the user now
 
     await deactivate(a, account.email)
 
@@ -242,3 +243,23 @@ async def test_a_logout_during_an_outage_is_refused_by_every_instance_after_it(
         fresh = await login(b, me.email, me.password)
         assert fresh.status_code == 200, fresh.text
         assert (await profile(b, fresh.json()["access"])).status_code == 200
+
+
+async def test_a_deactivation_during_an_outage_is_seen_by_an_instance_that_knew_the_user(
+    sqlite_url: str, redis_url: str, redis_prefix: str
+) -> None:
+    async with (
+        redis_outage(redis_url) as outage,
+        two_instances(sqlite_url, redis_url=outage.url, redis_key_prefix=redis_prefix) as (a, b),
+    ):
+        me = await new_account(a)
+        assert (await profile(b, me.access)).status_code == 200  # b keeps the user it read
+
+        outage.down()
+        await deactivate(a, me.email)  # Redis cannot hear of it
+        assert_error(await profile(b, me.access), 401)  # b asks the database meanwhile
+
+        outage.up()
+        await in_app(a, shop_of(a).ports.tokens.outage.repaired)  # type: ignore[attr-defined]
+        shop_of(b).ports.tokens.outage.ended()  # type: ignore[attr-defined]  # b trusts Redis again
+        assert_error(await profile(b, me.access), 401)

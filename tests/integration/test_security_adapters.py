@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 import jwt
 import pytest
 
+from shop_core.adapters import jwt_codec
 from shop_core.adapters.jwt_codec import ALGORITHM, JwtTokenCodec
 from shop_core.domain.errors import AuthenticationFailed
 from shop_core.domain.tokens import TokenClaims, TokenType
@@ -66,6 +67,43 @@ def test_an_expired_token_is_refused() -> None:
     token = codec.encode(claims(issued_at=past, expires_at=past + timedelta(minutes=5)))
     with pytest.raises(AuthenticationFailed, match="invalid or expired"):
         codec.decode(token)
+
+
+def test_a_remembered_token_is_refused_once_it_expires(monkeypatch: pytest.MonkeyPatch) -> None:
+    codec = JwtTokenCodec(TEST_SECRET)
+    original = claims(TokenType.ACCESS)
+    token = codec.encode(original)
+    assert codec.decode(token) == original  # verified, and remembered
+    later = original.expires_at.timestamp() + 1
+    monkeypatch.setattr(jwt_codec.time, "time", lambda: later)
+    monkeypatch.setattr(jwt.api_jwt, "datetime", _FrozenDatetime(later))
+    with pytest.raises(AuthenticationFailed, match="invalid or expired"):
+        codec.decode(token)
+
+
+def test_remembering_tokens_never_lets_a_forgery_through() -> None:
+    codec = JwtTokenCodec(TEST_SECRET, remembered=2)
+    genuine = [codec.encode(claims(TokenType.ACCESS)) for _ in range(3)]
+    for token in genuine:
+        codec.decode(token)
+    head, payload, signature = genuine[0].split(".")
+    forged = f"{head}.{payload}.{signature[:-2]}{'AA' if signature[-2:] != 'AA' else 'BB'}"
+    with pytest.raises(AuthenticationFailed):
+        codec.decode(forged)
+    assert codec.decode(genuine[0]).subject == 42  # forgotten to make room, verified again
+
+
+class _FrozenDatetime:
+    """Stands in for `datetime` inside PyJWT: `now()` is a fixed moment."""
+
+    def __init__(self, at: float) -> None:
+        self._at = at
+
+    def now(self, tz: object = None) -> datetime:
+        return datetime.fromtimestamp(self._at, UTC)
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(datetime, name)
 
 
 def test_a_token_signed_with_another_secret_is_refused() -> None:

@@ -94,6 +94,55 @@ async def test_revoking_twice_is_harmless(store: TokenStore) -> None:
     assert await store.is_token_revoked(token) is True
 
 
+async def test_check_access_answers_as_is_token_revoked_does(store: TokenStore) -> None:
+    revoked, other = jti(), jti()
+    await store.revoke_token(revoked, in_an_hour())
+    assert (await store.check_access(revoked, 1))[0] is True
+    assert (await store.check_access(other, 1))[0] is False
+
+
+# --- user stamps ---------------------------------------------------------------------------
+
+
+async def stamp_of(store: TokenStore, user_id: int) -> str | None:
+    return (await store.check_access(jti(), user_id))[1]
+
+
+async def test_a_user_change_changes_that_users_stamp_only(store: TokenStore, backend: Backend) -> None:
+    if isinstance(store, RedisTokenStore):
+        await store.load_revocations([])  # a full copy: Redis may vouch for stamps
+    ada, grace = (int(uuid.uuid4().int % 1_000_000) + n for n in (1, 2_000_000))
+    before = await stamp_of(store, ada)
+    if before is None:  # the database stores: every request reads the user, no stamp needed
+        assert backend.is_sql
+        await store.user_changed(ada)
+        assert await stamp_of(store, ada) is None
+        return
+    graces = await stamp_of(store, grace)
+    assert await stamp_of(store, ada) == before  # unchanged: the same stamp
+    await store.user_changed(ada)
+    after = await stamp_of(store, ada)
+    assert after not in (None, before)
+    assert await stamp_of(store, grace) == graces
+
+
+async def test_redis_vouches_for_stamps_only_with_a_full_copy(redis_url: str, redis_prefix: str) -> None:
+    client = Redis.from_url(redis_url)
+    store = RedisTokenStore(client, redis_prefix)
+    try:
+        assert await store.access_if_synced(jti(), 7) is None  # never loaded: no stamp
+        await store.load_revocations([])
+        first = await stamp_of(store, 7)
+        await store.new_epoch()  # a change Redis missed: every stamp so far goes stale
+        second = await stamp_of(store, 7)
+        await store.load_revocations([])  # refilled after a restart: stale again
+        third = await stamp_of(store, 7)
+        assert None not in (first, second, third)
+        assert len({first, second, third}) == 3
+    finally:
+        await client.aclose()
+
+
 # --- refresh families ----------------------------------------------------------------------
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from datetime import datetime
 
 from redis.asyncio import Redis
@@ -10,6 +11,7 @@ from shop_core.adapters.redis_errors import reachable
 
 _REVOKED = "!revoked"
 _SYNCED = "token:synced"
+_USER_STAMP_TTL = 86_400
 # Swap the family's current token only if the caller holds it: atomic, so two concurrent
 # refreshes with one token cannot both win.
 _ROTATE = """
@@ -32,6 +34,9 @@ class RedisTokenStore:
 
     def _family_key(self, family: str) -> str:
         return f"{self._prefix}token:family:{family}"
+
+    def _user_key(self, user_id: int) -> str:
+        return f"{self._prefix}token:user:{user_id}"
 
     async def revoke_token(self, jti: str, expires_at: datetime) -> None:
         async with reachable("Sign-in is"):
@@ -63,6 +68,37 @@ class RedisTokenStore:
             revoked, synced = await self._redis.mget(self._revoked_key(jti), self._prefix + _SYNCED)
         return None if synced is None else revoked is not None
 
+    async def access_if_synced(self, jti: str, user_id: int) -> tuple[bool, str] | None:
+        """Whether `jti` is revoked and the user's stamp, or None without a full copy (as above).
+
+        The stamp joins the copy's epoch (new at every full copy) and the user's change counter, so
+        it changes when the user changes and whenever Redis was refilled or told to forget.
+        """
+        async with reachable("Sign-in is"):
+            revoked, epoch, count = await self._redis.mget(
+                self._revoked_key(jti), self._prefix + _SYNCED, self._user_key(user_id)
+            )
+        if epoch is None:
+            return None
+        return revoked is not None, f"{_text(epoch)}.{_text(count or b'0')}"
+
+    async def check_access(self, jti: str, user_id: int) -> tuple[bool, str | None]:
+        answer = await self.access_if_synced(jti, user_id)
+        return (await self.is_token_revoked(jti), None) if answer is None else answer
+
+    async def user_changed(self, user_id: int) -> None:
+        # The counter outlives by far any stamp a process keeps (KnownUsers.MAX_AGE), so it
+        # cannot vanish and count back to a value a kept stamp still holds.
+        async with reachable("Sign-in is"), self._redis.pipeline(transaction=True) as pipe:
+            pipe.incr(self._user_key(user_id))
+            pipe.expire(self._user_key(user_id), _USER_STAMP_TTL)
+            await pipe.execute()
+
+    async def new_epoch(self) -> None:
+        """Make every stamp given out so far stale (a user change Redis missed while down)."""
+        async with reachable("Sign-in is"):
+            await self._redis.set(self._prefix + _SYNCED, secrets.token_hex(8), xx=True)
+
     async def load_revocations(self, entries: list[tuple[str, datetime]]) -> None:
         """Copy revocations in (each expiring with its token), then mark the copy complete."""
         async with reachable("Sign-in is"):
@@ -71,10 +107,14 @@ class RedisTokenStore:
                     for jti, expires_at in entries[start : start + 1000]:
                         pipe.set(self._revoked_key(jti), 1, exat=_exat(expires_at))
                     await pipe.execute()
-            await self._redis.set(self._prefix + _SYNCED, 1)
+            await self._redis.set(self._prefix + _SYNCED, secrets.token_hex(8))
 
     async def ping(self) -> None:
         await self._redis.ping()
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
 
 
 def _exat(moment: datetime) -> int:

@@ -11,6 +11,11 @@ answers only while it is known to hold all of them:
   the first process to notice copies the database's unexpired revocations back in;
 - while Redis is unreachable, the database answers.
 
+Each authenticated request also learns, in the same Redis round trip, a stamp of the user's
+record (see `check_access`), so the process may reuse the user it read before instead of reading
+it again. A user change Redis cannot take is owed like a revocation, and paid by starting a new
+epoch, which makes every stamp given out before stale.
+
 Refresh families are rare (one write per login or refresh) and their rotation must be atomic with
 a single authority, so they live in the database only.
 
@@ -37,6 +42,7 @@ class WriteThroughTokenStore:
         self._fast = fast
         self._durable = durable
         self._owed: dict[str, datetime] = {}
+        self._new_epoch_owed = False
         self._copying = asyncio.Lock()
         self.outage = Outage("Token store (Redis)", pause=pause, retry_every=retry_every)
 
@@ -60,6 +66,30 @@ class WriteThroughTokenStore:
                 await self._copy_all()
         return await self._durable.is_token_revoked(jti)
 
+    async def check_access(self, jti: str, user_id: int) -> tuple[bool, str | None]:
+        if not self.outage.ongoing and await self._pay_debts():
+            try:
+                answer = await self._fast.access_if_synced(jti, user_id)
+                if answer is None:
+                    await self._copy_all()
+                    answer = await self._fast.access_if_synced(jti, user_id)
+            except ServiceUnavailable:
+                self.outage.began()
+            else:
+                if answer is not None:
+                    return answer
+        return await self._durable.is_token_revoked(jti), None
+
+    async def user_changed(self, user_id: int) -> None:
+        if not self.outage.ongoing:
+            try:
+                await self._fast.user_changed(user_id)
+                return
+            except ServiceUnavailable:
+                self.outage.began()
+        self._new_epoch_owed = True
+        self.outage.repair_later(self.repair)
+
     async def start_family(self, family: str, jti: str, expires_at: datetime) -> None:
         await self._durable.start_family(family, jti, expires_at)
 
@@ -74,6 +104,14 @@ class WriteThroughTokenStore:
         return await self._pay_debts()
 
     async def _pay_debts(self) -> bool:
+        if self._new_epoch_owed:
+            try:
+                await self._fast.new_epoch()
+            except ServiceUnavailable:
+                self.outage.began()
+                self.outage.repair_later(self.repair)
+                return False
+            self._new_epoch_owed = False
         while self._owed:
             jti, expires_at = next(iter(self._owed.items()))
             try:

@@ -38,6 +38,18 @@ class TokenStore(Protocol):
 
     async def is_token_revoked(self, jti: str) -> bool: ...
 
+    async def check_access(self, jti: str, user_id: int) -> tuple[bool, str | None]:
+        """Whether `jti` is revoked, and a stamp of the user's record: a string that changes
+        whenever `user_changed(user_id)` is called, or None when this store cannot vouch for one
+        (the caller then reads the user from the database). One round trip: every authenticated
+        request asks."""
+        ...
+
+    async def user_changed(self, user_id: int) -> None:
+        """The user's record changed and the change is committed: stamps given out before no
+        longer match."""
+        ...
+
     async def start_family(self, family: str, jti: str, expires_at: datetime) -> None:
         """Record a new refresh-token family whose current token is `jti`."""
         ...

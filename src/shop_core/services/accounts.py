@@ -18,7 +18,7 @@ from shop_core.domain.users import (
 )
 from shop_core.ports.clock import Clock
 from shop_core.ports.persistence import UnitOfWork, UserRepository
-from shop_core.ports.security import PasswordHasher
+from shop_core.ports.security import PasswordHasher, TokenStore
 from shop_core.services.commands import CreateAdmin, RegisterUser, UpdateProfile
 from shop_core.services.views import Page, UserView
 
@@ -90,7 +90,9 @@ async def find_user(email: str, *, uow: UnitOfWork) -> UserView:
     return UserView.of(user)
 
 
-async def update_profile(user_id: int, cmd: UpdateProfile, *, uow: UnitOfWork) -> UserView:
+async def update_profile(
+    user_id: int, cmd: UpdateProfile, *, uow: UnitOfWork, tokens: TokenStore
+) -> UserView:
     """Change the user's own name and phone; fields left out stay as they are."""
     async with uow:
         user = await uow.users.get(user_id)
@@ -102,6 +104,7 @@ async def update_profile(user_id: int, cmd: UpdateProfile, *, uow: UnitOfWork) -
                 setattr(user, name, value.strip())
         await uow.users.save(user)
         await uow.commit()
+    await tokens.user_changed(user_id)
     return UserView.of(user)
 
 
@@ -111,7 +114,7 @@ async def list_users(*, uow: UnitOfWork, offset: int = 0, limit: int = 100) -> P
     return Page(items=[UserView.of(u) for u in users], total=total)
 
 
-async def deactivate_user(email: str, *, uow: UnitOfWork) -> UserView:
+async def deactivate_user(email: str, *, uow: UnitOfWork, tokens: TokenStore) -> UserView:
     """Stop a user from logging in; tokens already issued stop working at once."""
     async with uow:
         user = await uow.users.get_by_email(normalize_email(email))
@@ -120,4 +123,6 @@ async def deactivate_user(email: str, *, uow: UnitOfWork) -> UserView:
         user.is_active = False
         await uow.users.save(user)
         await uow.commit()
+    assert user.id is not None
+    await tokens.user_changed(user.id)  # after the commit: a stamp never outruns the database
     return UserView.of(user)

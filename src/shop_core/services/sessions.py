@@ -16,6 +16,7 @@ from shop_core.ports.persistence import UnitOfWork
 from shop_core.ports.security import LoginThrottle, PasswordHasher, TokenCodec, TokenStore
 from shop_core.services.auth_config import AuthConfig
 from shop_core.services.commands import Login, Logout, RefreshSession
+from shop_core.services.known_users import KnownUsers
 from shop_core.services.views import TokenPair, UserView
 
 BAD_CREDENTIALS = "No active account found with the given credentials."
@@ -97,12 +98,23 @@ async def logout(cmd: Logout, access: TokenClaims, *, codec: TokenCodec, tokens:
     await tokens.revoke_family(claims.family)
 
 
-async def authenticate(claims: TokenClaims, *, uow: UnitOfWork, tokens: TokenStore) -> UserView:
-    """The user behind a verified access token, unless it was revoked or the user deactivated."""
+async def authenticate(
+    claims: TokenClaims, *, uow: UnitOfWork, tokens: TokenStore, known: KnownUsers | None = None
+) -> UserView:
+    """The user behind a verified access token, unless it was revoked or the user deactivated.
+
+    With `known`, a user read before under the same stamp (see KnownUsers) is not read again.
+    """
     _expect(claims, TokenType.ACCESS)
-    if await tokens.is_token_revoked(claims.jti):
+    revoked, stamp = await tokens.check_access(claims.jti, claims.subject)
+    if revoked:
         raise AuthenticationFailed("This token has been revoked.")
-    return UserView.of(await _active_user(claims.subject, uow))
+    if known is not None and stamp is not None and (user := known.get(claims.subject, stamp)):
+        return user
+    user = UserView.of(await _active_user(claims.subject, uow))
+    if known is not None and stamp is not None:
+        known.keep(user, stamp)
+    return user
 
 
 def _expect(claims: TokenClaims, token_type: TokenType) -> TokenClaims:

@@ -7,16 +7,16 @@ from typing import Any
 from litestar import Controller, Request, get, patch, post
 from litestar.di import NamedDependency
 from litestar.params import JSONBody
-from litestar.security.jwt import Token
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
 from shop_core.bootstrap import Shop
+from shop_core.domain.tokens import TokenClaims
 from shop_core.services.commands import Login, Logout, RefreshSession, RegisterUser, UpdateProfile
 from shop_core.services.views import TokenPair, UserView
 from shop_http.openapi import responses
-from shop_http.security import NO_AUTH, PUBLIC, claims_of
+from shop_http.security import NO_AUTH, PUBLIC
 
-AuthedRequest = Request[UserView, Token, Any]
+AuthedRequest = Request[UserView, TokenClaims, Any]
 
 
 class AuthController(Controller):
@@ -74,7 +74,7 @@ class AuthController(Controller):
     async def logout(
         self, shop: NamedDependency[Shop], request: AuthedRequest, data: JSONBody[Logout]
     ) -> None:
-        await shop.logout(data, claims_of(request.auth))
+        await shop.logout(data, request.auth)
 
     @get("/profile", operation_id="getProfile", summary="The current user", responses=responses(401))
     async def profile(self, shop: NamedDependency[Shop], request: AuthedRequest) -> UserView:

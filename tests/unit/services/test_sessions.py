@@ -9,7 +9,7 @@ import pytest
 
 from shop_core.domain.errors import AuthenticationFailed, InvalidInput, TooManyAttempts
 from shop_core.domain.tokens import TokenType
-from shop_core.services.commands import Login, Logout, RefreshSession
+from shop_core.services.commands import Login, Logout, RefreshSession, UpdateProfile
 from shop_core.services.sessions import BAD_CREDENTIALS, REFRESH_REUSED
 from tests.fakes import FakeTokenStore
 from tests.unit.services.conftest import MAX_FAILED_LOGINS, PASSWORD, WINDOW, World
@@ -265,6 +265,7 @@ async def test_authenticate_refuses_a_revoked_token(world: World) -> None:
 async def test_authenticate_refuses_a_deactivated_user_at_once(world: World) -> None:
     await world.register()
     access = world.claims((await world.login()).access)
+    await world.shop.authenticate(access)  # the user is known to this process now
     await world.shop.deactivate_user("ada@example.com")
     with pytest.raises(AuthenticationFailed, match="inactive"):
         await world.shop.authenticate(access)
@@ -283,3 +284,13 @@ def test_login_commands_are_validated_when_converted() -> None:
         msgspec.convert({"email": "ada@example.com"}, Login)
     with pytest.raises(msgspec.ValidationError):
         msgspec.convert({"email": "ada@example.com", "password": "x", "extra": 1}, Login)
+
+
+async def test_authenticate_reads_the_user_again_only_after_a_change(world: World) -> None:
+    user = await world.register()
+    access = world.claims((await world.login()).access)
+    assert (await world.shop.authenticate(access)).first_name == ""
+    world.db.users[user.id].first_name = "Behind the shop's back"  # not through a use case
+    assert (await world.shop.authenticate(access)).first_name == ""  # the user kept from before
+    await world.shop.update_profile(user.id, UpdateProfile(first_name="Ada"))
+    assert (await world.shop.authenticate(access)).first_name == "Ada"
