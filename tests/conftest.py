@@ -25,6 +25,8 @@ from litestar.testing import AsyncTestClient
 from shop_core.adapters.argon2_hasher import Argon2PasswordHasher
 from shop_core.bootstrap import Shop, bootstrap, migrate
 from shop_core.settings import Environment, Settings
+from tests.stand_ins.sslcommerz_server import SslcommerzStandIn
+from tests.stand_ins.stripe_server import StripeStandIn
 
 POSTGRES_ADMIN_URL = os.environ.get(
     "SHOP_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
@@ -33,6 +35,9 @@ REDIS_URL = os.environ.get("SHOP_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 REQUIRE_SERVICES = os.environ.get("SHOP_TEST_REQUIRE_SERVICES") == "1"
 TEST_SECRET = "test-secret-key-0123456789abcdef0123456789"
 TABLES = (
+    "payment_events",
+    "refunds",
+    "payments",
     "invoices",
     "invoice_counters",
     "idempotency_keys",
@@ -221,3 +226,38 @@ async def client(settings: Settings) -> AsyncIterator[AsyncTestClient[Litestar]]
     """The real app on the given settings, through Litestar's AsyncTestClient."""
     async with AsyncTestClient(build_app(settings)) as test_client:
         yield test_client
+
+
+# --- payment gateway stand-ins ---------------------------------------------------------------
+
+
+@pytest.fixture
+def stripe_stand_in() -> Iterator[StripeStandIn]:
+    """A local Stripe that speaks its wire protocol (tests/stand_ins/stripe_server.py)."""
+    with StripeStandIn() as stand_in:
+        yield stand_in
+
+
+@pytest.fixture
+def sslcommerz_stand_in() -> Iterator[SslcommerzStandIn]:
+    """A local SSLCommerz that speaks its wire protocol (tests/stand_ins/sslcommerz_server.py)."""
+    with SslcommerzStandIn() as stand_in:
+        yield stand_in
+
+
+def gateway_settings(stripe: StripeStandIn | None, sslcommerz: SslcommerzStandIn | None) -> dict[str, Any]:
+    """Settings that point the shop's real gateway adapters at the stand-ins."""
+    values: dict[str, Any] = {"public_base_url": "http://shop.test"}
+    if stripe is not None:
+        values |= {
+            "stripe_secret_key": stripe.api_key,
+            "stripe_webhook_secret": stripe.webhook_secret,
+            "stripe_api_base": stripe.url,
+        }
+    if sslcommerz is not None:
+        values |= {
+            "sslcommerz_store_id": sslcommerz.store_id,
+            "sslcommerz_store_password": sslcommerz.store_password,
+            "sslcommerz_base_url": sslcommerz.url,
+        }
+    return values

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -10,6 +10,7 @@ from typing import Any
 
 from shop_core.domain.cart import CartLimits, customer_owner, guest_owner_of, new_guest_token
 from shop_core.domain.money import minor_units
+from shop_core.domain.payments import Gateway
 from shop_core.domain.pricing import FlatRateTax, FlatShipping, Pricing
 from shop_core.domain.tokens import TokenClaims
 from shop_core.ports.cache import Cache
@@ -18,6 +19,7 @@ from shop_core.ports.catalog import CatalogReader
 from shop_core.ports.clock import Clock
 from shop_core.ports.health import Probe
 from shop_core.ports.orders import InvoiceRenderer
+from shop_core.ports.payments import PaymentGateway
 from shop_core.ports.persistence import UnitOfWorkFactory
 from shop_core.ports.security import LoginThrottle, PasswordHasher, TokenCodec, TokenStore
 from shop_core.services import (
@@ -31,6 +33,7 @@ from shop_core.services import (
     health,
     invoices,
     orders,
+    payments,
     sessions,
     stock,
 )
@@ -58,6 +61,8 @@ from shop_core.services.commands import (
 from shop_core.services.known_users import KnownUsers
 from shop_core.services.order_commands import Actor, ChangeOrderStatus, Checkout, PlaceOrder
 from shop_core.services.order_views import OrderView
+from shop_core.services.payment_views import PaymentView, RefundPayment, StartPayment
+from shop_core.services.payments import StartedPayment
 from shop_core.services.views import Page, TokenPair, UserView
 from shop_core.settings import Settings
 
@@ -77,6 +82,7 @@ class Ports:
     carts: CartStore
     invoice_renderer: InvoiceRenderer
     probes: dict[str, Probe] = field(default_factory=dict)
+    gateways: dict[Gateway, PaymentGateway] = field(default_factory=dict)
 
 
 class Shop:
@@ -114,6 +120,7 @@ class Shop:
         self.invoices = invoices.InvoiceContext(
             ports.uow, ports.clock, ports.invoice_renderer, settings.store_name
         )
+        self.payments = payments.PaymentContext(self.orders, ports.gateways)
 
     # accounts
     async def register(self, cmd: RegisterUser) -> UserView:
@@ -353,7 +360,8 @@ class Shop:
         )
 
     async def cancel_order(self, order_id: int, actor: Actor, note: str = "") -> OrderView:
-        return await orders.cancel_order(order_id, actor, self.orders, note)
+        """A paid order cancelled by staff is refunded through its gateway first."""
+        return await payments.cancel_order(order_id, actor, ctx=self.payments, note=note)
 
     async def change_order_status(self, order_id: int, cmd: ChangeOrderStatus, actor: Actor) -> OrderView:
         return await orders.change_status(order_id, cmd, actor, self.orders)
@@ -369,6 +377,43 @@ class Shop:
 
     async def order_invoice_by_number(self, number: str, viewer: Actor) -> invoices.InvoiceFile:
         return await invoices.invoice_by_number(number, viewer, self.invoices)
+
+    # payments
+    async def start_payment(self, cmd: StartPayment, viewer: Actor, key: str | None = None) -> StartedPayment:
+        return await payments.start_payment(cmd, viewer, key=key, ctx=self.payments)
+
+    async def handle_webhook(self, gateway: Gateway, body: bytes, headers: Mapping[str, str]) -> str:
+        return await payments.handle_webhook(gateway, body, headers, ctx=self.payments)
+
+    async def get_payment(self, payment_id: int, viewer: Actor) -> PaymentView:
+        return await payments.get_payment(payment_id, viewer, ctx=self.payments)
+
+    async def customer_returned(self, gateway: Gateway, reference: str) -> PaymentView | None:
+        return await payments.customer_returned(gateway, reference, ctx=self.payments)
+
+    async def verify_payment(self, payment_id: int, viewer: Actor) -> PaymentView:
+        return await payments.verify_payment(payment_id, viewer, ctx=self.payments)
+
+    async def refund_payment(self, payment_id: int, cmd: RefundPayment, actor: Actor) -> PaymentView:
+        return await payments.refund_payment(payment_id, cmd, actor, ctx=self.payments)
+
+    async def confirm_cash(self, order_number: str, actor: Actor) -> PaymentView:
+        return await payments.confirm_cash(order_number, actor, ctx=self.payments)
+
+    async def list_payments(
+        self, *, status: str | None = None, held: bool | None = None, offset: int = 0, limit: int = 100
+    ) -> Page[PaymentView]:
+        return await payments.list_payments(
+            status=status, held=held, offset=offset, limit=limit, ctx=self.payments
+        )
+
+    async def payments_of_order(self, order_id: int, viewer: Actor) -> list[PaymentView]:
+        return await payments.payments_of_order(order_id, viewer, ctx=self.payments)
+
+    async def reconcile_payments(
+        self, older_than: timedelta, progress: Callable[[int, int], None] | None = None
+    ) -> payments.ReconcileReport:
+        return await payments.reconcile(older_than, ctx=self.payments, progress=progress)
 
     # operations
     async def check_health(self) -> health.HealthReport:
@@ -438,6 +483,7 @@ async def _build_ports(settings: Settings, stack: AsyncExitStack) -> Ports:
         cache = RedisCache(client, settings.redis_key_prefix)
         carts = RedisCartStore(client, settings.redis_key_prefix)
         probes["redis"] = write_through
+    gateways = await _build_gateways(settings, stack)
     return Ports(
         uow=lambda: SqlUnitOfWork(db.sessions),
         hasher=Argon2PasswordHasher(),
@@ -450,7 +496,39 @@ async def _build_ports(settings: Settings, stack: AsyncExitStack) -> Ports:
         carts=carts,
         invoice_renderer=FpdfInvoiceRenderer(),
         probes=probes,
+        gateways=gateways,
     )
+
+
+async def _build_gateways(settings: Settings, stack: AsyncExitStack) -> dict[Gateway, PaymentGateway]:
+    """Cash on delivery always; Stripe and SSLCommerz when their credentials are set."""
+    from shop_core.adapters.cash_on_delivery import CashOnDelivery
+
+    gateways: dict[Gateway, PaymentGateway] = {Gateway.COD: CashOnDelivery()}
+    if settings.stripe_secret_key and settings.stripe_webhook_secret:
+        from shop_core.adapters.stripe_gateway import StripeGateway
+
+        stripe = StripeGateway(
+            settings.stripe_secret_key,
+            settings.stripe_webhook_secret,
+            api_base=settings.stripe_api_base,
+            timeout=settings.payment_gateway_timeout,
+        )
+        stack.push_async_callback(stripe.aclose)
+        gateways[Gateway.STRIPE] = stripe
+    if settings.sslcommerz_store_id and settings.sslcommerz_store_password:
+        from shop_core.adapters.sslcommerz_gateway import SslcommerzGateway
+
+        sslcommerz = SslcommerzGateway(
+            settings.sslcommerz_store_id,
+            settings.sslcommerz_store_password,
+            base_url=settings.sslcommerz_base_url,
+            public_base_url=settings.public_base_url,
+            timeout=settings.payment_gateway_timeout,
+        )
+        stack.push_async_callback(sslcommerz.aclose)
+        gateways[Gateway.SSLCOMMERZ] = sslcommerz
+    return gateways
 
 
 def pricing_of(settings: Settings) -> Pricing:

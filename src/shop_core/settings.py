@@ -16,6 +16,7 @@ from shop_core.domain.money import CURRENCY_EXPONENTS
 
 DEV_SECRET_KEY = "dev-insecure-secret-key-change-me-0123456789"  # noqa: S105 - refused in production
 PREFIX = "SHOP_"
+SECRETS = frozenset({"secret_key", "stripe_secret_key", "stripe_webhook_secret", "sslcommerz_store_password"})
 
 
 class SettingsError(ValueError):
@@ -64,10 +65,17 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     shipping_flat: Decimal = Decimal(0)
     free_shipping_over: Decimal | None = None
     order_payment_timeout: PositiveInt = 1800
+    stripe_secret_key: str | None = None
+    stripe_webhook_secret: str | None = None
+    stripe_api_base: str | None = None  # only for the tests' stand-in
+    sslcommerz_store_id: str | None = None
+    sslcommerz_store_password: str | None = None
+    sslcommerz_base_url: str = "https://sandbox.sslcommerz.com"
+    payment_gateway_timeout: Annotated[float, msgspec.Meta(gt=0, le=120)] = 20.0
 
     def __repr__(self) -> str:
         shown = {
-            f: ("***" if f == "secret_key" else _mask_url(v) if f.endswith("_url") else v)
+            f: ("***" if f in SECRETS and v else _mask_url(v) if f.endswith("_url") else v)
             for f in self.__struct_fields__
             for v in [getattr(self, f)]
         }
@@ -87,6 +95,15 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
             amount = getattr(self, name)
             if amount is not None and (not amount.is_finite() or amount < 0 or amount >= 10**9):
                 raise SettingsError(f"SHOP_{name.upper()}: {amount} is not an amount of money.")
+        if bool(self.stripe_secret_key) != bool(self.stripe_webhook_secret):
+            raise SettingsError(
+                "SHOP_STRIPE_SECRET_KEY and SHOP_STRIPE_WEBHOOK_SECRET go together: set both or neither."
+            )
+        if bool(self.sslcommerz_store_id) != bool(self.sslcommerz_store_password):
+            raise SettingsError(
+                "SHOP_SSLCOMMERZ_STORE_ID and SHOP_SSLCOMMERZ_STORE_PASSWORD go together: "
+                "set both or neither."
+            )
         if len(self.secret_key) < 32 and not self.uses_default_secret:
             raise SettingsError("SHOP_SECRET_KEY must be at least 32 characters long.")
         if self.env is Environment.PRODUCTION:

@@ -18,8 +18,10 @@ from shop_core.domain.errors import (
     AuthenticationFailed,
     Conflict,
     DomainError,
+    GatewayUnavailable,
     InvalidInput,
     NotFound,
+    PaymentDeclined,
     PermissionDenied,
     ServiceUnavailable,
     TooManyAttempts,
@@ -36,6 +38,8 @@ STATUS_OF: dict[type[DomainError], int] = {
     Conflict: 409,
     TooManyAttempts: 429,
     ServiceUnavailable: 503,
+    GatewayUnavailable: 502,
+    PaymentDeclined: 402,
 }
 CODE_OF_STATUS = {
     400: "invalid",

@@ -63,3 +63,15 @@ class ServiceUnavailable(DomainError):
     def __init__(self, detail: str, retry_after: int = 5) -> None:
         super().__init__(detail)
         self.retry_after = retry_after
+
+
+class GatewayUnavailable(DomainError):
+    """A payment gateway did not answer, or answered with an error we could not act on."""
+
+    code = "gateway_error"
+
+
+class PaymentDeclined(DomainError):
+    """The gateway refused the customer's payment details; they may try again."""
+
+    code = "payment_declined"

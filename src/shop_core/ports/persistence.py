@@ -8,6 +8,7 @@ from typing import Protocol, Self
 from shop_core.domain.users import User
 from shop_core.ports.catalog import CategoryRepository, ProductRepository, StockMovementRepository
 from shop_core.ports.orders import IdempotencyRepository, InvoiceRepository, OrderRepository
+from shop_core.ports.payments import PaymentRepository
 
 
 class UserRepository(Protocol):
@@ -62,6 +63,9 @@ class UnitOfWork(Protocol):
 
     @property
     def invoices(self) -> InvoiceRepository: ...
+
+    @property
+    def payments(self) -> PaymentRepository: ...
 
     async def __aenter__(self) -> Self: ...
 

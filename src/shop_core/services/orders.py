@@ -438,15 +438,20 @@ def _may_see(order: Order, viewer: Actor) -> bool:
 # --- the order's life ----------------------------------------------------------------------------------
 
 
-async def cancel_order(order_id: int, actor: Actor, ctx: OrderContext, note: str = "") -> OrderView:
-    """Customers cancel their own unpaid orders; staff also paid ones (which are refunded)."""
+async def cancel_order(
+    order_id: int, actor: Actor, ctx: OrderContext, note: str = "", *, refunded_by: str = ""
+) -> OrderView:
+    """Customers cancel their own unpaid orders; staff also paid ones (refunded: `refunded_by`
+    says how, see payments.cancel_order; without it the refund is recorded as owed by hand)."""
     async with ctx.uow() as uow:
         order = await visible_order(uow, order_id, actor)
         if not actor.is_staff and not order.is_unpaid:
             raise Conflict(
                 f"Order {order.number} is {order.status.value}; only unpaid orders can be cancelled."
             )
-        events = await _move(uow, order, OrderStatus.CANCELLED, actor, ctx=ctx, note=note)
+        events = await move(
+            uow, order, OrderStatus.CANCELLED, actor, ctx=ctx, note=note, refunded_by=refunded_by
+        )
         await uow.commit()
     return order_view(order, events if actor.is_staff else None)
 
@@ -458,13 +463,20 @@ async def change_status(order_id: int, cmd: ChangeOrderStatus, actor: Actor, ctx
     target = parse_status(cmd.status)
     async with ctx.uow() as uow:
         order = await visible_order(uow, order_id, actor)
-        events = await _move(uow, order, target, actor, ctx=ctx)
+        events = await move(uow, order, target, actor, ctx=ctx)
         await uow.commit()
     return order_view(order, events)
 
 
-async def _move(
-    uow: UnitOfWork, order: Order, target: OrderStatus, actor: Actor, *, ctx: OrderContext, note: str = ""
+async def move(
+    uow: UnitOfWork,
+    order: Order,
+    target: OrderStatus,
+    actor: Actor,
+    *,
+    ctx: OrderContext,
+    note: str = "",
+    refunded_by: str = "",
 ) -> list[OrderEvent]:
     """One move with everything it implies, in the caller's transaction; the full trail after it."""
     assert order.id is not None
@@ -497,8 +509,9 @@ async def _move(
             OrderEvent("stock_returned", now, actor.label, note=f"{len(movements)} line(s) back in stock")
         )
     if target is OrderStatus.CANCELLED and was_paid:
-        # No payment gateway is wired to orders yet: the refund is recorded as made by hand.
-        trail.append(OrderEvent("refund", now, actor.label, note="refund to be made by hand (no gateway)"))
+        # Cash, or a payment made outside the shop: the refund is owed by hand.
+        refund_note = refunded_by or "refund to be made by hand (cash or no gateway payment)"
+        trail.append(OrderEvent("refund", now, actor.label, note=refund_note))
     await uow.orders.add_events(order.id, trail)
     return await uow.orders.events(order.id)
 
@@ -524,7 +537,7 @@ async def expire_unpaid(ctx: OrderContext) -> int:
                     order = await visible_order(uow, order_id, SYSTEM)
                     if not order.is_unpaid:
                         continue
-                    await _move(uow, order, OrderStatus.CANCELLED, SYSTEM, ctx=ctx, note="payment timeout")
+                    await move(uow, order, OrderStatus.CANCELLED, SYSTEM, ctx=ctx, note="payment timeout")
                     await uow.commit()
                     expired += 1
             except Conflict:

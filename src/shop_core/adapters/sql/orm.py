@@ -242,6 +242,62 @@ invoice_counters = sa.Table(
     sa.Column("last", sa.Integer, nullable=False),
 )
 
+payments = sa.Table(
+    "payments",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("order_id", sa.Integer, sa.ForeignKey("orders.id", ondelete="RESTRICT"), nullable=False),
+    sa.Column("user_id", sa.Integer, sa.ForeignKey("users.id", ondelete="RESTRICT"), nullable=False),
+    sa.Column("gateway", sa.String(16), nullable=False),
+    sa.Column("attempt", sa.Integer, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("amount", sa.BigInteger, nullable=False),
+    sa.Column("currency", sa.String(3), nullable=False),
+    sa.Column("reference", sa.String(255), nullable=False, server_default=""),
+    sa.Column("client_secret", sa.String(255), nullable=False, server_default=""),
+    sa.Column("redirect_url", sa.String(1000), nullable=False, server_default=""),
+    sa.Column("refunded_amount", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("hold_reason", sa.String(500), nullable=False, server_default=""),
+    sa.Column("failure", sa.String(500), nullable=False, server_default=""),
+    sa.Column("provider_data", sa.String(2000), nullable=False, server_default=""),
+    sa.Column("created_at", DateTimeUTC(timezone=True), nullable=False),
+    sa.Column("updated_at", DateTimeUTC(timezone=True), nullable=False),
+    sa.Column("settled_at", DateTimeUTC(timezone=True)),
+    sa.Column("version", sa.Integer, nullable=False, server_default="1"),
+    sa.UniqueConstraint("order_id", "attempt", name="uq_payments_order_id_attempt"),
+    sa.CheckConstraint("amount > 0", name="amount_positive"),
+    sa.CheckConstraint("refunded_amount >= 0 AND refunded_amount <= amount", name="refunds_within_amount"),
+    sa.Index("ix_payments_gateway_reference", "gateway", "reference"),
+    sa.Index("ix_payments_status_updated_at", "status", "updated_at"),
+)
+
+refunds = sa.Table(
+    "refunds",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("payment_id", sa.Integer, sa.ForeignKey("payments.id", ondelete="RESTRICT"), nullable=False),
+    sa.Column("amount", sa.BigInteger, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("reason", sa.String(500), nullable=False, server_default=""),
+    sa.Column("actor", sa.String(320), nullable=False, server_default=""),
+    sa.Column("reference", sa.String(255), nullable=False, server_default=""),
+    sa.Column("failure", sa.String(500), nullable=False, server_default=""),
+    sa.Column("created_at", DateTimeUTC(timezone=True), nullable=False),
+    sa.Column("updated_at", DateTimeUTC(timezone=True), nullable=False),
+    sa.CheckConstraint("amount > 0", name="refund_amount_positive"),
+    sa.Index("ix_refunds_payment_id", "payment_id"),
+    sa.Index("ix_refunds_reference", "reference"),
+)
+
+payment_events = sa.Table(
+    "payment_events",
+    metadata,
+    sa.Column("gateway", sa.String(16), primary_key=True),
+    sa.Column("event_id", sa.String(255), primary_key=True),
+    sa.Column("type", sa.String(100), nullable=False, server_default=""),
+    sa.Column("received_at", DateTimeUTC(timezone=True), nullable=False, index=True),
+)
+
 _mapped = False
 
 

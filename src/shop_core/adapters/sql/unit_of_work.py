@@ -18,6 +18,7 @@ from shop_core.adapters.sql.order_repositories import (
     SqlInvoiceRepository,
     SqlOrderRepository,
 )
+from shop_core.adapters.sql.payment_repositories import SqlPaymentRepository
 from shop_core.adapters.sql.pg_driver import forget_connection
 from shop_core.adapters.sql.repositories import SqlUserRepository
 
@@ -67,6 +68,10 @@ class SqlUnitOfWork:
     @property
     def invoices(self) -> SqlInvoiceRepository:
         return self._repository(SqlInvoiceRepository)
+
+    @property
+    def payments(self) -> SqlPaymentRepository:
+        return self._repository(SqlPaymentRepository)
 
     async def __aenter__(self) -> Self:
         self._session = self._sessions()

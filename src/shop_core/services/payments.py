@@ -1,0 +1,714 @@
+"""Collecting an order's money through a gateway, and giving it back: where money moves once.
+
+- Starting a payment is idempotent per order: a live payment (pending, or a declined Stripe one
+  the customer may still pay) is returned again instead of a second one being made; two
+  concurrent starts meet on the unique (order, attempt) and the gateway call is keyed by our
+  payment id and attempt, so the provider makes one payment too.
+- Every webhook event is recorded by its provider id in the transaction that applies it, so a
+  redelivery changes nothing. On PostgreSQL the payment row is locked (`FOR UPDATE`) by whoever
+  applies news about it (webhook, verify, reconciliation), so an IPN racing a verify moves the
+  order once; and a payment only ever moves forward (`Payment.settle`).
+- A success is counted only when the gateway's amount, currency and our ids agree with the
+  stored payment; otherwise it is held for staff and the order is not paid. Money that arrives
+  for an order cancelled meanwhile is held too (staff refund it).
+- Refunds are rows first (pending), then a gateway call keyed by the refund's id: a retry after a
+  timeout cannot refund twice, and reconciliation settles what is left pending.
+- Payments never touch stock: cancelling goes through the orders use cases.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal, InvalidOperation
+
+from shop_core.domain.errors import (
+    Conflict,
+    GatewayUnavailable,
+    InvalidInput,
+    NotFound,
+    PaymentDeclined,
+    PermissionDenied,
+    ServiceUnavailable,
+)
+from shop_core.domain.money import minor_units
+from shop_core.domain.orders import Order, OrderEvent, OrderStatus, PaymentMethod, PaymentStatus
+from shop_core.domain.payments import (
+    Gateway,
+    Outcome,
+    Payment,
+    PaymentState,
+    Refund,
+    RefundState,
+    parse_gateway,
+)
+from shop_core.ports.payments import (
+    BadWebhook,
+    Customer,
+    GatewayError,
+    GatewayState,
+    PaymentGateway,
+    ProviderEvent,
+    RefundAnswer,
+    RefundRequest,
+    StartRequest,
+)
+from shop_core.ports.payments import PaymentDeclined as GatewayDeclined
+from shop_core.ports.persistence import UnitOfWork
+from shop_core.services import orders as order_cases
+from shop_core.services.order_commands import SYSTEM, Actor
+from shop_core.services.order_views import OrderView
+from shop_core.services.orders import IdempotencyKeyReused, OrderContext, visible_order
+from shop_core.services.payment_views import PaymentView, RefundPayment, StartPayment, payment_view
+from shop_core.services.views import Page
+
+log = logging.getLogger("shop.payments")
+
+RECONCILE_BATCH = 100
+MAX_RETRIES = 5
+
+
+@dataclass(frozen=True)
+class PaymentContext:
+    orders: OrderContext
+    gateways: Mapping[Gateway, PaymentGateway]
+
+    @property
+    def uow(self) -> Callable[[], UnitOfWork]:
+        return self.orders.uow
+
+    def gateway(self, gateway: Gateway) -> PaymentGateway:
+        found = self.gateways.get(gateway)
+        if found is None:
+            raise ServiceUnavailable(f"{gateway.value} payments are not configured on this shop.", 60)
+        return found
+
+
+@dataclass(frozen=True)
+class StartedPayment:
+    payment: PaymentView
+    created: bool
+
+
+@dataclass(frozen=True)
+class ReconcileReport:
+    checked: int = 0
+    settled: int = 0
+    still_pending: int = 0
+    failed_to_ask: int = 0
+    refunds_settled: int = 0
+
+
+class OrderNotPayable(Conflict):
+    code = "order_not_payable"
+
+
+# --- starting -----------------------------------------------------------------------------------
+
+
+async def start_payment(
+    cmd: StartPayment, viewer: Actor, *, key: str | None, ctx: PaymentContext
+) -> StartedPayment:
+    """Start (or find again) the payment of the customer's own unpaid order."""
+    requested = parse_gateway(cmd.gateway) if cmd.gateway is not None else None
+    if viewer.user_id is None:
+        raise PermissionDenied("Only a customer pays for an order.")
+    if key is not None:
+        await _claim_key(viewer.user_id, key, f"payment|{cmd.order_id}|{cmd.gateway or ''}", ctx)
+    for _ in range(MAX_RETRIES):
+        async with ctx.uow() as uow:
+            order = await visible_order(uow, cmd.order_id, viewer)
+            if order.user_id != viewer.user_id:
+                raise NotFound("No such order.")  # staff do not pay for customers
+            gateway = requested or Gateway(order.payment_method.value)
+            if gateway.value != order.payment_method.value:
+                raise OrderNotPayable(
+                    f"Order {order.number} is to be paid by {order.payment_method.value}, "
+                    f"not {gateway.value}."
+                )
+            adapter = ctx.gateway(gateway)
+            attempts = await uow.payments.of_order(_id(order))
+            payment = _live_or_none(order, attempts, gateway)
+            created = payment is None
+            if payment is None:
+                now = ctx.orders.clock.now()
+                payment = Payment(
+                    order_id=_id(order),
+                    user_id=order.user_id,
+                    gateway=gateway,
+                    attempt=len(attempts) + 1,
+                    status=PaymentState.PENDING,
+                    amount=order.total_price,
+                    currency=order.currency,
+                    created_at=now,
+                    updated_at=now,
+                )
+                if await uow.payments.add(payment) is None:
+                    continue  # a concurrent request started one: look again
+                note = f"{gateway.value}, attempt {payment.attempt}"
+                await uow.orders.add_events(
+                    _id(order), [OrderEvent("payment_started", now, viewer.label, note=note)]
+                )
+                await uow.commit()
+            elif payment.reference:
+                return StartedPayment(payment_view(payment), created=False)
+        return StartedPayment(payment_view(await _open_at_gateway(payment, order, adapter, ctx)), created)
+    raise Conflict("The payment is being started by another request; retry shortly.")
+
+
+def _live_or_none(order: Order, attempts: list[Payment], gateway: Gateway) -> Payment | None:
+    if not order.is_unpaid or any(p.status is PaymentState.SUCCEEDED for p in attempts):
+        raise OrderNotPayable(f"Order {order.number} is {order.status.value}; there is nothing to pay.")
+    if order.total_price <= 0:
+        raise OrderNotPayable(f"Order {order.number} costs nothing; there is nothing to pay.")
+    if any(p.hold_reason and p.status in (PaymentState.PENDING, PaymentState.FAILED) for p in attempts):
+        raise OrderNotPayable(f"A payment of order {order.number} is held for review by staff.")
+    latest = attempts[-1] if attempts else None
+    if latest is None or latest.gateway is not gateway or not latest.is_live:
+        return None
+    # A declined Stripe PaymentIntent takes another card; a failed SSLCommerz session is over.
+    if latest.status is PaymentState.FAILED and gateway is Gateway.SSLCOMMERZ:
+        return None
+    return latest
+
+
+async def _open_at_gateway(
+    payment: Payment, order: Order, adapter: PaymentGateway, ctx: PaymentContext
+) -> Payment:
+    address = order.billing_address
+    request = StartRequest(
+        payment_id=_pid(payment),
+        order_id=_id(order),
+        order_number=order.number,
+        attempt=payment.attempt,
+        amount=payment.amount,
+        currency=payment.currency,
+        customer=Customer(
+            name=address.full_name,
+            email="",
+            phone=address.phone,
+            line1=address.line1,
+            city=address.city,
+            postal_code=address.postal_code,
+            country=address.country,
+        ),
+        item_count=sum(line.quantity for line in order.lines),
+        description=f"Order {order.number}",
+    )
+    try:
+        started = await adapter.start(request)
+    except GatewayDeclined as exc:
+        raise PaymentDeclined(str(exc)) from exc
+    except GatewayError as exc:
+        raise GatewayUnavailable(f"The {payment.gateway.value} gateway failed: {exc}") from exc
+    async with ctx.uow() as uow:
+        current = await _locked(uow, _pid(payment))
+        if not current.reference:
+            current.reference = started.reference
+            current.client_secret = started.client_secret
+            current.redirect_url = started.redirect_url
+            current.updated_at = ctx.orders.clock.now()
+            await uow.payments.save(current)
+            await uow.commit()
+    return current
+
+
+async def _claim_key(user_id: int, key: str, scope: str, ctx: PaymentContext) -> None:
+    fingerprint = hashlib.sha256(scope.encode()).hexdigest()
+    async with ctx.uow() as uow:
+        if await uow.idempotency.claim(user_id, key, fingerprint, ctx.orders.clock.now()):
+            await uow.commit()
+            return
+        stored = await uow.idempotency.get(user_id, key)
+    if stored is None or stored.fingerprint != fingerprint:
+        raise IdempotencyKeyReused()
+
+
+# --- news from the gateway ----------------------------------------------------------------------
+
+
+async def handle_webhook(
+    gateway: Gateway, body: bytes, headers: Mapping[str, str], *, ctx: PaymentContext
+) -> str:
+    """Verify a webhook and apply it once; what became of it (`applied`, `duplicate`, `ignored`)."""
+    adapter = ctx.gateways.get(gateway)
+    if adapter is None:
+        raise NotFound(f"{gateway.value} payments are not configured on this shop.")
+    try:
+        event = await adapter.parse_webhook(body, headers)
+    except BadWebhook as exc:
+        raise InvalidInput(f"The webhook was refused: {exc}") from exc
+    except GatewayError as exc:  # the gateway could not confirm it now: it delivers again later
+        raise ServiceUnavailable(f"The webhook could not be confirmed with {gateway.value}: {exc}") from exc
+    if event is None:
+        return "ignored"
+    actor = Actor(f"gateway:{gateway.value}", None, is_staff=True)
+    for _ in range(MAX_RETRIES):
+        try:
+            async with ctx.uow() as uow:
+                now = ctx.orders.clock.now()
+                if not await uow.payments.record_event(gateway, event.event_id, event.type, now):
+                    return "duplicate"
+                applied = await _apply_event(uow, gateway, event, actor, ctx)
+                await uow.commit()
+                return "applied" if applied else "ignored"
+        except Conflict:
+            continue  # changed meanwhile (SQLite has no row locks): apply it to the new state
+    raise ServiceUnavailable("The payment kept changing while the webhook was applied; deliver it again.")
+
+
+async def _apply_event(
+    uow: UnitOfWork, gateway: Gateway, event: ProviderEvent, actor: Actor, ctx: PaymentContext
+) -> bool:
+    if event.payment is not None and event.kind == "payment":
+        payment = await _payment_of_state(uow, gateway, event.payment)
+        return payment is not None and await _apply_state(uow, payment, event.payment, actor, ctx)
+    if event.refund is not None:
+        refund = await uow.payments.refund_by_reference(event.refund.reference, for_update=True)
+        if refund is None:
+            return False  # not ours, or our own call has not recorded its reference yet
+        payment = await _locked(uow, refund.payment_id)
+        return await _apply_refund(uow, payment, refund, event.refund, actor=actor, ctx=ctx)
+    return False
+
+
+async def _payment_of_state(uow: UnitOfWork, gateway: Gateway, state: GatewayState) -> Payment | None:
+    payment = await uow.payments.by_reference(gateway, state.reference, for_update=True)
+    if payment is None and state.payment_id is not None:
+        payment = await uow.payments.get(state.payment_id, for_update=True)
+        if payment is not None and (payment.gateway is not gateway or payment.reference != state.reference):
+            return None  # an id that does not go with this provider payment: not ours to apply
+    return payment
+
+
+async def _apply_state(
+    uow: UnitOfWork, payment: Payment, state: GatewayState, actor: Actor, ctx: PaymentContext
+) -> bool:
+    """Bring `payment` (locked) and its order up to `state`, in the caller's transaction."""
+    now = ctx.orders.clock.now()
+    if state.provider_data:
+        kept = json.loads(payment.provider_data) if payment.provider_data else {}
+        payment.provider_data = json.dumps({**kept, **state.provider_data})
+    if not _judge(payment, state, now):
+        if state.provider_data:
+            await uow.payments.save(payment)
+        return False
+    order = await uow.orders.get(payment.order_id)
+    assert order is not None
+    events: list[OrderEvent] = []
+    if payment.status is PaymentState.SUCCEEDED and not payment.hold_reason:
+        if order.status is OrderStatus.PENDING:
+            await uow.payments.save(payment)
+            await order_cases.move(uow, order, OrderStatus.PAID, actor, ctx=ctx.orders, note=_label(payment))
+            return True
+        payment.hold(
+            f"the money arrived after order {order.number} became {order.status.value}: refund it", now
+        )
+    if payment.hold_reason:
+        events.append(
+            OrderEvent("payment_held", now, actor.label, note=f"{_label(payment)}: {payment.hold_reason}")
+        )
+    elif payment.status is PaymentState.FAILED:
+        events.append(
+            OrderEvent("payment_failed", now, actor.label, note=f"{_label(payment)}: {payment.failure}")
+        )
+        if order.is_unpaid and order.payment_status is not PaymentStatus.FAILED:
+            order.payment_status = PaymentStatus.FAILED
+            order.updated_at = now
+            if not await uow.orders.save(order):
+                raise Conflict("The order changed meanwhile.")
+    else:
+        events.append(OrderEvent(f"payment_{payment.status.value}", now, actor.label, note=_label(payment)))
+    await uow.payments.save(payment)
+    await uow.orders.add_events(_id(order), events)
+    return True
+
+
+def _judge(payment: Payment, state: GatewayState, now: datetime) -> bool:
+    """Apply what the gateway says to the payment alone; True when it changed."""
+    success = state.outcome is Outcome.SUCCEEDED
+    if state.payment_id is not None and state.payment_id != payment.id and success:
+        return payment.hold(f"the gateway's payment names payment {state.payment_id}, not {payment.id}", now)
+    if state.hold_reason and success and payment.is_live:
+        return payment.hold(state.hold_reason, now)
+    return payment.settle(
+        state.outcome, now, amount=state.amount, currency=state.currency, failure=state.failure
+    )
+
+
+async def verify_payment(payment_id: int, viewer: Actor, *, ctx: PaymentContext) -> PaymentView:
+    """Ask the gateway about the payment and bring it (and its order, and its refunds) up to date."""
+    async with ctx.uow() as uow:
+        payment = await _visible(uow, payment_id, viewer)
+    if payment.reference:
+        await _settle_from_gateway(payment, viewer, ctx)
+    await _settle_refunds(payment, viewer, ctx)
+    return await get_payment(payment_id, viewer, ctx=ctx)
+
+
+async def customer_returned(gateway: Gateway, reference: str, *, ctx: PaymentContext) -> PaymentView | None:
+    """The customer's browser came back from the gateway's page (SSLCommerz's success, fail and
+    cancel URLs). What it carries is only a hint: the gateway is asked. None for an unknown
+    payment."""
+    async with ctx.uow() as uow:
+        payment = await uow.payments.by_reference(gateway, reference.strip()[:255])
+    if payment is None:
+        return None
+    await _settle_from_gateway(payment, SYSTEM, ctx)
+    async with ctx.uow() as uow:
+        current = await _locked(uow, _pid(payment))
+    return payment_view(current)
+
+
+async def _settle_from_gateway(payment: Payment, actor: Actor, ctx: PaymentContext) -> bool:
+    adapter = ctx.gateway(payment.gateway)
+    try:
+        state = await adapter.fetch(payment)
+    except GatewayError as exc:
+        raise GatewayUnavailable(f"The {payment.gateway.value} gateway could not be asked: {exc}") from exc
+    for _ in range(MAX_RETRIES):
+        try:
+            async with ctx.uow() as uow:
+                current = await _locked(uow, _pid(payment))
+                changed = await _apply_state(uow, current, state, actor, ctx)
+                await uow.commit()
+                return changed
+        except Conflict:
+            continue
+    return False
+
+
+# --- refunds ----------------------------------------------------------------------------------------
+
+
+async def refund_payment(
+    payment_id: int, cmd: RefundPayment, actor: Actor, *, ctx: PaymentContext
+) -> PaymentView:
+    """Staff refund a succeeded payment, in full or in part, through its gateway."""
+    if not actor.is_staff:
+        raise PermissionDenied("Only staff can refund a payment.")
+    async with ctx.uow() as uow:
+        payment = await _locked(uow, payment_id)
+        amount = None if cmd.amount is None else _amount(cmd.amount, payment.currency)
+        refund = await _new_refund(uow, payment, amount, reason=cmd.reason, actor=actor, ctx=ctx)
+        await uow.commit()
+    await _refund_at_gateway(payment, refund, actor, ctx)
+    return await get_payment(payment_id, actor, ctx=ctx)
+
+
+async def _new_refund(
+    uow: UnitOfWork, payment: Payment, amount: int | None, *, reason: str, actor: Actor, ctx: PaymentContext
+) -> Refund:
+    pending = sum(
+        r.amount for r in await uow.payments.refunds_of(_pid(payment)) if r.status is RefundState.PENDING
+    )
+    left = payment.refundable - pending
+    if payment.status is PaymentState.SUCCEEDED and left <= 0:
+        raise Conflict(f"Payment {payment.id} has nothing left to refund (refunds pending: {pending}).")
+    wanted = payment.check_refund(amount)
+    if wanted > left:
+        raise InvalidInput.field(
+            "amount", f"At most {left} (minor units) is left once pending refunds go through."
+        )
+    now = ctx.orders.clock.now()
+    refund = await uow.payments.add_refund(
+        Refund(_pid(payment), wanted, RefundState.PENDING, reason.strip(), actor.label, now, now)
+    )
+    note = f"{_label(payment)}: refund #{refund.id} of {wanted} requested"
+    await uow.orders.add_events(
+        payment.order_id, [OrderEvent("refund_requested", now, actor.label, note=note)]
+    )
+    return refund
+
+
+async def _refund_at_gateway(
+    payment: Payment, refund: Refund, actor: Actor, ctx: PaymentContext, *, move_order: bool = True
+) -> RefundAnswer:
+    adapter = ctx.gateway(payment.gateway)
+    request = RefundRequest(
+        refund_id=refund.id or 0,
+        payment_reference=payment.reference,
+        amount=refund.amount,
+        currency=payment.currency,
+        reason=refund.reason or "Refund",
+        provider_data=json.loads(payment.provider_data) if payment.provider_data else {},
+    )
+    try:
+        answer = await adapter.refund(request)
+    except GatewayError as exc:
+        # Unknown whether it went through: the refund stays pending, and reconciliation asks again
+        # with the same refund id (the gateway's idempotency key), so it cannot be made twice.
+        async with ctx.uow() as uow:
+            current = await uow.payments.get_refund(refund.id or 0, for_update=True)
+            if current is not None and current.status is RefundState.PENDING:
+                current.failure = str(exc)[:500]
+                await uow.payments.save_refund(current)
+                await uow.commit()
+        raise GatewayUnavailable(
+            f"The {payment.gateway.value} gateway did not confirm refund #{refund.id}: {exc}. "
+            "It stays pending and is tried again by reconciliation."
+        ) from exc
+    for _ in range(MAX_RETRIES):
+        try:
+            async with ctx.uow() as uow:
+                current_payment = await _locked(uow, _pid(payment))
+                current = await uow.payments.get_refund(refund.id or 0, for_update=True)
+                assert current is not None
+                await _apply_refund(
+                    uow, current_payment, current, answer, actor=actor, ctx=ctx, move_order=move_order
+                )
+                await uow.commit()
+                return answer
+        except Conflict:
+            continue
+    return answer
+
+
+async def _apply_refund(
+    uow: UnitOfWork,
+    payment: Payment,
+    refund: Refund,
+    answer: RefundAnswer,
+    *,
+    actor: Actor,
+    ctx: PaymentContext,
+    move_order: bool = True,
+) -> bool:
+    now = ctx.orders.clock.now()
+    if answer.reference and not refund.reference:
+        refund.reference = answer.reference
+    if not refund.settle(answer.state, now, answer.failure):
+        await uow.payments.save_refund(refund)
+        return False
+    await uow.payments.save_refund(refund)
+    label = f"{_label(payment)}: refund #{refund.id}"
+    if refund.status is RefundState.FAILED:
+        await uow.orders.add_events(
+            payment.order_id,
+            [OrderEvent("refund_failed", now, actor.label, note=f"{label}: {refund.failure}")],
+        )
+        return True
+    payment.refunded(refund.amount, now)
+    await uow.payments.save(payment)
+    await uow.orders.add_events(
+        payment.order_id,
+        [OrderEvent("refund_succeeded", now, actor.label, note=f"{label} of {refund.amount}")],
+    )
+    order = await uow.orders.get(payment.order_id)
+    assert order is not None
+    if move_order and payment.status is PaymentState.REFUNDED and order.can_move_to(OrderStatus.REFUNDED):
+        await order_cases.move(uow, order, OrderStatus.REFUNDED, actor, ctx=ctx.orders, note=label)
+    return True
+
+
+async def _settle_refunds(payment: Payment, actor: Actor, ctx: PaymentContext) -> int:
+    """Ask about the payment's pending refunds (a refund never confirmed is asked for again)."""
+    async with ctx.uow() as uow:
+        pending = [r for r in await uow.payments.refunds_of(_pid(payment)) if r.status is RefundState.PENDING]
+    if not pending:
+        return 0
+    adapter = ctx.gateway(payment.gateway)
+    settled = 0
+    for refund in pending:
+        if not refund.reference:
+            try:
+                await _refund_at_gateway(payment, refund, actor, ctx)
+                settled += 1
+            except GatewayUnavailable:
+                log.warning("refund #%s still unconfirmed", refund.id)
+            continue
+        try:
+            answer = await adapter.refund_status(refund, payment)
+        except GatewayError as exc:
+            log.warning("refund #%s could not be asked about: %s", refund.id, exc)
+            continue
+        async with ctx.uow() as uow:
+            current_payment = await _locked(uow, _pid(payment))
+            current = await uow.payments.get_refund(refund.id or 0, for_update=True)
+            assert current is not None
+            if await _apply_refund(uow, current_payment, current, answer, actor=actor, ctx=ctx):
+                settled += 1
+            await uow.commit()
+    return settled
+
+
+async def cancel_order(order_id: int, actor: Actor, *, ctx: PaymentContext, note: str = "") -> OrderView:
+    """Cancel an order; a paid one (staff only) is refunded in full through its gateway first.
+
+    Cash on delivery is refunded by hand (the order's trail says so). If the gateway refuses or
+    cannot be reached, the order stays as it was.
+    """
+    async with ctx.uow() as uow:
+        order = await visible_order(uow, order_id, actor)
+        paid = [
+            p
+            for p in await uow.payments.of_order(order_id)
+            if p.status is PaymentState.SUCCEEDED and p.gateway is not Gateway.COD
+        ]
+    refunded_by = ""
+    if actor.is_staff and order.status is OrderStatus.PAID and paid:
+        payment = paid[-1]
+        async with ctx.uow() as uow:
+            locked = await _locked(uow, _pid(payment))
+            refund = await _new_refund(
+                uow, locked, None, reason=f"order {order.number} cancelled", actor=actor, ctx=ctx
+            )
+            await uow.commit()
+        answer = await _refund_at_gateway(locked, refund, actor, ctx, move_order=False)  # cancelled next
+        state = "refunded" if answer.state is RefundState.SUCCEEDED else "refund pending"
+        refunded_by = f"{state} through {payment.gateway.value} (refund #{refund.id})"
+    return await order_cases.cancel_order(order_id, actor, ctx.orders, note, refunded_by=refunded_by)
+
+
+# --- cash on delivery -------------------------------------------------------------------------------
+
+
+async def confirm_cash(order_number: str, actor: Actor, *, ctx: PaymentContext) -> PaymentView:
+    """Staff confirm that a cash-on-delivery order's money was collected: the order is paid."""
+    if not actor.is_staff:
+        raise PermissionDenied("Only staff can confirm a cash payment.")
+    for _ in range(MAX_RETRIES):
+        async with ctx.uow() as uow:
+            order = await uow.orders.get_by_number(order_number.strip().upper())
+            if order is None:
+                raise NotFound(f"No order {order_number.strip()!r}.")
+            if order.payment_method is not PaymentMethod.COD:
+                raise OrderNotPayable(
+                    f"Order {order.number} is paid by {order.payment_method.value}, not cash."
+                )
+            attempts = await uow.payments.of_order(_id(order))
+            payment = _live_or_none(order, attempts, Gateway.COD)
+            now = ctx.orders.clock.now()
+            if payment is None:
+                payment = Payment(
+                    order_id=_id(order),
+                    user_id=order.user_id,
+                    gateway=Gateway.COD,
+                    attempt=len(attempts) + 1,
+                    status=PaymentState.PENDING,
+                    amount=order.total_price,
+                    currency=order.currency,
+                    created_at=now,
+                    updated_at=now,
+                    reference=f"cod-{order.number}-{len(attempts) + 1}",
+                )
+                if await uow.payments.add(payment) is None:
+                    continue
+            else:
+                payment = await _locked(uow, _pid(payment))
+            state = GatewayState(payment.reference, Outcome.SUCCEEDED, payment.amount, payment.currency)
+            await _apply_state(uow, payment, state, actor, ctx)
+            await uow.commit()
+            return payment_view(payment)
+    raise Conflict("The order kept changing; try again.")
+
+
+# --- reading ----------------------------------------------------------------------------------------
+
+
+async def get_payment(payment_id: int, viewer: Actor, *, ctx: PaymentContext) -> PaymentView:
+    async with ctx.uow() as uow:
+        payment = await _visible(uow, payment_id, viewer)
+        refunds = await uow.payments.refunds_of(payment_id)
+    return payment_view(payment, refunds if viewer.is_staff else None)
+
+
+async def list_payments(
+    *, status: str | None, held: bool | None, offset: int, limit: int, ctx: PaymentContext
+) -> Page[PaymentView]:
+    if status is not None and status not in {s.value for s in PaymentState}:
+        names = ", ".join(s.value for s in PaymentState)
+        raise InvalidInput.field("status", f"Unknown status {status!r}; one of {names}.")
+    async with ctx.uow() as uow:
+        found, total = await uow.payments.page(status=status, held=held, offset=offset, limit=limit)
+    return Page(items=[payment_view(p) for p in found], total=total)
+
+
+async def payments_of_order(order_id: int, viewer: Actor, *, ctx: PaymentContext) -> list[PaymentView]:
+    async with ctx.uow() as uow:
+        await visible_order(uow, order_id, viewer)
+        return [payment_view(p) for p in await uow.payments.of_order(order_id)]
+
+
+# --- reconciliation ----------------------------------------------------------------------------------
+
+
+async def reconcile(
+    older_than: timedelta,
+    *,
+    ctx: PaymentContext,
+    progress: Callable[[int, int], None] | None = None,
+) -> ReconcileReport:
+    """Ask the gateways about every payment still live and untouched for `older_than` (the webhook
+    that never came), and about refunds still pending; settle what they say."""
+    cutoff = ctx.orders.clock.now() - older_than
+    async with ctx.uow() as uow:
+        due = await uow.payments.pending(older_than=cutoff, limit=RECONCILE_BATCH)
+        refunding = await uow.payments.with_pending_refunds(older_than=cutoff, limit=RECONCILE_BATCH)
+    total = len(due) + len(refunding)
+    settled = still = failed = refunds = 0
+    for done, payment in enumerate(due, start=1):
+        if payment.reference and payment.gateway is not Gateway.COD and payment.gateway in ctx.gateways:
+            try:
+                changed = await _settle_from_gateway(payment, SYSTEM, ctx)
+            except GatewayUnavailable as exc:
+                failed += 1
+                log.warning("payment %s could not be reconciled: %s", payment.id, exc)
+            else:
+                settled += changed
+                still += not changed
+        else:
+            still += 1  # cash is confirmed by staff; a start that never reached the gateway waits
+        if progress is not None:
+            progress(done, total)
+    for done, payment in enumerate(refunding, start=len(due) + 1):
+        if payment.gateway in ctx.gateways:
+            refunds += await _settle_refunds(payment, SYSTEM, ctx)
+        if progress is not None:
+            progress(done, total)
+    return ReconcileReport(len(due), settled, still, failed, refunds)
+
+
+# --- helpers ------------------------------------------------------------------------------------------
+
+
+async def _locked(uow: UnitOfWork, payment_id: int) -> Payment:
+    payment = await uow.payments.get(payment_id, for_update=True)
+    if payment is None:
+        raise NotFound("No such payment.")
+    return payment
+
+
+async def _visible(uow: UnitOfWork, payment_id: int, viewer: Actor) -> Payment:
+    payment = await uow.payments.get(payment_id)
+    if payment is None or not (viewer.is_staff or payment.user_id == viewer.user_id):
+        raise NotFound("No such payment.")  # someone else's payment looks exactly like a missing one
+    return payment
+
+
+def _amount(raw: str, currency: str) -> int:
+    try:
+        value = Decimal(raw.strip())
+    except InvalidOperation:
+        raise InvalidInput.field(
+            "amount", f'{raw!r} is not an amount; use a decimal string like "10.00".'
+        ) from None
+    return minor_units(value, currency, field="amount")
+
+
+def _label(payment: Payment) -> str:
+    return f"payment #{payment.id} ({payment.gateway.value})"
+
+
+def _id(order: Order) -> int:
+    assert order.id is not None
+    return order.id
+
+
+def _pid(payment: Payment) -> int:
+    assert payment.id is not None
+    return payment.id

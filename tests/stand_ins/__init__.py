@@ -1,0 +1,1 @@
+"""Local stand-ins for third-party services, used by tests."""
