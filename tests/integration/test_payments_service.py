@@ -301,3 +301,38 @@ async def test_staff_confirm_cash_and_the_order_is_paid(world: World) -> None:
     assert (await world.shop.get_order(order.id, STAFF)).status == "paid"
     with pytest.raises(OrderNotPayable):
         await world.shop.confirm_cash(order.order_number, STAFF)
+
+
+async def test_a_pending_stripe_refund_settles_by_its_webhook(world: World) -> None:
+    order = await world.order("stripe")
+    payment = await world.start(order)
+    world.stripe.pay(payment.gateway_reference, "pm_card_visa")
+    await world.shop.verify_payment(payment.id, world.customer)
+    world.stripe.set_refund_mode("pending")
+
+    pending = await world.shop.refund_payment(payment.id, RefundPayment(amount="5.00"), STAFF)
+    (refund,) = pending.refunds or []
+    assert (refund.status, pending.refunded_amount) == ("pending", "0.00")
+    world.stripe.settle_refund(refund.gateway_reference)
+    (updated,) = world.stripe.events_of("refund.updated")
+    assert await world.stripe_webhook(updated) == "applied"
+
+    settled = await world.shop.get_payment(payment.id, STAFF)
+    assert (settled.status, settled.refunded_amount) == ("succeeded", "5.00")
+    assert [r.status for r in settled.refunds or []] == ["succeeded"]
+
+
+async def test_money_for_an_order_that_expired_meanwhile_is_held_not_counted(world: World) -> None:
+    order = await world.order("stripe")
+    payment = await world.start(order)
+    world.clock.advance(world.shop.settings.order_payment_timeout + 1)
+    assert await world.shop.expire_unpaid_orders() == 1
+    world.stripe.pay(payment.gateway_reference, "pm_card_visa")
+    (succeeded,) = world.stripe.events_of("payment_intent.succeeded")
+
+    assert await world.stripe_webhook(succeeded) == "applied"
+
+    held = await world.shop.get_payment(payment.id, STAFF)
+    assert held.held
+    assert held.hold_reason and "cancelled" in held.hold_reason
+    assert (await world.shop.get_order(order.id, STAFF)).status == "cancelled"
