@@ -334,5 +334,6 @@ async def test_money_for_an_order_that_expired_meanwhile_is_held_not_counted(wor
 
     held = await world.shop.get_payment(payment.id, STAFF)
     assert held.held
-    assert held.hold_reason and "cancelled" in held.hold_reason
+    assert held.hold_reason
+    assert "cancelled" in held.hold_reason
     assert (await world.shop.get_order(order.id, STAFF)).status == "cancelled"
