@@ -280,7 +280,11 @@ async def _payment_of_state(uow: UnitOfWork, gateway: Gateway, state: GatewaySta
     payment = await uow.payments.by_reference(gateway, state.reference, for_update=True)
     if payment is None and state.payment_id is not None:
         payment = await uow.payments.get(state.payment_id, for_update=True)
-        if payment is not None and (payment.gateway is not gateway or payment.reference != state.reference):
+        if payment is None or payment.gateway is not gateway:
+            return None
+        if not payment.reference:  # news that outran our recording of the provider's id
+            payment.reference = state.reference
+        elif payment.reference != state.reference:
             return None  # an id that does not go with this provider payment: not ours to apply
     return payment
 
