@@ -131,6 +131,8 @@ async def start_payment(
                     f"not {gateway.value}."
                 )
             adapter = ctx.gateway(gateway)
+            customer = await uow.users.peek(order.user_id)
+            email = customer.email if customer is not None else ""
             attempts = await uow.payments.of_order(_id(order))
             payment = _live_or_none(order, attempts, gateway)
             created = payment is None
@@ -156,7 +158,8 @@ async def start_payment(
                 await uow.commit()
             elif payment.reference:
                 return StartedPayment(payment_view(payment), created=False)
-        return StartedPayment(payment_view(await _open_at_gateway(payment, order, adapter, ctx)), created)
+        opened = await _open_at_gateway(payment, order, email, adapter, ctx)
+        return StartedPayment(payment_view(opened), created)
     raise Conflict("The payment is being started by another request; retry shortly.")
 
 
@@ -177,7 +180,7 @@ def _live_or_none(order: Order, attempts: list[Payment], gateway: Gateway) -> Pa
 
 
 async def _open_at_gateway(
-    payment: Payment, order: Order, adapter: PaymentGateway, ctx: PaymentContext
+    payment: Payment, order: Order, email: str, adapter: PaymentGateway, ctx: PaymentContext
 ) -> Payment:
     address = order.billing_address
     request = StartRequest(
@@ -189,7 +192,7 @@ async def _open_at_gateway(
         currency=payment.currency,
         customer=Customer(
             name=address.full_name,
-            email="",
+            email=email,
             phone=address.phone,
             line1=address.line1,
             city=address.city,
