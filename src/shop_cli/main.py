@@ -8,7 +8,7 @@ import sys
 import typer
 from rich.table import Table
 
-from shop_cli import carts, catalog, db, orders, products, stock, users
+from shop_cli import carts, catalog, db, orders, payments, products, stock, users
 from shop_cli.runner import console, fail, guarded, load_settings
 from shop_cli.runner import run as run_use_case
 from shop_core.bootstrap import Shop, migrate
@@ -28,6 +28,7 @@ app.add_typer(products.app, name="products")
 app.add_typer(stock.app, name="stock")
 app.add_typer(carts.app, name="carts")
 app.add_typer(orders.app, name="orders")
+app.add_typer(payments.app, name="payments")
 
 DEMO_PRODUCTS = 60
 DEMO_CATEGORIES = 12

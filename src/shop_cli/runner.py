@@ -52,7 +52,7 @@ def guarded(action: Callable[[], T]) -> T:
         details = "; ".join(f"{field}: {' '.join(msgs)}" for field, msgs in exc.errors.items())
         fail(details or exc.detail)
     except DomainError as exc:
-        fail(exc.detail)
+        fail(" ".join(exc.detail.split()))  # one line, even for a gateway's multi-line message
     except (SettingsError, msgspec.ValidationError) as exc:
         fail(str(exc))
     except Exception as exc:  # noqa: BLE001 - an operator gets one line, never a traceback

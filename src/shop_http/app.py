@@ -22,6 +22,7 @@ from shop_http.controllers.categories import CategoryController
 from shop_http.controllers.docs import docs, swagger
 from shop_http.controllers.health import HealthController
 from shop_http.controllers.orders import OrderController
+from shop_http.controllers.payments import PaymentController
 from shop_http.controllers.products import ProductController
 from shop_http.controllers.users import UserController
 from shop_http.errors import EXCEPTION_HANDLERS
@@ -66,6 +67,7 @@ def create_app(settings: Settings | None = None, shop_factory: ShopFactory = boo
             CategoryController,
             CartController,
             OrderController,
+            PaymentController,
             HealthController,
             docs,
         ],

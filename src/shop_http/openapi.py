@@ -14,9 +14,11 @@ ERROR_MEANING = {
     401: "Missing, invalid, expired or revoked credentials.",
     403: "Authenticated, but not allowed (staff only).",
     404: "Not found, or not yours.",
+    402: "The payment gateway declined the customer's payment details; they may try again.",
     409: "Conflicts with what is stored (duplicate email, …).",
     413: "The request body is too large.",
     429: "Too many requests; retry after `Retry-After` seconds.",
+    502: "The payment gateway failed or could not be reached; nothing was charged twice, retry later.",
     503: "A dependency is down; retry after `Retry-After` seconds.",
 }
 
@@ -51,6 +53,11 @@ def openapi_config() -> OpenAPIConfig:
             Tag(name="Catalog", description="Categories and products. Reads are public and cached."),
             Tag(name="Cart", description="The customer's (or a guest's) cart, priced from the catalog."),
             Tag(name="Orders", description="Placing orders, their life, and invoices."),
+            Tag(
+                name="Payments",
+                description="Stripe, SSLCommerz and cash on delivery: starting a payment, the gateways' "
+                "webhooks, verification, refunds.",
+            ),
             Tag(name="Health", description="Liveness and readiness."),
         ],
         use_handler_docstrings=True,

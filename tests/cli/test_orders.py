@@ -313,7 +313,7 @@ def test_cancel_a_paid_order_records_the_refund(cli: Cli) -> None:
 
     assert out.strip() == (
         f"{number}: paid → cancelled (payment refunded); 1 line(s) back in stock; "
-        "refund to be made by hand (no gateway)."
+        "refund to be made by hand (cash or no gateway payment)."
     )
     assert stored_status(cli, number) == ("cancelled", "refunded")
 

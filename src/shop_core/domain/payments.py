@@ -16,6 +16,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from shop_core.domain.errors import Conflict, InvalidInput
+from shop_core.domain.money import exponent_of, format_minor
 
 
 class Gateway(StrEnum):
@@ -145,8 +146,8 @@ class Payment:
             return False
         if target is P.SUCCEEDED and (amount != self.amount or (currency or "").upper() != self.currency):
             reason = (
-                f"the gateway reported {amount} {currency or '?'} (in minor units); "
-                f"the order is for {self.amount} {self.currency}"
+                f"the gateway reported {self._shown(amount)} {(currency or '?').upper()}; "
+                f"the order is for {self._shown(self.amount)} {self.currency}"
             )
             if self.hold_reason == reason:
                 return False
@@ -159,6 +160,9 @@ class Payment:
         if target is P.SUCCEEDED:
             self.settled_at = now
         return True
+
+    def _shown(self, amount: int | None) -> str:
+        return "nothing" if amount is None else format_minor(amount, exponent_of(self.currency))
 
     def hold(self, reason: str, now: datetime) -> bool:
         if self.hold_reason:
@@ -176,7 +180,7 @@ class Payment:
             raise InvalidInput.field("amount", "A refund must be more than zero.")
         if wanted > self.refundable:
             raise InvalidInput.field(
-                "amount", f"At most {self.refundable} (minor units of {self.currency}) is left to refund."
+                "amount", f"At most {self._shown(self.refundable)} {self.currency} is left to refund."
             )
         return wanted
 

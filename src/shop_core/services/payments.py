@@ -35,7 +35,7 @@ from shop_core.domain.errors import (
     PermissionDenied,
     ServiceUnavailable,
 )
-from shop_core.domain.money import minor_units
+from shop_core.domain.money import exponent_of, format_minor, minor_units
 from shop_core.domain.orders import Order, OrderEvent, OrderStatus, PaymentMethod, PaymentStatus
 from shop_core.domain.payments import (
     Gateway,
@@ -117,8 +117,13 @@ async def start_payment(
     requested = parse_gateway(cmd.gateway) if cmd.gateway is not None else None
     if viewer.user_id is None:
         raise PermissionDenied("Only a customer pays for an order.")
+    replayed = False
     if key is not None:
-        await _claim_key(viewer.user_id, key, f"payment|{cmd.order_id}|{cmd.gateway or ''}", ctx)
+        async with ctx.uow() as uow:  # a key is spent only on a request that names a payable order
+            order = await visible_order(uow, cmd.order_id, viewer)
+            if order.user_id != viewer.user_id:
+                raise NotFound("No such order.")
+        replayed = await _claim_key(viewer.user_id, key, f"payment|{cmd.order_id}|{cmd.gateway or ''}", ctx)
     for _ in range(MAX_RETRIES):
         async with ctx.uow() as uow:
             order = await visible_order(uow, cmd.order_id, viewer)
@@ -157,9 +162,9 @@ async def start_payment(
                 )
                 await uow.commit()
             elif payment.reference:
-                return StartedPayment(payment_view(payment), created=False)
+                return StartedPayment(payment_view(payment), created=replayed)
         opened = await _open_at_gateway(payment, order, email, adapter, ctx)
-        return StartedPayment(payment_view(opened), created)
+        return StartedPayment(payment_view(opened), created or replayed)
     raise Conflict("The payment is being started by another request; retry shortly.")
 
 
@@ -220,15 +225,18 @@ async def _open_at_gateway(
     return current
 
 
-async def _claim_key(user_id: int, key: str, scope: str, ctx: PaymentContext) -> None:
+async def _claim_key(user_id: int, key: str, scope: str, ctx: PaymentContext) -> bool:
+    """Record the key for this request; True when it was already recorded for the same request (a
+    retry, which is answered as the first was), IdempotencyKeyReused for another request."""
     fingerprint = hashlib.sha256(scope.encode()).hexdigest()
     async with ctx.uow() as uow:
         if await uow.idempotency.claim(user_id, key, fingerprint, ctx.orders.clock.now()):
             await uow.commit()
-            return
+            return False
         stored = await uow.idempotency.get(user_id, key)
     if stored is None or stored.fingerprint != fingerprint:
         raise IdempotencyKeyReused()
+    return True
 
 
 # --- news from the gateway ----------------------------------------------------------------------
@@ -238,9 +246,7 @@ async def handle_webhook(
     gateway: Gateway, body: bytes, headers: Mapping[str, str], *, ctx: PaymentContext
 ) -> str:
     """Verify a webhook and apply it once; what became of it (`applied`, `duplicate`, `ignored`)."""
-    adapter = ctx.gateways.get(gateway)
-    if adapter is None:
-        raise NotFound(f"{gateway.value} payments are not configured on this shop.")
+    adapter = ctx.gateway(gateway)  # not configured: 503, so the provider delivers again later
     try:
         event = await adapter.parse_webhook(body, headers)
     except BadWebhook as exc:
@@ -365,7 +371,8 @@ async def customer_returned(gateway: Gateway, reference: str, *, ctx: PaymentCon
         payment = await uow.payments.by_reference(gateway, reference.strip()[:255])
     if payment is None:
         return None
-    await _settle_from_gateway(payment, SYSTEM, ctx)
+    if payment.is_live:  # settled ones need no question (and strangers cannot make us ask)
+        await _settle_from_gateway(payment, SYSTEM, ctx)
     async with ctx.uow() as uow:
         current = await _locked(uow, _pid(payment))
     return payment_view(current)
@@ -419,7 +426,9 @@ async def _new_refund(
     wanted = payment.check_refund(amount)
     if wanted > left:
         raise InvalidInput.field(
-            "amount", f"At most {left} (minor units) is left once pending refunds go through."
+            "amount",
+            f"At most {format_minor(left, exponent_of(payment.currency))} {payment.currency} is left "
+            "once pending refunds go through.",
         )
     now = ctx.orders.clock.now()
     refund = await uow.payments.add_refund(

@@ -21,8 +21,9 @@ from shop_core.bootstrap import Shop
 from shop_core.domain.ids import MAX_ID
 from shop_core.services.order_commands import IDEMPOTENCY_KEY, Actor, ChangeOrderStatus, Checkout, PlaceOrder
 from shop_core.services.order_views import OrderView
+from shop_core.services.payment_views import PaymentView
 from shop_core.services.views import UserView
-from shop_http.openapi import responses
+from shop_http.openapi import ErrorBody, responses
 from shop_http.pagination import DEFAULT_PAGE_SIZE, PageNumber, PageOf, PageSize, page_of, window
 from shop_http.security import actor_of, requires_staff
 
@@ -216,6 +217,48 @@ class OrderController(Controller):
             media_type="application/pdf",
             headers={"Content-Disposition": f'inline; filename="{found.filename}"'},
         )
+
+    @get(
+        "/{order_id:int}/payments",
+        operation_id="listOrderPayments",
+        summary="The order's payments, oldest first",
+        description="Each attempt to collect the order's money. Owner and staff; another's order is 404.",
+        responses={
+            200: ResponseSpec(data_container=list[PaymentView], description="The order's payments."),
+            **responses(400, 401, 404),
+        },
+    )
+    async def payments(
+        self, shop: NamedDependency[Shop], request: Request[UserView, Any, Any], order_id: OrderId
+    ) -> list[PaymentView]:
+        return await shop.payments_of_order(order_id, actor(request.user))
+
+    @post(
+        "/{order_id:int}/confirm-cash",
+        status_code=200,
+        operation_id="confirmCashPayment",
+        summary="Confirm a cash-on-delivery payment was collected (staff)",
+        description=(
+            "The order (paid by `cod`) becomes paid; 409 `order_not_payable` when it is paid by another "
+            "method, already paid, or cancelled."
+        ),
+        guards=[requires_staff],
+        responses={
+            200: ResponseSpec(data_container=PaymentView, description="The cash payment, succeeded."),
+            **responses(400, 401, 403, 404),
+            409: ResponseSpec(
+                data_container=ErrorBody,
+                description="`order_not_payable`: not a cash order, or nothing left to pay.",
+                generate_examples=False,
+            ),
+        },
+    )
+    async def confirm_cash(
+        self, shop: NamedDependency[Shop], request: Request[UserView, Any, Any], order_id: OrderId
+    ) -> PaymentView:
+        who = actor(request.user)
+        order = await shop.get_order(order_id, who)
+        return await shop.confirm_cash(order.order_number, who)
 
 
 async def checkout(shop: Shop, user: UserView, data: Checkout, key: str | None) -> Response[OrderView]:
