@@ -34,6 +34,21 @@ class StockMovement:
     id: int | None = field(default=None)
 
 
+@dataclass(frozen=True, slots=True)
+class Take:
+    """Stock an order took, to be recorded as a movement with the order (see
+    OrderRepository.add_placed). A plain value: placing an order makes several of them, and the
+    persisted StockMovement class costs more to build."""
+
+    product_id: int
+    delta: int
+    reason: str
+    balance_after: int
+    created_at: datetime
+    actor: str
+    note: str
+
+
 def apply_delta(current: int, delta: int) -> int:
     """The stock after `delta`; Conflict when it would go below zero."""
     after = current + delta

@@ -9,7 +9,7 @@ from typing import Protocol
 
 from shop_core.domain.invoices import Invoice, InvoiceDocument
 from shop_core.domain.orders import Order, OrderEvent, OrderStatus
-from shop_core.domain.stock import StockMovement
+from shop_core.domain.stock import Take
 
 
 @dataclass(frozen=True)
@@ -25,7 +25,7 @@ class OrderRepository(Protocol):
     async def add_placed(
         self,
         order: Order,
-        movements: Sequence[StockMovement],
+        movements: Sequence[Take],
         events: Sequence[OrderEvent],
         key: PlacementKey | None,
     ) -> bool:

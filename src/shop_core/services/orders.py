@@ -41,7 +41,7 @@ from shop_core.domain.orders import (
     parse_status,
 )
 from shop_core.domain.pricing import Pricing
-from shop_core.domain.stock import StockMovement, StockReason
+from shop_core.domain.stock import StockMovement, StockReason, Take
 from shop_core.ports.cart import CartLimitReached
 from shop_core.ports.clock import Clock
 from shop_core.ports.orders import OrderFilter, PlacementKey
@@ -229,16 +229,9 @@ async def _place(
                 billing_address=request.billing,
                 now=now,
             )
+            sale = StockReason.SALE.value
             movements = [
-                StockMovement(
-                    product_id=product.id,
-                    delta=-quantity,
-                    reason=StockReason.SALE.value,
-                    balance_after=product.stock_quantity,
-                    created_at=now,
-                    actor=actor.label,
-                    note=order.number,
-                )
+                Take(product.id, -quantity, sale, product.stock_quantity, now, actor.label, order.number)
                 for product, quantity in taken
             ]
             placed = OrderEvent("placed", now, actor.label, "", order.status.value, _placed_note(order))

@@ -36,7 +36,7 @@ from shop_core.domain.orders import (
     PaymentStatus,
     new_order_number,
 )
-from shop_core.domain.stock import StockMovement
+from shop_core.domain.stock import Take
 from shop_core.ports.orders import OrderFilter, PlacementKey, StoredKey
 
 _LINE_FIELDS = (
@@ -123,7 +123,7 @@ _CLAIM_PG = (
 )
 
 
-def _movement_row(m: StockMovement) -> dict[str, Any]:
+def _movement_row(m: Take) -> dict[str, Any]:
     return {
         "product_id": m.product_id,
         "delta": m.delta,
@@ -175,7 +175,7 @@ class SqlOrderRepository:
     async def add_placed(
         self,
         order: Order,
-        movements: Sequence[StockMovement],
+        movements: Sequence[Take],
         events: Sequence[OrderEvent],
         key: PlacementKey | None,
     ) -> bool:
