@@ -18,6 +18,7 @@ from shop_core.ports.cart import CartStore
 from shop_core.ports.catalog import CatalogReader
 from shop_core.ports.clock import Clock
 from shop_core.ports.health import Probe
+from shop_core.ports.mail import Mailer
 from shop_core.ports.orders import InvoiceRenderer
 from shop_core.ports.payments import PaymentGateway
 from shop_core.ports.persistence import UnitOfWorkFactory
@@ -83,6 +84,8 @@ class Ports:
     invoice_renderer: InvoiceRenderer
     probes: dict[str, Probe] = field(default_factory=dict)
     gateways: dict[Gateway, PaymentGateway] = field(default_factory=dict)
+    mailer: Mailer | None = None
+    """SMTP when `SHOP_SMTP_URL` is set, else the console; the jobs that send mail come next."""
 
 
 class Shop:
@@ -497,7 +500,18 @@ async def _build_ports(settings: Settings, stack: AsyncExitStack) -> Ports:
         invoice_renderer=FpdfInvoiceRenderer(),
         probes=probes,
         gateways=gateways,
+        mailer=_build_mailer(settings),
     )
+
+
+def _build_mailer(settings: Settings) -> Mailer:
+    if settings.smtp_url:
+        from shop_core.adapters.smtp_mailer import SmtpMailer
+
+        return SmtpMailer(settings.smtp_url, settings.mail_from)
+    from shop_core.adapters.console_mailer import ConsoleMailer
+
+    return ConsoleMailer(settings.mail_from)
 
 
 async def _build_gateways(settings: Settings, stack: AsyncExitStack) -> dict[Gateway, PaymentGateway]:

@@ -72,6 +72,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     sslcommerz_store_password: str | None = None
     sslcommerz_base_url: str = "https://sandbox.sslcommerz.com"
     payment_gateway_timeout: Annotated[float, msgspec.Meta(gt=0, le=120)] = 20.0
+    smtp_url: str | None = None
+    mail_from: Annotated[str, msgspec.Meta(min_length=3, max_length=320)] = "Shop <shop@localhost>"
 
     def __repr__(self) -> str:
         shown = {
