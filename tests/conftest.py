@@ -46,6 +46,7 @@ TABLES = (
     "orders",
     "cart_lines",
     "carts",
+    "password_reset_tokens",
     "users",
     "revoked_tokens",
     "refresh_families",

@@ -398,6 +398,7 @@ class FakeTokenStore:
     clock: FakeClock
     revoked: dict[str, datetime] = field(default_factory=dict)
     families: dict[str, tuple[str, datetime]] = field(default_factory=dict)
+    family_users: dict[str, int] = field(default_factory=dict)
     user_changes: dict[int, int] = field(default_factory=dict)
 
     async def revoke_token(self, jti: str, expires_at: datetime) -> None:
@@ -412,8 +413,9 @@ class FakeTokenStore:
     async def is_token_revoked(self, jti: str) -> bool:
         return jti in self.revoked and self.revoked[jti] > self.clock.now()
 
-    async def start_family(self, family: str, jti: str, expires_at: datetime) -> None:
+    async def start_family(self, family: str, jti: str, expires_at: datetime, *, user_id: int) -> None:
         self.families[family] = (jti, expires_at)
+        self.family_users[family] = user_id
 
     async def rotate_family(self, family: str, old_jti: str, new_jti: str, expires_at: datetime) -> bool:
         current = self.families.get(family)
@@ -425,6 +427,11 @@ class FakeTokenStore:
     async def revoke_family(self, family: str) -> None:
         if family in self.families:
             self.families[family] = ("!revoked", self.families[family][1])
+
+    async def revoke_user_families(self, user_id: int) -> None:
+        for family, owner in self.family_users.items():
+            if owner == user_id:
+                await self.revoke_family(family)
 
     async def ping(self) -> None:
         return None

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from shop_core.domain.cart import CartLimits, customer_owner, guest_owner_of, new_guest_token
+from shop_core.domain.errors import ServiceUnavailable
 from shop_core.domain.money import minor_units
 from shop_core.domain.payments import Gateway
 from shop_core.domain.pricing import FlatRateTax, FlatShipping, Pricing
@@ -18,7 +19,7 @@ from shop_core.ports.cart import CartStore
 from shop_core.ports.catalog import CatalogReader
 from shop_core.ports.clock import Clock
 from shop_core.ports.health import Probe
-from shop_core.ports.mail import Mailer
+from shop_core.ports.mail import EmailRenderer, Mailer
 from shop_core.ports.orders import InvoiceRenderer
 from shop_core.ports.payments import PaymentGateway
 from shop_core.ports.persistence import UnitOfWorkFactory
@@ -34,6 +35,7 @@ from shop_core.services import (
     health,
     invoices,
     orders,
+    password_reset,
     payments,
     sessions,
     stock,
@@ -52,11 +54,13 @@ from shop_core.services.catalog_commands import (
 )
 from shop_core.services.catalog_views import CategoryView, EncodedPage, StaffProductView, StockMovementView
 from shop_core.services.commands import (
+    ConfirmPasswordReset,
     CreateAdmin,
     Login,
     Logout,
     RefreshSession,
     RegisterUser,
+    RequestPasswordReset,
     UpdateProfile,
 )
 from shop_core.services.known_users import KnownUsers
@@ -86,6 +90,8 @@ class Ports:
     gateways: dict[Gateway, PaymentGateway] = field(default_factory=dict)
     mailer: Mailer | None = None
     """SMTP when `SHOP_SMTP_URL` is set, else the console; the jobs that send mail come next."""
+    email_renderer: EmailRenderer | None = None
+    """The email templates (Jinja, from `services/email_templates`)."""
 
 
 class Shop:
@@ -124,6 +130,11 @@ class Shop:
             ports.uow, ports.clock, ports.invoice_renderer, settings.store_name
         )
         self.payments = payments.PaymentContext(self.orders, ports.gateways)
+        self.reset_config = password_reset.ResetConfig(
+            store_name=settings.store_name,
+            public_base_url=settings.public_base_url,
+            ttl=settings.password_reset_ttl,
+        )
 
     # accounts
     async def register(self, cmd: RegisterUser) -> UserView:
@@ -148,6 +159,26 @@ class Shop:
 
     async def deactivate_user(self, email: str) -> UserView:
         return await accounts.deactivate_user(email, uow=self.ports.uow(), tokens=self.ports.tokens)
+
+    async def request_password_reset(self, cmd: RequestPasswordReset) -> str:
+        """Always the same answer (the message to show), whether or not the account exists."""
+        p = self.ports
+        if p.mailer is None or p.email_renderer is None:
+            raise ServiceUnavailable("Password reset needs the `mail` extra (jinja2) installed.")
+        return await password_reset.request_password_reset(
+            cmd,
+            uow=p.uow(),
+            mailer=p.mailer,
+            templates=p.email_renderer,
+            clock=p.clock,
+            config=self.reset_config,
+        )
+
+    async def confirm_password_reset(self, cmd: ConfirmPasswordReset) -> None:
+        p = self.ports
+        await password_reset.confirm_password_reset(
+            cmd, uow=p.uow(), hasher=p.hasher, tokens=p.tokens, throttle=p.throttle, clock=p.clock
+        )
 
     # sessions
     async def login(self, cmd: Login) -> TokenPair:
@@ -501,7 +532,17 @@ async def _build_ports(settings: Settings, stack: AsyncExitStack) -> Ports:
         probes=probes,
         gateways=gateways,
         mailer=_build_mailer(settings),
+        email_renderer=_build_email_renderer(),
     )
+
+
+def _build_email_renderer() -> EmailRenderer | None:
+    """Jinja when the `mail` extra is installed; without it, no use case that sends mail works."""
+    try:
+        from shop_core.adapters.jinja_templates import JinjaEmailRenderer
+    except ImportError:
+        return None
+    return JinjaEmailRenderer()
 
 
 def _build_mailer(settings: Settings) -> Mailer:

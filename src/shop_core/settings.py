@@ -47,6 +47,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     refresh_token_ttl: PositiveInt = 604_800
     max_failed_logins: PositiveInt = 5
     failed_login_window: PositiveInt = 900
+    password_reset_ttl: PositiveInt = 3600
     cors_origins: tuple[str, ...] = ()
     rate_limit_enabled: bool = True
     rate_limit_per_minute: PositiveInt = 300

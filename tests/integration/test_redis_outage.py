@@ -132,7 +132,7 @@ async def test_a_redis_that_restarted_empty_is_refilled_from_the_database(world:
 async def test_refresh_families_rotate_and_revoke_while_redis_is_down(world: World) -> None:
     store = await world.tokens()
     world.outage.down()
-    await store.start_family("fam", "r1", LATER)
+    await store.start_family("fam", "r1", LATER, user_id=1)
     assert await store.rotate_family("fam", "r1", "r2", LATER) is True
     assert await store.rotate_family("fam", "r1", "r3", LATER) is False  # reuse of a rotated token
     world.outage.up()

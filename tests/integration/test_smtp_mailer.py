@@ -6,18 +6,13 @@ extra does not install; the TLS options are checked at construction instead.
 
 from __future__ import annotations
 
-import email
-import email.policy
 import logging
 import socket
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from email.message import EmailMessage
 from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 
 from shop_core.adapters.console_mailer import ConsoleMailer
@@ -25,49 +20,14 @@ from shop_core.adapters.smtp_mailer import SmtpMailer
 from shop_core.bootstrap import bootstrap
 from shop_core.ports.mail import Attachment, Email, MailError
 from tests.conftest import make_settings
+from tests.smtp_server import REFUSED, Inbox, free_port, start
 
 SENDER = "Corner Shop <shop@corner.example>"
 USER = "mailer"
 PASSWORD = "s3cr3t-p@ss"
-REFUSED = "nobody@refused.example"
 
 # The AUTH test server runs without TLS on purpose (a local relay); aiosmtpd warns about it.
 pytestmark = pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS:UserWarning")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@dataclass
-class Inbox:
-    """What the SMTP server received."""
-
-    envelopes: list[Envelope] = field(default_factory=list)
-    port: int = 0
-
-    async def handle_RCPT(  # noqa: N802 (aiosmtpd's hook name)
-        self, server: SMTP, session: Session, envelope: Envelope, address: str, rcpt_options: list[str]
-    ) -> str:
-        if address == REFUSED:
-            return "550 5.1.1 No such user"
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(  # noqa: N802
-        self, server: SMTP, session: Session, envelope: Envelope
-    ) -> str:
-        self.envelopes.append(envelope)
-        return "250 Message accepted"
-
-    @property
-    def messages(self) -> list[EmailMessage]:
-        return [
-            email.message_from_bytes(e.original_content or b"", policy=email.policy.default)  # type: ignore[misc]
-            for e in self.envelopes
-        ]
 
 
 def authenticate(server: SMTP, session: Session, envelope: Envelope, mechanism: str, data: Any) -> AuthResult:
@@ -75,13 +35,6 @@ def authenticate(server: SMTP, session: Session, envelope: Envelope, mechanism: 
         isinstance(data, LoginPassword) and data.login == USER.encode() and data.password == PASSWORD.encode()
     )
     return AuthResult(success=ok, handled=False)
-
-
-def start(inbox: Inbox, **smtp_kwargs: Any) -> Controller:
-    inbox.port = free_port()
-    controller = Controller(inbox, hostname="127.0.0.1", port=inbox.port, **smtp_kwargs)
-    controller.start()
-    return controller
 
 
 @pytest.fixture

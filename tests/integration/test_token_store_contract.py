@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import secrets
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
@@ -72,7 +73,7 @@ def in_an_hour() -> datetime:
 
 async def new_family(store: TokenStore) -> tuple[str, str]:
     family, current = jti(), jti()
-    await store.start_family(family, current, in_an_hour())
+    await store.start_family(family, current, in_an_hour(), user_id=1)
     return family, current
 
 
@@ -181,7 +182,7 @@ async def test_revoking_an_unknown_family_is_harmless(store: TokenStore) -> None
 
 async def test_an_expired_family_cannot_rotate(store: TokenStore) -> None:
     family, current = jti(), jti()
-    await store.start_family(family, current, datetime.now(UTC) - timedelta(hours=1))
+    await store.start_family(family, current, datetime.now(UTC) - timedelta(hours=1), user_id=1)
     assert await store.rotate_family(family, current, jti(), in_an_hour()) is False
 
 
@@ -236,7 +237,7 @@ async def test_purge_expired_drops_only_what_has_expired(harness: Harness) -> No
     await store.revoke_token(dead_token, now - timedelta(seconds=1))
     await store.revoke_token(live_token, now + timedelta(hours=1))
     dead_family, dead_current = jti(), jti()
-    await store.start_family(dead_family, dead_current, now - timedelta(seconds=1))
+    await store.start_family(dead_family, dead_current, now - timedelta(seconds=1), user_id=1)
     live_family, live_current = await new_family(store)
 
     assert await store.purge_expired(now) == 2
@@ -245,3 +246,19 @@ async def test_purge_expired_drops_only_what_has_expired(harness: Harness) -> No
     assert await store.is_token_revoked(live_token) is True
     assert await store.rotate_family(live_family, live_current, jti(), in_an_hour()) is True
     assert await store.purge_expired(now) == 0
+
+
+async def test_revoking_a_users_families_revokes_all_of_them_and_no_others(store: TokenStore) -> None:
+    user, other = 1_000_000 + secrets.randbelow(10**6), 3_000_000 + secrets.randbelow(10**6)
+    mine = [(jti(), jti()) for _ in range(3)]
+    for family, current in mine:
+        await store.start_family(family, current, in_an_hour(), user_id=user)
+    theirs, their_current = jti(), jti()
+    await store.start_family(theirs, their_current, in_an_hour(), user_id=other)
+    rotated = jti()
+    assert await store.rotate_family(mine[0][0], mine[0][1], rotated, in_an_hour())  # rotated, still found
+    await store.revoke_user_families(user)
+    assert not await store.rotate_family(mine[0][0], rotated, jti(), in_an_hour())
+    for family, current in mine[1:]:
+        assert not await store.rotate_family(family, current, jti(), in_an_hour())
+    assert await store.rotate_family(theirs, their_current, jti(), in_an_hour())

@@ -35,6 +35,9 @@ class RedisTokenStore:
     def _family_key(self, family: str) -> str:
         return f"{self._prefix}token:family:{family}"
 
+    def _user_families_key(self, user_id: int) -> str:
+        return f"{self._prefix}token:user-families:{user_id}"
+
     def _user_key(self, user_id: int) -> str:
         return f"{self._prefix}token:user:{user_id}"
 
@@ -46,9 +49,22 @@ class RedisTokenStore:
         async with reachable("Sign-in is"):
             return bool(await self._redis.exists(self._revoked_key(jti)))
 
-    async def start_family(self, family: str, jti: str, expires_at: datetime) -> None:
+    async def start_family(self, family: str, jti: str, expires_at: datetime, *, user_id: int) -> None:
+        # The user's set of families has no expiry of its own (a family may be refreshed for ever);
+        # each new login drops the members whose family key has expired, so it stays small.
+        families = self._user_families_key(user_id)
         async with reachable("Sign-in is"):
-            await self._redis.set(self._family_key(family), jti, exat=_exat(expires_at))
+            members = [_text(m) for m in await self._redis.smembers(families)]
+            async with self._redis.pipeline(transaction=False) as pipe:
+                for member in members:
+                    pipe.exists(self._family_key(member))
+                alive = await pipe.execute()
+            async with self._redis.pipeline(transaction=True) as pipe:
+                if dead := [m for m, there in zip(members, alive, strict=True) if not there]:
+                    pipe.srem(families, *dead)
+                pipe.set(self._family_key(family), jti, exat=_exat(expires_at))
+                pipe.sadd(families, family)
+                await pipe.execute()
 
     async def rotate_family(self, family: str, old_jti: str, new_jti: str, expires_at: datetime) -> bool:
         async with reachable("Sign-in is"):
@@ -60,6 +76,14 @@ class RedisTokenStore:
     async def revoke_family(self, family: str) -> None:
         async with reachable("Sign-in is"):
             await self._redis.set(self._family_key(family), _REVOKED, xx=True, keepttl=True)
+
+    async def revoke_user_families(self, user_id: int) -> None:
+        async with reachable("Sign-in is"):
+            families = await self._redis.smembers(self._user_families_key(user_id))
+            async with self._redis.pipeline(transaction=False) as pipe:
+                for family in families:
+                    pipe.set(self._family_key(_text(family)), _REVOKED, xx=True, keepttl=True)
+                await pipe.execute()
 
     async def revoked_if_synced(self, jti: str) -> bool | None:
         """Whether `jti` is revoked, or None when Redis does not hold a full copy of the revocations

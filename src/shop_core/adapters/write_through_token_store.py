@@ -90,14 +90,17 @@ class WriteThroughTokenStore:
         self._new_epoch_owed = True
         self.outage.repair_later(self.repair)
 
-    async def start_family(self, family: str, jti: str, expires_at: datetime) -> None:
-        await self._durable.start_family(family, jti, expires_at)
+    async def start_family(self, family: str, jti: str, expires_at: datetime, *, user_id: int) -> None:
+        await self._durable.start_family(family, jti, expires_at, user_id=user_id)
 
     async def rotate_family(self, family: str, old_jti: str, new_jti: str, expires_at: datetime) -> bool:
         return await self._durable.rotate_family(family, old_jti, new_jti, expires_at)
 
     async def revoke_family(self, family: str) -> None:
         await self._durable.revoke_family(family)
+
+    async def revoke_user_families(self, user_id: int) -> None:
+        await self._durable.revoke_user_families(user_id)
 
     async def repair(self) -> bool:
         """Write what Redis is owed; True when it is up to date (also what the retry loop calls)."""

@@ -27,6 +27,12 @@ class InvalidInput(DomainError):
         return cls(message, {name: [message]})
 
 
+class InvalidToken(InvalidInput):
+    """A one-time token (a password-reset link's) that is unknown, already used or expired."""
+
+    code = "invalid_token"
+
+
 class NotFound(DomainError):
     code = "not_found"
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from types import TracebackType
 from typing import Protocol, Self
 
@@ -40,6 +41,24 @@ class UserRepository(Protocol):
         ...
 
 
+class PasswordResetRepository(Protocol):
+    """Password-reset tokens, by the SHA-256 hex digest of the token (the token itself is never stored)."""
+
+    async def add(
+        self, token_hash: str, user_id: int, created_at: datetime, expires_at: datetime
+    ) -> None: ...
+
+    async def discard_unused(self, user_id: int) -> None:
+        """Forget the user's tokens not used yet (a new request replaces them)."""
+        ...
+
+    async def consume(self, token_hash: str, now: datetime) -> int | None:
+        """Mark the token used, if it is unused and unexpired at `now`, with one conditional write;
+        the user it was issued to, or None. Of concurrent consumers only one gets the user; the
+        mark stays only if the unit of work commits."""
+        ...
+
+
 class UnitOfWork(Protocol):
     """A transaction: nothing is stored unless `commit` is called before leaving the block."""
 
@@ -66,6 +85,9 @@ class UnitOfWork(Protocol):
 
     @property
     def payments(self) -> PaymentRepository: ...
+
+    @property
+    def password_resets(self) -> PasswordResetRepository: ...
 
     async def __aenter__(self) -> Self: ...
 

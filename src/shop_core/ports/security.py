@@ -50,8 +50,8 @@ class TokenStore(Protocol):
         longer match."""
         ...
 
-    async def start_family(self, family: str, jti: str, expires_at: datetime) -> None:
-        """Record a new refresh-token family whose current token is `jti`."""
+    async def start_family(self, family: str, jti: str, expires_at: datetime, *, user_id: int) -> None:
+        """Record a new refresh-token family of `user_id`'s whose current token is `jti`."""
         ...
 
     async def rotate_family(self, family: str, old_jti: str, new_jti: str, expires_at: datetime) -> bool:
@@ -63,6 +63,10 @@ class TokenStore(Protocol):
         ...
 
     async def revoke_family(self, family: str) -> None: ...
+
+    async def revoke_user_families(self, user_id: int) -> None:
+        """Revoke every refresh-token family of the user's (a password reset signs out everywhere)."""
+        ...
 
     async def ping(self) -> None:
         """Raise when the store cannot be reached."""

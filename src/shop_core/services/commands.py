@@ -38,6 +38,16 @@ class Login(Command):
     username: Annotated[str, msgspec.Meta(max_length=254, pattern=NO_NUL)] | None = None
 
 
+class RequestPasswordReset(Command):
+    # Any string: a malformed address gets the same 202 as an unknown one.
+    email: Annotated[str, msgspec.Meta(max_length=1000, examples=["ada@example.com"])]
+
+
+class ConfirmPasswordReset(Command):
+    token: Annotated[str, msgspec.Meta(min_length=1, max_length=200, description="From the emailed link.")]
+    password: Password
+
+
 class RefreshSession(Command):
     refresh: Annotated[str, msgspec.Meta(min_length=1, max_length=4096)]
 

@@ -145,7 +145,9 @@ async def _open_session(
     assert user.id is not None
     access, refresh_claims = _pair_claims(user.id, uuid.uuid4().hex, clock.now(), config)
     assert refresh_claims.family is not None
-    await tokens.start_family(refresh_claims.family, refresh_claims.jti, refresh_claims.expires_at)
+    await tokens.start_family(
+        refresh_claims.family, refresh_claims.jti, refresh_claims.expires_at, user_id=user.id
+    )
     return _encode_pair(access, refresh_claims, codec, config)
 
 

@@ -46,6 +46,10 @@ class TokenPair(msgspec.Struct, kw_only=True):
     expires_in: int
 
 
+class Message(msgspec.Struct, kw_only=True):
+    detail: str
+
+
 class Page(msgspec.Struct, Generic[T], kw_only=True):
     items: list[T]
     total: int

@@ -7,12 +7,20 @@ from typing import Any
 from litestar import Controller, Request, get, patch, post
 from litestar.di import NamedDependency
 from litestar.params import JSONBody
-from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
+from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_202_ACCEPTED, HTTP_204_NO_CONTENT
 
 from shop_core.bootstrap import Shop
 from shop_core.domain.tokens import TokenClaims
-from shop_core.services.commands import Login, Logout, RefreshSession, RegisterUser, UpdateProfile
-from shop_core.services.views import TokenPair, UserView
+from shop_core.services.commands import (
+    ConfirmPasswordReset,
+    Login,
+    Logout,
+    RefreshSession,
+    RegisterUser,
+    RequestPasswordReset,
+    UpdateProfile,
+)
+from shop_core.services.views import Message, TokenPair, UserView
 from shop_http.openapi import responses
 from shop_http.security import NO_AUTH, PUBLIC
 
@@ -63,6 +71,43 @@ class AuthController(Controller):
         """The refresh token rotates: the old one stops working. Presenting an already-rotated
         refresh token revokes every token of that login (theft detection)."""
         return await shop.refresh(data)
+
+    @post(
+        "/password-reset",
+        status_code=HTTP_202_ACCEPTED,
+        opt={**PUBLIC, "auth_rate_limit": True},
+        security=NO_AUTH,
+        operation_id="requestPasswordReset",
+        summary="Email a password-reset link",
+        responses=responses(400, 429),
+    )
+    async def request_password_reset(
+        self, shop: NamedDependency[Shop], data: JSONBody[RequestPasswordReset]
+    ) -> Message:
+        """Always 202 with the same body, whether or not an (active) account has that email, so the
+        answer reveals nothing. An account gets an email with the link
+        `{SHOP_PUBLIC_BASE_URL}/reset-password?token=…`, usable once within `SHOP_PASSWORD_RESET_TTL`
+        seconds; the front end shows a new-password form there and posts to the confirm endpoint.
+        A new request replaces the links sent before."""
+        return Message(detail=await shop.request_password_reset(data))
+
+    @post(
+        "/password-reset/confirm",
+        status_code=HTTP_204_NO_CONTENT,
+        opt={**PUBLIC, "auth_rate_limit": True},
+        security=NO_AUTH,
+        operation_id="confirmPasswordReset",
+        summary="Set a new password with the emailed token",
+        responses=responses(400, 429),
+    )
+    async def confirm_password_reset(
+        self, shop: NamedDependency[Shop], data: JSONBody[ConfirmPasswordReset]
+    ) -> None:
+        """Every problem with the token (unknown, already used, expired) is a 400 with the code
+        `invalid_token`, and nothing changes. A weak password is a 400 naming the rules it breaks,
+        and the token stays usable. On success every refresh token of the user's stops working;
+        access tokens already issued run out within `SHOP_ACCESS_TOKEN_TTL`."""
+        await shop.confirm_password_reset(data)
 
     @post(
         "/logout",

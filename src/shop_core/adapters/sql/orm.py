@@ -57,6 +57,20 @@ refresh_families = sa.Table(
     sa.Column("current_jti", sa.String(64), nullable=False),
     sa.Column("revoked", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("expires_at", DateTimeUTC(timezone=True), nullable=False, index=True),
+    # Null for families started before migration 0006: a password reset cannot find those.
+    sa.Column("user_id", sa.Integer, index=True),
+)
+
+password_reset_tokens = sa.Table(
+    "password_reset_tokens",
+    metadata,
+    sa.Column("token_hash", sa.String(64), primary_key=True),  # SHA-256 hex: the token is never stored
+    sa.Column(
+        "user_id", sa.Integer, sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True
+    ),
+    sa.Column("created_at", DateTimeUTC(timezone=True), nullable=False),
+    sa.Column("expires_at", DateTimeUTC(timezone=True), nullable=False, index=True),
+    sa.Column("used_at", DateTimeUTC(timezone=True)),
 )
 
 login_failures = sa.Table(

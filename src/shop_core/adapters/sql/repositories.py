@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import functools
+from datetime import datetime
 
 import sqlalchemy as sa
 from advanced_alchemy.exceptions import IntegrityError as AlchemyIntegrityError
 from advanced_alchemy.repository import SQLAlchemyAsyncRepository
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shop_core.adapters.sql.orm import users
+from shop_core.adapters.sql.orm import password_reset_tokens, users
 from shop_core.adapters.sql.pg_driver import asyncpg_connection
 from shop_core.domain.errors import Conflict
 from shop_core.domain.users import Role, User
@@ -70,3 +71,34 @@ class SqlUserRepository:
             await self._rows.update(user, auto_refresh=False)
         except AlchemyIntegrityError as exc:
             raise Conflict("That change clashes with another user.") from exc
+
+
+class SqlPasswordResetRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def add(self, token_hash: str, user_id: int, created_at: datetime, expires_at: datetime) -> None:
+        await self._session.execute(
+            password_reset_tokens.insert().values(
+                token_hash=token_hash, user_id=user_id, created_at=created_at, expires_at=expires_at
+            )
+        )
+
+    async def discard_unused(self, user_id: int) -> None:
+        t = password_reset_tokens
+        await self._session.execute(t.delete().where(t.c.user_id == user_id, t.c.used_at.is_(None)))
+
+    async def consume(self, token_hash: str, now: datetime) -> int | None:
+        t = password_reset_tokens
+        # The conditional write comes first and decides: a concurrent consumer waits for this row's
+        # lock (PostgreSQL) or the database's write lock (SQLite), then finds `used_at` set. Writing
+        # before reading also spares SQLite a read lock that would have to be upgraded.
+        marked = await self._session.execute(
+            t.update()
+            .where(t.c.token_hash == token_hash, t.c.used_at.is_(None), t.c.expires_at > now)
+            .values(used_at=now)
+        )
+        if marked.rowcount != 1:  # type: ignore[attr-defined]
+            return None
+        user_id = await self._session.scalar(sa.select(t.c.user_id).where(t.c.token_hash == token_hash))
+        return None if user_id is None else int(user_id)

@@ -34,10 +34,12 @@ class SqlTokenStore:
     async def user_changed(self, user_id: int) -> None:
         """Nothing to do: without stamps every request reads the user."""
 
-    async def start_family(self, family: str, jti: str, expires_at: datetime) -> None:
+    async def start_family(self, family: str, jti: str, expires_at: datetime, *, user_id: int) -> None:
         async with self._engine.begin() as conn:
             await conn.execute(
-                refresh_families.insert().values(family=family, current_jti=jti, expires_at=expires_at)
+                refresh_families.insert().values(
+                    family=family, current_jti=jti, expires_at=expires_at, user_id=user_id
+                )
             )
 
     async def rotate_family(self, family: str, old_jti: str, new_jti: str, expires_at: datetime) -> bool:
@@ -59,6 +61,12 @@ class SqlTokenStore:
         async with self._engine.begin() as conn:
             await conn.execute(
                 refresh_families.update().where(refresh_families.c.family == family).values(revoked=True)
+            )
+
+    async def revoke_user_families(self, user_id: int) -> None:
+        async with self._engine.begin() as conn:
+            await conn.execute(
+                refresh_families.update().where(refresh_families.c.user_id == user_id).values(revoked=True)
             )
 
     async def unexpired_revocations(self, now: datetime) -> list[tuple[str, datetime]]:

@@ -20,7 +20,7 @@ from shop_core.adapters.sql.order_repositories import (
 )
 from shop_core.adapters.sql.payment_repositories import SqlPaymentRepository
 from shop_core.adapters.sql.pg_driver import forget_connection
-from shop_core.adapters.sql.repositories import SqlUserRepository
+from shop_core.adapters.sql.repositories import SqlPasswordResetRepository, SqlUserRepository
 
 R = TypeVar("R")
 
@@ -72,6 +72,10 @@ class SqlUnitOfWork:
     @property
     def payments(self) -> SqlPaymentRepository:
         return self._repository(SqlPaymentRepository)
+
+    @property
+    def password_resets(self) -> SqlPasswordResetRepository:
+        return self._repository(SqlPasswordResetRepository)
 
     async def __aenter__(self) -> Self:
         self._session = self._sessions()
