@@ -511,8 +511,9 @@ def measure_checkout(
     status, body = post_json(server.base + CHECKOUT_PATH, sample["body"], headers)
     if status != 201:
         raise BenchError(f"{server.name}: POST {CHECKOUT_PATH} answered {status}, not 201: {body[:400]!r}")
-    # Both apps start from settled tables (the earlier run's dead rows vacuumed, statistics fresh).
-    asyncio.run(_admin(db_url, "VACUUM ANALYZE"))
+    # Both apps start from settled tables (the earlier run's dead rows vacuumed, statistics fresh)
+    # and a fresh checkpoint, so neither pays for flushing what the other (or the seeding) wrote.
+    asyncio.run(_admin(db_url, "VACUUM ANALYZE", "CHECKPOINT"))
     url = server.base + CHECKOUT_PATH
     if args.warmup:
         wrk(url, args.warmup, args, script, f"w{secrets.token_hex(4)}")
