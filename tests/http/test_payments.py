@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
@@ -156,21 +157,21 @@ def settings_for(url: str, stripe: StripeStandIn, sslcommerz: SslcommerzStandIn)
     return make_settings(url, currency="BDT", **gateway_settings(stripe, sslcommerz))
 
 
+@asynccontextmanager
+async def open_shop(url: str, stripe: StripeStandIn, sslcommerz: SslcommerzStandIn) -> AsyncIterator[Shop]:
+    """The app on the database at `url`, its gateways pointed at the stand-ins."""
+    async with open_catalog(settings_for(url, stripe, sslcommerz)) as catalog:
+        lamp = await catalog.product("Lamp", "25.00", stock_quantity=50)
+        other = await new_account(catalog.client)
+        yield Shop(catalog.client, catalog.staff, catalog.customer, other, stripe, sslcommerz, lamp["id"])
+
+
 @pytest.fixture
 async def shop(
     sqlite_url: str, stripe_stand_in: StripeStandIn, sslcommerz_stand_in: SslcommerzStandIn
 ) -> AsyncIterator[Shop]:
-    async with open_catalog(settings_for(sqlite_url, stripe_stand_in, sslcommerz_stand_in)) as catalog:
-        lamp = await catalog.product("Lamp", "25.00", stock_quantity=50)
-        yield Shop(
-            catalog.client,
-            catalog.staff,
-            catalog.customer,
-            await new_account(catalog.client),
-            stripe_stand_in,
-            sslcommerz_stand_in,
-            lamp["id"],
-        )
+    async with open_shop(sqlite_url, stripe_stand_in, sslcommerz_stand_in) as opened:
+        yield opened
 
 
 async def paid_by_stripe(shop: Shop, quantity: int = 1) -> tuple[dict[str, Any], dict[str, Any]]:

@@ -16,8 +16,8 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
-from tests.http.conftest import Client, engine_of, in_app, new_account, open_catalog
-from tests.http.test_payments import FORM, Shop, settings_for
+from tests.http.conftest import Client, engine_of, in_app
+from tests.http.test_payments import FORM, Shop, open_shop
 from tests.stand_ins.sslcommerz_server import SslcommerzStandIn
 from tests.stand_ins.stripe_server import StripeStandIn
 
@@ -30,17 +30,8 @@ AT_ONCE = 10
 async def shop(
     pg_url: str, stripe_stand_in: StripeStandIn, sslcommerz_stand_in: SslcommerzStandIn
 ) -> AsyncIterator[Shop]:
-    async with open_catalog(settings_for(pg_url, stripe_stand_in, sslcommerz_stand_in)) as catalog:
-        lamp = await catalog.product("Lamp", "25.00", stock_quantity=50)
-        yield Shop(
-            catalog.client,
-            catalog.staff,
-            catalog.customer,
-            await new_account(catalog.client),
-            stripe_stand_in,
-            sslcommerz_stand_in,
-            lamp["id"],
-        )
+    async with open_shop(pg_url, stripe_stand_in, sslcommerz_stand_in) as opened:
+        yield opened
 
 
 async def posted_at_once(
