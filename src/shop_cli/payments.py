@@ -48,11 +48,10 @@ def list_payments(
 ) -> None:
     """Payments, with how many match in all."""
 
-    async def load(shop: Shop) -> tuple[Page[PaymentView], dict[int, str]]:
-        page = await shop.list_payments(status=status, held=held, offset=0, limit=limit)
-        return page, await _order_numbers(shop, {p.order_id for p in page.items})
+    async def load(shop: Shop) -> Page[PaymentView]:
+        return await shop.list_payments(status=status, held=held, offset=0, limit=limit)
 
-    page, numbers = run(load)
+    page = run(load)
     if page.items:
         table = Table(title="Payments")
         right = {"id", "amount", "refunded"}
@@ -63,7 +62,7 @@ def list_payments(
         for payment in page.items:
             table.add_row(
                 str(payment.id),
-                numbers.get(payment.order_id, f"#{payment.order_id}"),
+                payment.order_number,
                 payment.gateway,
                 payment.status,
                 payment.amount,
@@ -80,22 +79,20 @@ def list_payments(
 def show(payment_id: int = PAYMENT_ID) -> None:
     """One payment: its fields and its refunds."""
 
-    async def load(shop: Shop) -> tuple[PaymentView, str]:
-        payment = await _known(payment_id, shop.get_payment(payment_id, ACTOR))
-        return payment, await _order_number(shop, payment.order_id)
+    async def load(shop: Shop) -> PaymentView:
+        return await _known(payment_id, shop.get_payment(payment_id, ACTOR))
 
-    _show(*run(load))
+    _show(run(load))
 
 
 @app.command()
 def verify(payment_id: int = PAYMENT_ID) -> None:
     """Ask the payment's gateway about it (and its pending refunds) and bring it up to date."""
 
-    async def check(shop: Shop) -> tuple[PaymentView, str]:
-        payment = await _known(payment_id, shop.verify_payment(payment_id, ACTOR))
-        return payment, await _order_number(shop, payment.order_id)
+    async def check(shop: Shop) -> PaymentView:
+        return await _known(payment_id, shop.verify_payment(payment_id, ACTOR))
 
-    _show(*run(check))
+    _show(run(check))
 
 
 @app.command("confirm-cod")
@@ -104,14 +101,12 @@ def confirm_cod(
 ) -> None:
     """Confirm that a cash-on-delivery order's money was collected: the order becomes paid."""
 
-    async def confirm(shop: Shop) -> tuple[PaymentView, str, str]:
-        payment = await shop.confirm_cash(number, ACTOR)
-        order = await shop.get_order(payment.order_id, ACTOR)
-        return payment, order.order_number, order.status
+    async def confirm(shop: Shop) -> PaymentView:
+        return await shop.confirm_cash(number, ACTOR)
 
-    payment, order_number, order_status = run(confirm)
-    _show(payment, order_number)
-    _say(f"Cash collected: order {order_number} is {order_status}.")
+    payment = run(confirm)
+    _show(payment)
+    _say(f"Cash collected: order {payment.order_number} is paid.")
 
 
 @app.command()
@@ -129,11 +124,10 @@ def refund(
         fail("--reason: at most 500 characters.")
     cmd = RefundPayment(amount=amount, reason=reason)
 
-    async def give_back(shop: Shop) -> tuple[PaymentView, str]:
-        payment = await _known(payment_id, shop.refund_payment(payment_id, cmd, ACTOR))
-        return payment, await _order_number(shop, payment.order_id)
+    async def give_back(shop: Shop) -> PaymentView:
+        return await _known(payment_id, shop.refund_payment(payment_id, cmd, ACTOR))
 
-    _show(*run(give_back))
+    _show(run(give_back))
 
 
 @app.command()
@@ -208,16 +202,8 @@ async def _known(payment_id: int, pending: Awaitable[PaymentView]) -> PaymentVie
         raise
 
 
-async def _order_number(shop: Shop, order_id: int) -> str:
-    return (await shop.get_order(order_id, ACTOR)).order_number
-
-
-async def _order_numbers(shop: Shop, order_ids: set[int]) -> dict[int, str]:
-    return {order_id: await _order_number(shop, order_id) for order_id in sorted(order_ids)}
-
-
-def _show(payment: PaymentView, order_number: str) -> None:
-    _say(f"[bold]Payment {payment.id}[/] ({payment.gateway}) of order {order_number}")
+def _show(payment: PaymentView) -> None:
+    _say(f"[bold]Payment {payment.id}[/] ({payment.gateway}) of order {payment.order_number}")
     _say(f"status: {payment.status}")
     _say(f"amount: {payment.amount} {payment.currency}")
     _say(f"refunded: {payment.refunded_amount} {payment.currency}")

@@ -34,6 +34,7 @@ from tests.stand_ins.stripe_server import StripeStandIn
 PAYMENT_FIELDS = {
     "id",
     "order_id",
+    "order_number",
     "gateway",
     "status",
     "amount",
@@ -136,6 +137,7 @@ def assert_payment(response: httpx.Response, status: int = 200) -> dict[str, Any
     assert set(body) >= PAYMENT_FIELDS, body
     assert isinstance(body["id"], int)
     assert isinstance(body["order_id"], int)
+    assert body["order_number"].startswith("ORD-")
     assert body["currency"] == "BDT"
     money(body["amount"])
     money(body["refunded_amount"])

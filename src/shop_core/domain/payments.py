@@ -105,6 +105,7 @@ class Payment:
     currency: str
     created_at: datetime
     updated_at: datetime
+    order_number: str = ""  # the order's, kept with the payment (it never changes)
     reference: str = ""  # the gateway's id: a PaymentIntent id, an SSLCommerz tran_id
     client_secret: str = ""
     redirect_url: str = ""

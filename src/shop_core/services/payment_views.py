@@ -40,6 +40,7 @@ class PaymentView(msgspec.Struct, kw_only=True, omit_defaults=True):
 
     id: int
     order_id: int
+    order_number: str
     gateway: str
     status: str
     amount: str
@@ -66,6 +67,7 @@ def payment_view(payment: Payment, refunds: list[Refund] | None = None) -> Payme
     return PaymentView(
         id=payment.id,
         order_id=payment.order_id,
+        order_number=payment.order_number,
         gateway=payment.gateway.value,
         status=payment.status.value,
         amount=money(payment.amount),

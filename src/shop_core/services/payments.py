@@ -145,6 +145,7 @@ async def start_payment(
                 now = ctx.orders.clock.now()
                 payment = Payment(
                     order_id=_id(order),
+                    order_number=order.number,
                     user_id=order.user_id,
                     gateway=gateway,
                     attempt=len(attempts) + 1,
@@ -602,6 +603,7 @@ async def confirm_cash(order_number: str, actor: Actor, *, ctx: PaymentContext) 
             if payment is None:
                 payment = Payment(
                     order_id=_id(order),
+                    order_number=order.number,
                     user_id=order.user_id,
                     gateway=Gateway.COD,
                     attempt=len(attempts) + 1,

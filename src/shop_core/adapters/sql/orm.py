@@ -261,6 +261,7 @@ payments = sa.Table(
     metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
     sa.Column("order_id", sa.Integer, sa.ForeignKey("orders.id", ondelete="RESTRICT"), nullable=False),
+    sa.Column("order_number", sa.String(32), nullable=False, server_default=""),
     sa.Column("user_id", sa.Integer, sa.ForeignKey("users.id", ondelete="RESTRICT"), nullable=False),
     sa.Column("gateway", sa.String(16), nullable=False),
     sa.Column("attempt", sa.Integer, nullable=False),

@@ -22,6 +22,7 @@ def upgrade() -> None:
         "payments",
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
         sa.Column("order_id", sa.Integer(), nullable=False),
+        sa.Column("order_number", sa.String(length=32), server_default="", nullable=False),
         sa.Column("user_id", sa.Integer(), nullable=False),
         sa.Column("gateway", sa.String(length=16), nullable=False),
         sa.Column("attempt", sa.Integer(), nullable=False),
