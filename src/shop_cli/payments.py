@@ -120,8 +120,6 @@ def refund(
     """Refund a succeeded payment, in full or in part, through its gateway."""
     if amount is not None and not amount.strip():
         fail('--amount: give an amount like "10.00", or leave the option out to refund all that is left.')
-    if len(reason) > 500:
-        fail("--reason: at most 500 characters.")
     cmd = RefundPayment(amount=amount, reason=reason)
 
     async def give_back(shop: Shop) -> PaymentView:

@@ -192,6 +192,8 @@ async def test_refunds_in_part_then_in_full_follow_the_gateway(world: World) -> 
     assert (await world.shop.get_order(order.id, STAFF)).status == "paid"
     with pytest.raises(InvalidInput):
         await world.shop.refund_payment(payment.id, RefundPayment(amount="30.01"), STAFF)
+    with pytest.raises(InvalidInput):
+        await world.shop.refund_payment(payment.id, RefundPayment(amount="1.00", reason="x" * 501), STAFF)
 
     rest = await world.shop.refund_payment(payment.id, RefundPayment(), STAFF)
     assert (rest.status, rest.refunded_amount) == ("refunded", "50.00")

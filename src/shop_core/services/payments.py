@@ -70,6 +70,7 @@ log = logging.getLogger("shop.payments")
 
 RECONCILE_BATCH = 100
 MAX_RETRIES = 5
+MAX_REFUND_REASON = 500
 
 
 @dataclass(frozen=True)
@@ -406,6 +407,8 @@ async def refund_payment(
     """Staff refund a succeeded payment, in full or in part, through its gateway."""
     if not actor.is_staff:
         raise PermissionDenied("Only staff can refund a payment.")
+    if len(cmd.reason) > MAX_REFUND_REASON:
+        raise InvalidInput.field("reason", f"Use at most {MAX_REFUND_REASON} characters.")
     async with ctx.uow() as uow:
         payment = await _locked(uow, payment_id)
         amount = None if cmd.amount is None else _amount(cmd.amount, payment.currency)
