@@ -15,6 +15,7 @@ from shop_core.bootstrap import Ports, Shop
 from shop_core.domain.cart import CartLimits, CartSnapshot, is_expired
 from shop_core.domain.catalog import Category, Product, descendants
 from shop_core.domain.errors import Conflict
+from shop_core.domain.jobs import Job
 from shop_core.domain.stock import StockMovement
 from shop_core.domain.users import User
 from shop_core.ports.cart import CartLimitReached
@@ -322,6 +323,24 @@ class FakeDatabase:
         self.product_ids = itertools.count(1)
         self.movement_ids = itertools.count(1)
         self.ordered_products: set[int] = set()
+        self.jobs: dict[str, Job] = {}
+        self.job_ids = itertools.count(1)
+
+
+class FakeJobLedger:
+    """Records jobs by key (what the use cases under unit test write); the ledger's other rules
+    are tested on the real databases (tests/integration/test_job_ledger.py)."""
+
+    def __init__(self, rows: dict[str, Job], ids: itertools.count[int]) -> None:
+        self.rows = rows
+        self._ids = ids
+
+    async def add(self, job: Job) -> bool:
+        if job.key in self.rows:
+            return False
+        job.id = next(self._ids)
+        self.rows[job.key] = job
+        return True
 
 
 class FakeOrderRepository:
@@ -342,6 +361,7 @@ class FakeUnitOfWork:
         self._categories: dict[int, Category] = {}
         self._products: dict[int, Product] = {}
         self._movements: dict[int, StockMovement] = {}
+        self._jobs: dict[str, Job] = {}
 
     async def __aenter__(self) -> Self:
         self._begin()
@@ -353,6 +373,8 @@ class FakeUnitOfWork:
         self._categories = _copied(db.categories)
         self._products = _copied(db.products)
         self._movements = _copied(db.movements)
+        self._jobs = dict(db.jobs)
+        self.jobs = FakeJobLedger(self._jobs, db.job_ids)
         self.users = FakeUserRepository(self._pending, db.ids)
         self.categories = FakeCategoryRepository(self._categories, self._products, db.category_ids)
         self.products = FakeProductRepository(self._products, self._movements, db.product_ids)
@@ -371,6 +393,7 @@ class FakeUnitOfWork:
         self._db.categories = _copied(self._categories)
         self._db.products = _copied(self._products)
         self._db.movements = _copied(self._movements)
+        self._db.jobs = dict(self._jobs)
         self._db.commits += 1
 
     async def rollback(self) -> None:

@@ -8,10 +8,10 @@ import sys
 import typer
 from rich.table import Table
 
-from shop_cli import carts, catalog, db, orders, payments, products, stock, users
+from shop_cli import carts, catalog, db, jobs, orders, payments, products, stock, users
 from shop_cli.runner import console, fail, guarded, load_settings
 from shop_cli.runner import run as run_use_case
-from shop_core.bootstrap import Shop, migrate
+from shop_core.bootstrap import Shop, migrate, queue_url
 from shop_core.services.catalog_import import ImportReport
 from shop_core.services.demo import DemoReport
 
@@ -29,6 +29,7 @@ app.add_typer(stock.app, name="stock")
 app.add_typer(carts.app, name="carts")
 app.add_typer(orders.app, name="orders")
 app.add_typer(payments.app, name="payments")
+app.add_typer(jobs.app, name="jobs")
 
 DEMO_PRODUCTS = 60
 DEMO_CATEGORIES = 12
@@ -93,10 +94,13 @@ def worker(
     concurrency: int = typer.Option(10, min=1, max=1000, help="Jobs run at once."),
     burst: bool = typer.Option(False, "--burst", help="Stop once the queue is empty."),
 ) -> None:
-    """Run the SAQ background worker and its cron jobs (needs SHOP_REDIS_URL)."""
+    """Run the SAQ background worker and its cron jobs (needs SHOP_REDIS_URL or SHOP_QUEUE_URL)."""
     settings = load_settings()
-    if not settings.redis_url:  # say so here: the child's own message would bypass our output
-        fail("The worker needs a queue: set SHOP_REDIS_URL (e.g. redis://127.0.0.1:6379/0).")
+    if not queue_url(settings):  # say so here: the child's own message would bypass our output
+        fail(
+            "The worker needs a queue: set SHOP_REDIS_URL (e.g. redis://127.0.0.1:6379/0) "
+            "or SHOP_QUEUE_URL. Without one, jobs run inside `shop serve` itself."
+        )
     args = [sys.executable, "-m", "shop_workers", "--concurrency", str(concurrency)]
     code = subprocess.call([*args, "--burst"] if burst else args)  # noqa: S603 - our own interpreter
     raise typer.Exit(code)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Iterable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -10,6 +10,7 @@ from typing import Any
 
 from shop_core.domain.cart import CartLimits, customer_owner, guest_owner_of, new_guest_token
 from shop_core.domain.errors import ServiceUnavailable
+from shop_core.domain.jobs import JobStatus
 from shop_core.domain.money import minor_units
 from shop_core.domain.payments import Gateway
 from shop_core.domain.pricing import FlatRateTax, FlatShipping, Pricing
@@ -19,6 +20,7 @@ from shop_core.ports.cart import CartStore
 from shop_core.ports.catalog import CatalogReader
 from shop_core.ports.clock import Clock
 from shop_core.ports.health import Probe
+from shop_core.ports.jobs import JobQueue
 from shop_core.ports.mail import EmailRenderer, Mailer
 from shop_core.ports.orders import InvoiceRenderer
 from shop_core.ports.payments import PaymentGateway
@@ -34,6 +36,8 @@ from shop_core.services import (
     demo,
     health,
     invoices,
+    jobs,
+    notifications,
     orders,
     password_reset,
     payments,
@@ -89,9 +93,13 @@ class Ports:
     probes: dict[str, Probe] = field(default_factory=dict)
     gateways: dict[Gateway, PaymentGateway] = field(default_factory=dict)
     mailer: Mailer | None = None
-    """SMTP when `SHOP_SMTP_URL` is set, else the console; the jobs that send mail come next."""
+    """SMTP when `SHOP_SMTP_URL` is set, else the console."""
     email_renderer: EmailRenderer | None = None
     """The email templates (Jinja, from `services/email_templates`)."""
+    queue: JobQueue | None = None
+    """SAQ (`SHOP_QUEUE_URL` or `SHOP_REDIS_URL`), else this process (`InProcessJobQueue`)."""
+    relay: jobs.RelayLoop = field(default_factory=jobs.RelayLoop)
+    """Woken by the unit of work after a commit that recorded jobs."""
 
 
 class Shop:
@@ -125,6 +133,7 @@ class Shop:
             max_quantity=settings.cart_max_quantity,
             max_lines=settings.cart_max_lines,
             payment_timeout=timedelta(seconds=settings.order_payment_timeout),
+            low_stock_threshold=settings.low_stock_threshold,
         )
         self.invoices = invoices.InvoiceContext(
             ports.uow, ports.clock, ports.invoice_renderer, settings.store_name
@@ -135,6 +144,90 @@ class Shop:
             public_base_url=settings.public_base_url,
             ttl=settings.password_reset_ttl,
         )
+        self._job_handlers = self._handlers()
+
+    # background jobs
+    def _handlers(self) -> dict[str, jobs.Handler]:
+        """What each kind of job runs: one use case, given the ids the job recorded."""
+
+        def notify(case: Callable[..., Awaitable[None]], arg: str) -> jobs.Handler:
+            async def handler(payload: dict[str, Any]) -> None:
+                await case(int(payload[arg]), ctx=self._notifications())
+
+            return handler
+
+        n = notifications
+        return {
+            jobs.WELCOME_EMAIL: notify(n.send_welcome, "user_id"),
+            jobs.PASSWORD_RESET_EMAIL: notify(n.send_password_reset, "user_id"),
+            jobs.ORDER_CONFIRMATION_EMAIL: notify(n.send_order_confirmation, "order_id"),
+            jobs.PAYMENT_RECEIVED_EMAIL: notify(n.send_payment_received, "order_id"),
+            jobs.ORDER_SHIPPED_EMAIL: notify(n.send_order_shipped, "order_id"),
+            jobs.ORDER_CANCELLED_EMAIL: notify(n.send_order_cancelled, "order_id"),
+            jobs.ISSUE_INVOICE: notify(n.issue_invoice, "order_id"),
+            jobs.LOW_STOCK_ALERT: notify(n.alert_low_stock, "product_id"),
+        }
+
+    def _notifications(self) -> notifications.NotificationContext:
+        p = self.ports
+        if p.mailer is None or p.email_renderer is None:
+            raise ServiceUnavailable("Sending email needs the `mail` extra (aiosmtplib, jinja2) installed.")
+        return notifications.NotificationContext(
+            uow=p.uow,
+            clock=p.clock,
+            mailer=p.mailer,
+            templates=p.email_renderer,
+            store=self.settings.store_name,
+            invoices=self.invoices,
+            reset=self.reset_config,
+            low_stock_threshold=self.settings.low_stock_threshold,
+        )
+
+    async def run_job(self, job_id: int) -> JobStatus | None:
+        """One attempt at a recorded job (what the queue calls); see `services.jobs.run_job`."""
+        p = self.ports
+        return await jobs.run_job(job_id, uow=p.uow, clock=p.clock, handlers=self._job_handlers)
+
+    async def relay_jobs(self) -> int:
+        """Hand the pending jobs to the queue now; how many went."""
+        p = self.ports
+        if p.queue is None:
+            raise ServiceUnavailable("No job queue is configured.")
+        return await jobs.relay(uow=p.uow, queue=p.queue, clock=p.clock)
+
+    async def resume_jobs(self) -> None:
+        """At start-up: relay, in the background, whatever an earlier process recorded and did not
+        hand over (or, with the in-process queue, did not finish)."""
+        p = self.ports
+        if p.queue is not None:
+            await jobs.resume(uow=p.uow, queue=p.queue, clock=p.clock, relay_loop=p.relay)
+
+    async def drain_jobs(self) -> None:
+        """Wait until the relay is idle and, with the in-process queue, every job it started is done
+        (for a process about to exit, and for tests)."""
+        p = self.ports
+        drain = getattr(p.queue, "drain", None)
+        while True:
+            await p.relay.drain()
+            if drain is not None:
+                await drain()
+            if not p.relay.busy:
+                return
+
+    async def list_jobs(
+        self, status: str | None = None, *, offset: int = 0, limit: int = 50
+    ) -> Page[jobs.JobView]:
+        return await jobs.list_jobs(status, uow=self.ports.uow(), offset=offset, limit=limit)
+
+    async def get_job(self, job_id: int) -> jobs.JobView:
+        return await jobs.get_job(job_id, uow=self.ports.uow())
+
+    async def retry_job(self, job_id: int) -> jobs.JobView:
+        return await jobs.retry_job(job_id, uow=self.ports.uow(), clock=self.ports.clock)
+
+    async def purge_jobs(self) -> int:
+        older_than = timedelta(days=self.settings.job_retention_days)
+        return await jobs.purge_jobs(older_than, uow=self.ports.uow(), clock=self.ports.clock)
 
     # accounts
     async def register(self, cmd: RegisterUser) -> UserView:
@@ -165,14 +258,7 @@ class Shop:
         p = self.ports
         if p.mailer is None or p.email_renderer is None:
             raise ServiceUnavailable("Password reset needs the `mail` extra (jinja2) installed.")
-        return await password_reset.request_password_reset(
-            cmd,
-            uow=p.uow(),
-            mailer=p.mailer,
-            templates=p.email_renderer,
-            clock=p.clock,
-            config=self.reset_config,
-        )
+        return await password_reset.request_password_reset(cmd, uow=p.uow(), clock=p.clock)
 
     async def confirm_password_reset(self, cmd: ConfirmPasswordReset) -> None:
         p = self.ports
@@ -282,7 +368,14 @@ class Shop:
     # stock
     async def change_stock(self, cmd: ChangeStock, actor: str) -> StockMovementView:
         p = self.ports
-        return await stock.change_stock(cmd, actor, uow=p.uow(), cache=self.catalog_cache, clock=p.clock)
+        return await stock.change_stock(
+            cmd,
+            actor,
+            uow=p.uow(),
+            cache=self.catalog_cache,
+            clock=p.clock,
+            low_stock_threshold=self.settings.low_stock_threshold,
+        )
 
     async def stock_history(self, sku: str, *, limit: int = 100) -> list[StockMovementView]:
         return await stock.stock_history(sku, uow=self.ports.uow(), limit=limit)
@@ -469,6 +562,11 @@ async def bootstrap(settings: Settings | None = None, **overrides: Any) -> Async
         ports = await _build_ports(settings, stack)
         shop = Shop(settings, replace(ports, **overrides))
         stack.push_async_callback(shop.catalog_cache.aclose)
+        shop.ports.relay.bind(shop.relay_jobs)
+        bind = getattr(shop.ports.queue, "bind", None)
+        if bind is not None:
+            bind(shop.run_job)
+        stack.push_async_callback(shop.ports.relay.aclose)  # before the queue and the database close
         yield shop
 
 
@@ -518,8 +616,9 @@ async def _build_ports(settings: Settings, stack: AsyncExitStack) -> Ports:
         carts = RedisCartStore(client, settings.redis_key_prefix)
         probes["redis"] = write_through
     gateways = await _build_gateways(settings, stack)
+    relay = jobs.RelayLoop()
     return Ports(
-        uow=lambda: SqlUnitOfWork(db.sessions),
+        uow=lambda: SqlUnitOfWork(db.sessions, relay.wake),
         hasher=Argon2PasswordHasher(),
         codec=JwtTokenCodec(settings.secret_key),
         tokens=tokens,
@@ -533,7 +632,38 @@ async def _build_ports(settings: Settings, stack: AsyncExitStack) -> Ports:
         gateways=gateways,
         mailer=_build_mailer(settings),
         email_renderer=_build_email_renderer(),
+        queue=_build_job_queue(settings, stack),
+        relay=relay,
     )
+
+
+def queue_url(settings: Settings) -> str | None:
+    """Where the SAQ queue lives (`SHOP_QUEUE_URL`, else `SHOP_REDIS_URL`); None: in-process jobs."""
+    return settings.queue_url or settings.redis_url
+
+
+def saq_queue(settings: Settings) -> Any:
+    """The SAQ queue the shop's jobs go to (a `saq.Queue`), for the worker; None without one."""
+    url = queue_url(settings)
+    if url is None:
+        return None
+    from shop_core.adapters.saq_jobs import saq_queue as make
+
+    return make(url, settings.redis_key_prefix)
+
+
+def _build_job_queue(settings: Settings, stack: AsyncExitStack) -> JobQueue:
+    if queue_url(settings):
+        from shop_core.adapters.saq_jobs import SaqJobQueue
+
+        saq = SaqJobQueue(saq_queue(settings), settings.job_retry_delay)
+        stack.push_async_callback(saq.aclose)
+        return saq
+    from shop_core.adapters.inprocess_jobs import InProcessJobQueue
+
+    here = InProcessJobQueue(settings.job_retry_delay)
+    stack.push_async_callback(here.aclose)
+    return here
 
 
 def _build_email_renderer() -> EmailRenderer | None:

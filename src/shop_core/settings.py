@@ -75,6 +75,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     payment_gateway_timeout: Annotated[float, msgspec.Meta(gt=0, le=120)] = 20.0
     smtp_url: str | None = None
     mail_from: Annotated[str, msgspec.Meta(min_length=3, max_length=320)] = "Shop <shop@localhost>"
+    queue_url: str | None = None
+    low_stock_threshold: Annotated[int, msgspec.Meta(ge=0)] = 5
+    job_retry_delay: Annotated[float, msgspec.Meta(gt=0, le=3600)] = 10.0
+    job_retention_days: PositiveInt = 14
 
     def __repr__(self) -> str:
         shown = {

@@ -8,11 +8,11 @@ from typing import Any
 
 from saq import CronJob, Queue, Worker
 
-from shop_core.bootstrap import bootstrap
+from shop_core.bootstrap import bootstrap, saq_queue
+from shop_core.services.jobs import SPECS
 from shop_core.settings import Settings
-from shop_workers.tasks import heartbeat
+from shop_workers import tasks
 
-QUEUE_NAME = "shop"
 # How long one wait for a job blocks. SAQ refuses burst mode without a positive value, and it bounds
 # how long an idle worker (or a burst worker facing an empty queue) takes to notice it should stop.
 DEQUEUE_TIMEOUT_S = 1
@@ -43,11 +43,23 @@ class ShopWorker(Worker[Any]):
 
 
 def make_queue(settings: Settings) -> Queue:
-    if not settings.redis_url:
+    queue: Queue | None = saq_queue(settings)
+    if queue is None:
         raise WorkerConfigError(
-            "The worker needs a queue: set SHOP_REDIS_URL (e.g. redis://127.0.0.1:6379/0)."
+            "The worker needs a queue: set SHOP_REDIS_URL (e.g. redis://127.0.0.1:6379/0) "
+            "or SHOP_QUEUE_URL (redis://… or postgresql://…)."
         )
-    return Queue.from_url(settings.redis_url, name=f"{settings.redis_key_prefix}{QUEUE_NAME}")
+    return queue
+
+
+# The cron jobs: (task, schedule, timeout in seconds). `unique`: one run at a time across workers.
+CRON = (
+    (tasks.relay_jobs, "* * * * *", 60),
+    (tasks.heartbeat, "* * * * *", 30),
+    (tasks.expire_unpaid_orders, "*/5 * * * *", 240),
+    (tasks.reconcile_payments, "*/10 * * * *", 540),
+    (tasks.purge, "17 * * * *", 600),
+)
 
 
 def make_worker(settings: Settings, *, concurrency: int = 10, burst: bool = False) -> Worker[Any]:
@@ -55,22 +67,33 @@ def make_worker(settings: Settings, *, concurrency: int = 10, burst: bool = Fals
     queue = make_queue(settings)
 
     async def startup(ctx: dict[str, Any]) -> None:
+        # SAQ's own runner connects the queue around `start()`; ours is started directly, so connect
+        # here. Redis connects lazily anyway, but SAQ's PostgreSQL queue opens its pool (and creates
+        # its tables) only in `connect()`: without it the first sweep fails with "pool not open".
+        await queue.connect()
         stack = AsyncExitStack()
-        ctx["shop"] = await stack.enter_async_context(bootstrap(settings))
+        shop = ctx["shop"] = await stack.enter_async_context(bootstrap(settings))
         ctx["exit_stack"] = stack
+        await shop.resume_jobs()
         # Sweep (and take the sweep lock) before the first dequeue: SAQ's own first sweep runs alongside
         # it and can abort a job just moved to "active" whose status still says "queued" (saq#277).
         await queue.sweep(lock=ctx["worker"].timers["sweep"])
 
     async def shutdown(ctx: dict[str, Any]) -> None:
         stack: AsyncExitStack | None = ctx.get("exit_stack")
-        if stack is not None:
-            await stack.aclose()
+        try:
+            if stack is not None:
+                await stack.aclose()
+        finally:
+            await queue.disconnect()
 
     return ShopWorker(
         queue,
-        functions=[heartbeat],
-        cron_jobs=[CronJob(heartbeat, cron="* * * * *", timeout=30, retries=1, unique=True)],
+        functions=[*((name, tasks.run_job) for name in SPECS), *(task for task, _, _ in CRON)],
+        cron_jobs=[
+            CronJob(task, cron=schedule, timeout=timeout, retries=1, unique=True)
+            for task, schedule, timeout in CRON
+        ],
         startup=startup,
         shutdown=shutdown,
         concurrency=concurrency,

@@ -14,6 +14,7 @@ from shop_core.adapters.sql.database import open_database
 from shop_core.adapters.sql.unit_of_work import SqlUnitOfWork
 from shop_core.domain.errors import Conflict
 from shop_core.domain.users import Role, User
+from shop_core.ports.jobs import JobLedger
 from shop_core.ports.persistence import UnitOfWork, UnitOfWorkFactory, UserRepository
 from shop_core.services.commands import RegisterUser
 from tests.conftest import make_settings, shop_factory
@@ -228,6 +229,10 @@ class _MeetAfterTheCheck:
     @property
     def users(self) -> UserRepository:
         return self
+
+    @property
+    def jobs(self) -> JobLedger:
+        return self._inner.jobs
 
     async def __aenter__(self) -> Self:
         await self._inner.__aenter__()

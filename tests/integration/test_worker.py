@@ -13,8 +13,9 @@ from saq import Status
 from typer.testing import CliRunner
 
 from shop_cli.main import app
+from shop_core.adapters.saq_jobs import QUEUE_NAME
 from shop_core.settings import Settings
-from shop_workers.worker import QUEUE_NAME, make_worker
+from shop_workers.worker import make_worker
 from tests.conftest import TEST_SECRET, make_settings
 
 HEALTHY = {"ok": True, "dependencies": {"database": True, "redis": True}}

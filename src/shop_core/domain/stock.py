@@ -68,3 +68,9 @@ def movement_of(product: Product, delta: int, reason: str, actor: str, now: date
         created_at=now,
         actor=actor,
     )
+
+
+def fell_below(threshold: int, balance_after: int, delta: int) -> bool:
+    """Whether a movement took the stock from at least `threshold` to below it: the moment staff
+    are alerted (once per fall, not at every sale below the line). A threshold of 0 never alerts."""
+    return balance_after < threshold <= balance_after - delta

@@ -8,6 +8,7 @@ from typing import Protocol, Self
 
 from shop_core.domain.users import User
 from shop_core.ports.catalog import CategoryRepository, ProductRepository, StockMovementRepository
+from shop_core.ports.jobs import JobLedger
 from shop_core.ports.orders import IdempotencyRepository, InvoiceRepository, OrderRepository
 from shop_core.ports.payments import PaymentRepository
 
@@ -31,6 +32,10 @@ class UserRepository(Protocol):
         ...
 
     async def username_taken(self, username: str) -> bool: ...
+
+    async def staff_emails(self) -> list[str]:
+        """The addresses of active staff and superusers (for alerts)."""
+        ...
 
     async def list(self, *, offset: int = 0, limit: int = 100) -> tuple[list[User], int]:
         """A page of users by id, and the total count."""
@@ -88,6 +93,11 @@ class UnitOfWork(Protocol):
 
     @property
     def password_resets(self) -> PasswordResetRepository: ...
+
+    @property
+    def jobs(self) -> JobLedger:
+        """Jobs recorded here are handed to the queue once (and only if) the transaction commits."""
+        ...
 
     async def __aenter__(self) -> Self: ...
 

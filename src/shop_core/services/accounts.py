@@ -19,6 +19,7 @@ from shop_core.domain.users import (
 from shop_core.ports.clock import Clock
 from shop_core.ports.persistence import UnitOfWork, UserRepository
 from shop_core.ports.security import PasswordHasher, TokenStore
+from shop_core.services import jobs
 from shop_core.services.commands import CreateAdmin, RegisterUser, UpdateProfile
 from shop_core.services.views import Page, UserView
 
@@ -56,6 +57,14 @@ async def _create_user(
             phone=getattr(cmd, "phone", "").strip(),
         )
         user = await uow.users.add(user)
+        if role is Role.CUSTOMER:
+            await jobs.record(
+                uow,
+                jobs.WELCOME_EMAIL,
+                f"{jobs.WELCOME_EMAIL}:{user.id}",
+                {"user_id": user.id},
+                user.date_joined,
+            )
         await uow.commit()
     return UserView.of(user)
 

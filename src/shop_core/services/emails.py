@@ -29,6 +29,7 @@ SUBJECTS = {
     "order_cancelled": "Your order {number} has been cancelled — {store}",
     "order_cancelled_refunded": "Your order {number} has been cancelled and refunded — {store}",
     "password_reset": "Reset your password — {store}",
+    "low_stock": "Low stock: {sku} has {stock} left — {store}",
 }
 
 
@@ -112,6 +113,21 @@ def password_reset(store: str, to: str, link: str, valid_minutes: int, *, templa
         raise ValueError("a password-reset link must be an http(s) URL")
     context: dict[str, object] = {"store": store, "link": link, "valid_minutes": valid_minutes}
     return _email(templates, "password_reset", to, SUBJECTS["password_reset"].format(store=store), context)
+
+
+def low_stock(
+    store: str, to: str, sku: str, name: str, *, stock: int, threshold: int, templates: EmailRenderer
+) -> Email:
+    """To staff. Templates get `store`, `sku`, `name`, `stock` and `threshold`."""
+    context: dict[str, object] = {
+        "store": store,
+        "sku": sku,
+        "name": name,
+        "stock": stock,
+        "threshold": threshold,
+    }
+    subject = SUBJECTS["low_stock"].format(sku=sku, stock=stock, store=store)
+    return _email(templates, "low_stock", to, subject, context)
 
 
 def _filename_safe(value: str) -> str:

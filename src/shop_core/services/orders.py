@@ -41,11 +41,12 @@ from shop_core.domain.orders import (
     parse_status,
 )
 from shop_core.domain.pricing import Pricing
-from shop_core.domain.stock import StockMovement, StockReason, Take
+from shop_core.domain.stock import StockMovement, StockReason, Take, fell_below
 from shop_core.ports.cart import CartLimitReached
 from shop_core.ports.clock import Clock
 from shop_core.ports.orders import OrderFilter, PlacementKey
 from shop_core.ports.persistence import UnitOfWork, UnitOfWorkFactory
+from shop_core.services import jobs
 from shop_core.services.cart import CartContext
 from shop_core.services.order_commands import (
     IDEMPOTENCY_KEY,
@@ -57,6 +58,7 @@ from shop_core.services.order_commands import (
     PlaceOrder,
 )
 from shop_core.services.order_views import OrderView, order_view
+from shop_core.services.stock import record_low_stock
 from shop_core.services.views import Page
 
 log = logging.getLogger("shop.orders")
@@ -77,6 +79,7 @@ class OrderContext:
     max_quantity: int
     max_lines: int
     payment_timeout: timedelta
+    low_stock_threshold: int = 0
 
 
 @dataclass(frozen=True)
@@ -237,6 +240,7 @@ async def _place(
             placed = OrderEvent("placed", now, actor.label, "", order.status.value, _placed_note(order))
             if not await uow.orders.add_placed(order, movements, [placed], claim):
                 raise _KeyTaken
+            await _record_placement_jobs(uow, order, movements, ctx)
             await uow.commit()
     except (_KeyTaken, OutOfStock) as exc:
         if got_items and undo is not None:
@@ -253,6 +257,15 @@ async def _place(
             await undo()
         raise
     return Placed(order_view(order), replayed=False)
+
+
+async def _record_placement_jobs(uow: UnitOfWork, order: Order, taken: list[Take], ctx: OrderContext) -> None:
+    """The confirmation email, and an alert for each product this order took below the threshold."""
+    name = jobs.ORDER_CONFIRMATION_EMAIL
+    await jobs.record(uow, name, f"{name}:{order.id}", {"order_id": order.id}, order.created_at)
+    for take in taken:
+        if fell_below(ctx.low_stock_threshold, take.balance_after, take.delta):
+            await record_low_stock(uow, take.product_id, take.balance_after, order.created_at)
 
 
 class _KeyTaken(Exception):
@@ -506,7 +519,20 @@ async def move(
         refund_note = refunded_by or "refund to be made by hand (cash or no gateway payment)"
         trail.append(OrderEvent("refund", now, actor.label, note=refund_note))
     await uow.orders.add_events(order.id, trail)
+    for name in jobs_after_move(target):
+        await jobs.record(uow, name, f"{name}:{order.id}", {"order_id": order.id}, now)
     return await uow.orders.events(order.id)
+
+
+def jobs_after_move(target: OrderStatus) -> tuple[str, ...]:
+    """What the customer (and the books) get when an order reaches `target`."""
+    if target is OrderStatus.PAID:
+        return (jobs.ISSUE_INVOICE, jobs.PAYMENT_RECEIVED_EMAIL)
+    if target is OrderStatus.SHIPPED:
+        return (jobs.ORDER_SHIPPED_EMAIL,)
+    if target in (OrderStatus.CANCELLED, OrderStatus.REFUNDED):
+        return (jobs.ORDER_CANCELLED_EMAIL,)
+    return ()
 
 
 async def expire_unpaid(ctx: OrderContext) -> int:

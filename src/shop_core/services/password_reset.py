@@ -11,18 +11,15 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-import secrets
 from dataclasses import dataclass
-from datetime import timedelta
 from urllib.parse import quote
 
 from shop_core.domain.errors import InvalidInput, InvalidToken
 from shop_core.domain.users import check_password_policy, normalize_email
 from shop_core.ports.clock import Clock
-from shop_core.ports.mail import EmailRenderer, Mailer
 from shop_core.ports.persistence import UnitOfWork
 from shop_core.ports.security import LoginThrottle, PasswordHasher, TokenStore
-from shop_core.services import emails
+from shop_core.services import jobs
 from shop_core.services.commands import ConfirmPasswordReset, RequestPasswordReset
 
 log = logging.getLogger("shop.accounts")
@@ -46,23 +43,14 @@ def digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-async def request_password_reset(
-    cmd: RequestPasswordReset,
-    *,
-    uow: UnitOfWork,
-    mailer: Mailer,
-    templates: EmailRenderer,
-    clock: Clock,
-    config: ResetConfig,
-) -> str:
+async def request_password_reset(cmd: RequestPasswordReset, *, uow: UnitOfWork, clock: Clock) -> str:
     """Email a reset link to an active account with this email; answer the same either way.
 
-    Unknown, inactive and malformed addresses do the same work up to the email (a token made and
-    hashed, one lookup); the SMTP round trip itself still differs, until sending moves to the
-    job queue (issue 7's outbox) with the other emails.
+    The email is a job (see `notifications.send_password_reset`, which makes the token), recorded
+    here and sent after the answer: the answer's timing does not depend on the mail server. One
+    request per account and minute makes an email; more in the same minute are dropped (the
+    job's key), so the endpoint cannot be used to flood someone's inbox.
     """
-    token = secrets.token_urlsafe(32)
-    token_hash = digest(token)
     try:
         email = normalize_email(cmd.email)
     except InvalidInput:
@@ -72,19 +60,10 @@ async def request_password_reset(
         user = await uow.users.get_by_email(email) if email is not None else None
         if user is None or not user.is_active:
             return REQUESTED
-        assert user.id is not None
-        await uow.password_resets.discard_unused(user.id)  # only the newest link works
-        await uow.password_resets.add(token_hash, user.id, now, now + timedelta(seconds=config.ttl))
+        name = jobs.PASSWORD_RESET_EMAIL
+        minute = int(now.timestamp()) // 60
+        await jobs.record(uow, name, f"{name}:{user.id}:{minute}", {"user_id": user.id}, now)
         await uow.commit()
-    # After the commit: the link works by the time it arrives. TODO(issue 7): through the outbox
-    # and the job queue, with retries, instead of here.
-    message = emails.password_reset(
-        config.store_name, user.email, config.link(token), config.ttl // 60, templates=templates
-    )
-    try:
-        await mailer.send(message)
-    except Exception:  # the answer must not depend on the mail server (nor reveal the account)
-        log.exception("could not send the password-reset email of user %s", user.id)
     return REQUESTED
 
 

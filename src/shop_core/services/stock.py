@@ -2,19 +2,28 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import msgspec
 
 from shop_core.domain.errors import Conflict, InvalidInput, NotFound
-from shop_core.domain.stock import StockMovement
+from shop_core.domain.stock import StockMovement, fell_below
 from shop_core.ports.clock import Clock
 from shop_core.ports.persistence import UnitOfWork
+from shop_core.services import jobs
 from shop_core.services.cache_aside import CacheAside
 from shop_core.services.catalog_commands import ChangeStock
 from shop_core.services.catalog_views import StockMovementView
 
 
 async def change_stock(
-    cmd: ChangeStock, actor: str, *, uow: UnitOfWork, cache: CacheAside, clock: Clock
+    cmd: ChangeStock,
+    actor: str,
+    *,
+    uow: UnitOfWork,
+    cache: CacheAside,
+    clock: Clock,
+    low_stock_threshold: int = 0,
 ) -> StockMovementView:
     """Set the stock (`quantity`) or move it (`delta`) in one conditional statement; never below zero."""
     if (cmd.quantity is None) == (cmd.delta is None):
@@ -38,6 +47,8 @@ async def change_stock(
             note=cmd.note.strip(),
         )
         await uow.stock.add(movement)
+        if fell_below(low_stock_threshold, balance, delta):
+            await record_low_stock(uow, product.id, balance, movement.created_at)
         await uow.commit()
     await cache.invalidate()
     return _view(movement)
@@ -51,6 +62,12 @@ async def stock_history(sku: str, *, uow: UnitOfWork, limit: int = 100) -> list[
         assert product.id is not None
         movements = await uow.stock.for_product(product.id, limit=limit)
     return [_view(m) for m in movements]
+
+
+async def record_low_stock(uow: UnitOfWork, product_id: int, balance: int, now: datetime) -> None:
+    """Alert staff (a job, after the commit) that the product just fell below the threshold."""
+    key = f"{jobs.LOW_STOCK_ALERT}:{product_id}:{now.isoformat()}"
+    await jobs.record(uow, jobs.LOW_STOCK_ALERT, key, {"product_id": product_id, "stock": balance}, now)
 
 
 def _view(movement: StockMovement) -> StockMovementView:

@@ -313,6 +313,25 @@ payment_events = sa.Table(
     sa.Column("received_at", DateTimeUTC(timezone=True), nullable=False, index=True),
 )
 
+jobs = sa.Table(
+    "jobs",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("name", sa.String(64), nullable=False),
+    sa.Column("key", sa.String(200), nullable=False, unique=True),
+    sa.Column("payload", sa.Text, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("max_attempts", sa.Integer, nullable=False),
+    sa.Column("round", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("error", sa.Text, nullable=True),
+    sa.Column("created_at", DateTimeUTC(timezone=True), nullable=False),
+    sa.Column("updated_at", DateTimeUTC(timezone=True), nullable=False),
+    sa.Column("started_at", DateTimeUTC(timezone=True), nullable=True),
+    sa.Column("finished_at", DateTimeUTC(timezone=True), nullable=True),
+    sa.Index("ix_jobs_status_id", "status", "id"),
+)
+
 _mapped = False
 
 

@@ -57,6 +57,14 @@ class SqlUserRepository:
     async def username_taken(self, username: str) -> bool:
         return await self._rows.exists(sa.func.lower(users.c.username) == username.lower())
 
+    async def staff_emails(self) -> list[str]:
+        found = await self._session.scalars(
+            sa.select(users.c.email)
+            .where(users.c.role.in_([Role.STAFF, Role.SUPERUSER]), users.c.is_active.is_(True))
+            .order_by(users.c.id)
+        )
+        return list(found)
+
     async def list(self, *, offset: int = 0, limit: int = 100) -> tuple[list[User], int]:
         from advanced_alchemy.filters import LimitOffset, OrderBy
 

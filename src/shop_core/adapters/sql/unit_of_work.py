@@ -13,6 +13,7 @@ from shop_core.adapters.sql.catalog_repositories import (
     SqlProductRepository,
     SqlStockMovementRepository,
 )
+from shop_core.adapters.sql.job_ledger import SqlJobLedger
 from shop_core.adapters.sql.order_repositories import (
     SqlIdempotencyRepository,
     SqlInvoiceRepository,
@@ -29,8 +30,11 @@ class SqlUnitOfWork:
     """Commit is explicit; leaving the block without it rolls back. Repositories are made on first
     use: most use cases touch one or two of them."""
 
-    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+    def __init__(
+        self, sessions: async_sessionmaker[AsyncSession], on_jobs: Callable[[], None] | None = None
+    ) -> None:
         self._sessions = sessions
+        self._on_jobs = on_jobs
         self._session: AsyncSession | None = None
         self._repositories: dict[Callable[[AsyncSession], Any], Any] = {}
 
@@ -77,6 +81,10 @@ class SqlUnitOfWork:
     def password_resets(self) -> SqlPasswordResetRepository:
         return self._repository(SqlPasswordResetRepository)
 
+    @property
+    def jobs(self) -> SqlJobLedger:
+        return self._repository(SqlJobLedger)
+
     async def __aenter__(self) -> Self:
         self._session = self._sessions()
         self._repositories = {}
@@ -98,6 +106,11 @@ class SqlUnitOfWork:
         assert self._session is not None
         await self._session.commit()
         forget_connection(self._session)  # the next transaction may run on another connection
+        ledger = self._repositories.get(SqlJobLedger)
+        if ledger is not None and ledger.added:
+            ledger.added = False
+            if self._on_jobs is not None:
+                self._on_jobs()  # the jobs this transaction recorded can go to the queue now
 
     async def rollback(self) -> None:
         assert self._session is not None
