@@ -876,9 +876,11 @@ class Bench:
             with suppress(Exception):
                 drop_database(self.args.postgres_url, self.args.database)
         with suppress(Exception):
-            keys = list(self.redis.scan_iter(match=f"{self.prefix}*", count=1000))
-            if keys:
-                self.redis.delete(*keys)
+            # Ours, and SAQ's for our queue (the order confirmations checkout enqueued, no worker ran).
+            for pattern in (f"{self.prefix}*", f"saq:*{self.prefix}*"):
+                keys = list(self.redis.scan_iter(match=pattern, count=1000))
+                if keys:
+                    self.redis.delete(*keys)
         self.redis.close()
         shutil.rmtree(self.workdir, ignore_errors=True)
 

@@ -184,9 +184,12 @@ async def redis_prefix(redis_url: str) -> AsyncIterator[str]:
     prefix = f"test:{uuid.uuid4().hex[:12]}:"
     yield prefix
     client = Redis.from_url(redis_url)
-    keys = [key async for key in client.scan_iter(match=f"{prefix}*")]
-    if keys:
-        await client.delete(*keys)
+    # Ours, and SAQ's for this prefix's queue (`saq:<prefix>shop:…`, `saq:job:<prefix>shop:…`): jobs
+    # that tests recorded and no worker ran.
+    for pattern in (f"{prefix}*", f"saq:*{prefix}*"):
+        keys = [key async for key in client.scan_iter(match=pattern)]
+        if keys:
+            await client.delete(*keys)
     await client.aclose()
 
 
