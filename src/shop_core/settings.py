@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from decimal import Decimal
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import msgspec
 from dotenv import dotenv_values
@@ -16,7 +16,9 @@ from shop_core.domain.money import CURRENCY_EXPONENTS
 
 DEV_SECRET_KEY = "dev-insecure-secret-key-change-me-0123456789"  # noqa: S105 - refused in production
 PREFIX = "SHOP_"
-SECRETS = frozenset({"secret_key", "stripe_secret_key", "stripe_webhook_secret", "sslcommerz_store_password"})
+SECRETS = frozenset(
+    {"secret_key", "stripe_secret_key", "stripe_webhook_secret", "sslcommerz_store_password", "metrics_token"}
+)
 
 
 class SettingsError(ValueError):
@@ -79,6 +81,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     low_stock_threshold: Annotated[int, msgspec.Meta(ge=0)] = 5
     job_retry_delay: Annotated[float, msgspec.Meta(gt=0, le=3600)] = 10.0
     job_retention_days: PositiveInt = 14
+    log_format: Literal["json", "console"] | None = None  # None: json in production, else console
+    metrics_enabled: bool = True
+    metrics_token: str | None = None  # when set, GET /metrics needs `Authorization: Bearer <token>`
 
     def __repr__(self) -> str:
         shown = {
