@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 
 import pytest
+import redis
 from redis.asyncio import Redis
 
 from shop_core.adapters.sql.database import Database
@@ -104,3 +105,22 @@ def redis_connections(client: Redis, name: str) -> Callable[[], Awaitable[int]]:
 
 async def no_connections() -> int:
     return 0
+
+
+@pytest.fixture
+def saq_keys(redis_url: str, redis_prefix: str) -> Iterator[Callable[[], set[str]]]:
+    """Lists the Redis keys SAQ made for this test's queue, and deletes them afterwards.
+
+    SAQ names them `saq:<queue>:<what>` and `saq:job:<queue>:<job key>`; the queue's name starts with
+    the test's prefix, which `redis_prefix` alone does not clean (it deletes `<prefix>*`).
+    """
+    client = redis.Redis.from_url(redis_url, decode_responses=True)
+
+    def keys() -> set[str]:
+        return set(client.scan_iter(match=f"saq:*{redis_prefix}*"))
+
+    yield keys
+    if found := keys():
+        client.delete(*found)
+    assert keys() == set()
+    client.close()

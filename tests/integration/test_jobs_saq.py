@@ -21,7 +21,6 @@ from typing import Any
 import msgspec
 import psycopg
 import pytest
-import redis
 from psycopg import sql
 from saq import Status
 from typer.testing import CliRunner
@@ -83,25 +82,6 @@ MAX_ROUNDS = 2 * max(spec.attempts for spec in SPECS.values())
 def inbox() -> Iterator[Inbox]:
     with running_inbox() as box:
         yield box
-
-
-@pytest.fixture
-def saq_keys(redis_url: str, redis_prefix: str) -> Iterator[Callable[[], set[str]]]:
-    """Lists the Redis keys SAQ made for this test's queue, and deletes them afterwards.
-
-    SAQ names them `saq:<queue>:<what>` and `saq:job:<queue>:<job key>`; the queue's name starts with
-    the test's prefix, which `redis_prefix` alone does not clean (it deletes `<prefix>*`).
-    """
-    client = redis.Redis.from_url(redis_url, decode_responses=True)
-
-    def keys() -> set[str]:
-        return set(client.scan_iter(match=f"saq:*{redis_prefix}*"))
-
-    yield keys
-    if found := keys():
-        client.delete(*found)
-    assert keys() == set()
-    client.close()
 
 
 @pytest.fixture

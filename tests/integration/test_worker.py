@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-import redis
 from saq import Status
 from typer.testing import CliRunner
 
@@ -19,25 +18,6 @@ from shop_workers.worker import make_worker
 from tests.conftest import TEST_SECRET, make_settings
 
 HEALTHY = {"ok": True, "dependencies": {"database": True, "redis": True}}
-
-
-@pytest.fixture
-def saq_keys(redis_url: str, redis_prefix: str) -> Iterator[Callable[[], set[str]]]:
-    """Lists the keys SAQ made for this test's queue, and deletes them afterwards.
-
-    SAQ names them `saq:<queue>:<what>` and `saq:job:<queue>:<job key>`; the queue's name starts with
-    the test's prefix, which `redis_prefix` alone does not clean (it deletes `<prefix>*`).
-    """
-    client = redis.Redis.from_url(redis_url, decode_responses=True)
-
-    def keys() -> set[str]:
-        return set(client.scan_iter(match=f"saq:*{redis_prefix}*"))
-
-    yield keys
-    if found := keys():
-        client.delete(*found)
-    assert keys() == set()
-    client.close()
 
 
 @pytest.fixture

@@ -7,13 +7,12 @@ schedule would (and proves it is registered with the worker).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
 import pytest
-import redis
 from saq import Status
 
 from shop_core.bootstrap import Shop, bootstrap
@@ -29,17 +28,9 @@ ADDRESS = AddressInput(full_name="Ada", line1="1 Main St", city="Dhaka", postal_
 
 
 @pytest.fixture
-def saq_cleanup(redis_url: str, redis_prefix: str) -> Iterator[None]:
-    client = redis.Redis.from_url(redis_url)
-    yield
-    found = list(client.scan_iter(match=f"saq:*{redis_prefix}*"))
-    if found:
-        client.delete(*found)
-    client.close()
-
-
-@pytest.fixture
-def settings(sqlite_url: str, redis_url: str, redis_prefix: str, saq_cleanup: None) -> Settings:
+def settings(
+    sqlite_url: str, redis_url: str, redis_prefix: str, saq_keys: Callable[[], set[str]]
+) -> Settings:
     return make_settings(
         sqlite_url, redis_url=redis_url, redis_key_prefix=redis_prefix, order_payment_timeout=60
     )
