@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import signal
 import subprocess
 import sys
 
 import typer
 from rich.table import Table
 
-from shop_cli import carts, catalog, db, jobs, orders, payments, products, stock, users
+from shop_cli import carts, catalog, db, jobs, openapi, orders, payments, products, stock, users
 from shop_cli.runner import console, fail, guarded, load_settings
 from shop_cli.runner import run as run_use_case
 from shop_core.bootstrap import Shop, migrate, queue_url
@@ -30,6 +31,7 @@ app.add_typer(carts.app, name="carts")
 app.add_typer(orders.app, name="orders")
 app.add_typer(payments.app, name="payments")
 app.add_typer(jobs.app, name="jobs")
+app.add_typer(openapi.app, name="openapi")
 
 DEMO_PRODUCTS = 60
 DEMO_CATEGORIES = 12
@@ -41,6 +43,15 @@ def serve(
     port: int = typer.Option(8000, min=1, max=65535, help="Port to listen on."),
     workers: int = typer.Option(1, min=1, max=64, help="Worker processes."),
     reload: bool = typer.Option(False, "--reload", help="Restart on code changes (development)."),
+    forwarded_allow_ips: str | None = typer.Option(
+        None,
+        "--forwarded-allow-ips",
+        help=(
+            "Comma-separated addresses or networks (CIDR) of the reverse proxies whose "
+            "X-Forwarded-For/-Proto are trusted, '*' for any. Default: uvicorn's "
+            "($FORWARDED_ALLOW_IPS, else 127.0.0.1,::1)."
+        ),
+    ),
 ) -> None:
     """Serve the API with uvicorn (docs at /api/docs/)."""
     import uvicorn
@@ -58,6 +69,7 @@ def serve(
         reload=reload,
         log_level=settings.log_level.lower(),
         proxy_headers=True,
+        forwarded_allow_ips=forwarded_allow_ips,  # None: uvicorn's default
         timeout_graceful_shutdown=30,
     )
 
@@ -93,6 +105,9 @@ def demo() -> None:
 def worker(
     concurrency: int = typer.Option(10, min=1, max=1000, help="Jobs run at once."),
     burst: bool = typer.Option(False, "--burst", help="Stop once the queue is empty."),
+    metrics_port: int | None = typer.Option(
+        None, "--metrics-port", min=1, max=65535, help="Serve the worker's Prometheus metrics on this port."
+    ),
 ) -> None:
     """Run the SAQ background worker and its cron jobs (needs SHOP_REDIS_URL or SHOP_QUEUE_URL)."""
     settings = load_settings()
@@ -102,7 +117,18 @@ def worker(
             "or SHOP_QUEUE_URL. Without one, jobs run inside `shop serve` itself."
         )
     args = [sys.executable, "-m", "shop_workers", "--concurrency", str(concurrency)]
-    code = subprocess.call([*args, "--burst"] if burst else args)  # noqa: S603 - our own interpreter
+    if metrics_port is not None:
+        args += ["--metrics-port", str(metrics_port)]
+    child = subprocess.Popen([*args, "--burst"] if burst else args)  # noqa: S603 - our own interpreter
+
+    def forward(signum: int, _: object) -> None:
+        child.send_signal(signum)  # a container's stop reaches the worker: it finishes or requeues its jobs
+
+    previous = signal.signal(signal.SIGTERM, forward)
+    try:
+        code = child.wait()
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     raise typer.Exit(code)
 
 

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
-from typing import NoReturn, TypeVar
+import logging
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
+from typing import Any, NoReturn, TypeVar
 
 import msgspec
 import typer
@@ -12,6 +14,7 @@ from rich.console import Console
 
 from shop_core.bootstrap import Shop, bootstrap
 from shop_core.domain.errors import DomainError, InvalidInput
+from shop_core.log_setup import configure_logging
 from shop_core.settings import Settings, SettingsError
 
 T = TypeVar("T")
@@ -27,9 +30,86 @@ def fail(message: str) -> NoReturn:
 
 def load_settings() -> Settings:
     try:
-        return Settings.from_env()
+        settings = Settings.from_env()
     except SettingsError as exc:
         fail(str(exc))
+    log_to_console(settings)
+    if (command := _current_command()) is not None:
+        command.with_resource(_lines.held())  # until the command ends
+    return settings
+
+
+def _current_command() -> Any:
+    """The running command's click context, if any (Typer has its own copy of click since 0.2x)."""
+    try:
+        from typer._click.globals import get_current_context
+    except ImportError:  # an older Typer, on click itself
+        from click import get_current_context  # type: ignore[no-redef]
+    return get_current_context(silent=True)
+
+
+def log_to_console(settings: Settings) -> None:
+    """What the core logs while a command runs: warnings and worse, one line each (never a
+    traceback) on standard error, so the command's own output stays clean. SHOP_LOG_LEVEL=debug
+    shows everything, error or critical less; SHOP_LOG_FORMAT=json makes the lines JSON."""
+    level = settings.log_level.upper()
+    output = configure_logging(
+        settings,
+        level="WARNING" if level == "INFO" else level,
+        log_format=settings.log_format or "console",
+        queue=False,  # a command is short and writes to stderr itself: keep the lines in order
+        tracebacks=False,
+    )
+    _lines.handler = output.handler
+    output.handler.addFilter(_lines)
+
+
+class _ConsoleLines(logging.Filter):
+    """The CLI's filter on the root handler.
+
+    - It leaves out what a command collects itself to show its own way (a handler of its own on
+      the logger, as `shop payments reconcile` has for its warnings): not written twice.
+    - While a command runs it holds the lines back: they are written when the command succeeds
+      (after its output, not across a progress bar), and dropped when it fails, since a failure
+      is one `error:` line (`jobs retry` says the job failed again; its attempts' warnings would
+      only repeat it).
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.handler: logging.Handler | None = None
+        self._held: list[logging.LogRecord] | None = None
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        logger: logging.Logger | None = logging.getLogger(record.name)
+        while logger is not None and logger.parent is not None:  # up to, not including, the root
+            if any(not isinstance(h, logging.NullHandler) for h in logger.handlers):
+                return False
+            logger = logger.parent if logger.propagate else None
+        if self._held is not None:
+            self._held.append(record)
+            return False
+        return True
+
+    @contextmanager
+    def held(self) -> Iterator[None]:
+        outer, self._held = self._held, []
+        succeeded = False
+        try:
+            yield
+            succeeded = True
+        except BaseException as exc:  # typer's, click's and sys.exit's ways to end a command
+            code = exc.code if isinstance(exc, SystemExit) else getattr(exc, "exit_code", 1)
+            succeeded = code in (0, None)
+            raise
+        finally:
+            held, self._held = self._held, outer
+            if succeeded and self.handler is not None:
+                for record in held:
+                    self.handler.handle(record)
+
+
+_lines = _ConsoleLines()
 
 
 def run(use_case: Callable[[Shop], Awaitable[T]], settings: Settings | None = None) -> T:

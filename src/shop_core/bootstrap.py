@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mappin
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from shop_core.domain.cart import CartLimits, customer_owner, guest_owner_of, new_guest_token
 from shop_core.domain.errors import ServiceUnavailable
@@ -22,6 +22,7 @@ from shop_core.ports.clock import Clock
 from shop_core.ports.health import Probe
 from shop_core.ports.jobs import JobQueue
 from shop_core.ports.mail import EmailRenderer, Mailer
+from shop_core.ports.metrics import Metrics, NullMetrics
 from shop_core.ports.orders import InvoiceRenderer
 from shop_core.ports.payments import PaymentGateway
 from shop_core.ports.persistence import UnitOfWorkFactory
@@ -75,6 +76,9 @@ from shop_core.services.payments import StartedPayment
 from shop_core.services.views import Page, TokenPair, UserView
 from shop_core.settings import Settings
 
+if TYPE_CHECKING:
+    from shop_core.adapters.sql.database import Database
+
 
 @dataclass
 class Ports:
@@ -99,7 +103,12 @@ class Ports:
     queue: JobQueue | None = None
     """SAQ (`SHOP_QUEUE_URL` or `SHOP_REDIS_URL`), else this process (`InProcessJobQueue`)."""
     relay: jobs.RelayLoop = field(default_factory=jobs.RelayLoop)
+    database_unreachable: Callable[[BaseException], bool] = lambda _: False
+    """Whether an error says the database could not be reached (see `Shop.unavailable`)."""
     """Woken by the unit of work after a commit that recorded jobs."""
+    metrics: Metrics = field(default_factory=NullMetrics)
+    """Prometheus (a registry per bootstrap) when `SHOP_METRICS_ENABLED` and prometheus_client is
+    installed, else nothing is recorded."""
 
 
 class Shop:
@@ -114,7 +123,9 @@ class Shop:
             max_failed_logins=settings.max_failed_logins,
             failed_login_window=settings.failed_login_window,
         )
-        self.catalog_cache = CacheAside(ports.cache, ttl=settings.cache_ttl, enabled=settings.cache_enabled)
+        self.catalog_cache = CacheAside(
+            ports.cache, ttl=settings.cache_ttl, enabled=settings.cache_enabled, metrics=ports.metrics
+        )
         self._known_users = KnownUsers()
         self.catalog = catalog_reads.CatalogContext(ports.reader, self.catalog_cache, settings.currency)
         self.currency = settings.currency
@@ -138,7 +149,7 @@ class Shop:
         self.invoices = invoices.InvoiceContext(
             ports.uow, ports.clock, ports.invoice_renderer, settings.store_name
         )
-        self.payments = payments.PaymentContext(self.orders, ports.gateways)
+        self.payments = payments.PaymentContext(self.orders, ports.gateways, ports.metrics)
         self.reset_config = password_reset.ResetConfig(
             store_name=settings.store_name,
             public_base_url=settings.public_base_url,
@@ -186,7 +197,9 @@ class Shop:
     async def run_job(self, job_id: int) -> JobStatus | None:
         """One attempt at a recorded job (what the queue calls); see `services.jobs.run_job`."""
         p = self.ports
-        return await jobs.run_job(job_id, uow=p.uow, clock=p.clock, handlers=self._job_handlers)
+        return await jobs.run_job(
+            job_id, uow=p.uow, clock=p.clock, handlers=self._job_handlers, metrics=p.metrics
+        )
 
     async def relay_jobs(self) -> int:
         """Hand the pending jobs to the queue now; how many went."""
@@ -543,8 +556,23 @@ class Shop:
         return await payments.reconcile(older_than, ctx=self.payments, progress=progress)
 
     # operations
+    def unavailable(self, exc: BaseException) -> ServiceUnavailable | None:
+        """What an unexpected error means to a caller when it is the database being unreachable
+        (a 503 to retry), else None (a bug: a 500)."""
+        if self.ports.database_unreachable(exc):
+            return ServiceUnavailable(
+                "The database is unavailable right now; try again shortly.", retry_after=5
+            )
+        return None
+
     async def check_health(self) -> health.HealthReport:
         return await health.check_health(probes=self.ports.probes)
+
+    @property
+    def metrics_registry(self) -> Any:
+        """The `prometheus_client.CollectorRegistry` holding this shop's metrics (its use cases' and
+        its database pool's), for a driver to expose; None when metrics are off."""
+        return getattr(self.ports.metrics, "registry", None)
 
     async def seed_demo(self) -> demo.DemoReport:
         p = self.ports
@@ -577,7 +605,7 @@ async def _build_ports(settings: Settings, stack: AsyncExitStack) -> Ports:
     from shop_core.adapters.memory_cache import MemoryCache
     from shop_core.adapters.sql.cart_store import SqlCartStore
     from shop_core.adapters.sql.catalog_reader import SqlCatalogReader
-    from shop_core.adapters.sql.database import open_database
+    from shop_core.adapters.sql.database import open_database, unreachable
     from shop_core.adapters.sql.login_throttle import SqlLoginThrottle
     from shop_core.adapters.sql.token_store import SqlTokenStore
     from shop_core.adapters.sql.unit_of_work import SqlUnitOfWork
@@ -617,6 +645,7 @@ async def _build_ports(settings: Settings, stack: AsyncExitStack) -> Ports:
         probes["redis"] = write_through
     gateways = await _build_gateways(settings, stack)
     relay = jobs.RelayLoop()
+    metrics = _build_metrics(settings, db)
     return Ports(
         uow=lambda: SqlUnitOfWork(db.sessions, relay.wake),
         hasher=Argon2PasswordHasher(),
@@ -634,6 +663,8 @@ async def _build_ports(settings: Settings, stack: AsyncExitStack) -> Ports:
         email_renderer=_build_email_renderer(),
         queue=_build_job_queue(settings, stack),
         relay=relay,
+        database_unreachable=unreachable,
+        metrics=metrics,
     )
 
 
@@ -664,6 +695,20 @@ def _build_job_queue(settings: Settings, stack: AsyncExitStack) -> JobQueue:
     here = InProcessJobQueue(settings.job_retry_delay)
     stack.push_async_callback(here.aclose)
     return here
+
+
+def _build_metrics(settings: Settings, db: Database) -> Metrics:
+    """Prometheus, in a registry of this bootstrap's own (with the database pool's gauges), when
+    metrics are on and prometheus_client (the `http` extra) is installed; else nothing is recorded."""
+    if not settings.metrics_enabled:
+        return NullMetrics()
+    try:
+        from shop_core.adapters.prometheus_metrics import PrometheusMetrics
+    except ImportError:
+        return NullMetrics()
+    metrics = PrometheusMetrics()
+    metrics.watch_pool(db.engine)
+    return metrics
 
 
 def _build_email_renderer() -> EmailRenderer | None:

@@ -125,6 +125,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
                 raise SettingsError("SHOP_DEBUG must be off in production.")
             if "*" in self.cors_origins:
                 raise SettingsError("SHOP_CORS_ORIGINS cannot be '*' in production; list the origins.")
+            if self.database_url.strip().lower().startswith("sqlite"):
+                raise SettingsError(
+                    "SHOP_DATABASE_URL cannot be SQLite in production (a local file that no other "
+                    "replica can share); use PostgreSQL: postgresql+asyncpg://user:password@host:5432/db."
+                )
         return self
 
     @classmethod

@@ -12,9 +12,9 @@ from litestar.config.app import AppConfig
 from litestar.config.cors import CORSConfig
 from litestar.datastructures import State
 from litestar.di import Provide
-from litestar.logging import LoggingConfig
 
 from shop_core.bootstrap import Shop, bootstrap
+from shop_core.log_setup import configure_logging
 from shop_core.settings import Environment, Settings
 from shop_http.controllers.auth import AuthController
 from shop_http.controllers.cart import CART_TOKEN, CartController
@@ -28,6 +28,8 @@ from shop_http.controllers.users import UserController
 from shop_http.errors import EXCEPTION_HANDLERS
 from shop_http.headers import security_headers
 from shop_http.limits import rate_limit_stores, rate_limits
+from shop_http.metrics import HttpMetrics
+from shop_http.observability import REQUEST_ID_HEADER, with_request_context
 from shop_http.openapi import openapi_config
 from shop_http.request import ShopRequest
 from shop_http.security import jwt_auth
@@ -44,6 +46,7 @@ def provide_shop(state: State) -> Shop:
 def create_app(settings: Settings | None = None, shop_factory: ShopFactory = bootstrap) -> Litestar:
     """The API. `shop_factory` builds the Shop at start-up and closes it at shutdown."""
     settings = settings or Settings.from_env()
+    configure_logging(settings)  # one line per record on stderr, written off the event loop
 
     @asynccontextmanager
     async def shop_lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -60,7 +63,8 @@ def create_app(settings: Settings | None = None, shop_factory: ShopFactory = boo
     auth = jwt_auth(settings)
     openapi = openapi_config()
     openapi.render_plugins = [swagger]
-    return Litestar(
+    metrics = HttpMetrics(settings)
+    api = Litestar(
         route_handlers=[
             AuthController,
             UserController,
@@ -71,6 +75,7 @@ def create_app(settings: Settings | None = None, shop_factory: ShopFactory = boo
             PaymentController,
             HealthController,
             docs,
+            *metrics.routes,
         ],
         dependencies={"shop": Provide(provide_shop, sync_to_thread=False)},
         lifespan=[shop_lifespan],
@@ -82,12 +87,10 @@ def create_app(settings: Settings | None = None, shop_factory: ShopFactory = boo
         openapi_config=openapi,
         request_max_body_size=settings.max_request_body_bytes,
         request_class=ShopRequest,
-        logging_config=LoggingConfig(
-            root={"level": settings.log_level.upper(), "handlers": ["queue_listener"]},
-            log_exceptions="never",
-        ),
+        logging_config=None,  # configure_logging above; errors.server_error logs the 500s
         debug=False,
     )
+    return with_request_context(metrics.instrument(api))  # counts every request, the router's 404s included
 
 
 def _rate_limits_before_auth(settings: Settings) -> Callable[[AppConfig], AppConfig]:
@@ -109,7 +112,7 @@ def _cors(settings: Settings) -> CORSConfig | None:
         allow_origins=list(settings.cors_origins),
         allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
         allow_headers=CORS_HEADERS,
-        expose_headers=[CART_TOKEN, "Retry-After"],
+        expose_headers=[CART_TOKEN, "Retry-After", REQUEST_ID_HEADER],
         allow_credentials=not wildcard and False,
         max_age=600,
     )

@@ -120,6 +120,13 @@ def http_error(_: Request[Any, Any, Any], exc: HTTPException) -> Response[dict[s
 
 
 def server_error(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
+    shop = getattr(request.app.state, "shop", None)
+    outage = shop.unavailable(exc) if shop is not None else None
+    if outage is not None:  # the database is down or restarting: 503, retry; not a bug to trace
+        log.error(
+            "%s %s: %s (%s: %s)", request.method, request.url.path, outage.detail, type(exc).__name__, exc
+        )
+        return domain_error(request, outage)
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return error_response(HTTP_500_INTERNAL_SERVER_ERROR, "Something went wrong on our side.", "server_error")
 

@@ -17,7 +17,7 @@ from shop_core.settings import Settings
 log = logging.getLogger("shop.http")
 GENERAL_STORE = "rate_limit"
 AUTH_STORE = "auth_rate_limit"
-UNLIMITED = ["^/health", "^/api/docs", "^/api/schema"]
+UNLIMITED = ["^/health", "^/metrics", "^/api/docs", "^/api/schema"]
 
 
 async def _is_auth_endpoint(request: Request[Any, Any, Any]) -> bool:

@@ -1,13 +1,50 @@
-"""The OpenAPI description of the API and of its errors."""
+"""The OpenAPI description of the API: its errors, its examples, and the helpers controllers
+document their operations with.
+
+Examples are built from the very Structs the API answers with (so mypy checks them, and they encode
+exactly as a response would) or, for request bodies, checked against the command they must decode
+to when this module is imported: an example the API would refuse fails at start-up, not in a
+client developer's hands.
+"""
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Annotated, Any
+
 import msgspec
+from litestar.enums import RequestEncodingType
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.datastructures import ResponseSpec
-from litestar.openapi.spec import Tag
+from litestar.openapi.spec import (
+    Example,
+    OpenAPIHeader,
+    OpenAPIMediaType,
+    OpenAPIResponse,
+    OpenAPIType,
+    Operation,
+    Parameter,
+    Reference,
+    RequestBody,
+    Schema,
+    SecurityRequirement,
+    Tag,
+)
+from litestar.params import BodyKwarg
 
 from shop_core import __version__
+from shop_core.services.cart import CartLineView, CartView
+from shop_core.services.catalog_views import CategoryView, ProductView, StaffProductView
+from shop_core.services.order_views import AddressView, OrderEventView, OrderItemView, OrderView
+from shop_core.services.payment_views import PaymentView, RefundView
+from shop_core.services.views import UserView
+
+# The scheme Litestar's JWTAuth registers; protected operations name it, public ones send `NO_AUTH`.
+BEARER: list[SecurityRequirement] = [{"BearerToken": []}]
 
 ERROR_MEANING = {
     400: "Malformed or invalid input; `errors` maps each field to its problems.",
@@ -23,17 +60,350 @@ ERROR_MEANING = {
 }
 
 
-class ErrorBody(msgspec.Struct):
-    detail: str
-    code: str
-    errors: dict[str, list[str]] | None = None
+class ErrorBody(msgspec.Struct, omit_defaults=True):
+    """Every error: a sentence for people, a code for programs, and (400 only) the fields at fault."""
+
+    detail: Annotated[str, msgspec.Meta(description="A human sentence; show it, don't parse it.")]
+    code: Annotated[
+        str,
+        msgspec.Meta(
+            description="A stable machine code: `invalid`, `not_authenticated`, `not_found`, `conflict`, "
+            "`insufficient_stock`, `throttled`, …"
+        ),
+    ]
+    errors: (
+        Annotated[
+            dict[str, list[str]],
+            msgspec.Meta(description="400 only: each field at fault and its problems."),
+        ]
+        | None
+    ) = None
+
+
+ERROR_EXAMPLES: dict[int, ErrorBody] = {
+    400: ErrorBody(
+        detail="The request is not valid.",
+        code="invalid",
+        errors={"email": ["This field is required."]},
+    ),
+    401: ErrorBody(
+        detail="Authentication credentials were missing, invalid, expired or revoked.",
+        code="not_authenticated",
+    ),
+    402: ErrorBody(detail="Your card was declined.", code="payment_declined"),
+    403: ErrorBody(detail="Only staff may do this.", code="permission_denied"),
+    404: ErrorBody(detail="No such product.", code="not_found"),
+    409: ErrorBody(detail="A user with that email already exists.", code="conflict"),
+    413: ErrorBody(detail="Request Entity Too Large.", code="request_too_large"),
+    429: ErrorBody(detail="Too Many Requests.", code="throttled"),
+    502: ErrorBody(detail="The stripe gateway failed: timed out.", code="gateway_error"),
+    503: ErrorBody(
+        detail="The database is unavailable right now; try again shortly.", code="service_unavailable"
+    ),
+}
+
+
+def as_sent(value: Any) -> msgspec.Raw:
+    """A value as the API (or a client) sends it, JSON-encoded once. Litestar would drop every null
+    from a plain dict or list when it writes the schema; encoded JSON reaches the schema unchanged."""
+    return msgspec.Raw(msgspec.json.encode(value))
+
+
+@dataclass
+class NamedExample(Example):
+    """An example whose `id` names it in the schema without being written into it (Litestar writes
+    it, and the OpenAPI Example Object has no such field)."""
+
+    @property
+    def _exclude_fields(self) -> set[str]:
+        return {"id"}
+
+
+def example(value: Any, summary: str | None = None, *, key: str | None = None) -> Example:
+    """An example of a response (a Struct, encoded as the API would send it); `key` (by default
+    made from the summary) names it in the schema."""
+    if key is None and summary:
+        key = re.sub(r"[^a-z0-9]+", "-", summary.lower()).strip("-")
+    return NamedExample(id=key, summary=summary, value=as_sent(value))
+
+
+def request_example(command: type[Any], summary: str, **fields: Any) -> Example:
+    """An example request body, as a client sends it; one the API would refuse fails at import."""
+    msgspec.convert(fields, command)
+    return Example(summary=summary, value=as_sent(fields))
+
+
+def body(*examples: Example, description: str | None = None) -> BodyKwarg:
+    """A JSON request body with examples: `data: Annotated[Command, body(...)]`."""
+    return BodyKwarg(media_type=RequestEncodingType.JSON, examples=list(examples), description=description)
+
+
+def error(
+    status: int, description: str | None = None, *examples: ErrorBody, data_container: Any = ErrorBody
+) -> dict[int, ResponseSpec]:
+    """One error response: the error body (or an extension of it), what the status means here, and
+    examples."""
+    samples = examples or (ERROR_EXAMPLES[status],)
+    codes = [sample.code for sample in samples]
+    keys = codes if len(set(codes)) == len(codes) else [f"{c}-{n}" for n, c in enumerate(codes, start=1)]
+    return {
+        status: ResponseSpec(
+            data_container=data_container,
+            description=description or ERROR_MEANING[status],
+            generate_examples=False,
+            examples=[example(sample, key=key) for sample, key in zip(samples, keys, strict=True)],
+        )
+    }
 
 
 def responses(*statuses: int) -> dict[int, ResponseSpec]:
+    """The error responses of an operation, each with its general meaning and an example.
+
+    An `/api` operation (the rate-limited ones: 429) also answers 503 when the database cannot be
+    reached; an operation that says more about its 503 (Redis, a gateway) lists it after this."""
+    if 429 in statuses and 503 not in statuses:
+        statuses = (*statuses, 503)
+    found: dict[int, ResponseSpec] = {}
+    for status in statuses:
+        found |= error(status)
+    return found
+
+
+def ok(
+    data_container: Any,
+    description: str,
+    *examples: Example,
+    status: int = 200,
+    media_type: str = "application/json",
+) -> dict[int, ResponseSpec]:
+    """The success response of an operation, with examples (instead of Litestar's bare one)."""
     return {
-        s: ResponseSpec(data_container=ErrorBody, description=ERROR_MEANING[s], generate_examples=False)
-        for s in statuses
+        status: ResponseSpec(
+            data_container=data_container,
+            description=description,
+            generate_examples=False,
+            examples=list(examples) or None,
+            media_type=media_type,
+        )
     }
+
+
+def documented(
+    *,
+    parameters: list[Parameter] | None = None,
+    request_body: RequestBody | None = None,
+    optional_body: bool = False,
+    success_headers: dict[str, OpenAPIHeader] | None = None,
+) -> type[Operation]:
+    """An `operation_class` that documents what a handler reads or sends by hand: headers it reads
+    from the request, a raw or form body (or that its body may be left out), headers it sets on its
+    successful answers."""
+
+    @dataclass
+    class DocumentedOperation(Operation):
+        def __post_init__(self) -> None:
+            if parameters:
+                self.parameters = [*(self.parameters or []), *parameters]
+            if request_body is not None:
+                self.request_body = request_body
+            if optional_body and isinstance(self.request_body, RequestBody):
+                self.request_body.required = False
+            for status, response in (self.responses or {}).items():
+                if success_headers and status.startswith("2") and isinstance(response, OpenAPIResponse):
+                    response.headers = {**(response.headers or {}), **success_headers}
+
+    return DocumentedOperation
+
+
+def header(name: str, description: str, *, required: bool = False, **schema: Any) -> Parameter:
+    return Parameter(
+        name=name,
+        param_in="header",
+        required=required,
+        description=description,
+        schema=Schema(type=OpenAPIType.STRING, **schema),
+    )
+
+
+def form_body(description: str, fields: Mapping[str, Schema], *examples: Example) -> RequestBody:
+    """A form-encoded body (what the payment gateways post)."""
+    return RequestBody(
+        description=description,
+        required=True,
+        content={
+            RequestEncodingType.URL_ENCODED.value: OpenAPIMediaType(
+                schema=Schema(type=OpenAPIType.OBJECT, properties=dict[str, Schema | Reference](fields)),
+                examples={f"example-{n}": sample for n, sample in enumerate(examples, start=1)},
+            )
+        },
+    )
+
+
+# --- examples of what several controllers answer with ---------------------------------------------
+
+AT = datetime(2026, 11, 26, 18, 0, tzinfo=UTC)
+LATER = datetime(2026, 11, 26, 18, 5, tzinfo=UTC)
+
+CUSTOMER = UserView(
+    id=2,
+    email="ada@example.com",
+    username="ada",
+    first_name="Ada",
+    last_name="Lovelace",
+    phone="+44 20 7946 0000",
+    is_staff=False,
+    date_joined=AT,
+)
+CATEGORY = CategoryView(id=2, name="Mugs", slug="mugs", parent=1, description="Stoneware and enamel.")
+PRODUCT = ProductView(
+    id=1,
+    name="Enamel mug",
+    slug="enamel-mug",
+    description="A 350 ml camping mug.",
+    category=2,
+    category_name="Mugs",
+    price="12.50",
+    discount_percentage=Decimal("10.00"),
+    final_price="11.25",
+    stock_quantity=42,
+    sku="MUG-ENAMEL-350",
+    image_url="https://cdn.example.com/mugs/enamel.jpg",
+    is_active=True,
+    created_at=AT,
+    updated_at=LATER,
+)
+STAFF_PRODUCT = StaffProductView(**msgspec.structs.asdict(PRODUCT), cost_price="4.80")
+EMPTY_CART = CartView(items=[], item_count=0, subtotal="0.00", updated_at=None)
+CART = CartView(
+    items=[
+        CartLineView(
+            product_id=1,
+            name="Enamel mug",
+            sku="MUG-ENAMEL-350",
+            unit_price="11.25",
+            quantity=2,
+            line_total="22.50",
+            in_stock=True,
+        )
+    ],
+    item_count=2,
+    subtotal="22.50",
+    updated_at=LATER,
+)
+ADDRESS = AddressView(
+    full_name="Ada Lovelace",
+    line1="12 St James's Square",
+    line2="",
+    city="London",
+    postal_code="SW1Y 4JH",
+    country="GB",
+    phone="+44 20 7946 0000",
+)
+ORDER = OrderView(
+    id=1,
+    order_number="ORD-2026-8K4Q2PXM",
+    user_id=2,
+    status="pending",
+    payment_status="unpaid",
+    payment_method="stripe",
+    currency="USD",
+    items=[
+        OrderItemView(
+            product_id=1,
+            product_name="Enamel mug",
+            sku="MUG-ENAMEL-350",
+            unit_price="12.50",
+            quantity=2,
+            line_total="25.00",
+            discount_amount="2.50",
+            tax_amount="0.00",
+        )
+    ],
+    subtotal="25.00",
+    discount_amount="2.50",
+    tax_amount="0.00",
+    shipping_cost="5.00",
+    total_price="27.50",
+    shipping_address=ADDRESS,
+    billing_address=ADDRESS,
+    created_at=AT,
+    updated_at=AT,
+    paid_at=None,
+    delivered_at=None,
+)
+PAID_ORDER = msgspec.structs.replace(
+    ORDER,
+    status="paid",
+    payment_status="paid",
+    updated_at=LATER,
+    paid_at=LATER,
+    events=[
+        OrderEventView(
+            at=AT,
+            actor="user:2 ada@example.com",
+            action="placed",
+            from_status="",
+            to_status="pending",
+            note="",
+        ),
+        OrderEventView(
+            at=LATER, actor="stripe", action="paid", from_status="pending", to_status="paid", note=""
+        ),
+    ],
+)
+STRIPE_PAYMENT = PaymentView(
+    id=1,
+    order_id=1,
+    order_number="ORD-2026-8K4Q2PXM",
+    gateway="stripe",
+    status="pending",
+    amount="27.50",
+    currency="USD",
+    gateway_reference="pi_3Q0aBcDeFgHiJkLm",
+    refunded_amount="0.00",
+    held=False,
+    created_at=AT,
+    updated_at=AT,
+    client_secret="pi_3Q0aBcDeFgHiJkLm_secret_NoPqRsTuVw",  # noqa: S106 - an example in the docs
+)
+SSLCOMMERZ_PAYMENT = msgspec.structs.replace(
+    STRIPE_PAYMENT,
+    id=2,
+    gateway="sslcommerz",
+    currency="BDT",
+    amount="3025.00",
+    gateway_reference="ORD-2026-8K4Q2PXM-1",
+    client_secret=None,
+    redirect_url="https://sandbox.sslcommerz.com/EasyCheckOut/testcde0123456789",
+)
+REFUNDED_PAYMENT = msgspec.structs.replace(
+    STRIPE_PAYMENT,
+    status="refunded",
+    refunded_amount="27.50",
+    client_secret=None,
+    updated_at=LATER,
+    refunds=[
+        RefundView(
+            id=1,
+            amount="27.50",
+            status="succeeded",
+            reason="Customer changed their mind",
+            gateway_reference="re_3Q0aBcDeFgHiJkLm",
+            failure="",
+            created_at=LATER,
+            updated_at=LATER,
+        )
+    ],
+)
+ADDRESS_INPUT = {
+    "full_name": "Ada Lovelace",
+    "line1": "12 St James's Square",
+    "city": "London",
+    "postal_code": "SW1Y 4JH",
+    "country": "GB",
+    "phone": "+44 20 7946 0000",
+}
+IDEMPOTENCY_KEY_EXAMPLE = "5f0c6f5e-8d2b-4f43-9a57-1f1c2b7d9e10"
 
 
 def openapi_config() -> OpenAPIConfig:
@@ -43,7 +413,8 @@ def openapi_config() -> OpenAPIConfig:
         description=(
             "A headless shop. Authenticate with `Authorization: Bearer <access>` from "
             "`POST /api/auth/login/`. Errors are `{detail, code, errors?}`. Every path works with "
-            "and without its trailing slash."
+            "and without its trailing slash. Every `/api` endpoint is rate limited (429 with "
+            "`Retry-After`); those that take passwords or mint tokens more strictly."
         ),
         path="/api/schema",
         render_plugins=[],

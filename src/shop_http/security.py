@@ -14,6 +14,7 @@ from litestar.security.jwt import JWTAuth, JWTAuthenticationMiddleware, Token
 
 from shop_core.bootstrap import Shop
 from shop_core.domain.errors import AuthenticationFailed
+from shop_core.log_setup import user_id
 from shop_core.services.views import UserView
 from shop_core.settings import Settings
 
@@ -36,6 +37,7 @@ class BearerMiddleware(JWTAuthenticationMiddleware):
             user = await shop.authenticate(claims)
         except AuthenticationFailed as exc:  # revoked, expired, forged, or the user is gone
             raise NotAuthorizedException(str(exc)) from exc
+        user_id.set(claims.subject)  # on every log line of the request from here (see log_setup)
         return AuthenticationResult(user=user, auth=claims)
 
 

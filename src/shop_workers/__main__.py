@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import sys
 
+from shop_core.log_setup import configure_logging
 from shop_core.settings import Settings, SettingsError
 from shop_workers.worker import WorkerConfigError, make_worker
 
@@ -15,15 +15,20 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="shop worker", description="Run the SAQ worker and its cron jobs.")
     parser.add_argument("--concurrency", type=int, default=10, help="jobs run at once (default 10)")
     parser.add_argument("--burst", action="store_true", help="stop when the queue is empty")
+    parser.add_argument(
+        "--metrics-port", type=int, default=None, help="serve Prometheus metrics on this port"
+    )
     args = parser.parse_args(argv)
     if args.concurrency < 1:
         parser.error("--concurrency must be at least 1")
+    if args.metrics_port is not None and not 1 <= args.metrics_port <= 65535:
+        parser.error("--metrics-port must be a port number (1-65535)")
     try:
         settings = Settings.from_env()
-        logging.basicConfig(
-            level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
+        configure_logging(settings)  # JSON lines in production, as the API's; written off the event loop
+        worker = make_worker(
+            settings, concurrency=args.concurrency, burst=args.burst, metrics_port=args.metrics_port
         )
-        worker = make_worker(settings, concurrency=args.concurrency, burst=args.burst)
     except (SettingsError, WorkerConfigError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

@@ -62,8 +62,23 @@ CRON = (
 )
 
 
-def make_worker(settings: Settings, *, concurrency: int = 10, burst: bool = False) -> Worker[Any]:
-    """A worker whose `startup` enters `bootstrap()` and puts the Shop in `ctx`."""
+def serve_metrics(registry: Any, port: int, stack: AsyncExitStack) -> None:
+    """Prometheus' exposition on `port` (all interfaces), in a thread of its own, until `stack` closes."""
+    if registry is None:
+        raise WorkerConfigError("--metrics-port needs SHOP_METRICS_ENABLED=true (and prometheus-client).")
+    from prometheus_client import start_http_server
+
+    server, thread = start_http_server(port, registry=registry)
+    stack.callback(thread.join, 5)
+    stack.callback(server.server_close)
+    stack.callback(server.shutdown)
+
+
+def make_worker(
+    settings: Settings, *, concurrency: int = 10, burst: bool = False, metrics_port: int | None = None
+) -> Worker[Any]:
+    """A worker whose `startup` enters `bootstrap()` and puts the Shop in `ctx`; with
+    `metrics_port`, it serves its Prometheus metrics (jobs, database pool) on that port."""
     queue = make_queue(settings)
 
     async def startup(ctx: dict[str, Any]) -> None:
@@ -74,6 +89,8 @@ def make_worker(settings: Settings, *, concurrency: int = 10, burst: bool = Fals
         stack = AsyncExitStack()
         shop = ctx["shop"] = await stack.enter_async_context(bootstrap(settings))
         ctx["exit_stack"] = stack
+        if metrics_port is not None:
+            serve_metrics(shop.metrics_registry, metrics_port, stack)
         await shop.resume_jobs()
         # Sweep (and take the sweep lock) before the first dequeue: SAQ's own first sweep runs alongside
         # it and can abort a job just moved to "active" whose status still says "queued" (saq#277).

@@ -108,14 +108,27 @@ def test_an_out_of_range_setting_is_named(cli: Cli, value: str) -> None:
     assert "SHOP_ACCESS_TOKEN_TTL" in error_line(cli("users", "list", env={"SHOP_ACCESS_TOKEN_TTL": value}))
 
 
+# Production refuses SQLite, so these give a PostgreSQL URL; `serve` (no server started) only parses it.
+PRODUCTION = {"SHOP_ENV": "production", "SHOP_DATABASE_URL": "postgresql+asyncpg://shop@db.invalid/shop"}
+
+
 def test_production_needs_a_secret_key(cli: Cli) -> None:
-    line = error_line(cli("users", "list", env={"SHOP_ENV": "production", "SHOP_SECRET_KEY": None}))
+    line = error_line(cli("users", "list", env={**PRODUCTION, "SHOP_SECRET_KEY": None}))
 
     assert "SHOP_SECRET_KEY" in line
 
 
-def test_production_accepts_a_real_secret_key(cli: Cli) -> None:
-    assert ok(cli("users", "list", env={"SHOP_ENV": "production"})).strip() == "No users."
+def test_production_accepts_a_real_secret_key(cli: Cli, no_server: list[dict[str, Any]]) -> None:
+    ok(cli("serve", env=PRODUCTION))
+
+    assert len(no_server) == 1
+
+
+def test_production_refuses_sqlite(cli: Cli, no_server: list[dict[str, Any]]) -> None:
+    line = error_line(cli("serve", env={"SHOP_ENV": "production"}))  # the test's SQLite file
+
+    assert line.startswith("error: SHOP_DATABASE_URL ")
+    assert no_server == []
 
 
 def test_a_short_secret_key_is_refused(cli: Cli) -> None:

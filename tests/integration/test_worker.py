@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
+import httpx
 import pytest
 from saq import Status
 from typer.testing import CliRunner
@@ -16,6 +19,7 @@ from shop_core.adapters.saq_jobs import QUEUE_NAME
 from shop_core.settings import Settings
 from shop_workers.worker import make_worker
 from tests.conftest import TEST_SECRET, make_settings
+from tests.smtp_server import free_port
 
 HEALTHY = {"ok": True, "dependencies": {"database": True, "redis": True}}
 
@@ -87,3 +91,60 @@ def test_shop_worker_burst_exits_0_on_an_empty_queue(
     assert result.exit_code == 0, f"{result.exception!r}\n{result.output}"
     # It worked on this test's queue: it scheduled the cron heartbeat there.
     assert f"saq:job:{settings.redis_key_prefix}{QUEUE_NAME}:cron:heartbeat" in saq_keys()
+
+
+async def test_shop_worker_stops_cleanly_on_sigterm(
+    settings: Settings, saq_keys: Callable[[], set[str]], tmp_path: Path
+) -> None:
+    """What a container's stop sends to `shop worker` (its PID 1) reaches the worker itself."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SHOP_")} | {
+        "SHOP_ENV": "test",
+        "SHOP_DATABASE_URL": settings.database_url,
+        "SHOP_SECRET_KEY": TEST_SECRET,
+        "SHOP_REDIS_URL": settings.redis_url or "",
+        "SHOP_REDIS_KEY_PREFIX": settings.redis_key_prefix,
+        "SHOP_LOG_LEVEL": "info",
+        "SHOP_LOG_FORMAT": "console",
+    }
+    shop = Path(sys.executable).with_name("shop")
+    process = await asyncio.create_subprocess_exec(
+        str(shop), "worker", "--concurrency", "2", cwd=tmp_path, env=env, stderr=asyncio.subprocess.PIPE
+    )
+    assert process.stderr is not None
+    try:
+        async with asyncio.timeout(30):
+            while b"Worker starting" not in (line := await process.stderr.readline()):
+                assert line, "the worker exited before it started"
+        process.send_signal(signal.SIGTERM)
+        async with asyncio.timeout(15):  # not SAQ's 30 s grace: an idle worker has nothing to finish
+            rest = await process.stderr.read()
+            code = await process.wait()
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+    assert code == 0, rest.decode()
+    assert b"shutting down" in rest
+
+
+async def test_a_worker_serves_its_metrics_while_it_runs(
+    settings: Settings, saq_keys: Callable[[], set[str]]
+) -> None:
+    port = free_port()
+    worker = make_worker(settings, concurrency=2, metrics_port=port)
+    queue = worker.queue
+    running = asyncio.create_task(worker.start())
+    try:
+        assert await queue.apply("heartbeat", timeout=10, poll_interval=0.05) == HEALTHY  # it has started
+        async with httpx.AsyncClient() as client:
+            scraped = await client.get(f"http://127.0.0.1:{port}/metrics")
+        assert scraped.status_code == 200
+        assert "shop_db_pool_size" in scraped.text
+        await asyncio.wait_for(worker.stop(), timeout=5)
+        await asyncio.wait_for(running, timeout=5)
+    finally:
+        running.cancel()
+        await queue.disconnect()
+    async with httpx.AsyncClient() as client:  # and stops serving them when it stops
+        with pytest.raises(httpx.ConnectError):
+            await client.get(f"http://127.0.0.1:{port}/metrics")

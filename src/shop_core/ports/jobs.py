@@ -16,6 +16,14 @@ class JobAttemptFailed(Exception):
         self.final = final
 
 
+class JobBusy(JobAttemptFailed):
+    """Another runner holds the job's claim: try again later (by then it is finished, or the claim
+    has gone stale because that runner died)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, final=False)
+
+
 class JobLedger(Protocol):
     """The `jobs` table, through the unit of work: writes belong to its transaction."""
 

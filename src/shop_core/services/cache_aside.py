@@ -15,6 +15,9 @@ makes it before it trusts the cache again, and a background retry makes it as so
 answers, so entries written before the outage are not served after it. A cache that restarted
 empty counts its version on from the clock, never from a number already used, so no local copy
 made before the restart can match a key after it.
+
+Each lookup is reported to the `Metrics` port as a hit (the local copy or the shared cache had the
+value) or a miss; reads that bypass the cache (it is off, or unreachable) are not lookups.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from collections.abc import Awaitable, Callable
 
 from shop_core.domain.errors import ServiceUnavailable
 from shop_core.ports.cache import Cache
+from shop_core.ports.metrics import NULL_METRICS, Metrics
 from shop_core.services.outage import Outage
 
 log = logging.getLogger("shop.cache")
@@ -49,8 +53,10 @@ class CacheAside:
         local_entries: int = 4096,
         pause: float = 1.0,
         retry_every: float = 1.0,
+        metrics: Metrics = NULL_METRICS,
     ) -> None:
         self._cache = cache
+        self._metrics = metrics
         self.ttl = ttl
         self.enabled = enabled
         self._lock_ttl = lock_ttl
@@ -105,10 +111,13 @@ class CacheAside:
     async def _cached(self, name: str, compute: Callable[[], Awaitable[bytes]]) -> bytes:
         key = await self.key(name)
         if (seen := self._local.get(key)) is not None and seen[1] > time.monotonic():
+            self._metrics.cache_lookup(True)
             return seen[0]
         if (hit := await self._cache.get(key)) is not None:
+            self._metrics.cache_lookup(True)
             self._remember(key, hit)
             return hit
+        self._metrics.cache_lookup(False)  # computed here, or by the request already computing it
         if (running := self._inflight.get(key)) is not None:
             try:
                 return await asyncio.shield(running)

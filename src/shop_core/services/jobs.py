@@ -17,7 +17,9 @@ The flow (a transactional outbox):
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import time
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
@@ -25,9 +27,10 @@ from typing import Any
 import msgspec
 
 from shop_core.domain.errors import Conflict, InvalidInput, NotFound
-from shop_core.domain.jobs import Job, JobSpec, JobStatus
+from shop_core.domain.jobs import FINISHED, Job, JobSpec, JobStatus
 from shop_core.ports.clock import Clock
-from shop_core.ports.jobs import JobAttemptFailed, JobQueue
+from shop_core.ports.jobs import JobAttemptFailed, JobBusy, JobQueue
+from shop_core.ports.metrics import NULL_METRICS, Metrics
 from shop_core.ports.persistence import UnitOfWork, UnitOfWorkFactory
 from shop_core.services.views import Page
 
@@ -148,10 +151,20 @@ async def _give_up(job_id: int, error: str, *, uow: UnitOfWorkFactory, clock: Cl
 
 
 async def run_job(
-    job_id: int, *, uow: UnitOfWorkFactory, clock: Clock, handlers: Mapping[str, Handler]
+    job_id: int,
+    *,
+    uow: UnitOfWorkFactory,
+    clock: Clock,
+    handlers: Mapping[str, Handler],
+    metrics: Metrics = NULL_METRICS,
 ) -> JobStatus | None:
     """One attempt at a recorded job; how it ended, or None when there was nothing to do (the job
-    is finished, or another runner holds it). Raises JobAttemptFailed when it failed."""
+    is finished). Raises JobAttemptFailed when it failed, JobBusy when another runner holds it
+    (the queue tries again later: if that runner died, its claim goes stale and this one runs it).
+    An attempt cut off by a stopping worker is recorded as `retrying` before it is cancelled.
+
+    Each attempt that ends (complete, retrying or failed) is reported to `metrics` with how long
+    its handler ran; one with nothing to do is not an attempt."""
     now = clock.now()
     async with uow() as u:
         job = await u.jobs.get(job_id)
@@ -165,19 +178,34 @@ async def run_job(
             await u.commit()
     if spec is None or handler is None:
         await _give_up(job_id, f"no job is called {job.name!r}", uow=uow, clock=clock)
+        metrics.job_attempt(job.name, JobStatus.FAILED.value, 0.0)
         return JobStatus.FAILED
     if claimed is None:
-        return None
+        if job.status in FINISHED:
+            return None
+        raise JobBusy(f"job {job_id} ({job.name}) is being run elsewhere")
+    started = time.perf_counter()
     try:
         async with asyncio.timeout(spec.timeout):
             await handler(claimed.payload)
+    except asyncio.CancelledError:
+        # The worker is stopping: give the claim back so that the queue's retry runs it at once.
+        with contextlib.suppress(Exception):
+            async with uow() as u:
+                await u.jobs.finish(
+                    job_id, JobStatus.RETRYING, clock.now(), "interrupted: the worker stopped"
+                )
+                await u.commit()
+        raise
     except Exception as exc:
+        ran = time.perf_counter() - started
         final = claimed.attempts >= claimed.max_attempts
         error = _describe(exc, spec)
         status = JobStatus.FAILED if final else JobStatus.RETRYING
         async with uow() as u:
             await u.jobs.finish(job_id, status, clock.now(), error)
             await u.commit()
+        metrics.job_attempt(job.name, status.value, ran)
         log.log(
             logging.ERROR if final else logging.WARNING,
             "job %s (%s) attempt %d of %d failed: %s",
@@ -188,9 +216,11 @@ async def run_job(
             error,
         )
         raise JobAttemptFailed(error, final=final) from exc
+    ran = time.perf_counter() - started
     async with uow() as u:
         await u.jobs.finish(job_id, JobStatus.COMPLETE, clock.now())
         await u.commit()
+    metrics.job_attempt(job.name, JobStatus.COMPLETE.value, ran)
     log.info("job %s (%s) complete", job_id, job.name)
     return JobStatus.COMPLETE
 

@@ -46,6 +46,7 @@ from shop_core.domain.payments import (
     RefundState,
     parse_gateway,
 )
+from shop_core.ports.metrics import NULL_METRICS, Metrics
 from shop_core.ports.payments import (
     BadWebhook,
     Customer,
@@ -77,6 +78,7 @@ MAX_REFUND_REASON = 500
 class PaymentContext:
     orders: OrderContext
     gateways: Mapping[Gateway, PaymentGateway]
+    metrics: Metrics = NULL_METRICS
 
     @property
     def uow(self) -> Callable[[], UnitOfWork]:
@@ -303,7 +305,18 @@ async def _payment_of_state(uow: UnitOfWork, gateway: Gateway, state: GatewaySta
 async def _apply_state(
     uow: UnitOfWork, payment: Payment, state: GatewayState, actor: Actor, ctx: PaymentContext
 ) -> bool:
-    """Bring `payment` (locked) and its order up to `state`, in the caller's transaction."""
+    """Bring `payment` (locked) and its order up to `state`, in the caller's transaction; a change
+    is counted in `ctx.metrics` by what the payment became (`held` when held for staff)."""
+    if not await _bring_up_to_state(uow, payment, state, actor, ctx):
+        return False
+    outcome = "held" if payment.hold_reason else payment.status.value
+    ctx.metrics.payment_settled(payment.gateway.value, outcome)
+    return True
+
+
+async def _bring_up_to_state(
+    uow: UnitOfWork, payment: Payment, state: GatewayState, actor: Actor, ctx: PaymentContext
+) -> bool:
     now = ctx.orders.clock.now()
     if state.provider_data:
         kept = json.loads(payment.provider_data) if payment.provider_data else {}

@@ -14,8 +14,8 @@ from typing import Annotated, Any
 import msgspec
 from litestar import Controller, Request, Response, delete, get, patch, post, put
 from litestar.di import NamedDependency
-from litestar.openapi.datastructures import ResponseSpec
-from litestar.params import HeaderParameter, JSONBody, Parameter, QueryParameter
+from litestar.openapi.spec import Example
+from litestar.params import HeaderParameter, Parameter, QueryParameter
 
 from shop_core.bootstrap import Shop
 from shop_core.domain.ids import MAX_ID
@@ -23,11 +23,28 @@ from shop_core.services.order_commands import IDEMPOTENCY_KEY, Actor, ChangeOrde
 from shop_core.services.order_views import OrderView
 from shop_core.services.payment_views import PaymentView
 from shop_core.services.views import UserView
-from shop_http.openapi import ErrorBody, responses
+from shop_http.openapi import (
+    ADDRESS_INPUT,
+    AT,
+    BEARER,
+    IDEMPOTENCY_KEY_EXAMPLE,
+    ORDER,
+    PAID_ORDER,
+    STRIPE_PAYMENT,
+    ErrorBody,
+    body,
+    error,
+    example,
+    ok,
+    request_example,
+    responses,
+)
 from shop_http.pagination import DEFAULT_PAGE_SIZE, PageNumber, PageOf, PageSize, page_of, window
 from shop_http.security import actor_of, requires_staff
 
-OrderId = Annotated[int, Parameter(ge=1, le=MAX_ID, description="The order's id.")]
+OrderId = Annotated[
+    int, Parameter(ge=1, le=MAX_ID, description="The order's id.", examples=[Example(value=1)])
+]
 IdempotencyKey = Annotated[
     str | None,
     HeaderParameter(
@@ -35,6 +52,7 @@ IdempotencyKey = Annotated[
         required=False,
         pattern=IDEMPOTENCY_KEY,
         description="A key the client makes up per order (a UUID); a retry with it places nothing twice.",
+        examples=[Example(value=IDEMPOTENCY_KEY_EXAMPLE)],
     ),
 ]
 STATUSES = "pending, paid, processing, shipped, delivered, cancelled, refunded"
@@ -46,34 +64,96 @@ class ShortLine(msgspec.Struct):
     available: int
 
 
-class OutOfStockBody(msgspec.Struct):
+class OutOfStockBody(ErrorBody):
     """409 for stock names every short line and what is available."""
 
-    detail: str
-    code: str
     shortages: list[ShortLine] | None = None
 
 
-PLACED = {
-    201: ResponseSpec(data_container=OrderView, description="The order, placed (or replayed for a key).")
-}
-CONFLICT = {
-    409: ResponseSpec(
-        data_container=OutOfStockBody,
-        description=(
-            "`insufficient_stock`: some lines cannot be served (`shortages` names each, nothing was taken); "
-            "`idempotency_key_reused`: the key was used for a different request."
+PLACED = ok(
+    OrderView,
+    "The order, placed (or replayed for a key).",
+    example(ORDER, "A new order, waiting for its payment"),
+    status=201,
+)
+CONFLICT = error(
+    409,
+    "`insufficient_stock`: some lines cannot be served (`shortages` names each, nothing was taken); "
+    "`idempotency_key_reused`: the key was used for a different request; `idempotency_key_in_use`: a "
+    "request with that key is still being processed.",
+    OutOfStockBody(
+        detail="Not enough stock: product 1: 5 wanted, 3 available.",
+        code="insufficient_stock",
+        shortages=[ShortLine(product_id=1, requested=5, available=3)],
+    ),
+    OutOfStockBody(
+        detail="This Idempotency-Key was already used for a different request; use a new key for a new "
+        "order.",
+        code="idempotency_key_reused",
+    ),
+    data_container=OutOfStockBody,
+)
+MOVE_CONFLICT = error(
+    409,
+    "The order's life does not allow that move (or it changed meanwhile); nothing changed.",
+    OutOfStockBody(
+        detail="Order ORD-2026-8K4Q2PXM is delivered; it cannot become cancelled "
+        "(allowed from here: refunded).",
+        code="conflict",
+    ),
+    data_container=OutOfStockBody,
+)
+NO_ORDER = error(
+    404, "No such order, or someone else's.", ErrorBody(detail="No such order.", code="not_found")
+)
+BAD_ORDER = error(
+    400,
+    "A field is missing or invalid (an address, the payment method, a quantity), a product is unknown, "
+    "or the `Idempotency-Key` is malformed.",
+    ErrorBody(
+        detail="The order cannot be placed as sent.",
+        code="invalid",
+        errors={
+            "shipping_address.country": ["Use an ISO 3166-1 alpha-2 country code, such as US, GB or BD."]
+        },
+    ),
+)
+ONE_ORDER = ok(
+    OrderView,
+    "The order (staff also see its audit trail, `events`).",
+    example(ORDER, "As its customer sees it"),
+    example(PAID_ORDER, "As staff see it"),
+)
+GATEWAY_REFUND = {
+    **error(
+        502,
+        "Staff cancelling a paid order: the gateway did not confirm the refund; it stays pending and is "
+        "asked about again, never made twice. The order is left as it was.",
+        ErrorBody(
+            detail="The stripe gateway did not confirm refund #1: timed out. It stays pending and is tried "
+            "again by reconciliation.",
+            code="gateway_error",
         ),
-        generate_examples=False,
-    )
+    ),
+    **error(
+        503,
+        "Staff cancelling a paid order whose gateway is not configured on this shop.",
+        ErrorBody(detail="stripe payments are not configured on this shop.", code="service_unavailable"),
+    ),
 }
-MOVE_CONFLICT = {
-    409: ResponseSpec(
-        data_container=OutOfStockBody,
-        description="The order's life does not allow that move (or it changed meanwhile); nothing changed.",
-        generate_examples=False,
-    )
-}
+STATUS_BODY = body(
+    request_example(ChangeOrderStatus, "Shipped", status="shipped"),
+    request_example(ChangeOrderStatus, "Refunded (by hand)", status="refunded"),
+)
+COD_PAYMENT = msgspec.structs.replace(
+    STRIPE_PAYMENT,
+    id=3,
+    gateway="cod",
+    status="succeeded",
+    gateway_reference="cod-ORD-2026-8K4Q2PXM-1",
+    client_secret=None,
+    updated_at=AT,
+)
 
 
 def actor(user: UserView) -> Actor:
@@ -83,6 +163,7 @@ def actor(user: UserView) -> Actor:
 class OrderController(Controller):
     path = "/api/orders"
     tags = ["Orders"]
+    security = BEARER
 
     @get(
         "/",
@@ -92,15 +173,60 @@ class OrderController(Controller):
             f"Customers see their own orders. Staff see everyone's and may filter by `status` ({STATUSES}) "
             "and `user` (a user id)."
         ),
-        responses=responses(400, 401, 404),
+        responses={
+            **ok(
+                PageOf[OrderView],
+                "A page of orders.",
+                example(PageOf(count=1, next=None, previous=None, results=[ORDER]), "One order"),
+            ),
+            **error(
+                400,
+                "A filter or page parameter is invalid.",
+                ErrorBody(
+                    detail="Unknown status 'lost'; one of pending, paid, processing, shipped, delivered, "
+                    "cancelled, refunded.",
+                    code="invalid",
+                    errors={
+                        "status": [
+                            "Unknown status 'lost'; one of pending, paid, processing, shipped, delivered, "
+                            "cancelled, refunded."
+                        ]
+                    },
+                ),
+            ),
+            **responses(401),
+            **error(
+                404,
+                "The page is past the end of the list.",
+                ErrorBody(detail="That page is past the end of the list.", code="not_found"),
+            ),
+            **responses(429),
+        },
     )
     async def list_orders(
         self,
         shop: NamedDependency[Shop],
         request: Request[UserView, Any, Any],
         *,
-        status: Annotated[str | None, QueryParameter(max_length=32, required=False)] = None,
-        user: Annotated[int | None, QueryParameter(ge=1, le=MAX_ID, required=False)] = None,
+        status: Annotated[
+            str | None,
+            QueryParameter(
+                max_length=32,
+                required=False,
+                description=f"Staff only: one of {STATUSES}.",
+                examples=[Example(value="paid")],
+            ),
+        ] = None,
+        user: Annotated[
+            int | None,
+            QueryParameter(
+                ge=1,
+                le=MAX_ID,
+                required=False,
+                description="Staff only: a user's id.",
+                examples=[Example(value=2)],
+            ),
+        ] = None,
         page: PageNumber = 1,
         page_size: PageSize = DEFAULT_PAGE_SIZE,
     ) -> PageOf[OrderView]:
@@ -120,13 +246,31 @@ class OrderController(Controller):
             "`billing_address` defaults to the shipping address. `payment_method`: `stripe`, `sslcommerz` "
             "or `cod`. Send an `Idempotency-Key`."
         ),
-        responses={**PLACED, **responses(400, 401, 413), **CONFLICT},
+        responses={**PLACED, **BAD_ORDER, **responses(401, 413, 429), **CONFLICT},
     )
     async def place(
         self,
         shop: NamedDependency[Shop],
         request: Request[UserView, Any, Any],
-        data: JSONBody[PlaceOrder],
+        data: Annotated[
+            PlaceOrder,
+            body(
+                request_example(
+                    PlaceOrder,
+                    "Two mugs, paid by card",
+                    items=[{"product_id": 1, "quantity": 2}],
+                    shipping_address=ADDRESS_INPUT,
+                    payment_method="stripe",
+                ),
+                request_example(
+                    PlaceOrder,
+                    "Cash on delivery",
+                    items=[{"product_id": 1, "quantity": 1}, {"product_id": 2, "quantity": 3}],
+                    shipping_address=ADDRESS_INPUT,
+                    payment_method="cod",
+                ),
+            ),
+        ],
         idempotency_key: IdempotencyKey = None,
     ) -> Response[OrderView]:
         user = request.user
@@ -138,7 +282,7 @@ class OrderController(Controller):
         operation_id="getOrder",
         summary="One order with its items",
         description="Staff also see its audit trail (`events`). Someone else's order is 404.",
-        responses=responses(400, 401, 404),
+        responses={**ONE_ORDER, **responses(400, 401), **NO_ORDER, **responses(429)},
     )
     async def get_order(
         self, shop: NamedDependency[Shop], request: Request[UserView, Any, Any], order_id: OrderId
@@ -151,17 +295,24 @@ class OrderController(Controller):
         summary="Move an order along its life (staff)",
         description=(
             "`pending` → `paid` → `processing` → `shipped` → `delivered`; `pending` or `paid` → `cancelled`; "
-            "`paid` and later → `refunded`. Any other move is 409 and changes nothing."
+            "`paid` and later → `refunded`. Any other move is 409 and changes nothing. A refund recorded "
+            "this way is made by hand (use the payment's refund endpoint to refund through the gateway)."
         ),
         guards=[requires_staff],
-        responses={**responses(400, 401, 403, 404), **MOVE_CONFLICT},
+        responses={
+            **ONE_ORDER,
+            **responses(400, 401, 403),
+            **NO_ORDER,
+            **MOVE_CONFLICT,
+            **responses(413, 429),
+        },
     )
     async def put_status(
         self,
         shop: NamedDependency[Shop],
         request: Request[UserView, Any, Any],
         order_id: OrderId,
-        data: JSONBody[ChangeOrderStatus],
+        data: Annotated[ChangeOrderStatus, STATUS_BODY],
     ) -> OrderView:
         return await shop.change_order_status(order_id, data, actor(request.user))
 
@@ -171,14 +322,20 @@ class OrderController(Controller):
         summary="Move an order along its life (staff)",
         description="As PUT.",
         guards=[requires_staff],
-        responses={**responses(400, 401, 403, 404), **MOVE_CONFLICT},
+        responses={
+            **ONE_ORDER,
+            **responses(400, 401, 403),
+            **NO_ORDER,
+            **MOVE_CONFLICT,
+            **responses(413, 429),
+        },
     )
     async def patch_status(
         self,
         shop: NamedDependency[Shop],
         request: Request[UserView, Any, Any],
         order_id: OrderId,
-        data: JSONBody[ChangeOrderStatus],
+        data: Annotated[ChangeOrderStatus, STATUS_BODY],
     ) -> OrderView:
         return await shop.change_order_status(order_id, data, actor(request.user))
 
@@ -189,9 +346,20 @@ class OrderController(Controller):
         summary="Cancel an order",
         description=(
             "Customers cancel their own unpaid orders; staff cancel pending and paid ones (a paid order is "
-            "refunded). The stock goes back, once, even if two cancels race."
+            "refunded through its gateway first). The stock goes back, once, even if two cancels race."
         ),
-        responses={**responses(400, 401, 404), **MOVE_CONFLICT},
+        responses={
+            **ok(
+                OrderView,
+                "The order, now cancelled.",
+                example(msgspec.structs.replace(ORDER, status="cancelled"), "Cancelled before payment"),
+            ),
+            **responses(400, 401),
+            **NO_ORDER,
+            **MOVE_CONFLICT,
+            **responses(429),
+            **GATEWAY_REFUND,
+        },
     )
     async def cancel(
         self, shop: NamedDependency[Shop], request: Request[UserView, Any, Any], order_id: OrderId
@@ -202,10 +370,15 @@ class OrderController(Controller):
         "/{order_id:int}/invoice",
         operation_id="getOrderInvoice",
         summary="The order's invoice as a PDF",
-        description="Numbered once, per year without gaps, on the first request. Owner and staff only.",
+        description=(
+            "Numbered once, per year without gaps, on the first request. Owner and staff only. Sent inline "
+            'with a file name (`Content-Disposition: inline; filename="INV-2026-000001.pdf"`).'
+        ),
         responses={
-            200: ResponseSpec(data_container=bytes, media_type="application/pdf", description="The PDF."),
-            **responses(400, 401, 404),
+            **ok(bytes, "The PDF.", media_type="application/pdf"),
+            **responses(400, 401),
+            **NO_ORDER,
+            **responses(429),
         },
     )
     async def invoice(
@@ -224,8 +397,10 @@ class OrderController(Controller):
         summary="The order's payments, oldest first",
         description="Each attempt to collect the order's money. Owner and staff; another's order is 404.",
         responses={
-            200: ResponseSpec(data_container=list[PaymentView], description="The order's payments."),
-            **responses(400, 401, 404),
+            **ok(list[PaymentView], "The order's payments.", example([STRIPE_PAYMENT], "One card payment")),
+            **responses(400, 401),
+            **NO_ORDER,
+            **responses(429),
         },
     )
     async def payments(
@@ -240,17 +415,21 @@ class OrderController(Controller):
         summary="Confirm a cash-on-delivery payment was collected (staff)",
         description=(
             "The order (paid by `cod`) becomes paid; 409 `order_not_payable` when it is paid by another "
-            "method, already paid, or cancelled."
+            "method, already paid, or cancelled. No request body."
         ),
         guards=[requires_staff],
         responses={
-            200: ResponseSpec(data_container=PaymentView, description="The cash payment, succeeded."),
-            **responses(400, 401, 403, 404),
-            409: ResponseSpec(
-                data_container=ErrorBody,
-                description="`order_not_payable`: not a cash order, or nothing left to pay.",
-                generate_examples=False,
+            **ok(PaymentView, "The cash payment, succeeded.", example(COD_PAYMENT)),
+            **responses(400, 401, 403),
+            **NO_ORDER,
+            **error(
+                409,
+                "`order_not_payable`: not a cash order, or nothing left to pay.",
+                ErrorBody(
+                    detail="Order ORD-2026-8K4Q2PXM is paid by stripe, not cash.", code="order_not_payable"
+                ),
             ),
+            **responses(429),
         },
     )
     async def confirm_cash(

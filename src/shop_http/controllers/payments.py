@@ -12,13 +12,21 @@ before anything changes. Money moves once however often an event is delivered.
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
-from litestar.openapi.datastructures import ResponseSpec
-from litestar.params import JSONBody, Parameter, QueryParameter
+from litestar.openapi.spec import (
+    Example,
+    OpenAPIMediaType,
+    OpenAPIType,
+    RequestBody,
+    Schema,
+)
+from litestar.openapi.spec import Parameter as OpenAPIParameter
+from litestar.params import Parameter, QueryParameter
 
 from shop_core.bootstrap import Shop
 from shop_core.domain.errors import InvalidInput, NotFound
@@ -27,11 +35,28 @@ from shop_core.domain.payments import Gateway
 from shop_core.services.payment_views import PaymentView, RefundPayment, StartPayment
 from shop_core.services.views import UserView
 from shop_http.controllers.orders import IdempotencyKey, actor
-from shop_http.openapi import ErrorBody, responses
+from shop_http.openapi import (
+    BEARER,
+    REFUNDED_PAYMENT,
+    SSLCOMMERZ_PAYMENT,
+    STRIPE_PAYMENT,
+    ErrorBody,
+    body,
+    documented,
+    error,
+    example,
+    form_body,
+    header,
+    ok,
+    request_example,
+    responses,
+)
 from shop_http.pagination import DEFAULT_PAGE_SIZE, PageNumber, PageOf, PageSize, page_of, window
 from shop_http.security import NO_AUTH, PUBLIC, requires_staff
 
-PaymentId = Annotated[int, Parameter(ge=1, le=MAX_ID, description="The payment's id.")]
+PaymentId = Annotated[
+    int, Parameter(ge=1, le=MAX_ID, description="The payment's id.", examples=[Example(value=1)])
+]
 STATUSES = "pending, succeeded, failed, refunded, cancelled"
 MAX_TRAN_ID = 255
 
@@ -50,47 +75,194 @@ class ReturnAnswer(msgspec.Struct):
     order_id: int
 
 
-def _error(status: int, description: str) -> dict[int, ResponseSpec]:
-    return {status: ResponseSpec(data_container=ErrorBody, description=description, generate_examples=False)}
-
-
-ONE_PAYMENT = {200: ResponseSpec(data_container=PaymentView, description="The payment.")}
+ONE_PAYMENT = ok(PaymentView, "The payment.", example(STRIPE_PAYMENT))
 STARTED = {
-    201: ResponseSpec(
-        data_container=PaymentView,
-        description="A payment was started: `client_secret` (Stripe) or `redirect_url` (SSLCommerz).",
+    **ok(
+        PaymentView,
+        "A payment was started: `client_secret` (Stripe) or `redirect_url` (SSLCommerz).",
+        example(STRIPE_PAYMENT, "Stripe: confirm client_secret with Stripe.js"),
+        example(SSLCOMMERZ_PAYMENT, "SSLCommerz: send the customer to redirect_url"),
+        status=201,
     ),
-    200: ResponseSpec(
-        data_container=PaymentView,
-        description="The order's live payment, started earlier, returned again (nothing new was made).",
+    **ok(
+        PaymentView,
+        "The order's live payment, started earlier, returned again (nothing new was made).",
+        example(STRIPE_PAYMENT),
     ),
 }
-NOT_PAYABLE = _error(
+NOT_PAYABLE = error(
     409,
     "`order_not_payable`: the order is paid, cancelled, free, held for review, or to be paid by another "
     "gateway; `idempotency_key_reused`: the key was used for a different request.",
+    ErrorBody(detail="Order ORD-2026-8K4Q2PXM is already paid.", code="order_not_payable"),
+    ErrorBody(
+        detail="This Idempotency-Key was already used for a different request; use a new key for a new "
+        "order.",
+        code="idempotency_key_reused",
+    ),
 )
-DECLINED = _error(402, "`payment_declined`: the gateway refused the payment.")
-GATEWAY_DOWN = _error(502, "`gateway_error`: the gateway failed or could not be reached; retry later.")
-NOT_CONFIGURED = _error(503, "That gateway is not configured on this shop; retry after `Retry-After`.")
-WEBHOOK_ANSWER = {200: ResponseSpec(data_container=WebhookAnswer, description="Handled, or already handled.")}
-WEBHOOK_REFUSED = _error(400, "The signature is bad, missing or stale, or the body is not an event.")
-UNCONFIRMED = _error(
-    503, "The gateway could not confirm the event now, or is not configured here; deliver it again later."
+DECLINED = error(
+    402,
+    "`payment_declined`: the gateway refused the payment.",
+    ErrorBody(detail="Your card was declined.", code="payment_declined"),
 )
+GATEWAY_DOWN = error(
+    502,
+    "`gateway_error`: the gateway failed or could not be reached; retry later.",
+    ErrorBody(detail="The stripe gateway failed: timed out.", code="gateway_error"),
+)
+NOT_CONFIGURED = error(
+    503,
+    "That gateway is not configured on this shop; retry after `Retry-After`.",
+    ErrorBody(detail="stripe payments are not configured on this shop.", code="service_unavailable"),
+)
+NO_PAYMENT = error(
+    404, "No such payment, or someone else's.", ErrorBody(detail="No such payment.", code="not_found")
+)
+WEBHOOK_ANSWER = ok(
+    WebhookAnswer,
+    "Handled, or already handled.",
+    example(WebhookAnswer(status="applied"), "Applied"),
+    example(WebhookAnswer(status="duplicate"), "Delivered before"),
+)
+WEBHOOK_REFUSED = error(
+    400,
+    "The signature is bad, missing or stale, or the body is not an event.",
+    ErrorBody(detail="The webhook was refused: The Stripe-Signature header is missing.", code="invalid"),
+)
+UNCONFIRMED = error(
+    503,
+    "The gateway could not confirm the event now, or is not configured here; deliver it again later.",
+    ErrorBody(detail="stripe payments are not configured on this shop.", code="service_unavailable"),
+)
+STRIPE_EVENT = {
+    "id": "evt_3Q0aBcDeFgHiJkLm",
+    "object": "event",
+    "type": "payment_intent.succeeded",
+    "created": 1795716300,
+    "data": {
+        "object": {
+            "id": "pi_3Q0aBcDeFgHiJkLm",
+            "object": "payment_intent",
+            "amount": 2750,
+            "currency": "usd",
+            "status": "succeeded",
+            "metadata": {"order_number": "ORD-2026-8K4Q2PXM", "payment_id": "1"},
+        }
+    },
+}
+STRIPE_WEBHOOK = documented(
+    parameters=[
+        header(
+            "Stripe-Signature",
+            "Stripe's signature over the raw body (`t=…,v1=…`), checked with `SHOP_STRIPE_WEBHOOK_SECRET`.",
+            required=True,
+            examples=["t=1795716300,v1=5257a869e7ecebeda32affa62cdca3fa51cad7e77a0e56ff536d0ce8e108d8bd"],
+        )
+    ],
+    request_body=RequestBody(
+        description="A Stripe event, exactly as Stripe sent it (the signature covers these bytes).",
+        required=True,
+        content={
+            "application/json": OpenAPIMediaType(
+                schema=Schema(
+                    type=OpenAPIType.OBJECT,
+                    required=["id", "type", "data"],
+                    properties={
+                        "id": Schema(type=OpenAPIType.STRING),
+                        "type": Schema(type=OpenAPIType.STRING),
+                        "data": Schema(type=OpenAPIType.OBJECT),
+                    },
+                ),
+                examples={
+                    "payment-intent-succeeded": Example(
+                        summary="A card payment succeeded", value=STRIPE_EVENT
+                    )
+                },
+            )
+        },
+    ),
+)
+IPN_FIELDS = {
+    name: Schema(type=OpenAPIType.STRING)
+    for name in (
+        "tran_id",
+        "val_id",
+        "amount",
+        "currency",
+        "status",
+        "verify_sign",
+        "verify_sign_sha2",
+        "verify_key",
+    )
+}
+SSLCOMMERZ_IPN = documented(
+    request_body=form_body(
+        "The IPN as SSLCommerz posts it; `verify_key` lists the fields `verify_sign` covers.",
+        IPN_FIELDS,
+        Example(
+            summary="A validated payment",
+            value={
+                "tran_id": "ORD-2026-8K4Q2PXM-1",
+                "val_id": "2611261800001aBcDeFgHiJkLm",
+                "amount": "3025.00",
+                "currency": "BDT",
+                "status": "VALID",
+                "verify_sign": "4cb5a9b0a8d7c1e8f3b2a1d0c9e8f7a6",
+                "verify_key": "amount,currency,status,tran_id,val_id",
+            },
+        ),
+    )
+)
+TRAN_ID = OpenAPIParameter(
+    name="tran_id",
+    param_in="query",
+    required=False,
+    description="The payment's SSLCommerz transaction id (POSTed back in the form instead, usually).",
+    schema=Schema(type=OpenAPIType.STRING, max_length=MAX_TRAN_ID, examples=["ORD-2026-8K4Q2PXM-1"]),
+)
+RETURN_FORM = form_body(
+    "The form SSLCommerz posts the browser back with; only `tran_id` is read.",
+    {
+        "tran_id": Schema(type=OpenAPIType.STRING, max_length=MAX_TRAN_ID),
+        "status": Schema(type=OpenAPIType.STRING),
+    },
+    Example(
+        summary="Back from the payment page", value={"tran_id": "ORD-2026-8K4Q2PXM-1", "status": "VALID"}
+    ),
+)
+RETURN_FORM.required = False
 RETURN_RULES = (
     "SSLCommerz's success, fail and cancel URL: the browser comes back with `tran_id` (in the form or the "
     "query). Nothing else it carries is trusted: the gateway is asked, and the answer is the payment's "
     "status and its order."
 )
 RETURN_RESPONSES = {
-    200: ResponseSpec(data_container=ReturnAnswer, description="The payment's status, as the gateway says."),
-    **_error(400, "No `tran_id`, or one longer than 255 characters."),
-    **responses(404, 413),
+    **ok(
+        ReturnAnswer,
+        "The payment's status, as the gateway says.",
+        example(ReturnAnswer(status="succeeded", order_id=1), "Paid"),
+        example(ReturnAnswer(status="pending", order_id=1), "Not decided yet"),
+    ),
+    **error(
+        400,
+        "No `tran_id`, or one longer than 255 characters.",
+        ErrorBody(
+            detail="A tran_id of 1 to 255 characters is required.",
+            code="invalid",
+            errors={"tran_id": ["A tran_id of 1 to 255 characters is required."]},
+        ),
+    ),
+    **NO_PAYMENT,
+    **responses(429),
     **GATEWAY_DOWN,
     **NOT_CONFIGURED,
 }
-REFUND_CONFLICT = _error(409, "The payment has nothing left to refund, or is not a succeeded payment.")
+REFUND_CONFLICT = error(
+    409,
+    "The payment has nothing left to refund, or is not a succeeded payment.",
+    ErrorBody(detail="Payment 1 has nothing left to refund (refunds pending: 0).", code="conflict"),
+)
 
 
 class PaymentController(Controller):
@@ -100,6 +272,7 @@ class PaymentController(Controller):
     @post(
         "/process",
         status_code=201,
+        security=BEARER,
         operation_id="startPayment",
         summary="Start paying for an order",
         description=(
@@ -110,7 +283,11 @@ class PaymentController(Controller):
         ),
         responses={
             **STARTED,
-            **responses(400, 401, 404, 413),
+            **responses(400, 401),
+            **error(
+                404, "No such order, or someone else's.", ErrorBody(detail="No such order.", code="not_found")
+            ),
+            **responses(413, 429),
             **DECLINED,
             **NOT_PAYABLE,
             **GATEWAY_DOWN,
@@ -121,7 +298,13 @@ class PaymentController(Controller):
         self,
         shop: NamedDependency[Shop],
         request: Request[UserView, Any, Any],
-        data: JSONBody[StartPayment],
+        data: Annotated[
+            StartPayment,
+            body(
+                request_example(StartPayment, "With the order's payment method", order_id=1),
+                request_example(StartPayment, "With another gateway", order_id=1, gateway="sslcommerz"),
+            ),
+        ],
         idempotency_key: IdempotencyKey = None,
     ) -> Response[PaymentView]:
         started = await shop.start_payment(data, actor(request.user), idempotency_key)
@@ -132,13 +315,16 @@ class PaymentController(Controller):
         status_code=200,
         opt=PUBLIC,
         security=NO_AUTH,
+        operation_class=STRIPE_WEBHOOK,
         operation_id="stripeWebhook",
         summary="Stripe's webhook",
         description=(
             "Stripe's event delivery, signed by the `Stripe-Signature` header over the raw body. "
-            "200 once handled or already handled; 400 for a bad, missing or stale signature."
+            "200 once handled or already handled; 400 for a bad, missing or stale signature; 503 when "
+            "Stripe is not configured on this shop (Stripe delivers again later). Point "
+            "`stripe listen --forward-to` (or the dashboard's endpoint) here."
         ),
-        responses={**WEBHOOK_ANSWER, **WEBHOOK_REFUSED, **responses(413), **UNCONFIRMED},
+        responses={**WEBHOOK_ANSWER, **WEBHOOK_REFUSED, **responses(413, 429), **UNCONFIRMED},
     )
     async def stripe_webhook(
         self, shop: NamedDependency[Shop], request: Request[Any, Any, Any]
@@ -150,13 +336,15 @@ class PaymentController(Controller):
         status_code=200,
         opt=PUBLIC,
         security=NO_AUTH,
+        operation_class=SSLCOMMERZ_IPN,
         operation_id="sslcommerzIpn",
         summary="SSLCommerz's IPN",
         description=(
             "The Instant Payment Notification, form-encoded as SSLCommerz sends it, checked by its "
-            "`verify_sign` and confirmed with the validation API before anything changes."
+            "`verify_sign` and confirmed with the validation API before anything changes. 503 when "
+            "SSLCommerz is not configured on this shop."
         ),
-        responses={**WEBHOOK_ANSWER, **WEBHOOK_REFUSED, **responses(413), **UNCONFIRMED},
+        responses={**WEBHOOK_ANSWER, **WEBHOOK_REFUSED, **responses(413, 429), **UNCONFIRMED},
     )
     async def sslcommerz_ipn(
         self, shop: NamedDependency[Shop], request: Request[Any, Any, Any]
@@ -167,6 +355,7 @@ class PaymentController(Controller):
         "/sslcommerz/return",
         opt=PUBLIC,
         security=NO_AUTH,
+        operation_class=documented(parameters=[dataclasses.replace(TRAN_ID, required=True)]),
         operation_id="sslcommerzReturn",
         summary="The customer's return from SSLCommerz's page",
         description=RETURN_RULES,
@@ -182,10 +371,11 @@ class PaymentController(Controller):
         status_code=200,
         opt=PUBLIC,
         security=NO_AUTH,
+        operation_class=documented(parameters=[TRAN_ID], request_body=RETURN_FORM),
         operation_id="sslcommerzReturnPosted",
         summary="The customer's return from SSLCommerz's page (posted)",
         description=RETURN_RULES + " SSLCommerz posts the browser back with a form.",
-        responses=RETURN_RESPONSES,
+        responses={**RETURN_RESPONSES, **responses(413)},
     )
     async def sslcommerz_return_posted(
         self, shop: NamedDependency[Shop], request: Request[Any, Any, Any]
@@ -194,6 +384,7 @@ class PaymentController(Controller):
 
     @get(
         "/",
+        security=BEARER,
         operation_id="listPayments",
         summary="Payments, newest first (staff)",
         description=(
@@ -202,8 +393,34 @@ class PaymentController(Controller):
         ),
         guards=[requires_staff],
         responses={
-            200: ResponseSpec(data_container=PageOf[PaymentView], description="A page of payments."),
-            **responses(400, 401, 403, 404),
+            **ok(
+                PageOf[PaymentView],
+                "A page of payments.",
+                example(
+                    PageOf(count=2, next=None, previous=None, results=[SSLCOMMERZ_PAYMENT, STRIPE_PAYMENT]),
+                    "Two payments",
+                ),
+            ),
+            **error(
+                400,
+                "A filter or page parameter is invalid.",
+                ErrorBody(
+                    detail="Unknown status 'lost'; one of pending, succeeded, failed, refunded, cancelled.",
+                    code="invalid",
+                    errors={
+                        "status": [
+                            "Unknown status 'lost'; one of pending, succeeded, failed, refunded, cancelled."
+                        ]
+                    },
+                ),
+            ),
+            **responses(401, 403),
+            **error(
+                404,
+                "The page is past the end of the list.",
+                ErrorBody(detail="That page is past the end of the list.", code="not_found"),
+            ),
+            **responses(429),
         },
     )
     async def list_payments(
@@ -212,7 +429,13 @@ class PaymentController(Controller):
         request: Request[UserView, Any, Any],
         *,
         status: Annotated[
-            str | None, QueryParameter(max_length=32, required=False, description=f"One of {STATUSES}.")
+            str | None,
+            QueryParameter(
+                max_length=32,
+                required=False,
+                description=f"One of {STATUSES}.",
+                examples=[Example(value="succeeded")],
+            ),
         ] = None,
         held: Annotated[
             bool | None, QueryParameter(required=False, description="Only held (or only unheld) payments.")
@@ -226,10 +449,11 @@ class PaymentController(Controller):
 
     @get(
         "/{payment_id:int}",
+        security=BEARER,
         operation_id="getPayment",
         summary="One payment",
         description="Owner and staff; staff also see its `refunds`. Someone else's payment is 404.",
-        responses={**ONE_PAYMENT, **responses(400, 401, 404)},
+        responses={**ONE_PAYMENT, **responses(400, 401), **NO_PAYMENT, **responses(429)},
     )
     async def get_payment(
         self, shop: NamedDependency[Shop], request: Request[UserView, Any, Any], payment_id: PaymentId
@@ -239,13 +463,21 @@ class PaymentController(Controller):
     @post(
         "/{payment_id:int}/verify",
         status_code=200,
+        security=BEARER,
         operation_id="verifyPayment",
         summary="Ask the gateway about a payment",
         description=(
             "Owner and staff. Brings the payment, its order and its refunds up to date with what the "
-            "gateway says (for a webhook that has not arrived)."
+            "gateway says (for a webhook that has not arrived). No request body."
         ),
-        responses={**ONE_PAYMENT, **responses(400, 401, 404), **GATEWAY_DOWN, **NOT_CONFIGURED},
+        responses={
+            **ONE_PAYMENT,
+            **responses(400, 401),
+            **NO_PAYMENT,
+            **responses(429),
+            **GATEWAY_DOWN,
+            **NOT_CONFIGURED,
+        },
     )
     async def verify(
         self, shop: NamedDependency[Shop], request: Request[UserView, Any, Any], payment_id: PaymentId
@@ -255,6 +487,8 @@ class PaymentController(Controller):
     @post(
         "/{payment_id:int}/refund",
         status_code=200,
+        security=BEARER,
+        operation_class=documented(optional_body=True),
         operation_id="refundPayment",
         summary="Refund a payment, in full or in part (staff)",
         description=(
@@ -265,9 +499,11 @@ class PaymentController(Controller):
         ),
         guards=[requires_staff],
         responses={
-            **ONE_PAYMENT,
-            **responses(400, 401, 403, 404, 413),
+            **ok(PaymentView, "The payment, with its refunds.", example(REFUNDED_PAYMENT)),
+            **responses(400, 401, 403),
+            **NO_PAYMENT,
             **REFUND_CONFLICT,
+            **responses(413, 429),
             **GATEWAY_DOWN,
             **NOT_CONFIGURED,
         },
@@ -277,7 +513,13 @@ class PaymentController(Controller):
         shop: NamedDependency[Shop],
         request: Request[UserView, Any, Any],
         payment_id: PaymentId,
-        data: JSONBody[RefundPayment | None] = None,
+        data: Annotated[
+            RefundPayment | None,
+            body(
+                request_example(RefundPayment, "Part of it", amount="10.00", reason="One mug arrived broken"),
+                request_example(RefundPayment, "All that is left"),
+            ),
+        ] = None,
     ) -> PaymentView:
         """No body (or `{}`) refunds all that is left."""
         cmd = data if data is not None else RefundPayment()

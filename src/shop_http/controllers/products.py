@@ -7,8 +7,8 @@ from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, delete, get, patch, post, put
 from litestar.di import NamedDependency
-from litestar.openapi.datastructures import ResponseSpec
-from litestar.params import JSONBody, Parameter
+from litestar.openapi.spec import Example
+from litestar.params import Parameter
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
 from shop_core.bootstrap import Shop
@@ -17,14 +17,64 @@ from shop_core.services.catalog_reads import ORDERINGS
 from shop_core.services.catalog_views import ProductView, StaffProductView
 from shop_core.services.views import UserView
 from shop_http.catalog_responses import json_bytes, page_response
-from shop_http.openapi import responses
+from shop_http.openapi import (
+    BEARER,
+    PRODUCT,
+    STAFF_PRODUCT,
+    ErrorBody,
+    body,
+    error,
+    example,
+    ok,
+    request_example,
+    responses,
+)
 from shop_http.pagination import DEFAULT_PAGE_SIZE, PageNumber, PageOf, PageSize
 from shop_http.security import NO_AUTH, PUBLIC, actor_of, requires_staff, viewer_is_staff
 
 StaffRequest = Request[UserView, Any, Any]
-ProductId = Annotated[int, Parameter(description="The product's id.")]
-PAGE_OF_PRODUCTS = {200: ResponseSpec(data_container=PageOf[ProductView], description="A page of products.")}
-ONE_PRODUCT = {200: ResponseSpec(data_container=ProductView, description="The product.")}
+ProductId = Annotated[int, Parameter(description="The product's id.", examples=[Example(value=1)])]
+PAGE_OF_PRODUCTS = ok(
+    PageOf[ProductView],
+    "A page of products (staff also see `cost_price`, and inactive products).",
+    example(
+        PageOf(
+            count=41,
+            next="http://127.0.0.1:8000/api/products/?page=2&page_size=20",
+            previous=None,
+            results=[PRODUCT],
+        ),
+        "The first page",
+    ),
+)
+ONE_PRODUCT = ok(ProductView, "The product (staff also see `cost_price`).", example(PRODUCT))
+STAFF_VIEW = example(STAFF_PRODUCT)
+TAKEN = error(
+    409,
+    "The sku or slug is taken by another product.",
+    ErrorBody(detail="A product with the sku 'MUG-ENAMEL-350' already exists.", code="conflict"),
+)
+BAD_PRODUCT = error(
+    400,
+    "A field is missing or invalid, or `category` names no category.",
+    ErrorBody(
+        detail="There is no category 99.",
+        code="invalid",
+        errors={"category": ["There is no category 99."]},
+    ),
+)
+NO_PRODUCT = error(404, "No product has that id.", ErrorBody(detail="No such product.", code="not_found"))
+NEW_PRODUCT = {
+    "name": "Enamel mug",
+    "sku": "MUG-ENAMEL-350",
+    "price": "12.50",
+    "category": 2,
+    "description": "A 350 ml camping mug.",
+    "discount_percentage": "10.00",
+    "cost_price": "4.80",
+    "stock_quantity": 42,
+    "image_url": "https://cdn.example.com/mugs/enamel.jpg",
+}
 
 
 class ProductController(Controller):
@@ -37,7 +87,28 @@ class ProductController(Controller):
         security=NO_AUTH,
         operation_id="listProducts",
         summary="A page of products",
-        responses={**PAGE_OF_PRODUCTS, **responses(400, 401, 404)},
+        responses={
+            **PAGE_OF_PRODUCTS,
+            **error(
+                400,
+                "A filter or page parameter is invalid (e.g. `min_price` above `max_price`, an unknown "
+                "`ordering`).",
+                ErrorBody(
+                    detail="Order by one of: price, -price, name, -name, created_at, -created_at.",
+                    code="invalid",
+                    errors={
+                        "ordering": ["Order by one of: price, -price, name, -name, created_at, -created_at."]
+                    },
+                ),
+            ),
+            **error(401, "A bearer token was sent and it is invalid, expired or revoked (it is optional)."),
+            **error(
+                404,
+                "The page is past the end of the list.",
+                ErrorBody(detail="That page is past the end of the list.", code="not_found"),
+            ),
+            **responses(429),
+        },
     )
     async def list_products(
         self,
@@ -47,17 +118,31 @@ class ProductController(Controller):
         page: PageNumber = 1,
         page_size: PageSize = DEFAULT_PAGE_SIZE,
         category: Annotated[
-            int | None, Parameter(ge=1, description="A category id; its descendants count.")
+            int | None,
+            Parameter(ge=1, description="A category id; its descendants count.", examples=[Example(value=2)]),
         ] = None,
         search: Annotated[
-            str | None, Parameter(max_length=200, description="Words in name, description or sku.")
+            str | None,
+            Parameter(
+                max_length=200,
+                description="Words in name, description or sku.",
+                examples=[Example(value="mug")],
+            ),
         ] = None,
-        min_price: Annotated[Decimal | None, Parameter(description='e.g. "10.00"')] = None,
-        max_price: Annotated[Decimal | None, Parameter(description='e.g. "99.99"')] = None,
+        min_price: Annotated[
+            Decimal | None, Parameter(description='e.g. "10.00"', examples=[Example(value="10.00")])
+        ] = None,
+        max_price: Annotated[
+            Decimal | None, Parameter(description='e.g. "99.99"', examples=[Example(value="99.99")])
+        ] = None,
         in_stock: Annotated[bool, Parameter(description="Only products with stock.")] = False,
-        ordering: Annotated[str | None, Parameter(description=f"One of {', '.join(ORDERINGS)}.")] = None,
+        ordering: Annotated[
+            str | None,
+            Parameter(description=f"One of {', '.join(ORDERINGS)}.", examples=[Example(value="-price")]),
+        ] = None,
     ) -> Response[bytes]:
-        """Inactive products are hidden except from staff; staff also see `cost_price`."""
+        """Public. Inactive products are hidden except from staff; staff also see `cost_price`.
+        Filters combine; `category` includes its subcategories. Cached for everyone but staff."""
         query = ProductQuery(
             category=category,
             search=search,
@@ -76,69 +161,126 @@ class ProductController(Controller):
         security=NO_AUTH,
         operation_id="getProduct",
         summary="One product",
-        responses={**ONE_PRODUCT, **responses(401, 404)},
+        responses={
+            **ONE_PRODUCT,
+            **responses(400),
+            **error(401, "A bearer token was sent and it is invalid, expired or revoked (it is optional)."),
+            **error(
+                404,
+                "No product has that id, or it is inactive (staff see inactive products).",
+                ErrorBody(detail="No such product.", code="not_found"),
+            ),
+            **responses(429),
+        },
     )
     async def get_product(
         self, shop: NamedDependency[Shop], request: Request[Any, Any, Any], product_id: ProductId
     ) -> Response[bytes]:
-        """404 for unknown and (except for staff) inactive products."""
+        """Public. 404 for unknown and (except for staff) inactive products."""
         staff = await viewer_is_staff(request)
         return json_bytes(await shop.get_product(product_id, staff=staff))
 
     @post(
         "/",
         guards=[requires_staff],
+        security=BEARER,
         status_code=HTTP_201_CREATED,
         operation_id="createProduct",
         summary="Create a product (staff)",
-        responses=responses(400, 401, 403, 409, 413),
+        responses={
+            **ok(StaffProductView, "The new product, as staff see it.", STAFF_VIEW, status=201),
+            **BAD_PRODUCT,
+            **responses(401, 403),
+            **TAKEN,
+            **responses(413, 429),
+        },
     )
     async def create(
-        self, shop: NamedDependency[Shop], request: StaffRequest, data: JSONBody[CreateProduct]
+        self,
+        shop: NamedDependency[Shop],
+        request: StaffRequest,
+        data: Annotated[
+            CreateProduct,
+            body(
+                request_example(
+                    CreateProduct, "The fields a product needs", name="Enamel mug", sku="MUG-1", price="12.50"
+                ),
+                request_example(CreateProduct, "Every field", **NEW_PRODUCT),
+            ),
+        ],
     ) -> StaffProductView:
-        """The slug is made from the name when left out. 409 when the sku or slug is taken."""
+        """Money is a decimal string. The slug is made from the name when left out. 409 when the sku or
+        slug is taken. The opening `stock_quantity` is recorded as a stock movement."""
         return await shop.create_product(data, actor_of(request.user))
 
     @put(
         "/{product_id:int}",
         guards=[requires_staff],
+        security=BEARER,
         operation_id="replaceProduct",
         summary="Replace a product (staff)",
-        responses=responses(400, 401, 403, 404, 409, 413),
+        responses={
+            **ok(StaffProductView, "The product, as staff see it.", STAFF_VIEW),
+            **BAD_PRODUCT,
+            **responses(401, 403),
+            **NO_PRODUCT,
+            **TAKEN,
+            **responses(413, 429),
+        },
     )
     async def replace(
         self,
         shop: NamedDependency[Shop],
         request: StaffRequest,
         product_id: ProductId,
-        data: JSONBody[ReplaceProduct],
+        data: Annotated[
+            ReplaceProduct, body(request_example(ReplaceProduct, "A new product sheet", **NEW_PRODUCT))
+        ],
     ) -> StaffProductView:
+        """`name`, `sku` and `price` must be sent; optional fields left out keep their values."""
         return await shop.update_product(product_id, data, actor_of(request.user))
 
     @patch(
         "/{product_id:int}",
         guards=[requires_staff],
+        security=BEARER,
         operation_id="updateProduct",
         summary="Change some of a product's fields (staff)",
-        responses=responses(400, 401, 403, 404, 409, 413),
+        responses={
+            **ok(StaffProductView, "The product, as staff see it.", STAFF_VIEW),
+            **BAD_PRODUCT,
+            **responses(401, 403),
+            **NO_PRODUCT,
+            **TAKEN,
+            **responses(413, 429),
+        },
     )
     async def update(
         self,
         shop: NamedDependency[Shop],
         request: StaffRequest,
         product_id: ProductId,
-        data: JSONBody[UpdateProduct],
+        data: Annotated[
+            UpdateProduct,
+            body(
+                request_example(UpdateProduct, "A sale", discount_percentage="25.00"),
+                request_example(UpdateProduct, "A restock", stock_quantity=120),
+                request_example(UpdateProduct, "Take it off sale", is_active=False),
+            ),
+        ],
     ) -> StaffProductView:
-        """A change of `stock_quantity` is recorded as a stock movement."""
+        """Only the fields sent change. A change of `stock_quantity` is recorded as a stock movement."""
         return await shop.update_product(product_id, data, actor_of(request.user))
 
     @delete(
         "/{product_id:int}",
         guards=[requires_staff],
+        security=BEARER,
         status_code=HTTP_204_NO_CONTENT,
         operation_id="deleteProduct",
         summary="Delete a product (staff)",
-        responses=responses(401, 403, 404),
+        description="A product that orders reference is deactivated instead of erased.",
+        responses={**responses(400, 401, 403), **NO_PRODUCT, **responses(429)},
     )
     async def remove(self, shop: NamedDependency[Shop], product_id: ProductId) -> None:
         await shop.delete_product(product_id)

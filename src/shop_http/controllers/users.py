@@ -9,21 +9,49 @@ from litestar.di import NamedDependency
 
 from shop_core.bootstrap import Shop
 from shop_core.services.views import UserView
-from shop_http.openapi import responses
+from shop_http.openapi import AT, BEARER, CUSTOMER, ErrorBody, error, example, ok, responses
 from shop_http.pagination import DEFAULT_PAGE_SIZE, PageNumber, PageOf, PageSize, page_of, window
 from shop_http.security import requires_staff
+
+ADMIN = UserView(
+    id=1,
+    email="admin@example.com",
+    username="admin",
+    first_name="",
+    last_name="",
+    phone="",
+    is_staff=True,
+    date_joined=AT,
+)
 
 
 class UserController(Controller):
     path = "/api/users"
     tags = ["Users (staff)"]
     guards = [requires_staff]
+    security = BEARER
 
     @get(
         "/",
         operation_id="listUsers",
         summary="Every account, by id (staff only)",
-        responses=responses(400, 401, 403, 404),
+        description="Inactive accounts too (`is_active: false`).",
+        responses={
+            **ok(
+                PageOf[UserView],
+                "A page of accounts.",
+                example(
+                    PageOf(count=2, next=None, previous=None, results=[ADMIN, CUSTOMER]), "Every account"
+                ),
+            ),
+            **responses(400, 401, 403),
+            **error(
+                404,
+                "The page is past the end of the list.",
+                ErrorBody(detail="That page is past the end of the list.", code="not_found"),
+            ),
+            **responses(429),
+        },
     )
     async def list_users(
         self,

@@ -106,14 +106,20 @@ def test_development_accepts_the_default_secret_debug_and_any_origin() -> None:
     assert settings.cors_origins == ("*",)
 
 
-PRODUCTION = {"SHOP_ENV": "production", "SHOP_SECRET_KEY": SECRET}
+PRODUCTION = {
+    "SHOP_ENV": "production",
+    "SHOP_SECRET_KEY": SECRET,
+    "SHOP_DATABASE_URL": "postgresql+asyncpg://shop:secret@db.internal:5432/shop",
+}
 
 
 def test_production_with_safe_settings_is_accepted() -> None:
     settings = Settings.from_mapping({**PRODUCTION, "SHOP_CORS_ORIGINS": "https://shop.example"})
     assert settings.env is Environment.PRODUCTION
+    assert settings.database_url.startswith("postgresql+asyncpg://")
 
 
+# One case per refusal, each on otherwise safe settings: the message starts with the variable to fix.
 @pytest.mark.parametrize(
     ("changes", "variable"),
     [
@@ -121,16 +127,31 @@ def test_production_with_safe_settings_is_accepted() -> None:
         ({"SHOP_SECRET_KEY": ""}, "SHOP_SECRET_KEY"),
         ({"SHOP_DEBUG": "true"}, "SHOP_DEBUG"),
         ({"SHOP_CORS_ORIGINS": "https://shop.example,*"}, "SHOP_CORS_ORIGINS"),
+        ({"SHOP_DATABASE_URL": "sqlite+aiosqlite:///./shop.db"}, "SHOP_DATABASE_URL"),
+        ({"SHOP_DATABASE_URL": "sqlite+aiosqlite:////var/lib/shop/shop.db"}, "SHOP_DATABASE_URL"),
+        ({"SHOP_DATABASE_URL": " SQLite:///shop.db"}, "SHOP_DATABASE_URL"),
     ],
+    ids=["default-secret", "empty-secret", "debug", "cors-star", "sqlite", "sqlite-absolute", "sqlite-case"],
 )
 def test_production_refuses_unsafe_settings(changes: dict[str, str], variable: str) -> None:
-    with pytest.raises(SettingsError, match=variable):
+    with pytest.raises(SettingsError, match=f"^{variable} "):
         Settings.from_mapping({**PRODUCTION, **changes})
 
 
 def test_production_refuses_a_missing_secret() -> None:
-    with pytest.raises(SettingsError, match="SHOP_SECRET_KEY"):
-        Settings.from_mapping({"SHOP_ENV": "production"})
+    with pytest.raises(SettingsError, match=r"^SHOP_SECRET_KEY "):
+        Settings.from_mapping({k: v for k, v in PRODUCTION.items() if k != "SHOP_SECRET_KEY"})
+
+
+def test_production_refuses_the_default_sqlite_database() -> None:
+    with pytest.raises(SettingsError, match=r"^SHOP_DATABASE_URL .*PostgreSQL"):
+        Settings.from_mapping({k: v for k, v in PRODUCTION.items() if k != "SHOP_DATABASE_URL"})
+
+
+@pytest.mark.parametrize("env", ["development", "test"])
+def test_sqlite_is_fine_outside_production(env: str) -> None:
+    settings = Settings.from_mapping({"SHOP_ENV": env, "SHOP_DATABASE_URL": "sqlite+aiosqlite:///./x.db"})
+    assert settings.database_url == "sqlite+aiosqlite:///./x.db"
 
 
 def test_replace_checks_the_result() -> None:

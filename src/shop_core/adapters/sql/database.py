@@ -65,3 +65,33 @@ def _sqlite_pragmas(dbapi_conn: object, _record: object) -> None:
 
 def _lower(value: object) -> object:
     return value.lower() if isinstance(value, str) else value
+
+
+# SQLSTATEs that mean the server is not there for us: connection exceptions (class 08), the server
+# shutting down or starting (57P01-57P03), and the database itself missing (3D000).
+_UNREACHABLE_STATES = ("08", "57P01", "57P02", "57P03", "3D000")
+
+
+def unreachable(exc: BaseException) -> bool:
+    """Whether `exc` says the database could not be reached (down, restarting, a dropped
+    connection), as opposed to a refused statement or a bug: the first is a 503, the rest a 500."""
+    seen: set[int] = set()
+    todo: list[BaseException | None] = [exc]
+    while todo:
+        current = todo.pop()
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, sa.exc.DBAPIError) and current.connection_invalidated:
+            return True
+        if isinstance(current, sa.exc.InterfaceError | sa.exc.DisconnectionError):
+            return True  # asyncpg's "connection is closed", a pool that lost its connections
+        if isinstance(current, ConnectionError | TimeoutError) or (
+            isinstance(current, OSError) and not isinstance(current, FileNotFoundError | PermissionError)
+        ):
+            return True
+        state = getattr(current, "sqlstate", None) or getattr(current, "pgcode", None)
+        if isinstance(state, str) and state.startswith(_UNREACHABLE_STATES):
+            return True
+        todo += [current.__cause__, current.__context__, getattr(current, "orig", None)]
+    return False

@@ -1,0 +1,177 @@
+"""Prometheus metrics at `GET /metrics`: the API's requests, and the shop's own metrics.
+
+- Requests are counted and timed by method, route template (`/api/products/{product_id}`, never
+  the raw path, so the number of series stays bounded; a request no route matches, a 404 or 405
+  from the router, is `unmatched`) and status. The count is taken by a small ASGI wrapper around
+  the whole application, so it sees every answer: the router's 404/405, the auth middleware's
+  401, the rate limiter's 429 and the 500s the exception handlers make. Per request it costs two
+  clock reads, one closure and one lookup of the already-labelled series.
+- The shop's metrics (catalog cache lookups, job attempts, settled payments, the database pool's
+  gauges, read at scrape time) come from the registry the composition root built for the shop.
+
+`SHOP_METRICS_ENABLED=false` removes the endpoint (404) and the request counting.
+`SHOP_METRICS_TOKEN`, when set, must come as `Authorization: Bearer <token>` (compared in constant
+time; 401 otherwise). Unset, the endpoint is open: keep it off the public internet (the
+deployment's nginx refuses `/metrics` from outside).
+
+The metrics are those of the process that answers the scrape: with uvicorn `--workers N`, each
+worker counts only its own requests, and successive scrapes may reach different workers. Run
+one process per replica (as the compose file does) and scrape every replica; Prometheus sums them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import time
+from typing import Any
+
+from litestar import Litestar, Request, Response, get
+from litestar.enums import ScopeType
+from litestar.exceptions import NotAuthorizedException
+from litestar.handlers import HTTPRouteHandler
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    disable_created_metrics,
+    generate_latest,
+)
+
+from shop_core.bootstrap import Shop
+from shop_core.settings import Settings
+from shop_http.security import NO_AUTH, PUBLIC
+
+PATH = "/metrics"
+UNMATCHED = "unmatched"
+OTHER_METHOD = "other"
+# Any other method a client makes up is counted as `other`: label values must stay few.
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+# Cached catalog reads answer in about a millisecond; writes and checkouts in tens of them.
+LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+
+
+class HttpMetrics:
+    """The API's request metrics (in a registry of this app's own) and the `/metrics` endpoint."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.enabled = settings.metrics_enabled
+        token = settings.metrics_token
+        # Digests, so comparing them takes the same time whatever the length of what was sent.
+        self._token_digest = hashlib.sha256(token.encode()).digest() if token else None
+        self.registry = CollectorRegistry()
+        self._series: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
+        if not self.enabled:
+            return
+        # No `<name>_created` series beside every counter and histogram: they would double the
+        # series Prometheus stores and tell it nothing a restart does not. (For the process.)
+        disable_created_metrics()  # type: ignore[no-untyped-call]
+        labels = ["method", "route", "status"]
+        self._requests = Counter(
+            "http_requests",
+            "HTTP requests answered, by method, route template and status code.",
+            labels,
+            namespace="shop",
+            registry=self.registry,
+        )
+        self._latency = Histogram(
+            "http_request_duration_seconds",
+            "Time to answer HTTP requests (until the response is sent), by method, route template "
+            "and status code.",
+            labels,
+            namespace="shop",
+            registry=self.registry,
+            buckets=LATENCY_BUCKETS,
+        )
+
+    @property
+    def routes(self) -> list[HTTPRouteHandler]:
+        """`GET /metrics`, or nothing when metrics are off."""
+        return [self._endpoint()] if self.enabled else []
+
+    def instrument(self, app: Litestar) -> Litestar:
+        """Count every request `app` answers (when metrics are on); the same app, for chaining."""
+        if self.enabled:
+            app.asgi_handler = _CountRequests(app.asgi_handler, self)
+        return app
+
+    def observe(self, scope: Scope, status: int, seconds: float) -> None:
+        method: str = scope.get("method", OTHER_METHOD)  # type: ignore[assignment]
+        if method not in METHODS:
+            method = OTHER_METHOD
+        route: str = scope.get("path_template", UNMATCHED)  # set by the router once a route matched
+        key = (method, route, status)
+        series = self._series.get(key)
+        if series is None:
+            values = (method, route, str(status))
+            series = self._series[key] = (self._requests.labels(*values), self._latency.labels(*values))
+        series[0].inc()
+        series[1].observe(seconds)
+
+    def authorized(self, header: str | None) -> bool:
+        """Whether an `Authorization` header carries the metrics token (always, when none is set)."""
+        if self._token_digest is None:
+            return True
+        scheme, _, presented = (header or "").partition(" ")
+        digest = hashlib.sha256(presented.strip().encode()).digest()
+        return hmac.compare_digest(digest, self._token_digest) and scheme.lower() == "bearer"
+
+    def exposition(self, shop: Shop | None) -> bytes:
+        """The text format of the API's metrics followed by the shop's."""
+        text = generate_latest(self.registry)
+        registry = shop.metrics_registry if shop is not None else None
+        if isinstance(registry, CollectorRegistry):
+            text += generate_latest(registry)
+        return text
+
+    def _endpoint(self) -> HTTPRouteHandler:
+        metrics = self
+
+        @get(
+            PATH,
+            opt=PUBLIC,
+            security=NO_AUTH,
+            include_in_schema=False,
+            sync_to_thread=False,
+        )
+        def scrape(request: Request[Any, Any, Any]) -> Response[bytes]:
+            if not metrics.authorized(request.headers.get("Authorization")):
+                raise NotAuthorizedException(
+                    "Send the metrics token as 'Authorization: Bearer <token>'.",
+                    headers={"WWW-Authenticate": 'Bearer realm="metrics"'},
+                )
+            shop: Shop | None = getattr(request.app.state, "shop", None)
+            # As a header: a `text/` media type would get a second charset appended.
+            return Response(metrics.exposition(shop), headers={"content-type": CONTENT_TYPE_LATEST})
+
+        return scrape
+
+
+class _CountRequests:
+    """Pure ASGI: times each HTTP request and counts it with the status it was answered with."""
+
+    __slots__ = ("_app", "_metrics")
+
+    def __init__(self, app: ASGIApp, metrics: HttpMetrics) -> None:
+        self._app = app
+        self._metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != ScopeType.HTTP:
+            await self._app(scope, receive, send)
+            return
+        status = 500  # what the client sees when nothing was sent (the connection is dropped)
+
+        async def send_and_note(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        started = time.perf_counter()
+        try:
+            await self._app(scope, receive, send_and_note)
+        finally:
+            self._metrics.observe(scope, status, time.perf_counter() - started)
