@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from shop_core.domain.cart import CartLimits, customer_owner, guest_owner_of, new_guest_token
 from shop_core.domain.errors import ServiceUnavailable
-from shop_core.domain.jobs import JobStatus
+from shop_core.domain.jobs import Job, JobStatus
 from shop_core.domain.money import minor_units
 from shop_core.domain.payments import Gateway
 from shop_core.domain.pricing import FlatRateTax, FlatShipping, Pricing
@@ -207,6 +207,13 @@ class Shop:
         if p.queue is None:
             raise ServiceUnavailable("No job queue is configured.")
         return await jobs.relay(uow=p.uow, queue=p.queue, clock=p.clock)
+
+    async def _relay(self, recorded: list[Job] | None) -> int:
+        """What the relay loop runs: these committed jobs, or (None) every pending one."""
+        p = self.ports
+        if recorded is None or p.queue is None:
+            return await self.relay_jobs()
+        return await jobs.relay_recorded(recorded, uow=p.uow, queue=p.queue, clock=p.clock)
 
     async def resume_jobs(self) -> None:
         """At start-up: relay, in the background, whatever an earlier process recorded and did not
@@ -590,7 +597,7 @@ async def bootstrap(settings: Settings | None = None, **overrides: Any) -> Async
         ports = await _build_ports(settings, stack)
         shop = Shop(settings, replace(ports, **overrides))
         stack.push_async_callback(shop.catalog_cache.aclose)
-        shop.ports.relay.bind(shop.relay_jobs)
+        shop.ports.relay.bind(shop._relay)
         bind = getattr(shop.ports.queue, "bind", None)
         if bind is not None:
             bind(shop.run_job)

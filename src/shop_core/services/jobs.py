@@ -102,31 +102,45 @@ async def record(uow: UnitOfWork, name: str, key: str, payload: dict[str, Any], 
     return await uow.jobs.add(job)
 
 
+async def relay_recorded(
+    recorded: list[Job], *, uow: UnitOfWorkFactory, queue: JobQueue, clock: Clock
+) -> int:
+    """Hand jobs a commit just recorded to the queue as they are (without reading them back);
+    how many went."""
+    return await _hand_over(recorded, uow=uow, queue=queue, clock=clock)
+
+
 async def relay(*, uow: UnitOfWorkFactory, queue: JobQueue, clock: Clock) -> int:
     """Hand every pending job to the queue, oldest first; how many went."""
     relayed = 0
     while True:
         async with uow() as u:
             batch = await u.jobs.pending(RELAY_BATCH)
-        sent: list[int] = []
-        try:
-            for job in batch:
-                assert job.id is not None
-                spec = SPECS.get(job.name)
-                if spec is None:
-                    await _give_up(job.id, f"no job is called {job.name!r}", uow=uow, clock=clock)
-                    continue
-                await queue.enqueue(job, spec)
-                sent.append(job.id)
-        finally:
-            # Even when the queue failed halfway: what it took is marked, the rest waits.
-            if sent:
-                async with uow() as u:
-                    await u.jobs.mark_queued(sent, clock.now())
-                    await u.commit()
-        relayed += len(sent)
+        relayed += await _hand_over(batch, uow=uow, queue=queue, clock=clock)
         if len(batch) < RELAY_BATCH:
             return relayed
+
+
+async def _hand_over(batch: list[Job], *, uow: UnitOfWorkFactory, queue: JobQueue, clock: Clock) -> int:
+    """Enqueue each job, then mark those the queue took as queued, in one write; what it did not
+    take stays pending for the next relay."""
+    sent: list[int] = []
+    try:
+        for job in batch:
+            assert job.id is not None
+            spec = SPECS.get(job.name)
+            if spec is None:
+                await _give_up(job.id, f"no job is called {job.name!r}", uow=uow, clock=clock)
+                continue
+            await queue.enqueue(job, spec)
+            sent.append(job.id)
+    finally:
+        # Even when the queue failed halfway: what it took is marked, the rest waits.
+        if sent:
+            async with uow() as u:
+                await u.jobs.mark_queued(sent, clock.now())
+                await u.commit()
+    return len(sent)
 
 
 async def resume(*, uow: UnitOfWorkFactory, queue: JobQueue, clock: Clock, relay_loop: RelayLoop) -> None:
@@ -293,34 +307,40 @@ class RelayLoop:
     leaves the jobs pending for the next one, or for the worker's every-minute relay."""
 
     def __init__(self) -> None:
-        self._relay: Callable[[], Awaitable[int]] | None = None
+        self._relay: Callable[[list[Job] | None], Awaitable[int]] | None = None
         self._task: asyncio.Task[None] | None = None
-        self._again = False
+        self._fresh: list[Job] = []
+        self._rescan = False
 
-    def bind(self, relay_once: Callable[[], Awaitable[int]]) -> None:
-        self._relay = relay_once
+    def bind(self, relay: Callable[[list[Job] | None], Awaitable[int]]) -> None:
+        """`relay(jobs)` hands these committed jobs to the queue; `relay(None)` every pending one."""
+        self._relay = relay
 
-    def wake(self) -> None:
+    def wake(self, recorded: list[Job] | None = None) -> None:
+        """After a commit: `recorded` are the jobs it wrote (relayed as they are, without reading
+        them back); None asks for a scan of the ledger (at start, after a retry...)."""
         if self._relay is None:
             return
+        if recorded is None:
+            self._rescan = True
+        else:
+            self._fresh += recorded
         if self._task is not None and not self._task.done():
-            self._again = True
-            return
+            return  # the running relay takes these on its next round
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:  # no loop (a synchronous caller): the next relay delivers
             return
         self._task = loop.create_task(self._run(self._relay), name="job relay")
 
-    async def _run(self, relay_once: Callable[[], Awaitable[int]]) -> None:
-        while True:
-            self._again = False
+    async def _run(self, relay: Callable[[list[Job] | None], Awaitable[int]]) -> None:
+        while self._rescan or self._fresh:
+            fresh, rescan = self._fresh, self._rescan
+            self._fresh, self._rescan = [], False
             try:
-                await relay_once()
+                await relay(None if rescan else fresh)  # a scan finds the fresh ones too
             except Exception as exc:  # noqa: BLE001 - logged; the jobs stay pending, relayed later
                 log.error("could not hand the recorded jobs to the queue (they stay pending): %s", exc)
-            if not self._again:
-                return
 
     @property
     def busy(self) -> bool:

@@ -9,9 +9,14 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shop_core.adapters.sql.orm import jobs
+from shop_core.adapters.sql.pg_driver import asyncpg_in_transaction
 from shop_core.adapters.sql.upsert import session_insert
 from shop_core.domain.jobs import Job, JobStatus
 
+_ADD_PG = (
+    "INSERT INTO jobs (name, key, payload, status, attempts, max_attempts, round, created_at, updated_at)"
+    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (key) DO NOTHING RETURNING id"
+)
 _WAITING = (JobStatus.PENDING.value, JobStatus.QUEUED.value, JobStatus.RETRYING.value)
 
 
@@ -36,16 +41,42 @@ def _job(row: sa.RowMapping) -> Job:
 class SqlJobLedger:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
-        self.added = False
-        """Whether this transaction recorded a job: the unit of work wakes the relay after commit."""
+        self.recorded: list[Job] = []
+        """The jobs this transaction recorded: the unit of work hands them to the relay after commit."""
+        self.rescan = False
+        """Whether this transaction made jobs pending again (a retry): the relay scans the ledger."""
 
     async def add(self, job: Job) -> bool:
-        statement = (
+        payload = json.dumps(job.payload, separators=(",", ":"))
+        pg = await asyncpg_in_transaction(self._session)
+        if pg is not None:  # every order records one: straight through asyncpg (see pg_driver)
+            job_id = await pg.fetchval(
+                _ADD_PG,
+                job.name,
+                job.key,
+                payload,
+                job.status.value,
+                job.attempts,
+                job.max_attempts,
+                job.round,
+                job.created_at,
+                job.updated_at or job.created_at,
+            )
+        else:
+            job_id = await self._session.scalar(self._insert(job, payload))
+        if job_id is None:
+            return False
+        job.id = int(job_id)
+        self.recorded.append(job)
+        return True
+
+    def _insert(self, job: Job, payload: str) -> sa.Executable:
+        return (
             session_insert(self._session, jobs)
             .values(
                 name=job.name,
                 key=job.key,
-                payload=json.dumps(job.payload, separators=(",", ":")),
+                payload=payload,
                 status=job.status.value,
                 attempts=job.attempts,
                 max_attempts=job.max_attempts,
@@ -56,12 +87,6 @@ class SqlJobLedger:
             .on_conflict_do_nothing(index_elements=["key"])
             .returning(jobs.c.id)
         )
-        job_id = await self._session.scalar(statement)
-        if job_id is None:
-            return False
-        job.id = int(job_id)
-        self.added = True
-        return True
 
     async def get(self, job_id: int) -> Job | None:
         row = (await self._session.execute(sa.select(jobs).where(jobs.c.id == job_id))).mappings().first()
@@ -122,7 +147,7 @@ class SqlJobLedger:
         )
         if retried.rowcount != 1:  # type: ignore[attr-defined]
             return None
-        self.added = True
+        self.rescan = True
         return await self.get(job_id)
 
     async def list(
@@ -144,7 +169,7 @@ class SqlJobLedger:
             .values(status=JobStatus.PENDING.value, updated_at=now)
         )
         if reset.rowcount:  # type: ignore[attr-defined]
-            self.added = True
+            self.rescan = True
         return int(reset.rowcount)  # type: ignore[attr-defined]
 
     async def purge(self, finished_before: datetime) -> int:

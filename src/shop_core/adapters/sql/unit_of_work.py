@@ -22,6 +22,7 @@ from shop_core.adapters.sql.order_repositories import (
 from shop_core.adapters.sql.payment_repositories import SqlPaymentRepository
 from shop_core.adapters.sql.pg_driver import forget_connection
 from shop_core.adapters.sql.repositories import SqlPasswordResetRepository, SqlUserRepository
+from shop_core.domain.jobs import Job
 
 R = TypeVar("R")
 
@@ -31,7 +32,9 @@ class SqlUnitOfWork:
     use: most use cases touch one or two of them."""
 
     def __init__(
-        self, sessions: async_sessionmaker[AsyncSession], on_jobs: Callable[[], None] | None = None
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        on_jobs: Callable[[list[Job] | None], None] | None = None,
     ) -> None:
         self._sessions = sessions
         self._on_jobs = on_jobs
@@ -107,12 +110,16 @@ class SqlUnitOfWork:
         await self._session.commit()
         forget_connection(self._session)  # the next transaction may run on another connection
         ledger = self._repositories.get(SqlJobLedger)
-        if ledger is not None and ledger.added:
-            ledger.added = False
+        if ledger is not None and (ledger.recorded or ledger.rescan):
+            recorded = None if ledger.rescan else ledger.recorded
+            ledger.recorded, ledger.rescan = [], False
             if self._on_jobs is not None:
-                self._on_jobs()  # the jobs this transaction recorded can go to the queue now
+                self._on_jobs(recorded)  # the jobs this transaction recorded can go to the queue now
 
     async def rollback(self) -> None:
         assert self._session is not None
         await self._session.rollback()
         forget_connection(self._session)
+        ledger = self._repositories.get(SqlJobLedger)
+        if ledger is not None:  # what it recorded is gone with the transaction
+            ledger.recorded, ledger.rescan = [], False
