@@ -21,7 +21,7 @@ from shop_core.bootstrap import Shop
 from shop_core.domain.errors import DomainError, NotFound
 from shop_core.services.order_commands import Actor
 from shop_core.services.payment_views import PaymentView, RefundPayment
-from shop_core.services.payments import ReconcileReport
+from shop_core.services.payments import RECONCILE_AFTER, ReconcileReport
 from shop_core.services.views import Page
 
 app = typer.Typer(
@@ -131,7 +131,7 @@ def refund(
 @app.command()
 def reconcile(
     older_than: str = typer.Option(
-        "15m",
+        f"{int(RECONCILE_AFTER.total_seconds()) // 60}m",
         "--older-than",
         metavar="DURATION",
         help="Ask about payments untouched this long: 30s, 15m, 2h, 1d (0s: all of them).",

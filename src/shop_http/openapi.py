@@ -156,6 +156,14 @@ def error(
     }
 
 
+PAST_THE_END = ErrorBody(detail="That page is past the end of the list.", code="not_found")
+
+
+def page_past_the_end() -> dict[int, ResponseSpec]:
+    """The 404 of a list endpoint asked for a page past its end (see `pagination.py`)."""
+    return error(404, "The page is past the end of the list.", PAST_THE_END)
+
+
 def responses(*statuses: int) -> dict[int, ResponseSpec]:
     """The error responses of an operation, each with its general meaning and an example.
 

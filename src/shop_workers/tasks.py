@@ -7,14 +7,12 @@ kind's timeout and attempts); the rest are the cron jobs.
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
 from typing import Any
 
 from shop_core.bootstrap import Shop
+from shop_core.services.payments import RECONCILE_AFTER
 
 log = logging.getLogger("shop.workers")
-
-RECONCILE_OLDER_THAN = timedelta(minutes=15)
 
 
 def _shop(ctx: dict[str, Any]) -> Shop:
@@ -41,7 +39,7 @@ async def expire_unpaid_orders(ctx: dict[str, Any]) -> int:
 
 
 async def reconcile_payments(ctx: dict[str, Any]) -> dict[str, int]:
-    report = await _shop(ctx).reconcile_payments(RECONCILE_OLDER_THAN)
+    report = await _shop(ctx).reconcile_payments(RECONCILE_AFTER)
     return {
         "checked": report.checked,
         "settled": report.settled,

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import logging
 from dataclasses import dataclass
 from urllib.parse import quote
 
@@ -21,8 +20,6 @@ from shop_core.ports.persistence import UnitOfWork
 from shop_core.ports.security import LoginThrottle, PasswordHasher, TokenStore
 from shop_core.services import jobs
 from shop_core.services.commands import ConfirmPasswordReset, RequestPasswordReset
-
-log = logging.getLogger("shop.accounts")
 
 REQUESTED = "If that email has an account, a reset link is on its way."
 INVALID_TOKEN = "This password-reset link is invalid, already used or expired; ask for a new one."  # noqa: S105 - a message, not a secret

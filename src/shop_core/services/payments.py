@@ -70,6 +70,8 @@ from shop_core.services.views import Page
 log = logging.getLogger("shop.payments")
 
 RECONCILE_BATCH = 100
+RECONCILE_AFTER = timedelta(minutes=15)
+"""A payment pending this long without a webhook is asked about (the worker's cron, the CLI's default)."""
 MAX_RETRIES = 5
 MAX_REFUND_REASON = 500
 

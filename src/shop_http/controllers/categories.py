@@ -17,12 +17,14 @@ from shop_http.catalog_responses import category_response, page_response
 from shop_http.openapi import (
     BEARER,
     CATEGORY,
+    PAST_THE_END,
     PRODUCT,
     ErrorBody,
     body,
     error,
     example,
     ok,
+    page_past_the_end,
     request_example,
     responses,
 )
@@ -44,7 +46,6 @@ ONE_CATEGORY = example(CATEGORY)
 OPTIONAL_BEARER = error(
     401, "A bearer token was sent and it is invalid, expired or revoked (it is optional)."
 )
-PAST_THE_END = ErrorBody(detail="That page is past the end of the list.", code="not_found")
 NO_CATEGORY = error(404, "No category has that id.", ErrorBody(detail="No such category.", code="not_found"))
 BAD_CATEGORY = error(
     400,
@@ -82,7 +83,7 @@ class CategoryController(Controller):
             ),
             **responses(400),
             **OPTIONAL_BEARER,
-            **error(404, "The page is past the end of the list.", PAST_THE_END),
+            **page_past_the_end(),
             **responses(429),
         },
     )

@@ -36,6 +36,7 @@ from shop_http.openapi import (
     error,
     example,
     ok,
+    page_past_the_end,
     request_example,
     responses,
 )
@@ -195,11 +196,7 @@ class OrderController(Controller):
                 ),
             ),
             **responses(401),
-            **error(
-                404,
-                "The page is past the end of the list.",
-                ErrorBody(detail="That page is past the end of the list.", code="not_found"),
-            ),
+            **page_past_the_end(),
             **responses(429),
         },
     )

@@ -48,6 +48,7 @@ from shop_http.openapi import (
     form_body,
     header,
     ok,
+    page_past_the_end,
     request_example,
     responses,
 )
@@ -415,11 +416,7 @@ class PaymentController(Controller):
                 ),
             ),
             **responses(401, 403),
-            **error(
-                404,
-                "The page is past the end of the list.",
-                ErrorBody(detail="That page is past the end of the list.", code="not_found"),
-            ),
+            **page_past_the_end(),
             **responses(429),
         },
     )

@@ -26,6 +26,7 @@ from shop_http.openapi import (
     error,
     example,
     ok,
+    page_past_the_end,
     request_example,
     responses,
 )
@@ -102,11 +103,7 @@ class ProductController(Controller):
                 ),
             ),
             **error(401, "A bearer token was sent and it is invalid, expired or revoked (it is optional)."),
-            **error(
-                404,
-                "The page is past the end of the list.",
-                ErrorBody(detail="That page is past the end of the list.", code="not_found"),
-            ),
+            **page_past_the_end(),
             **responses(429),
         },
     )

@@ -9,7 +9,7 @@ from litestar.di import NamedDependency
 
 from shop_core.bootstrap import Shop
 from shop_core.services.views import UserView
-from shop_http.openapi import AT, BEARER, CUSTOMER, ErrorBody, error, example, ok, responses
+from shop_http.openapi import AT, BEARER, CUSTOMER, example, ok, page_past_the_end, responses
 from shop_http.pagination import DEFAULT_PAGE_SIZE, PageNumber, PageOf, PageSize, page_of, window
 from shop_http.security import requires_staff
 
@@ -45,11 +45,7 @@ class UserController(Controller):
                 ),
             ),
             **responses(400, 401, 403),
-            **error(
-                404,
-                "The page is past the end of the list.",
-                ErrorBody(detail="That page is past the end of the list.", code="not_found"),
-            ),
+            **page_past_the_end(),
             **responses(429),
         },
     )
