@@ -23,10 +23,37 @@ PUBLIC = {"exclude_from_auth": True}
 NO_AUTH: list[SecurityRequirement] = [{}]
 
 
+BEARER_ONLY = "Use an 'Authorization: Bearer <access>' header."
+
+
+def bearer_token(header: str | None) -> str:
+    """The token of an `Authorization: Bearer <token>` header (the scheme in any case).
+
+    Any other scheme (`Basic`, `Token`, none at all) is a 401, never read as a bearer token.
+    """
+    scheme, _, token = (header or "").strip().partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token or " " in token:
+        raise NotAuthorizedException(BEARER_ONLY)
+    return token
+
+
 class BearerMiddleware(JWTAuthenticationMiddleware):
     """Litestar's bearer middleware, verifying with the shop's own token codec (one decoding, one
     cache of verified tokens, for protected and optional-auth endpoints alike). `request.auth` is
-    the token's TokenClaims."""
+    the token's TokenClaims.
+
+    Litestar's own middleware takes whatever follows the first space, whatever the scheme word;
+    this one accepts the `Bearer` scheme only."""
+
+    async def authenticate_request(
+        self, connection: ASGIConnection[Any, Any, Any, Any]
+    ) -> AuthenticationResult:
+        header = connection.headers.get(self.auth_header)
+        if not header:
+            raise NotAuthorizedException("No JWT token found in request header")
+        token = bearer_token(header)
+        return await self.authenticate_token(encoded_token=token, connection=connection)
 
     async def authenticate_token(
         self, encoded_token: str, connection: ASGIConnection[Any, Any, Any, Any]
@@ -71,11 +98,8 @@ async def provide_viewer(request: ASGIConnection[Any, Any, Any, Any]) -> UserVie
     header = request.headers.get("Authorization")
     if header is None:
         return None
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        raise NotAuthorizedException("Use an 'Authorization: Bearer <access>' header.")
     shop: Shop = request.app.state.shop
-    return await shop.authenticate_bearer(token.strip())
+    return await shop.authenticate_bearer(bearer_token(header))
 
 
 async def viewer_is_staff(request: ASGIConnection[Any, Any, Any, Any]) -> bool:
