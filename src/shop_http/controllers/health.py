@@ -1,4 +1,8 @@
-"""Liveness and readiness for load balancers and orchestrators."""
+"""Liveness and readiness for load balancers and orchestrators.
+
+`/health/ready` is public: it names each dependency and says `ok` or `unavailable`, never why. The
+reason (an exception text naming internal hosts and ports) goes to the log, with the exception.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +10,7 @@ from litestar import Controller, Response, get
 from litestar.di import NamedDependency
 
 from shop_core.bootstrap import Shop
-from shop_core.services.health import DependencyStatus, HealthReport
+from shop_core.services.health import UNAVAILABLE, DependencyStatus, HealthReport
 from shop_http.openapi import example, ok
 from shop_http.security import NO_AUTH, PUBLIC
 
@@ -17,9 +21,7 @@ SICK = HealthReport(
     ok=False,
     dependencies={
         "database": DependencyStatus(ok=True),
-        "redis": DependencyStatus(
-            ok=False, detail="ConnectionError: Error 111 connecting to 127.0.0.1:6379."
-        ),
+        "redis": DependencyStatus(ok=False, detail=UNAVAILABLE),
     },
 )
 
@@ -46,7 +48,8 @@ class HealthController(Controller):
         "/ready",
         operation_id="ready",
         summary="The database (and Redis, when configured) answer",
-        description="Asks every dependency, each within 2 seconds; `dependencies` says how each answered.",
+        description="Asks every dependency, each within 2 seconds; `dependencies` says whether each "
+        "answered (`ok`) or not (`unavailable`). Why one did not is in the server's log, not here.",
         responses={
             **ok(HealthReport, "Every dependency answered.", example(HEALTHY)),
             **ok(
@@ -58,5 +61,5 @@ class HealthController(Controller):
         },
     )
     async def ready(self, shop: NamedDependency[Shop]) -> Response[HealthReport]:
-        report = await shop.check_health()
+        report = (await shop.check_health()).public()  # the reasons were logged
         return Response(report, status_code=200 if report.ok else 503)

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import logging
+
+import pytest
 
 from shop_core.services.health import check_health
 from tests.unit.services.conftest import World
@@ -38,13 +41,30 @@ async def test_all_probes_answering_is_ok(world: World) -> None:
     assert (database.pings, redis.pings) == (1, 1)
 
 
-async def test_a_failing_probe_makes_the_report_not_ok_with_the_reason(world: World) -> None:
+async def test_a_failing_probe_makes_the_report_not_ok_with_the_reason(
+    world: World, caplog: pytest.LogCaptureFixture
+) -> None:
     world.shop.ports.probes = {"database": Answering(), "redis": Failing()}
-    report = await world.shop.check_health()
+    with caplog.at_level(logging.WARNING, logger="shop.health"):
+        report = await world.shop.check_health()
     assert report.ok is False
     assert report.dependencies["database"].ok is True
     assert report.dependencies["redis"].ok is False
     assert report.dependencies["redis"].detail == "ConnectionError: connection refused"
+    [record] = caplog.records
+    assert record.getMessage() == "health: redis is unavailable: ConnectionError: connection refused"
+    assert record.exc_info is not None
+    assert isinstance(record.exc_info[1], ConnectionError)
+
+
+async def test_the_public_report_names_the_components_and_never_the_reasons(world: World) -> None:
+    world.shop.ports.probes = {"database": Answering(), "redis": Failing()}
+    report = (await world.shop.check_health()).public()
+    assert report.ok is False
+    assert {name: (d.ok, d.detail) for name, d in report.dependencies.items()} == {
+        "database": (True, "ok"),
+        "redis": (False, "unavailable"),
+    }
 
 
 async def test_a_probe_that_does_not_answer_in_time_is_not_ok() -> None:
@@ -52,6 +72,7 @@ async def test_a_probe_that_does_not_answer_in_time_is_not_ok() -> None:
     assert report.ok is False
     assert report.dependencies["database"].ok is True
     assert report.dependencies["queue"].detail == "no answer within 0.01s"
+    assert report.public().dependencies["queue"].detail == "unavailable"
 
 
 async def test_no_probes_is_ok() -> None:
