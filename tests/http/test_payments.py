@@ -633,6 +633,52 @@ async def test_staff_cancelling_a_paid_stripe_order_refunds_it(shop: Shop) -> No
     assert (refunded["status"], refunded["refunded_amount"]) == ("refunded", "25.00")
 
 
+async def test_a_paid_cash_order_cancelled_by_staff_is_refunded_once(shop: Shop) -> None:
+    order = await shop.order("cod")
+    confirm = f"/api/orders/{order['id']}/confirm-cash/"
+    payment = assert_payment(await shop.client.post(confirm, headers=shop.staff.headers))
+
+    cancelled = await shop.client.delete(f"/api/orders/{order['id']}/", headers=shop.staff.headers)
+
+    assert cancelled.status_code == 200, cancelled.text
+    assert (cancelled.json()["status"], cancelled.json()["payment_status"]) == ("cancelled", "refunded")
+    (note,) = [e["note"] for e in cancelled.json()["events"] if e["action"] == "refund"]
+    assert note.startswith("refund to be made by hand")
+    assert f"recorded on payment #{payment['id']} (cod)" in note
+    refunded = await shop.payment(payment["id"])
+    assert (refunded["status"], refunded["refunded_amount"]) == ("refunded", "25.00")
+    assert [(r["amount"], r["status"]) for r in refunded["refunds"]] == [("25.00", "succeeded")]
+
+    path = f"/api/payments/{payment['id']}/refund/"
+    assert_error(await shop.client.post(path, json={}, headers=shop.staff.headers), 409)
+    part = await shop.client.post(path, json={"amount": "1.00"}, headers=shop.staff.headers)
+    assert_error(part, 409)
+
+    after = await shop.payment(payment["id"])
+    assert (after["status"], after["refunded_amount"]) == ("refunded", "25.00")
+    assert len(after["refunds"]) == 1
+    assert (await shop.order_as(order["id"]))["status"] == "cancelled"
+
+
+async def test_a_cash_order_refunded_through_the_api_cannot_be_cancelled_into_a_second_refund(
+    shop: Shop,
+) -> None:
+    order = await shop.order("cod")
+    confirm = f"/api/orders/{order['id']}/confirm-cash/"
+    payment = assert_payment(await shop.client.post(confirm, headers=shop.staff.headers))
+    path = f"/api/payments/{payment['id']}/refund/"
+    part = assert_payment(await shop.client.post(path, json={"amount": "10.00"}, headers=shop.staff.headers))
+    assert (part["status"], part["refunded_amount"]) == ("succeeded", "10.00")
+
+    cancelled = await shop.client.delete(f"/api/orders/{order['id']}/", headers=shop.staff.headers)
+
+    assert cancelled.status_code == 200, cancelled.text
+    after = await shop.payment(payment["id"])
+    assert (after["status"], after["refunded_amount"]) == ("refunded", "25.00")
+    assert [r["amount"] for r in after["refunds"]] == ["10.00", "15.00"]  # only what was left
+    assert_error(await shop.client.post(path, json={}, headers=shop.staff.headers), 409)
+
+
 # --- the schema ------------------------------------------------------------------------------------
 
 

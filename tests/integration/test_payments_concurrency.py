@@ -154,3 +154,26 @@ async def test_concurrent_full_refunds_refund_once(harness: Harness) -> None:
     assert [r["amount"] for r in harness.stripe.refunds()] == [5000]
     after = await harness.shop.get_payment(payment.id, STAFF)
     assert (after.status, after.refunded_amount) == ("refunded", "50.00")
+
+
+async def test_a_staff_cancel_racing_refunds_of_a_paid_cash_order_moves_the_money_once(
+    harness: Harness,
+) -> None:
+    for _ in range(3):  # a few rounds: either side may win the race
+        order = await harness.order("cod")
+        payment = await harness.shop.confirm_cash(order.order_number, STAFF)
+
+        outcomes = await at_once(
+            harness.shop.cancel_order(order.id, STAFF, "customer sent it back"),
+            *(harness.shop.refund_payment(payment.id, RefundPayment(), STAFF) for _ in range(3)),
+        )
+
+        assert not [o for o in outcomes if not isinstance(o, OrderView | PaymentView | DomainError)], outcomes
+        assert sum(isinstance(o, OrderView | PaymentView) for o in outcomes) == 1, outcomes
+        refunds = await harness.rows("SELECT amount, status FROM refunds WHERE payment_id = $1", payment.id)
+        assert [(r["amount"], r["status"]) for r in refunds] == [(5000, "succeeded")]
+        after = await harness.shop.get_payment(payment.id, STAFF)
+        assert (after.status, after.refunded_amount) == ("refunded", "50.00")
+        final = await harness.shop.get_order(order.id, STAFF)
+        assert (final.status, final.payment_status) in {("cancelled", "refunded"), ("refunded", "refunded")}
+        assert harness.stripe.refunds() == []

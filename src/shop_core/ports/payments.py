@@ -150,6 +150,13 @@ class PaymentRepository(Protocol):
         """Write changes (optimistic: Conflict when another transaction changed it meanwhile)."""
         ...
 
+    async def record_refunded(self, payment_id: int, amount: int, at: datetime) -> Payment | None:
+        """Add `amount` to what the succeeded payment gave back (it becomes `refunded` once all of it
+        is), in one conditional statement of this transaction; the payment as it is now, or None,
+        changing nothing, when it is not succeeded or has less than `amount` left. The only way a
+        refund is counted: a payment is never refunded beyond what it took."""
+        ...
+
     async def pending(self, *, older_than: datetime, limit: int) -> list[Payment]:
         """Live payments (pending or failed, not held) last changed before `older_than`."""
         ...

@@ -29,6 +29,7 @@ import msgspec
 from shop_core.domain.addresses import Address, address_of
 from shop_core.domain.catalog import StockTaken
 from shop_core.domain.errors import Conflict, DomainError, InvalidInput, NotFound, PermissionDenied
+from shop_core.domain.money import exponent_of, format_minor
 from shop_core.domain.orders import (
     Order,
     OrderEvent,
@@ -40,6 +41,7 @@ from shop_core.domain.orders import (
     parse_payment_method,
     parse_status,
 )
+from shop_core.domain.payments import PaymentState, Refund, RefundState
 from shop_core.domain.pricing import Pricing
 from shop_core.domain.stock import StockMovement, StockReason, Take, fell_below
 from shop_core.ports.cart import CartLimitReached
@@ -489,6 +491,11 @@ async def move(
     now = ctx.clock.now()
     before, was_paid = order.status, order.payment_status is PaymentStatus.PAID
     event = order.move_to(target, now, actor.label, note)
+    by_hand = ""
+    if target in (OrderStatus.CANCELLED, OrderStatus.REFUNDED) and was_paid and not refunded_by:
+        # Payments are locked before the order row is written, in the order every payment path
+        # locks them, so a refund racing this move waits instead of deadlocking.
+        by_hand = refunded_by = await _refund_by_hand(uow, order, actor, now)
     if not await uow.orders.save(order):
         raise Conflict(
             f"Order {order.number} was changed by someone else meanwhile; reload it and try again."
@@ -514,14 +521,58 @@ async def move(
         trail.append(
             OrderEvent("stock_returned", now, actor.label, note=f"{len(movements)} line(s) back in stock")
         )
-    if target is OrderStatus.CANCELLED and was_paid:
-        # Cash, or a payment made outside the shop: the refund is owed by hand.
-        refund_note = refunded_by or "refund to be made by hand (cash or no gateway payment)"
-        trail.append(OrderEvent("refund", now, actor.label, note=refund_note))
+    if (target is OrderStatus.CANCELLED and was_paid) or (by_hand and by_hand != BY_HAND):
+        trail.append(OrderEvent("refund", now, actor.label, note=refunded_by))
     await uow.orders.add_events(order.id, trail)
     for name in jobs_after_move(target):
         await jobs.record(uow, name, f"{name}:{order.id}", {"order_id": order.id}, now)
     return await uow.orders.events(order.id)
+
+
+BY_HAND = "refund to be made by hand (cash or no gateway payment)"
+
+
+async def _refund_by_hand(uow: UnitOfWork, order: Order, actor: Actor, now: datetime) -> str:
+    """A paid order cancelled or refunded without a gateway refund (cash on delivery, or staff who
+    gave the money back outside the shop): record on each payment that still holds money a refund
+    of all it has left, made by hand, so that no later refund (API, CLI) can give it back again.
+    A refund still pending at a gateway makes the move a Conflict (it is settled first). The note
+    for the order's trail."""
+    assert order.id is not None
+    notes: list[str] = []
+    for attempt in await uow.payments.of_order(order.id):
+        if attempt.status is not PaymentState.SUCCEEDED or attempt.id is None:
+            continue
+        payment = await uow.payments.get(attempt.id, for_update=True)
+        if payment is None or payment.refundable <= 0:
+            continue
+        if any(r.status is RefundState.PENDING for r in await uow.payments.refunds_of(attempt.id)):
+            raise Conflict(
+                f"A refund of payment #{attempt.id} is still pending at {payment.gateway.value}; "
+                f"order {order.number} can change once it is settled."
+            )
+        left = payment.refundable
+        if await uow.payments.record_refunded(attempt.id, left, now) is None:
+            raise Conflict(f"Payment #{attempt.id} was refunded meanwhile; reload order {order.number}.")
+        refund = await uow.payments.add_refund(
+            Refund(
+                attempt.id,
+                left,
+                RefundState.SUCCEEDED,
+                f"order {order.number} {order.status.value}: money handed back by staff",
+                actor.label,
+                now,
+                now,
+            )
+        )
+        shown = format_minor(left, exponent_of(payment.currency))
+        notes.append(
+            f"refund #{refund.id} of {shown} {payment.currency} recorded on payment #{attempt.id} "
+            f"({payment.gateway.value})"
+        )
+    if not notes:
+        return BY_HAND
+    return f"{BY_HAND}: {'; '.join(notes)}"
 
 
 def jobs_after_move(target: OrderStatus) -> tuple[str, ...]:

@@ -12,7 +12,9 @@
   stored payment; otherwise it is held for staff and the order is not paid. Money that arrives
   for an order cancelled meanwhile is held too (staff refund it).
 - Refunds are rows first (pending), then a gateway call keyed by the refund's id: a retry after a
-  timeout cannot refund twice, and reconciliation settles what is left pending.
+  timeout cannot refund twice, and reconciliation settles what is left pending. A refund that
+  went through is counted on its payment by one conditional UPDATE (`refunded_amount + n <=
+  amount`), the only way any path counts one, so a payment never gives back more than it took.
 - Payments never touch stock: cancelling goes through the orders use cases.
 """
 
@@ -527,8 +529,18 @@ async def _apply_refund(
             [OrderEvent("refund_failed", now, actor.label, note=f"{label}: {refund.failure}")],
         )
         return True
-    payment.refunded(refund.amount, now)
-    await uow.payments.save(payment)
+    counted = await uow.payments.record_refunded(_pid(payment), refund.amount, now)
+    if counted is None:
+        # The gateway gave back more than the payment has left (a refund made beside the shop's):
+        # it is never counted twice; staff sort it out with the gateway.
+        if payment.hold(f"{label} of {refund.amount} exceeds what is left to refund", now):
+            await uow.payments.save(payment)
+        await uow.orders.add_events(
+            payment.order_id,
+            [OrderEvent("refund_exceeds_payment", now, actor.label, note=f"{label} of {refund.amount}")],
+        )
+        return True
+    _take_state(payment, counted)
     await uow.orders.add_events(
         payment.order_id,
         [OrderEvent("refund_succeeded", now, actor.label, note=f"{label} of {refund.amount}")],
@@ -536,8 +548,16 @@ async def _apply_refund(
     order = await uow.orders.get(payment.order_id)
     assert order is not None
     if move_order and payment.status is PaymentState.REFUNDED and order.can_move_to(OrderStatus.REFUNDED):
-        await order_cases.move(uow, order, OrderStatus.REFUNDED, actor, ctx=ctx.orders, note=label)
+        await order_cases.move(
+            uow, order, OrderStatus.REFUNDED, actor, ctx=ctx.orders, note=label, refunded_by=label
+        )
     return True
+
+
+def _take_state(payment: Payment, stored: Payment) -> None:
+    """Bring the caller's copy of a payment up to what was just stored."""
+    payment.refunded_amount, payment.status = stored.refunded_amount, stored.status
+    payment.updated_at, payment.version = stored.updated_at, stored.version
 
 
 async def _settle_refunds(payment: Payment, actor: Actor, ctx: PaymentContext) -> int:
@@ -574,8 +594,9 @@ async def _settle_refunds(payment: Payment, actor: Actor, ctx: PaymentContext) -
 async def cancel_order(order_id: int, actor: Actor, *, ctx: PaymentContext, note: str = "") -> OrderView:
     """Cancel an order; a paid one (staff only) is refunded in full through its gateway first.
 
-    Cash on delivery is refunded by hand (the order's trail says so). If the gateway refuses or
-    cannot be reached, the order stays as it was.
+    Cash on delivery is refunded by hand: the refund is recorded on the payment in the cancel's own
+    transaction (see `orders.move`), so no later refund can give the money back twice. If the
+    gateway refuses or cannot be reached, the order stays as it was.
     """
     async with ctx.uow() as uow:
         order = await visible_order(uow, order_id, actor)

@@ -92,6 +92,30 @@ class SqlPaymentRepository:
             raise Conflict(f"Payment {payment.id} was changed meanwhile; try again.")
         payment.version += 1
 
+    async def record_refunded(self, payment_id: int, amount: int, at: datetime) -> Payment | None:
+        # One conditional statement: the amount is added only while the payment has it left, so
+        # two refunds racing (on any database, with or without row locks) cannot exceed it.
+        after = payments.c.refunded_amount + amount
+        statement = (
+            sa.update(payments)
+            .where(
+                payments.c.id == payment_id,
+                payments.c.status == PaymentState.SUCCEEDED.value,
+                after <= payments.c.amount,
+            )
+            .values(
+                refunded_amount=after,
+                status=sa.case(
+                    (after >= payments.c.amount, PaymentState.REFUNDED.value), else_=payments.c.status
+                ),
+                updated_at=at,
+                version=payments.c.version + 1,
+            )
+            .returning(*payments.c)
+        )
+        row = (await self._session.execute(statement)).first()
+        return None if row is None else _payment_of(row)
+
     async def pending(self, *, older_than: datetime, limit: int) -> list[Payment]:
         query = (
             sa.select(payments)
