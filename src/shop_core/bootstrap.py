@@ -8,6 +8,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from shop_core import extras
 from shop_core.domain.cart import CartLimits, customer_owner, guest_owner_of, new_guest_token
 from shop_core.domain.errors import ServiceUnavailable
 from shop_core.domain.jobs import Job, JobStatus
@@ -15,7 +16,7 @@ from shop_core.domain.money import minor_units
 from shop_core.domain.payments import Gateway
 from shop_core.domain.pricing import FlatRateTax, FlatShipping, Pricing
 from shop_core.domain.tokens import TokenClaims
-from shop_core.ports.cache import Cache
+from shop_core.ports.cache import Cache, CatalogVersion
 from shop_core.ports.cart import CartStore
 from shop_core.ports.catalog import CatalogReader
 from shop_core.ports.clock import Clock
@@ -39,6 +40,7 @@ from shop_core.services import (
     invoices,
     jobs,
     notifications,
+    order_listing,
     orders,
     password_reset,
     payments,
@@ -94,6 +96,8 @@ class Ports:
     reader: CatalogReader
     carts: CartStore
     invoice_renderer: InvoiceRenderer
+    catalog_version: CatalogVersion | None = None
+    """The database's catalog version, which every process's catalog cache checks once a second."""
     probes: dict[str, Probe] = field(default_factory=dict)
     gateways: dict[Gateway, PaymentGateway] = field(default_factory=dict)
     mailer: Mailer | None = None
@@ -124,7 +128,11 @@ class Shop:
             failed_login_window=settings.failed_login_window,
         )
         self.catalog_cache = CacheAside(
-            ports.cache, ttl=settings.cache_ttl, enabled=settings.cache_enabled, metrics=ports.metrics
+            ports.cache,
+            ttl=settings.cache_ttl,
+            enabled=settings.cache_enabled,
+            metrics=ports.metrics,
+            version=ports.catalog_version,
         )
         self._known_users = KnownUsers()
         self.catalog = catalog_reads.CatalogContext(ports.reader, self.catalog_cache, settings.currency)
@@ -144,6 +152,9 @@ class Shop:
             max_quantity=settings.cart_max_quantity,
             max_lines=settings.cart_max_lines,
             payment_timeout=timedelta(seconds=settings.order_payment_timeout),
+            cod_timeout=None
+            if settings.cod_order_timeout is None
+            else timedelta(seconds=settings.cod_order_timeout),
             low_stock_threshold=settings.low_stock_threshold,
         )
         self.invoices = invoices.InvoiceContext(
@@ -422,7 +433,13 @@ class Shop:
         return catalog_import.export_rows(uow=self.ports.uow, currency=self.currency)
 
     async def seed_catalog(
-        self, products: int, categories: int, progress: Callable[[int], None] = lambda _: None
+        self,
+        products: int,
+        categories: int,
+        progress: Callable[[int], None] = lambda _: None,
+        *,
+        sku_prefix: str = catalog_seed.SEED_PREFIX,
+        update_existing: bool = False,
     ) -> catalog_import.ImportReport:
         p = self.ports
         return await catalog_seed.seed_catalog(
@@ -432,6 +449,8 @@ class Shop:
             cache=self.catalog_cache,
             clock=p.clock,
             currency=self.currency,
+            sku_prefix=sku_prefix,
+            update_existing=update_existing,
             progress=progress,
         )
 
@@ -503,6 +522,20 @@ class Shop:
         limit: int = 20,
     ) -> Page[OrderView]:
         return await orders.list_orders(
+            viewer, self.orders, status=status, user_id=user_id, since=since, offset=offset, limit=limit
+        )
+
+    async def list_orders_with_emails(
+        self,
+        viewer: Actor,
+        *,
+        status: str | None = None,
+        user_id: int | None = None,
+        since: datetime | None = None,
+        offset: int = 0,
+        limit: int = 20,
+    ) -> Page[order_listing.StaffOrderView]:
+        return await order_listing.list_orders_with_emails(
             viewer, self.orders, status=status, user_id=user_id, since=since, offset=offset, limit=limit
         )
 
@@ -594,7 +627,8 @@ async def bootstrap(settings: Settings | None = None, **overrides: Any) -> Async
     """
     settings = settings or Settings.from_env()
     async with AsyncExitStack() as stack:
-        ports = await _build_ports(settings, stack)
+        with extras.naming_the_extra("This shop's configuration"):
+            ports = await _build_ports(settings, stack)
         shop = Shop(settings, replace(ports, **overrides))
         stack.push_async_callback(shop.catalog_cache.aclose)
         shop.ports.relay.bind(shop._relay)
@@ -606,12 +640,10 @@ async def bootstrap(settings: Settings | None = None, **overrides: Any) -> Async
 
 
 async def _build_ports(settings: Settings, stack: AsyncExitStack) -> Ports:
-    from shop_core.adapters.argon2_hasher import Argon2PasswordHasher
-    from shop_core.adapters.fpdf_invoice_renderer import FpdfInvoiceRenderer
-    from shop_core.adapters.jwt_codec import JwtTokenCodec
     from shop_core.adapters.memory_cache import MemoryCache
     from shop_core.adapters.sql.cart_store import SqlCartStore
     from shop_core.adapters.sql.catalog_reader import SqlCatalogReader
+    from shop_core.adapters.sql.catalog_version import SqlCatalogVersion
     from shop_core.adapters.sql.database import open_database, unreachable
     from shop_core.adapters.sql.login_throttle import SqlLoginThrottle
     from shop_core.adapters.sql.token_store import SqlTokenStore
@@ -655,15 +687,17 @@ async def _build_ports(settings: Settings, stack: AsyncExitStack) -> Ports:
     metrics = _build_metrics(settings, db)
     return Ports(
         uow=lambda: SqlUnitOfWork(db.sessions, relay.wake),
-        hasher=Argon2PasswordHasher(),
-        codec=JwtTokenCodec(settings.secret_key),
+        # Without their extra these stand in, and only the use cases that need them fail (naming it).
+        hasher=extras.or_unavailable(_password_hasher, "Hashing passwords"),
+        codec=extras.or_unavailable(lambda: _token_codec(settings), "Signing tokens"),
         tokens=tokens,
         throttle=throttle,
         clock=SystemClock(),
         cache=cache,
         reader=SqlCatalogReader(db.engine),
+        catalog_version=SqlCatalogVersion(db.engine),
         carts=carts,
-        invoice_renderer=FpdfInvoiceRenderer(),
+        invoice_renderer=extras.or_unavailable(_invoice_renderer, "Rendering invoices"),
         probes=probes,
         gateways=gateways,
         mailer=_build_mailer(settings),
@@ -673,6 +707,24 @@ async def _build_ports(settings: Settings, stack: AsyncExitStack) -> Ports:
         database_unreachable=unreachable,
         metrics=metrics,
     )
+
+
+def _password_hasher() -> PasswordHasher:
+    from shop_core.adapters.argon2_hasher import Argon2PasswordHasher
+
+    return Argon2PasswordHasher()
+
+
+def _token_codec(settings: Settings) -> TokenCodec:
+    from shop_core.adapters.jwt_codec import JwtTokenCodec
+
+    return JwtTokenCodec(settings.secret_key)
+
+
+def _invoice_renderer() -> InvoiceRenderer:
+    from shop_core.adapters.fpdf_invoice_renderer import FpdfInvoiceRenderer
+
+    return FpdfInvoiceRenderer()
 
 
 def queue_url(settings: Settings) -> str | None:
@@ -685,9 +737,10 @@ def saq_queue(settings: Settings) -> Any:
     url = queue_url(settings)
     if url is None:
         return None
-    from shop_core.adapters.saq_jobs import saq_queue as make
+    with extras.naming_the_extra("The job queue"):
+        from shop_core.adapters.saq_jobs import saq_queue as make
 
-    return make(url, settings.redis_key_prefix)
+        return make(url, settings.redis_key_prefix)
 
 
 def _build_job_queue(settings: Settings, stack: AsyncExitStack) -> JobQueue:
@@ -787,9 +840,16 @@ def migrate(settings: Settings, action: str = "upgrade", revision: str | None = 
 
     Synchronous: call it outside a running event loop (or in a thread).
     """
+    with extras.naming_the_extra("Migrating the database"):
+        return _migrate(settings, action, revision)
+
+
+def _migrate(settings: Settings, action: str, revision: str | None) -> str:
     from shop_core.adapters.sql import migrations_runner as runner
 
     url = settings.database_url
+    if action != "upgrade" and missing_database_file(settings) is not None:
+        return "none"  # reading must not create the file (connecting to SQLite would)
     if action == "upgrade":
         runner.upgrade(url, revision or "head")
     elif action == "downgrade":
@@ -799,7 +859,43 @@ def migrate(settings: Settings, action: str = "upgrade", revision: str | None = 
     return runner.current(url)
 
 
+def missing_database_file(settings: Settings) -> str | None:
+    """The SQLite file `SHOP_DATABASE_URL` names, if it does not exist: connecting would create
+    it, empty. None for any other database (and for an in-memory SQLite one)."""
+    from pathlib import Path
+
+    from sqlalchemy.engine import make_url
+
+    try:
+        url = make_url(settings.database_url)
+    except Exception:  # noqa: BLE001 - a bad URL is reported by the engine, when it is used
+        return None
+    name = url.database or ""
+    if url.get_backend_name() != "sqlite" or name in ("", ":memory:") or name.startswith("file:"):
+        return None
+    return None if Path(name).exists() else name
+
+
+def schema_missing(exc: BaseException) -> bool:
+    """Whether `exc` says the tables are not there (the database was never migrated): SQLite's
+    "no such table", PostgreSQL's undefined_table (42P01), anywhere in its chain of causes."""
+    seen: set[int] = set()
+    todo: list[BaseException | None] = [exc]
+    while todo:
+        current = todo.pop()
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        if getattr(current, "sqlstate", None) == "42P01" or getattr(current, "pgcode", None) == "42P01":
+            return True
+        if type(current).__name__ == "OperationalError" and "no such table" in str(current):
+            return True
+        todo += [current.__cause__, current.__context__, getattr(current, "orig", None)]
+    return False
+
+
 def migration_head() -> str:
-    from shop_core.adapters.sql import migrations_runner as runner
+    with extras.naming_the_extra("Migrating the database"):
+        from shop_core.adapters.sql import migrations_runner as runner
 
     return runner.head()

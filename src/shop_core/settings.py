@@ -68,6 +68,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     shipping_flat: Decimal = Decimal(0)
     free_shipping_over: Decimal | None = None
     order_payment_timeout: PositiveInt = 1800
+    cod_order_timeout: PositiveInt | None = None  # unset: cash-on-delivery orders never expire
     stripe_secret_key: str | None = None
     stripe_webhook_secret: str | None = None
     stripe_api_base: str | None = None  # only for the tests' stand-in
@@ -84,6 +85,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     log_format: Literal["json", "console"] | None = None  # None: json in production, else console
     metrics_enabled: bool = True
     metrics_token: str | None = None  # when set, GET /metrics needs `Authorization: Bearer <token>`
+    metrics_public: bool = False  # production: serve /metrics without a token (off: refuse to start)
 
     def __repr__(self) -> str:
         shown = {
@@ -129,6 +131,13 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
                 raise SettingsError(
                     "SHOP_DATABASE_URL cannot be SQLite in production (a local file that no other "
                     "replica can share); use PostgreSQL: postgresql+asyncpg://user:password@host:5432/db."
+                )
+            if self.metrics_enabled and not self.metrics_token and not self.metrics_public:
+                raise SettingsError(
+                    "SHOP_METRICS_TOKEN must be set in production while metrics are enabled (scrapers "
+                    "then send 'Authorization: Bearer <token>'). Set SHOP_METRICS_PUBLIC=true if /metrics "
+                    "is meant to be open (reachable only from a private network), or "
+                    "SHOP_METRICS_ENABLED=false to turn metrics off."
                 )
         return self
 

@@ -340,10 +340,10 @@ def test_cancel_an_unknown_order_is_one_error(cli: Cli) -> None:
 def test_expire_unpaid_cancels_the_orders_left_unpaid_too_long(cli: Cli) -> None:
     ann = register(cli, "ann@example.com")
     now = datetime.now(UTC)
-    stale = place(cli, ann, {"LAMP-1": 2}, at=now - timedelta(hours=2))
-    stale_paid = place(cli, ann, {"LAMP-1": 1}, at=now - timedelta(hours=2))
+    stale = place(cli, ann, {"LAMP-1": 2}, at=now - timedelta(hours=2), method="stripe")
+    stale_paid = place(cli, ann, {"LAMP-1": 1}, at=now - timedelta(hours=2), method="stripe")
     ok(cli("orders", "set-status", stale_paid, "paid"))
-    fresh = place(cli, ann, {"MUG-1": 1}, at=now - timedelta(minutes=10))
+    fresh = place(cli, ann, {"MUG-1": 1}, at=now - timedelta(minutes=10), method="stripe")
     assert stock_of(cli) == {"LAMP-1": 7, "MUG-1": 2}
 
     out = ok(cli("orders", "expire-unpaid"))  # the default timeout: 30 minutes

@@ -473,7 +473,7 @@ async def test_invoices_for_eight_orders_at_once_are_numbered_without_gaps(shop_
 
 
 async def test_expiry_racing_cancels_cancels_each_order_once(pg_url: str) -> None:
-    async with open_catalog(make_settings(pg_url, order_payment_timeout=1)) as catalog:
+    async with open_catalog(make_settings(pg_url, order_payment_timeout=1, cod_order_timeout=1)) as catalog:
         mug = await catalog.product("Mug", "9.50", stock_quantity=50)
         pen = await catalog.product("Pen", "1.25", stock_quantity=50)
         buyers = await customers(catalog.client, 12)

@@ -70,11 +70,11 @@ class World:
         assert self.customer.user_id is not None
         return self.customer.user_id
 
-    async def place(self, *items: tuple[int, int], key: str | None = None) -> OrderView:
+    async def place(self, *items: tuple[int, int], key: str | None = None, method: str = "cod") -> OrderView:
         cmd = PlaceOrder(
             items=[OrderItemInput(product_id=pid, quantity=qty) for pid, qty in items],
             shipping_address=ADDRESS,
-            payment_method="cod",
+            payment_method=method,
         )
         placed = await self.shop.place_order(self.user_id, self.customer, cmd, idempotency_key=key)
         assert not placed.replayed
@@ -152,13 +152,13 @@ async def test_an_order_is_priced_and_stored_as_placed(world: World) -> None:
 
 async def test_unpaid_orders_expire_after_the_timeout(world: World) -> None:
     shop, clock = world.shop, world.clock
-    old = await world.place((world.widget, 2), (world.gadget, 1))
-    paid = await world.place((world.widget, 3))
+    old = await world.place((world.widget, 2), (world.gadget, 1), method="stripe")
+    paid = await world.place((world.widget, 3), method="sslcommerz")
     await world.move(paid.id, "paid")
     clock.advance(1)
-    at_the_limit = await world.place((world.gadget, 1))
+    at_the_limit = await world.place((world.gadget, 1), method="sslcommerz")
     clock.advance(49)
-    young = await world.place((world.widget, 1))
+    young = await world.place((world.widget, 1), method="stripe")
     assert (await world.stock(world.widget), await world.stock(world.gadget)) == (4, 3)
 
     clock.advance(11)  # T0 + 61s: `old` and `paid` are 61s old, `at_the_limit` exactly 60s
@@ -186,6 +186,51 @@ async def test_unpaid_orders_expire_after_the_timeout(world: World) -> None:
     assert (await shop.get_order(paid.id, world.customer)).status == "paid"
     assert (await world.stock(world.widget), await world.stock(world.gadget)) == (7, 5)
     assert await shop.expire_unpaid_orders() == 0
+
+
+async def test_cash_on_delivery_orders_do_not_expire_with_the_payment_timeout(world: World) -> None:
+    shop, clock = world.shop, world.clock
+    cod = await world.place((world.widget, 2))
+    online = await world.place((world.gadget, 1), method="stripe")
+
+    clock.advance(TIMEOUT * 1000)  # days: the courier has not come yet
+    assert await shop.expire_unpaid_orders() == 1
+
+    assert (await shop.get_order(online.id, STAFF)).status == "cancelled"
+    waiting = await shop.get_order(cod.id, STAFF)
+    assert (waiting.status, waiting.payment_status) == ("pending", "unpaid")
+    assert await world.stock(world.widget) == 8  # still set aside for the delivery
+    assert await shop.expire_unpaid_orders() == 0
+
+
+async def test_cash_on_delivery_orders_expire_after_their_own_timeout(database_url: str) -> None:
+    clock = FakeClock()
+    settings = make_settings(database_url, order_payment_timeout=TIMEOUT, cod_order_timeout=10 * TIMEOUT)
+    async with bootstrap(settings, hasher=fast_hasher(), clock=clock) as shop:
+        user = await shop.register(RegisterUser(email="cod@example.com", password="correct horse battery"))
+        product = await shop.create_product(
+            CreateProduct(name="Kettle", sku="KETTLE", price=Decimal(30), stock_quantity=5), "staff:boss"
+        )
+        customer = Actor(f"user:{user.id}", user.id)
+        cmd = PlaceOrder(
+            items=[OrderItemInput(product_id=product.id, quantity=2)],
+            shipping_address=ADDRESS,
+            payment_method="cod",
+        )
+        placed = (await shop.place_order(user.id, customer, cmd)).order
+
+        clock.advance(TIMEOUT + 1)
+        assert await shop.expire_unpaid_orders() == 0
+        clock.advance(9 * TIMEOUT)
+        assert await shop.expire_unpaid_orders() == 1
+
+        expired = await shop.get_order(placed.id, STAFF)
+        assert expired.status == "cancelled"
+        assert isinstance(expired.events, list)
+        notes = [e.note for e in expired.events if e.action == "status" and e.to_status == "cancelled"]
+        assert notes == ["cash-on-delivery timeout"]
+        async with shop.ports.uow() as uow:
+            assert (await uow.products.by_ids([product.id]))[product.id].stock_quantity == 5
 
 
 # --- invoices --------------------------------------------------------------------------------------

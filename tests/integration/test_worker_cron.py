@@ -73,7 +73,7 @@ async def test_expire_unpaid_orders_returns_the_stock(settings: Settings, shop: 
     cmd = PlaceOrder(
         items=[OrderItemInput(product_id=product.id, quantity=2)],
         shipping_address=ADDRESS,
-        payment_method="cod",
+        payment_method="stripe",
     )
     placed = await shop.place_order(user.id, Actor(f"user:{user.id}", user.id), cmd)
 

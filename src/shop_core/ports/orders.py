@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Protocol
 
 from shop_core.domain.invoices import Invoice, InvoiceDocument
-from shop_core.domain.orders import Order, OrderEvent, OrderStatus
+from shop_core.domain.orders import Order, OrderEvent, OrderStatus, PaymentMethod
 from shop_core.domain.stock import Take
 
 
@@ -19,6 +19,8 @@ class OrderFilter:
     since: datetime | None = None
     unpaid_before: datetime | None = None
     """Only pending, unpaid orders placed before this moment (the expiry sweep)."""
+    payment_methods: frozenset[PaymentMethod] | None = None
+    """Only orders to be paid by one of these."""
 
 
 class OrderRepository(Protocol):

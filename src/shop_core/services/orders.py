@@ -82,6 +82,8 @@ class OrderContext:
     max_lines: int
     payment_timeout: timedelta
     low_stock_threshold: int = 0
+    cod_timeout: timedelta | None = None
+    """How long a cash-on-delivery order may wait for its cash; None: for ever (the default)."""
 
 
 @dataclass(frozen=True)
@@ -586,18 +588,31 @@ def jobs_after_move(target: OrderStatus) -> tuple[str, ...]:
     return ()
 
 
+ONLINE = frozenset(PaymentMethod) - {PaymentMethod.COD}
+
+
 async def expire_unpaid(ctx: OrderContext) -> int:
-    """Cancel orders left unpaid longer than the payment timeout, returning their stock; how many."""
-    cutoff = ctx.clock.now() - ctx.payment_timeout
+    """Cancel orders left unpaid too long, returning their stock; how many.
+
+    An order paid online (Stripe, SSLCommerz) expires after the payment timeout. A cash-on-delivery
+    order is paid when it is delivered, days later: it expires only after its own `cod_timeout`,
+    and never when that is not set."""
+    now = ctx.clock.now()
+    expired = await _expire(
+        ctx, OrderFilter(unpaid_before=now - ctx.payment_timeout, payment_methods=ONLINE), "payment timeout"
+    )
+    if ctx.cod_timeout is not None:
+        cod = OrderFilter(unpaid_before=now - ctx.cod_timeout, payment_methods=frozenset({PaymentMethod.COD}))
+        expired += await _expire(ctx, cod, "cash-on-delivery timeout")
+    return expired
+
+
+async def _expire(ctx: OrderContext, where: OrderFilter, note: str) -> int:
     expired = 0
     seen: set[int] = set()
     while True:
         async with ctx.uow() as uow:
-            ids = [
-                i
-                for i in await uow.orders.ids(OrderFilter(unpaid_before=cutoff), limit=EXPIRY_BATCH)
-                if i not in seen
-            ]
+            ids = [i for i in await uow.orders.ids(where, limit=EXPIRY_BATCH) if i not in seen]
         if not ids:
             return expired
         for order_id in ids:
@@ -607,7 +622,7 @@ async def expire_unpaid(ctx: OrderContext) -> int:
                     order = await visible_order(uow, order_id, SYSTEM)
                     if not order.is_unpaid:
                         continue
-                    await move(uow, order, OrderStatus.CANCELLED, SYSTEM, ctx=ctx, note="payment timeout")
+                    await move(uow, order, OrderStatus.CANCELLED, SYSTEM, ctx=ctx, note=note)
                     await uow.commit()
                     expired += 1
             except Conflict:

@@ -338,6 +338,8 @@ def _conditions(where: OrderFilter) -> list[sa.ColumnElement[bool]]:
             orders.c.payment_status != PaymentStatus.PAID.value,
             orders.c.created_at < where.unpaid_before,
         ]
+    if where.payment_methods is not None:
+        conditions.append(orders.c.payment_method.in_(sorted(m.value for m in where.payment_methods)))
     return conditions
 
 
