@@ -29,11 +29,12 @@ def tests(session: nox.Session) -> None:
 
 @nox.session
 def lint(session: nox.Session) -> None:
-    """ruff (lint and format), mypy --strict on src/, and the import-linter architecture contracts."""
+    """ruff (lint and format), mypy --strict on src/ and examples/, the import-linter contracts."""
     session.install("-e", ".[lint]")
-    session.run("ruff", "check", "src", "tests", "noxfile.py")
-    session.run("ruff", "format", "--check", "src", "tests", "noxfile.py")
+    session.run("ruff", "check", "src", "tests", "examples", "noxfile.py")
+    session.run("ruff", "format", "--check", "src", "tests", "examples", "noxfile.py")
     session.run("mypy")
+    session.run("mypy", "examples")  # with the same strict settings as src/
     session.run("lint-imports")
 
 
