@@ -20,7 +20,7 @@ from functools import cache
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 import msgspec
 import pytest
@@ -31,7 +31,7 @@ from typer.testing import CliRunner
 
 import shop_workers.__main__ as worker_main
 from shop_cli.main import app as shop_app
-from shop_core.settings import SECRETS, Environment, Settings
+from shop_core.settings import SECRETS, Environment, Settings, SettingsError
 from shop_workers.worker import WorkerConfigError
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -121,11 +121,16 @@ def environment_keys(node: object) -> Iterator[str]:
 
 
 @cache
-def app_routes() -> set[str]:
-    """The API's paths (the app is built, not started: nothing connects)."""
+def app() -> Any:
+    """The API, built on the default settings and not started: nothing connects."""
     from shop_http.app import create_app
 
-    return {route.path for route in create_app(Settings()).routes}
+    return create_app(Settings())
+
+
+def app_routes() -> set[str]:
+    """The API's paths."""
+    return {route.path for route in app().routes}
 
 
 class Instruction(msgspec.Struct):
@@ -348,6 +353,15 @@ def test_the_api_environment_is_a_valid_production_configuration() -> None:
     assert settings.log_format == "json"
     assert settings.cors_origins == ()
     assert settings.smtp_url is None  # optional, not given: mail goes to the log
+    # Production refuses open metrics unless told: here nginx refuses /metrics from outside and
+    # only the internal network reaches the replicas, so the compose file says so explicitly.
+    assert (settings.metrics_enabled, settings.metrics_token, settings.metrics_public) == (True, None, True)
+    with pytest.raises(SettingsError, match=r"^SHOP_METRICS_TOKEN "):
+        Settings.from_mapping(container_env("api", {"SHOP_METRICS_PUBLIC": "false"}))
+    token = Settings.from_mapping(
+        container_env("api", {"SHOP_METRICS_PUBLIC": "false", "SHOP_METRICS_TOKEN": DUMMY})
+    )
+    assert token.metrics_token == DUMMY
 
 
 def test_the_optional_variables_are_passed_on_when_set() -> None:
@@ -600,9 +614,220 @@ def test_dockerignore_keeps_local_state_out_and_what_the_image_copies_in() -> No
 # --- nginx -----------------------------------------------------------------------------------------------
 
 
-def test_nginx_refuses_metrics_from_outside() -> None:
-    assert re.search(r"location\s*=\s*/metrics\s*\{\s*deny\s+all;\s*\}", nginx_conf())
-    assert "/metrics" in app_routes()  # the path the app serves them at
+class Directive(msgspec.Struct):
+    name: str
+    args: list[str]
+    block: list[Directive] | None = None
+
+
+NGINX_TOKEN = re.compile(r"""'((?:[^'\\]|\\.)*)'|"((?:[^"\\]|\\.)*)"|([{};])|#[^\n]*|([^\s{};'"]+)""")
+
+
+@cache
+def nginx_tree() -> list[Directive]:
+    """nginx.conf as nginx reads it: directives, their arguments (quotes removed) and blocks."""
+    stack: list[list[Directive]] = [[]]
+    words: list[str] = []
+    for match in NGINX_TOKEN.finditer((DOCKER / "nginx.conf").read_text()):
+        single, double, punctuation, bare = match.groups()
+        if punctuation == ";":
+            stack[-1].append(Directive(words[0], words[1:]))
+            words = []
+        elif punctuation == "{":
+            block: list[Directive] = []
+            stack[-1].append(Directive(words[0], words[1:], block))
+            stack.append(block)
+            words = []
+        elif punctuation == "}":
+            assert not words, words
+            stack.pop()
+        elif single is not None or double is not None:
+            words.append(single if single is not None else double)
+        elif bare is not None:
+            words.append(bare)
+    assert len(stack) == 1
+    assert not words
+    return stack[0]
+
+
+def nginx_blocks(name: str, tree: list[Directive] | None = None) -> Iterator[Directive]:
+    for directive in nginx_tree() if tree is None else tree:
+        if directive.name == name:
+            yield directive
+        if directive.block is not None:
+            yield from nginx_blocks(name, directive.block)
+
+
+class Location(msgspec.Struct):
+    modifier: str  # "=", "^~", "~", "~*", or "" for a plain prefix
+    pattern: str
+    body: list[Directive]
+
+    def has(self, name: str, *args: str) -> bool:
+        return any(d.name == name and d.args[: len(args)] == list(args) for d in self.body)
+
+    @property
+    def refuses(self) -> bool:
+        return self.has("deny", "all") or self.has("return", "403") or self.has("return", "404")
+
+    @property
+    def proxies(self) -> bool:
+        return self.has("proxy_pass")
+
+
+def nginx_locations() -> list[Location]:
+    """The server's locations in order (named `@` ones left out: no request URI reaches them)."""
+    found = []
+    for location in nginx_blocks("location"):
+        modifier, pattern = location.args if len(location.args) == 2 else ("", location.args[0])
+        if not pattern.startswith("@"):
+            found.append(Location(modifier, pattern, location.block or []))
+    return found
+
+
+def nginx_normalized(target: str) -> str:
+    """The path nginx matches locations against: %XX decoded, slashes merged, `.` and `..` resolved."""
+    path = re.sub(r"/{2,}", "/", unquote(target.split("?", 1)[0]))
+    segments: list[str] = []
+    for segment in path.split("/")[1:]:
+        if segment == "..":
+            segments = segments[:-1]
+        elif segment != ".":
+            segments.append(segment)
+    trailing = path.endswith(("/.", "/..")) and bool(segments)
+    return "/" + "/".join(segments) + ("/" if trailing else "")
+
+
+def nginx_location(target: str) -> Location:
+    """The location nginx picks for a request target: an exact match; else the longest prefix, if
+    it is `^~`; else the first regex that matches; else the longest prefix."""
+    uri = nginx_normalized(target)
+    locations = nginx_locations()
+    for location in locations:
+        if location.modifier == "=" and location.pattern == uri:
+            return location
+    prefixes = [loc for loc in locations if loc.modifier in ("", "^~") and uri.startswith(loc.pattern)]
+    longest = max(prefixes, key=lambda loc: len(loc.pattern), default=None)
+    if longest is not None and longest.modifier == "^~":
+        return longest
+    for location in locations:
+        flags = re.IGNORECASE if location.modifier == "~*" else 0
+        if location.modifier in ("~", "~*") and re.search(location.pattern, uri, flags):
+            return location
+    assert longest is not None, f"no location for {target}"
+    return longest
+
+
+def app_serves_metrics(target: str) -> bool:
+    """Whether the app, behind uvicorn (which decodes %XX), routes a request target to /metrics."""
+    from litestar.exceptions import NotFoundException
+    from litestar.utils import normalize_path
+
+    path = normalize_path(unquote(target.split("?", 1)[0]))
+    try:
+        _, handler, *_ = app().asgi_router.handle_routing(path=path, method="GET")
+    except NotFoundException:
+        return False
+    return bool(handler.paths == {"/metrics"})
+
+
+# What a client can send, as nginx receives it: nginx proxies the target as it came (proxy_pass has
+# no URI part), and the app then answers `/metrics/` and `/metrics//` as it answers `/metrics`.
+METRICS_SPELLINGS = (
+    "/metrics",
+    "/metrics/",
+    "/metrics//",
+    "/metrics?format=text",
+    "/metrics/?x=1",
+    "/%6detrics",
+    "/%6D%65trics/",
+    "/metrics%2F",
+    "//metrics",
+    "///metrics/",
+    "/./metrics",
+    "/api/../metrics",
+    "/metrics/.",
+)
+
+
+def test_the_app_answers_metrics_under_more_than_one_spelling() -> None:
+    # Why nginx must refuse more than the exact path: the app itself is lenient.
+    assert app_serves_metrics("/metrics")
+    assert app_serves_metrics("/metrics/")
+    assert app_serves_metrics("/metrics//")
+    assert app_serves_metrics("/%6detrics")
+    assert not app_serves_metrics("/api/products/")
+
+
+@pytest.mark.parametrize("target", METRICS_SPELLINGS)
+def test_nginx_refuses_metrics_from_outside_however_spelled(target: str) -> None:
+    location = nginx_location(target)
+    assert not (location.proxies and app_serves_metrics(target)), f"{target} reaches the app's /metrics"
+    if nginx_normalized(target).rstrip("/") == "/metrics":
+        assert location.refuses, f"{target}: location {location.modifier} {location.pattern}"
+
+
+def test_every_location_that_refuses_metrics_covers_both_forms() -> None:
+    refusing = [loc for loc in nginx_locations() if loc.refuses and "metrics" in loc.pattern]
+    assert refusing
+    for location in refusing:
+        for form in ("/metrics", "/metrics/"):
+            assert nginx_location(form) == location, (form, location.pattern)
+
+
+@pytest.mark.parametrize("target", ["/", "/api/products/", "/api/docs/", "/health/ready", "/api/auth/login/"])
+def test_nginx_proxies_everything_else(target: str) -> None:
+    location = nginx_location(target)
+    assert location.proxies, target
+    assert not location.refuses
+
+
+def nginx_status_map(variable: str) -> dict[str, str]:
+    """`map $status $<variable> { CODE VALUE; ... default VALUE; }` as a dict."""
+    [block] = [m for m in nginx_blocks("map") if m.args == ["$status", f"${variable}"]]
+    return {entry.name: entry.args[0] for entry in block.block or [] if entry.name != "volatile"}
+
+
+def nginx_error_page(status: int) -> tuple[Location, bytes]:
+    """The location serving nginx's own error `status`, and the body it sends."""
+    pages = {int(code): page.args[-1] for page in nginx_blocks("error_page") for code in page.args[:-1]}
+    assert status in pages, f"no error_page for {status}"
+    location = nginx_location(pages[status])
+    [returned] = [d for d in location.body if d.name == "return"]
+    template = returned.args[1].replace("\\n", "\n")
+
+    def value(match: re.Match[str]) -> str:
+        values = nginx_status_map(match.group(1))
+        return values.get(str(status), values["default"])
+
+    return location, re.sub(r"\$(\w+)", value, template).encode()
+
+
+@pytest.mark.parametrize("status", [400, 403, 404, 408, 413, 414, 429, 500, 502, 503, 504])
+def test_nginx_answers_its_own_errors_with_the_api_error_body(status: int) -> None:
+    from shop_http.errors import CODE_OF_STATUS
+
+    location, body = nginx_error_page(status)
+
+    assert location.modifier == "="
+    assert location.has("internal")  # a client cannot ask for it directly
+    assert location.has("default_type", "application/json")
+    error = json.loads(body)
+    assert set(error) == {"detail", "code"}
+    assert error["detail"]
+    assert error["code"] == CODE_OF_STATUS.get(status, error["code"])
+    assert re.fullmatch(r"[a-z_]+", error["code"])
+    assert location.has("add_header", "X-Request-ID")
+
+
+def test_nginx_keeps_the_error_status_and_passes_the_api_errors_through() -> None:
+    # `error_page 403 =200 ...` (or `= ...`) would turn every error into a 200.
+    assert all(not arg.startswith("=") for page in nginx_blocks("error_page") for arg in page.args)
+    # The replicas' own errors are already JSON with their own detail: nginx must not replace them.
+    assert all(d.args == ["off"] for d in nginx_blocks("proxy_intercept_errors"))
+    retry_after = nginx_status_map("shop_error_retry_after")
+    assert {retry_after[str(code)] for code in (502, 503, 504)} == {"5"}
+    assert retry_after["default"] == ""
 
 
 def test_nginx_body_limit_matches_the_default_setting() -> None:

@@ -132,14 +132,18 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
                     "SHOP_DATABASE_URL cannot be SQLite in production (a local file that no other "
                     "replica can share); use PostgreSQL: postgresql+asyncpg://user:password@host:5432/db."
                 )
-            if self.metrics_enabled and not self.metrics_token and not self.metrics_public:
-                raise SettingsError(
-                    "SHOP_METRICS_TOKEN must be set in production while metrics are enabled (scrapers "
-                    "then send 'Authorization: Bearer <token>'). Set SHOP_METRICS_PUBLIC=true if /metrics "
-                    "is meant to be open (reachable only from a private network), or "
-                    "SHOP_METRICS_ENABLED=false to turn metrics off."
-                )
+            self._refuse_open_metrics()
         return self
+
+    def _refuse_open_metrics(self) -> None:
+        """Production: /metrics without a token only when SHOP_METRICS_PUBLIC says it is wanted."""
+        if self.metrics_enabled and not self.metrics_token and not self.metrics_public:
+            raise SettingsError(
+                "SHOP_METRICS_TOKEN must be set in production while metrics are enabled (scrapers "
+                "then send 'Authorization: Bearer <token>'). Set SHOP_METRICS_PUBLIC=true if /metrics "
+                "is meant to be open (reachable only from a private network), or "
+                "SHOP_METRICS_ENABLED=false to turn metrics off."
+            )
 
     @classmethod
     def from_env(

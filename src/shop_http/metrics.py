@@ -10,9 +10,11 @@
   gauges, read at scrape time) come from the registry the composition root built for the shop.
 
 `SHOP_METRICS_ENABLED=false` removes the endpoint (404) and the request counting.
-`SHOP_METRICS_TOKEN`, when set, must come as `Authorization: Bearer <token>` (compared in constant
-time; 401 otherwise). Unset, the endpoint is open: keep it off the public internet (the
-deployment's nginx refuses `/metrics` from outside).
+`SHOP_METRICS_TOKEN`, when set, must come as `Authorization: Bearer <token>` (the scheme in any
+case, no other scheme; the token compared in constant time; 401 otherwise). Unset, the endpoint is
+open: keep it off the public internet (the deployment's nginx refuses `/metrics`, `/metrics/` and
+every other spelling from outside). Production refuses to start that way unless
+`SHOP_METRICS_PUBLIC=true` (see `Settings.check`).
 
 The metrics are those of the process that answers the scrape: with uvicorn `--workers N`, each
 worker counts only its own requests, and successive scrapes may reach different workers. Run
@@ -116,6 +118,7 @@ class HttpMetrics:
             return True
         scheme, _, presented = (header or "").partition(" ")
         digest = hashlib.sha256(presented.strip().encode()).digest()
+        # `Basic <token>`, `Token <token>` or a bare token are refused: Bearer only, in any case.
         return hmac.compare_digest(digest, self._token_digest) and scheme.lower() == "bearer"
 
     def exposition(self, shop: Shop | None) -> bytes:

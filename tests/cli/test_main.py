@@ -109,7 +109,12 @@ def test_an_out_of_range_setting_is_named(cli: Cli, value: str) -> None:
 
 
 # Production refuses SQLite, so these give a PostgreSQL URL; `serve` (no server started) only parses it.
-PRODUCTION = {"SHOP_ENV": "production", "SHOP_DATABASE_URL": "postgresql+asyncpg://shop@db.invalid/shop"}
+# It also refuses open metrics unless told: these keep /metrics open on purpose.
+PRODUCTION = {
+    "SHOP_ENV": "production",
+    "SHOP_DATABASE_URL": "postgresql+asyncpg://shop@db.invalid/shop",
+    "SHOP_METRICS_PUBLIC": "true",
+}
 
 
 def test_production_needs_a_secret_key(cli: Cli) -> None:

@@ -259,12 +259,26 @@ async def test_a_metrics_token_is_required_when_one_is_set(sqlite_url: str) -> N
             await client.get("/metrics", headers=bearer(TOKEN + "x")),
             await client.get("/metrics", headers={"Authorization": f"Basic {TOKEN}"}),
             await client.get("/metrics", headers={"Authorization": TOKEN}),
+            # Only the Bearer scheme, whatever word comes first.
+            await client.get("/metrics", headers={"Authorization": f"Token {TOKEN}"}),
+            await client.get("/metrics", headers={"Authorization": f"Digest {TOKEN}"}),
+            await client.get("/metrics", headers={"Authorization": f"Bearerx {TOKEN}"}),
+            await client.get("/metrics", headers={"Authorization": f"Bearer{TOKEN}"}),
+            await client.get("/metrics", headers={"Authorization": f"Bearer {TOKEN} {TOKEN}"}),
+            await client.get("/metrics", headers={"Authorization": "Bearer"}),
+            # The path's other spelling is the same endpoint, with the same lock.
+            await client.get("/metrics/"),
+            await client.get("/metrics/", headers={"Authorization": f"Basic {TOKEN}"}),
         ]
         for response in refused:
             assert_error(response, 401)
             assert response.headers["www-authenticate"].startswith("Bearer")
             assert TOKEN not in response.text
 
+        # The scheme is case-insensitive (RFC 7235).
+        for scheme in ("bearer", "BEARER", "bEaReR"):
+            answer = await client.get("/metrics", headers={"Authorization": f"{scheme} {TOKEN}"})
+            assert answer.status_code == 200, scheme
         scraped = await scrape(client, bearer(TOKEN))
         assert scraped.has(REQUESTS)
         assert scraped.has("shop_catalog_cache_lookups_total")

@@ -110,6 +110,7 @@ PRODUCTION = {
     "SHOP_ENV": "production",
     "SHOP_SECRET_KEY": SECRET,
     "SHOP_DATABASE_URL": "postgresql+asyncpg://shop:secret@db.internal:5432/shop",
+    "SHOP_METRICS_TOKEN": "m" * 32,
 }
 
 
@@ -130,8 +131,20 @@ def test_production_with_safe_settings_is_accepted() -> None:
         ({"SHOP_DATABASE_URL": "sqlite+aiosqlite:///./shop.db"}, "SHOP_DATABASE_URL"),
         ({"SHOP_DATABASE_URL": "sqlite+aiosqlite:////var/lib/shop/shop.db"}, "SHOP_DATABASE_URL"),
         ({"SHOP_DATABASE_URL": " SQLite:///shop.db"}, "SHOP_DATABASE_URL"),
+        ({"SHOP_METRICS_TOKEN": ""}, "SHOP_METRICS_TOKEN"),
+        ({"SHOP_METRICS_TOKEN": "", "SHOP_METRICS_PUBLIC": "false"}, "SHOP_METRICS_TOKEN"),
     ],
-    ids=["default-secret", "empty-secret", "debug", "cors-star", "sqlite", "sqlite-absolute", "sqlite-case"],
+    ids=[
+        "default-secret",
+        "empty-secret",
+        "debug",
+        "cors-star",
+        "sqlite",
+        "sqlite-absolute",
+        "sqlite-case",
+        "open-metrics",
+        "open-metrics-not-public",
+    ],
 )
 def test_production_refuses_unsafe_settings(changes: dict[str, str], variable: str) -> None:
     with pytest.raises(SettingsError, match=f"^{variable} "):
@@ -146,6 +159,39 @@ def test_production_refuses_a_missing_secret() -> None:
 def test_production_refuses_the_default_sqlite_database() -> None:
     with pytest.raises(SettingsError, match=r"^SHOP_DATABASE_URL .*PostgreSQL"):
         Settings.from_mapping({k: v for k, v in PRODUCTION.items() if k != "SHOP_DATABASE_URL"})
+
+
+def test_production_refuses_metrics_without_a_token_and_says_how_to_choose() -> None:
+    without_token = {k: v for k, v in PRODUCTION.items() if k != "SHOP_METRICS_TOKEN"}
+    with pytest.raises(SettingsError, match=r"^SHOP_METRICS_TOKEN ") as refused:
+        Settings.from_mapping(without_token)
+    assert "SHOP_METRICS_PUBLIC=true" in str(refused.value)
+    assert "SHOP_METRICS_ENABLED=false" in str(refused.value)
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [{"SHOP_METRICS_PUBLIC": "true"}, {"SHOP_METRICS_ENABLED": "false"}],
+    ids=["said-public", "metrics-off"],
+)
+def test_production_serves_metrics_without_a_token_only_when_told(changes: dict[str, str]) -> None:
+    without_token = {k: v for k, v in PRODUCTION.items() if k != "SHOP_METRICS_TOKEN"}
+    settings = Settings.from_mapping({**without_token, **changes})
+    assert settings.metrics_token is None
+    assert (settings.metrics_public, settings.metrics_enabled) != (False, True)
+
+
+def test_metrics_public_is_off_by_default_and_parsed_as_a_boolean() -> None:
+    assert Settings.from_mapping({}).metrics_public is False
+    assert Settings.from_mapping({"SHOP_METRICS_PUBLIC": "1"}).metrics_public is True
+    with pytest.raises(SettingsError, match=r"^SHOP_METRICS_PUBLIC: "):
+        Settings.from_mapping({"SHOP_METRICS_PUBLIC": "perhaps"})
+
+
+@pytest.mark.parametrize("env", ["development", "test"])
+def test_open_metrics_are_fine_outside_production(env: str) -> None:
+    settings = Settings.from_mapping({"SHOP_ENV": env})
+    assert (settings.metrics_enabled, settings.metrics_token, settings.metrics_public) == (True, None, False)
 
 
 @pytest.mark.parametrize("env", ["development", "test"])
