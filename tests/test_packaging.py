@@ -9,10 +9,12 @@ import tomllib
 import zipfile
 from collections.abc import Iterator
 from email.parser import HeaderParser
-from importlib.metadata import entry_points
+from importlib.metadata import entry_points, packages_distributions
 from pathlib import Path
 
 import pytest
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
 
 import shop_core
 from shop_core.extras import DISTRIBUTION, EXTRA_OF_MODULE
@@ -65,15 +67,27 @@ def test_the_shop_command_is_the_shim(wheel: zipfile.ZipFile) -> None:
     assert installed.value == "shop_cli.entry:main"
 
 
-def test_every_extra_named_for_a_module_exists() -> None:
-    assert set(EXTRA_OF_MODULE.values()) <= set(PYPROJECT["project"]["optional-dependencies"])
+def test_the_extra_named_for_each_module_installs_it(wheel: zipfile.ZipFile) -> None:
+    (metadata,) = (n for n in wheel.namelist() if n.endswith(".dist-info/METADATA"))
+    requires = [
+        Requirement(r)
+        for r in HeaderParser().parsestr(wheel.read(metadata).decode()).get_all("Requires-Dist") or []
+    ]
+    providers = packages_distributions()
+    for module, extra in EXTRA_OF_MODULE.items():
+        installed = set()  # the distributions `pip install 'headless-shop[<extra>]'` brings
+        for req in requires:
+            if req.marker is not None and req.marker.evaluate({"extra": extra}):
+                installed |= {req.name, *req.extras, *(f"{req.name}-{e}" for e in req.extras)}
+        wanted = {canonicalize_name(d) for d in providers[module]}
+        assert wanted & {canonicalize_name(d) for d in installed}, (module, extra)
 
 
 # A program that blocks some imports (as if their extra were not installed), then runs `code`.
 BLOCKED = "import sys\nfor m in {blocked!r}: sys.modules[m] = None\n"
 
 SHOP_COMMAND = """
-from importlib.metadata import entry_points
+from importlib.metadata import entry_points, packages_distributions
 (shop,) = entry_points(group="console_scripts", name="shop")
 sys.argv = ["shop", *{argv!r}]
 sys.exit(shop.load()())
