@@ -11,10 +11,20 @@ nox.options.reuse_existing_virtualenvs = True
 nox.options.sessions = ["lint", "tests"]
 
 
+def install_project(session: nox.Session, extras: str) -> None:
+    """Install the project (editable) with `extras`. Before it was `headless-shop` the distribution
+    was called `shop`: a reused virtualenv drops that one first (it owns the same `shop` command)."""
+    if session.venv_backend == "uv":
+        session.run("uv", "pip", "uninstall", "shop", silent=True, external=True, success_codes=[0, 1, 2])
+    else:
+        session.run("python", "-m", "pip", "uninstall", "--yes", "shop", silent=True)
+    session.install("-e", f".[{extras}]")
+
+
 @nox.session
 def serve(session: nox.Session) -> None:
     """Run the shop on its embedded default: SQLite, no Redis, migrated, demo data, port 8000."""
-    session.install("-e", ".[all]")
+    install_project(session, "all")
     session.run("shop", "demo")
     session.run("shop", "serve", *session.posargs)
 
@@ -23,14 +33,14 @@ def serve(session: nox.Session) -> None:
 def tests(session: nox.Session) -> None:
     """The whole test suite. PostgreSQL/Redis suites that cannot run are listed at the end
     (SHOP_TEST_REQUIRE_SERVICES=1 makes them fail instead, as .ci/run does)."""
-    session.install("-e", ".[test]")
+    install_project(session, "test")
     session.run("pytest", *session.posargs)
 
 
 @nox.session
 def lint(session: nox.Session) -> None:
     """ruff (lint and format), mypy --strict on src/ and examples/, the import-linter contracts."""
-    session.install("-e", ".[lint]")
+    install_project(session, "lint")
     session.run("ruff", "check", "src", "tests", "examples", "noxfile.py")
     session.run("ruff", "format", "--check", "src", "tests", "examples", "noxfile.py")
     session.run("mypy")
@@ -47,5 +57,5 @@ def bench(session: nox.Session) -> None:
             "wrk is not installed (it drives the benchmark): `sudo apt-get install wrk` on Debian/Ubuntu, "
             "`brew install wrk` on macOS"
         )
-    session.install("-e", ".[all]")
+    install_project(session, "all")
     session.run("python", "bench/run.py", *session.posargs)
