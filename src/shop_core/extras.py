@@ -53,11 +53,9 @@ def install_command(extra: str) -> str:
 class MissingExtra(ServiceUnavailable, ModuleNotFoundError):
     """An optional library is not installed; `detail` names the extra that installs it.
 
-    A `ServiceUnavailable` (a 503 from the API, one `error:` line from the CLI) and still a
-    `ModuleNotFoundError` for code that catches import errors.
+    A `ServiceUnavailable` (a 503 `service_unavailable` from the API, one `error:` line from the
+    CLI) and still a `ModuleNotFoundError` for code that catches import errors.
     """
-
-    code = "missing_extra"
 
     def __init__(self, extra: str, module: str, needed_for: str = "This") -> None:
         ServiceUnavailable.__init__(
