@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import re
+from functools import cache
 from typing import Any
 
 from litestar import MediaType, Request, Response
@@ -101,8 +102,10 @@ def validation_error(_: Request[Any, Any, Any], exc: ValidationException) -> Res
     return error_response(400, detail, "invalid", errors or None)
 
 
-def http_error(_: Request[Any, Any, Any], exc: HTTPException) -> Response[dict[str, Any]]:
+def http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[dict[str, Any]]:
     status = exc.status_code
+    if status == 405 and _names_no_resource(request):
+        return error_response(404, "Not Found.", "not_found")
     headers = dict(exc.headers or {})
     if status == 429 and "Retry-After" not in headers:
         headers["Retry-After"] = headers.get("RateLimit-Reset", "60")
@@ -117,6 +120,47 @@ def http_error(_: Request[Any, Any, Any], exc: HTTPException) -> Response[dict[s
     ):
         detail = "Authentication credentials were missing, invalid, expired or revoked."
     return error_response(status, _sentence(detail), None, None, headers)
+
+
+_PATH_PARAMETER = re.compile(r"\{(\w+):(\w+)\}")
+
+
+@cache
+def _id_paths(route_paths: tuple[str, ...]) -> tuple[tuple[re.Pattern[str], tuple[int, ...]], ...]:
+    """Each route path with an integer parameter, as a pattern of its segments, and which of the
+    pattern's groups are integers."""
+    found = []
+    for path in route_paths:
+        kinds = [kind for _, kind in _PATH_PARAMETER.findall(path)]
+        if "int" not in kinds:
+            continue
+        pattern = "".join(
+            re.escape(part) if n % 3 == 0 else "([^/]+)" if n % 3 == 1 else ""
+            for n, part in enumerate(_PATH_PARAMETER.split(path))
+        )
+        integers = tuple(group for group, kind in enumerate(kinds, start=1) if kind == "int")
+        found.append((re.compile(pattern), integers))
+    return tuple(found)
+
+
+def _names_no_resource(request: Request[Any, Any, Any]) -> bool:
+    """Whether a path the router answered 405 fills an id segment with something that is no id.
+
+    The router matches `/api/orders/create` to `/api/orders/{order_id:int}` before it parses the
+    id, and finds no POST there; that is a path naming nothing (404), not a method the order refuses.
+    """
+    path = str(request.scope.get("path", "")).rstrip("/") or "/"
+    routes = tuple(route.path for route in request.app.routes)
+    if path in routes:  # a path of its own (`/api/orders/create`), whose methods are what they are
+        return False
+    for pattern, integers in _id_paths(routes):
+        if found := pattern.fullmatch(path):
+            for group in integers:
+                try:
+                    int(found[group])  # as the router parses an `int` path parameter
+                except ValueError:
+                    return True
+    return False
 
 
 def server_error(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:

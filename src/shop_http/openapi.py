@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Annotated, Any
@@ -22,6 +22,8 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.openapi.spec import (
     Example,
+    OpenAPI,
+    OpenAPIFormat,
     OpenAPIHeader,
     OpenAPIMediaType,
     OpenAPIResponse,
@@ -43,8 +45,10 @@ from shop_core.services.order_views import AddressView, OrderEventView, OrderIte
 from shop_core.services.payment_views import PaymentView, RefundView
 from shop_core.services.views import UserView
 
-# The scheme Litestar's JWTAuth registers; protected operations name it, public ones send `NO_AUTH`.
+# The scheme Litestar's JWTAuth registers; protected operations name it, public ones send `NO_AUTH`
+# (`[{}]`) and optional-auth ones `OPTIONAL_AUTH`; `ShopOpenAPI` writes each the way clients read it.
 BEARER: list[SecurityRequirement] = [{"BearerToken": []}]
+OPTIONAL_AUTH: list[SecurityRequirement] = [{}, *BEARER]
 
 ERROR_MEANING = {
     400: "Malformed or invalid input; `errors` maps each field to its problems.",
@@ -202,10 +206,12 @@ def documented(
     request_body: RequestBody | None = None,
     optional_body: bool = False,
     success_headers: dict[str, OpenAPIHeader] | None = None,
+    downloads: tuple[str, ...] = (),
 ) -> type[Operation]:
     """An `operation_class` that documents what a handler reads or sends by hand: headers it reads
     from the request, a raw or form body (or that its body may be left out), headers it sets on its
-    successful answers."""
+    successful answers, a file it answers with (`downloads`: the media types it is sent as, each a
+    binary string, the default first)."""
 
     @dataclass
     class DocumentedOperation(Operation):
@@ -217,8 +223,13 @@ def documented(
             if optional_body and isinstance(self.request_body, RequestBody):
                 self.request_body.required = False
             for status, response in (self.responses or {}).items():
-                if success_headers and status.startswith("2") and isinstance(response, OpenAPIResponse):
+                if not status.startswith("2") or not isinstance(response, OpenAPIResponse):
+                    continue
+                if success_headers:
                     response.headers = {**(response.headers or {}), **success_headers}
+                if downloads:
+                    binary = Schema(type=OpenAPIType.STRING, format=OpenAPIFormat.BINARY)
+                    response.content = {kind: OpenAPIMediaType(schema=binary) for kind in downloads}
 
     return DocumentedOperation
 
@@ -292,6 +303,7 @@ CART = CartView(
             quantity=2,
             line_total="22.50",
             in_stock=True,
+            list_unit_price="12.50",
         )
     ],
     item_count=2,
@@ -325,6 +337,7 @@ ORDER = OrderView(
             line_total="25.00",
             discount_amount="2.50",
             tax_amount="0.00",
+            final_unit_price="11.25",
         )
     ],
     subtotal="25.00",
@@ -414,8 +427,44 @@ ADDRESS_INPUT = {
 IDEMPOTENCY_KEY_EXAMPLE = "5f0c6f5e-8d2b-4f43-9a57-1f1c2b7d9e10"
 
 
+@dataclass
+class ShopOpenAPI(OpenAPI):
+    """The schema document, with each operation's security written the way clients read it.
+
+    Litestar leaves out an operation's empty `security` list, so handlers mark their needs with
+    non-empty lists and this writes them out:
+    - public (`NO_AUTH`, `[{}]`): `security: []`, no credentials at all;
+    - optional (`OPTIONAL_AUTH`: a guest, or a bearer token): no `security` of its own, so it
+      inherits the document's, which is exactly that, `[{}, {"BearerToken": []}]`;
+    - protected (`BEARER`): stays `[{"BearerToken": []}]`.
+    Client generators that read `[{}, …]` as "credentials required" (openapi-python-client, whose
+    functions then take only an `AuthenticatedClient`) thus let guests call the optional ones too,
+    while the document still says what the spec means by "optional".
+    """
+
+    def to_schema(self) -> dict[str, Any]:
+        schema = super().to_schema()
+        schema["security"] = [dict(requirement) for requirement in OPTIONAL_AUTH]
+        for item in schema.get("paths", {}).values():
+            for operation in item.values():
+                if not isinstance(operation, dict) or "responses" not in operation:
+                    continue
+                security = operation.get("security")
+                if security == [{}]:
+                    operation["security"] = []
+                elif security == OPTIONAL_AUTH:
+                    del operation["security"]
+        return schema
+
+
+class ShopOpenAPIConfig(OpenAPIConfig):
+    def to_openapi_schema(self) -> OpenAPI:
+        built = super().to_openapi_schema()
+        return ShopOpenAPI(**{field.name: getattr(built, field.name) for field in fields(built)})
+
+
 def openapi_config() -> OpenAPIConfig:
-    return OpenAPIConfig(
+    return ShopOpenAPIConfig(
         title="Shop API",
         version=__version__,
         description=(

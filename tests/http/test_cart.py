@@ -32,7 +32,16 @@ from tests.http.conftest import (
 )
 
 CART_FIELDS = {"items", "item_count", "subtotal", "updated_at"}
-LINE_FIELDS = {"product_id", "name", "sku", "unit_price", "quantity", "line_total", "in_stock"}
+LINE_FIELDS = {
+    "product_id",
+    "name",
+    "sku",
+    "unit_price",
+    "list_unit_price",
+    "quantity",
+    "line_total",
+    "in_stock",
+}
 TOKEN = "X-Cart-Token"
 
 
@@ -135,6 +144,7 @@ async def test_view_add_set_remove_clear(stores: Catalog) -> None:
         "quantity": 3,
         "line_total": "37.50",
         "in_stock": True,
+        "list_unit_price": "12.50",
     }
     assert body["updated_at"] is not None
 
@@ -622,3 +632,42 @@ async def test_with_redis_down_the_catalog_serves_from_the_database_and_carts_sa
         answer = await client.get("/api/cart/", headers=me.headers)
         assert_error(answer, 503, "service_unavailable")
         assert int(answer.headers["Retry-After"]) >= 1
+
+
+async def test_cart_and_order_lines_show_both_prices_of_a_discounted_product(cart_app: Catalog) -> None:
+    """A cart line's `unit_price` is after the discount and its `list_unit_price` before; the order
+    line keeps `unit_price` as the list price and adds `final_unit_price`, the cart's price."""
+    client, me = cart_app.client, cart_app.customer.headers
+    lamp = await cart_app.product("Lamp", "120.46", discount_percentage="25", stock_quantity=10)
+    await add(client, me, lamp["id"], 3)
+    [line] = (await cart_of(client, me))["items"]
+    assert (line["unit_price"], line["list_unit_price"], line["line_total"]) == ("90.35", "120.46", "271.05")
+
+    placed = await checkout(client, me)
+    assert placed.status_code == 201, placed.text
+    [item] = placed.json()["items"]
+    assert (item["unit_price"], item["final_unit_price"]) == ("120.46", "90.35")
+    assert (item["line_total"], item["discount_amount"]) == ("361.38", "90.33")
+    assert (
+        money(item["final_unit_price"]) * item["quantity"]
+        == money(item["line_total"]) - money(item["discount_amount"])
+        == money(line["line_total"])
+    )
+    again = await client.get(f"/api/orders/{placed.json()['id']}/", headers=me)
+    assert again.json()["items"] == [item]
+
+
+def test_the_schema_says_what_each_price_of_a_line_means() -> None:
+    app = build_app(make_settings("sqlite+aiosqlite:///never-opened.db"))
+    schemas = app.openapi_schema.to_schema()["components"]["schemas"]
+    cart_line = schemas["CartLineView"]["properties"]
+    order_line = schemas["OrderItemView"]["properties"]
+    assert "after" in cart_line["unit_price"]["description"]
+    assert "before" in cart_line["list_unit_price"]["description"]
+    assert "before" in order_line["unit_price"]["description"]
+    assert "after" in order_line["final_unit_price"]["description"]
+    assert "rounded half-up" in order_line["final_unit_price"]["description"]
+    for name in ("line_total", "discount_amount", "tax_amount"):
+        assert order_line[name]["description"]
+    assert {"list_unit_price"} <= set(schemas["CartLineView"]["required"])
+    assert {"final_unit_price"} <= set(schemas["OrderItemView"]["required"])

@@ -52,7 +52,15 @@ ORDER_FIELDS = {
     "paid_at",
     "delivered_at",
 }
-ITEM_FIELDS = {"product_id", "product_name", "sku", "unit_price", "quantity", "line_total"}
+ITEM_FIELDS = {
+    "product_id",
+    "product_name",
+    "sku",
+    "unit_price",
+    "final_unit_price",
+    "quantity",
+    "line_total",
+}
 ADDRESS_FIELDS = {"full_name", "line1", "line2", "city", "postal_code", "country", "phone"}
 ADDRESS = {
     "full_name": "Ada Lovelace",
@@ -846,6 +854,7 @@ async def test_the_invoice_is_a_pdf_numbered_once(app: Catalog) -> None:
     client, me = app.client, app.customer
     lamp = await app.product("Lamp", "19.99", stock_quantity=10, discount_percentage="10")
     order = await placed(client, me, [(lamp["id"], 3)])
+    assert (await move(client, app.staff, order["id"], "paid")).status_code == 200  # numbered when paid
     first = await client.get(f"/api/orders/{order['id']}/invoice/", headers=me.headers)
     text = pdf_text(first)
     assert order["order_number"] in text
@@ -861,6 +870,7 @@ async def test_the_invoice_is_a_pdf_numbered_once(app: Catalog) -> None:
     assert invoice_name(again) == name
 
     second = await placed(client, me, [(lamp["id"], 1)])
+    assert (await move(client, app.staff, second["id"], "paid")).status_code == 200
     next_one = await client.get(f"/api/orders/{second['id']}/invoice/", headers=me.headers)
     assert second["order_number"] in pdf_text(next_one)
     assert invoice_name(next_one) == f"INV-{matched.group(1)}-000002.pdf"

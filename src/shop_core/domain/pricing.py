@@ -6,6 +6,12 @@ All amounts are integer minor units of one currency. Lines are priced at the pro
 (`unit_price`, `line_total`) and its discount (`discount_amount`); tax is computed per line on what
 the customer pays for it (line total less its discount), rounded half-up to the minor unit, and
 then summed, so each line's tax can be printed on the invoice and the lines add up to the total.
+
+A line's price per unit after its discount (`final_unit_price`) is its net over its quantity,
+rounded half-up like every amount of the shop. A product's own discount is taken per unit, so that
+division is exact for every line priced here: `final_unit_price * quantity == line_total -
+discount_amount`. A line discount that did not divide evenly would leave that product off by less
+than half a minor unit per unit (at most `quantity / 2` minor units for the line).
 """
 
 from __future__ import annotations
@@ -33,6 +39,20 @@ class PricedLine:
     def net(self) -> int:
         """What the customer pays for the line before tax."""
         return self.line_total - self.discount_amount
+
+    @property
+    def final_unit_price(self) -> int:
+        """The price of one unit after the line's discount (see `final_unit_price`)."""
+        return final_unit_price(self.line_total, self.discount_amount, self.quantity)
+
+
+def final_unit_price(line_total: int, discount_amount: int, quantity: int) -> int:
+    """One unit's price after its line's discount: `(line_total - discount_amount) / quantity`,
+    rounded half-up to the minor unit (exact when the discount divides evenly by the quantity, as a
+    product's own per-unit discount always does)."""
+    if quantity < 1:
+        raise ValueError(f"A line holds at least one unit, not {quantity}.")
+    return round_half_up(Decimal(line_total - discount_amount) / quantity)
 
 
 @dataclass(frozen=True)

@@ -45,13 +45,27 @@ class SetQuantity(Command):
 
 
 class CartLineView(msgspec.Struct, kw_only=True):
+    """One product in the cart, priced from the catalog now (an order freezes its prices)."""
+
     product_id: int
     name: str
     sku: str
-    unit_price: str
+    unit_price: Annotated[
+        str,
+        msgspec.Meta(
+            description="One unit's price after the product's discount: what the customer pays (an "
+            "order line's `final_unit_price`)."
+        ),
+    ]
     quantity: int
-    line_total: str
+    line_total: Annotated[str, msgspec.Meta(description="`unit_price * quantity`, after the discount.")]
     in_stock: bool
+    list_unit_price: Annotated[
+        str,
+        msgspec.Meta(
+            description="One unit's list price, before the product's discount (an order line's `unit_price`)."
+        ),
+    ]
 
 
 class CartView(msgspec.Struct, kw_only=True):
@@ -217,6 +231,7 @@ async def _priced(snapshot: CartSnapshot | None, ctx: CartContext) -> CartView:
                 quantity=quantity,
                 line_total=format_minor(unit * quantity, exponent),
                 in_stock=available,
+                list_unit_price=format_minor(product.price if product is not None else 0, exponent),
             )
         )
     return CartView(

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
 import msgspec
 
 from shop_core.domain.addresses import Address
 from shop_core.domain.money import exponent_of, format_minor
 from shop_core.domain.orders import Order, OrderEvent
+from shop_core.domain.pricing import final_unit_price
 
 
 class AddressView(msgspec.Struct, kw_only=True):
@@ -25,16 +27,36 @@ class OrderItemView(msgspec.Struct, kw_only=True):
     """One line, priced at placement and frozen: `unit_price` is the product's list price and
     `line_total` is `unit_price * quantity`; `discount_amount` is what the product's discount took
     off the line (so the customer paid `line_total - discount_amount`, the cart's price), and
-    `tax_amount` the line's tax on that."""
+    `tax_amount` the line's tax on that. `final_unit_price` is one unit after the discount: what
+    the cart showed as its `unit_price`."""
 
     product_id: int
     product_name: str
     sku: str
-    unit_price: str
+    unit_price: Annotated[
+        str,
+        msgspec.Meta(
+            description="The product's list price per unit, before its discount (the cart's "
+            "`list_unit_price`)."
+        ),
+    ]
     quantity: int
-    line_total: str
-    discount_amount: str
-    tax_amount: str
+    line_total: Annotated[
+        str, msgspec.Meta(description="`unit_price * quantity`: the line at list price, before its discount.")
+    ]
+    discount_amount: Annotated[
+        str, msgspec.Meta(description="What the product's discount took off the whole line.")
+    ]
+    tax_amount: Annotated[str, msgspec.Meta(description="The line's tax, on `line_total - discount_amount`.")]
+    final_unit_price: Annotated[
+        str,
+        msgspec.Meta(
+            description="One unit after the discount (the cart's `unit_price`): `(line_total - "
+            "discount_amount) / quantity`, rounded half-up to the currency's minor unit. A product's "
+            "discount is taken per unit, so this is exact: `final_unit_price * quantity = line_total - "
+            "discount_amount`."
+        ),
+    ]
 
 
 class OrderEventView(msgspec.Struct, kw_only=True):
@@ -103,6 +125,9 @@ def order_view(order: Order, events: list[OrderEvent] | None = None) -> OrderVie
                 line_total=money(line.line_total),
                 discount_amount=money(line.discount_amount),
                 tax_amount=money(line.tax_amount),
+                final_unit_price=money(
+                    final_unit_price(line.line_total, line.discount_amount, line.quantity)
+                ),
             )
             for line in order.lines
         ],

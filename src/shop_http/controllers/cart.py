@@ -19,7 +19,7 @@ from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, delete, get, post, put
 from litestar.di import NamedDependency
-from litestar.openapi.spec import Example, OpenAPIHeader, OpenAPIType, Schema, SecurityRequirement
+from litestar.openapi.spec import Example, OpenAPIHeader, OpenAPIType, Schema
 from litestar.params import Parameter
 
 from shop_core.bootstrap import Shop
@@ -34,6 +34,7 @@ from shop_http.openapi import (
     BEARER,
     CART,
     EMPTY_CART,
+    OPTIONAL_AUTH,
     ErrorBody,
     body,
     documented,
@@ -50,8 +51,6 @@ CART_TOKEN = "X-Cart-Token"  # noqa: S105 - a header name, not a secret
 ProductId = Annotated[
     int, Parameter(ge=1, le=MAX_ID, description="The product's id.", examples=[Example(value=1)])
 ]
-# Anonymous (a guest, with or without `X-Cart-Token`) or a customer's bearer token.
-OPTIONAL_AUTH: list[SecurityRequirement] = [{}, *BEARER]
 GUEST_RULES = (
     "Customers send `Authorization: Bearer <access>`; guests send the `X-Cart-Token` they were given. "
     "A bearer token together with a guest's `X-Cart-Token` merges the guest cart into the customer's "

@@ -17,6 +17,7 @@ from shop_http.catalog_responses import category_response, page_response
 from shop_http.openapi import (
     BEARER,
     CATEGORY,
+    OPTIONAL_AUTH,
     PAST_THE_END,
     PRODUCT,
     ErrorBody,
@@ -29,7 +30,7 @@ from shop_http.openapi import (
     responses,
 )
 from shop_http.pagination import DEFAULT_PAGE_SIZE, PageNumber, PageOf, PageSize
-from shop_http.security import NO_AUTH, PUBLIC, requires_staff, viewer_is_staff
+from shop_http.security import PUBLIC, requires_staff, viewer_is_staff
 
 CategoryId = Annotated[int, Parameter(description="The category's id.", examples=[Example(value=1)])]
 
@@ -70,7 +71,7 @@ class CategoryController(Controller):
     @get(
         "/",
         opt=PUBLIC,
-        security=NO_AUTH,
+        security=OPTIONAL_AUTH,  # guests, or staff (who see more)
         operation_id="listCategories",
         summary="A page of categories",
         responses={
@@ -103,7 +104,7 @@ class CategoryController(Controller):
     @get(
         "/{category_id:int}",
         opt=PUBLIC,
-        security=NO_AUTH,
+        security=OPTIONAL_AUTH,  # guests, or staff (who see more)
         operation_id="getCategory",
         summary="A category with its children and products",
         responses={

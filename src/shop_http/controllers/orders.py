@@ -33,6 +33,7 @@ from shop_http.openapi import (
     STRIPE_PAYMENT,
     ErrorBody,
     body,
+    documented,
     error,
     example,
     ok,
@@ -57,6 +58,10 @@ IdempotencyKey = Annotated[
     ),
 ]
 STATUSES = "pending, paid, processing, shipped, delivered, cancelled, refunded"
+PDF = "application/pdf"
+# The invoice's media types, PDF first: generic clients (and generators that know no `application/pdf`,
+# such as openapi-python-client) take the same bytes as a plain binary download.
+INVOICE_TYPES = (PDF, "application/octet-stream")
 
 
 class ShortLine(msgspec.Struct):
@@ -157,8 +162,37 @@ COD_PAYMENT = msgspec.structs.replace(
 )
 
 
+PLACE_DESCRIPTION = (
+    "Prices are the catalog's at this moment (after each product's discount), frozen on the order. "
+    "`billing_address` defaults to the shipping address. `payment_method`: `stripe`, `sslcommerz` "
+    "or `cod`. Send an `Idempotency-Key`."
+)
+PLACE_RESPONSES = {**PLACED, **BAD_ORDER, **responses(401, 413, 429), **CONFLICT}
+PLACE_BODY = body(
+    request_example(
+        PlaceOrder,
+        "Two mugs, paid by card",
+        items=[{"product_id": 1, "quantity": 2}],
+        shipping_address=ADDRESS_INPUT,
+        payment_method="stripe",
+    ),
+    request_example(
+        PlaceOrder,
+        "Cash on delivery",
+        items=[{"product_id": 1, "quantity": 1}, {"product_id": 2, "quantity": 3}],
+        shipping_address=ADDRESS_INPUT,
+        payment_method="cod",
+    ),
+)
+
+
 def actor(user: UserView) -> Actor:
     return Actor(actor_of(user), user.id, user.is_staff)
+
+
+async def place_order(shop: Shop, user: UserView, data: PlaceOrder, key: str | None) -> Response[OrderView]:
+    placed = await shop.place_order(user.id, actor(user), data, idempotency_key=key)
+    return Response(placed.order, status_code=201)
 
 
 class OrderController(Controller):
@@ -238,41 +272,36 @@ class OrderController(Controller):
         status_code=201,
         operation_id="placeOrder",
         summary="Place an order",
-        description=(
-            "Prices are the catalog's at this moment (after each product's discount), frozen on the order. "
-            "`billing_address` defaults to the shipping address. `payment_method`: `stripe`, `sslcommerz` "
-            "or `cod`. Send an `Idempotency-Key`."
-        ),
-        responses={**PLACED, **BAD_ORDER, **responses(401, 413, 429), **CONFLICT},
+        description=PLACE_DESCRIPTION,
+        responses=PLACE_RESPONSES,
     )
     async def place(
         self,
         shop: NamedDependency[Shop],
         request: Request[UserView, Any, Any],
-        data: Annotated[
-            PlaceOrder,
-            body(
-                request_example(
-                    PlaceOrder,
-                    "Two mugs, paid by card",
-                    items=[{"product_id": 1, "quantity": 2}],
-                    shipping_address=ADDRESS_INPUT,
-                    payment_method="stripe",
-                ),
-                request_example(
-                    PlaceOrder,
-                    "Cash on delivery",
-                    items=[{"product_id": 1, "quantity": 1}, {"product_id": 2, "quantity": 3}],
-                    shipping_address=ADDRESS_INPUT,
-                    payment_method="cod",
-                ),
-            ),
-        ],
+        data: Annotated[PlaceOrder, PLACE_BODY],
         idempotency_key: IdempotencyKey = None,
     ) -> Response[OrderView]:
-        user = request.user
-        placed = await shop.place_order(user.id, actor(user), data, idempotency_key=idempotency_key)
-        return Response(placed.order, status_code=201)
+        return await place_order(shop, request.user, data, idempotency_key)
+
+    @post(
+        "/create",
+        status_code=201,
+        operation_id="placeOrderLegacy",
+        summary="Place an order (the original API's path; deprecated)",
+        description="`POST /api/orders/` under the path the original API's clients call, with the same body, "
+        "`Idempotency-Key` and answers. Use `POST /api/orders/`.",
+        deprecated=True,
+        responses=PLACE_RESPONSES,
+    )
+    async def place_legacy(
+        self,
+        shop: NamedDependency[Shop],
+        request: Request[UserView, Any, Any],
+        data: Annotated[PlaceOrder, PLACE_BODY],
+        idempotency_key: IdempotencyKey = None,
+    ) -> Response[OrderView]:
+        return await place_order(shop, request.user, data, idempotency_key)
 
     @get(
         "/{order_id:int}",
@@ -369,10 +398,13 @@ class OrderController(Controller):
         summary="The order's invoice as a PDF",
         description=(
             "Numbered once, per year without gaps, on the first request. Owner and staff only. Sent inline "
-            'with a file name (`Content-Disposition: inline; filename="INV-2026-000001.pdf"`).'
+            'with a file name (`Content-Disposition: inline; filename="INV-2026-000001.pdf"`), as '
+            "`application/pdf`, or as `application/octet-stream` (the same bytes) for a client whose "
+            "`Accept` header prefers it."
         ),
+        operation_class=documented(downloads=INVOICE_TYPES),
         responses={
-            **ok(bytes, "The PDF.", media_type="application/pdf"),
+            **ok(bytes, "The PDF file.", media_type=PDF),
             **responses(400, 401),
             **NO_ORDER,
             **responses(429),
@@ -384,7 +416,7 @@ class OrderController(Controller):
         found = await shop.order_invoice(order_id, actor(request.user))
         return Response(
             found.pdf,
-            media_type="application/pdf",
+            media_type=request.accept.best_match(list(INVOICE_TYPES), default=PDF) or PDF,
             headers={"Content-Disposition": f'inline; filename="{found.filename}"'},
         )
 

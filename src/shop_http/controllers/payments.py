@@ -266,6 +266,35 @@ REFUND_CONFLICT = error(
 )
 
 
+START_DESCRIPTION = (
+    "The customer's own unpaid order. `gateway` defaults to the order's `payment_method` "
+    "(`stripe` or `sslcommerz`; cash is confirmed by staff). 201 with `client_secret` (Stripe) or "
+    "`redirect_url` (SSLCommerz) for a new payment; 200 with the order's live payment when one "
+    "exists (a declined Stripe payment takes another card). Send an `Idempotency-Key`."
+)
+START_RESPONSES = {
+    **STARTED,
+    **responses(400, 401),
+    **error(404, "No such order, or someone else's.", ErrorBody(detail="No such order.", code="not_found")),
+    **responses(413, 429),
+    **DECLINED,
+    **NOT_PAYABLE,
+    **GATEWAY_DOWN,
+    **NOT_CONFIGURED,
+}
+START_BODY = body(
+    request_example(StartPayment, "With the order's payment method", order_id=1),
+    request_example(StartPayment, "With another gateway", order_id=1, gateway="sslcommerz"),
+)
+
+
+async def start_payment(
+    shop: Shop, user: UserView, data: StartPayment, key: str | None
+) -> Response[PaymentView]:
+    started = await shop.start_payment(data, actor(user), key)
+    return Response(started.payment, status_code=201 if started.created else 200)
+
+
 class PaymentController(Controller):
     path = "/api/payments"
     tags = ["Payments"]
@@ -276,40 +305,37 @@ class PaymentController(Controller):
         security=BEARER,
         operation_id="startPayment",
         summary="Start paying for an order",
-        description=(
-            "The customer's own unpaid order. `gateway` defaults to the order's `payment_method` "
-            "(`stripe` or `sslcommerz`; cash is confirmed by staff). 201 with `client_secret` (Stripe) or "
-            "`redirect_url` (SSLCommerz) for a new payment; 200 with the order's live payment when one "
-            "exists (a declined Stripe payment takes another card). Send an `Idempotency-Key`."
-        ),
-        responses={
-            **STARTED,
-            **responses(400, 401),
-            **error(
-                404, "No such order, or someone else's.", ErrorBody(detail="No such order.", code="not_found")
-            ),
-            **responses(413, 429),
-            **DECLINED,
-            **NOT_PAYABLE,
-            **GATEWAY_DOWN,
-            **NOT_CONFIGURED,
-        },
+        description=START_DESCRIPTION,
+        responses=START_RESPONSES,
     )
     async def process(
         self,
         shop: NamedDependency[Shop],
         request: Request[UserView, Any, Any],
-        data: Annotated[
-            StartPayment,
-            body(
-                request_example(StartPayment, "With the order's payment method", order_id=1),
-                request_example(StartPayment, "With another gateway", order_id=1, gateway="sslcommerz"),
-            ),
-        ],
+        data: Annotated[StartPayment, START_BODY],
         idempotency_key: IdempotencyKey = None,
     ) -> Response[PaymentView]:
-        started = await shop.start_payment(data, actor(request.user), idempotency_key)
-        return Response(started.payment, status_code=201 if started.created else 200)
+        return await start_payment(shop, request.user, data, idempotency_key)
+
+    @post(
+        "/create-session",
+        status_code=201,
+        security=BEARER,
+        operation_id="startPaymentLegacy",
+        summary="Start paying for an order (the original API's path; deprecated)",
+        description="`POST /api/payments/process/` under the path the original API's clients call, with the "
+        "same body, `Idempotency-Key` and answers. Use `POST /api/payments/process/`.",
+        deprecated=True,
+        responses=START_RESPONSES,
+    )
+    async def process_legacy(
+        self,
+        shop: NamedDependency[Shop],
+        request: Request[UserView, Any, Any],
+        data: Annotated[StartPayment, START_BODY],
+        idempotency_key: IdempotencyKey = None,
+    ) -> Response[PaymentView]:
+        return await start_payment(shop, request.user, data, idempotency_key)
 
     @post(
         "/webhook",

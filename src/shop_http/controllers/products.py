@@ -19,6 +19,7 @@ from shop_core.services.views import UserView
 from shop_http.catalog_responses import json_bytes, page_response
 from shop_http.openapi import (
     BEARER,
+    OPTIONAL_AUTH,
     PRODUCT,
     STAFF_PRODUCT,
     ErrorBody,
@@ -31,7 +32,7 @@ from shop_http.openapi import (
     responses,
 )
 from shop_http.pagination import DEFAULT_PAGE_SIZE, PageNumber, PageOf, PageSize
-from shop_http.security import NO_AUTH, PUBLIC, actor_of, requires_staff, viewer_is_staff
+from shop_http.security import PUBLIC, actor_of, requires_staff, viewer_is_staff
 
 StaffRequest = Request[UserView, Any, Any]
 ProductId = Annotated[int, Parameter(description="The product's id.", examples=[Example(value=1)])]
@@ -85,7 +86,7 @@ class ProductController(Controller):
     @get(
         "/",
         opt=PUBLIC,
-        security=NO_AUTH,
+        security=OPTIONAL_AUTH,  # guests, or staff (who see more)
         operation_id="listProducts",
         summary="A page of products",
         responses={
@@ -155,7 +156,7 @@ class ProductController(Controller):
     @get(
         "/{product_id:int}",
         opt=PUBLIC,
-        security=NO_AUTH,
+        security=OPTIONAL_AUTH,  # guests, or staff (who see more)
         operation_id="getProduct",
         summary="One product",
         responses={

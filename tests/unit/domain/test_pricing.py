@@ -10,7 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from shop_core.domain.catalog import Product
-from shop_core.domain.pricing import FlatRateTax, FlatShipping, Pricing
+from shop_core.domain.money import format_minor
+from shop_core.domain.pricing import FlatRateTax, FlatShipping, Pricing, final_unit_price
 
 NOW = datetime(2025, 1, 1, tzinfo=UTC)
 
@@ -172,3 +173,71 @@ def test_a_full_worked_order() -> None:
         499,
     )
     assert totals.total_price == 4997 - 300 + 705 + 499 == 5901
+
+
+# --- one unit's price after its line's discount ---------------------------------------------------
+
+
+@settings(max_examples=300)
+@given(price=prices, discount=discounts, quantity=quantities, exponent=st.sampled_from([0, 2, 3]))
+def test_a_priced_line_s_final_unit_price_is_exactly_the_product_s_final_price(
+    price: int, discount: Decimal, quantity: int, exponent: int
+) -> None:
+    """In any currency (0, 2 or 3 decimals): the final unit price times the quantity is the line's
+    net, to the minor unit, as the API writes the amounts."""
+    mug = product(1, price, discount)
+    line = Pricing(FlatRateTax(), FlatShipping()).line(mug, quantity)
+
+    assert line.final_unit_price == mug.final_price
+    assert line.final_unit_price * quantity == line.line_total - line.discount_amount
+    final, net = format_minor(line.final_unit_price, exponent), format_minor(line.net, exponent)
+    assert Decimal(final) * quantity == Decimal(net)
+    assert Decimal(final).as_tuple().exponent == -exponent
+
+
+@settings(max_examples=300)
+@given(
+    unit=prices,
+    quantity=quantities,
+    data=st.data(),
+    exponent=st.sampled_from([0, 2, 3]),
+)
+def test_an_uneven_line_discount_rounds_the_unit_price_half_up(
+    unit: int, quantity: int, data: st.DataObject, exponent: int
+) -> None:
+    """A line discount that does not divide by the quantity: the unit price is the net per unit,
+    rounded half-up, so the line differs from `final_unit_price * quantity` by at most half a minor
+    unit per unit."""
+    line_total = unit * quantity
+    discount = data.draw(st.integers(min_value=0, max_value=line_total))
+    final = final_unit_price(line_total, discount, quantity)
+    net = line_total - discount
+
+    assert final == independent_half_up(Decimal(net) / quantity)
+    assert abs(final * quantity - net) * 2 <= quantity
+    assert 0 <= final <= unit
+    if net % quantity == 0:
+        assert final * quantity == net
+    scale = Decimal(10) ** exponent
+    assert abs(Decimal(format_minor(final, exponent)) * quantity - Decimal(format_minor(net, exponent))) <= (
+        Decimal(quantity) / 2 / scale
+    )
+
+
+@pytest.mark.parametrize(
+    ("line_total", "discount", "quantity", "final"),
+    [
+        (36138, 9033, 3, 9035),  # 120.46 at 25% off, three of them: exact
+        (1000, 1, 3, 333),  # 9.99 over 3 = 3.33
+        (1000, 500, 3, 167),  # 5.00 over 3 = 1.666… → 1.67
+        (5, 0, 2, 3),  # 2.5 minor units → 3 (half up)
+        (0, 0, 1, 0),
+    ],
+)
+def test_worked_final_unit_prices(line_total: int, discount: int, quantity: int, final: int) -> None:
+    assert final_unit_price(line_total, discount, quantity) == final
+
+
+def test_a_line_of_no_units_has_no_unit_price() -> None:
+    with pytest.raises(ValueError, match="at least one unit"):
+        final_unit_price(100, 0, 0)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from decimal import Decimal
 from html.parser import HTMLParser
 
 import pytest
@@ -46,6 +47,7 @@ def order(product_name: str = "Blue Widget", discount: str = "0.00") -> OrderVie
                 line_total="25.00",
                 discount_amount=discount,
                 tax_amount="2.00",
+                final_unit_price=str((Decimal("25.00") - Decimal(discount)) / 2),
             )
         ],
         subtotal="25.00",
