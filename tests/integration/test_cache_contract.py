@@ -197,3 +197,54 @@ async def test_the_memory_cache_forgets_the_oldest_beyond_its_bound() -> None:
     assert await cache.get("b") is None
     assert await cache.get("a") == b"1 again"
     assert await cache.get("c") == b"3"
+
+
+# --- locks with a lease, and notifications -------------------------------------------------------
+
+
+async def test_only_the_owner_of_a_lock_extends_it(harness: Harness) -> None:
+    cache = harness.cache
+    assert await cache.add("lock", b"mine", 2) is True
+    await harness.elapse(1.5)
+    assert await cache.extend("lock", b"theirs", 2) is False
+    assert await cache.extend("lock", b"mine", 2) is True
+    await harness.elapse(1.5)  # 3 s since it was taken: alive only because it was extended
+    assert await cache.get("lock") == b"mine"
+    await harness.elapse(0.6)
+    assert await cache.get("lock") is None
+    assert await cache.extend("lock", b"mine", 2) is False  # a lease that ran out is not revived
+    assert await cache.get("lock") is None
+
+
+async def test_only_the_owner_of_a_lock_releases_it(harness: Harness) -> None:
+    cache = harness.cache
+    assert await cache.add("lock", b"mine", 2) is True
+    assert await cache.delete_if("lock", b"theirs") is False
+    assert await cache.get("lock") == b"mine"
+    assert await cache.delete_if("lock", b"mine") is True
+    assert await cache.get("lock") is None
+    assert await cache.delete_if("lock", b"mine") is False
+
+
+async def test_a_lease_may_be_a_fraction_of_a_second(harness: Harness) -> None:
+    cache = harness.cache
+    assert await cache.add("lock", b"mine", 0.5) is True
+    await harness.elapse(0.4)
+    assert await cache.get("lock") == b"mine"
+    await harness.elapse(0.2)
+    assert await cache.add("lock", b"next", 0.5) is True
+
+
+async def test_every_waiter_is_woken_by_one_notification(cache: Cache) -> None:
+    waiters = [asyncio.create_task(cache.wait("done:1", 30)) for _ in range(5)]
+    await asyncio.sleep(0)  # let them start waiting (each would wait 30 s without the notice)
+    async with asyncio.timeout(10):
+        await cache.notify("done:1", 10)
+        assert await asyncio.gather(*waiters) == [True] * 5
+        assert await cache.wait("done:1", 30) is True  # a late waiter sees it too
+
+
+async def test_a_wait_without_a_notification_ends_after_its_time(cache: Cache) -> None:
+    await cache.notify("done:other", 10)
+    async with asyncio.timeout(10):
+        assert await cache.wait("done:1", 0.05) is False

@@ -20,6 +20,8 @@ class Watch:
     def __init__(self) -> None:
         self.misses = 0
         self.lock_attempts = 0
+        self.renewals = 0
+        self.waits = 0
         self.started = 0
         self._changed = asyncio.Condition()
 
@@ -34,7 +36,8 @@ class Watch:
 
 
 class WatchedCache:
-    """A Cache that reports misses on data keys and attempts at locks to a Watch."""
+    """A Cache that reports misses on data keys, attempts at locks, renewals of them and waits for
+    another's result to a Watch."""
 
     def __init__(self, inner: Cache, watch: Watch) -> None:
         self.inner = inner
@@ -42,23 +45,39 @@ class WatchedCache:
 
     async def get(self, key: str) -> bytes | None:
         value = await self.inner.get(key)
-        if value is None and key != VERSION_KEY:
+        if value is None and key != VERSION_KEY and not key.endswith(":lock"):
             await self.watch.count("misses")
         return value
 
     async def set(self, key: str, value: bytes, ttl: int) -> None:
         await self.inner.set(key, value, ttl)
 
-    async def add(self, key: str, value: bytes, ttl: int) -> bool:
+    async def add(self, key: str, value: bytes, ttl: float) -> bool:
         added = await self.inner.add(key, value, ttl)
         await self.watch.count("lock_attempts")
         return added
 
+    async def extend(self, key: str, value: bytes, ttl: float) -> bool:
+        extended = await self.inner.extend(key, value, ttl)
+        if extended:
+            await self.watch.count("renewals")
+        return extended
+
     async def delete(self, key: str) -> None:
         await self.inner.delete(key)
 
+    async def delete_if(self, key: str, value: bytes) -> bool:
+        return await self.inner.delete_if(key, value)
+
     async def incr(self, key: str, start: int = 0) -> int:
         return await self.inner.incr(key, start)
+
+    async def notify(self, key: str, ttl: float) -> None:
+        await self.inner.notify(key, ttl)
+
+    async def wait(self, key: str, at_most: float) -> bool:
+        await self.watch.count("waits")
+        return await self.inner.wait(key, at_most)
 
 
 class Computation:
@@ -134,6 +153,7 @@ async def test_a_failure_reaches_every_waiter_and_is_not_cached(memory: MemoryCa
     key = await aside.key("hot")
     assert await memory.get(key) is None
     assert await memory.get(f"{key}:lock") is None  # released, so the next caller need not wait
+    assert asyncio.all_tasks() == {asyncio.current_task()}  # the lease is no longer renewed
     assert await aside.get_or_compute("hot", constant) == b"fresh"
     assert await memory.get(key) == b"fresh"
 
@@ -146,7 +166,8 @@ async def test_when_the_computing_caller_is_cancelled_the_waiters_still_get_a_va
     first = asyncio.create_task(aside.get_or_compute("hot", stuck))
     await watch.until(lambda: watch.started == 1)
     others = [asyncio.create_task(aside.get_or_compute("hot", constant)) for _ in range(3)]
-    await watch.until(lambda: watch.misses == 4)
+    # the three others missed too (the first looked twice: before and after it took the lock)
+    await watch.until(lambda: watch.misses >= 5)
 
     first.cancel()
 
@@ -166,7 +187,7 @@ async def test_a_cancelled_waiter_leaves_the_computation_running(memory: MemoryC
 
     computing = asyncio.create_task(aside.get_or_compute("hot", slow))
     waiter = asyncio.create_task(aside.get_or_compute("hot", slow))
-    await watch.until(lambda: watch.misses == 2)
+    await watch.until(lambda: watch.misses >= 3)  # the computing one looked twice, the waiter once
     waiter.cancel()
     with pytest.raises(asyncio.CancelledError):
         await waiter
@@ -202,14 +223,53 @@ async def test_a_disabled_cache_always_computes_and_stores_nothing(memory: Memor
     assert await memory.get(await aside.key("a")) is None
 
 
-async def test_a_lock_that_is_never_released_only_delays_callers(memory: MemoryCache) -> None:
-    """A lock left by a crashed process: after `max_wait` the caller serves an uncached value."""
-    aside = CacheAside(memory, ttl=60, max_wait=0.01)
+@pytest.fixture(params=["memory", pytest.param("redis", marks=pytest.mark.redis)])
+def where(request: pytest.FixtureRequest) -> tuple[str, str]:
+    """memory, or Redis's url and this test's key prefix (sync, so it may pull in async fixtures)."""
+    if request.param == "memory":
+        return ("", "")
+    return (request.getfixturevalue("redis_url"), request.getfixturevalue("redis_prefix"))
+
+
+@pytest.fixture
+async def one_cache(where: tuple[str, str], memory: MemoryCache) -> AsyncIterator[Cache]:
+    """The in-process cache, or Redis (as one process sees it)."""
+    url, prefix = where
+    if not url:
+        yield memory
+        return
+    client = Redis.from_url(url)
+    yield RedisCache(client, prefix)
+    await client.aclose()
+
+
+async def test_a_lock_left_by_a_crashed_process_is_taken_over_when_its_lease_runs_out(
+    one_cache: Cache, watch: Watch
+) -> None:
+    """The process holding the lock died: nobody renews it, nobody will notify. The caller waits for
+    the lease to run out, then computes the value itself (and caches it)."""
+    aside = CacheAside(WatchedCache(one_cache, watch), ttl=60, lock_ttl=0.2)
     key = await aside.key("hot")
-    await memory.set(f"{key}:lock", b"1", 60)
-    assert await aside.get_or_compute("hot", constant) == b"fresh"
-    assert await memory.get(key) is None
+    assert await one_cache.add(f"{key}:lock", b"crashed", 0.2)
+
+    async with asyncio.timeout(10):
+        assert await aside.get_or_compute("hot", constant) == b"fresh"
+
+    assert watch.waits >= 1  # it did wait for the holder first
     assert aside.computations == 1
+    assert await one_cache.get(key) == b"fresh"
+    assert await one_cache.get(f"{key}:lock") is None
+
+
+async def test_the_lock_is_released_and_its_waiters_told_when_the_value_is_cached(
+    one_cache: Cache, watch: Watch
+) -> None:
+    aside = CacheAside(WatchedCache(one_cache, watch), ttl=60)
+    compute = Computation(watch, lambda: True)
+    assert await aside.get_or_compute("hot", compute) == b"value 1"
+    key = await aside.key("hot")
+    assert await one_cache.get(f"{key}:lock") is None
+    assert asyncio.all_tasks() == {asyncio.current_task()}  # the renewal stopped with the work
 
 
 # --- several processes sharing Redis -------------------------------------------------------
@@ -235,9 +295,10 @@ def two_processes(clients: list[Redis], prefix: str, watch: Watch, **options: fl
 async def test_concurrent_misses_in_two_processes_compute_once(
     clients: list[Redis], redis_prefix: str, watch: Watch
 ) -> None:
-    first, second = two_processes(clients, redis_prefix, watch)
-    # Hold the computation until both processes have tried the lock: one holds it, one waits.
-    compute = Computation(watch, lambda: watch.lock_attempts >= 2)
+    # The waiting process looks at the lock only every 30 s: it is woken by the result itself.
+    first, second = two_processes(clients, redis_prefix, watch, lock_ttl=30, wait_step=30)
+    # Hold the computation until the other process waits for it: one holds the lock, one waits.
+    compute = Computation(watch, lambda: watch.waits >= 1)
 
     async with asyncio.timeout(10):
         results = await asyncio.gather(
@@ -252,8 +313,8 @@ async def test_concurrent_misses_in_two_processes_compute_once(
 async def test_when_the_lock_holder_fails_the_waiting_process_takes_over(
     clients: list[Redis], redis_prefix: str, watch: Watch
 ) -> None:
-    first, second = two_processes(clients, redis_prefix, watch, max_wait=60)
-    failing = Computation(watch, lambda: watch.lock_attempts >= 2, fail=True)
+    first, second = two_processes(clients, redis_prefix, watch, lock_ttl=30, wait_step=30)
+    failing = Computation(watch, lambda: watch.waits >= 1, fail=True)
     working = Computation(watch, lambda: True)
 
     holder = asyncio.create_task(first.get_or_compute("hot", failing))
@@ -262,10 +323,30 @@ async def test_when_the_lock_holder_fails_the_waiting_process_takes_over(
 
     with pytest.raises(RuntimeError, match="database is down"):
         await holder
-    async with asyncio.timeout(10):  # well before max_wait: it does not sit out the whole wait
+    async with asyncio.timeout(10):  # well before its next look at the lock: woken by the failure
         assert await waiter == b"value 1"
     assert (failing.runs, working.runs) == (1, 1)
     assert await first.get_or_compute("hot", failing) == b"value 1"  # now cached for everyone
+
+
+@pytest.mark.redis
+async def test_a_lease_shorter_than_the_computation_still_gives_single_flight(
+    clients: list[Redis], redis_prefix: str, watch: Watch
+) -> None:
+    """The computation outlives its lock's 2 s lease: the holder renews the lease while it works, so
+    the other process, looking at the lock every second, finds it held each time and keeps waiting."""
+    first, second = two_processes(clients, redis_prefix, watch, lock_ttl=2, wait_step=1)
+    # Released once the waiter has found the lock held 4 times: at least 3 s, well past one lease.
+    compute = Computation(watch, lambda: watch.lock_attempts >= 5)
+
+    holder = asyncio.create_task(first.get_or_compute("hot", compute))
+    await watch.until(lambda: watch.started == 1)
+    async with asyncio.timeout(20):
+        results = await asyncio.gather(holder, second.get_or_compute("hot", compute))
+
+    assert list(results) == [b"value 1", b"value 1"]
+    assert compute.runs == first.computations + second.computations == 1
+    assert watch.renewals >= 1
 
 
 @pytest.mark.redis

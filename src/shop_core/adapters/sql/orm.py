@@ -144,6 +144,14 @@ stock_movements = sa.Table(
     sa.Index("ix_stock_movements_product_id_id", "product_id", "id"),
 )
 
+# One row: moved on by every catalog write, so every process's cache can tell the catalog changed.
+catalog_version = sa.Table(
+    "catalog_version",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("version", sa.BigInteger, nullable=False),
+)
+
 carts = sa.Table(
     "carts",
     metadata,
