@@ -848,6 +848,8 @@ def _migrate(settings: Settings, action: str, revision: str | None) -> str:
     from shop_core.adapters.sql import migrations_runner as runner
 
     url = settings.database_url
+    if action not in {"upgrade", "downgrade", "current"}:
+        raise ValueError(f"unknown migration action {action!r}")
     if action != "upgrade" and missing_database_file(settings) is not None:
         return "none"  # reading must not create the file (connecting to SQLite would)
     if action == "upgrade":

@@ -82,3 +82,18 @@ async def test_upgrading_an_up_to_date_database_changes_nothing(empty_database_u
 def test_migrate_refuses_an_unknown_action(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="sideways"):
         migrate(make_settings(f"sqlite+aiosqlite:///{tmp_path / 'x.db'}"), "sideways")
+
+
+async def test_the_catalog_version_starts_at_zero_and_goes_with_its_revision(empty_database_url: str) -> None:
+    settings = make_settings(empty_database_url)
+    await asyncio.to_thread(migrate, settings, "upgrade", "0008")
+    engine = create_async_engine(empty_database_url, poolclass=NullPool)
+    try:
+        async with engine.connect() as conn:
+            rows = (await conn.execute(sa.text("SELECT id, version FROM catalog_version"))).all()
+    finally:
+        await engine.dispose()
+    assert [tuple(row) for row in rows] == [(1, 0)]
+
+    assert await asyncio.to_thread(migrate, settings, "downgrade", "0007") == "0007"
+    assert "catalog_version" not in await table_names(empty_database_url)
