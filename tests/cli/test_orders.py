@@ -376,6 +376,7 @@ def test_expire_unpaid_with_a_bad_timeout_is_one_error(cli: Cli) -> None:
 
 def test_invoice_writes_the_pdf(cli: Cli, tmp_path: Path) -> None:
     number = place(cli, register(cli, "ann@example.com"), {"LAMP-1": 2})
+    ok(cli("orders", "set-status", number, "paid"))  # invoices are numbered once paid
     out = tmp_path / "invoice.pdf"
 
     said = ok(cli("orders", "invoice", number, "--out", str(out))).strip()

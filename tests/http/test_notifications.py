@@ -10,6 +10,7 @@ the order number (or what it is about) in both the plain-text and the HTML part.
 from __future__ import annotations
 
 import html as html_text
+import io
 import re
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -21,6 +22,7 @@ from typing import Any
 import httpx
 import pytest
 from litestar.testing import AsyncTestClient
+from pypdf import PdfReader
 
 from shop_core.adapters.inprocess_jobs import InProcessJobQueue
 from shop_core.bootstrap import bootstrap
@@ -287,6 +289,37 @@ async def test_payment_mails_the_invoice_the_order_serves(world: World) -> None:
         "invoice.issue",
         "email.payment_received",
     ]
+
+
+def pdf_text(pdf: bytes) -> str:
+    return "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages)
+
+
+async def test_an_invoice_asked_for_before_the_payment_is_mailed_and_served_as_paid(world: World) -> None:
+    lamp = await world.product("Desk Lamp", "25.00")
+    order = await world.order([(lamp["id"], 1)])
+    path = f"/api/orders/{order['id']}/invoice/"
+    before = await world.client.get(path, headers=world.customer.headers)
+    assert before.status_code == 200, before.text
+    assert f'filename="proforma-{order["order_number"]}.pdf"' in before.headers["content-disposition"]
+    assert "Payment status: unpaid" in pdf_text(before.content)
+
+    await world.pay_cash(order)
+    await world.drain()
+
+    message = world.one_mail(
+        world.customer.email, f"Payment received for order {order['order_number']} — {STORE}"
+    )
+    [attachment] = list(message.iter_attachments())
+    mailed = attachment.get_content()
+    assert isinstance(mailed, bytes)
+    assert "Payment status: paid" in pdf_text(mailed)
+    assert "unpaid" not in pdf_text(mailed)
+    served = await world.client.get(path, headers=world.customer.headers)
+    assert served.status_code == 200, served.text
+    assert "Payment status: paid" in pdf_text(served.content)
+    assert re.search(r'filename="INV-\d{4}-000001\.pdf"', served.headers["content-disposition"])
+    assert served.content == mailed
 
 
 async def test_shipping_mails_the_customer_once(world: World) -> None:

@@ -429,6 +429,10 @@ async def test_ten_concurrent_invoice_requests_issue_one_invoice(shop_app: Catal
     placed = await catalog.client.post("/api/orders/", json=order_of([(mug["id"], 1)]), headers=me.headers)
     assert placed.status_code == 201, placed.text
     order_id = placed.json()["id"]
+    paid = await catalog.client.patch(  # invoices are numbered once paid
+        f"/api/orders/{order_id}/", json={"status": "paid"}, headers=catalog.staff.headers
+    )
+    assert paid.status_code == 200, paid.text
 
     answers = await answers_of(
         catalog.client, [Call("GET", f"/api/orders/{order_id}/invoice/", None, me.headers) for _ in range(10)]
@@ -454,6 +458,11 @@ async def test_invoices_for_eight_orders_at_once_are_numbered_without_gaps(shop_
         )
         assert placed.status_code == 201, placed.text
         order_ids.append(placed.json()["id"])
+    for order_id in order_ids:  # invoices are numbered once paid
+        paid = await catalog.client.patch(
+            f"/api/orders/{order_id}/", json={"status": "paid"}, headers=catalog.staff.headers
+        )
+        assert paid.status_code == 200, paid.text
     calls = [Call("GET", f"/api/orders/{i}/invoice/", None, me.headers) for i in order_ids]
 
     answers = await answers_of(catalog.client, calls)

@@ -80,6 +80,13 @@ class World:
         assert not placed.replayed
         return placed.order
 
+    async def paid(self, *items: tuple[int, int]) -> OrderView:
+        """An order placed and paid, its jobs (the invoice's among them) done."""
+        order = await self.place(*items)
+        await self.move(order.id, "paid")
+        await self.shop.drain_jobs()
+        return order
+
     async def stock(self, product_id: int) -> int:
         async with self.shop.ports.uow() as uow:
             found = await uow.products.by_ids([product_id])
@@ -243,11 +250,9 @@ def pdf_text(data: bytes) -> str:
 
 async def test_invoice_numbers_run_per_year_without_gaps(world: World) -> None:
     shop, clock = world.shop, world.clock
-    first, second, third, fourth = [await world.place((world.widget, 1)) for _ in range(4)]
-
-    world.renderer.failures = 1
-    with pytest.raises(RuntimeError, match="on fire"):
-        await shop.order_invoice(first.id, world.customer)
+    world.renderer.failures = 1  # the invoice job's first try fails: its number stays with the order
+    first = await world.paid((world.widget, 1))
+    second = await world.paid((world.widget, 1))
 
     issued = await shop.order_invoice(second.id, world.customer)
     assert issued.number == "INV-2030-000002"  # the first order kept its number: no gap
@@ -255,14 +260,17 @@ async def test_invoice_numbers_run_per_year_without_gaps(world: World) -> None:
     text = pdf_text(issued.pdf)
     assert "INV-2030-000002" in text
     assert second.order_number in text
-    retried = await shop.order_invoice(first.id, STAFF)  # rendered now, under the number it kept
+    assert "Payment status: paid" in text
+    retried = await shop.order_invoice(first.id, STAFF)  # rendered by the job's retry, same number
     assert retried.number == "INV-2030-000001"
     assert "INV-2030-000001" in pdf_text(retried.pdf)
+    third = await world.paid((world.widget, 1))
     assert (await shop.order_invoice(third.id, world.customer)).number == "INV-2030-000003"
 
     clock.current = datetime(2031, 1, 1, 0, 0, 1, tzinfo=UTC)
+    fourth = await world.paid((world.widget, 1))
     assert (await shop.order_invoice(fourth.id, world.customer)).number == "INV-2031-000001"
-    newer = await world.place((world.gadget, 1))
+    newer = await world.paid((world.gadget, 1))
     assert (await shop.order_invoice_by_number(newer.order_number, STAFF)).number == "INV-2031-000002"
 
     # Issued once: asking again (even in another year) gives the same invoice, and no new number.
@@ -271,8 +279,48 @@ async def test_invoice_numbers_run_per_year_without_gaps(world: World) -> None:
     assert (again.number, again.pdf) == (issued.number, issued.pdf)
     assert (await shop.order_invoice_by_number(second.order_number, world.customer)).pdf == issued.pdf
     assert world.renderer.calls == calls
-    last = await world.place((world.gadget, 1))
+    last = await world.paid((world.gadget, 1))
     assert (await shop.order_invoice(last.id, world.customer)).number == "INV-2031-000003"
+
+
+async def test_an_unpaid_order_has_a_pro_forma_and_spends_no_invoice_number(world: World) -> None:
+    shop = world.shop
+    unpaid = await world.place((world.widget, 1))
+
+    proforma = await shop.order_invoice(unpaid.id, world.customer)
+
+    assert (proforma.number, proforma.filename) == ("pro-forma", f"proforma-{unpaid.order_number}.pdf")
+    text = pdf_text(proforma.pdf)
+    assert "Pro-forma invoice" in text
+    assert "Payment status: unpaid" in text
+    assert unpaid.order_number in text
+    assert "INV-" not in text
+    await shop.cancel_order(unpaid.id, world.customer)
+    assert (await shop.order_invoice(unpaid.id, STAFF)).number == "pro-forma"  # cancelled: still none
+
+    paid = await world.paid((world.widget, 1))
+    assert (await shop.order_invoice(paid.id, world.customer)).number == "INV-2030-000001"
+    async with shop.ports.uow() as uow:
+        assert await uow.invoices.get(unpaid.id) is None
+
+
+async def test_an_invoice_asked_for_before_the_payment_says_paid_after_it(world: World) -> None:
+    shop = world.shop
+    order = await world.place((world.widget, 1))
+    assert "Payment status: unpaid" in pdf_text((await shop.order_invoice(order.id, world.customer)).pdf)
+
+    await world.move(order.id, "paid")
+    await shop.drain_jobs()
+
+    paid = await shop.order_invoice(order.id, world.customer)
+    assert paid.number == "INV-2030-000001"
+    assert "Payment status: paid" in pdf_text(paid.pdf)
+
+    await shop.cancel_order(order.id, STAFF, "out of stock after all")  # refunded: rendered again
+    refunded = await shop.order_invoice(order.id, world.customer)
+    assert refunded.number == "INV-2030-000001"
+    assert "Payment status: refunded" in pdf_text(refunded.pdf)
+    assert (await shop.order_invoice(order.id, STAFF)).pdf == refunded.pdf  # and kept
 
 
 # --- idempotency keys ------------------------------------------------------------------------------

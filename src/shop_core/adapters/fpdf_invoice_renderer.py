@@ -78,14 +78,20 @@ class FpdfInvoiceRenderer:
             def text(value: str) -> str:
                 return value
 
-        pdf.set_title(text(f"Invoice {document.invoice_number}"))
+        pdf.set_title(text(f"{document.title} {document.order_number}"))
         pdf.add_page()
 
         pdf.set_font(family, "B", 18)
         pdf.cell(text=text(document.shop_name), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
         pdf.set_font(family, "B", 14)
-        pdf.cell(text=text(f"Invoice {document.invoice_number}"), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        pdf.cell(text=text(document.title), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
         pdf.set_font(family, "", 10)
+        if document.proforma:
+            pdf.cell(
+                text="Not a tax invoice: the invoice is numbered and issued once the order is paid.",
+                new_x=XPos.LMARGIN,
+                new_y=YPos.NEXT,
+            )
         for label, value in (
             ("Order number", document.order_number),
             ("Issue date", _utc_date(document.issued_at)),

@@ -1,4 +1,7 @@
-"""Invoices: numbered once per order, without gaps within a year."""
+"""Invoices: numbered once per order, without gaps within a year, when the order is paid.
+
+An unpaid order gets a pro-forma document instead: the same content, no invoice number, not
+kept. So a number is never spent on an order that is never paid (cancelled, expired)."""
 
 from __future__ import annotations
 
@@ -55,3 +58,9 @@ class InvoiceDocument:
     total: str
     payment_method: str
     payment_status: str
+    proforma: bool = False
+    """An unpaid order's document: `invoice_number` is empty, it is not a tax invoice."""
+
+    @property
+    def title(self) -> str:
+        return "Pro-forma invoice" if self.proforma else f"Invoice {self.invoice_number}"

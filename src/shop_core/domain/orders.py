@@ -173,6 +173,11 @@ class Order:
         )
 
     @property
+    def was_paid(self) -> bool:
+        """The money came at some point (the order may have been refunded since)."""
+        return self.paid_at is not None or self.payment_status in (PaymentStatus.PAID, PaymentStatus.REFUNDED)
+
+    @property
     def is_unpaid(self) -> bool:
         return self.status is OrderStatus.PENDING and self.payment_status is not PaymentStatus.PAID
 

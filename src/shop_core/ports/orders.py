@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Protocol
 
 from shop_core.domain.invoices import Invoice, InvoiceDocument
-from shop_core.domain.orders import Order, OrderEvent, OrderStatus, PaymentMethod
+from shop_core.domain.orders import Order, OrderEvent, OrderStatus, PaymentMethod, PaymentStatus
 from shop_core.domain.stock import Take
 
 
@@ -109,9 +109,15 @@ class InvoiceRepository(Protocol):
         """False, storing nothing, when the order already has an invoice."""
         ...
 
-    async def store_pdf(self, order_id: int, pdf: bytes) -> bytes:
-        """Keep the rendered PDF of an invoice that has none yet; the PDF kept (another request's,
-        if it stored one first)."""
+    async def store_pdf(self, order_id: int, pdf: bytes, payment_status: PaymentStatus) -> bytes:
+        """Keep the rendered PDF of an invoice that has none yet, if the order's payment status is
+        still the one it shows; the PDF kept (another request's, if it stored one first), or `pdf`
+        when it was not kept (the order changed meanwhile)."""
+        ...
+
+    async def discard_pdf(self, order_id: int) -> None:
+        """Forget the kept PDF (the order's payment status changed): the next request renders it
+        again, under the same number."""
         ...
 
 

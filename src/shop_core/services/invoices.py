@@ -1,11 +1,17 @@
-"""Invoices: numbered once per order with the year's next number (no gaps), rendered as a PDF and kept.
+"""Invoices: numbered once per paid order with the year's next number (no gaps), rendered as a PDF and kept.
 
-The first request for an order's invoice (or a worker, when the order is paid) issues it. The
-number is counted and stored with the order's invoice row in one short transaction, so it is
-never lost or handed out twice (two requests racing for one order end with one number: the loser's
-transaction rolls back and gives its number back). The PDF is rendered afterwards, outside any
-lock and off the event loop, and stored; if rendering fails, the number stays with the order and
-the next request renders it again.
+- An unpaid order has no invoice yet: asking for it gives a pro-forma document (same content, no
+  number, "Payment status: unpaid"), rendered each time and not kept. So an order that is never
+  paid (cancelled, expired) spends no number.
+- The order's invoice is issued when it is paid (the worker's job, or the first request after the
+  payment, or the payment-received email, whichever comes first). The number is counted and
+  stored with the order's invoice row in one short transaction, so it is never lost or handed out
+  twice (two requests racing for one order end with one number: the loser's transaction rolls
+  back and gives its number back).
+- The PDF is rendered afterwards, outside any lock and off the event loop, and kept only while
+  the order's payment status is still the one it shows; when that status changes (refunded), the
+  kept PDF is dropped (`orders.move`) and rendered again under the same number. If rendering
+  fails, the number stays with the order and the next request renders it again.
 """
 
 from __future__ import annotations
@@ -33,26 +39,39 @@ class InvoiceContext:
     shop_name: str
 
 
+PROFORMA = "pro-forma"
+
+
 @dataclass(frozen=True)
 class InvoiceFile:
     number: str
+    """The invoice number (INV-2026-000042), or `pro-forma` for an unpaid order's document."""
     filename: str
     pdf: bytes
 
+    @property
+    def proforma(self) -> bool:
+        return self.number == PROFORMA
+
 
 async def invoice_for(order_id: int, viewer: Actor, ctx: InvoiceContext) -> InvoiceFile:
-    """The order's invoice, issued now if it has none yet. Owner and staff only (404 otherwise)."""
+    """The paid order's invoice, issued now if it has none yet; an unpaid order's pro-forma. Owner
+    and staff only (404 otherwise)."""
     async with ctx.uow() as uow:
         order = await visible_order(uow, order_id, viewer)
         invoice = await uow.invoices.get(order_id)
     if invoice is None:
+        if not order.was_paid:
+            document = document_of(order, "", ctx.clock.now(), ctx.shop_name, proforma=True)
+            draft = await asyncio.to_thread(ctx.renderer.render, document)
+            return InvoiceFile(PROFORMA, f"proforma-{order.number}.pdf", draft)
         invoice = await _number(order, ctx)
     pdf = invoice.pdf
     if pdf is None:
         document = document_of(order, invoice.number, invoice.issued_at, ctx.shop_name)
         pdf = await asyncio.to_thread(ctx.renderer.render, document)
         async with ctx.uow() as uow:
-            pdf = await uow.invoices.store_pdf(order_id, pdf)
+            pdf = await uow.invoices.store_pdf(order_id, pdf, order.payment_status)
             await uow.commit()
     return InvoiceFile(invoice.number, f"{invoice.number}.pdf", pdf)
 
@@ -81,7 +100,9 @@ async def _number(order: Order, ctx: InvoiceContext) -> Invoice:
     return existing
 
 
-def document_of(order: Order, number: str, issued_at: datetime, shop_name: str) -> InvoiceDocument:
+def document_of(
+    order: Order, number: str, issued_at: datetime, shop_name: str, *, proforma: bool = False
+) -> InvoiceDocument:
     exponent = exponent_of(order.currency)
 
     def money(minor: int) -> str:
@@ -115,4 +136,5 @@ def document_of(order: Order, number: str, issued_at: datetime, shop_name: str) 
         total=money(order.total_price),
         payment_method=order.payment_method.value,
         payment_status=order.payment_status.value,
+        proforma=proforma,
     )

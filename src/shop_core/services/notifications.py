@@ -76,7 +76,12 @@ async def send_payment_received(order_id: int, *, ctx: NotificationContext) -> N
     order, user = found
     invoice = await invoices.invoice_for(order_id, SYSTEM, ctx.invoices)
     email = emails.payment_received(
-        ctx.store, user.email, order_view(order), invoice.pdf, invoice.number, templates=ctx.templates
+        ctx.store,
+        user.email,
+        order_view(order),
+        invoice.pdf,
+        None if invoice.proforma else invoice.number,
+        templates=ctx.templates,
     )
     await ctx.mailer.send(email)
 

@@ -491,7 +491,8 @@ async def move(
     """One move with everything it implies, in the caller's transaction; the full trail after it."""
     assert order.id is not None
     now = ctx.clock.now()
-    before, was_paid = order.status, order.payment_status is PaymentStatus.PAID
+    before, paid_before = order.status, order.payment_status
+    was_paid = paid_before is PaymentStatus.PAID
     event = order.move_to(target, now, actor.label, note)
     by_hand = ""
     if target in (OrderStatus.CANCELLED, OrderStatus.REFUNDED) and was_paid and not refunded_by:
@@ -502,6 +503,8 @@ async def move(
         raise Conflict(
             f"Order {order.number} was changed by someone else meanwhile; reload it and try again."
         )
+    if order.payment_status is not paid_before:
+        await uow.invoices.discard_pdf(order.id)  # rendered again, showing the new payment status
     trail = [event]
     if order.returns_stock_on(before, target):
         movements = []

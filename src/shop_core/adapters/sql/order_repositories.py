@@ -462,10 +462,15 @@ class SqlInvoiceRepository:
         )
         return (await self._session.execute(statement)).first() is not None
 
-    async def store_pdf(self, order_id: int, pdf: bytes) -> bytes:
+    async def store_pdf(self, order_id: int, pdf: bytes, payment_status: PaymentStatus) -> bytes:
+        still = sa.exists().where(orders.c.id == order_id, orders.c.payment_status == payment_status.value)
         await self._session.execute(
-            invoices.update().where(invoices.c.order_id == order_id, invoices.c.pdf.is_(None)).values(pdf=pdf)
+            invoices.update()
+            .where(invoices.c.order_id == order_id, invoices.c.pdf.is_(None), still)
+            .values(pdf=pdf)
         )
         kept = await self._session.scalar(sa.select(invoices.c.pdf).where(invoices.c.order_id == order_id))
-        assert isinstance(kept, bytes)
-        return kept
+        return kept if isinstance(kept, bytes) else pdf
+
+    async def discard_pdf(self, order_id: int) -> None:
+        await self._session.execute(invoices.update().where(invoices.c.order_id == order_id).values(pdf=None))
