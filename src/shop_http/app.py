@@ -19,7 +19,7 @@ from shop_core.settings import Environment, Settings
 from shop_http.controllers.auth import AuthController
 from shop_http.controllers.cart import CART_TOKEN, CartController
 from shop_http.controllers.categories import CategoryController
-from shop_http.controllers.docs import docs, swagger
+from shop_http.controllers.docs import docs, docs_assets, schema_yaml, swagger
 from shop_http.controllers.health import HealthController
 from shop_http.controllers.orders import OrderController
 from shop_http.controllers.payments import PaymentController
@@ -62,7 +62,7 @@ def create_app(settings: Settings | None = None, shop_factory: ShopFactory = boo
 
     auth = jwt_auth(settings)
     openapi = openapi_config()
-    openapi.render_plugins = [swagger]
+    openapi.render_plugins = [swagger, schema_yaml]  # /api/schema/swagger, /api/schema/openapi.yaml
     metrics = HttpMetrics(settings)
     api = Litestar(
         route_handlers=[
@@ -75,6 +75,7 @@ def create_app(settings: Settings | None = None, shop_factory: ShopFactory = boo
             PaymentController,
             HealthController,
             docs,
+            docs_assets,
             *metrics.routes,
         ],
         dependencies={"shop": Provide(provide_shop, sync_to_thread=False)},
