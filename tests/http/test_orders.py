@@ -877,6 +877,24 @@ async def test_the_invoice_is_a_pdf_numbered_once(app: Catalog) -> None:
     assert_error(await client.get(f"/api/orders/{order['id']}/invoice/"), 401)
 
 
+async def test_the_invoice_is_also_a_plain_binary_download(app: Catalog) -> None:
+    """For generic clients (and generators that know no `application/pdf`): the same bytes as
+    `application/octet-stream` when `Accept` prefers it; a PDF otherwise."""
+    client, me = app.client, app.customer
+    lamp = await app.product("Lamp", "19.99", stock_quantity=10)
+    order = await placed(client, me, [(lamp["id"], 1)])
+    path = f"/api/orders/{order['id']}/invoice/"
+    as_pdf = await client.get(path, headers=me.headers)
+    binary = await client.get(path, headers={**me.headers, "Accept": "application/octet-stream"})
+    either = await client.get(path, headers={**me.headers, "Accept": "application/octet-stream;q=0.5, */*"})
+    assert as_pdf.headers["content-type"] == either.headers["content-type"] == "application/pdf"
+    assert binary.status_code == 200
+    assert binary.headers["content-type"] == "application/octet-stream"
+    assert binary.headers["content-disposition"] == as_pdf.headers["content-disposition"]
+    assert pdf_text(as_pdf)
+    assert binary.content.startswith(b"%PDF-")
+
+
 # --- products that orders reference --------------------------------------------------------------------
 
 

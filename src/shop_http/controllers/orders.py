@@ -397,8 +397,9 @@ class OrderController(Controller):
         operation_id="getOrderInvoice",
         summary="The order's invoice as a PDF",
         description=(
-            "Numbered once, per year without gaps, on the first request. Owner and staff only. Sent inline "
-            'with a file name (`Content-Disposition: inline; filename="INV-2026-000001.pdf"`), as '
+            "A paid order's invoice, numbered per year without gaps (`INV-2026-000001`); an unpaid order's "
+            "pro-forma, without a number. Owner and staff only. Sent inline with a file name "
+            '(`Content-Disposition: inline; filename="INV-2026-000001.pdf"`), as '
             "`application/pdf`, or as `application/octet-stream` (the same bytes) for a client whose "
             "`Accept` header prefers it."
         ),
