@@ -66,6 +66,9 @@ class FakeUserRepository:
         rows = sorted(self._rows.values(), key=lambda u: u.id or 0)
         return rows[offset : offset + limit], len(rows)
 
+    async def emails_of(self, user_ids: set[int]) -> dict[int, str]:
+        return {i: self._rows[i].email for i in user_ids if i in self._rows}
+
     async def save(self, user: User) -> None:
         assert user.id is not None
         others = (u for u in self._rows.values() if u.id != user.id)
@@ -465,15 +468,18 @@ class FakeLoginThrottle:
     clock: FakeClock
     counters: dict[str, tuple[int, datetime]] = field(default_factory=dict)
 
-    async def failures(self, key: str) -> tuple[int, int]:
+    async def attempts(self, key: str) -> tuple[int, int]:
         count, ends = self.counters.get(key, (0, self.clock.now()))
         remaining = int((ends - self.clock.now()).total_seconds())
         return (count, remaining) if remaining > 0 else (0, 0)
 
-    async def record_failure(self, key: str, window_seconds: int) -> None:
-        count, remaining = await self.failures(key)
-        ends = self.clock.now() + timedelta(seconds=remaining if count else window_seconds)
+    async def count_attempt(self, key: str, window_seconds: int) -> tuple[int, int]:
+        # No await between the read and the write: atomic on the event loop.
+        count, ends = self.counters.get(key, (0, self.clock.now()))
+        if ends <= self.clock.now():
+            count, ends = 0, self.clock.now() + timedelta(seconds=window_seconds)
         self.counters[key] = (count + 1, ends)
+        return count + 1, int((ends - self.clock.now()).total_seconds())
 
     async def reset(self, key: str) -> None:
         self.counters.pop(key, None)

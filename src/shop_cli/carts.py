@@ -6,7 +6,8 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from shop_cli.runner import console, load_settings, run
+from shop_cli.paging import JSON
+from shop_cli.runner import console, load_settings, print_json, run
 from shop_core.bootstrap import Shop
 from shop_core.domain.cart import customer_owner
 from shop_core.services.cart import CartView
@@ -16,7 +17,9 @@ app = typer.Typer(help="Customers' carts.", no_args_is_help=True)
 
 
 @app.command()
-def show(email: str = typer.Argument(..., metavar="EMAIL", help="The customer's email.")) -> None:
+def show(
+    email: str = typer.Argument(..., metavar="EMAIL", help="The customer's email."), as_json: bool = JSON
+) -> None:
     """A customer's cart, every line priced from the catalog now."""
 
     async def load(shop: Shop) -> tuple[UserView, CartView, str]:
@@ -24,6 +27,9 @@ def show(email: str = typer.Argument(..., metavar="EMAIL", help="The customer's 
         return user, await shop.view_cart(customer_owner(user.id)), shop.currency
 
     user, cart, currency = run(load)
+    if as_json:
+        print_json(cart)
+        return
     if not cart.items:
         console.print(f"The cart of {escape(user.email)} is empty.", highlight=False, soft_wrap=True)
         return

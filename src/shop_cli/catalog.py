@@ -14,11 +14,12 @@ from rich.markup import escape
 from rich.table import Table
 
 from shop_cli.progress import progress_bar
-from shop_cli.runner import console, fail, load_settings, run
+from shop_cli.runner import YES, confirm, console, fail, load_settings, run
 from shop_core.bootstrap import Shop
 from shop_core.domain.errors import InvalidInput
 from shop_core.services.catalog_commands import ProductQuery
 from shop_core.services.catalog_import import COLUMNS, ImportReport, read_csv
+from shop_core.services.catalog_seed import SEED_PREFIX
 
 app = typer.Typer(help="The catalog in bulk: CSV import and export, generated data.", no_args_is_help=True)
 
@@ -88,13 +89,34 @@ def export(
 def seed(
     products: int = typer.Option(1000, "--products", min=0, max=1_000_000, help="How many products."),
     categories: int = typer.Option(20, "--categories", min=1, max=10_000, help="How many categories."),
+    sku_prefix: str = typer.Option(
+        SEED_PREFIX, "--sku-prefix", help="The generated products' skus: PREFIX-000001 and on."
+    ),
+    update_existing: bool = typer.Option(
+        False,
+        "--update-existing",
+        help="Overwrite the products already there with those skus (by default they are left alone).",
+    ),
+    yes: bool = YES,
 ) -> None:
-    """Generate demo or benchmark data; the same numbers always give the same rows (safe to re-run)."""
+    """Add generated demo or benchmark products; the same numbers always give the same rows.
+
+    Only adds: a product whose sku is already there is skipped and left as it is (the demo
+    catalog's skus are SKU-000001…, the seed's SEED-000001…), unless --update-existing.
+    """
     settings = load_settings()
+    overwrite = ", overwriting those already there" if update_existing else ""
+    confirm(
+        f"Add {products} generated products ({escape(sku_prefix)}-000001…) in {categories} categories"
+        f"{overwrite}?",
+        yes=yes,
+    )
 
     async def seed_all(shop: Shop) -> ImportReport:
         with progress_bar("Seeding", products) as bar:
-            report = await shop.seed_catalog(products, categories, progress=bar)
+            report = await shop.seed_catalog(
+                products, categories, progress=bar, sku_prefix=sku_prefix, update_existing=update_existing
+            )
             bar.finish()
         return report
 
@@ -111,9 +133,10 @@ def seed(
 
 
 def summary(report: ImportReport) -> str:
+    skipped = f", {report.skipped} skipped (already there)" if report.skipped else ""
     return (
         f"{report.created} created, {report.updated} updated, {report.unchanged} unchanged, "
-        f"{len(report.rejected)} rejected"
+        f"{len(report.rejected)} rejected{skipped}"
     )
 
 

@@ -6,6 +6,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
+from shop_cli.paging import JSON, PAGE, PAGE_SIZE, check_page, footer, print_page, window
 from shop_cli.runner import console, fail, run
 from shop_core.bootstrap import Shop, queue_url
 from shop_core.services.jobs import JobView
@@ -26,21 +27,28 @@ def list_jobs(
         "--status",
         help="Only jobs in this status: pending, queued, active, retrying, complete, failed.",
     ),
-    limit: int = typer.Option(50, "--limit", min=1, max=1_000, help="How many jobs to show (newest first)."),
+    page: int = PAGE,
+    page_size: int = PAGE_SIZE,
+    as_json: bool = JSON,
 ) -> None:
     """Jobs, newest first, with their attempts and last error, and how many match in all."""
+    offset, limit = window(page, page_size)
 
     async def load(shop: Shop) -> Page[JobView]:
-        return await shop.list_jobs(status, offset=0, limit=limit)
+        return await shop.list_jobs(status, offset=offset, limit=limit)
 
-    page = run(load)
-    if page.items:
+    found = run(load)
+    check_page(page, page_size, found.total)
+    if as_json:
+        print_page(found.items, page=page, page_size=page_size, total=found.total)
+        return
+    if found.items:
         table = Table(title="Jobs")
         for column in ("id", "job", "key", "status", "attempts", "updated", "error"):
             table.add_column(
                 column, justify="right" if column in {"id", "attempts"} else "left", overflow="fold"
             )
-        for job in page.items:
+        for job in found.items:
             error = " ".join((job.error or "").split())
             table.add_row(
                 str(job.id),
@@ -52,8 +60,7 @@ def list_jobs(
                 escape(error[:ERROR_WIDTH] + ("…" if len(error) > ERROR_WIDTH else "")),
             )
         console.print(table)
-    noun = "job" if page.total == 1 else "jobs"
-    console.print(f"{len(page.items)} of {page.total} {noun}", highlight=False)
+    footer("job", page, page_size, found.total, len(found.items))
 
 
 def _status(status: str) -> str:

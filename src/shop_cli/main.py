@@ -5,26 +5,29 @@ from __future__ import annotations
 import signal
 import subprocess
 import sys
+from importlib import metadata
 
 import typer
 from rich.table import Table
 
-from shop_cli import carts, catalog, db, jobs, openapi, orders, payments, products, stock, users
+from shop_cli import carts, catalog, categories, db, jobs, openapi, orders, payments, products, stock, users
 from shop_cli.runner import console, fail, guarded, load_settings
 from shop_cli.runner import run as run_use_case
 from shop_core.bootstrap import Shop, migrate, queue_url
 from shop_core.services.catalog_import import ImportReport
+from shop_core.services.catalog_seed import DEMO_PREFIX
 from shop_core.services.demo import DemoReport
 
 app = typer.Typer(
     help="Run and operate the shop.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
-    add_completion=False,
+    add_completion=True,  # --install-completion / --show-completion (bash, zsh, fish, PowerShell)
 )
 app.add_typer(db.app, name="db")
 app.add_typer(users.app, name="users")
 app.add_typer(catalog.app, name="catalog")
+app.add_typer(categories.app, name="categories")
 app.add_typer(products.app, name="products")
 app.add_typer(stock.app, name="stock")
 app.add_typer(carts.app, name="carts")
@@ -35,6 +38,37 @@ app.add_typer(openapi.app, name="openapi")
 
 DEMO_PRODUCTS = 60
 DEMO_CATEGORIES = 12
+PACKAGE = "shop_cli"
+
+
+def installed_version() -> str:
+    """The name and version of the distribution that installed this package (read from its
+    metadata, so a renamed distribution needs no change here)."""
+    scripts = metadata.entry_points(group="console_scripts")
+    found = [ep.dist for ep in scripts if ep.value.split(".")[0].split(":")[0] == PACKAGE and ep.dist]
+    names = metadata.packages_distributions().get(PACKAGE, [])
+    for dist in [*found, *(metadata.distribution(name) for name in names)]:
+        return f"{dist.metadata['Name']} {dist.version}"
+    return "unknown version (not installed as a distribution)"
+
+
+def _print_version(wanted: bool) -> None:
+    if wanted:
+        console.print(installed_version(), highlight=False, soft_wrap=True)
+        raise typer.Exit
+
+
+@app.callback()
+def main(
+    version: bool = typer.Option(
+        False,
+        "--version",
+        callback=_print_version,
+        is_eager=True,
+        help="Show the installed version and exit.",
+    ),
+) -> None:
+    """Run and operate the shop."""
 
 
 @app.command()
@@ -81,7 +115,8 @@ def demo() -> None:
     revision = guarded(lambda: migrate(settings, "upgrade"))
 
     async def load(shop: Shop) -> tuple[DemoReport, ImportReport]:
-        return await shop.seed_demo(), await shop.seed_catalog(DEMO_PRODUCTS, DEMO_CATEGORIES)
+        accounts = await shop.seed_demo()
+        return accounts, await shop.seed_catalog(DEMO_PRODUCTS, DEMO_CATEGORIES, sku_prefix=DEMO_PREFIX)
 
     report, seeded = run_use_case(load, settings)
     table = Table(title=f"Demo data (database at revision {revision})")

@@ -9,10 +9,12 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from shop_cli.runner import console, fail, load_settings, run
+from shop_cli.paging import JSON, PAGE, PAGE_SIZE, check_page, footer, print_page, window
+from shop_cli.runner import YES, confirm, console, fail, load_settings, print_json, run
 from shop_core.bootstrap import Shop
 from shop_core.services.invoices import InvoiceFile
 from shop_core.services.order_commands import Actor, ChangeOrderStatus
+from shop_core.services.order_listing import StaffOrderView
 from shop_core.services.order_views import AddressView, OrderEventView, OrderView
 from shop_core.services.views import Page
 
@@ -32,43 +34,54 @@ OUT = typer.Option(..., "--out", metavar="FILE.pdf", help="Where to write the PD
 
 @app.command("list")
 def list_orders(
+    *,
     status: str | None = typer.Option(None, "--status", help="Only orders in this status, e.g. pending."),
     email: str | None = typer.Option(None, "--email", help="Only this customer's orders."),
     since: datetime | None = SINCE,
-    limit: int = typer.Option(50, "--limit", min=1, max=10_000, help="How many orders to show."),
+    page: int = PAGE,
+    page_size: int = PAGE_SIZE,
+    as_json: bool = JSON,
 ) -> None:
-    """Orders, newest first, with how many match in all."""
+    """Orders, newest first, with their customers' emails and how many match in all."""
     start = since.replace(tzinfo=UTC) if since is not None else None
+    offset, limit = window(page, page_size)
 
-    async def load(shop: Shop) -> Page[OrderView]:
+    async def load(shop: Shop) -> Page[StaffOrderView]:
         user_id = (await shop.find_user(email)).id if email is not None else None
-        return await shop.list_orders(ACTOR, status=status, user_id=user_id, since=start, limit=limit)
+        return await shop.list_orders_with_emails(
+            ACTOR, status=status, user_id=user_id, since=start, offset=offset, limit=limit
+        )
 
-    page = run(load)
-    if page.items:
+    found = run(load)
+    check_page(page, page_size, found.total)
+    if as_json:
+        print_page(found.items, page=page, page_size=page_size, total=found.total)
+        return
+    if found.items:
         table = Table(title="Orders (newest first)")
-        right = {"customer id", "total"}
-        for column in ("number", "date", "customer id", "status", "payment status", "method", "total"):
-            table.add_column(column, justify="right" if column in right else "left")
-        for order in page.items:
+        for column in ("number", "date", "customer", "status", "payment status", "method", "total"):
+            table.add_column(column, justify="right" if column == "total" else "left", overflow="fold")
+        for order in found.items:
             table.add_row(
                 order.order_number,
                 _when(order.created_at),
-                str(order.user_id),
+                escape(order.customer_email or f"(deleted user {order.user_id})"),
                 order.status,
                 order.payment_status,
                 order.payment_method,
                 f"{order.total_price} {order.currency}",
             )
         console.print(table)
-    noun = "order" if page.total == 1 else "orders"
-    console.print(f"{len(page.items)} of {page.total} {noun}", highlight=False, soft_wrap=True)
+    footer("order", page, page_size, found.total, len(found.items))
 
 
 @app.command()
-def show(number: str = NUMBER) -> None:
+def show(number: str = NUMBER, as_json: bool = JSON) -> None:
     """One order: its fields, lines, totals, addresses and audit trail."""
     order = run(lambda shop: shop.get_order_by_number(number, ACTOR))
+    if as_json:
+        print_json(order)
+        return
     _say(f"[bold]Order {order.order_number}[/]")
     _say(f"customer id: {order.user_id}")
     _say(f"status: {order.status}")
@@ -132,8 +145,10 @@ def set_status(
 def cancel(
     number: str = NUMBER,
     note: str = typer.Option("", "--note", help="Why, kept in the audit trail."),
+    yes: bool = YES,
 ) -> None:
     """Cancel an order (staff rules: paid orders too, recorded as refunded); its stock goes back."""
+    confirm(f"Cancel order {number.strip().upper()}? A paid order is refunded.", yes=yes)
 
     async def cancel_it(shop: Shop) -> tuple[OrderView, OrderView]:
         before = await shop.get_order_by_number(number, ACTOR)

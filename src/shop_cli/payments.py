@@ -15,7 +15,8 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from shop_cli.runner import console, errors, fail
+from shop_cli.paging import JSON, PAGE, PAGE_SIZE, check_page, footer, print_page, window
+from shop_cli.runner import YES, confirm, console, errors, fail, print_json
 from shop_cli.runner import run as run_use_case
 from shop_core.bootstrap import Shop
 from shop_core.domain.errors import DomainError, NotFound
@@ -44,22 +45,29 @@ def list_payments(
     held: bool | None = typer.Option(
         None, "--held/--not-held", help="Only payments held for review by staff (or only those not held)."
     ),
-    limit: int = typer.Option(50, "--limit", min=1, max=1_000, help="How many payments to show."),
+    page: int = PAGE,
+    page_size: int = PAGE_SIZE,
+    as_json: bool = JSON,
 ) -> None:
-    """Payments, with how many match in all."""
+    """Payments, newest first, with how many match in all."""
+    offset, limit = window(page, page_size)
 
     async def load(shop: Shop) -> Page[PaymentView]:
-        return await shop.list_payments(status=status, held=held, offset=0, limit=limit)
+        return await shop.list_payments(status=status, held=held, offset=offset, limit=limit)
 
-    page = run(load)
-    if page.items:
+    found = run(load)
+    check_page(page, page_size, found.total)
+    if as_json:
+        print_page(found.items, page=page, page_size=page_size, total=found.total)
+        return
+    if found.items:
         table = Table(title="Payments")
         right = {"id", "amount", "refunded"}
         columns = ("id", "order", "gateway", "status", "amount", "currency", "refunded", "held reason")
         for column in columns:
             # "fold": on a narrow terminal an order number wraps onto a second line, never cut short.
             table.add_column(column, justify="right" if column in right else "left", overflow="fold")
-        for payment in page.items:
+        for payment in found.items:
             table.add_row(
                 str(payment.id),
                 payment.order_number,
@@ -71,18 +79,21 @@ def list_payments(
                 escape(payment.hold_reason or ""),
             )
         console.print(table)
-    noun = "payment" if page.total == 1 else "payments"
-    _say(f"{len(page.items)} of {page.total} {noun}")
+    footer("payment", page, page_size, found.total, len(found.items))
 
 
 @app.command()
-def show(payment_id: int = PAYMENT_ID) -> None:
+def show(payment_id: int = PAYMENT_ID, as_json: bool = JSON) -> None:
     """One payment: its fields and its refunds."""
 
     async def load(shop: Shop) -> PaymentView:
         return await _known(payment_id, shop.get_payment(payment_id, ACTOR))
 
-    _show(run(load))
+    payment = run(load)
+    if as_json:
+        print_json(payment)
+        return
+    _show(payment)
 
 
 @app.command()
@@ -116,11 +127,14 @@ def refund(
         None, "--amount", metavar="AMOUNT", help='How much, e.g. "10.00"; all that is left when omitted.'
     ),
     reason: str = typer.Option("", "--reason", help="Why, kept with the refund and sent to the gateway."),
+    yes: bool = YES,
 ) -> None:
     """Refund a succeeded payment, in full or in part, through its gateway."""
     if amount is not None and not amount.strip():
         fail('--amount: give an amount like "10.00", or leave the option out to refund all that is left.')
     cmd = RefundPayment(amount=amount, reason=reason)
+    how_much = f"{amount.strip()} of" if amount is not None else "all that is left of"
+    confirm(f"Refund {how_much} payment {payment_id} through its gateway?", yes=yes)
 
     async def give_back(shop: Shop) -> PaymentView:
         return await _known(payment_id, shop.refund_payment(payment_id, cmd, ACTOR))

@@ -7,6 +7,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
+from shop_cli.paging import JSON, PAGE, PAGE_SIZE, footer, print_page
 from shop_cli.runner import console, guarded, load_settings, run
 from shop_core.services.catalog_commands import ProductQuery
 from shop_core.services.catalog_views import StaffProductView
@@ -16,6 +17,7 @@ app = typer.Typer(help="Products.", no_args_is_help=True)
 
 @app.command("list")
 def list_products(
+    *,
     search: str | None = typer.Option(None, "--search", help="Words in the name, description or sku."),
     category: int | None = typer.Option(
         None, "--category", min=1, help="A category id (its subcategories included)."
@@ -23,10 +25,11 @@ def list_products(
     low_stock: int | None = typer.Option(
         None, "--low-stock", min=0, max=2_000_000_000, metavar="N", help="Only those with fewer than N."
     ),
-    page: int = typer.Option(1, "--page", min=1, max=1_000_000),
-    page_size: int = typer.Option(20, "--page-size", min=1, max=1000),
+    page: int = PAGE,
+    page_size: int = PAGE_SIZE,
+    as_json: bool = JSON,
 ) -> None:
-    """List products by id as a table."""
+    """List products by id as a table (or JSON, as the API's staff view)."""
     settings = load_settings()
     query = guarded(
         lambda: msgspec.convert(
@@ -34,6 +37,9 @@ def list_products(
         )
     )
     found = run(lambda shop: shop.list_products(query, page=page, page_size=page_size, staff=True), settings)
+    if as_json:
+        print_page(msgspec.Raw(found.results), page=page, page_size=page_size, total=found.count)
+        return
     products = msgspec.json.decode(found.results, type=list[StaffProductView])
     if not products:
         filtered = search is not None or category is not None or low_stock is not None
@@ -56,4 +62,5 @@ def list_products(
             "yes" if p.is_active else "[red]no[/]",
         )
     console.print(table)
+    footer("product", page, page_size, found.count, len(products))
     console.print(f"Prices in {settings.currency}.", highlight=False, soft_wrap=True)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import sys
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, NoReturn, TypeVar
@@ -11,14 +13,37 @@ from typing import Any, NoReturn, TypeVar
 import msgspec
 import typer
 from rich.console import Console
+from rich.markup import escape
 
-from shop_core.bootstrap import Shop, bootstrap
+from shop_core.bootstrap import Shop, bootstrap, missing_database_file, schema_missing
 from shop_core.domain.errors import DomainError, InvalidInput
 from shop_core.log_setup import configure_logging
 from shop_core.settings import Settings, SettingsError
 
 T = TypeVar("T")
-console = Console()
+YES = typer.Option(False, "--yes", "-y", help="Do it without asking for confirmation.")
+NOT_MIGRATED = "the database is not migrated: run `shop db upgrade`"
+SIGPIPE_EXIT = 141  # what a shell reports for a command ended by SIGPIPE (128 + 13)
+
+
+class _Console(Console):
+    def on_broken_pipe(self) -> None:
+        """The reader went away (`shop … | head -1`): stop quietly, as Unix tools do."""
+        stdout_closed()
+
+
+def stdout_closed() -> NoReturn:
+    """Standard output's reader is gone: point it at /dev/null (so the interpreter's last flush
+    cannot complain either) and end with SIGPIPE's exit status, saying nothing."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # not a real file (a test's capture): nothing left to flush
+        pass
+    raise typer.Exit(code=SIGPIPE_EXIT)
+
+
+console = _Console()
 errors = Console(stderr=True)
 
 
@@ -113,8 +138,12 @@ _lines = _ConsoleLines()
 
 
 def run(use_case: Callable[[Shop], Awaitable[T]], settings: Settings | None = None) -> T:
-    """Bootstrap a Shop, run `use_case` on it, close everything; exit 1 with a message on failure."""
+    """Bootstrap a Shop, run `use_case` on it, close everything; exit 1 with a message on failure.
+
+    A database never migrated is one clear error, and reading never creates a SQLite file."""
     settings = settings or load_settings()
+    if (path := missing_database_file(settings)) is not None:
+        fail(f"{NOT_MIGRATED} (there is no database file at {escape(path)})")
 
     async def main() -> T:
         async with bootstrap(settings) as shop:
@@ -128,6 +157,8 @@ def guarded(action: Callable[[], T]) -> T:
         return action()
     except typer.Exit:
         raise
+    except BrokenPipeError:
+        stdout_closed()
     except InvalidInput as exc:
         details = "; ".join(f"{field}: {' '.join(msgs)}" for field, msgs in exc.errors.items())
         fail(details or exc.detail)
@@ -136,4 +167,36 @@ def guarded(action: Callable[[], T]) -> T:
     except (SettingsError, msgspec.ValidationError) as exc:
         fail(str(exc))
     except Exception as exc:  # noqa: BLE001 - an operator gets one line, never a traceback
+        if schema_missing(exc):
+            fail(NOT_MIGRATED)
         fail(f"{type(exc).__name__}: {exc}".splitlines()[0])
+
+
+def confirm(question: str, *, yes: bool) -> None:
+    """Ask before a change that is hard to undo; `--yes` (`yes`) answers for the operator.
+
+    Anything but yes, and no answer at all (no terminal, end of input), changes nothing: the
+    command ends with "Aborted" and exit status 1."""
+    if yes:
+        return
+    try:
+        agreed = typer.confirm(question, default=False, err=True)
+    except (typer.Abort, EOFError):  # no answer: end the prompt's line first
+        errors.print()
+        agreed = False
+    if not agreed:
+        errors.print("Aborted: nothing was changed (add --yes to skip this question).", highlight=False)
+        raise typer.Exit(code=1)
+
+
+def print_json(value: Any) -> None:
+    """`value` (msgspec Structs, lists, dicts) as indented JSON on standard output."""
+    write_json(msgspec.json.encode(value))
+
+
+def write_json(encoded: bytes) -> None:
+    try:
+        sys.stdout.write(msgspec.json.format(encoded, indent=2).decode() + "\n")
+        sys.stdout.flush()
+    except BrokenPipeError:
+        stdout_closed()

@@ -9,7 +9,8 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from shop_cli.runner import console, fail, guarded, run
+from shop_cli.paging import JSON, PAGE, PAGE_SIZE, window
+from shop_cli.runner import console, fail, guarded, print_json, run
 from shop_core.services.catalog_commands import ChangeStock
 from shop_core.services.catalog_views import StockMovementView
 
@@ -48,13 +49,32 @@ def adjust_stock(
     _change({"sku": sku, "delta": delta, "reason": reason, "note": note})
 
 
+class HistoryPage(msgspec.Struct):
+    """`stock history --json`: movements are counted only as far as the page asked for."""
+
+    page: int
+    page_size: int
+    next_page: int | None
+    results: list[StockMovementView]
+
+
 @app.command()
 def history(
     sku: str = typer.Argument(..., metavar="SKU", help="The product's sku."),
-    limit: int = typer.Option(50, "--limit", min=1, max=10_000, help="How many movements to show."),
+    page: int = PAGE,
+    page_size: int = PAGE_SIZE,
+    as_json: bool = JSON,
 ) -> None:
     """A product's stock movements, newest first."""
-    movements = run(lambda shop: shop.stock_history(sku, limit=limit))
+    offset, limit = window(page, page_size)
+    found = run(lambda shop: shop.stock_history(sku, limit=offset + limit + 1))
+    movements = found[offset : offset + limit]
+    if page > 1 and not movements:
+        fail("That page is past the end of the list.")
+    next_page = page + 1 if len(found) > offset + limit else None
+    if as_json:
+        print_json(HistoryPage(page, page_size, next_page, movements))
+        return
     if not movements:
         console.print(f"No stock movements for {escape(sku)}.", highlight=False, soft_wrap=True)
         return
@@ -71,6 +91,9 @@ def history(
             escape(m.note),
         )
     console.print(table)
+    more = f"; more on page {next_page}" if next_page else ""
+    noun = "movement" if len(movements) == 1 else "movements"
+    console.print(f"page {page}: {len(movements)} {noun}{more}", highlight=False, soft_wrap=True)
 
 
 def _change(fields: dict[str, Any]) -> None:

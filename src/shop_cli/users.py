@@ -6,6 +6,7 @@ import msgspec
 import typer
 from rich.table import Table
 
+from shop_cli.paging import JSON, PAGE, PAGE_SIZE, check_page, footer, print_page, window
 from shop_cli.runner import console, fail, guarded, run
 from shop_core.services.commands import CreateAdmin
 
@@ -34,17 +35,24 @@ def create_admin(
 
 @app.command("list")
 def list_users(
-    limit: int = typer.Option(100, min=1, max=10_000, help="How many to show."),
-    offset: int = typer.Option(0, min=0, help="How many to skip."),
+    page: int = PAGE,
+    page_size: int = PAGE_SIZE,
+    as_json: bool = JSON,
 ) -> None:
     """List accounts by id."""
-    page = run(lambda shop: shop.list_users(offset=offset, limit=limit))
-    table = Table(
-        title=f"Users {offset + 1}-{offset + len(page.items)} of {page.total}" if page.items else "Users"
-    )
+    offset, limit = window(page, page_size)
+    found = run(lambda shop: shop.list_users(offset=offset, limit=limit))
+    check_page(page, page_size, found.total)
+    if as_json:
+        print_page(found.items, page=page, page_size=page_size, total=found.total)
+        return
+    if not found.items:
+        console.print("No users.")
+        return
+    table = Table(title=f"Users {offset + 1}-{offset + len(found.items)} of {found.total}")
     for column in ("id", "email", "username", "name", "staff", "active", "joined"):
         table.add_column(column, justify="right" if column == "id" else "left", no_wrap=column == "email")
-    for u in page.items:
+    for u in found.items:
         table.add_row(
             str(u.id),
             u.email,
@@ -54,10 +62,8 @@ def list_users(
             "yes" if u.is_active else "[red]no[/]",
             u.date_joined.strftime("%Y-%m-%d %H:%M"),
         )
-    if not page.items:
-        console.print("No users." if page.total == 0 else f"No users past {offset} (there are {page.total}).")
-        return
     console.print(table)
+    footer("user", page, page_size, found.total, len(found.items))
 
 
 @app.command()

@@ -187,7 +187,7 @@ def test_purge_expired_says_one_cart_in_the_singular(cli: Cli) -> None:
 def test_purge_expired_on_an_unmigrated_database_is_one_error(empty_cli: Cli) -> None:
     line = error_line(empty_cli("carts", "purge-expired"))
 
-    assert "no such table" in line
+    assert line.startswith("error: the database is not migrated: run `shop db upgrade`")
 
 
 def test_purge_expired_with_redis_says_redis_expires_carts_itself(cli: Cli) -> None:

@@ -30,7 +30,7 @@ def test_upgrade_twice_is_harmless(cli: Cli) -> None:
 
 
 def test_downgrade_to_base_empties_the_database(cli: Cli) -> None:
-    assert "Database at revision none" in ok(cli("db", "downgrade", "base"))
+    assert "Database at revision none" in ok(cli("db", "downgrade", "base", "--yes"))
 
     out = ok(cli("db", "current"))
     assert f"current: none  head: {migration_head()}" in out
@@ -39,7 +39,7 @@ def test_downgrade_to_base_empties_the_database(cli: Cli) -> None:
 
 
 def test_downgrade_then_upgrade_again(cli: Cli) -> None:
-    ok(cli("db", "downgrade", "base"))
+    ok(cli("db", "downgrade", "base", "--yes"))
 
     assert f"Database at revision {migration_head()}" in ok(cli("db", "upgrade"))
     assert "up to date" in ok(cli("db", "current"))

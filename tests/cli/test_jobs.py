@@ -108,7 +108,7 @@ def test_list_on_an_empty_ledger_says_so(cli: Cli) -> None:
     out = ok(cli("jobs", "list"))
 
     assert table_rows(out) == []
-    assert last_line(out) == "0 of 0 jobs"
+    assert last_line(out) == "page 1 of 1: 0 of 0 jobs"
 
 
 def test_list_shows_the_welcome_jobs_complete_newest_first(cli: Cli) -> None:
@@ -134,7 +134,7 @@ def test_list_shows_the_welcome_jobs_complete_newest_first(cli: Cli) -> None:
         }
         assert job.updated_at is not None
         assert row["updated"] == job.updated_at.strftime("%Y-%m-%d %H:%M:%S")
-    assert last_line(out) == "2 of 2 jobs"
+    assert last_line(out) == "page 1 of 1: 2 of 2 jobs"
 
 
 def test_list_filters_by_status_and_limits(cli: Cli) -> None:
@@ -142,18 +142,21 @@ def test_list_filters_by_status_and_limits(cli: Cli) -> None:
 
     complete = ok(cli("jobs", "list", "--status", "complete"))
     assert [row["id"] for row in table_rows(complete)] == [str(job.id) for job in jobs]
-    assert last_line(complete) == "3 of 3 jobs"
+    assert last_line(complete) == "page 1 of 1: 3 of 3 jobs"
 
     shouting = ok(cli("jobs", "list", "--status", " COMPLETE "))
     assert table_rows(shouting) == table_rows(complete)
 
     failed = ok(cli("jobs", "list", "--status", "failed"))
     assert table_rows(failed) == []
-    assert last_line(failed) == "0 of 0 jobs"
+    assert last_line(failed) == "page 1 of 1: 0 of 0 jobs"
 
-    first = ok(cli("jobs", "list", "--limit", "1"))
+    first = ok(cli("jobs", "list", "--page-size", "1"))
     assert [row["id"] for row in table_rows(first)] == [str(jobs[0].id)]
-    assert last_line(first) == "1 of 3 jobs"
+    assert last_line(first) == "page 1 of 3: 1 of 3 jobs"
+    second = ok(cli("jobs", "list", "--page", "2", "--page-size", "1"))
+    assert [row["id"] for row in table_rows(second)] == [str(jobs[1].id)]
+    assert last_line(second) == "page 2 of 3: 1 of 3 jobs"
 
 
 def test_list_with_an_unknown_status_names_the_valid_ones(cli: Cli) -> None:
@@ -167,14 +170,14 @@ def test_list_with_an_unknown_status_names_the_valid_ones(cli: Cli) -> None:
     assert "┃" not in line
 
 
-@pytest.mark.parametrize("limit", ["0", "-1", "1001", "many"])
-def test_list_refuses_a_limit_out_of_range(cli: Cli, limit: str) -> None:
-    result = cli("jobs", "list", "--limit", limit)
+@pytest.mark.parametrize("size", ["0", "-1", "101", "many"])
+def test_list_refuses_a_page_size_out_of_range(cli: Cli, size: str) -> None:
+    result = cli("jobs", "list", "--page-size", size)
 
     assert result.exit_code == 2, result.output
     assert isinstance(result.exception, SystemExit)
     assert "Traceback" not in result.output
-    assert "--limit" in result.output
+    assert "--page-size" in result.output
     assert "of" not in result.stdout  # nothing was listed
 
 
@@ -197,10 +200,10 @@ def test_a_refused_welcome_email_is_listed_as_failed_with_the_smtp_error(cli: Cl
     assert "MailError" in row["error"]
     assert "550" in row["error"]
     assert "No such user" in row["error"]
-    assert last_line(out) == "1 of 1 job"
+    assert last_line(out) == "page 1 of 1: 1 of 1 job"
 
     everything = ok(cli("jobs", "list"))
-    assert last_line(everything) == "2 of 2 jobs"
+    assert last_line(everything) == "page 1 of 1: 2 of 2 jobs"
 
 
 def test_retry_runs_a_failed_job_again_and_the_email_arrives(cli: Cli) -> None:
@@ -361,7 +364,7 @@ def test_relay_hands_the_pending_jobs_over_and_they_run(cli: Cli, count: int) ->
     jobs = register_while_the_queue_is_down(cli.database_url, *emails)
     assert [job.status for job in jobs] == ["pending"] * count
     pending = ok(cli("jobs", "list", "--status", "pending"))
-    assert last_line(pending) == f"{count} of {count} job{'s' if count > 1 else ''}"
+    assert last_line(pending) == f"page 1 of 1: {count} of {count} job{'s' if count > 1 else ''}"
 
     with accepting_inbox() as inbox:
         out = ok(cli("jobs", "relay", env={"SHOP_SMTP_URL": inbox.url, **FAST}))
@@ -395,7 +398,7 @@ def test_an_unreachable_database_is_one_red_line(command: tuple[str, ...]) -> No
 
 def test_fail_list_retry_and_refusals_on_postgres(pg_url: str) -> None:
     cli = Cli(pg_url)
-    assert last_line(ok(cli("jobs", "list"))) == "0 of 0 jobs"
+    assert last_line(ok(cli("jobs", "list"))) == "page 1 of 1: 0 of 0 jobs"
     (done,) = register(pg_url, "ann@example.com")
     job = failed_welcome(cli)
 
@@ -403,7 +406,7 @@ def test_fail_list_retry_and_refusals_on_postgres(pg_url: str) -> None:
     assert (row["id"], row["status"], row["attempts"]) == (str(job.id), "failed", "5/5")
     assert "550 5.1.1 No such user" in row["error"]
     before = ok(cli("jobs", "list"))
-    assert last_line(before) == "2 of 2 jobs"
+    assert last_line(before) == "page 1 of 1: 2 of 2 jobs"
     assert error_line(cli("jobs", "retry", str(done.id))).endswith("only failed jobs can be retried.")
     assert error_line(cli("jobs", "retry", str(job.id + 1))) == f"error: No job {job.id + 1}."
     assert ok(cli("jobs", "list")) == before

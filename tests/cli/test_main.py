@@ -14,14 +14,14 @@ from tests.cli.conftest import UNREACHABLE_DATABASE, Cli, can_log_in, error_line
 DEMO_PASSWORD = "demo-pass-123"
 COMMANDS = [
     ["db", "upgrade"],
-    ["db", "downgrade"],
+    ["db", "downgrade", "--yes"],
     ["db", "current"],
     ["demo"],
     ["users", "create-admin", "--email", "boss@example.com", "--password", "s3cret-pass"],
     ["users", "list"],
     ["users", "deactivate", "boss@example.com"],
     ["catalog", "export", "out.csv"],
-    ["catalog", "seed", "--products", "5", "--categories", "2"],
+    ["catalog", "seed", "--yes", "--products", "5", "--categories", "2"],
     ["products", "list", "--search", "lamp"],
     ["stock", "set", "LAMP-1", "3", "--reason", "restock"],
     ["stock", "adjust", "LAMP-1", "-3", "--reason", "damage"],
@@ -87,7 +87,8 @@ def test_demo_is_idempotent(empty_cli: Cli) -> None:
 
     assert [row["state"] for row in table_rows(out)] == ["already there", "already there"]
     assert (
-        "Demo catalog: 60 products in 12 categories (0 created, 0 updated, 60 unchanged, 0 rejected)." in out
+        "Demo catalog: 60 products in 12 categories "
+        "(0 created, 0 updated, 0 unchanged, 0 rejected, 60 skipped (already there))." in out
     )
     assert "Users 1-2 of 2" in ok(empty_cli("users", "list"))
     assert ok(empty_cli("catalog", "export", "-")) == exported

@@ -129,14 +129,14 @@ def test_list_shows_orders_newest_first_with_the_count(cli: Cli) -> None:
     assert rows[0] == {
         "number": newer,
         "date": (now - timedelta(hours=1)).strftime("%Y-%m-%d %H:%M"),
-        "customer id": str(ann),
+        "customer": "ann@example.com",
         "status": "pending",
         "payment status": "unpaid",
         "method": "stripe",
         "total": "10.50 USD",  # 5.00 + 10% tax + 5.00 shipping
     }
     assert rows[1]["total"] == "16.00 USD"
-    assert out.splitlines()[-1] == "2 of 2 orders"
+    assert out.splitlines()[-1] == "page 1 of 1: 2 of 2 orders"
 
 
 def test_list_filters_by_status_email_and_date(cli: Cli) -> None:
@@ -146,7 +146,7 @@ def test_list_filters_by_status_email_and_date(cli: Cli) -> None:
     ann_old = place(cli, ann, {"LAMP-1": 1}, at=now - timedelta(days=10))
     ann_new = place(cli, ann, {"LAMP-1": 1}, at=now - timedelta(minutes=5))
     bob_new = place(cli, bob, {"MUG-1": 1}, at=now - timedelta(minutes=3))
-    ok(cli("orders", "cancel", ann_new))
+    ok(cli("orders", "cancel", ann_new, "--yes"))
 
     assert numbers(ok(cli("orders", "list", "--status", "cancelled"))) == [ann_new]
     assert numbers(ok(cli("orders", "list", "--status", "pending"))) == [bob_new, ann_old]
@@ -155,18 +155,23 @@ def test_list_filters_by_status_email_and_date(cli: Cli) -> None:
     assert numbers(ok(cli("orders", "list", "--since", since))) == [bob_new, ann_new]
     both = ok(cli("orders", "list", "--email", "ann@example.com", "--since", since, "--status", "pending"))
     assert numbers(both) == []
-    assert both.strip() == "0 of 0 orders"
+    assert both.strip() == "page 1 of 1: 0 of 0 orders"
 
 
-def test_list_limit_shows_part_of_the_total(cli: Cli) -> None:
+def test_list_pages_show_part_of_the_total(cli: Cli) -> None:
     ann = register(cli, "ann@example.com")
     now = datetime.now(UTC)
     placed = [place(cli, ann, {"MUG-1": 1}, at=now - timedelta(minutes=m)) for m in (30, 20, 10)]
 
-    out = ok(cli("orders", "list", "--limit", "2"))
-
+    out = ok(cli("orders", "list", "--page-size", "2"))
     assert numbers(out) == [placed[2], placed[1]]
-    assert out.splitlines()[-1] == "2 of 3 orders"
+    assert out.splitlines()[-1] == "page 1 of 2: 2 of 3 orders"
+
+    second = ok(cli("orders", "list", "--page", "2", "--page-size", "2"))
+    assert numbers(second) == [placed[0]]
+    assert second.splitlines()[-1] == "page 2 of 2: 1 of 3 orders"
+    past = error_line(cli("orders", "list", "--page", "3", "--page-size", "2"))
+    assert past == "error: That page is past the end of the list."
 
 
 def test_list_for_an_unknown_email_is_one_error(cli: Cli) -> None:
@@ -293,7 +298,7 @@ def test_cancel_returns_the_stock(cli: Cli) -> None:
     number = place(cli, ann, {"LAMP-1": 3, "MUG-1": 2})
     assert stock_of(cli) == {"LAMP-1": 7, "MUG-1": 1}
 
-    out = ok(cli("orders", "cancel", number, "--note", "customer called"))
+    out = ok(cli("orders", "cancel", number, "--note", "customer called", "--yes"))
 
     assert out.strip() == f"{number}: pending → cancelled (payment unpaid); 2 line(s) back in stock."
     assert stock_of(cli) == {"LAMP-1": 10, "MUG-1": 3}
@@ -309,7 +314,7 @@ def test_cancel_a_paid_order_records_the_refund(cli: Cli) -> None:
     number = place(cli, register(cli, "ann@example.com"), {"MUG-1": 1})
     ok(cli("orders", "set-status", number, "paid"))
 
-    out = ok(cli("orders", "cancel", number))
+    out = ok(cli("orders", "cancel", number, "--yes"))
 
     assert out.strip() == (
         f"{number}: paid → cancelled (payment refunded); 1 line(s) back in stock; "
@@ -320,9 +325,9 @@ def test_cancel_a_paid_order_records_the_refund(cli: Cli) -> None:
 
 def test_cancel_twice_is_one_error_and_returns_the_stock_once(cli: Cli) -> None:
     number = place(cli, register(cli, "ann@example.com"), {"LAMP-1": 4})
-    ok(cli("orders", "cancel", number))
+    ok(cli("orders", "cancel", number, "--yes"))
 
-    line = error_line(cli("orders", "cancel", number))
+    line = error_line(cli("orders", "cancel", number, "--yes"))
 
     assert (
         line == f"error: Order {number} is cancelled; it cannot become cancelled (allowed from here: none)."
@@ -331,7 +336,10 @@ def test_cancel_twice_is_one_error_and_returns_the_stock_once(cli: Cli) -> None:
 
 
 def test_cancel_an_unknown_order_is_one_error(cli: Cli) -> None:
-    assert error_line(cli("orders", "cancel", "ORD-2026-NOPE2345")) == "error: No order ORD-2026-NOPE2345."
+    assert (
+        error_line(cli("orders", "cancel", "ORD-2026-NOPE2345", "--yes"))
+        == "error: No order ORD-2026-NOPE2345."
+    )
 
 
 # --- expire-unpaid ---------------------------------------------------------------------------------

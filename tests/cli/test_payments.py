@@ -150,16 +150,16 @@ def test_list_shows_the_payments_in_a_table_with_the_count(store: Store) -> None
     assert [
         (row["id"], row["order"], row["status"], row["amount"]) for row in rows if row is not cod_payment
     ] == [(str(card_payment.id), card.order_number, "pending", "50.00")]
-    assert lines(out)[-1] == "2 of 2 payments"
+    assert lines(out)[-1] == "page 1 of 1: 2 of 2 payments"
 
     pending = ok(store.cli("payments", "list", "--status", "pending"))
     assert [row["id"] for row in table_rows(pending)] == [str(card_payment.id)]
-    assert lines(pending)[-1] == "1 of 1 payment"
-    assert lines(ok(store.cli("payments", "list", "--held"))) == ["0 of 0 payments"]
+    assert lines(pending)[-1] == "page 1 of 1: 1 of 1 payment"
+    assert lines(ok(store.cli("payments", "list", "--held"))) == ["page 1 of 1: 0 of 0 payments"]
     assert len(table_rows(ok(store.cli("payments", "list", "--not-held")))) == 2
-    limited = ok(store.cli("payments", "list", "--limit", "1"))
+    limited = ok(store.cli("payments", "list", "--page-size", "1"))
     assert len(table_rows(limited)) == 1
-    assert lines(limited)[-1] == "1 of 2 payments"
+    assert lines(limited)[-1] == "page 1 of 2: 1 of 2 payments"
 
 
 def test_list_with_an_unknown_status_is_one_error(store: Store) -> None:
@@ -278,7 +278,7 @@ def test_reconcile_settles_a_pending_refund(store: Store) -> None:
     _, payment = store.paid_by_card()
     ok(store.cli("payments", "verify", str(payment.id)))
     store.stripe.set_refund_mode("pending")
-    ok(store.cli("payments", "refund", str(payment.id), "--amount", "5.00"))
+    ok(store.cli("payments", "refund", str(payment.id), "--amount", "5.00", "--yes"))
     (refund,) = store.payment(payment.id).refunds or []
     assert refund.status == "pending"
     store.stripe.settle_refund(refund.gateway_reference)  # its webhook is withheld too
@@ -343,7 +343,11 @@ def test_refund_in_part_then_in_full_through_stripe(store: Store) -> None:
     order, payment = store.paid_by_card(quantity=2)  # 50.00
     ok(store.cli("payments", "verify", str(payment.id)))
 
-    part = ok(store.cli("payments", "refund", str(payment.id), "--amount", "20.00", "--reason", "scratched"))
+    part = ok(
+        store.cli(
+            "payments", "refund", str(payment.id), "--amount", "20.00", "--reason", "scratched", "--yes"
+        )
+    )
 
     assert "status: succeeded" in lines(part)
     assert "refunded: 20.00 USD" in lines(part)
@@ -352,7 +356,7 @@ def test_refund_in_part_then_in_full_through_stripe(store: Store) -> None:
     ]
     assert store.order_status(order.order_number) == ("paid", "paid")
 
-    rest = ok(store.cli("payments", "refund", str(payment.id)))
+    rest = ok(store.cli("payments", "refund", str(payment.id), "--yes"))
 
     assert "status: refunded" in lines(rest)
     assert "refunded: 50.00 USD" in lines(rest)
@@ -365,7 +369,7 @@ def test_refund_in_part_then_in_full_through_stripe(store: Store) -> None:
     shown = ok(store.cli("payments", "show", str(payment.id)))
     assert [row["amount"] for row in table_rows(shown)] == ["20.00", "30.00"]
 
-    again = store.cli("payments", "refund", str(payment.id), "--amount", "1.00")
+    again = store.cli("payments", "refund", str(payment.id), "--amount", "1.00", "--yes")
 
     assert error_line(again) == (
         f"error: Payment {payment.id} is refunded; only a succeeded payment is refunded."
@@ -392,7 +396,7 @@ def test_refund_with_a_bad_amount_is_one_error_and_refunds_nothing(
     _, payment = store.paid_by_card()
     ok(store.cli("payments", "verify", str(payment.id)))
 
-    result = store.cli("payments", "refund", str(payment.id), "--amount", amount)
+    result = store.cli("payments", "refund", str(payment.id), "--amount", amount, "--yes")
 
     assert error_line(result).startswith(message)
     assert result.stdout == ""
@@ -403,10 +407,13 @@ def test_refund_with_a_bad_amount_is_one_error_and_refunds_nothing(
 def test_refund_of_an_unpaid_payment_or_an_unknown_one_is_one_error(store: Store) -> None:
     _, payment = store.paid_by_card()  # not verified: still pending here
 
-    line = error_line(store.cli("payments", "refund", str(payment.id)))
+    line = error_line(store.cli("payments", "refund", str(payment.id), "--yes"))
 
     assert line == f"error: Payment {payment.id} is pending; only a succeeded payment is refunded."
-    assert error_line(store.cli("payments", "refund", "999", "--amount", "1")) == "error: No payment 999."
+    assert (
+        error_line(store.cli("payments", "refund", "999", "--amount", "1", "--yes"))
+        == "error: No payment 999."
+    )
     assert store.stripe.refunds() == []
 
 
@@ -415,7 +422,7 @@ def test_refund_when_the_gateway_fails_is_one_error_and_stays_pending(store: Sto
     ok(store.cli("payments", "verify", str(payment.id)))
     store.stripe.fail_next(1, 500, should_retry=False)
 
-    result = store.cli("payments", "refund", str(payment.id), "--amount", "5.00")
+    result = store.cli("payments", "refund", str(payment.id), "--amount", "5.00", "--yes")
 
     line = error_line(result)
     assert line.startswith("error: The stripe gateway did not confirm refund #")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -133,10 +134,32 @@ def test_history_lists_every_movement_newest_first(cli: Cli) -> None:
     assert all(len(row["when"]) == len("2025-01-01 12:00:00") for row in table_rows(out))
 
 
-def test_history_limit(cli: Cli) -> None:
+def test_history_pages(cli: Cli) -> None:
     ok(cli("stock", "adjust", "LAMP-1", "5", "--reason", "restock"))
 
-    assert history(cli, "LAMP-1", "--limit", "1") == [("+5", "15", "restock", "cli", "")]
+    first = ok(cli("stock", "history", "LAMP-1", "--page-size", "1"))
+    assert history(cli, "LAMP-1", "--page-size", "1") == [("+5", "15", "restock", "cli", "")]
+    assert "page 1: 1 movement; more on page 2" in first
+    assert history(cli, "LAMP-1", "--page", "2", "--page-size", "1") == [("+10", "10", "import", "cli", "")]
+    assert "more on" not in ok(cli("stock", "history", "LAMP-1", "--page", "2", "--page-size", "1"))
+    line = error_line(cli("stock", "history", "LAMP-1", "--page", "3", "--page-size", "1"))
+    assert line == "error: That page is past the end of the list."
+
+
+def test_history_as_json(cli: Cli) -> None:
+    ok(cli("stock", "adjust", "LAMP-1", "-4", "--reason", "damage", "--note", "=1+1"))
+
+    listed = json.loads(ok(cli("stock", "history", "LAMP-1", "--json", "--page-size", "1")))
+
+    assert (listed["page"], listed["page_size"], listed["next_page"]) == (1, 1, 2)
+    [movement] = listed["results"]
+    assert {k: movement[k] for k in ("delta", "balance_after", "reason", "actor", "note")} == {
+        "delta": -4,
+        "balance_after": 6,
+        "reason": "damage",
+        "actor": "cli",
+        "note": "=1+1",
+    }
 
 
 def test_history_of_a_product_without_movements(cli: Cli) -> None:
@@ -147,8 +170,8 @@ def test_history_of_an_unknown_sku_is_one_error_line(cli: Cli) -> None:
     assert error_line(cli("stock", "history", "NOPE-1")) == "error: No product with the sku 'NOPE-1'."
 
 
-def test_history_rejects_a_limit_of_0(cli: Cli) -> None:
-    result = cli("stock", "history", "LAMP-1", "--limit", "0")
+def test_history_rejects_a_page_size_of_0(cli: Cli) -> None:
+    result = cli("stock", "history", "LAMP-1", "--page-size", "0")
 
     assert result.exit_code == 2
-    assert "--limit" in result.stderr
+    assert "--page-size" in result.stderr

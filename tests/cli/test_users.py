@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from tests.cli.conftest import Cli, can_log_in, error_line, ok, user_rows
@@ -104,22 +106,38 @@ def test_list_shows_every_user_in_a_table(cli: Cli) -> None:
     assert rows["admin@example.com"]["staff"] == "yes"
 
 
-def test_list_pages_with_limit_and_offset(cli: Cli) -> None:
+def test_list_pages_with_page_and_page_size(cli: Cli) -> None:
     ok(cli("demo"))
     ok(cli("users", "create-admin", "--email", "boss@example.com", "--password", PASSWORD))
 
-    out = ok(cli("users", "list", "--offset", "1", "--limit", "1"))
+    out = ok(cli("users", "list", "--page", "2", "--page-size", "1"))
     assert "Users 2-2 of 3" in out
+    assert "page 2 of 3: 1 of 3 users" in out
     assert list(user_rows(out)) == ["customer@example.com"]
 
 
-def test_list_past_the_end_says_how_many_there_are(cli: Cli) -> None:
+def test_list_past_the_end_is_one_error_line(cli: Cli) -> None:
     ok(cli("demo"))
 
-    assert ok(cli("users", "list", "--offset", "5")).strip() == "No users past 5 (there are 2)."
+    assert error_line(cli("users", "list", "--page", "2")) == "error: That page is past the end of the list."
 
 
-@pytest.mark.parametrize("option", [["--limit", "0"], ["--offset", "-1"]])
+def test_list_as_json(cli: Cli) -> None:
+    ok(cli("demo"))
+
+    listed = json.loads(ok(cli("users", "list", "--json", "--page-size", "1")))
+
+    assert {k: v for k, v in listed.items() if k != "results"} == {
+        "count": 2,
+        "page": 1,
+        "page_size": 1,
+        "pages": 2,
+    }
+    [user] = listed["results"]
+    assert (user["email"], user["is_staff"], user["is_active"]) == ("admin@example.com", True, True)
+
+
+@pytest.mark.parametrize("option", [["--page-size", "0"], ["--page", "0"], ["--page-size", "101"]])
 def test_list_rejects_out_of_range_options(cli: Cli, option: list[str]) -> None:
     result = cli("users", "list", *option)
 

@@ -41,6 +41,10 @@ class UserRepository(Protocol):
         """A page of users by id, and the total count."""
         ...
 
+    async def emails_of(self, user_ids: set[int]) -> dict[int, str]:
+        """The email of each of these users that exists, by id, in one query."""
+        ...
+
     async def save(self, user: User) -> None:
         """Persist changes to a user loaded through this repository."""
         ...

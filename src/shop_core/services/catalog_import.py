@@ -3,6 +3,12 @@
 A bad row is reported by its line number and reason and never stops or corrupts the rest.
 Rows are checked against what is already stored (preloaded once), then written in batches,
 one transaction per batch.
+
+CSV injection: a spreadsheet runs a cell that begins with `=`, `+`, `-`, `@`, a tab or a carriage
+return as a formula. The export prefixes such a cell with a single quote (as OWASP advises), and
+also a cell that begins with a quote itself or with or ends in whitespace, so that the import,
+which takes a cell beginning with a quote as written after that quote, reads back exactly what
+was exported. Any other cell is read trimmed, as a person typing a file expects.
 """
 
 from __future__ import annotations
@@ -10,6 +16,7 @@ from __future__ import annotations
 import csv
 import dataclasses
 import io
+import re
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -42,6 +49,22 @@ COLUMNS = (
 REQUIRED = ("sku", "name", "price")
 BATCH = 1000
 PATH_SEPARATOR = " > "
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+QUOTE = "'"
+
+
+def escape_cell(value: str) -> str:
+    """A cell as the export writes it: a spreadsheet never reads it as a formula, and
+    `unescape_cell` gives `value` back exactly."""
+    if value.startswith((*FORMULA_STARTS, QUOTE)) or value != value.strip():
+        return QUOTE + value
+    return value
+
+
+def unescape_cell(cell: str) -> str:
+    """A cell as the import reads it: after a leading quote exactly as written, else trimmed."""
+    text = cell.lstrip()
+    return text[1:] if text.startswith(QUOTE) else text.strip()
 
 
 @dataclass
@@ -50,10 +73,11 @@ class ImportReport:
     updated: int = 0
     unchanged: int = 0
     rejected: list[tuple[int, str]] = field(default_factory=list)
+    skipped: int = 0  # already there and left alone (`only_new`)
 
     @property
     def total(self) -> int:
-        return self.created + self.updated + self.unchanged + len(self.rejected)
+        return self.created + self.updated + self.unchanged + self.skipped + len(self.rejected)
 
 
 def read_csv(data: bytes) -> Iterator[tuple[int, dict[str, str] | str]]:
@@ -95,7 +119,7 @@ def read_csv(data: bytes) -> Iterator[tuple[int, dict[str, str] | str]]:
         elif len(cells) != len(header):
             yield line, f"expected {len(header)} columns, found {len(cells)}"
         else:
-            yield line, dict(zip(header, (c.strip() for c in cells), strict=True))
+            yield line, dict(zip(header, (unescape_cell(c) for c in cells), strict=True))
 
 
 def _has_surrogates(text: str) -> bool:
@@ -153,7 +177,39 @@ def _command(row: dict[str, str], catalog: _Catalog) -> tuple[CreateProduct, int
     try:
         return msgspec.convert(raw, CreateProduct), category_id
     except msgspec.ValidationError as exc:
-        raise InvalidInput.field("row", str(exc).replace("$.", "")) from None
+        raise _in_our_words(str(exc)) from None
+
+
+_MISSING = re.compile(r"Object missing required field `(\w+)`")
+_AT = re.compile(r"(?P<problem>.*) - at `\$\.(?P<column>\w+)`")
+_LENGTH = re.compile(r"Expected `str` of length (?P<op><=|>=) (?P<n>\d+)")
+_BOUND = re.compile(r"Expected `\w+` (?P<op><=|>=|<|>) (?P<n>-?\d+)")
+_PATTERNS = {
+    "sku": "use letters, digits and . _ / - only, starting with a letter or digit",
+    "slug": "use lowercase letters and digits, words joined by single hyphens",
+    "image_url": "give an http:// or https:// address (or leave the cell empty)",
+}
+_COMPARE = {"<=": "at most", ">=": "at least", "<": "less than", ">": "more than"}
+
+
+def _in_our_words(message: str) -> InvalidInput:
+    """msgspec's complaint about a row, said the shop's way and naming the column."""
+    if missing := _MISSING.fullmatch(message):
+        column = missing[1]
+        return InvalidInput.field(column, f"the {column} column is empty, and every product needs one")
+    at = _AT.fullmatch(message)
+    if at is None:
+        return InvalidInput.field("row", message)
+    column, problem = at["column"], at["problem"]
+    if length := _LENGTH.fullmatch(problem):
+        said = f"must have {_COMPARE[length['op']]} {length['n']} characters"
+    elif bound := _BOUND.fullmatch(problem):
+        said = f"must be {_COMPARE[bound['op']]} {bound['n']}"
+    elif "matching regex" in problem:
+        said = _PATTERNS.get(column, "contains characters that are not allowed")
+    else:
+        said = problem
+    return InvalidInput.field(column, f"the {column} column: {said}")
 
 
 async def import_products(
@@ -165,8 +221,12 @@ async def import_products(
     clock: Clock,
     currency: str,
     progress: Callable[[int], None] = lambda _: None,
+    only_new: bool = False,
 ) -> ImportReport:
-    """Upsert products by sku; every rejected row is listed with its line and reason."""
+    """Upsert products by sku; every rejected row is listed with its line and reason.
+
+    With `only_new`, a row whose sku is already stored changes nothing and is counted as skipped.
+    """
     report = ImportReport()
     async with uow() as unit:
         catalog = _Catalog(await unit.categories.all(), await unit.products.slugs_in_use())
@@ -188,13 +248,27 @@ async def import_products(
                 report.rejected.append((line, _reason(exc)))
         if len(batch) >= BATCH:
             await _write(
-                batch, actor=actor, unit=uow(), catalog=catalog, report=report, clock=clock, currency=currency
+                batch,
+                actor,
+                unit=uow(),
+                catalog=catalog,
+                report=report,
+                clock=clock,
+                currency=currency,
+                only_new=only_new,
             )
             progress(read)
             batch, read = [], 0
     if batch:
         await _write(
-            batch, actor=actor, unit=uow(), catalog=catalog, report=report, clock=clock, currency=currency
+            batch,
+            actor,
+            unit=uow(),
+            catalog=catalog,
+            report=report,
+            clock=clock,
+            currency=currency,
+            only_new=only_new,
         )
     progress(read)
     await cache.invalidate()
@@ -209,16 +283,17 @@ def _reason(exc: DomainError) -> str:
 
 async def _write(
     batch: list[tuple[int, CreateProduct, int | None, frozenset[str]]],
-    *,
     actor: str,
+    *,
     unit: UnitOfWork,
     catalog: _Catalog,
     report: ImportReport,
     clock: Clock,
     currency: str,
+    only_new: bool,
 ) -> None:
     now = clock.now()
-    counts = {"created": 0, "updated": 0, "unchanged": 0}
+    counts = {"created": 0, "updated": 0, "unchanged": 0, "skipped": 0}
     rejected: list[tuple[int, str]] = []
     async with unit:
         existing = await unit.products.by_skus([cmd.sku for _, cmd, _, _ in batch])
@@ -226,6 +301,9 @@ async def _write(
         movements: list[tuple[Product, int]] = []
         for line, cmd, category_id, columns in batch:
             current = existing.get(cmd.sku)
+            if current is not None and only_new:
+                counts["skipped"] += 1
+                continue
             product = current or Product(
                 name="", slug="", sku=cmd.sku, price=0, created_at=now, updated_at=now
             )
@@ -255,6 +333,7 @@ async def _write(
     report.created += counts["created"]
     report.updated += counts["updated"]
     report.unchanged += counts["unchanged"]
+    report.skipped += counts["skipped"]
     report.rejected.extend(rejected)
 
 
@@ -330,7 +409,9 @@ _COLUMN_OF = {"category_id": "category"}
 async def export_rows(
     *, uow: UnitOfWorkFactory, currency: str, batch: int = 2000
 ) -> AsyncIterator[list[list[str]]]:
-    """Batches of CSV rows (COLUMNS order) of every product, by id; the header is COLUMNS."""
+    """Batches of CSV rows (COLUMNS order) of every product, by id; the header is COLUMNS.
+
+    Every cell is written through `escape_cell`: safe to open in a spreadsheet, read back exactly."""
     async with uow() as unit:
         catalog = _Catalog(await unit.categories.all(), set())
     offset = 0
@@ -345,7 +426,7 @@ async def export_rows(
 
 def _row(p: Product, catalog: _Catalog, currency: str) -> list[str]:
     path = catalog.path_of.get(p.category_id, "") if p.category_id is not None else ""
-    return [
+    cells = [
         p.sku,
         p.name,
         p.slug,
@@ -358,3 +439,4 @@ def _row(p: Product, catalog: _Catalog, currency: str) -> list[str]:
         "true" if p.is_active else "false",
         p.description,
     ]
+    return [escape_cell(cell) for cell in cells]

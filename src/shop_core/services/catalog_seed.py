@@ -1,11 +1,18 @@
-"""Deterministic demo and benchmark data: the same arguments always give the same rows."""
+"""Deterministic demo and benchmark data: the same arguments always give the same rows.
+
+Seeded products carry a SKU prefix of their own (`SEED-000001`; the demo's are `SKU-000001`), and
+seeding only adds: a product whose sku is already there is left as it is, unless the caller asks
+for `update_existing` (then it becomes the generated row again, as an import would make it).
+"""
 
 from __future__ import annotations
 
 import random
+import re
 from collections.abc import Callable, Iterator
 
 from shop_core.domain.catalog import Category, slugify
+from shop_core.domain.errors import InvalidInput
 from shop_core.ports.clock import Clock
 from shop_core.ports.persistence import UnitOfWorkFactory
 from shop_core.services.cache_aside import CacheAside
@@ -15,6 +22,9 @@ ROOTS = ("Electronics", "Home", "Garden", "Books", "Toys", "Sports", "Fashion", 
 KINDS = ("Basics", "Premium", "Outdoor", "Kids", "Travel", "Classic", "Smart", "Eco", "Pro", "Mini")
 ADJECTIVES = ("Sturdy", "Bright", "Quiet", "Swift", "Cozy", "Sleek", "Rugged", "Fresh", "Bold", "Handy")
 NOUNS = ("Lamp", "Kettle", "Backpack", "Headphones", "Notebook", "Chair", "Bottle", "Jacket", "Drone", "Mug")
+_PREFIX = re.compile(r"[A-Za-z0-9][A-Za-z0-9.-]{0,49}")
+SEED_PREFIX = "SEED"  # `shop catalog seed`
+DEMO_PREFIX = "SKU"  # `shop demo` (kept from earlier releases: a demo database seeded then stays as it is)
 
 
 def category_names(count: int) -> list[tuple[str, int | None]]:
@@ -30,7 +40,9 @@ def category_names(count: int) -> list[tuple[str, int | None]]:
     return names
 
 
-def product_rows(count: int, paths: list[str]) -> Iterator[tuple[int, dict[str, str]]]:
+def product_rows(
+    count: int, paths: list[str], sku_prefix: str = SEED_PREFIX
+) -> Iterator[tuple[int, dict[str, str]]]:
     rng = random.Random(count * 7919 + len(paths))  # noqa: S311 - reproducible data
     for i in range(1, count + 1):
         name = f"{ADJECTIVES[rng.randrange(10)]} {NOUNS[rng.randrange(10)]} {i}"
@@ -38,7 +50,7 @@ def product_rows(count: int, paths: list[str]) -> Iterator[tuple[int, dict[str, 
         yield (
             i,
             {
-                "sku": f"SKU-{i:06d}",
+                "sku": f"{sku_prefix}-{i:06d}",
                 "name": name,
                 "category": paths[rng.randrange(len(paths))] if paths else "",
                 "price": f"{price // 100}.{price % 100:02d}",
@@ -58,9 +70,19 @@ async def seed_catalog(
     cache: CacheAside,
     clock: Clock,
     currency: str,
+    sku_prefix: str = SEED_PREFIX,
+    update_existing: bool = False,
     progress: Callable[[int], None] = lambda _: None,
 ) -> ImportReport:
-    """Create the categories (those missing, by slug) and upsert the products by sku."""
+    """Create the categories (those missing, by slug) and the products whose sku is not there yet.
+
+    A product already there is counted as skipped and left as it is; with `update_existing` it is
+    upserted (made the generated row again). The skus are `{sku_prefix}-000001` and on.
+    """
+    if not _PREFIX.fullmatch(sku_prefix):
+        raise InvalidInput.field(
+            "sku_prefix", "Use 1 to 50 letters, digits, dots or hyphens, starting with a letter or digit."
+        )
     names = category_names(categories)
     ids: list[int] = []
     async with uow() as unit:
@@ -75,7 +97,14 @@ async def seed_catalog(
         await unit.commit()
         # A category already there keeps its place in the tree: use the paths as stored.
         stored = category_paths(await unit.categories.all())
-    rows = product_rows(products, [stored[i] for i in ids])
+    rows = product_rows(products, [stored[i] for i in ids], sku_prefix)
     return await import_products(
-        rows, "seed", uow=uow, cache=cache, clock=clock, currency=currency, progress=progress
+        rows,
+        "seed",
+        uow=uow,
+        cache=cache,
+        clock=clock,
+        currency=currency,
+        progress=progress,
+        only_new=not update_existing,
     )

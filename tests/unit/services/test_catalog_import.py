@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import dataclasses
 import io
@@ -10,13 +11,15 @@ from decimal import Decimal
 
 import msgspec
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from shop_core.bootstrap import Shop
 from shop_core.domain.catalog import Product
 from shop_core.domain.errors import InvalidInput
 from shop_core.services import catalog_import
 from shop_core.services.catalog_commands import CreateCategory, CreateProduct
-from shop_core.services.catalog_import import COLUMNS, ImportReport, read_csv
+from shop_core.services.catalog_import import COLUMNS, ImportReport, escape_cell, read_csv
 from tests.fakes import FakeClock, FakeDatabase, fake_shop
 
 HEADER = "sku,name,price,category,stock_quantity"
@@ -358,3 +361,103 @@ async def test_an_export_reads_in_batches(shop: Shop) -> None:
     ]
     assert [len(b) for b in batches] == [3, 3, 1]
     assert [row[0] for batch in batches for row in batch] == [f"S-{n}" for n in range(1, 8)]
+
+
+# --- a row's problems, in the shop's words --------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("row", "reason"),
+    [
+        (",Mug,1,,1", "sku: the sku column is empty, and every product needs one"),
+        ("B,,1,,1", "name: the name column is empty, and every product needs one"),
+        ("B,Mug,,,1", "price: the price column is empty, and every product needs one"),
+        (f"B,{'x' * 201},1,,1", "name: the name column: must have at most 200 characters"),
+        ("-B,Mug,1,,1", "sku: the sku column: use letters, digits and . _ / - only"),
+        ("B,Mug,1,,3000000000", "stock_quantity: the stock_quantity column: must be at most 2000000000"),
+    ],
+)
+async def test_a_row_missing_a_value_names_the_column_in_the_shops_words(
+    shop: Shop, db: FakeDatabase, row: str, reason: str
+) -> None:
+    report = await run_import(shop, csv_file("A,Lamp,1,,1", row))
+
+    [(line, why)] = report.rejected
+    assert line == 3
+    assert why.startswith(reason)
+    assert "Object" not in why
+    assert "Expected" not in why
+    assert list(by_sku(db)) == ["A"]
+
+
+# --- CSV injection ---------------------------------------------------------------------------
+
+DANGEROUS = ("=", "+", "-", "@", "\t", "\r")
+# Text a CSV cell can hold: anything but NUL and lone surrogates (not UTF-8).
+CELL_TEXT = st.text(st.characters(exclude_categories=("Cs",), exclude_characters="\x00"), max_size=60)
+
+
+@given(CELL_TEXT)
+def test_a_cell_is_never_a_formula_and_reads_back_exactly(text: str) -> None:
+    cell = escape_cell(text)
+    assert not cell.startswith(DANGEROUS)
+    out = io.StringIO(newline="")
+    csv.writer(out).writerows([["sku", "name", "price"], ["A", cell, "1"]])
+    [(_, row)] = list(read_csv(out.getvalue().encode()))
+    assert isinstance(row, dict)
+    assert row["name"] == text
+
+
+async def test_an_export_neutralises_formulas_and_imports_them_back(shop: Shop, db: FakeDatabase) -> None:
+    evil = await shop.create_category(CreateCategory(name="=cmd|' /C calc'!A0"))
+    names = [
+        '=HYPERLINK("http://evil.example","click")',
+        "+cmd|' /C calc'!A0",
+        "@SUM(1+1)",
+        "-2+3",
+        "'quoted",
+    ]
+    for n, name in enumerate(names, start=1):
+        await shop.create_product(
+            CreateProduct(name=name, sku=f"E-{n}", price=Decimal(1), category=evil.id, description="\tTAB"),
+            "staff",
+        )
+    exported = await export_csv(shop)
+
+    rows = list(csv.reader(io.StringIO(exported.decode(), newline="")))[1:]
+    assert all(not cell.startswith(DANGEROUS) for row in rows for cell in row)
+    assert [row[1] for row in rows] == ["'" + name for name in names]
+    assert {row[3] for row in rows} == {"'=cmd|' /C calc'!A0"}
+    before = {sku: columns(p) for sku, p in by_sku(db).items()}
+
+    report = await run_import(shop, exported)
+
+    assert counts(report) == (0, 0, 5, 0)
+    assert {sku: columns(p) for sku, p in by_sku(db).items()} == before
+
+
+NAMES = CELL_TEXT.map(str.strip).filter(bool)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(name=NAMES, description=CELL_TEXT)
+def test_export_then_import_into_another_shop_keeps_any_text(name: str, description: str) -> None:
+    async def round_trip() -> None:
+        source, source_db, _ = fake_shop()
+        target, target_db, _ = fake_shop()
+        await source.create_product(
+            CreateProduct(name=name, sku="T-1", price=Decimal("2.50"), description=description), "staff"
+        )
+        exported = await export_csv(source)
+        rows = list(csv.reader(io.StringIO(exported.decode(), newline="")))
+        assert all(not cell.startswith(DANGEROUS) for row in rows for cell in row)
+
+        report = await run_import(target, exported)
+
+        assert counts(report) == (1, 0, 0, 0)
+        [stored] = source_db.products.values()
+        [product] = target_db.products.values()
+        assert (product.name, product.description) == (stored.name, stored.description)
+        assert await export_csv(target) == exported
+
+    asyncio.run(round_trip())

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
+
 from shop_core.bootstrap import Shop
-from shop_core.services.catalog_seed import category_names, product_rows
+from shop_core.domain.errors import InvalidInput
+from shop_core.services.catalog_seed import DEMO_PREFIX, category_names, product_rows
 from tests.fakes import FakeDatabase, fake_shop
 
 
@@ -41,7 +44,7 @@ async def test_seeding_twice_creates_nothing_new() -> None:
     movements = len(db.movements)
     progress: list[int] = []
     again = await shop.seed_catalog(40, 8, progress=progress.append)
-    assert (again.created, again.updated, again.unchanged, again.rejected) == (0, 0, 40, [])
+    assert (again.created, again.updated, again.unchanged, again.skipped, again.rejected) == (0, 0, 0, 40, [])
     assert sum(progress) == 40
     assert len(db.categories) == 8
     assert await exported(shop) == rows
@@ -88,3 +91,53 @@ async def test_seeded_stock_is_recorded_as_movements() -> None:
         for product in db.products.values():
             assert product.id is not None
             assert await tx.stock.total(product.id) == product.stock_quantity
+
+
+async def test_seeding_over_the_demo_catalog_adds_and_never_changes_a_demo_product() -> None:
+    shop, db, _ = fake_shop()
+    await shop.seed_catalog(60, 12, sku_prefix=DEMO_PREFIX)  # what `shop demo` loads
+    demo = await exported(shop)
+    movements = len(db.movements)
+
+    report = await shop.seed_catalog(100, 20)
+
+    assert (report.created, report.updated, report.unchanged, report.skipped) == (100, 0, 0, 0)
+    rows = await exported(shop)
+    assert rows[:60] == demo  # the demo's products, names and slugs as they were
+    assert all(row[0].startswith("SEED-") for row in rows[60:])
+    assert len({row[2] for row in rows}) == 160  # every product has a slug of its own
+    assert len(db.movements) == movements + sum(1 for row in rows[60:] if row[7] != "0")
+
+
+async def test_seeding_other_numbers_over_a_seeded_catalog_keeps_what_is_there() -> None:
+    shop, _, _ = fake_shop()
+    await shop.seed_catalog(10, 4)
+    before = await exported(shop)
+
+    report = await shop.seed_catalog(15, 5)  # other numbers generate other names for SEED-000001…
+
+    assert (report.created, report.updated, report.skipped) == (5, 0, 10)
+    assert (await exported(shop))[:10] == before
+
+
+async def test_update_existing_makes_seeded_products_the_generated_rows_again() -> None:
+    shop, _, _ = fake_shop()
+    await shop.seed_catalog(10, 4)
+    before = await exported(shop)
+
+    report = await shop.seed_catalog(10, 5, update_existing=True)
+
+    assert report.created == 0
+    assert report.updated + report.unchanged == 10
+    assert report.updated > 0
+    assert await exported(shop) != before
+
+
+@pytest.mark.parametrize("prefix", ["", "-X", "A B", "x" * 51, "A/B"])
+async def test_a_bad_sku_prefix_is_refused_before_anything_is_written(prefix: str) -> None:
+    shop, db, _ = fake_shop()
+    with pytest.raises(InvalidInput) as caught:
+        await shop.seed_catalog(5, 2, sku_prefix=prefix)
+    assert "sku_prefix" in caught.value.errors
+    assert not db.products
+    assert not db.categories

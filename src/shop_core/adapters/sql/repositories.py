@@ -74,6 +74,14 @@ class SqlUserRepository:
         )
         return list(rows), total
 
+    async def emails_of(self, user_ids: set[int]) -> dict[int, str]:
+        if not user_ids:
+            return {}
+        found = await self._session.execute(
+            sa.select(users.c.id, users.c.email).where(users.c.id.in_(sorted(user_ids)))
+        )
+        return {row.id: row.email for row in found}
+
     async def save(self, user: User) -> None:
         try:
             await self._rows.update(user, auto_refresh=False)
