@@ -19,7 +19,7 @@ from shop_core.services.views import UserView
 from shop_core.settings import Settings
 
 PUBLIC = {"exclude_from_auth": True}
-# In the schema, an empty requirement overrides the global bearer one: "no credentials needed".
+# "No credentials at all": written `security: []` by shop_http.openapi.ShopOpenAPI (Litestar drops `[]`).
 NO_AUTH: list[SecurityRequirement] = [{}]
 
 
