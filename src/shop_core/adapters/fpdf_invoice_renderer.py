@@ -1,55 +1,72 @@
-"""Invoice PDFs with fpdf2 (the `invoices` extra).
+"""Invoice PDFs with fpdf2 (the `invoices` extra: fpdf2, and uharfbuzz for text shaping).
 
-Fonts: fpdf2's core fonts (Helvetica, ...) only encode a single-byte code page and raise on
-anything else, while product names and addresses may hold any character. So the renderer embeds
-the first Unicode TrueType font of `FONT_SEARCH_PATHS` found on the system (DejaVu Sans, shipped
-by most Linux distributions; no font file is bundled with the project). DejaVu covers Latin,
-Greek, Cyrillic and more, but not every script: a character it lacks (Bengali, most emoji) is
-drawn as an empty glyph and fpdf2 logs a warning, it never raises.
+Fonts: product names and addresses may hold any script, and fpdf2's core fonts (Helvetica, ...)
+encode a single code page only. So the renderer embeds fonts shipped with the package, in
+`shop_core/fonts/` (with their SIL Open Font License): Noto Sans (Latin, Greek, Cyrillic, the
+currency signs) and, as fpdf2's fallback font, Noto Sans Bengali, since the shop sells in BDT
+through SSLCommerz. With uharfbuzz installed, text is shaped by HarfBuzz (`set_text_shaping`), so
+Bengali conjuncts and vowel signs are drawn as they should be; without it, a warning is logged
+once and Bengali comes out unshaped (still legible, still extractable).
 
-When no such font is installed it falls back to Helvetica with the Windows-1252 code page (Latin-1
-plus "€" and typographic quotes), replacing every character that code page cannot encode with
-"?". Either way a document always renders.
+CJK and emoji: no reasonably small font covers them (Noto Sans CJK is tens of megabytes, emoji
+fonts are colour bitmaps fpdf2 cannot embed), so none is shipped. Any of `SYSTEM_FALLBACKS` that
+is installed (Debian: `fonts-droid-fallback` or `fonts-wqy-microhei` for CJK, `fonts-symbola`
+for emoji, `fonts-dejavu-core` for more symbols) is added as a further fallback. A character
+that no font covers is printed as U+FFFD "�", so the reader sees something was there, and the
+rest of the line always renders.
 """
 
 from __future__ import annotations
 
+import functools
+import importlib.util
+import logging
+import unicodedata
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
 from fpdf import FPDF
 from fpdf.enums import XPos, YPos
+from fpdf.fonts import TTFFont
 
 from shop_core.domain.invoices import InvoiceDocument
 
-# (regular, bold) TrueType files, tried in order; a missing bold file reuses the regular one.
-FONT_SEARCH_PATHS: Sequence[tuple[str, str]] = (
-    (
-        "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
-        "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf",
-    ),
-    ("/usr/share/fonts/dejavu/DejaVuSans.ttf", "/usr/share/fonts/dejavu/DejaVuSans-Bold.ttf"),
-    ("/usr/share/fonts/TTF/DejaVuSans.ttf", "/usr/share/fonts/TTF/DejaVuSans-Bold.ttf"),
-    ("/usr/local/share/fonts/DejaVuSans.ttf", "/usr/local/share/fonts/DejaVuSans-Bold.ttf"),
-    ("/Library/Fonts/DejaVuSans.ttf", "/Library/Fonts/DejaVuSans-Bold.ttf"),
-)
+log = logging.getLogger("shop.invoices")
 
-UNICODE_FAMILY = "InvoiceSans"
-FALLBACK_FAMILY = "Helvetica"
-FALLBACK_ENCODING = "windows-1252"
+FONTS_DIR = Path(__file__).resolve().parent.parent / "fonts"
+MAIN_FAMILY = "NotoSans"
+# (family, regular, bold), tried in this order for a character the main font lacks.
+SHIPPED_FALLBACKS: Sequence[tuple[str, Path, Path]] = (
+    ("NotoSansBengali", FONTS_DIR / "NotoSansBengali-Regular.ttf", FONTS_DIR / "NotoSansBengali-Bold.ttf"),
+)
+# Used when installed (never required): fonts for what the shipped ones lack. TrueType files only
+# (fpdf2 reads no .ttc collection).
+SYSTEM_FALLBACKS: Sequence[tuple[str, Path]] = (
+    ("DroidSansFallback", Path("/usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf")),
+    ("Symbola", Path("/usr/share/fonts/truetype/ancient-scripts/Symbola_hint.ttf")),
+    ("DejaVuSans", Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")),
+)
+MISSING = "\ufffd"
 
 LINE_HEADINGS = ("Description", "SKU", "Qty", "Unit price", "Discount", "Tax", "Line total")
 LINE_WIDTHS = (62, 28, 12, 22, 22, 22, 22)  # millimetres, 190 in all: A4 less 10 mm margins
 LINE_ALIGN = ("LEFT", "LEFT", "RIGHT", "RIGHT", "RIGHT", "RIGHT", "RIGHT")
 
 
-def find_unicode_font() -> tuple[Path, Path] | None:
-    """The first installed (regular, bold) pair of `FONT_SEARCH_PATHS`, or None."""
-    for regular, bold in FONT_SEARCH_PATHS:
-        if Path(regular).is_file():
-            return Path(regular), Path(bold) if Path(bold).is_file() else Path(regular)
-    return None
+@functools.cache
+def _shaping() -> bool:
+    if importlib.util.find_spec("uharfbuzz") is None:  # fpdf2 imports it itself when shaping
+        log.warning(
+            "uharfbuzz is not installed: invoice text is not shaped (Bengali conjuncts come out "
+            "unjoined); install the shop's `invoices` extra"
+        )
+        return False
+    return True
+
+
+def _installed_fallbacks() -> list[tuple[str, Path]]:
+    return [(family, path) for family, path in SYSTEM_FALLBACKS if path.is_file()]
 
 
 def _utc_date(moment: datetime) -> str:
@@ -63,20 +80,31 @@ class FpdfInvoiceRenderer:
         pdf = FPDF(format="A4")
         pdf.set_margins(10, 10, 10)
         pdf.set_auto_page_break(auto=True, margin=15)
-        font = find_unicode_font()
-        if font is None:
-            pdf.core_fonts_encoding = FALLBACK_ENCODING
-            family = FALLBACK_FAMILY
+        pdf.add_font(MAIN_FAMILY, "", FONTS_DIR / "NotoSans-Regular.ttf")
+        pdf.add_font(MAIN_FAMILY, "B", FONTS_DIR / "NotoSans-Bold.ttf")
+        fallbacks = []
+        for family, regular, bold in SHIPPED_FALLBACKS:
+            pdf.add_font(family, "", regular)
+            pdf.add_font(family, "B", bold)
+            fallbacks.append(family)
+        for family, path in _installed_fallbacks():
+            pdf.add_font(family, "", path)
+            fallbacks.append(family)
+        pdf.set_fallback_fonts(fallbacks, exact_match=False)
+        covered: set[int] = set()
+        for font in pdf.fonts.values():
+            if isinstance(font, TTFFont):
+                covered.update(font.cmap)
+        if _shaping():
+            pdf.set_text_shaping(True)
+        family = MAIN_FAMILY
 
-            def text(value: str) -> str:
-                return value.encode(FALLBACK_ENCODING, "replace").decode(FALLBACK_ENCODING)
-        else:
-            pdf.add_font(UNICODE_FAMILY, "", font[0])
-            pdf.add_font(UNICODE_FAMILY, "B", font[1])
-            family = UNICODE_FAMILY
-
-            def text(value: str) -> str:
-                return value
+        def text(value: str) -> str:
+            """`value` with each character no font covers shown as U+FFFD."""
+            return "".join(
+                c if ord(c) in covered or c in "\n\t" or unicodedata.category(c) == "Cf" else MISSING
+                for c in value
+            )
 
         pdf.set_title(text(f"{document.title} {document.order_number}"))
         pdf.add_page()
