@@ -5,6 +5,7 @@ once a second (its clock is driven by the test here, instead of sleeping)."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
@@ -153,3 +154,15 @@ async def test_every_write_moves_the_version_on(database_url: str) -> None:
         made = await shop.create_category(CreateCategory(name="Kitchen"))
         await shop.delete_category(made.id)
         assert await version.current() == before + 2
+
+
+async def test_writes_at_the_same_moment_each_move_the_version_on_once(database_url: str) -> None:
+    async with shop_factory(make_settings(database_url)) as shop:
+        version = shop.ports.catalog_version
+        assert version is not None
+        before = await version.current()
+
+        bumped = await asyncio.gather(*(version.bump() for _ in range(20)))
+
+        assert sorted(bumped) == list(range(before + 1, before + 21))
+        assert await version.current() == before + 20
