@@ -99,3 +99,39 @@ async def test_ipns_and_verify_calls_at_once_pay_the_order_once(shop: Shop) -> N
     assert outcomes(answers[:4])["applied"] <= 1
     assert await moves_to_paid(shop.client, order["id"]) == 1
     assert (await shop.payment(payment["id"]))["status"] == "succeeded"
+
+
+async def test_a_staff_cancel_and_refunds_of_a_paid_cash_order_at_once_move_the_money_once(
+    shop: Shop,
+) -> None:
+    order = await shop.order("cod")
+    confirmed = await shop.client.post(f"/api/orders/{order['id']}/confirm-cash/", headers=shop.staff.headers)
+    assert confirmed.status_code == 200, confirmed.text
+    payment_id = confirmed.json()["id"]
+    staff = dict(shop.staff.headers)
+
+    async def run() -> list[httpx.Response]:
+        transport = httpx.ASGITransport(app=shop.client.app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver.local") as burst:
+            refund = f"/api/payments/{payment_id}/refund/"
+            return list(
+                await asyncio.gather(
+                    burst.delete(f"/api/orders/{order['id']}/", headers=staff),
+                    *(burst.post(refund, json={}, headers=staff) for _ in range(4)),
+                )
+            )
+
+    answers: list[httpx.Response] = await in_app(shop.client, run)
+
+    assert sorted(a.status_code for a in answers) == [200, 409, 409, 409, 409], [a.text for a in answers]
+
+    async def refunds() -> list[tuple[int, str]]:
+        async with engine_of(shop.client).connect() as conn:
+            found = await conn.execute(
+                sa.text("SELECT amount, status FROM refunds WHERE payment_id = :p"), {"p": payment_id}
+            )
+            return [(int(r.amount), str(r.status)) for r in found]
+
+    assert await in_app(shop.client, refunds) == [(2500, "succeeded")]
+    after = await shop.payment(payment_id)
+    assert (after["status"], after["refunded_amount"]) == ("refunded", "25.00")

@@ -339,3 +339,23 @@ async def test_money_for_an_order_that_expired_meanwhile_is_held_not_counted(wor
     assert held.hold_reason
     assert "cancelled" in held.hold_reason
     assert (await world.shop.get_order(order.id, STAFF)).status == "cancelled"
+
+
+async def test_a_refund_is_never_counted_beyond_what_the_payment_took(world: World) -> None:
+    order = await world.order("cod", quantity=2)  # 50.00
+    payment = await world.shop.confirm_cash(order.order_number, STAFF)
+    now = world.clock.now()
+
+    async with world.shop.ports.uow() as uow:
+        part = await uow.payments.record_refunded(payment.id, 2000, now)
+        assert part is not None
+        assert (part.status, part.refunded_amount) == ("succeeded", 2000)
+        assert await uow.payments.record_refunded(payment.id, 3001, now) is None  # 0.01 too much
+        rest = await uow.payments.record_refunded(payment.id, 3000, now)
+        assert rest is not None
+        assert (rest.status, rest.refunded_amount) == ("refunded", 5000)
+        assert await uow.payments.record_refunded(payment.id, 1, now) is None
+        await uow.commit()
+
+    after = await world.shop.get_payment(payment.id, STAFF)
+    assert (after.status, after.refunded_amount) == ("refunded", "50.00")
