@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -117,6 +118,18 @@ def test_a_line_beyond_the_stock_shows_out_of_stock_and_leaves_the_subtotal(cli:
     assert lines_of(out)["MUG-1"]["in stock"] == "no"
     assert lines_of(out)["LAMP-1"]["in stock"] == "yes"
     assert "Subtotal: 20.00 USD (2 items;" in out
+
+
+def test_show_as_json(cli: Cli) -> None:
+    fill_cart(cli, "ann@example.com", {"LAMP-1": 2, "MUG-1": 1})
+
+    cart = json.loads(ok(cli("carts", "show", "ann@example.com", "--json")))
+
+    assert sorted((line["sku"], line["quantity"], line["line_total"]) for line in cart["items"]) == [
+        ("LAMP-1", 2, "20.00"),
+        ("MUG-1", 1, "2.50"),
+    ]
+    assert cart["subtotal"] == "22.50"
 
 
 def test_show_says_when_the_cart_is_empty(cli: Cli) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import json
 import sqlite3
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -199,6 +200,44 @@ def test_list_with_a_bad_date_is_refused_by_the_option(cli: Cli) -> None:
     assert result.stdout == ""
 
 
+def test_list_names_each_customer_by_email_also_as_json(cli: Cli) -> None:
+    ann = register(cli, "ann@example.com")
+    bob = register(cli, "bob@example.com")
+    now = datetime.now(UTC)
+    first = place(cli, ann, {"LAMP-1": 1}, at=now - timedelta(minutes=3))
+    second = place(cli, bob, {"MUG-1": 1}, at=now - timedelta(minutes=2))
+    third = place(cli, ann, {"MUG-1": 1}, at=now - timedelta(minutes=1))
+
+    rows = table_rows(ok(cli("orders", "list")))
+    assert [(r["number"], r["customer"]) for r in rows] == [
+        (third, "ann@example.com"),
+        (second, "bob@example.com"),
+        (first, "ann@example.com"),
+    ]
+    listed = json.loads(ok(cli("orders", "list", "--json", "--page-size", "2")))
+    assert {k: listed[k] for k in ("count", "page", "page_size", "pages")} == {
+        "count": 3,
+        "page": 1,
+        "page_size": 2,
+        "pages": 2,
+    }
+    assert [(o["order_number"], o["customer_email"], o["user_id"]) for o in listed["results"]] == [
+        (third, "ann@example.com", ann),
+        (second, "bob@example.com", bob),
+    ]
+    assert listed["results"][0]["total_price"] == "7.75"  # 2.50 + 10% tax + 5.00 shipping, a decimal string
+
+
+def test_show_as_json(cli: Cli) -> None:
+    number = place(cli, register(cli, "ann@example.com"), {"LAMP-1": 2})
+
+    order = json.loads(ok(cli("orders", "show", number, "--json")))
+
+    assert (order["order_number"], order["status"], order["total_price"]) == (number, "pending", "27.00")
+    assert [(i["sku"], i["quantity"], i["unit_price"]) for i in order["items"]] == [("LAMP-1", 2, "10.00")]
+    assert [e["action"] for e in order["events"]][:1] == ["placed"]
+
+
 # --- show ------------------------------------------------------------------------------------------
 
 
@@ -332,6 +371,20 @@ def test_cancel_twice_is_one_error_and_returns_the_stock_once(cli: Cli) -> None:
     assert (
         line == f"error: Order {number} is cancelled; it cannot become cancelled (allowed from here: none)."
     )
+    assert stock_of(cli)["LAMP-1"] == 10
+
+
+def test_cancel_asks_first_and_no_changes_nothing(cli: Cli) -> None:
+    number = place(cli, register(cli, "ann@example.com"), {"LAMP-1": 2})
+
+    result = cli("orders", "cancel", number, input="n\n")
+
+    assert result.exit_code == 1
+    assert "Aborted" in result.stderr
+    assert "Traceback" not in result.output
+    assert stored_status(cli, number) == ("pending", "unpaid")
+    assert stock_of(cli)["LAMP-1"] == 8
+    assert "pending → cancelled" in ok(cli("orders", "cancel", number, input="y\n"))
     assert stock_of(cli)["LAMP-1"] == 10
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -44,8 +45,8 @@ class Store:
         }
         self.customer, self.lamp = self.run(self._setup)
 
-    def cli(self, *args: str, env: dict[str, str] | None = None) -> Result:
-        return self.cli_of(*args, env={**self.env, **(env or {})})
+    def cli(self, *args: str, env: dict[str, str] | None = None, input: str | None = None) -> Result:
+        return self.cli_of(*args, env={**self.env, **(env or {})}, input=input)
 
     def run(self, use_case: Callable[[Shop], Awaitable[T]], at: datetime | None = None) -> T:
         settings = make_settings(self.cli_of.database_url, **gateway_settings(self.stripe, None))
@@ -337,6 +338,45 @@ def test_reconcile_accepts_each_unit(store: Store, duration: str) -> None:
 
 
 # --- refund ----------------------------------------------------------------------------------------
+
+
+def test_refund_asks_first_and_no_refunds_nothing(store: Store) -> None:
+    _, payment = store.paid_by_card()
+    ok(store.cli("payments", "verify", str(payment.id)))
+
+    result = store.cli("payments", "refund", str(payment.id), "--amount", "5.00", input="n\n")
+
+    assert result.exit_code == 1
+    assert "Aborted" in result.stderr
+    assert "Refund 5.00 of payment" in result.stderr
+    assert store.stripe.refunds() == []
+    assert store.payment(payment.id).refunded_amount == "0.00"
+    agreed = ok(store.cli("payments", "refund", str(payment.id), "--amount", "5.00", input="y\n"))
+    assert "refunded: 5.00 USD" in lines(agreed)
+
+
+def test_show_and_list_as_json(store: Store) -> None:
+    order, payment = store.paid_by_card(quantity=2)
+    ok(store.cli("payments", "verify", str(payment.id)))
+
+    shown = json.loads(ok(store.cli("payments", "show", str(payment.id), "--json")))
+    listed = json.loads(ok(store.cli("payments", "list", "--json")))
+
+    assert (shown["id"], shown["order_number"], shown["status"], shown["amount"]) == (
+        payment.id,
+        order.order_number,
+        "succeeded",
+        "50.00",
+    )
+    assert listed["count"] == 1
+    [first] = listed["results"]
+    assert {k: first[k] for k in ("id", "order_number", "status", "amount", "refunded_amount")} == {
+        "id": payment.id,
+        "order_number": order.order_number,
+        "status": "succeeded",
+        "amount": "50.00",
+        "refunded_amount": "0.00",
+    }
 
 
 def test_refund_in_part_then_in_full_through_stripe(store: Store) -> None:
