@@ -260,6 +260,8 @@ def seed(shop: str, env: dict[str, str], cwd: Path, products: int, categories: i
     )
     if probe.returncode == 0:
         command = [shop, "catalog", "seed", "--products", str(products), "--categories", str(categories)]
+        if b"--yes" in probe.stdout:  # it asks first since issue 14
+            command.append("--yes")
         run_checked(command, env, cwd)
         return "shop catalog seed"
     code = (
