@@ -14,6 +14,8 @@ from typing import Any
 import msgspec
 import pytest
 from pypdf import PdfReader
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
 
 from shop_core.bootstrap import bootstrap
 from shop_core.services.commands import RegisterUser
@@ -226,6 +228,27 @@ def test_list_names_each_customer_by_email_also_as_json(cli: Cli) -> None:
         (second, "bob@example.com", bob),
     ]
     assert listed["results"][0]["total_price"] == "7.75"  # 2.50 + 10% tax + 5.00 shipping, a decimal string
+
+
+def test_list_finds_the_emails_in_one_query_whatever_the_number_of_orders(cli: Cli) -> None:
+    customers = [register(cli, f"c{n}@example.com") for n in range(5)]
+    for n, customer in enumerate(customers * 2):
+        place(cli, customer, {"LAMP-1": 1}, at=datetime.now(UTC) - timedelta(minutes=n))
+    statements: list[str] = []
+
+    def record(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+        statements.append(statement)
+
+    event.listen(Engine, "before_cursor_execute", record)
+    try:
+        out = ok(cli("orders", "list"))
+    finally:
+        event.remove(Engine, "before_cursor_execute", record)
+
+    assert {r["customer"] for r in table_rows(out)} == {f"c{n}@example.com" for n in range(5)}
+    assert len(table_rows(out)) == 10
+    on_users = [s for s in statements if "FROM users" in s]
+    assert len(on_users) == 1, on_users
 
 
 def test_show_as_json(cli: Cli) -> None:
