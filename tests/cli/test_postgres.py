@@ -57,3 +57,22 @@ def test_import_list_and_adjust_stock_on_postgres(pg_url: str, tmp_path: Path) -
         ("+5", "7", "restock", "cli"),
         ("+2", "2", "import", "cli"),
     ]
+
+
+def test_orders_list_names_customers_by_email_on_postgres(pg_url: str, tmp_path: Path) -> None:
+    from tests.cli.test_orders import place, register
+
+    cli = Cli(pg_url)
+    (tmp_path / "products.csv").write_text(
+        "sku,name,price,stock_quantity\nLAMP-1,Lamp,10,10\nMUG-1,Mug,2.5,3\n"
+    )
+    ok(cli("catalog", "import", "products.csv"))
+    ann, bob = register(cli, "ann@example.com"), register(cli, "bob@example.com")
+    first, second = place(cli, ann, {"LAMP-1": 1}), place(cli, bob, {"MUG-1": 1})
+
+    rows = table_rows(ok(cli("orders", "list")))
+
+    assert {(r["number"], r["customer"]) for r in rows} == {
+        (first, "ann@example.com"),
+        (second, "bob@example.com"),
+    }
