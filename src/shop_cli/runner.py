@@ -184,6 +184,9 @@ def confirm(question: str, *, yes: bool) -> None:
     except (typer.Abort, EOFError):  # no answer: end the prompt's line first
         errors.print()
         agreed = False
+    else:
+        if not sys.stdin.isatty():  # an answer piped in is not echoed: end the prompt's line
+            errors.print()
     if not agreed:
         errors.print("Aborted: nothing was changed (add --yes to skip this question).", highlight=False)
         raise typer.Exit(code=1)
