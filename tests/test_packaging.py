@@ -118,6 +118,8 @@ def test_the_shop_command_without_the_cli_extra_says_what_to_install(module: str
     [
         ("uvicorn", ["serve", "--port", "1"], "http", "This command"),
         ("litestar", ["serve", "--port", "1"], "http", "This command"),
+        ("sqlalchemy", ["db", "upgrade"], "sql", "Migrating the database"),
+        ("argon2", ["demo"], "auth", "Hashing passwords"),
     ],
 )
 def test_a_command_needing_another_extra_says_which(

@@ -90,7 +90,7 @@ def retry(job_id: int = JOB_ID) -> None:
         console.print(f"It ran here and is {_status(ran.status)}.", highlight=False)
         return
     error = " ".join((ran.error or "").split())
-    fail(f"Job {ran.id} failed again after {ran.attempts} attempts: {escape(error)}")
+    fail(f"Job {ran.id} failed again after {ran.attempts} attempts: {error}")
 
 
 @app.command()

@@ -49,7 +49,9 @@ errors = Console(stderr=True)
 
 def fail(message: str) -> NoReturn:
     # soft_wrap: one line however long, also when piped (rich wraps at 80 columns off a terminal).
-    errors.print(f"[bold red]error:[/] {message}", highlight=False, markup=True, soft_wrap=True)
+    # The message is plain text: install hints like `pip install 'headless-shop[sql]'` must not be
+    # read as markup.
+    errors.print(f"[bold red]error:[/] {escape(message)}", highlight=False, markup=True, soft_wrap=True)
     raise typer.Exit(code=1)
 
 
@@ -143,7 +145,7 @@ def run(use_case: Callable[[Shop], Awaitable[T]], settings: Settings | None = No
     A database never migrated is one clear error, and reading never creates a SQLite file."""
     settings = settings or load_settings()
     if (path := missing_database_file(settings)) is not None:
-        fail(f"{NOT_MIGRATED} (there is no database file at {escape(path)})")
+        fail(f"{NOT_MIGRATED} (there is no database file at {path})")
 
     async def main() -> T:
         async with bootstrap(settings) as shop:
