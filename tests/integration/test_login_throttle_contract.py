@@ -1,4 +1,5 @@
-"""One contract for every LoginThrottle: SQL on SQLite and PostgreSQL, Redis, and the fake."""
+"""One contract for every LoginThrottle (sign-in attempts, counted atomically): SQL on SQLite
+and PostgreSQL, Redis, and the fake."""
 
 from __future__ import annotations
 
@@ -99,64 +100,86 @@ def key() -> str:
     return f"{uuid.uuid4().hex}@example.com"
 
 
-async def test_an_unknown_key_has_no_failures(throttle: LoginThrottle) -> None:
-    assert await throttle.failures(key()) == (0, 0)
+async def test_an_unknown_key_has_no_attempts(throttle: LoginThrottle) -> None:
+    assert await throttle.attempts(key()) == (0, 0)
 
 
-async def test_failures_are_counted_per_key_within_the_window(throttle: LoginThrottle) -> None:
+async def test_attempts_are_counted_per_key_within_the_window(throttle: LoginThrottle) -> None:
     ada, grace = key(), key()
     for _ in range(3):
-        await throttle.record_failure(ada, WINDOW)
-    await throttle.record_failure(grace, WINDOW)
-    count, retry_after = await throttle.failures(ada)
+        await throttle.count_attempt(ada, WINDOW)
+    await throttle.count_attempt(grace, WINDOW)
+    count, retry_after = await throttle.attempts(ada)
     assert count == 3
     assert WINDOW - 5 <= retry_after <= WINDOW
-    assert (await throttle.failures(grace))[0] == 1
+    assert (await throttle.attempts(grace))[0] == 1
 
 
 async def test_the_window_is_set_by_the_first_failure(throttle: LoginThrottle) -> None:
     ada = key()
-    await throttle.record_failure(ada, 60)
-    await throttle.record_failure(ada, 3600)
-    count, retry_after = await throttle.failures(ada)
+    await throttle.count_attempt(ada, 60)
+    await throttle.count_attempt(ada, 3600)
+    count, retry_after = await throttle.attempts(ada)
     assert count == 2
     assert 0 < retry_after <= 60
 
 
-async def test_reset_forgets_the_failures(throttle: LoginThrottle) -> None:
+async def test_reset_forgets_the_attempts(throttle: LoginThrottle) -> None:
     ada, grace = key(), key()
-    await throttle.record_failure(ada, WINDOW)
-    await throttle.record_failure(ada, WINDOW)
-    await throttle.record_failure(grace, WINDOW)
+    await throttle.count_attempt(ada, WINDOW)
+    await throttle.count_attempt(ada, WINDOW)
+    await throttle.count_attempt(grace, WINDOW)
     await throttle.reset(ada)
-    assert await throttle.failures(ada) == (0, 0)
-    assert (await throttle.failures(grace))[0] == 1
-    await throttle.record_failure(ada, WINDOW)
-    assert (await throttle.failures(ada))[0] == 1
+    assert await throttle.attempts(ada) == (0, 0)
+    assert (await throttle.attempts(grace))[0] == 1
+    await throttle.count_attempt(ada, WINDOW)
+    assert (await throttle.attempts(ada))[0] == 1
 
 
 async def test_resetting_an_unknown_key_is_harmless(throttle: LoginThrottle) -> None:
     await throttle.reset(key())
 
 
-async def test_failures_lapse_with_their_window_and_counting_starts_afresh(harness: Harness) -> None:
+async def test_attempts_lapse_with_their_window_and_counting_starts_afresh(harness: Harness) -> None:
     throttle, ada = harness.throttle, key()
     for _ in range(3):
-        await throttle.record_failure(ada, 60)
+        await throttle.count_attempt(ada, 60)
     await harness.end_window(ada)
-    assert await throttle.failures(ada) == (0, 0)
-    await throttle.record_failure(ada, WINDOW)
-    count, retry_after = await throttle.failures(ada)
+    assert await throttle.attempts(ada) == (0, 0)
+    await throttle.count_attempt(ada, WINDOW)
+    count, retry_after = await throttle.attempts(ada)
     assert count == 1
     assert 60 < retry_after <= WINDOW, "the new window must start from the new failure"
 
 
-async def test_concurrent_failures_are_all_counted(harness: Harness) -> None:
+async def test_each_attempt_answers_its_own_place_in_the_window(throttle: LoginThrottle) -> None:
+    ada = key()
+    places = [await throttle.count_attempt(ada, WINDOW) for _ in range(3)]
+
+    assert [count for count, _ in places] == [1, 2, 3]
+    assert all(WINDOW - 5 <= retry_after <= WINDOW for _, retry_after in places)
+
+
+async def test_concurrent_attempts_each_get_a_place_of_their_own(harness: Harness) -> None:
+    """Counting is atomic: N attempts at once are told 1..N, once each, so a limit checked on the
+    answer lets exactly that many through however they race."""
     throttle, ada = harness.throttle, key()
     connections = await harness.open_connections()
     if harness.runs_in_parallel:
         assert connections > 1, "the calls would not run on separate connections"
-    await asyncio.gather(*(throttle.record_failure(ada, WINDOW) for _ in range(CONCURRENCY)))
-    assert (await throttle.failures(ada))[0] == CONCURRENCY
-    await asyncio.gather(*(throttle.record_failure(ada, WINDOW) for _ in range(CONCURRENCY)))
-    assert (await throttle.failures(ada))[0] == 2 * CONCURRENCY
+    first = await asyncio.gather(*(throttle.count_attempt(ada, WINDOW) for _ in range(CONCURRENCY)))
+    assert sorted(count for count, _ in first) == list(range(1, CONCURRENCY + 1))
+    assert (await throttle.attempts(ada))[0] == CONCURRENCY
+    second = await asyncio.gather(*(throttle.count_attempt(ada, WINDOW) for _ in range(CONCURRENCY)))
+    assert sorted(count for count, _ in second) == list(range(CONCURRENCY + 1, 2 * CONCURRENCY + 1))
+    assert (await throttle.attempts(ada))[0] == 2 * CONCURRENCY
+
+
+async def test_concurrent_first_attempts_open_one_window(harness: Harness) -> None:
+    throttle, ada = harness.throttle, key()
+    answers = await asyncio.gather(*(throttle.count_attempt(ada, 60) for _ in range(CONCURRENCY)))
+
+    assert all(0 < retry_after <= 60 for _, retry_after in answers)
+    count, retry_after = await throttle.attempts(ada)
+    assert count == CONCURRENCY
+    assert 0 < retry_after <= 60

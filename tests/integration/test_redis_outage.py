@@ -156,20 +156,20 @@ async def test_failed_logins_are_still_counted_while_redis_is_down(world: World)
     throttle = FallbackLoginThrottle(
         RedisLoginThrottle(await world.client(), world.prefix), SqlLoginThrottle(world.db.engine), pause=0
     )
-    await throttle.record_failure("a@example.com", 900)
-    assert (await throttle.failures("a@example.com"))[0] == 1
+    await throttle.count_attempt("a@example.com", 900)
+    assert (await throttle.attempts("a@example.com"))[0] == 1
 
     world.outage.down()
     for _ in range(3):
-        await throttle.record_failure("b@example.com", 900)
-    count, retry_after = await throttle.failures("b@example.com")
+        await throttle.count_attempt("b@example.com", 900)
+    count, retry_after = await throttle.attempts("b@example.com")
     assert count == 3
     assert 0 < retry_after <= 900
     await throttle.reset("b@example.com")
-    assert await throttle.failures("b@example.com") == (0, 0)
+    assert await throttle.attempts("b@example.com") == (0, 0)
 
     world.outage.up()
-    assert (await throttle.failures("a@example.com"))[0] == 1  # Redis kept its own counts
+    assert (await throttle.attempts("a@example.com"))[0] == 1  # Redis kept its own counts
 
 
 # --- the catalog cache --------------------------------------------------------------------------

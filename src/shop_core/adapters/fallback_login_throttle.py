@@ -1,4 +1,4 @@
-"""Failed-login counters in Redis, kept in the database while Redis is unreachable.
+"""Sign-in attempt counters in Redis, kept in the database while Redis is unreachable.
 
 Counting goes on during an outage (so guessing passwords does not become free) and sign-in keeps
 working; the two sets of counters are not merged afterwards, so a lock-out can be up to one window
@@ -32,13 +32,13 @@ class FallbackLoginThrottle:
                 self.outage.began()
         return await durable()
 
-    async def failures(self, key: str) -> tuple[int, int]:
-        return await self._either(lambda: self._fast.failures(key), lambda: self._durable.failures(key))
+    async def attempts(self, key: str) -> tuple[int, int]:
+        return await self._either(lambda: self._fast.attempts(key), lambda: self._durable.attempts(key))
 
-    async def record_failure(self, key: str, window_seconds: int) -> None:
-        await self._either(
-            lambda: self._fast.record_failure(key, window_seconds),
-            lambda: self._durable.record_failure(key, window_seconds),
+    async def count_attempt(self, key: str, window_seconds: int) -> tuple[int, int]:
+        return await self._either(
+            lambda: self._fast.count_attempt(key, window_seconds),
+            lambda: self._durable.count_attempt(key, window_seconds),
         )
 
     async def reset(self, key: str) -> None:

@@ -1,4 +1,4 @@
-"""Failed-login counters in Redis: one counter per identifier that expires with its window."""
+"""Sign-in attempt counters in Redis: one counter per identifier that expires with its window."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ class RedisLoginThrottle:
     def _key(self, key: str) -> str:
         return f"{self._prefix}login-failures:{key}"
 
-    async def failures(self, key: str) -> tuple[int, int]:
+    async def attempts(self, key: str) -> tuple[int, int]:
         async with reachable("Sign-in is"):
             async with self._redis.pipeline(transaction=True) as pipe:
                 pipe.get(self._key(key))
@@ -23,11 +23,15 @@ class RedisLoginThrottle:
                 count, ttl = await pipe.execute()
             return (int(count), max(int(ttl), 1)) if count is not None else (0, 0)
 
-    async def record_failure(self, key: str, window_seconds: int) -> None:
+    async def count_attempt(self, key: str, window_seconds: int) -> tuple[int, int]:
+        # One MULTI/EXEC: INCR answers this attempt's own place in the window, whoever else counts
+        # at the same moment; the first attempt's EXPIRE (NX) opens the window.
         async with reachable("Sign-in is"), self._redis.pipeline(transaction=True) as pipe:
             pipe.incr(self._key(key))
             pipe.expire(self._key(key), window_seconds, nx=True)
-            await pipe.execute()
+            pipe.ttl(self._key(key))
+            count, _, ttl = await pipe.execute()
+        return int(count), max(int(ttl), 1)
 
     async def reset(self, key: str) -> None:
         async with reachable("Sign-in is"):

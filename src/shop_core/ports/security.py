@@ -74,12 +74,23 @@ class TokenStore(Protocol):
 
 
 class LoginThrottle(Protocol):
-    """Failed-login counters per identifier, whether or not an account exists for it."""
+    """Sign-in attempts per identifier, whether or not an account exists for it.
 
-    async def failures(self, key: str) -> tuple[int, int]:
-        """The failures within the window, and the seconds until the window ends."""
+    An attempt is counted before its password is checked (`count_attempt`), atomically, so however
+    many arrive at once, each sees its own place in the window and no more than the limit are ever
+    checked. A successful sign-in resets the count.
+    """
+
+    async def attempts(self, key: str) -> tuple[int, int]:
+        """The attempts counted within the current window, and the seconds until it ends
+        ((0, 0) when no window is open)."""
         ...
 
-    async def record_failure(self, key: str, window_seconds: int) -> None: ...
+    async def count_attempt(self, key: str, window_seconds: int) -> tuple[int, int]:
+        """Count one more attempt, atomically (the first one opens a window of `window_seconds`).
+
+        Answers the count including this attempt, and the seconds until the window ends.
+        """
+        ...
 
     async def reset(self, key: str) -> None: ...

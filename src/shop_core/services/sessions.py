@@ -37,13 +37,17 @@ async def login(
     """Check the credentials and open a session (a new refresh-token family).
 
     Unknown accounts, wrong passwords and inactive users get the same answer in the same time,
-    and failures are counted per identifier, so the lockout reveals nothing either.
+    and attempts are counted per identifier, so the lockout reveals nothing either.
+
+    Each attempt is counted (atomically) before its password is checked, and refused once it is
+    past the limit: however many guesses arrive at once, no more than `max_failed_logins` of them
+    are checked per window. A successful login resets the counts.
     """
     identifier = (cmd.email or cmd.username or "").strip()
     if not identifier:
         raise InvalidInput.field("email", "Send your email (or username) and password.")
     keys = [identifier.lower()]
-    await _refuse_if_locked(keys[0], throttle, config)
+    await _count_attempt(keys[0], throttle, config)
     async with uow:
         if "@" in identifier:
             user = await uow.users.get_by_email(identifier.lower())
@@ -52,15 +56,13 @@ async def login(
     if user is not None:
         # One account, one counter, whether it is tried by email or by username.
         keys.append(f"user:{user.id}")
-        await _refuse_if_locked(keys[1], throttle, config)
+        await _count_attempt(keys[1], throttle, config)
     if user is None:
         await asyncio.to_thread(hasher.verify_nothing, cmd.password)
     elif await asyncio.to_thread(hasher.verify, user.password_hash, cmd.password) and user.is_active:
         for key in keys:
             await throttle.reset(key)
         return await _open_session(user, codec=codec, tokens=tokens, clock=clock, config=config)
-    for key in keys:
-        await throttle.record_failure(key, config.failed_login_window)
     raise AuthenticationFailed(BAD_CREDENTIALS)
 
 
@@ -123,9 +125,10 @@ def _expect(claims: TokenClaims, token_type: TokenType) -> TokenClaims:
     return claims
 
 
-async def _refuse_if_locked(key: str, throttle: LoginThrottle, config: AuthConfig) -> None:
-    failures, retry_after = await throttle.failures(key)
-    if failures >= config.max_failed_logins:
+async def _count_attempt(key: str, throttle: LoginThrottle, config: AuthConfig) -> None:
+    """Count this attempt first; refuse it when it is past the limit of the window."""
+    attempts, retry_after = await throttle.count_attempt(key, config.failed_login_window)
+    if attempts > config.max_failed_logins:
         raise TooManyAttempts("Too many failed logins; try again later.", retry_after)
 
 
