@@ -27,9 +27,12 @@ class FallbackLoginThrottle:
     async def _either(self, fast: Callable[[], Awaitable[T]], durable: Callable[[], Awaitable[T]]) -> T:
         if not self.outage.ongoing:
             try:
-                return await fast()
+                answer = await fast()
             except ServiceUnavailable:
                 self.outage.began()
+            else:
+                self.outage.ended()
+                return answer
         return await durable()
 
     async def attempts(self, key: str) -> tuple[int, int]:
