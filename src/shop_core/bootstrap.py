@@ -270,7 +270,7 @@ class Shop:
         return await accounts.create_admin(cmd, uow=p.uow(), hasher=p.hasher, clock=p.clock)
 
     async def get_profile(self, user_id: int) -> UserView:
-        return await accounts.get_profile(user_id, uow=self.ports.uow())
+        return await accounts.get_profile(user_id, uow=self.ports.uow(), known=self._known_users)
 
     async def find_user(self, email: str) -> UserView:
         return await accounts.find_user(email, uow=self.ports.uow())
@@ -320,18 +320,19 @@ class Shop:
     async def logout(self, cmd: Logout, access: TokenClaims) -> None:
         await sessions.logout(cmd, access, codec=self.ports.codec, tokens=self.ports.tokens)
 
-    async def authenticate(self, claims: TokenClaims) -> UserView:
+    async def authenticate(self, claims: TokenClaims, *, fresh: bool = False) -> UserView:
+        """`fresh`: read the user from the database even if this process remembers it (writes)."""
         return await sessions.authenticate(
-            claims, uow=self.ports.uow(), tokens=self.ports.tokens, known=self._known_users
+            claims, uow=self.ports.uow(), tokens=self.ports.tokens, known=self._known_users, fresh=fresh
         )
 
     def verify_token(self, token: str) -> TokenClaims:
         """The claims of a token we signed and that has not expired (AuthenticationFailed otherwise)."""
         return self.ports.codec.decode(token)
 
-    async def authenticate_bearer(self, token: str) -> UserView:
+    async def authenticate_bearer(self, token: str, *, fresh: bool = False) -> UserView:
         """The user behind an access token string (for endpoints where auth is optional)."""
-        return await self.authenticate(self.verify_token(token))
+        return await self.authenticate(self.verify_token(token), fresh=fresh)
 
     # catalog: reads
     async def list_products(

@@ -24,6 +24,7 @@ NO_AUTH: list[SecurityRequirement] = [{}]
 
 
 BEARER_ONLY = "Use an 'Authorization: Bearer <access>' header."
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 def bearer_token(header: str | None) -> str:
@@ -36,6 +37,12 @@ def bearer_token(header: str | None) -> str:
     if scheme.lower() != "bearer" or not token or " " in token:
         raise NotAuthorizedException(BEARER_ONLY)
     return token
+
+
+def writes(connection: ASGIConnection[Any, Any, Any, Any]) -> bool:
+    """Whether the request may change something: its user is then read from the database, not
+    taken from what this process remembers (a user deleted behind the shop's back is refused)."""
+    return connection.scope.get("method", "GET") not in SAFE_METHODS
 
 
 class BearerMiddleware(JWTAuthenticationMiddleware):
@@ -61,7 +68,7 @@ class BearerMiddleware(JWTAuthenticationMiddleware):
         shop: Shop = connection.app.state.shop
         try:
             claims = shop.verify_token(encoded_token)
-            user = await shop.authenticate(claims)
+            user = await shop.authenticate(claims, fresh=writes(connection))
         except AuthenticationFailed as exc:  # revoked, expired, forged, or the user is gone
             raise NotAuthorizedException(str(exc)) from exc
         user_id.set(claims.subject)  # on every log line of the request from here (see log_setup)
@@ -99,7 +106,7 @@ async def provide_viewer(request: ASGIConnection[Any, Any, Any, Any]) -> UserVie
     if header is None:
         return None
     shop: Shop = request.app.state.shop
-    return await shop.authenticate_bearer(bearer_token(header))
+    return await shop.authenticate_bearer(bearer_token(header), fresh=writes(request))
 
 
 async def viewer_is_staff(request: ASGIConnection[Any, Any, Any, Any]) -> bool:

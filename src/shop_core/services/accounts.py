@@ -7,7 +7,7 @@ import secrets
 
 import msgspec
 
-from shop_core.domain.errors import Conflict, NotFound
+from shop_core.domain.errors import AuthenticationFailed, Conflict, NotFound
 from shop_core.domain.users import (
     Role,
     User,
@@ -21,6 +21,8 @@ from shop_core.ports.persistence import UnitOfWork, UserRepository
 from shop_core.ports.security import PasswordHasher, TokenStore
 from shop_core.services import jobs
 from shop_core.services.commands import CreateAdmin, RegisterUser, UpdateProfile
+from shop_core.services.known_users import KnownUsers
+from shop_core.services.sessions import USER_GONE
 from shop_core.services.views import Page, UserView
 
 
@@ -82,11 +84,15 @@ async def _pick_username(requested: str | None, email: str, users: UserRepositor
     return username
 
 
-async def get_profile(user_id: int, *, uow: UnitOfWork) -> UserView:
+async def get_profile(user_id: int, *, uow: UnitOfWork, known: KnownUsers | None = None) -> UserView:
+    """The signed-in user's own record; AuthenticationFailed when it is gone (deleted behind the
+    shop's back while its token still verifies), and then no longer remembered in `known`."""
     async with uow:
         user = await uow.users.get(user_id)
     if user is None:
-        raise NotFound("No such user.")
+        if known is not None:
+            known.forget(user_id)
+        raise AuthenticationFailed(USER_GONE)
     return UserView.of(user)
 
 
@@ -106,7 +112,7 @@ async def update_profile(
     async with uow:
         user = await uow.users.get(user_id)
         if user is None:
-            raise NotFound("No such user.")
+            raise AuthenticationFailed(USER_GONE)
         for name in ("first_name", "last_name", "phone"):
             value = getattr(cmd, name)
             if value is not msgspec.UNSET:

@@ -5,7 +5,9 @@ round trip that checks revocation, with a stamp that changes whenever the user's
 (`TokenStore.user_changed`, called after each committed change). While the stamp is the one a
 kept user was read under, that user is current and the database need not be asked again.
 Entries are also dropped after `MAX_AGE` seconds whatever the stamp says, which bounds how long
-any mistake could last.
+any mistake could last. A change made behind the shop's back (a row deleted with SQL) moves no
+stamp: requests that write read the user afresh (see `sessions.authenticate`), and a user found
+gone is forgotten at once, so from then on every request reads it again and is refused.
 """
 
 from __future__ import annotations
@@ -38,3 +40,6 @@ class KnownUsers:
         self._users.move_to_end(user.id)
         while len(self._users) > self._size:
             self._users.popitem(last=False)
+
+    def forget(self, user_id: int) -> None:
+        self._users.pop(user_id, None)

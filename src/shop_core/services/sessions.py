@@ -101,22 +101,39 @@ async def logout(cmd: Logout, access: TokenClaims, *, codec: TokenCodec, tokens:
 
 
 async def authenticate(
-    claims: TokenClaims, *, uow: UnitOfWork, tokens: TokenStore, known: KnownUsers | None = None
+    claims: TokenClaims,
+    *,
+    uow: UnitOfWork,
+    tokens: TokenStore,
+    known: KnownUsers | None = None,
+    fresh: bool = False,
 ) -> UserView:
-    """The user behind a verified access token, unless it was revoked or the user deactivated.
+    """The user behind a verified access token, unless it was revoked or the user deactivated
+    or deleted.
 
-    With `known`, a user read before under the same stamp (see KnownUsers) is not read again.
+    With `known`, a user read before under the same stamp (see KnownUsers) is not read again,
+    unless `fresh` asks for the database's word: requests that change something ask for it, so
+    a user deleted behind the shop's back (no stamp moved on) cannot write under a remembered
+    identity. A user found gone is forgotten, so every later request reads it again (and fails).
     """
     _expect(claims, TokenType.ACCESS)
     revoked, stamp = await tokens.check_access(claims.jti, claims.subject)
     if revoked:
         raise AuthenticationFailed("This token has been revoked.")
-    if known is not None and stamp is not None and (user := known.get(claims.subject, stamp)):
+    if not fresh and known is not None and stamp is not None and (user := known.get(claims.subject, stamp)):
         return user
-    user = UserView.of(await _active_user(claims.subject, uow))
+    try:
+        user = UserView.of(await _active_user(claims.subject, uow))
+    except AuthenticationFailed:
+        if known is not None:
+            known.forget(claims.subject)
+        raise
     if known is not None and stamp is not None:
         known.keep(user, stamp)
     return user
+
+
+USER_GONE = "The user of this token is inactive or gone."
 
 
 def _expect(claims: TokenClaims, token_type: TokenType) -> TokenClaims:
@@ -134,11 +151,11 @@ async def _count_attempt(key: str, throttle: LoginThrottle, config: AuthConfig) 
 
 async def _active_user(user_id: int, uow: UnitOfWork) -> User:
     if not is_possible_id(user_id):
-        raise AuthenticationFailed("The user of this token is inactive or gone.")
+        raise AuthenticationFailed(USER_GONE)
     async with uow:
         user = await uow.users.peek(user_id)
     if user is None or not user.is_active:
-        raise AuthenticationFailed("The user of this token is inactive or gone.")
+        raise AuthenticationFailed(USER_GONE)
     return user
 
 

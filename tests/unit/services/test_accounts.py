@@ -5,7 +5,7 @@ from __future__ import annotations
 import msgspec
 import pytest
 
-from shop_core.domain.errors import Conflict, InvalidInput, NotFound
+from shop_core.domain.errors import AuthenticationFailed, Conflict, InvalidInput, NotFound
 from shop_core.domain.users import Role
 from shop_core.services.commands import CreateAdmin, UpdateProfile
 from tests.unit.services.conftest import PASSWORD, World
@@ -90,7 +90,7 @@ async def test_create_admin_makes_a_superuser(world: World) -> None:
 async def test_get_profile(world: World) -> None:
     view = await world.register()
     assert await world.shop.get_profile(view.id) == view
-    with pytest.raises(NotFound):
+    with pytest.raises(AuthenticationFailed):  # a token whose user is gone: 401
         await world.shop.get_profile(view.id + 1)
 
 
@@ -104,8 +104,8 @@ async def test_update_profile_changes_only_the_given_fields(world: World) -> Non
     assert (cleared.first_name, cleared.last_name, cleared.phone) == ("Ada", "Lovelace", "")
 
 
-async def test_update_profile_of_an_unknown_user_is_not_found(world: World) -> None:
-    with pytest.raises(NotFound):
+async def test_update_profile_of_an_unknown_user_is_not_authenticated(world: World) -> None:
+    with pytest.raises(AuthenticationFailed):
         await world.shop.update_profile(42, UpdateProfile(first_name="X"))
 
 
