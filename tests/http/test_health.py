@@ -47,7 +47,7 @@ async def test_a_redis_that_refuses_is_unavailable_and_its_address_is_only_logge
     assert record.levelno == logging.WARNING
     assert "redis" in record.getMessage()
     assert f"127.0.0.1:{closed_port}" in record.getMessage()
-    assert record.exc_info is not None  # with the exception and its traceback
+    assert record.exc_info is None  # one line: probes repeat every few seconds during an outage
 
 
 @pytest.fixture
@@ -79,12 +79,10 @@ async def test_a_lost_database_is_unavailable_and_the_reason_is_only_logged(
         "dependencies": {"database": {"ok": False, "detail": "unavailable"}},
     }
     [record] = [r for r in caplog.records if r.name == "shop.health"]
-    assert "database" in record.getMessage()
-    assert record.exc_info is not None
     # The log says what broke (the driver's exception); the body says only "unavailable".
-    exception = record.exc_info[1]
-    assert f"{type(exception).__name__}: " in record.getMessage()
-    assert type(exception).__name__ not in response.text
+    assert "database" in record.getMessage()
+    assert "Error: " in record.getMessage()
+    assert "Error" not in response.text
     assert name not in response.text
 
 

@@ -39,8 +39,9 @@ class HealthReport(msgspec.Struct):
 
 
 async def check_health(*, probes: Mapping[str, Probe], seconds: float = 2.0) -> HealthReport:
-    """Ask every probe at once, each within `seconds`. A failure is logged (as a warning, with the
-    exception) and reported with its reason; `HealthReport.public()` leaves the reasons out."""
+    """Ask every probe at once, each within `seconds`. A failure is logged (one warning line naming
+    the exception and its message, no traceback: probes repeat every few seconds during an outage)
+    and reported with its reason; `HealthReport.public()` leaves the reasons out."""
 
     async def one(name: str, probe: Probe) -> DependencyStatus:
         try:
@@ -50,8 +51,8 @@ async def check_health(*, probes: Mapping[str, Probe], seconds: float = 2.0) -> 
             log.warning("health: %s is unavailable: %s", name, reason)
             return DependencyStatus(ok=False, detail=reason)
         except Exception as exc:  # any failure makes the dependency red; the reason is logged
-            reason = f"{type(exc).__name__}: {exc}"[:200]
-            log.warning("health: %s is unavailable: %s", name, reason, exc_info=exc)
+            reason = f"{type(exc).__name__}: {exc}".splitlines()[0][:300]
+            log.warning("health: %s is unavailable: %s", name, reason)
             return DependencyStatus(ok=False, detail=reason)
         return DependencyStatus(ok=True)
 
