@@ -713,6 +713,8 @@ class Bench:
         self.env = {k: v for k, v in os.environ.items() if not k.startswith("SHOP_")} | {
             "SHOP_ENV": "production",
             "SHOP_SECRET_KEY": secrets.token_urlsafe(48),
+            # Production refuses open metrics; a token keeps them (and their cost) as deployed.
+            "SHOP_METRICS_TOKEN": secrets.token_urlsafe(24),
             "SHOP_DATABASE_URL": with_database(args.postgres_url, args.database, "postgresql+asyncpg"),
             "SHOP_REDIS_URL": args.redis_url,
             "SHOP_REDIS_KEY_PREFIX": self.prefix,
