@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import re
 import unicodedata
@@ -93,6 +94,7 @@ def test_bengali_names_and_addresses_are_printed_and_shaped() -> None:
     assert name in flat
     assert "(Jamdani)" in flat
     assert "রহিম উদ্দিন" in flat  # the shipping address
+    assert "House 12, Road 5" in flat  # the Latin line right after the Bengali one
     assert "ঢাকা 1205 (Dhaka)" in flat
     assert "Zofia Kowalska" in flat
     assert "Plain lamp" in flat
@@ -100,6 +102,23 @@ def test_bengali_names_and_addresses_are_printed_and_shaped() -> None:
     used = fonts(reader)
     assert any("NotoSansBengali" in font for font in used), used
     assert any(font.endswith("+NotoSans") or "NotoSans-" in font for font in used), used
+
+
+def test_every_line_of_an_address_that_mixes_bengali_and_latin_is_printed() -> None:
+    """Each address line after a Bengali one, Latin or mixed, keeps its own letters (a multi-line
+    cell drew them with the fallback font's glyph numbers: "House 12" came out as "&hcva %Q")."""
+    address = ["রহিম উদ্দিন", "House 12", "1205 ঢাকা", "BD"]
+    invoice = dataclasses.replace(document([line(1)]), billing_address=address, shipping_address=address)
+
+    _, text = read(FpdfInvoiceRenderer().render(invoice))
+
+    shown = [" ".join(row.split()) for row in words_by_line(text)]
+    for address_line in address:
+        assert shown.count(f"{address_line} {address_line}") == 1, shown
+
+
+def words_by_line(text: str) -> list[str]:
+    return [words(row) for row in text.splitlines()]
 
 
 def test_bengali_is_shaped_into_conjunct_glyphs() -> None:

@@ -128,11 +128,20 @@ class FpdfInvoiceRenderer:
             pdf.cell(text=text(f"{label}: {value}"), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
         pdf.ln(4)
 
-        with pdf.table(borders_layout="NONE", first_row_as_headings=True, line_height=5) as addresses:
+        # One row per address line, never one multi-line cell: fpdf2 (2.8) draws the line after a
+        # shaped fallback-font line (Bengali) with the wrong font's glyphs inside a multi-line cell.
+        billing, shipping = document.billing_address, document.shipping_address
+        with pdf.table(
+            borders_layout="NONE", first_row_as_headings=True, line_height=5, text_align="LEFT"
+        ) as addresses:
             addresses.row(["Billing address", "Shipping address"])
-            addresses.row(
-                [text("\n".join(document.billing_address)), text("\n".join(document.shipping_address))]
-            )
+            for number in range(max(len(billing), len(shipping))):
+                addresses.row(
+                    [
+                        text(billing[number]) if number < len(billing) else "",
+                        text(shipping[number]) if number < len(shipping) else "",
+                    ]
+                )
         pdf.ln(4)
 
         with pdf.table(
