@@ -50,7 +50,7 @@ async def check_health(*, probes: Mapping[str, Probe], seconds: float = 2.0) -> 
             reason = f"no answer within {seconds:g}s"
             log.warning("health: %s is unavailable: %s", name, reason)
             return DependencyStatus(ok=False, detail=reason)
-        except Exception as exc:  # any failure makes the dependency red; the reason is logged
+        except Exception as exc:  # noqa: BLE001 - any failure makes the dependency red; its reason is logged
             reason = f"{type(exc).__name__}: {exc}".splitlines()[0][:300]
             log.warning("health: %s is unavailable: %s", name, reason)
             return DependencyStatus(ok=False, detail=reason)
