@@ -196,9 +196,15 @@ def shared_settings(pg_url: str, redis_url: str, redis_prefix: str) -> Settings:
 
 @asynccontextmanager
 async def two_instances(settings: Settings) -> AsyncIterator[tuple[Client, Client]]:
+    """Two apps sharing PostgreSQL and Redis. Their clocks for the database's catalog version
+    stand still: it is read once, and never falls due again in the middle of a test (as it would
+    on a slow machine, recomputing a page the test counts as cached), so Redis alone must carry
+    every write from one instance to the other."""
     async with AsyncTestClient(build_app(settings)) as a, AsyncTestClient(build_app(settings)) as b:
         assert shop_of(a) is not shop_of(b)
         assert shop_of(a).catalog_cache is not shop_of(b).catalog_cache
+        for client in (a, b):
+            shop_of(client).catalog_cache.monotonic = lambda: 0.0
         yield a, b
 
 
