@@ -22,7 +22,7 @@ from typer.testing import CliRunner
 from shop_cli.main import app
 from shop_core.bootstrap import migration_head
 from tests.cli.conftest import Cli, error_line, make_categories, ok, table_rows
-from tests.conftest import POSTGRES_ADMIN_URL, TEST_SECRET, _pg_admin
+from tests.conftest import POSTGRES_ADMIN_URL, TEST_SECRET, _pg_admin, service_unavailable
 
 NOT_MIGRATED = "error: the database is not migrated: run `shop db upgrade`"
 ROOT = Path(__file__).resolve().parents[2]
@@ -85,8 +85,8 @@ def unmigrated_pg_url() -> Iterator[str]:
     name = f"shop_test_empty_{uuid.uuid4().hex[:8]}"
     try:
         asyncio.run(_pg_admin(f'CREATE DATABASE "{name}"'))
-    except Exception as exc:  # noqa: BLE001 - the shared fixtures' rule: no server, not run
-        pytest.skip(f"PostgreSQL is not reachable: {exc}")
+    except Exception as exc:  # noqa: BLE001 - whatever the reason, the server is not usable
+        service_unavailable("PostgreSQL", f"{POSTGRES_ADMIN_URL}: {type(exc).__name__}: {exc}")
     base, _, _ = POSTGRES_ADMIN_URL.rpartition("/")
     yield f"{base}/{name}"
     asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
