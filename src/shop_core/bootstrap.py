@@ -865,36 +865,17 @@ def _migrate(settings: Settings, action: str, revision: str | None) -> str:
 def missing_database_file(settings: Settings) -> str | None:
     """The SQLite file `SHOP_DATABASE_URL` names, if it does not exist: connecting would create
     it, empty. None for any other database (and for an in-memory SQLite one)."""
-    from pathlib import Path
+    with extras.naming_the_extra("Opening the database"):
+        from shop_core.adapters.sql.database import missing_sqlite_file
 
-    from sqlalchemy.engine import make_url
-
-    try:
-        url = make_url(settings.database_url)
-    except Exception:  # noqa: BLE001 - a bad URL is reported by the engine, when it is used
-        return None
-    name = url.database or ""
-    if url.get_backend_name() != "sqlite" or name in ("", ":memory:") or name.startswith("file:"):
-        return None
-    return None if Path(name).exists() else name
+    return missing_sqlite_file(settings.database_url)
 
 
 def schema_missing(exc: BaseException) -> bool:
-    """Whether `exc` says the tables are not there (the database was never migrated): SQLite's
-    "no such table", PostgreSQL's undefined_table (42P01), anywhere in its chain of causes."""
-    seen: set[int] = set()
-    todo: list[BaseException | None] = [exc]
-    while todo:
-        current = todo.pop()
-        if current is None or id(current) in seen:
-            continue
-        seen.add(id(current))
-        if getattr(current, "sqlstate", None) == "42P01" or getattr(current, "pgcode", None) == "42P01":
-            return True
-        if type(current).__name__ == "OperationalError" and "no such table" in str(current):
-            return True
-        todo += [current.__cause__, current.__context__, getattr(current, "orig", None)]
-    return False
+    """Whether `exc` says the database was never migrated (its tables are not there)."""
+    from shop_core.adapters.sql.database import schema_missing as tables_missing
+
+    return tables_missing(exc)
 
 
 def migration_head() -> str:

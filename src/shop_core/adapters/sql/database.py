@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import sqlalchemy as sa
 from advanced_alchemy.config import AsyncSessionConfig, SQLAlchemyAsyncConfig
@@ -72,9 +74,9 @@ def _lower(value: object) -> object:
 _UNREACHABLE_STATES = ("08", "57P01", "57P02", "57P03", "3D000")
 
 
-def unreachable(exc: BaseException) -> bool:
-    """Whether `exc` says the database could not be reached (down, restarting, a dropped
-    connection), as opposed to a refused statement or a bug: the first is a 503, the rest a 500."""
+def _causes(exc: BaseException) -> Iterator[BaseException]:
+    """`exc` and everything in its chain of causes and contexts (and the DBAPI error SQLAlchemy
+    wraps), each once."""
     seen: set[int] = set()
     todo: list[BaseException | None] = [exc]
     while todo:
@@ -82,6 +84,19 @@ def unreachable(exc: BaseException) -> bool:
         if current is None or id(current) in seen:
             continue
         seen.add(id(current))
+        yield current
+        todo += [current.__cause__, current.__context__, getattr(current, "orig", None)]
+
+
+def _sqlstate(exc: BaseException) -> str | None:
+    state = getattr(exc, "sqlstate", None) or getattr(exc, "pgcode", None)
+    return state if isinstance(state, str) else None
+
+
+def unreachable(exc: BaseException) -> bool:
+    """Whether `exc` says the database could not be reached (down, restarting, a dropped
+    connection), as opposed to a refused statement or a bug: the first is a 503, the rest a 500."""
+    for current in _causes(exc):
         if isinstance(current, sa.exc.DBAPIError) and current.connection_invalidated:
             return True
         if isinstance(current, sa.exc.InterfaceError | sa.exc.DisconnectionError):
@@ -90,8 +105,30 @@ def unreachable(exc: BaseException) -> bool:
             isinstance(current, OSError) and not isinstance(current, FileNotFoundError | PermissionError)
         ):
             return True
-        state = getattr(current, "sqlstate", None) or getattr(current, "pgcode", None)
-        if isinstance(state, str) and state.startswith(_UNREACHABLE_STATES):
+        if (state := _sqlstate(current)) is not None and state.startswith(_UNREACHABLE_STATES):
             return True
-        todo += [current.__cause__, current.__context__, getattr(current, "orig", None)]
     return False
+
+
+def schema_missing(exc: BaseException) -> bool:
+    """Whether `exc` says the tables are not there (the database was never migrated): SQLite's
+    "no such table", PostgreSQL's undefined_table (42P01), anywhere in its chain of causes."""
+    return any(
+        _sqlstate(current) == "42P01"
+        # SQLAlchemy's OperationalError and the sqlite3 one it wraps
+        or (type(current).__name__ == "OperationalError" and "no such table" in str(current))
+        for current in _causes(exc)
+    )
+
+
+def missing_sqlite_file(database_url: str) -> str | None:
+    """The SQLite file `database_url` names, if it does not exist: connecting would create it,
+    empty. None for any other database (and for an in-memory SQLite one)."""
+    try:
+        url = sa.make_url(database_url)
+    except sa.exc.ArgumentError:  # a bad URL is reported by the engine, when it is used
+        return None
+    name = url.database or ""
+    if url.get_backend_name() != "sqlite" or name in ("", ":memory:") or name.startswith("file:"):
+        return None
+    return None if Path(name).exists() else name
