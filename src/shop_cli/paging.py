@@ -9,10 +9,17 @@ import msgspec
 import typer
 
 from shop_cli.runner import console, fail, print_json
+from shop_core.services.paging import (
+    DEFAULT_PAGE_SIZE,
+    MAX_PAGE,
+    MAX_PAGE_SIZE,
+    PAST_THE_END,
+    page_count,
+    past_the_end,
+    window,
+)
 
-DEFAULT_PAGE_SIZE = 20
-MAX_PAGE_SIZE = 100  # the API's
-MAX_PAGE = 1_000_000
+__all__ = ["JSON", "PAGE", "PAGE_SIZE", "check_page", "footer", "print_page", "window"]
 
 PAGE = typer.Option(1, "--page", min=1, max=MAX_PAGE, help="Which page, from 1.")
 PAGE_SIZE = typer.Option(
@@ -25,26 +32,17 @@ PAGE_SIZE = typer.Option(
 JSON = typer.Option(False, "--json", help="Print JSON for programs instead of a table.")
 
 
-def window(page: int, page_size: int) -> tuple[int, int]:
-    """(offset, limit) of a page."""
-    return (page - 1) * page_size, page_size
-
-
-def pages(total: int, page_size: int) -> int:
-    return max(1, -(-total // page_size))
-
-
 def check_page(page: int, page_size: int, total: int) -> None:
     """A page past the end is an error, as in the API (the first page always exists)."""
-    if page > pages(total, page_size):
-        fail("That page is past the end of the list.")
+    if past_the_end(page, page_size, total):
+        fail(PAST_THE_END)
 
 
 def footer(noun: str, page: int, page_size: int, total: int, shown: int, *, plural: str = "") -> None:
     """`page 2 of 5: 20 of 87 orders` under the table (how many are shown, of how many in all)."""
     nouns = noun if total == 1 else plural or f"{noun}s"
     console.print(
-        f"page {page} of {pages(total, page_size)}: {shown} of {total} {nouns}",
+        f"page {page} of {page_count(total, page_size)}: {shown} of {total} {nouns}",
         highlight=False,
         soft_wrap=True,
     )
@@ -62,4 +60,4 @@ class JsonPage(msgspec.Struct):
 
 def print_page(results: Any, *, page: int, page_size: int, total: int) -> None:
     """`results` (Structs, or already-encoded JSON as `msgspec.Raw`) as one JSON page."""
-    print_json(JsonPage(total, page, page_size, pages(total, page_size), results))
+    print_json(JsonPage(total, page, page_size, page_count(total, page_size), results))

@@ -10,12 +10,20 @@ from litestar import Request
 from litestar.exceptions import NotFoundException
 from litestar.params import Parameter
 
+from shop_core.services.paging import (
+    DEFAULT_PAGE_SIZE,
+    MAX_PAGE,
+    MAX_PAGE_SIZE,
+    PAST_THE_END,
+    past_the_end,
+    window,
+)
+
+__all__ = ["DEFAULT_PAGE_SIZE", "PageNumber", "PageOf", "PageSize", "links", "page_of", "window"]
+
 T = TypeVar("T")
 
-DEFAULT_PAGE_SIZE = 20
-MAX_PAGE_SIZE = 100
-
-PageNumber = Annotated[int, Parameter(ge=1, le=1_000_000, description="1-based page number.")]
+PageNumber = Annotated[int, Parameter(ge=1, le=MAX_PAGE, description="1-based page number.")]
 PageSize = Annotated[
     int, Parameter(ge=1, le=MAX_PAGE_SIZE, description=f"Items per page, at most {MAX_PAGE_SIZE}.")
 ]
@@ -28,17 +36,12 @@ class PageOf(msgspec.Struct, Generic[T]):
     results: list[T]
 
 
-def window(page: int, page_size: int) -> tuple[int, int]:
-    """(offset, limit) of a page."""
-    return (page - 1) * page_size, page_size
-
-
 def page_of(
     request: Request[Any, Any, Any], items: list[T], count: int, page: int, page_size: int
 ) -> PageOf[T]:
     """Wrap one page; a page past the end is 404 (the first page always exists)."""
-    if page > 1 and (page - 1) * page_size >= count:
-        raise NotFoundException("That page is past the end of the list.")
+    if past_the_end(page, page_size, count):
+        raise NotFoundException(PAST_THE_END)
     next_url, previous_url = links(request, count, page, page_size)
     return PageOf(count=count, next=next_url, previous=previous_url, results=items)
 
