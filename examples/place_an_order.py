@@ -20,9 +20,10 @@ from pathlib import Path
 import msgspec
 
 from shop_core.bootstrap import Shop, bootstrap, migrate
+from shop_core.domain.actors import Actor
 from shop_core.services.catalog_commands import CreateProduct
 from shop_core.services.commands import RegisterUser
-from shop_core.services.order_commands import Actor, PlaceOrder
+from shop_core.services.order_commands import PlaceOrder
 from shop_core.services.order_views import OrderView
 from shop_core.settings import Settings
 
@@ -40,20 +41,20 @@ def settings_for(database: Path) -> Settings:
 
 
 async def place_and_read_back(shop: Shop) -> OrderView:
-    customer = await shop.register(
+    customer = await shop.accounts.register(
         msgspec.convert(
             {"email": "ada@example.com", "password": "a long enough password", "first_name": "Ada"},
             RegisterUser,
         )
     )
-    teapot = await shop.create_product(
+    teapot = await shop.catalog.create_product(
         msgspec.convert(
             {"name": "Teapot", "sku": "TEA-1", "price": "24.50", "stock_quantity": 10}, CreateProduct
         ),
-        actor="example",
+        Actor.operator("example"),  # staff: here, an operator named "example"
     )
     # Who acts: the customer, ordering for themselves (staff would be `is_staff=True`).
-    ada = Actor(label=customer.email, user_id=customer.id)
+    ada = Actor.user(customer.id, customer.email, is_staff=False)
     order = msgspec.convert(
         {
             "items": [{"product_id": teapot.id, "quantity": 2}],
@@ -68,10 +69,10 @@ async def place_and_read_back(shop: Shop) -> OrderView:
         },
         PlaceOrder,
     )
-    placed = await shop.place_order(customer.id, ada, order, idempotency_key="example-order-1")
+    placed = await shop.orders.place_order(customer.id, ada, order, idempotency_key="example-order-1")
     print(f"Placed order {placed.order.order_number} for {customer.email}")
-    read_back = await shop.get_order_by_number(placed.order.order_number, ada)
-    await shop.drain_jobs()  # the order's confirmation email, sent (to the log) in this process
+    read_back = await shop.orders.get_order_by_number(placed.order.order_number, ada)
+    await shop.jobs.drain_jobs()  # the order's confirmation email, sent (to the log) in this process
     return read_back
 
 

@@ -166,21 +166,22 @@ REGISTER = """
     await asyncio.to_thread(migrate, settings)
     async with bootstrap(settings) as shop:
         cmd = msgspec.convert({"email": "a@example.com", "password": "long enough password"}, RegisterUser)
-        await shop.register(cmd)
+        await shop.accounts.register(cmd)
 """
 
 INVOICE = """
     from shop_core.services.commands import RegisterUser
     from shop_core.services.catalog_commands import CreateProduct
-    from shop_core.services.order_commands import Actor, PlaceOrder
+    from shop_core.domain.actors import Actor
+    from shop_core.services.order_commands import PlaceOrder
     await asyncio.to_thread(migrate, settings)
     async with bootstrap(settings) as shop:
-        user = await shop.register(
+        user = await shop.accounts.register(
             msgspec.convert({"email": "a@example.com", "password": "long enough password"}, RegisterUser)
         )
-        product = await shop.create_product(
+        product = await shop.catalog.create_product(
             msgspec.convert({"name": "Pot", "sku": "P-1", "price": "3", "stock_quantity": 5}, CreateProduct),
-            actor="test",
+            Actor.operator("test"),
         )
         address = {"full_name": "A", "line1": "1 Road", "city": "C", "postal_code": "1", "country": "GB"}
         cmd = msgspec.convert(
@@ -189,9 +190,9 @@ INVOICE = """
             PlaceOrder,
         )
         actor = Actor("a@example.com", user.id)
-        placed = await shop.place_order(user.id, actor, cmd)
-        await shop.drain_jobs()
-        await shop.order_invoice(placed.order.id, actor)
+        placed = await shop.orders.place_order(user.id, actor, cmd)
+        await shop.jobs.drain_jobs()
+        await shop.invoices.order_invoice(placed.order.id, actor)
 """
 
 BOOTSTRAP = """

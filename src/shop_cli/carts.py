@@ -7,7 +7,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from shop_cli.paging import JSON
-from shop_cli.runner import console, load_settings, print_json, run
+from shop_cli.runner import OPERATOR, console, load_settings, print_json, run
 from shop_core.bootstrap import Shop
 from shop_core.domain.cart import customer_owner
 from shop_core.services.cart import CartView
@@ -23,8 +23,8 @@ def show(
     """A customer's cart, every line priced from the catalog now."""
 
     async def load(shop: Shop) -> tuple[UserView, CartView, str]:
-        user = await shop.find_user(email)
-        return user, await shop.view_cart(customer_owner(user.id)), shop.currency
+        user = await shop.accounts.find_user(email, OPERATOR)
+        return user, await shop.cart.view_cart(customer_owner(user.id)), shop.settings.currency
 
     user, cart, currency = run(load)
     if as_json:
@@ -60,7 +60,7 @@ def show(
 def purge_expired() -> None:
     """Remove the carts untouched for longer than SHOP_CART_TTL_DAYS (the database cart store)."""
     settings = load_settings()
-    removed = run(lambda shop: shop.purge_expired_carts(), settings)
+    removed = run(lambda shop: shop.cart.purge_expired_carts(), settings)
     note = " (carts live in Redis, which expires them by itself)" if settings.redis_url else ""
     console.print(
         f"Removed {removed} expired cart{'' if removed == 1 else 's'}{note}.", highlight=False, soft_wrap=True

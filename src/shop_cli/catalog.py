@@ -14,7 +14,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from shop_cli.progress import progress_bar
-from shop_cli.runner import YES, confirm, console, fail, load_settings, run
+from shop_cli.runner import OPERATOR, YES, confirm, console, fail, load_settings, run
 from shop_core.bootstrap import Shop
 from shop_core.domain.errors import InvalidInput
 from shop_core.services.catalog_commands import ProductQuery
@@ -23,7 +23,6 @@ from shop_core.services.catalog_seed import SEED_PREFIX
 
 app = typer.Typer(help="The catalog in bulk: CSV import and export, generated data.", no_args_is_help=True)
 
-ACTOR = "cli"  # who stock movements name
 SHOWN_REJECTIONS = 50
 STDIO = "-"
 Rows = list[tuple[int, dict[str, str] | str]]
@@ -45,7 +44,7 @@ def import_products(
 
     async def import_all(shop: Shop) -> ImportReport:
         with progress_bar("Importing", len(rows)) as bar:
-            report = await shop.import_products(rows, ACTOR, progress=bar)
+            report = await shop.catalog.import_products(rows, OPERATOR, progress=bar)
             bar.finish()
         return report
 
@@ -114,8 +113,13 @@ def seed(
 
     async def seed_all(shop: Shop) -> ImportReport:
         with progress_bar("Seeding", products) as bar:
-            report = await shop.seed_catalog(
-                products, categories, progress=bar, sku_prefix=sku_prefix, update_existing=update_existing
+            report = await shop.catalog.seed_catalog(
+                products,
+                categories,
+                OPERATOR,
+                progress=bar,
+                sku_prefix=sku_prefix,
+                update_existing=update_existing,
             )
             bar.finish()
         return report
@@ -178,12 +182,12 @@ def _parse(file: str, data: bytes) -> Rows:
 
 
 async def _export(shop: Shop, out: IO[str]) -> int:
-    total = (await shop.list_products(ProductQuery(), page=1, page_size=1, staff=True)).count
+    total = (await shop.catalog.list_products(ProductQuery(), page=1, page_size=1, staff=True)).count
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(COLUMNS)
     written = 0
     with progress_bar("Exporting", total) as bar:
-        async for batch in shop.export_products():
+        async for batch in shop.catalog.export_products(OPERATOR):
             writer.writerows(batch)
             written += len(batch)
             bar(len(batch))

@@ -13,7 +13,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from shop_cli.paging import JSON, PAGE, PAGE_SIZE, footer, print_page
-from shop_cli.runner import console, fail, guarded, print_json, run, write_json
+from shop_cli.runner import OPERATOR, console, fail, guarded, print_json, run, write_json
 from shop_core.bootstrap import Shop
 from shop_core.services.catalog_commands import CreateCategory, UpdateCategory
 from shop_core.services.catalog_reads import CategoryDetail
@@ -36,7 +36,7 @@ class CategoryWithChildren(CategoryView, kw_only=True):
 @app.command("list")
 def list_categories(page: int = PAGE, page_size: int = PAGE_SIZE, as_json: bool = JSON) -> None:
     """Categories by id, with their parents."""
-    found = run(lambda shop: shop.list_categories(page=page, page_size=page_size))
+    found = run(lambda shop: shop.catalog.list_categories(page=page, page_size=page_size))
     if as_json:
         print_page(msgspec.Raw(found.results), page=page, page_size=page_size, total=found.count)
         return
@@ -61,7 +61,7 @@ def show(
 ) -> None:
     """One category, its subcategories, and a page of its products (its subcategories' too)."""
     detail: CategoryDetail = run(
-        lambda shop: shop.get_category(category_id, page=page, page_size=page_size, staff=True)
+        lambda shop: shop.catalog.get_category(category_id, page=page, page_size=page_size, staff=True)
     )
     if as_json:  # the API's shape: the category, its children and a page of products
         counts = msgspec.json.encode({"count": detail.products.count, "page": page, "page_size": page_size})
@@ -108,7 +108,7 @@ def create(
     """Create a category (under --parent, or at the top)."""
     fields = {"name": name, "parent": parent, "slug": slug, "description": description}
     cmd = guarded(lambda: msgspec.convert(fields, CreateCategory))
-    category = run(lambda shop: shop.create_category(cmd))
+    category = run(lambda shop: shop.catalog.create_category(cmd, OPERATOR))
     _done("Created", category, as_json=as_json)
 
 
@@ -136,7 +136,7 @@ def update(
     if not fields:
         fail("Nothing to change: give --name, --parent, --top-level, --slug or --description.")
     cmd = guarded(lambda: msgspec.convert(fields, UpdateCategory))
-    category = run(lambda shop: shop.update_category(category_id, cmd))
+    category = run(lambda shop: shop.catalog.update_category(category_id, cmd, OPERATOR))
     _done("Updated", category, as_json=as_json)
 
 
@@ -145,7 +145,7 @@ def delete(category_id: int = CATEGORY_ID) -> None:
     """Delete a category that has no products and no subcategories."""
 
     async def remove(shop: Shop) -> None:
-        await shop.delete_category(category_id)
+        await shop.catalog.delete_category(category_id, OPERATOR)
 
     run(remove)
     _say(f"Deleted category {category_id}.")

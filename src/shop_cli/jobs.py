@@ -7,7 +7,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from shop_cli.paging import JSON, PAGE, PAGE_SIZE, check_page, footer, print_page, window
-from shop_cli.runner import console, fail, run
+from shop_cli.runner import OPERATOR, console, fail, run
 from shop_core.bootstrap import Shop, queue_url
 from shop_core.services.jobs import JobView
 from shop_core.services.views import Page
@@ -35,7 +35,7 @@ def list_jobs(
     offset, limit = window(page, page_size)
 
     async def load(shop: Shop) -> Page[JobView]:
-        return await shop.list_jobs(status, offset=offset, limit=limit)
+        return await shop.jobs.list_jobs(OPERATOR, status, offset=offset, limit=limit)
 
     found = run(load)
     check_page(page, page_size, found.total)
@@ -76,11 +76,11 @@ def retry(job_id: int = JOB_ID) -> None:
     exits, and the command says how it ended: exit 1 when it failed again."""
 
     async def again(shop: Shop) -> tuple[JobView, JobView | None]:
-        job = await shop.retry_job(job_id)
-        await shop.drain_jobs()  # handed to the queue (or, without one, run here) before we exit
+        job = await shop.jobs.retry_job(job_id, OPERATOR)
+        await shop.jobs.drain_jobs()  # handed to the queue (or, without one, run here) before we exit
         if queue_url(shop.settings) is not None:
             return job, None  # a worker runs it
-        return job, await shop.get_job(job_id)
+        return job, await shop.jobs.get_job(job_id, OPERATOR)
 
     job, ran = run(again)
     console.print(f"Job {job.id} ({escape(job.name)}) is queued again.", highlight=False)
@@ -98,8 +98,8 @@ def relay() -> None:
     """Hand every pending job to the queue now (the worker also does this every minute)."""
 
     async def send(shop: Shop) -> int:
-        count = await shop.relay_jobs()
-        await shop.drain_jobs()
+        count = await shop.jobs.relay_jobs()
+        await shop.jobs.drain_jobs()
         return count
 
     count = run(send)

@@ -11,7 +11,7 @@ import typer
 from rich.table import Table
 
 from shop_cli import carts, catalog, categories, db, jobs, openapi, orders, payments, products, stock, users
-from shop_cli.runner import console, fail, guarded, load_settings
+from shop_cli.runner import OPERATOR, console, fail, guarded, load_settings
 from shop_cli.runner import run as run_use_case
 from shop_core.bootstrap import Shop, migrate, queue_url
 from shop_core.services.catalog_import import ImportReport
@@ -115,8 +115,10 @@ def demo() -> None:
     revision = guarded(lambda: migrate(settings, "upgrade"))
 
     async def load(shop: Shop) -> tuple[DemoReport, ImportReport]:
-        accounts = await shop.seed_demo()
-        return accounts, await shop.seed_catalog(DEMO_PRODUCTS, DEMO_CATEGORIES, sku_prefix=DEMO_PREFIX)
+        accounts = await shop.operations.seed_demo(OPERATOR)
+        return accounts, await shop.catalog.seed_catalog(
+            DEMO_PRODUCTS, DEMO_CATEGORIES, OPERATOR, sku_prefix=DEMO_PREFIX
+        )
 
     report, seeded = run_use_case(load, settings)
     table = Table(title=f"Demo data (database at revision {revision})")

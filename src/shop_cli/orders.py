@@ -10,17 +10,16 @@ from rich.markup import escape
 from rich.table import Table
 
 from shop_cli.paging import JSON, PAGE, PAGE_SIZE, check_page, footer, print_page, window
-from shop_cli.runner import YES, confirm, console, fail, load_settings, print_json, run
+from shop_cli.runner import OPERATOR, YES, confirm, console, fail, load_settings, print_json, run
 from shop_core.bootstrap import Shop
 from shop_core.services.invoices import InvoiceFile
-from shop_core.services.order_commands import Actor, ChangeOrderStatus
-from shop_core.services.order_listing import StaffOrderView
+from shop_core.services.order_commands import ChangeOrderStatus
 from shop_core.services.order_views import AddressView, OrderEventView, OrderView
+from shop_core.services.orders import StaffOrderView
 from shop_core.services.views import Page
 
 app = typer.Typer(help="Orders: list, inspect, move along, cancel, invoice.", no_args_is_help=True)
 
-ACTOR = Actor("cli", is_staff=True)  # who the audit trail and stock movements name, like `shop stock`
 NUMBER = typer.Argument(..., metavar="NUMBER", help="The order number, e.g. ORD-2026-8K4Q2P.")
 SINCE = typer.Option(
     None,
@@ -47,9 +46,9 @@ def list_orders(
     offset, limit = window(page, page_size)
 
     async def load(shop: Shop) -> Page[StaffOrderView]:
-        user_id = (await shop.find_user(email)).id if email is not None else None
-        return await shop.list_orders_with_emails(
-            ACTOR, status=status, user_id=user_id, since=start, offset=offset, limit=limit
+        user_id = (await shop.accounts.find_user(email, OPERATOR)).id if email is not None else None
+        return await shop.orders.list_orders_with_emails(
+            OPERATOR, status=status, user_id=user_id, since=start, offset=offset, limit=limit
         )
 
     found = run(load)
@@ -78,7 +77,7 @@ def list_orders(
 @app.command()
 def show(number: str = NUMBER, as_json: bool = JSON) -> None:
     """One order: its fields, lines, totals, addresses and audit trail."""
-    order = run(lambda shop: shop.get_order_by_number(number, ACTOR))
+    order = run(lambda shop: shop.orders.get_order_by_number(number, OPERATOR))
     if as_json:
         print_json(order)
         return
@@ -135,8 +134,10 @@ def set_status(
     """Move an order to STATUS (only the moves an order's life allows; anything else changes nothing)."""
 
     async def change(shop: Shop) -> tuple[OrderView, OrderView]:
-        before = await shop.get_order_by_number(number, ACTOR)
-        return before, await shop.change_order_status(before.id, ChangeOrderStatus(status=status), ACTOR)
+        before = await shop.orders.get_order_by_number(number, OPERATOR)
+        return before, await shop.orders.change_order_status(
+            before.id, ChangeOrderStatus(status=status), OPERATOR
+        )
 
     _report(*run(change))
 
@@ -151,8 +152,8 @@ def cancel(
     confirm(f"Cancel order {number.strip().upper()}? A paid order is refunded.", yes=yes)
 
     async def cancel_it(shop: Shop) -> tuple[OrderView, OrderView]:
-        before = await shop.get_order_by_number(number, ACTOR)
-        return before, await shop.cancel_order(before.id, ACTOR, note)
+        before = await shop.orders.get_order_by_number(number, OPERATOR)
+        return before, await shop.orders.cancel_order(before.id, OPERATOR, note)
 
     _report(*run(cancel_it))
 
@@ -161,7 +162,7 @@ def cancel(
 def expire_unpaid() -> None:
     """Cancel the orders left unpaid longer than SHOP_ORDER_PAYMENT_TIMEOUT; their stock goes back."""
     settings = load_settings()
-    expired = run(lambda shop: shop.expire_unpaid_orders(), settings)
+    expired = run(lambda shop: shop.orders.expire_unpaid_orders(), settings)
     noun = "order" if expired == 1 else "orders"
     _say(
         f"Cancelled {expired} unpaid {noun} older than {_duration(settings.order_payment_timeout)} "
@@ -183,7 +184,7 @@ def invoice(
         fail(f"The directory {out.parent} does not exist.")
     if out.exists() and not force:
         fail(f"{out} already exists; add --force to overwrite it.")
-    document: InvoiceFile = run(lambda shop: shop.order_invoice_by_number(number, ACTOR))
+    document: InvoiceFile = run(lambda shop: shop.invoices.order_invoice_by_number(number, OPERATOR))
     try:
         out.write_bytes(document.pdf)
     except OSError as exc:

@@ -16,11 +16,10 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from shop_cli.paging import JSON, PAGE, PAGE_SIZE, check_page, footer, print_page, window
-from shop_cli.runner import YES, confirm, console, errors, fail, print_json
+from shop_cli.runner import OPERATOR, YES, confirm, console, errors, fail, print_json
 from shop_cli.runner import run as run_use_case
 from shop_core.bootstrap import Shop
 from shop_core.domain.errors import DomainError, NotFound
-from shop_core.services.order_commands import Actor
 from shop_core.services.payment_views import PaymentView, RefundPayment
 from shop_core.services.payments import RECONCILE_AFTER, ReconcileReport
 from shop_core.services.views import Page
@@ -30,7 +29,6 @@ app = typer.Typer(
 )
 
 T = TypeVar("T")
-ACTOR = Actor("cli", is_staff=True)  # who the audit trail names, like `shop orders`
 PAYMENT_ID = typer.Argument(..., metavar="ID", min=1, max=2**31 - 1, help="The payment id.")
 DURATION = re.compile(r"(\d+)([smhd])")
 UNITS = {"s": 1, "m": 60, "h": 3_600, "d": 86_400}
@@ -53,7 +51,9 @@ def list_payments(
     offset, limit = window(page, page_size)
 
     async def load(shop: Shop) -> Page[PaymentView]:
-        return await shop.list_payments(status=status, held=held, offset=offset, limit=limit)
+        return await shop.payments.list_payments(
+            OPERATOR, status=status, held=held, offset=offset, limit=limit
+        )
 
     found = run(load)
     check_page(page, page_size, found.total)
@@ -87,7 +87,7 @@ def show(payment_id: int = PAYMENT_ID, as_json: bool = JSON) -> None:
     """One payment: its fields and its refunds."""
 
     async def load(shop: Shop) -> PaymentView:
-        return await _known(payment_id, shop.get_payment(payment_id, ACTOR))
+        return await _known(payment_id, shop.payments.get_payment(payment_id, OPERATOR))
 
     payment = run(load)
     if as_json:
@@ -101,7 +101,7 @@ def verify(payment_id: int = PAYMENT_ID) -> None:
     """Ask the payment's gateway about it (and its pending refunds) and bring it up to date."""
 
     async def check(shop: Shop) -> PaymentView:
-        return await _known(payment_id, shop.verify_payment(payment_id, ACTOR))
+        return await _known(payment_id, shop.payments.verify_payment(payment_id, OPERATOR))
 
     _show(run(check))
 
@@ -113,7 +113,7 @@ def confirm_cod(
     """Confirm that a cash-on-delivery order's money was collected: the order becomes paid."""
 
     async def confirm(shop: Shop) -> PaymentView:
-        return await shop.confirm_cash(number, ACTOR)
+        return await shop.payments.confirm_cash(number, OPERATOR)
 
     payment = run(confirm)
     _show(payment)
@@ -137,7 +137,7 @@ def refund(
     confirm(f"Refund {how_much} payment {payment_id} through its gateway?", yes=yes)
 
     async def give_back(shop: Shop) -> PaymentView:
-        return await _known(payment_id, shop.refund_payment(payment_id, cmd, ACTOR))
+        return await _known(payment_id, shop.payments.refund_payment(payment_id, cmd, OPERATOR))
 
     _show(run(give_back))
 
@@ -156,7 +156,7 @@ def reconcile(
 
     async def ask(shop: Shop) -> ReconcileReport:
         with _progress("Asking the gateways") as progress:
-            return await shop.reconcile_payments(age, progress)
+            return await shop.payments.reconcile_payments(age, progress)
 
     with _warnings_of("shop.payments") as warnings:
         report = run(ask)

@@ -36,7 +36,9 @@ def list_products(
             {"search": search, "category": category, "low_stock_below": low_stock}, ProductQuery
         )
     )
-    found = run(lambda shop: shop.list_products(query, page=page, page_size=page_size, staff=True), settings)
+    found = run(
+        lambda shop: shop.catalog.list_products(query, page=page, page_size=page_size, staff=True), settings
+    )
     if as_json:
         print_page(msgspec.Raw(found.results), page=page, page_size=page_size, total=found.count)
         return

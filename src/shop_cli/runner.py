@@ -16,6 +16,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from shop_core.bootstrap import Shop, bootstrap, missing_database_file, schema_missing
+from shop_core.domain.actors import Actor
 from shop_core.domain.errors import DomainError, InvalidInput
 from shop_core.log_setup import configure_logging
 from shop_core.settings import Settings, SettingsError
@@ -23,6 +24,9 @@ from shop_core.settings import Settings, SettingsError
 T = TypeVar("T")
 YES = typer.Option(False, "--yes", "-y", help="Do it without asking for confirmation.")
 NOT_MIGRATED = "the database is not migrated: run `shop db upgrade`"
+OPERATOR = Actor.operator(os.environ.get("SHOP_OPERATOR") or None)
+"""Who the audit trail and stock movements name for what a `shop` command does: `cli`, or
+`cli:<name>` when `SHOP_OPERATOR` names the person running it."""
 SIGPIPE_EXIT = 141  # what a shell reports for a command ended by SIGPIPE (128 + 13)
 
 

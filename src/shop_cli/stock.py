@@ -10,13 +10,12 @@ from rich.markup import escape
 from rich.table import Table
 
 from shop_cli.paging import JSON, PAGE, PAGE_SIZE, window
-from shop_cli.runner import console, fail, guarded, print_json, run
+from shop_cli.runner import OPERATOR, console, fail, guarded, print_json, run
 from shop_core.services.catalog_commands import ChangeStock
 from shop_core.services.catalog_views import StockMovementView
 
 app = typer.Typer(help="Stock levels and their history.", no_args_is_help=True)
 
-ACTOR = "cli"  # who the movements name
 # A negative number is an argument here, not an unknown option: `shop stock adjust SKU -5 …`.
 NUMBERS_MAY_BE_NEGATIVE = {"ignore_unknown_options": True}
 REASON = typer.Option(..., "--reason", help="Why, e.g. restock, damage, correction, stocktake.")
@@ -67,7 +66,7 @@ def history(
 ) -> None:
     """A product's stock movements, newest first."""
     offset, limit = window(page, page_size)
-    found = run(lambda shop: shop.stock_history(sku, limit=offset + limit + 1))
+    found = run(lambda shop: shop.stock.stock_history(sku, OPERATOR, limit=offset + limit + 1))
     movements = found[offset : offset + limit]
     if page > 1 and not movements:
         fail("That page is past the end of the list.")
@@ -100,7 +99,7 @@ def _change(fields: dict[str, Any]) -> None:
     if not fields["reason"].strip():
         fail("--reason cannot be blank.")
     cmd = guarded(lambda: msgspec.convert(fields, ChangeStock))
-    movement: StockMovementView = run(lambda shop: shop.change_stock(cmd, ACTOR))
+    movement: StockMovementView = run(lambda shop: shop.stock.change_stock(cmd, OPERATOR))
     before = movement.balance_after - movement.delta
     console.print(
         f"{escape(cmd.sku)}: stock {before} → {movement.balance_after} ({movement.delta:+d}), "

@@ -7,7 +7,7 @@ import typer
 from rich.table import Table
 
 from shop_cli.paging import JSON, PAGE, PAGE_SIZE, check_page, footer, print_page, window
-from shop_cli.runner import console, fail, guarded, run
+from shop_cli.runner import OPERATOR, console, fail, guarded, run
 from shop_core.services.commands import CreateAdmin
 
 app = typer.Typer(help="User accounts.", no_args_is_help=True)
@@ -29,7 +29,7 @@ def create_admin(
     cmd = guarded(
         lambda: msgspec.convert({"email": email, "password": password, "username": username}, CreateAdmin)
     )
-    user = run(lambda shop: shop.create_admin(cmd))
+    user = run(lambda shop: shop.accounts.create_admin(cmd, OPERATOR))
     console.print(f"[green]Created admin[/] {user.email} (id {user.id}, username {user.username})")
 
 
@@ -41,7 +41,7 @@ def list_users(
 ) -> None:
     """List accounts by id."""
     offset, limit = window(page, page_size)
-    found = run(lambda shop: shop.list_users(offset=offset, limit=limit))
+    found = run(lambda shop: shop.accounts.list_users(OPERATOR, offset=offset, limit=limit))
     check_page(page, page_size, found.total)
     if as_json:
         print_page(found.items, page=page, page_size=page_size, total=found.total)
@@ -69,5 +69,5 @@ def list_users(
 @app.command()
 def deactivate(email: str = typer.Argument(..., help="The account's email.")) -> None:
     """Stop an account from logging in; its tokens stop working at once."""
-    user = run(lambda shop: shop.deactivate_user(email))
+    user = run(lambda shop: shop.accounts.deactivate_user(email, OPERATOR))
     console.print(f"[yellow]Deactivated[/] {user.email}")

@@ -52,7 +52,7 @@ def create_app(settings: Settings | None = None, shop_factory: ShopFactory = boo
     async def shop_lifespan(app: Litestar) -> AsyncIterator[None]:
         async with shop_factory(settings) as shop:
             app.state.shop = shop
-            await shop.resume_jobs()  # what an earlier process recorded and never handed to the queue
+            await shop.jobs.resume_jobs()  # what an earlier process recorded and never handed to the queue
             if settings.env is not Environment.TEST:
                 # Everything built so far lives as long as the process: keep it out of the
                 # collector's full passes, which otherwise pause a worker for ~100 ms each.

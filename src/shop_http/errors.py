@@ -165,7 +165,7 @@ def _names_no_resource(request: Request[Any, Any, Any]) -> bool:
 
 def server_error(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
     shop = getattr(request.app.state, "shop", None)
-    outage = shop.unavailable(exc) if shop is not None else None
+    outage = shop.operations.database_outage(exc) if shop is not None else None
     if outage is not None:  # the database is down or restarting: 503, retry; not a bug to trace
         log.error(
             "%s %s: %s (%s: %s)", request.method, request.url.path, outage.detail, type(exc).__name__, exc

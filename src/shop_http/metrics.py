@@ -124,7 +124,7 @@ class HttpMetrics:
     def exposition(self, shop: Shop | None) -> bytes:
         """The text format of the API's metrics followed by the shop's."""
         text = generate_latest(self.registry)
-        registry = shop.metrics_registry if shop is not None else None
+        registry = shop.operations.metrics_registry if shop is not None else None
         if isinstance(registry, CollectorRegistry):
             text += generate_latest(registry)
         return text

@@ -13,6 +13,7 @@ from litestar.openapi.spec import SecurityRequirement
 from litestar.security.jwt import JWTAuth, JWTAuthenticationMiddleware, Token
 
 from shop_core.bootstrap import Shop
+from shop_core.domain.actors import Actor
 from shop_core.domain.errors import AuthenticationFailed
 from shop_core.log_setup import user_id
 from shop_core.services.views import UserView
@@ -67,8 +68,8 @@ class BearerMiddleware(JWTAuthenticationMiddleware):
     ) -> AuthenticationResult:
         shop: Shop = connection.app.state.shop
         try:
-            claims = shop.verify_token(encoded_token)
-            user = await shop.authenticate(claims, fresh=writes(connection))
+            claims = shop.sessions.verify_token(encoded_token)
+            user = await shop.sessions.authenticate(claims, fresh=writes(connection))
         except AuthenticationFailed as exc:  # revoked, expired, forged, or the user is gone
             raise NotAuthorizedException(str(exc)) from exc
         user_id.set(claims.subject)  # on every log line of the request from here (see log_setup)
@@ -106,7 +107,7 @@ async def provide_viewer(request: ASGIConnection[Any, Any, Any, Any]) -> UserVie
     if header is None:
         return None
     shop: Shop = request.app.state.shop
-    return await shop.authenticate_bearer(bearer_token(header), fresh=writes(request))
+    return await shop.sessions.authenticate_bearer(bearer_token(header), fresh=writes(request))
 
 
 async def viewer_is_staff(request: ASGIConnection[Any, Any, Any, Any]) -> bool:
@@ -119,6 +120,6 @@ async def viewer_is_staff(request: ASGIConnection[Any, Any, Any, Any]) -> bool:
     return viewer is not None and viewer.is_staff
 
 
-def actor_of(user: UserView) -> str:
-    """Who made a change, as stock movements and audit lines record it."""
-    return f"user:{user.id} {user.email}"
+def actor_of(user: UserView) -> Actor:
+    """Who acts, as the use cases check it and audit events and stock movements record it."""
+    return Actor.user(user.id, user.email, is_staff=user.is_staff)

@@ -90,8 +90,8 @@ def make_worker(
         shop = ctx["shop"] = await stack.enter_async_context(bootstrap(settings))
         ctx["exit_stack"] = stack
         if metrics_port is not None:
-            serve_metrics(shop.metrics_registry, metrics_port, stack)
-        await shop.resume_jobs()
+            serve_metrics(shop.operations.metrics_registry, metrics_port, stack)
+        await shop.jobs.resume_jobs()
         # Sweep (and take the sweep lock) before the first dequeue: SAQ's own first sweep runs alongside
         # it and can abort a job just moved to "active" whose status still says "queued" (saq#277).
         await queue.sweep(lock=ctx["worker"].timers["sweep"])

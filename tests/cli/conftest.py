@@ -17,6 +17,7 @@ from typer.testing import CliRunner
 
 from shop_cli.main import app
 from shop_core.bootstrap import bootstrap
+from shop_core.domain.actors import Actor
 from shop_core.domain.errors import AuthenticationFailed
 from shop_core.services.catalog_commands import CreateCategory
 from shop_core.services.commands import Login
@@ -141,8 +142,8 @@ def make_categories(database_url: str, *paths: str) -> dict[str, int]:
                     sub = " > ".join(names[:depth])
                     if sub not in ids:
                         parent = ids[" > ".join(names[: depth - 1])] if depth > 1 else None
-                        view = await shop.create_category(
-                            CreateCategory(name=names[depth - 1], parent=parent)
+                        view = await shop.catalog.create_category(
+                            CreateCategory(name=names[depth - 1], parent=parent), Actor.operator()
                         )
                         ids[sub] = view.id
         return ids
@@ -157,7 +158,7 @@ def can_log_in(database_url: str, email: str, password: str) -> bool:
         settings = make_settings(database_url)
         async with bootstrap(settings, hasher=fast_hasher()) as shop:
             try:
-                await shop.login(Login(email=email, password=password))
+                await shop.sessions.login(Login(email=email, password=password))
             except AuthenticationFailed:
                 return False
         return True

@@ -45,9 +45,9 @@ def fill_cart(cli: Cli, email: str, lines: dict[str, int], *, at: datetime | Non
     async def fill() -> int:
         settings = make_settings(cli.database_url)
         async with bootstrap(settings, hasher=fast_hasher(), clock=clock) as shop:
-            user_id = (await shop.register(RegisterUser(email=email, password=PASSWORD))).id
+            user_id = (await shop.accounts.register(RegisterUser(email=email, password=PASSWORD))).id
             for sku, quantity in lines.items():
-                await shop.add_to_cart(
+                await shop.cart.add_to_cart(
                     customer_owner(user_id), AddToCart(product_id=ids[sku], quantity=quantity)
                 )
         return user_id

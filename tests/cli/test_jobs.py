@@ -13,6 +13,7 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from shop_core.adapters.saq_jobs import QUEUE_NAME
 from shop_core.bootstrap import bootstrap
+from shop_core.domain.actors import Actor
 from shop_core.domain.jobs import Job, JobSpec
 from shop_core.services.commands import RegisterUser
 from shop_core.services.jobs import SPECS, WELCOME_EMAIL, JobView
@@ -54,9 +55,9 @@ def register(database_url: str, *emails: str, **settings: Any) -> list[JobView]:
         config = make_settings(database_url, **settings)
         async with bootstrap(config, hasher=fast_hasher()) as shop:
             for email in emails:
-                await shop.register(RegisterUser(email=email, password=PASSWORD))
-            await shop.drain_jobs()
-            return (await shop.list_jobs(limit=1000)).items
+                await shop.accounts.register(RegisterUser(email=email, password=PASSWORD))
+            await shop.jobs.drain_jobs()
+            return (await shop.jobs.list_jobs(Actor.operator(), limit=1000)).items
 
     return asyncio.run(go())
 
@@ -73,9 +74,9 @@ def register_while_the_queue_is_down(database_url: str, *emails: str) -> list[Jo
         config = make_settings(database_url)
         async with bootstrap(config, hasher=fast_hasher(), queue=DownQueue()) as shop:
             for email in emails:
-                await shop.register(RegisterUser(email=email, password=PASSWORD))
-            await shop.drain_jobs()
-            return (await shop.list_jobs(limit=1000)).items
+                await shop.accounts.register(RegisterUser(email=email, password=PASSWORD))
+            await shop.jobs.drain_jobs()
+            return (await shop.jobs.list_jobs(Actor.operator(), limit=1000)).items
 
     return asyncio.run(go())
 
@@ -83,7 +84,7 @@ def register_while_the_queue_is_down(database_url: str, *emails: str) -> list[Jo
 def ledger(database_url: str) -> list[JobView]:
     async def go() -> list[JobView]:
         async with bootstrap(make_settings(database_url), hasher=fast_hasher()) as shop:
-            return (await shop.list_jobs(limit=1000)).items
+            return (await shop.jobs.list_jobs(Actor.operator(), limit=1000)).items
 
     return asyncio.run(go())
 

@@ -18,8 +18,9 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
 from shop_core.bootstrap import bootstrap
+from shop_core.domain.actors import Actor
 from shop_core.services.commands import RegisterUser
-from shop_core.services.order_commands import Actor, PlaceOrder
+from shop_core.services.order_commands import PlaceOrder
 from tests.cli.conftest import Cli, error_line, ok, table_rows
 from tests.conftest import fast_hasher, make_settings
 from tests.fakes import FakeClock
@@ -64,7 +65,7 @@ def stock_of(cli: Cli) -> dict[str, int]:
 def register(cli: Cli, email: str) -> int:
     async def create() -> int:
         async with bootstrap(make_settings(cli.database_url), hasher=fast_hasher()) as shop:
-            return (await shop.register(RegisterUser(email=email, password=PASSWORD))).id
+            return (await shop.accounts.register(RegisterUser(email=email, password=PASSWORD))).id
 
     return asyncio.run(create())
 
@@ -94,7 +95,7 @@ def place(
         settings = make_settings(cli.database_url, **PRICING)
         async with bootstrap(settings, hasher=fast_hasher(), clock=clock) as shop:
             actor = Actor(f"user:{user_id}", user_id, is_staff=False)
-            return (await shop.place_order(user_id, actor, cmd)).order.order_number
+            return (await shop.orders.place_order(user_id, actor, cmd)).order.order_number
 
     return asyncio.run(go())
 

@@ -13,9 +13,10 @@ import pytest
 from click.testing import Result
 
 from shop_core.bootstrap import Shop, bootstrap
+from shop_core.domain.actors import Actor
 from shop_core.services.catalog_commands import CreateProduct
 from shop_core.services.commands import RegisterUser
-from shop_core.services.order_commands import Actor, AddressInput, OrderItemInput, PlaceOrder
+from shop_core.services.order_commands import AddressInput, OrderItemInput, PlaceOrder
 from shop_core.services.order_views import OrderView
 from shop_core.services.payment_views import PaymentView, StartPayment
 from tests.cli.conftest import Cli, error_line, ok, table_rows
@@ -60,9 +61,12 @@ class Store:
 
     @staticmethod
     async def _setup(shop: Shop) -> tuple[Actor, int]:
-        user = await shop.register(RegisterUser(email="ann@example.com", password="correct horse battery"))
-        lamp = await shop.create_product(
-            CreateProduct(name="Lamp", sku="LAMP", price=Decimal(25), stock_quantity=50), "staff:test"
+        user = await shop.accounts.register(
+            RegisterUser(email="ann@example.com", password="correct horse battery")
+        )
+        lamp = await shop.catalog.create_product(
+            CreateProduct(name="Lamp", sku="LAMP", price=Decimal(25), stock_quantity=50),
+            Actor("staff:test", is_staff=True),
         )
         return Actor(f"user:{user.id}", user.id), lamp.id
 
@@ -76,13 +80,13 @@ class Store:
         )
 
         async def place(shop: Shop) -> OrderView:
-            return (await shop.place_order(user_id, self.customer, cmd)).order
+            return (await shop.orders.place_order(user_id, self.customer, cmd)).order
 
         return self.run(place, at)
 
     def start(self, order: OrderView, at: datetime | None = None) -> PaymentView:
         async def start(shop: Shop) -> PaymentView:
-            return (await shop.start_payment(StartPayment(order_id=order.id), self.customer)).payment
+            return (await shop.payments.start_payment(StartPayment(order_id=order.id), self.customer)).payment
 
         return self.run(start, at)
 
@@ -95,14 +99,14 @@ class Store:
 
     def order_status(self, number: str) -> tuple[str, str]:
         async def look(shop: Shop) -> OrderView:
-            return await shop.get_order_by_number(number, STAFF)
+            return await shop.orders.get_order_by_number(number, STAFF)
 
         order = self.run(look)
         return order.status, order.payment_status
 
     def payment(self, payment_id: int) -> PaymentView:
         async def look(shop: Shop) -> PaymentView:
-            return await shop.get_payment(payment_id, STAFF)
+            return await shop.payments.get_payment(payment_id, STAFF)
 
         return self.run(look)
 

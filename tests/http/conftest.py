@@ -24,6 +24,7 @@ from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shop_core.bootstrap import Shop
+from shop_core.domain.actors import Actor
 from shop_core.services.commands import CreateAdmin
 from shop_core.services.views import UserView
 from shop_core.settings import Settings
@@ -68,7 +69,7 @@ async def in_app(client: Client, call: Callable[..., Awaitable[Any]], *args: Any
 
 async def deactivate(client: Client, email: str) -> UserView:
     """What an operator does from the CLI: the user may no longer log in."""
-    user: UserView = await in_app(client, shop_of(client).deactivate_user, email)
+    user: UserView = await in_app(client, shop_of(client).accounts.deactivate_user, email, Actor.operator())
     return user
 
 
@@ -112,7 +113,10 @@ async def new_staff(client: Client) -> Account:
     """A superuser made the way operators make one (the CLI's use case), logged in through the API."""
     email = unique_email("staff")
     admin: UserView = await in_app(
-        client, shop_of(client).create_admin, CreateAdmin(email=email, password=PASSWORD)
+        client,
+        shop_of(client).accounts.create_admin,
+        CreateAdmin(email=email, password=PASSWORD),
+        Actor.operator(),
     )
     tokens = await login(client, email)
     assert tokens.status_code == 200, tokens.text

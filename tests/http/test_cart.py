@@ -14,6 +14,7 @@ import httpx
 import pytest
 from litestar.testing import AsyncTestClient
 
+from shop_core.domain.actors import Actor
 from shop_core.services.catalog_commands import CreateProduct, UpdateProduct
 from shop_core.settings import Settings
 from tests.conftest import build_app, make_settings
@@ -459,7 +460,9 @@ async def test_a_token_signed_with_another_secret_is_400(cart_app: Catalog) -> N
     stranger = new_guest_token("some-other-secret-0123456789abcdef")
     assert_error(await cart_app.client.get("/api/cart/", headers={TOKEN: stranger}), 400, "invalid")
     assert (
-        shop_of(cart_app.client).guest_owner(shop_of(cart_app.client).new_guest_token()).startswith("guest:")
+        shop_of(cart_app.client)
+        .cart.guest_owner(shop_of(cart_app.client).cart.new_guest_token())
+        .startswith("guest:")
     )
 
 
@@ -562,9 +565,9 @@ async def test_redis_down_is_503_for_carts_and_the_catalog_still_answers(sqlite_
         shop = shop_of(client)
         mug = await in_app(
             client,
-            shop.create_product,
+            shop.catalog.create_product,
             CreateProduct(name="Mug", sku="MUG-1", price=Decimal("5.00"), stock_quantity=5),
-            "t",
+            Actor("t", is_staff=True),
         )
         catalog = await client.get("/api/products/")
         assert catalog.status_code == 200, catalog.text
@@ -616,16 +619,22 @@ async def test_with_redis_down_the_catalog_serves_from_the_database_and_carts_sa
         shop = shop_of(client)
         mug = await in_app(
             client,
-            shop.create_product,
+            shop.catalog.create_product,
             CreateProduct(name="Mug", sku="MUG-1", price=Decimal("5.00"), stock_quantity=5),
-            "t",
+            Actor("t", is_staff=True),
         )
         for _ in range(2):  # the second read would be a cache hit if the cache were up
             listed = await client.get("/api/products/")
             assert listed.status_code == 200, listed.text
             assert [p["id"] for p in listed.json()["results"]] == [mug.id]
             assert (await client.get(f"/api/products/{mug.id}/")).json()["price"] == "5.00"
-        await in_app(client, shop.update_product, mug.id, UpdateProduct(price=Decimal("6.00")), "t")
+        await in_app(
+            client,
+            shop.catalog.update_product,
+            mug.id,
+            UpdateProduct(price=Decimal("6.00")),
+            Actor("t", is_staff=True),
+        )
         assert (await client.get(f"/api/products/{mug.id}/")).json()["price"] == "6.00"
         me = await new_account(client)
         assert (await client.get("/api/auth/profile/", headers=me.headers)).status_code == 200

@@ -15,6 +15,7 @@ import pytest
 from litestar.testing import AsyncTestClient
 
 from shop_core.bootstrap import Shop
+from shop_core.domain.actors import Actor
 from shop_core.services.cache_aside import VERSION_KEY
 from shop_core.services.catalog_commands import ChangeStock
 from shop_core.settings import Settings
@@ -114,13 +115,16 @@ async def writes_are_read_back(writer: Client, staff: Account, reader: Client) -
     assert [p["stock_quantity"] for p in results(seen["in_stock"])] == [7]
 
     restock = ChangeStock(sku="POT-1", reason="restock", delta=5)
-    await in_app(writer, shop_of(writer).change_stock, restock, "test")
+    await in_app(writer, shop_of(writer).stock.change_stock, restock, Actor("test", is_staff=True))
     seen = await cached_reads()
     assert seen["detail"].json()["stock_quantity"] == 12
     assert [p["stock_quantity"] for p in results(seen["list"])] == [12]
 
     await in_app(
-        writer, shop_of(writer).change_stock, ChangeStock(sku="POT-1", reason="damage", quantity=0), "t"
+        writer,
+        shop_of(writer).stock.change_stock,
+        ChangeStock(sku="POT-1", reason="damage", quantity=0),
+        Actor("t", is_staff=True),
     )
     seen = await cached_reads()
     assert seen["detail"].json()["stock_quantity"] == 0

@@ -13,6 +13,7 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 
+from shop_core.domain.actors import Actor
 from tests.http.conftest import (
     BEYOND_64_BITS,
     INT4_OVERFLOW,
@@ -368,7 +369,9 @@ async def test_staff_create_a_product(catalog: Catalog) -> None:
     assert body["created_at"] == body["updated_at"]
     public = (await catalog.client.get(f"/api/products/{body['id']}/")).json()
     assert public == {k: v for k, v in body.items() if k != "cost_price"}
-    history = await in_app(catalog.client, shop_of(catalog.client).stock_history, "TR-1")
+    history = await in_app(
+        catalog.client, shop_of(catalog.client).stock.stock_history, "TR-1", Actor.operator()
+    )
     assert [(m.delta, m.reason, m.balance_after) for m in history] == [(3, "initial", 3)]
 
 
@@ -384,7 +387,10 @@ async def test_create_with_only_the_required_fields(catalog: Catalog) -> None:
     assert (body["price"], body["discount_percentage"], body["final_price"]) == ("1.00", "0.00", "1.00")
     assert body["stock_quantity"] == 0
     assert body["is_active"] is True
-    assert await in_app(catalog.client, shop_of(catalog.client).stock_history, "B-1") == []
+    assert (
+        await in_app(catalog.client, shop_of(catalog.client).stock.stock_history, "B-1", Actor.operator())
+        == []
+    )
 
 
 async def test_the_slug_is_made_from_the_name_and_kept_unique(catalog: Catalog) -> None:
@@ -554,7 +560,9 @@ async def test_patch_of_stock_quantity_is_recorded_as_a_stock_movement(catalog: 
         assert patched.status_code == 200
         assert patched.json()["stock_quantity"] == quantity
 
-    history = await in_app(catalog.client, shop_of(catalog.client).stock_history, "BOOT-1")
+    history = await in_app(
+        catalog.client, shop_of(catalog.client).stock.stock_history, "BOOT-1", Actor.operator()
+    )
     assert [(m.delta, m.reason, m.balance_after) for m in reversed(history)] == [
         (5, "initial", 5),
         (4, "adjustment", 9),
@@ -608,7 +616,9 @@ async def test_patch_with_bad_input_is_400_and_changes_nothing(catalog: Catalog)
         assert response.status_code == 400, (change, response.text)
         assert field in assert_error(response, 400, "invalid")["errors"], (change, response.text)
     assert await catalog.stored() == before
-    history = await in_app(catalog.client, shop_of(catalog.client).stock_history, made["sku"])
+    history = await in_app(
+        catalog.client, shop_of(catalog.client).stock.stock_history, made["sku"], Actor.operator()
+    )
     assert len(history) == 1
 
 
@@ -669,7 +679,9 @@ async def test_put_replaces_the_product(catalog: Catalog) -> None:
     assert {k: body[k] for k in sent} == {**sent, "price": "75.00", "discount_percentage": "20.00"}
     assert (body["final_price"], body["category_name"]) == ("60.00", "Shoes")
     assert_error(await catalog.client.get(f"/api/products/{made['id']}/"), 404)  # now inactive
-    history = await in_app(catalog.client, shop_of(catalog.client).stock_history, "BOOT-2")
+    history = await in_app(
+        catalog.client, shop_of(catalog.client).stock.stock_history, "BOOT-2", Actor.operator()
+    )
     assert [(m.delta, m.balance_after) for m in history] == [(4, 6), (2, 2)]
 
 

@@ -30,6 +30,7 @@ import pytest
 import uvicorn
 from litestar.serialization import encode_json
 
+from shop_core.domain.actors import Actor
 from shop_core.services.catalog_commands import CreateProduct
 from shop_core.settings import Settings
 from tests.conftest import build_app, make_settings, shop_factory
@@ -154,7 +155,7 @@ class Served:
 async def _seed(settings: Settings) -> int:
     """One product: 120.46 at 25% off (90.35 to the customer)."""
     async with shop_factory(settings) as shop:
-        created = await shop.create_product(
+        created = await shop.catalog.create_product(
             CreateProduct(
                 name="Lamp",
                 sku=LAMP_SKU,
@@ -162,7 +163,7 @@ async def _seed(settings: Settings) -> int:
                 discount_percentage=Decimal(25),
                 stock_quantity=10,
             ),
-            "seed",
+            Actor("seed", is_staff=True),
         )
         return created.id
 

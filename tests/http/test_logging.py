@@ -107,7 +107,7 @@ def logs(client: Client, capsys: pytest.CaptureFixture[str]) -> Logs:
 
 async def drain(client: Client) -> None:
     """Wait until the jobs the requests recorded (emails) have run."""
-    await in_app(client, shop_of(client).drain_jobs)
+    await in_app(client, shop_of(client).jobs.drain_jobs)
 
 
 # --- request ids -----------------------------------------------------------------------------------
@@ -243,7 +243,7 @@ async def test_a_500_logs_its_traceback_with_the_request_and_user_ids(
     async def broken(_user_id: int) -> None:
         raise RuntimeError("the profile store fell over")
 
-    monkeypatch.setattr(shop_of(client), "get_profile", broken)
+    monkeypatch.setattr(shop_of(client).accounts, "get_profile", broken)
 
     answer = await client.get("/api/auth/profile/", headers={**account.headers, "X-Request-ID": "boom-1"})
 

@@ -198,7 +198,7 @@ async def test_catalog_cache_hits_and_misses_are_counted(catalog: Catalog) -> No
 async def test_a_job_attempt_is_counted_with_its_name_and_status(client: Client) -> None:
     before = await scrape(client)
     assert (await register(client, unique_email())).status_code == 201  # records the welcome email
-    await in_app(client, shop_of(client).drain_jobs)  # the in-process queue runs it
+    await in_app(client, shop_of(client).jobs.drain_jobs)  # the in-process queue runs it
 
     after = await scrape(client)
     done = {"name": "email.welcome", "status": "complete"}
@@ -295,7 +295,7 @@ async def test_without_a_token_the_endpoint_is_open(client: Client) -> None:
 async def test_metrics_switched_off_means_no_endpoint_and_nothing_recorded(sqlite_url: str) -> None:
     async with app_on(make_settings(sqlite_url, metrics_enabled=False)) as client:
         assert_error(await client.get("/metrics"), 404)
-        assert shop_of(client).metrics_registry is None
+        assert shop_of(client).operations.metrics_registry is None
         assert (await client.get("/api/products/")).status_code == 200
 
 
@@ -313,4 +313,4 @@ async def test_each_app_counts_its_own_requests(sqlite_url: str) -> None:
             assert (await one.get("/api/products/")).status_code == 200
         assert requests(await scrape(one), "GET", "/api/products", 200) == 2
         assert requests(await scrape(other), "GET", "/api/products", 200) == 0
-        assert shop_of(one).metrics_registry is not shop_of(other).metrics_registry
+        assert shop_of(one).operations.metrics_registry is not shop_of(other).operations.metrics_registry

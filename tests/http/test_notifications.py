@@ -26,6 +26,7 @@ from pypdf import PdfReader
 
 from shop_core.adapters.inprocess_jobs import InProcessJobQueue
 from shop_core.bootstrap import bootstrap
+from shop_core.domain.actors import Actor
 from shop_core.services.commands import CreateAdmin
 from shop_core.services.jobs import JobView
 from tests.conftest import fast_hasher, make_settings
@@ -66,11 +67,13 @@ class World:
     async def drain(self) -> None:
         """Wait until every job recorded so far has run (on the app's own event loop, where the
         in-process queue runs them)."""
-        await in_app(self.client, shop_of(self.client).drain_jobs)
+        await in_app(self.client, shop_of(self.client).jobs.drain_jobs)
 
     async def jobs(self, status: str | None = None) -> list[JobView]:
         """The job ledger, oldest first."""
-        page = await in_app(self.client, partial(shop_of(self.client).list_jobs, status, limit=1000))
+        page = await in_app(
+            self.client, partial(shop_of(self.client).jobs.list_jobs, Actor.operator(), status, limit=1000)
+        )
         items: list[JobView] = page.items
         return sorted(items, key=lambda job: job.id)
 
@@ -422,7 +425,10 @@ async def test_no_alert_until_the_stock_is_below_the_threshold(world: World) -> 
 
 async def test_a_staff_address_the_server_refuses_does_not_make_the_others_hear_twice(world: World) -> None:
     await in_app(
-        world.client, shop_of(world.client).create_admin, CreateAdmin(email=REFUSED, password=PASSWORD)
+        world.client,
+        shop_of(world.client).accounts.create_admin,
+        CreateAdmin(email=REFUSED, password=PASSWORD),
+        Actor.operator(),
     )
     mug = await world.product("Blue Mug", stock=THRESHOLD)
     await world.order([(mug["id"], 1)])  # 5 -> 4
@@ -437,7 +443,10 @@ async def test_a_staff_address_the_server_refuses_does_not_make_the_others_hear_
 
 async def test_an_alert_no_staff_member_could_get_fails_visibly(world: World) -> None:
     await in_app(
-        world.client, shop_of(world.client).create_admin, CreateAdmin(email=REFUSED, password=PASSWORD)
+        world.client,
+        shop_of(world.client).accounts.create_admin,
+        CreateAdmin(email=REFUSED, password=PASSWORD),
+        Actor.operator(),
     )
     mug = await world.product("Blue Mug", stock=THRESHOLD)
     await deactivate(world.client, world.staff.email)  # the only staff left is the refused one

@@ -37,9 +37,10 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from shop_core.bootstrap import bootstrap
+from shop_core.domain.actors import Actor
 from shop_core.services.catalog_commands import CreateCategory, CreateProduct
 from shop_core.services.commands import CreateAdmin, RegisterUser
-from shop_core.services.order_commands import Actor, AddressInput, OrderItemInput, PlaceOrder
+from shop_core.services.order_commands import AddressInput, OrderItemInput, PlaceOrder
 from shop_core.settings import Settings
 from tests.conftest import build_app, fast_hasher, make_settings
 
@@ -83,23 +84,29 @@ schema = schemathesis.openapi.from_dict(copy.deepcopy(SCHEMA), config=CONFIG)
 async def _seed(settings: Settings) -> None:
     """A staff member, a customer, two categories, three products, a cash order and its payment."""
     async with bootstrap(settings, hasher=fast_hasher()) as shop:
-        staff = await shop.create_admin(CreateAdmin(email=STAFF_EMAIL, password=PASSWORD))
-        customer = await shop.register(RegisterUser(email=CUSTOMER_EMAIL, password=PASSWORD))
-        home = await shop.create_category(CreateCategory(name="Home"))
-        mugs = await shop.create_category(CreateCategory(name="Mugs", parent=home.id))
+        staff = await shop.accounts.create_admin(
+            CreateAdmin(email=STAFF_EMAIL, password=PASSWORD), Actor.operator()
+        )
+        customer = await shop.accounts.register(RegisterUser(email=CUSTOMER_EMAIL, password=PASSWORD))
+        home = await shop.catalog.create_category(CreateCategory(name="Home"), Actor.operator())
+        mugs = await shop.catalog.create_category(
+            CreateCategory(name="Mugs", parent=home.id), Actor.operator()
+        )
         for n, price in enumerate(("5.00", "12.50", "99.99"), start=1):
             product = CreateProduct(
                 name=f"Product {n}", sku=f"SKU-{n}", price=Decimal(price), category=mugs.id, stock_quantity=50
             )
-            await shop.create_product(product, "seed")
+            await shop.catalog.create_product(product, Actor("seed", is_staff=True))
         address = AddressInput(
             full_name="Ada Lovelace", line1="1 Main St", city="London", postal_code="N1 1AA", country="GB"
         )
         order = PlaceOrder(
             items=[OrderItemInput(product_id=1, quantity=2)], shipping_address=address, payment_method="cod"
         )
-        placed = await shop.place_order(customer.id, Actor(CUSTOMER_EMAIL, customer.id), order)
-        await shop.confirm_cash(placed.order.order_number, Actor(STAFF_EMAIL, staff.id, is_staff=True))
+        placed = await shop.orders.place_order(customer.id, Actor(CUSTOMER_EMAIL, customer.id), order)
+        await shop.payments.confirm_cash(
+            placed.order.order_number, Actor(STAFF_EMAIL, staff.id, is_staff=True)
+        )
 
 
 @pytest.fixture(scope="module")

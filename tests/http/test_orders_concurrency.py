@@ -21,6 +21,7 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
+from shop_core.domain.actors import Actor
 from shop_core.settings import Settings
 from tests.conftest import make_settings
 from tests.http.conftest import (
@@ -138,7 +139,7 @@ async def all_orders(catalog: Catalog) -> list[dict[str, Any]]:
 
 
 async def movements(catalog: Catalog, sku: str, reason: str) -> list[Any]:
-    history = await in_app(catalog.client, shop_of(catalog.client).stock_history, sku)
+    history = await in_app(catalog.client, shop_of(catalog.client).stock.stock_history, sku, Actor.operator())
     return [m for m in history if m.reason == reason]
 
 
@@ -503,7 +504,7 @@ async def test_expiry_racing_cancels_cancels_each_order_once(pg_url: str) -> Non
         ]
 
         answers, (expired,) = await burst(
-            catalog.client, cancels, shop_of(catalog.client).expire_unpaid_orders
+            catalog.client, cancels, shop_of(catalog.client).orders.expire_unpaid_orders
         )
 
         no_server_errors(answers)
@@ -518,4 +519,4 @@ async def test_expiry_racing_cancels_cancels_each_order_once(pg_url: str) -> Non
             returned = await movements(catalog, product["sku"], "cancellation")
             assert len(returned) == 12, returned
             assert sorted(m.note for m in returned) == sorted(o["order_number"] for o in orders)
-        assert await in_app(catalog.client, shop_of(catalog.client).expire_unpaid_orders) == 0
+        assert await in_app(catalog.client, shop_of(catalog.client).orders.expire_unpaid_orders) == 0

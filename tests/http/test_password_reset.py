@@ -24,6 +24,7 @@ import pytest
 from litestar.testing import AsyncTestClient
 
 from shop_core.bootstrap import bootstrap
+from shop_core.domain.actors import Actor
 from shop_core.services.jobs import PASSWORD_RESET_EMAIL, JobView
 from tests.conftest import build_app, fast_hasher, make_settings
 from tests.fakes import FakeClock
@@ -66,10 +67,10 @@ class World:
 
     async def drain(self) -> None:
         """Wait until every recorded job has run (on the app's own event loop, where they run)."""
-        await in_app(self.client, shop_of(self.client).drain_jobs)
+        await in_app(self.client, shop_of(self.client).jobs.drain_jobs)
 
     async def jobs(self, status: str | None = None) -> list[JobView]:
-        page = await in_app(self.client, shop_of(self.client).list_jobs, status)
+        page = await in_app(self.client, shop_of(self.client).jobs.list_jobs, Actor.operator(), status)
         items: list[JobView] = page.items
         return items
 

@@ -26,7 +26,7 @@ async def redis_clients_named(redis_url: str, name: str) -> int:
 
 async def test_health_reports_the_database(database_url: str) -> None:
     async with shop_factory(make_settings(database_url)) as shop:
-        report = await shop.check_health()
+        report = await shop.operations.check_health()
     assert report.ok is True
     assert set(report.dependencies) == {"database"}
     assert report.dependencies["database"].ok is True
@@ -38,7 +38,7 @@ async def test_health_reports_the_database_and_redis(
 ) -> None:
     settings = make_settings(sqlite_url, redis_url=redis_url, redis_key_prefix=redis_prefix)
     async with shop_factory(settings) as shop:
-        report = await shop.check_health()
+        report = await shop.operations.check_health()
     assert report.ok is True
     assert {name: d.ok for name, d in report.dependencies.items()} == {"database": True, "redis": True}
 
@@ -46,7 +46,7 @@ async def test_health_reports_the_database_and_redis(
 async def test_health_reports_redis_down_with_the_reason(sqlite_url: str) -> None:
     settings = make_settings(sqlite_url, redis_url="redis://127.0.0.1:1/0")
     async with shop_factory(settings) as shop:
-        report = await shop.check_health()
+        report = await shop.operations.check_health()
     assert report.ok is False
     assert report.dependencies["database"].ok is True
     redis = report.dependencies["redis"]
@@ -58,7 +58,7 @@ async def test_health_reports_redis_down_with_the_reason(sqlite_url: str) -> Non
 async def test_health_reports_the_database_down_with_the_reason() -> None:
     settings = make_settings("postgresql+asyncpg://postgres@127.0.0.1:1/nothing")
     async with shop_factory(settings) as shop:
-        report = await shop.check_health()
+        report = await shop.operations.check_health()
     assert report.ok is False
     assert report.dependencies["database"].ok is False
     assert report.dependencies["database"].detail != "ok"
@@ -66,7 +66,7 @@ async def test_health_reports_the_database_down_with_the_reason() -> None:
 
 async def test_leaving_the_context_closes_the_database_pool(database_url: str) -> None:
     async with shop_factory(make_settings(database_url)) as shop:
-        assert (await shop.check_health()).ok
+        assert (await shop.operations.check_health()).ok
         pool = database_of(shop).engine.pool
         assert pool.checkedin() >= 1, "the health check should leave a pooled connection"  # type: ignore[attr-defined]
     assert pool.checkedin() == 0  # type: ignore[attr-defined]
@@ -90,7 +90,7 @@ async def test_leaving_the_context_disconnects_from_postgres(scratch_pg_url: str
         return count
 
     async with shop_factory(make_settings(scratch_pg_url)) as shop:
-        assert (await shop.check_health()).ok
+        assert (await shop.operations.check_health()).ok
         assert await sessions_on_database() >= 1
     assert await sessions_on_database() == 0
 
@@ -104,7 +104,7 @@ async def test_leaving_the_context_disconnects_from_redis(
         sqlite_url, redis_url=f"{redis_url}?client_name={name}", redis_key_prefix=redis_prefix
     )
     async with shop_factory(settings) as shop:
-        assert (await shop.check_health()).ok
+        assert (await shop.operations.check_health()).ok
         assert await redis_clients_named(redis_url, name) >= 1
     assert await redis_clients_named(redis_url, name) == 0
 
@@ -115,4 +115,4 @@ async def test_overrides_replace_single_ports(sqlite_url: str) -> None:
     clock = FakeClock()
     async with shop_factory(make_settings(sqlite_url), clock=clock) as shop:
         assert shop.ports.clock is clock
-        assert shop.auth_config.access_ttl == shop.settings.access_token_ttl
+        assert shop.sessions.config.access_ttl == shop.settings.access_token_ttl

@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from shop_core.adapters.sql.database import open_database
 from shop_core.adapters.sql.orm import stock_movements
 from shop_core.adapters.sql.unit_of_work import SqlUnitOfWork
+from shop_core.domain.actors import Actor
 from shop_core.domain.errors import Conflict
 from shop_core.services.catalog_commands import ChangeStock, CreateCategory, CreateProduct, ProductQuery
 from shop_core.services.catalog_import import read_csv
@@ -57,8 +58,9 @@ def url(request: pytest.FixtureRequest) -> str:
 
 async def test_concurrent_stock_changes_through_the_shop_record_one_movement_each(url: str) -> None:
     async with shop_factory(make_settings(url, database_pool_size=RACERS)) as shop:
-        created = await shop.create_product(
-            CreateProduct(name="Hot item", sku="HOT", price=Decimal(5), stock_quantity=STOCK), "staff"
+        created = await shop.catalog.create_product(
+            CreateProduct(name="Hot item", sku="HOT", price=Decimal(5), stock_quantity=STOCK),
+            Actor("staff", is_staff=True),
         )
         await asyncio.gather(
             *(shop.ports.reader.product(created.id, include_inactive=True) for _ in range(10))
@@ -67,7 +69,9 @@ async def test_concurrent_stock_changes_through_the_shop_record_one_movement_eac
         async with asyncio.timeout(60):
             results = await asyncio.gather(
                 *(
-                    shop.change_stock(ChangeStock(sku="HOT", delta=-1, reason="sale"), f"racer {n}")
+                    shop.stock.change_stock(
+                        ChangeStock(sku="HOT", delta=-1, reason="sale"), Actor(f"racer {n}", is_staff=True)
+                    )
                     for n in range(RACERS)
                 ),
                 return_exceptions=True,
@@ -78,10 +82,10 @@ async def test_concurrent_stock_changes_through_the_shop_record_one_movement_eac
         assert len(sold) == STOCK
         assert all(isinstance(r, Conflict) for r in refused), refused
         assert sorted(m.balance_after for m in sold) == list(range(STOCK))
-        history = await shop.stock_history("HOT")
+        history = await shop.stock.stock_history("HOT", Actor.operator())
         assert [m.reason for m in history].count("sale") == STOCK
         assert sum(m.delta for m in history) == 0
-        detail = await shop.get_product(created.id, staff=True)
+        detail = await shop.catalog.get_product(created.id, staff=True)
         assert b'"stock_quantity":0' in detail
 
 
@@ -89,8 +93,8 @@ async def test_concurrent_stock_changes_through_the_shop_record_one_movement_eac
 async def test_ten_thousand_rows_import_on_postgres(pg_url: str) -> None:
     rows = 10_000
     async with shop_factory(make_settings(pg_url)) as shop:
-        home = await shop.create_category(CreateCategory(name="Home"))
-        await shop.create_category(CreateCategory(name="Lamps", parent=home.id))
+        home = await shop.catalog.create_category(CreateCategory(name="Home"), Actor.operator())
+        await shop.catalog.create_category(CreateCategory(name="Lamps", parent=home.id), Actor.operator())
         lines = ["sku,name,price,category,stock_quantity,description"]
         for n in range(1, rows + 1):
             category = ("Home > Lamps", "Home", "")[n % 3]
@@ -106,7 +110,9 @@ async def test_ten_thousand_rows_import_on_postgres(pg_url: str) -> None:
         data = ("\n".join(lines[:5001] + bad + lines[5001:]) + "\n").encode()
         progress: list[int] = []
 
-        report = await shop.import_products(read_csv(data), "importer", progress=progress.append)
+        report = await shop.catalog.import_products(
+            read_csv(data), Actor("importer", is_staff=True), progress=progress.append
+        )
 
         assert (report.created, report.updated, report.unchanged) == (rows, 0, 0)
         reasons = dict(report.rejected)
@@ -116,9 +122,11 @@ async def test_ten_thousand_rows_import_on_postgres(pg_url: str) -> None:
         assert "NUL" in reasons[5004]
         assert "already appears on line 2" in reasons[5005]
         assert sum(progress) == rows + len(bad)  # every row read, the rejected ones too
-        page = await shop.list_products(ProductQuery(), page=1, page_size=20, staff=True)
+        page = await shop.catalog.list_products(ProductQuery(), page=1, page_size=20, staff=True)
         assert page.count == rows
-        lamps = await shop.list_products(ProductQuery(category=home.id), page=1, page_size=20, staff=False)
+        lamps = await shop.catalog.list_products(
+            ProductQuery(category=home.id), page=1, page_size=20, staff=False
+        )
         assert lamps.count == rows - rows // 3
         async with shop.ports.uow() as tx:
             sample = await tx.products.get_by_sku("SKU-04321")
@@ -132,15 +140,16 @@ async def test_ten_thousand_rows_import_on_postgres(pg_url: str) -> None:
         assert movements == sum(1 for n in range(1, rows + 1) if n % 50)
         assert total == sum(n % 50 for n in range(1, rows + 1))
 
-        again = await shop.import_products(read_csv(data), "importer")
+        again = await shop.catalog.import_products(read_csv(data), Actor("importer", is_staff=True))
         assert (again.created, again.updated, again.unchanged, len(again.rejected)) == (0, 0, rows, 4)
 
 
 async def test_a_rejected_row_for_a_stored_product_changes_nothing_in_the_database(url: str) -> None:
     async with shop_factory(make_settings(url)) as shop:
         for sku, name in (("A", "Lamp"), ("B", "Mug")):
-            await shop.create_product(
-                CreateProduct(name=name, sku=sku, price=Decimal(1), stock_quantity=3), "staff"
+            await shop.catalog.create_product(
+                CreateProduct(name=name, sku=sku, price=Decimal(1), stock_quantity=3),
+                Actor("staff", is_staff=True),
             )
         data = (
             b"sku,name,price,discount_percentage,slug,stock_quantity\n"
@@ -148,7 +157,7 @@ async def test_a_rejected_row_for_a_stored_product_changes_nothing_in_the_databa
             b"B,Renamed too,6,0,lamp,9\n"  # the slug of another product
             b"C,New,7,0,,1\n"
         )
-        report = await shop.import_products(read_csv(data), "importer")
+        report = await shop.catalog.import_products(read_csv(data), Actor("importer", is_staff=True))
         assert (report.created, report.updated, report.unchanged) == (1, 0, 0)
         assert [line for line, _ in report.rejected] == [2, 3]
         async with shop.ports.uow() as tx:
@@ -158,4 +167,4 @@ async def test_a_rejected_row_for_a_stored_product_changes_nothing_in_the_databa
             ("Mug", 100, "mug", 3),
             ("New", 700, "new", 1),
         ]
-        assert [m.delta for m in await shop.stock_history("A")] == [3]
+        assert [m.delta for m in await shop.stock.stock_history("A", Actor.operator())] == [3]

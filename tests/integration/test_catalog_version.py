@@ -18,6 +18,7 @@ from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shop_core.bootstrap import Shop
+from shop_core.domain.actors import Actor
 from shop_core.domain.errors import NotFound
 from shop_core.services.catalog_commands import ChangeStock, CreateCategory, CreateProduct, UpdateProduct
 from shop_core.services.catalog_views import EncodedPage
@@ -45,13 +46,13 @@ class TwoProcesses:
     async def product(self, product_id: int) -> dict[str, Any] | None:
         """The product as the server's public (cached) read shows it; None when it is not found."""
         try:
-            found: dict[str, Any] = json.loads(await self.server.get_product(product_id, staff=False))
+            found: dict[str, Any] = json.loads(await self.server.catalog.get_product(product_id, staff=False))
         except NotFound:
             return None
         return found
 
     async def names(self) -> list[str]:
-        page: EncodedPage = await self.server.list_categories(page=1, page_size=100)
+        page: EncodedPage = await self.server.catalog.list_categories(page=1, page_size=100)
         return [c["name"] for c in json.loads(page.results)]
 
 
@@ -91,32 +92,36 @@ async def test_a_write_through_the_cli_reaches_the_servers_cached_reads_within_a
     both: TwoProcesses,
 ) -> None:
     cli, ticks = both.cli, both.ticks
-    pot = await cli.create_product(CreateProduct(name="Pot", sku="POT-1", price=Decimal("10.00")), "cli")
-    await cli.create_category(CreateCategory(name="Kitchen"))
+    pot = await cli.catalog.create_product(
+        CreateProduct(name="Pot", sku="POT-1", price=Decimal("10.00")), Actor.operator()
+    )
+    await cli.catalog.create_category(CreateCategory(name="Kitchen"), Actor.operator())
     assert (await both.product(pot.id) or {})["price"] == "10.00"
     assert await both.names() == ["Kitchen"]
 
-    await cli.update_product(pot.id, UpdateProduct(price=Decimal("12.50")), "cli")
+    await cli.catalog.update_product(pot.id, UpdateProduct(price=Decimal("12.50")), Actor.operator())
     ticks.now += 0.5
     assert (await both.product(pot.id) or {})["price"] == "10.00"  # cached: the server has not looked yet
     ticks.now += 0.5
     assert (await both.product(pot.id) or {})["price"] == "12.50"
 
-    await cli.change_stock(ChangeStock(sku="POT-1", reason="restock", delta=5), "cli")
-    await cli.create_category(CreateCategory(name="Garden"))
+    await cli.stock.change_stock(ChangeStock(sku="POT-1", reason="restock", delta=5), Actor.operator())
+    await cli.catalog.create_category(CreateCategory(name="Garden"), Actor.operator())
     assert (await both.product(pot.id) or {})["stock_quantity"] == 0
     ticks.now += 1
     assert (await both.product(pot.id) or {})["stock_quantity"] == 5
     assert sorted(await both.names()) == ["Garden", "Kitchen"]
 
-    await cli.delete_product(pot.id)
+    await cli.catalog.delete_product(pot.id, Actor.operator())
     ticks.now += 1
     assert await both.product(pot.id) is None
 
 
 async def test_the_server_reads_the_version_at_most_once_a_second(both: TwoProcesses) -> None:
     cli, ticks = both.cli, both.ticks
-    pot = await cli.create_product(CreateProduct(name="Pot", sku="POT-1", price=Decimal("10.00")), "cli")
+    pot = await cli.catalog.create_product(
+        CreateProduct(name="Pot", sku="POT-1", price=Decimal("10.00")), Actor.operator()
+    )
     await both.product(pot.id)
 
     with statements(both.server) as seen:
@@ -137,11 +142,11 @@ async def test_a_cli_that_does_not_cache_still_tells_the_server(database_url: st
     async for both in two_processes(
         make_settings(database_url), make_settings(database_url, cache_enabled=False)
     ):
-        pot = await both.cli.create_product(
-            CreateProduct(name="Pot", sku="POT-1", price=Decimal("1.00")), "cli"
+        pot = await both.cli.catalog.create_product(
+            CreateProduct(name="Pot", sku="POT-1", price=Decimal("1.00")), Actor.operator()
         )
         assert (await both.product(pot.id) or {})["price"] == "1.00"
-        await both.cli.update_product(pot.id, UpdateProduct(price=Decimal("2.00")), "cli")
+        await both.cli.catalog.update_product(pot.id, UpdateProduct(price=Decimal("2.00")), Actor.operator())
         both.ticks.now += 1
         assert (await both.product(pot.id) or {})["price"] == "2.00"
 
@@ -151,8 +156,8 @@ async def test_every_write_moves_the_version_on(database_url: str) -> None:
         version = shop.ports.catalog_version
         assert version is not None
         before = await version.current()
-        made = await shop.create_category(CreateCategory(name="Kitchen"))
-        await shop.delete_category(made.id)
+        made = await shop.catalog.create_category(CreateCategory(name="Kitchen"), Actor.operator())
+        await shop.catalog.delete_category(made.id, Actor.operator())
         assert await version.current() == before + 2
 
 

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from shop_core.bootstrap import Shop, bootstrap
+from shop_core.domain.actors import Actor
 from shop_core.domain.errors import Conflict, NotFound
 from shop_core.domain.jobs import Job, JobSpec, JobStatus
 from shop_core.ports.jobs import JobAttemptFailed, JobBusy
@@ -72,12 +73,14 @@ class World:
     async def register(self, n: int) -> list[int]:
         ids = []
         for i in range(n):
-            user = await self.shop.register(RegisterUser(email=f"user{i}@example.com", password=PASSWORD))
+            user = await self.shop.accounts.register(
+                RegisterUser(email=f"user{i}@example.com", password=PASSWORD)
+            )
             ids.append(user.id)
         return ids
 
     async def ledger(self, status: str | None = None) -> list[jobs.JobView]:
-        return (await self.shop.list_jobs(status, limit=1000)).items
+        return (await self.shop.jobs.list_jobs(Actor.operator(), status, limit=1000)).items
 
 
 def settings_of(database_url: str, **changes: Any) -> Settings:
@@ -99,7 +102,7 @@ async def world(database_url: str) -> AsyncIterator[World]:
 
 async def test_a_committed_change_records_its_job_and_the_relay_hands_it_over(world: World) -> None:
     [user_id] = await world.register(1)
-    await world.shop.drain_jobs()
+    await world.shop.jobs.drain_jobs()
 
     [job] = await world.ledger()
     assert (job.name, job.key, job.status) == (jobs.WELCOME_EMAIL, f"email.welcome:{user_id}", "queued")
@@ -110,8 +113,8 @@ async def test_a_committed_change_records_its_job_and_the_relay_hands_it_over(wo
 async def test_a_change_that_fails_records_no_job(world: World) -> None:
     await world.register(1)
     with pytest.raises(Conflict):
-        await world.shop.register(RegisterUser(email="user0@example.com", password=PASSWORD))
-    await world.shop.drain_jobs()
+        await world.shop.accounts.register(RegisterUser(email="user0@example.com", password=PASSWORD))
+    await world.shop.jobs.drain_jobs()
     assert len(await world.ledger()) == 1
 
 
@@ -133,13 +136,13 @@ async def test_a_relay_that_dies_halfway_loses_nothing(database_url: str) -> Non
     settings = settings_of(database_url)
     async for world in open_world(settings, RecordingQueue(dies_after=2)):
         await world.register(5)
-        await world.shop.drain_jobs()
+        await world.shop.jobs.drain_jobs()
         statuses = sorted(j.status for j in await world.ledger())
         assert statuses == ["pending"] * 3 + ["queued"] * 2
     # The next process: its start-up relay delivers the rest, and nothing twice.
     async for world in open_world(settings):
-        await world.shop.resume_jobs()
-        await world.shop.drain_jobs()
+        await world.shop.jobs.resume_jobs()
+        await world.shop.jobs.drain_jobs()
         assert len(world.queue.taken) == 3
         assert {j.status for j in await world.ledger()} == {"queued"}
 
@@ -153,18 +156,18 @@ async def test_a_relay_killed_before_it_enqueues_leaves_the_jobs_pending(databas
         assert {j.status for j in await world.ledger()} == {"pending"}
         assert world.queue.taken == []
     async for world in open_world(settings):
-        assert await world.shop.relay_jobs() == 2
+        assert await world.shop.jobs.relay_jobs() == 2
         assert {j.status for j in await world.ledger()} == {"queued"}
 
 
 async def test_a_job_run_twice_sends_one_email(world: World) -> None:
     await world.register(1)
-    await world.shop.drain_jobs()
+    await world.shop.jobs.drain_jobs()
     [job] = world.queue.taken
     assert job.id is not None
 
-    assert await world.shop.run_job(job.id) is JobStatus.COMPLETE
-    assert await world.shop.run_job(job.id) is None  # handed over twice: done already
+    assert await world.shop.jobs.run_job(job.id) is JobStatus.COMPLETE
+    assert await world.shop.jobs.run_job(job.id) is None  # handed over twice: done already
 
     assert [m.to for m in world.mailer.sent] == ["user0@example.com"]
     [view] = await world.ledger()
@@ -174,11 +177,11 @@ async def test_a_job_run_twice_sends_one_email(world: World) -> None:
 async def test_concurrent_runs_of_one_job_send_one_email(pg_url: str) -> None:
     async for world in open_world(settings_of(pg_url)):
         await world.register(1)
-        await world.shop.drain_jobs()
+        await world.shop.jobs.drain_jobs()
         [job] = world.queue.taken
         assert job.id is not None
         world.mailer.gate = asyncio.Event()
-        runs = [asyncio.create_task(world.shop.run_job(job.id)) for _ in range(8)]
+        runs = [asyncio.create_task(world.shop.jobs.run_job(job.id)) for _ in range(8)]
         # All but the one that claimed it return at once; then the claimed one may send.
         await asyncio.wait(runs, return_when=asyncio.FIRST_COMPLETED)
         world.mailer.gate.set()
@@ -192,7 +195,7 @@ async def test_concurrent_runs_of_one_job_send_one_email(pg_url: str) -> None:
 
 async def test_a_job_that_keeps_failing_ends_failed_with_its_error(world: World) -> None:
     await world.register(1)
-    await world.shop.drain_jobs()
+    await world.shop.jobs.drain_jobs()
     [job] = world.queue.taken
     assert job.id is not None
     world.mailer.refuse = True
@@ -200,14 +203,16 @@ async def test_a_job_that_keeps_failing_ends_failed_with_its_error(world: World)
 
     for attempt in range(1, spec.attempts + 1):
         with pytest.raises(JobAttemptFailed) as failed:
-            await world.shop.run_job(job.id)
+            await world.shop.jobs.run_job(job.id)
         assert failed.value.final is (attempt == spec.attempts)
         [view] = await world.ledger()
         assert view.attempts == attempt
         assert view.status == ("failed" if attempt == spec.attempts else "retrying")
         assert "550 mailbox unavailable" in (view.error or "")
 
-    assert await world.shop.run_job(job.id) is None  # failed is final: the queue's extra copy does nothing
+    assert (
+        await world.shop.jobs.run_job(job.id) is None
+    )  # failed is final: the queue's extra copy does nothing
     assert world.mailer.sent == []
     [failed_view] = await world.ledger("failed")
     assert failed_view.id == job.id
@@ -215,33 +220,33 @@ async def test_a_job_that_keeps_failing_ends_failed_with_its_error(world: World)
 
 async def test_an_operator_retries_a_failed_job(world: World) -> None:
     await world.register(1)
-    await world.shop.drain_jobs()
+    await world.shop.jobs.drain_jobs()
     [job] = world.queue.taken
     assert job.id is not None
     world.mailer.refuse = True
     for _ in range(jobs.SPECS[jobs.WELCOME_EMAIL].attempts):
         with pytest.raises(JobAttemptFailed):
-            await world.shop.run_job(job.id)
+            await world.shop.jobs.run_job(job.id)
     world.mailer.refuse = False
 
-    retried = await world.shop.retry_job(job.id)
+    retried = await world.shop.jobs.retry_job(job.id, Actor.operator())
     assert (retried.status, retried.attempts) == ("pending", 0)
-    await world.shop.drain_jobs()
+    await world.shop.jobs.drain_jobs()
     again = world.queue.taken[-1]
     assert again.id == job.id
     assert again.dispatch_key != job.dispatch_key  # a new round: the queue takes it as a new job
-    assert await world.shop.run_job(job.id) is JobStatus.COMPLETE
+    assert await world.shop.jobs.run_job(job.id) is JobStatus.COMPLETE
     assert [m.to for m in world.mailer.sent] == ["user0@example.com"]
 
     with pytest.raises(Conflict, match="only failed jobs"):
-        await world.shop.retry_job(job.id)
+        await world.shop.jobs.retry_job(job.id, Actor.operator())
     with pytest.raises(NotFound):
-        await world.shop.retry_job(job.id + 1000)
+        await world.shop.jobs.retry_job(job.id + 1000, Actor.operator())
 
 
 async def test_a_claim_left_by_a_dead_worker_is_taken_over(world: World) -> None:
     await world.register(1)
-    await world.shop.drain_jobs()
+    await world.shop.jobs.drain_jobs()
     [job] = world.queue.taken
     assert job.id is not None
     async with world.shop.ports.uow() as uow:  # a worker claims it, then dies
@@ -249,10 +254,10 @@ async def test_a_claim_left_by_a_dead_worker_is_taken_over(world: World) -> None
         assert await uow.jobs.claim(job.id, now, now) is not None
         await uow.commit()
     with pytest.raises(JobBusy):  # still within its timeout: someone holds it, try again later
-        await world.shop.run_job(job.id)
+        await world.shop.jobs.run_job(job.id)
 
     world.clock.advance(jobs.SPECS[jobs.WELCOME_EMAIL].stale_after.total_seconds() + 1)
-    assert await world.shop.run_job(job.id) is JobStatus.COMPLETE
+    assert await world.shop.jobs.run_job(job.id) is JobStatus.COMPLETE
     assert len(world.mailer.sent) == 1
     [view] = await world.ledger()
     assert view.attempts == 2
@@ -260,19 +265,19 @@ async def test_a_claim_left_by_a_dead_worker_is_taken_over(world: World) -> None
 
 async def test_purge_forgets_old_complete_jobs_and_keeps_failed_ones(world: World) -> None:
     await world.register(2)
-    await world.shop.drain_jobs()
+    await world.shop.jobs.drain_jobs()
     done, failing = world.queue.taken
     assert done.id is not None
     assert failing.id is not None
-    await world.shop.run_job(done.id)
+    await world.shop.jobs.run_job(done.id)
     world.mailer.refuse = True
     for _ in range(jobs.SPECS[jobs.WELCOME_EMAIL].attempts):
         with pytest.raises(JobAttemptFailed):
-            await world.shop.run_job(failing.id)
+            await world.shop.jobs.run_job(failing.id)
 
-    assert await world.shop.purge_jobs() == 0  # finished just now
+    assert await world.shop.jobs.purge_jobs() == 0  # finished just now
     world.clock.advance(timedelta(days=world.shop.settings.job_retention_days, seconds=1).total_seconds())
-    assert await world.shop.purge_jobs() == 1
+    assert await world.shop.jobs.purge_jobs() == 1
     assert [(j.id, j.status) for j in await world.ledger()] == [(failing.id, "failed")]
 
 
@@ -281,7 +286,7 @@ async def test_an_unknown_job_fails_instead_of_waiting_forever(world: World) -> 
         now = world.clock.now()
         await uow.jobs.add(Job(name="email.gone", key="gone:1", payload={}, created_at=now, max_attempts=1))
         await uow.commit()
-    await world.shop.drain_jobs()
+    await world.shop.jobs.drain_jobs()
     [view] = await world.ledger()
     assert view.status == "failed"
     assert "email.gone" in (view.error or "")
@@ -292,28 +297,28 @@ async def test_an_unknown_job_fails_instead_of_waiting_forever(world: World) -> 
 async def test_list_filters_by_a_known_status(world: World, status: str) -> None:
     if status == "bogus":
         with pytest.raises(Exception, match="Unknown job status"):
-            await world.shop.list_jobs(status)
+            await world.shop.jobs.list_jobs(Actor.operator(), status)
     else:
-        assert (await world.shop.list_jobs(status)).total == 0
+        assert (await world.shop.jobs.list_jobs(Actor.operator(), status)).total == 0
 
 
 async def test_jobs_an_in_process_queue_held_when_it_stopped_run_at_the_next_start(database_url: str) -> None:
     settings = settings_of(database_url)
     async for world in open_world(settings, RecordingQueue(durable=False)):
         await world.register(3)
-        await world.shop.drain_jobs()
+        await world.shop.jobs.drain_jobs()
         first, second, third = world.queue.taken
         assert first.id is not None
         assert second.id is not None
-        await world.shop.run_job(first.id)  # done before the stop
+        await world.shop.jobs.run_job(first.id)  # done before the stop
         async with world.shop.ports.uow() as uow:  # the second was running when the process stopped
             assert await uow.jobs.claim(second.id, world.clock.now(), world.clock.now()) is not None
             await uow.commit()
     # The process stopped: the third was only in its memory, the second's claim is left behind.
     async for world in open_world(settings, RecordingQueue(durable=False)):
         world.clock.advance(max(s.stale_after for s in jobs.SPECS.values()).total_seconds() + 1)
-        await world.shop.resume_jobs()
-        await world.shop.drain_jobs()
+        await world.shop.jobs.resume_jobs()
+        await world.shop.jobs.drain_jobs()
         assert sorted(j.id for j in world.queue.taken) == sorted([second.id, third.id])
         assert {j.id: j.status for j in await world.ledger()}[first.id] == "complete"
 
@@ -322,20 +327,20 @@ async def test_a_durable_queue_keeps_its_jobs_across_a_restart(database_url: str
     settings = settings_of(database_url)
     async for world in open_world(settings):
         await world.register(2)
-        await world.shop.drain_jobs()
+        await world.shop.jobs.drain_jobs()
     async for world in open_world(settings):
-        await world.shop.resume_jobs()
-        await world.shop.drain_jobs()
+        await world.shop.jobs.resume_jobs()
+        await world.shop.jobs.drain_jobs()
         assert world.queue.taken == []  # SAQ still has them: nothing is handed over twice
 
 
 async def test_a_job_cut_off_by_a_stopping_worker_goes_round_again(world: World) -> None:
     await world.register(1)
-    await world.shop.drain_jobs()
+    await world.shop.jobs.drain_jobs()
     [job] = world.queue.taken
     assert job.id is not None
     world.mailer.gate = asyncio.Event()  # the email hangs until the worker stops
-    running = asyncio.create_task(world.shop.run_job(job.id))
+    running = asyncio.create_task(world.shop.jobs.run_job(job.id))
     await world.mailer.sending.wait()  # claimed, and in the middle of sending
     running.cancel()
     with pytest.raises(asyncio.CancelledError):
@@ -344,5 +349,5 @@ async def test_a_job_cut_off_by_a_stopping_worker_goes_round_again(world: World)
     assert (view.status, view.error) == ("retrying", "interrupted: the worker stopped")
 
     world.mailer.gate.set()
-    assert await world.shop.run_job(job.id) is JobStatus.COMPLETE  # the queue's retry, at once
+    assert await world.shop.jobs.run_job(job.id) is JobStatus.COMPLETE  # the queue's retry, at once
     assert len(world.mailer.sent) == 1

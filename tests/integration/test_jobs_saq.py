@@ -27,6 +27,7 @@ from typer.testing import CliRunner
 
 from shop_cli.main import app
 from shop_core.bootstrap import Shop
+from shop_core.domain.actors import Actor
 from shop_core.domain.invoices import invoice_number
 from shop_core.domain.jobs import FINISHED, JobStatus
 from shop_core.services import jobs
@@ -39,13 +40,7 @@ from shop_core.services.commands import (
     RequestPasswordReset,
 )
 from shop_core.services.jobs import SPECS, JobView
-from shop_core.services.order_commands import (
-    Actor,
-    AddressInput,
-    ChangeOrderStatus,
-    OrderItemInput,
-    PlaceOrder,
-)
+from shop_core.services.order_commands import AddressInput, ChangeOrderStatus, OrderItemInput, PlaceOrder
 from shop_core.services.order_views import OrderView
 from shop_core.settings import Settings
 from shop_workers.worker import make_queue, make_worker
@@ -119,12 +114,12 @@ async def burst(settings: Settings) -> None:
 
 async def relayed(shop: Shop) -> dict[str, list[JobView]]:
     """Wait until the shop handed its recorded jobs to the queue; the ledger by job name."""
-    await shop.drain_jobs()
+    await shop.jobs.drain_jobs()
     return await ledger(shop)
 
 
 async def ledger(shop: Shop) -> dict[str, list[JobView]]:
-    page = await shop.list_jobs(limit=1000)
+    page = await shop.jobs.list_jobs(Actor.operator(), limit=1000)
     assert page.total == len(page.items)
     by_name: dict[str, list[JobView]] = {}
     for job in sorted(page.items, key=lambda j: j.id):
@@ -133,13 +128,13 @@ async def ledger(shop: Shop) -> dict[str, list[JobView]]:
 
 
 async def customer(shop: Shop, email: str, first_name: str = "") -> Actor:
-    user = await shop.register(RegisterUser(email=email, password=PASSWORD, first_name=first_name))
+    user = await shop.accounts.register(RegisterUser(email=email, password=PASSWORD, first_name=first_name))
     return Actor(f"user:{user.id}", user.id)
 
 
 async def product(shop: Shop, sku: str, stock: int, price: str = "25.00") -> int:
     cmd = CreateProduct(name=sku.title(), sku=sku, price=Decimal(price), stock_quantity=stock)
-    return (await shop.create_product(cmd, "staff:boss")).id
+    return (await shop.catalog.create_product(cmd, Actor("staff:boss", is_staff=True))).id
 
 
 async def order(shop: Shop, who: Actor, product_id: int, quantity: int = 1) -> OrderView:
@@ -149,7 +144,7 @@ async def order(shop: Shop, who: Actor, product_id: int, quantity: int = 1) -> O
         shipping_address=ADDRESS,
         payment_method="cod",
     )
-    return (await shop.place_order(who.user_id, who, cmd)).order
+    return (await shop.orders.place_order(who.user_id, who, cmd)).order
 
 
 def text_of(message: EmailMessage) -> str:
@@ -190,7 +185,9 @@ async def test_every_kind_of_job_runs_through_the_worker(
     has not been yet) may run side by side in the worker: still one invoice, the one attached."""
     settings = shop_settings(database_url, inbox, redis_url=redis_url, redis_key_prefix=redis_prefix)
     async with shop_factory(settings) as shop:
-        boss = await shop.create_admin(CreateAdmin(email="boss@example.com", password=PASSWORD))
+        boss = await shop.accounts.create_admin(
+            CreateAdmin(email="boss@example.com", password=PASSWORD), Actor.operator()
+        )
         ada = await customer(shop, "ada@example.com", "Ada")
         lamp = await product(shop, "LAMP", stock=50)
         widget = await product(shop, "WIDGET", stock=LOW_STOCK + 2)
@@ -198,11 +195,11 @@ async def test_every_kind_of_job_runs_through_the_worker(
         paid = await order(shop, ada, lamp)
         low = await order(shop, ada, widget, quantity=3)  # 5 -> 2: below the threshold of 3
         cancelled = await order(shop, ada, lamp)
-        await shop.confirm_cash(paid.order_number, STAFF)  # cash collected: the order is paid
+        await shop.payments.confirm_cash(paid.order_number, STAFF)  # cash collected: the order is paid
         for status in ("processing", "shipped"):
-            await shop.change_order_status(paid.id, ChangeOrderStatus(status=status), STAFF)
-        await shop.cancel_order(cancelled.id, ada)
-        await shop.request_password_reset(RequestPasswordReset(email="ada@example.com"))
+            await shop.orders.change_order_status(paid.id, ChangeOrderStatus(status=status), STAFF)
+        await shop.orders.cancel_order(cancelled.id, ada)
+        await shop.accounts.request_password_reset(RequestPasswordReset(email="ada@example.com"))
 
         # Every job is recorded and handed to the queue, where it waits for a worker.
         before = await relayed(shop)
@@ -258,7 +255,7 @@ async def test_every_kind_of_job_runs_through_the_worker(
         assert "refunded" not in cancel  # nothing was paid
 
         # The payment email carries the invoice the shop keeps: one number, the same PDF.
-        invoice = await shop.order_invoice(paid.id, STAFF)
+        invoice = await shop.invoices.order_invoice(paid.id, STAFF)
         assert invoice.number == this_years_invoice(1)
         payment = mail[f"Payment received for order {paid.order_number} — {STORE}"]
         assert f"for order {paid.order_number}" in text_of(payment)
@@ -269,10 +266,10 @@ async def test_every_kind_of_job_runs_through_the_worker(
         # The emailed link resets the password: the worker stored the token's digest.
         link = RESET_LINK.search(text_of(mail[f"Reset your password — {STORE}"]))
         assert link is not None
-        await shop.confirm_password_reset(
+        await shop.accounts.confirm_password_reset(
             ConfirmPasswordReset(token=link.group(1), password="a-brand-new-passphrase")
         )
-        assert await shop.login(Login(email="ada@example.com", password="a-brand-new-passphrase"))
+        assert await shop.sessions.login(Login(email="ada@example.com", password="a-brand-new-passphrase"))
 
 
 # --- a job handed over twice runs once ----------------------------------------------------------------
@@ -286,13 +283,13 @@ async def test_a_job_run_twice_sends_one_email_and_makes_one_invoice(
         lamp = await product(shop, "LAMP", stock=50)
         first = await order(shop, ada, lamp)
         second = await order(shop, ada, lamp)
-        await shop.confirm_cash(first.order_number, STAFF)
+        await shop.payments.confirm_cash(first.order_number, STAFF)
         recorded = await relayed(shop)
         await burst(redis_settings)
 
         payment_subject = f"Payment received for order {first.order_number} — {STORE}"
         assert payment_subject in by_subject(inbox)
-        issued = await shop.order_invoice(first.id, STAFF)
+        issued = await shop.invoices.order_invoice(first.id, STAFF)
         assert issued.number == this_years_invoice(1)
         delivered = len(inbox.envelopes)
 
@@ -305,7 +302,7 @@ async def test_a_job_run_twice_sends_one_email_and_makes_one_invoice(
             again = [await queue.enqueue(job.name, key=f"again-{job.id}", ledger_id=job.id) for job in twice]
             assert None not in again  # SAQ took them as jobs of their own
             # ... and an operator's script runs them by hand as well.
-            assert [await shop.run_job(job.id) for job in twice] == [None, None]
+            assert [await shop.jobs.run_job(job.id) for job in twice] == [None, None]
 
             await burst(redis_settings)
 
@@ -323,11 +320,11 @@ async def test_a_job_run_twice_sends_one_email_and_makes_one_invoice(
         for job in twice:
             (found,) = after[job.name]
             assert (found.status, found.attempts) == (JobStatus.COMPLETE.value, 1)
-        again_issued = await shop.order_invoice(first.id, STAFF)
+        again_issued = await shop.invoices.order_invoice(first.id, STAFF)
         assert (again_issued.number, again_issued.pdf) == (issued.number, issued.pdf)
         # No number was used up: the next paid order gets the very next one.
-        await shop.confirm_cash(second.order_number, STAFF)
-        assert (await shop.order_invoice(second.id, STAFF)).number == this_years_invoice(2)
+        await shop.payments.confirm_cash(second.order_number, STAFF)
+        assert (await shop.invoices.order_invoice(second.id, STAFF)).number == this_years_invoice(2)
 
 
 # --- a job that keeps failing -------------------------------------------------------------------------

@@ -87,13 +87,13 @@ async def shop_and_hasher(backend_settings: dict[str, Any]) -> AsyncIterator[tup
     async with bootstrap(settings, hasher=hasher) as shop:
         if settings.redis_url:
             assert type(shop.ports.throttle).__name__ == "FallbackLoginThrottle"
-        await shop.register(RegisterUser(email=EMAIL, password=PASSWORD))
+        await shop.accounts.register(RegisterUser(email=EMAIL, password=PASSWORD))
         yield shop, hasher
         hasher.gate.set()
 
 
 def attempt(shop: Shop, password: str) -> asyncio.Task[TokenPair]:
-    return asyncio.create_task(shop.login(Login(email=EMAIL, password=password)))
+    return asyncio.create_task(shop.sessions.login(Login(email=EMAIL, password=password)))
 
 
 def refused(tasks: list[asyncio.Task[TokenPair]]) -> int:
@@ -137,7 +137,7 @@ async def test_thirty_wrong_and_the_right_one_at_once_check_no_more_than_the_lim
     else:  # it came too late: refused like the guesses after the limit, and the lock holds
         assert (len(signed_in), len(wrong)) == (0, LIMIT)
         with pytest.raises(TooManyAttempts):
-            await shop.login(Login(email=EMAIL, password=PASSWORD))
+            await shop.sessions.login(Login(email=EMAIL, password=PASSWORD))
         assert len(hasher.checked) == LIMIT
 
 
@@ -158,9 +158,9 @@ async def test_the_right_password_during_a_burst_of_guesses_is_refused_and_the_l
     assert sum(isinstance(o, TooManyAttempts) for o in outcomes) == len(GUESSES) - LIMIT
     assert not any(isinstance(o, TokenPair) for o in outcomes)
     with pytest.raises(TooManyAttempts):
-        await shop.login(Login(email=EMAIL, password=PASSWORD))
+        await shop.sessions.login(Login(email=EMAIL, password=PASSWORD))
     with pytest.raises(TooManyAttempts):
-        await shop.login(Login(email=EMAIL.upper(), password=PASSWORD))
+        await shop.sessions.login(Login(email=EMAIL.upper(), password=PASSWORD))
     assert len(hasher.checked) == LIMIT, "only the first LIMIT guesses were checked"
     assert PASSWORD not in hasher.checked
 
@@ -169,7 +169,10 @@ async def test_a_burst_against_an_unknown_account_checks_no_more_than_the_limit(
     shop_and_hasher: tuple[Shop, GatedHasher],
 ) -> None:
     shop, hasher = shop_and_hasher
-    tasks = [asyncio.create_task(shop.login(Login(email="ghost@example.com", password=p))) for p in GUESSES]
+    tasks = [
+        asyncio.create_task(shop.sessions.login(Login(email="ghost@example.com", password=p)))
+        for p in GUESSES
+    ]
 
     await until(hasher, tasks, lambda: len(hasher.checked) + refused(tasks) == len(GUESSES))
     hasher.gate.set()

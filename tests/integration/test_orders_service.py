@@ -14,16 +14,11 @@ from pypdf import PdfReader
 
 from shop_core.adapters.fpdf_invoice_renderer import FpdfInvoiceRenderer
 from shop_core.bootstrap import Shop, bootstrap
+from shop_core.domain.actors import Actor
 from shop_core.domain.invoices import InvoiceDocument
 from shop_core.services.catalog_commands import CreateProduct, UpdateProduct
 from shop_core.services.commands import RegisterUser
-from shop_core.services.order_commands import (
-    Actor,
-    AddressInput,
-    ChangeOrderStatus,
-    OrderItemInput,
-    PlaceOrder,
-)
+from shop_core.services.order_commands import AddressInput, ChangeOrderStatus, OrderItemInput, PlaceOrder
 from shop_core.services.order_views import OrderView
 from tests.conftest import fast_hasher, make_settings
 from tests.fakes import FakeClock
@@ -76,7 +71,7 @@ class World:
             shipping_address=ADDRESS,
             payment_method=method,
         )
-        placed = await self.shop.place_order(self.user_id, self.customer, cmd, idempotency_key=key)
+        placed = await self.shop.orders.place_order(self.user_id, self.customer, cmd, idempotency_key=key)
         assert not placed.replayed
         return placed.order
 
@@ -84,7 +79,7 @@ class World:
         """An order placed and paid, its jobs (the invoice's among them) done."""
         order = await self.place(*items)
         await self.move(order.id, "paid")
-        await self.shop.drain_jobs()
+        await self.shop.jobs.drain_jobs()
         return order
 
     async def stock(self, product_id: int) -> int:
@@ -94,13 +89,15 @@ class World:
 
     async def movements(self, sku: str, reason: str) -> list[tuple[int, str, str]]:
         """(delta, actor, note) of the product's movements for `reason`, oldest first."""
-        history = await self.shop.stock_history(sku)
+        history = await self.shop.stock.stock_history(sku, Actor.operator())
         return [(m.delta, m.actor, m.note) for m in reversed(history) if m.reason == reason]
 
     async def move(self, order_id: int, *statuses: str) -> OrderView:
         view = None
         for status in statuses:
-            view = await self.shop.change_order_status(order_id, ChangeOrderStatus(status=status), STAFF)
+            view = await self.shop.orders.change_order_status(
+                order_id, ChangeOrderStatus(status=status), STAFF
+            )
         assert view is not None
         return view
 
@@ -118,8 +115,10 @@ async def world(database_url: str) -> AsyncIterator[World]:
     clock = FakeClock(T0)
     renderer = FlakyRenderer()
     async with bootstrap(settings, hasher=fast_hasher(), clock=clock, invoice_renderer=renderer) as shop:
-        user = await shop.register(RegisterUser(email="ada@example.com", password="correct horse battery"))
-        widget = await shop.create_product(
+        user = await shop.accounts.register(
+            RegisterUser(email="ada@example.com", password="correct horse battery")
+        )
+        widget = await shop.catalog.create_product(
             CreateProduct(
                 name="Widget",
                 sku="WIDGET",
@@ -127,10 +126,11 @@ async def world(database_url: str) -> AsyncIterator[World]:
                 discount_percentage=Decimal(10),
                 stock_quantity=10,
             ),
-            "staff:boss",
+            Actor("staff:boss", is_staff=True),
         )
-        gadget = await shop.create_product(
-            CreateProduct(name="Gadget", sku="GADGET", price=Decimal(20), stock_quantity=5), "staff:boss"
+        gadget = await shop.catalog.create_product(
+            CreateProduct(name="Gadget", sku="GADGET", price=Decimal(20), stock_quantity=5),
+            Actor("staff:boss", is_staff=True),
         )
         yield World(
             shop, clock, renderer, Actor(f"user:{user.id}", user.id), widget=widget.id, gadget=gadget.id
@@ -151,7 +151,7 @@ async def test_an_order_is_priced_and_stored_as_placed(world: World) -> None:
     assert order.shipping_address.country == "GB"
     assert (order.status, order.payment_status) == ("pending", "unpaid")
     assert await world.stock(world.widget) == 7
-    assert await world.shop.get_order(order.id, world.customer) == order
+    assert await world.shop.orders.get_order(order.id, world.customer) == order
 
 
 # --- expiry of unpaid orders -----------------------------------------------------------------------
@@ -169,9 +169,9 @@ async def test_unpaid_orders_expire_after_the_timeout(world: World) -> None:
     assert (await world.stock(world.widget), await world.stock(world.gadget)) == (4, 3)
 
     clock.advance(11)  # T0 + 61s: `old` and `paid` are 61s old, `at_the_limit` exactly 60s
-    assert await shop.expire_unpaid_orders() == 1
+    assert await shop.orders.expire_unpaid_orders() == 1
 
-    expired = await shop.get_order(old.id, STAFF)
+    expired = await shop.orders.get_order(old.id, STAFF)
     assert (expired.status, expired.payment_status) == ("cancelled", "unpaid")
     assert expired.updated_at == clock.now()
     assert isinstance(expired.events, list)
@@ -183,16 +183,16 @@ async def test_unpaid_orders_expire_after_the_timeout(world: World) -> None:
     assert await world.movements("GADGET", "cancellation") == [(1, "system", old.order_number)]
 
     for untouched in (paid, at_the_limit, young):
-        view = await shop.get_order(untouched.id, world.customer)
+        view = await shop.orders.get_order(untouched.id, world.customer)
         assert view.status == ("paid" if untouched is paid else "pending")
-    assert await shop.expire_unpaid_orders() == 0  # nothing more to do
+    assert await shop.orders.expire_unpaid_orders() == 0  # nothing more to do
     assert (await world.stock(world.widget), await world.stock(world.gadget)) == (6, 4)
 
     clock.advance(3600)
-    assert await shop.expire_unpaid_orders() == 2  # `at_the_limit` and `young` now
-    assert (await shop.get_order(paid.id, world.customer)).status == "paid"
+    assert await shop.orders.expire_unpaid_orders() == 2  # `at_the_limit` and `young` now
+    assert (await shop.orders.get_order(paid.id, world.customer)).status == "paid"
     assert (await world.stock(world.widget), await world.stock(world.gadget)) == (7, 5)
-    assert await shop.expire_unpaid_orders() == 0
+    assert await shop.orders.expire_unpaid_orders() == 0
 
 
 async def test_cash_on_delivery_orders_do_not_expire_with_the_payment_timeout(world: World) -> None:
@@ -201,22 +201,25 @@ async def test_cash_on_delivery_orders_do_not_expire_with_the_payment_timeout(wo
     online = await world.place((world.gadget, 1), method="stripe")
 
     clock.advance(TIMEOUT * 1000)  # days: the courier has not come yet
-    assert await shop.expire_unpaid_orders() == 1
+    assert await shop.orders.expire_unpaid_orders() == 1
 
-    assert (await shop.get_order(online.id, STAFF)).status == "cancelled"
-    waiting = await shop.get_order(cod.id, STAFF)
+    assert (await shop.orders.get_order(online.id, STAFF)).status == "cancelled"
+    waiting = await shop.orders.get_order(cod.id, STAFF)
     assert (waiting.status, waiting.payment_status) == ("pending", "unpaid")
     assert await world.stock(world.widget) == 8  # still set aside for the delivery
-    assert await shop.expire_unpaid_orders() == 0
+    assert await shop.orders.expire_unpaid_orders() == 0
 
 
 async def test_cash_on_delivery_orders_expire_after_their_own_timeout(database_url: str) -> None:
     clock = FakeClock()
     settings = make_settings(database_url, order_payment_timeout=TIMEOUT, cod_order_timeout=10 * TIMEOUT)
     async with bootstrap(settings, hasher=fast_hasher(), clock=clock) as shop:
-        user = await shop.register(RegisterUser(email="cod@example.com", password="correct horse battery"))
-        product = await shop.create_product(
-            CreateProduct(name="Kettle", sku="KETTLE", price=Decimal(30), stock_quantity=5), "staff:boss"
+        user = await shop.accounts.register(
+            RegisterUser(email="cod@example.com", password="correct horse battery")
+        )
+        product = await shop.catalog.create_product(
+            CreateProduct(name="Kettle", sku="KETTLE", price=Decimal(30), stock_quantity=5),
+            Actor("staff:boss", is_staff=True),
         )
         customer = Actor(f"user:{user.id}", user.id)
         cmd = PlaceOrder(
@@ -224,14 +227,14 @@ async def test_cash_on_delivery_orders_expire_after_their_own_timeout(database_u
             shipping_address=ADDRESS,
             payment_method="cod",
         )
-        placed = (await shop.place_order(user.id, customer, cmd)).order
+        placed = (await shop.orders.place_order(user.id, customer, cmd)).order
 
         clock.advance(TIMEOUT + 1)
-        assert await shop.expire_unpaid_orders() == 0
+        assert await shop.orders.expire_unpaid_orders() == 0
         clock.advance(9 * TIMEOUT)
-        assert await shop.expire_unpaid_orders() == 1
+        assert await shop.orders.expire_unpaid_orders() == 1
 
-        expired = await shop.get_order(placed.id, STAFF)
+        expired = await shop.orders.get_order(placed.id, STAFF)
         assert expired.status == "cancelled"
         assert isinstance(expired.events, list)
         notes = [e.note for e in expired.events if e.action == "status" and e.to_status == "cancelled"]
@@ -254,40 +257,44 @@ async def test_invoice_numbers_run_per_year_without_gaps(world: World) -> None:
     first = await world.paid((world.widget, 1))
     second = await world.paid((world.widget, 1))
 
-    issued = await shop.order_invoice(second.id, world.customer)
+    issued = await shop.invoices.order_invoice(second.id, world.customer)
     assert issued.number == "INV-2030-000002"  # the first order kept its number: no gap
     assert issued.filename == "INV-2030-000002.pdf"
     text = pdf_text(issued.pdf)
     assert "INV-2030-000002" in text
     assert second.order_number in text
     assert "Payment status: paid" in text
-    retried = await shop.order_invoice(first.id, STAFF)  # rendered by the job's retry, same number
+    retried = await shop.invoices.order_invoice(first.id, STAFF)  # rendered by the job's retry, same number
     assert retried.number == "INV-2030-000001"
     assert "INV-2030-000001" in pdf_text(retried.pdf)
     third = await world.paid((world.widget, 1))
-    assert (await shop.order_invoice(third.id, world.customer)).number == "INV-2030-000003"
+    assert (await shop.invoices.order_invoice(third.id, world.customer)).number == "INV-2030-000003"
 
     clock.current = datetime(2031, 1, 1, 0, 0, 1, tzinfo=UTC)
     fourth = await world.paid((world.widget, 1))
-    assert (await shop.order_invoice(fourth.id, world.customer)).number == "INV-2031-000001"
+    assert (await shop.invoices.order_invoice(fourth.id, world.customer)).number == "INV-2031-000001"
     newer = await world.paid((world.gadget, 1))
-    assert (await shop.order_invoice_by_number(newer.order_number, STAFF)).number == "INV-2031-000002"
+    assert (
+        await shop.invoices.order_invoice_by_number(newer.order_number, STAFF)
+    ).number == "INV-2031-000002"
 
     # Issued once: asking again (even in another year) gives the same invoice, and no new number.
     calls = world.renderer.calls
-    again = await shop.order_invoice(second.id, STAFF)
+    again = await shop.invoices.order_invoice(second.id, STAFF)
     assert (again.number, again.pdf) == (issued.number, issued.pdf)
-    assert (await shop.order_invoice_by_number(second.order_number, world.customer)).pdf == issued.pdf
+    assert (
+        await shop.invoices.order_invoice_by_number(second.order_number, world.customer)
+    ).pdf == issued.pdf
     assert world.renderer.calls == calls
     last = await world.paid((world.gadget, 1))
-    assert (await shop.order_invoice(last.id, world.customer)).number == "INV-2031-000003"
+    assert (await shop.invoices.order_invoice(last.id, world.customer)).number == "INV-2031-000003"
 
 
 async def test_an_unpaid_order_has_a_pro_forma_and_spends_no_invoice_number(world: World) -> None:
     shop = world.shop
     unpaid = await world.place((world.widget, 1))
 
-    proforma = await shop.order_invoice(unpaid.id, world.customer)
+    proforma = await shop.invoices.order_invoice(unpaid.id, world.customer)
 
     assert (proforma.number, proforma.filename) == ("pro-forma", f"proforma-{unpaid.order_number}.pdf")
     text = pdf_text(proforma.pdf)
@@ -295,11 +302,13 @@ async def test_an_unpaid_order_has_a_pro_forma_and_spends_no_invoice_number(worl
     assert "Payment status: unpaid" in text
     assert unpaid.order_number in text
     assert "INV-" not in text
-    await shop.cancel_order(unpaid.id, world.customer)
-    assert (await shop.order_invoice(unpaid.id, STAFF)).number == "pro-forma"  # cancelled: still none
+    await shop.orders.cancel_order(unpaid.id, world.customer)
+    assert (
+        await shop.invoices.order_invoice(unpaid.id, STAFF)
+    ).number == "pro-forma"  # cancelled: still none
 
     paid = await world.paid((world.widget, 1))
-    assert (await shop.order_invoice(paid.id, world.customer)).number == "INV-2030-000001"
+    assert (await shop.invoices.order_invoice(paid.id, world.customer)).number == "INV-2030-000001"
     async with shop.ports.uow() as uow:
         assert await uow.invoices.get(unpaid.id) is None
 
@@ -307,20 +316,22 @@ async def test_an_unpaid_order_has_a_pro_forma_and_spends_no_invoice_number(worl
 async def test_an_invoice_asked_for_before_the_payment_says_paid_after_it(world: World) -> None:
     shop = world.shop
     order = await world.place((world.widget, 1))
-    assert "Payment status: unpaid" in pdf_text((await shop.order_invoice(order.id, world.customer)).pdf)
+    assert "Payment status: unpaid" in pdf_text(
+        (await shop.invoices.order_invoice(order.id, world.customer)).pdf
+    )
 
     await world.move(order.id, "paid")
-    await shop.drain_jobs()
+    await shop.jobs.drain_jobs()
 
-    paid = await shop.order_invoice(order.id, world.customer)
+    paid = await shop.invoices.order_invoice(order.id, world.customer)
     assert paid.number == "INV-2030-000001"
     assert "Payment status: paid" in pdf_text(paid.pdf)
 
-    await shop.cancel_order(order.id, STAFF, "out of stock after all")  # refunded: rendered again
-    refunded = await shop.order_invoice(order.id, world.customer)
+    await shop.orders.cancel_order(order.id, STAFF, "out of stock after all")  # refunded: rendered again
+    refunded = await shop.invoices.order_invoice(order.id, world.customer)
     assert refunded.number == "INV-2030-000001"
     assert "Payment status: refunded" in pdf_text(refunded.pdf)
-    assert (await shop.order_invoice(order.id, STAFF)).pdf == refunded.pdf  # and kept
+    assert (await shop.invoices.order_invoice(order.id, STAFF)).pdf == refunded.pdf  # and kept
 
 
 # --- idempotency keys ------------------------------------------------------------------------------
@@ -335,7 +346,7 @@ async def test_idempotency_keys_are_purged_after_a_day(world: World) -> None:
     )
 
     async def place(key: str) -> tuple[int, bool]:
-        placed = await shop.place_order(world.user_id, world.customer, cmd, idempotency_key=key)
+        placed = await shop.orders.place_order(world.user_id, world.customer, cmd, idempotency_key=key)
         return placed.order.id, placed.replayed
 
     old_id, _ = await place("key-old")
@@ -345,8 +356,8 @@ async def test_idempotency_keys_are_purged_after_a_day(world: World) -> None:
     clock.advance(24 * 3600)  # T0 + 25h: `key-old` is 25h old, `key-day-old` exactly 24h
     new_id, _ = await place("key-new")
 
-    assert await shop.purge_idempotency_keys() == 1
-    assert await shop.purge_idempotency_keys() == 0
+    assert await shop.orders.purge_idempotency_keys() == 1
+    assert await shop.orders.purge_idempotency_keys() == 0
 
     again_id, replayed = await place("key-old")  # forgotten: a new order
     assert not replayed
@@ -367,7 +378,7 @@ async def test_staff_cancel_a_paid_order_which_is_refunded_with_its_stock(world:
     assert (paid.payment_status, paid.paid_at) == ("paid", clock.now())
     clock.advance(10)
 
-    cancelled = await shop.cancel_order(order.id, STAFF, "customer changed their mind")
+    cancelled = await shop.orders.cancel_order(order.id, STAFF, "customer changed their mind")
 
     assert (cancelled.status, cancelled.payment_status) == ("cancelled", "refunded")
     assert isinstance(cancelled.events, list)
@@ -377,7 +388,7 @@ async def test_staff_cancel_a_paid_order_which_is_refunded_with_its_stock(world:
     assert cancelled.events[2].note == "customer changed their mind"
     assert await world.stock(world.widget) == 10
     assert await world.movements("WIDGET", "cancellation") == [(4, "staff:boss", order.order_number)]
-    assert await shop.get_order(order.id, STAFF) == cancelled
+    assert await shop.orders.get_order(order.id, STAFF) == cancelled
 
 
 async def test_paid_then_refunded_returns_the_stock(world: World) -> None:
@@ -410,8 +421,8 @@ async def test_a_delivered_order_refunded_keeps_the_stock_out(world: World) -> N
     assert await world.movements("GADGET", "cancellation") == []
     # The expiry sweep leaves it alone too.
     clock.advance(10 * TIMEOUT)
-    assert await shop.expire_unpaid_orders() == 0
-    assert (await shop.get_order(order.id, STAFF)).status == "refunded"
+    assert await shop.orders.expire_unpaid_orders() == 0
+    assert (await shop.orders.get_order(order.id, STAFF)).status == "refunded"
 
 
 # --- prices are frozen at placement ----------------------------------------------------------------
@@ -420,17 +431,19 @@ async def test_a_delivered_order_refunded_keeps_the_stock_out(world: World) -> N
 async def test_a_catalog_price_change_leaves_placed_orders_alone(world: World) -> None:
     shop = world.shop
     order = await world.place((world.widget, 3), (world.gadget, 2))
-    before = await shop.get_order(order.id, world.customer)
+    before = await shop.orders.get_order(order.id, world.customer)
 
     world.clock.advance(30)
-    await shop.update_product(
+    await shop.catalog.update_product(
         world.widget,
         UpdateProduct(price=Decimal("49.99"), discount_percentage=Decimal(0), name="Widget II"),
-        "x",
+        Actor("x", is_staff=True),
     )
-    await shop.update_product(world.gadget, UpdateProduct(price=Decimal("0.50")), "staff:boss")
+    await shop.catalog.update_product(
+        world.gadget, UpdateProduct(price=Decimal("0.50")), Actor("staff:boss", is_staff=True)
+    )
 
-    after = await shop.get_order(order.id, world.customer)
+    after = await shop.orders.get_order(order.id, world.customer)
     assert after == before == order
     assert [(i.product_name, i.unit_price, i.discount_amount) for i in after.items] == [
         ("Widget", "9.99", "3.00"),

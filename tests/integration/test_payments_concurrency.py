@@ -13,11 +13,12 @@ import asyncpg
 import pytest
 
 from shop_core.bootstrap import Shop, bootstrap
+from shop_core.domain.actors import Actor
 from shop_core.domain.errors import DomainError
 from shop_core.domain.payments import Gateway
 from shop_core.services.catalog_commands import CreateProduct
 from shop_core.services.commands import RegisterUser
-from shop_core.services.order_commands import Actor, AddressInput, OrderItemInput, PlaceOrder
+from shop_core.services.order_commands import AddressInput, OrderItemInput, PlaceOrder
 from shop_core.services.order_views import OrderView
 from shop_core.services.payment_views import PaymentView, RefundPayment, StartPayment
 from tests.conftest import fast_hasher, gateway_settings, make_settings
@@ -45,10 +46,12 @@ class Harness:
             shipping_address=ADDRESS,
             payment_method=method,
         )
-        return (await self.shop.place_order(self.customer.user_id, self.customer, cmd)).order
+        return (await self.shop.orders.place_order(self.customer.user_id, self.customer, cmd)).order
 
     async def start(self, order: OrderView) -> PaymentView:
-        return (await self.shop.start_payment(StartPayment(order_id=order.id), self.customer)).payment
+        return (
+            await self.shop.payments.start_payment(StartPayment(order_id=order.id), self.customer)
+        ).payment
 
     async def rows(self, query: str, *args: Any) -> list[asyncpg.Record]:
         conn = await asyncpg.connect(self.pg.replace("postgresql+asyncpg", "postgresql"))
@@ -72,9 +75,12 @@ async def harness(
 ) -> AsyncIterator[Harness]:
     settings = make_settings(pg_url, currency="BDT", **gateway_settings(stripe_stand_in, sslcommerz_stand_in))
     async with bootstrap(settings, hasher=fast_hasher()) as shop:
-        user = await shop.register(RegisterUser(email="rahim@example.com", password="correct horse battery"))
-        lamp = await shop.create_product(
-            CreateProduct(name="Lamp", sku="LAMP", price=Decimal(25), stock_quantity=500), "staff:boss"
+        user = await shop.accounts.register(
+            RegisterUser(email="rahim@example.com", password="correct horse battery")
+        )
+        lamp = await shop.catalog.create_product(
+            CreateProduct(name="Lamp", sku="LAMP", price=Decimal(25), stock_quantity=500),
+            Actor("staff:boss", is_staff=True),
         )
         harness = Harness(shop, pg_url, stripe_stand_in, sslcommerz_stand_in)
         harness.customer = Actor(f"user:{user.id}", user.id)
@@ -94,13 +100,13 @@ async def test_one_webhook_delivered_ten_times_at_once_moves_the_order_once(harn
     body, headers = harness.stripe.webhook(event)
 
     outcomes = await at_once(
-        *(harness.shop.handle_webhook(Gateway.STRIPE, body, headers) for _ in range(AT_ONCE))
+        *(harness.shop.payments.handle_webhook(Gateway.STRIPE, body, headers) for _ in range(AT_ONCE))
     )
 
     assert sorted(outcomes) == ["applied"] + ["duplicate"] * (AT_ONCE - 1)
     assert len(await harness.rows("SELECT 1 FROM payment_events WHERE event_id = $1", event["id"])) == 1
     assert (await harness.order_actions(order.id)).count("status:paid") == 1
-    assert (await harness.shop.get_order(order.id, STAFF)).status == "paid"
+    assert (await harness.shop.orders.get_order(order.id, STAFF)).status == "paid"
 
 
 async def test_an_ipn_racing_verify_calls_moves_the_order_once(harness: Harness) -> None:
@@ -111,9 +117,9 @@ async def test_an_ipn_racing_verify_calls_moves_the_order_once(harness: Harness)
     form = {"content-type": "application/x-www-form-urlencoded"}
 
     outcomes = await at_once(
-        harness.shop.handle_webhook(Gateway.SSLCOMMERZ, ipn, form),
-        harness.shop.handle_webhook(Gateway.SSLCOMMERZ, ipn, form),
-        *(harness.shop.verify_payment(payment.id, harness.customer) for _ in range(AT_ONCE - 2)),
+        harness.shop.payments.handle_webhook(Gateway.SSLCOMMERZ, ipn, form),
+        harness.shop.payments.handle_webhook(Gateway.SSLCOMMERZ, ipn, form),
+        *(harness.shop.payments.verify_payment(payment.id, harness.customer) for _ in range(AT_ONCE - 2)),
     )
 
     assert not [o for o in outcomes if isinstance(o, BaseException)], outcomes
@@ -122,7 +128,7 @@ async def test_an_ipn_racing_verify_calls_moves_the_order_once(harness: Harness)
         ["duplicate", "ignored"],
     )
     assert (await harness.order_actions(order.id)).count("status:paid") == 1
-    assert (await harness.shop.get_payment(payment.id, STAFF)).status == "succeeded"
+    assert (await harness.shop.payments.get_payment(payment.id, STAFF)).status == "succeeded"
 
 
 async def test_ten_concurrent_starts_make_one_payment_and_one_payment_intent(harness: Harness) -> None:
@@ -141,10 +147,10 @@ async def test_concurrent_full_refunds_refund_once(harness: Harness) -> None:
     order = await harness.order("stripe")
     payment = await harness.start(order)
     harness.stripe.pay(payment.gateway_reference, "pm_card_visa")
-    await harness.shop.verify_payment(payment.id, harness.customer)
+    await harness.shop.payments.verify_payment(payment.id, harness.customer)
 
     outcomes = await at_once(
-        *(harness.shop.refund_payment(payment.id, RefundPayment(), STAFF) for _ in range(5))
+        *(harness.shop.payments.refund_payment(payment.id, RefundPayment(), STAFF) for _ in range(5))
     )
 
     done = [o for o in outcomes if isinstance(o, PaymentView)]
@@ -152,7 +158,7 @@ async def test_concurrent_full_refunds_refund_once(harness: Harness) -> None:
     assert len(done) == 1, outcomes
     assert len(refused) == 4, outcomes
     assert [r["amount"] for r in harness.stripe.refunds()] == [5000]
-    after = await harness.shop.get_payment(payment.id, STAFF)
+    after = await harness.shop.payments.get_payment(payment.id, STAFF)
     assert (after.status, after.refunded_amount) == ("refunded", "50.00")
 
 
@@ -161,19 +167,19 @@ async def test_a_staff_cancel_racing_refunds_of_a_paid_cash_order_moves_the_mone
 ) -> None:
     for _ in range(3):  # a few rounds: either side may win the race
         order = await harness.order("cod")
-        payment = await harness.shop.confirm_cash(order.order_number, STAFF)
+        payment = await harness.shop.payments.confirm_cash(order.order_number, STAFF)
 
         outcomes = await at_once(
-            harness.shop.cancel_order(order.id, STAFF, "customer sent it back"),
-            *(harness.shop.refund_payment(payment.id, RefundPayment(), STAFF) for _ in range(3)),
+            harness.shop.orders.cancel_order(order.id, STAFF, "customer sent it back"),
+            *(harness.shop.payments.refund_payment(payment.id, RefundPayment(), STAFF) for _ in range(3)),
         )
 
         assert not [o for o in outcomes if not isinstance(o, OrderView | PaymentView | DomainError)], outcomes
         assert sum(isinstance(o, OrderView | PaymentView) for o in outcomes) == 1, outcomes
         refunds = await harness.rows("SELECT amount, status FROM refunds WHERE payment_id = $1", payment.id)
         assert [(r["amount"], r["status"]) for r in refunds] == [(5000, "succeeded")]
-        after = await harness.shop.get_payment(payment.id, STAFF)
+        after = await harness.shop.payments.get_payment(payment.id, STAFF)
         assert (after.status, after.refunded_amount) == ("refunded", "50.00")
-        final = await harness.shop.get_order(order.id, STAFF)
+        final = await harness.shop.orders.get_order(order.id, STAFF)
         assert (final.status, final.payment_status) in {("cancelled", "refunded"), ("refunded", "refunded")}
         assert harness.stripe.refunds() == []

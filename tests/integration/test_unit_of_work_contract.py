@@ -12,6 +12,7 @@ import pytest
 
 from shop_core.adapters.sql.database import open_database
 from shop_core.adapters.sql.unit_of_work import SqlUnitOfWork
+from shop_core.domain.actors import Actor
 from shop_core.domain.errors import Conflict
 from shop_core.domain.users import Role, User
 from shop_core.ports.jobs import JobLedger
@@ -270,7 +271,7 @@ async def test_concurrent_registrations_of_one_email_let_exactly_one_through(
         async with asyncio.timeout(30):  # a racer that never reaches the barrier must not hang the run
             results = await asyncio.gather(
                 *(
-                    shop.register(
+                    shop.accounts.register(
                         RegisterUser(email="ada@example.com", password="correct horse", username=f"ada{n}")
                     )
                     for n in range(racers)
@@ -282,5 +283,5 @@ async def test_concurrent_registrations_of_one_email_let_exactly_one_through(
         assert len(winners) == 1, results
         assert all(isinstance(r, Conflict) for r in losers), losers
         shop.ports.uow = real_uow
-        page = await shop.list_users()
+        page = await shop.accounts.list_users(Actor.operator())
     assert [u.email for u in page.items] == ["ada@example.com"]

@@ -16,9 +16,10 @@ import pytest
 from saq import Status
 
 from shop_core.bootstrap import Shop, bootstrap
+from shop_core.domain.actors import Actor
 from shop_core.services.catalog_commands import CreateProduct
 from shop_core.services.commands import RegisterUser
-from shop_core.services.order_commands import Actor, AddressInput, OrderItemInput, PlaceOrder
+from shop_core.services.order_commands import AddressInput, OrderItemInput, PlaceOrder
 from shop_core.settings import Settings
 from shop_workers.worker import CRON, make_worker
 from tests.conftest import fast_hasher, make_settings
@@ -66,20 +67,23 @@ def test_every_cron_job_is_registered_with_a_schedule_and_a_timeout() -> None:
 
 
 async def test_expire_unpaid_orders_returns_the_stock(settings: Settings, shop: Shop) -> None:
-    user = await shop.register(RegisterUser(email="ada@example.com", password="correct horse battery"))
-    product = await shop.create_product(
-        CreateProduct(name="Widget", sku="W-1", price=Decimal(5), stock_quantity=3), "staff:boss"
+    user = await shop.accounts.register(
+        RegisterUser(email="ada@example.com", password="correct horse battery")
+    )
+    product = await shop.catalog.create_product(
+        CreateProduct(name="Widget", sku="W-1", price=Decimal(5), stock_quantity=3),
+        Actor("staff:boss", is_staff=True),
     )
     cmd = PlaceOrder(
         items=[OrderItemInput(product_id=product.id, quantity=2)],
         shipping_address=ADDRESS,
         payment_method="stripe",
     )
-    placed = await shop.place_order(user.id, Actor(f"user:{user.id}", user.id), cmd)
+    placed = await shop.orders.place_order(user.id, Actor(f"user:{user.id}", user.id), cmd)
 
     assert await run_cron(settings, "expire_unpaid_orders") == 1
 
-    order = await shop.get_order(placed.order.id, Actor("staff", None, is_staff=True))
+    order = await shop.orders.get_order(placed.order.id, Actor("staff", None, is_staff=True))
     assert order.status == "cancelled"
     async with shop.ports.uow() as uow:
         assert (await uow.products.by_ids([product.id]))[product.id].stock_quantity == 3
@@ -87,28 +91,28 @@ async def test_expire_unpaid_orders_returns_the_stock(settings: Settings, shop: 
 
 async def test_relay_jobs_delivers_what_a_dead_process_left_pending(settings: Settings, shop: Shop) -> None:
     await shop.ports.relay.aclose(grace_s=0)  # this process dies right after its commits
-    await shop.register(RegisterUser(email="ada@example.com", password="correct horse battery"))
-    assert [j.status for j in (await shop.list_jobs()).items] == ["pending"]
+    await shop.accounts.register(RegisterUser(email="ada@example.com", password="correct horse battery"))
+    assert [j.status for j in (await shop.jobs.list_jobs(Actor.operator())).items] == ["pending"]
 
     # The worker relays at start-up and every minute (the cron job): either way, it takes the job
     # over and, being in burst mode, runs it before it stops.
     await run_cron(settings, "relay_jobs")
 
-    assert [j.status for j in (await shop.list_jobs()).items] == ["complete"]
+    assert [j.status for j in (await shop.jobs.list_jobs(Actor.operator())).items] == ["complete"]
 
 
 async def test_purge_forgets_old_complete_jobs(settings: Settings, shop: Shop) -> None:
     for email in ("ada@example.com", "bob@example.com"):
-        await shop.register(RegisterUser(email=email, password="correct horse battery"))
-    await shop.drain_jobs()
-    recent, old = sorted((await shop.list_jobs()).items, key=lambda j: j.id)
-    await shop.run_job(recent.id)  # an hour ago
+        await shop.accounts.register(RegisterUser(email=email, password="correct horse battery"))
+    await shop.jobs.drain_jobs()
+    recent, old = sorted((await shop.jobs.list_jobs(Actor.operator())).items, key=lambda j: j.id)
+    await shop.jobs.run_job(recent.id)  # an hour ago
     assert isinstance(shop.ports.clock, FakeClock)
     shop.ports.clock.advance(-timedelta(days=settings.job_retention_days).total_seconds())
-    await shop.run_job(old.id)  # longer ago than the retention
+    await shop.jobs.run_job(old.id)  # longer ago than the retention
 
     assert await run_cron(settings, "purge") == {"carts": 0, "idempotency_keys": 0, "jobs": 1}
-    assert [j.id for j in (await shop.list_jobs()).items] == [recent.id]
+    assert [j.id for j in (await shop.jobs.list_jobs(Actor.operator())).items] == [recent.id]
 
 
 async def test_heartbeat_and_reconcile_answer(settings: Settings) -> None:

@@ -7,7 +7,8 @@ import secrets
 
 import msgspec
 
-from shop_core.domain.errors import AuthenticationFailed, Conflict, NotFound
+from shop_core.domain.actors import Actor, require_staff
+from shop_core.domain.errors import AuthenticationFailed, Conflict, NotFound, ServiceUnavailable
 from shop_core.domain.users import (
     Role,
     User,
@@ -17,10 +18,16 @@ from shop_core.domain.users import (
     username_from_email,
 )
 from shop_core.ports.clock import Clock
-from shop_core.ports.persistence import UnitOfWork, UserRepository
-from shop_core.ports.security import PasswordHasher, TokenStore
-from shop_core.services import jobs
-from shop_core.services.commands import CreateAdmin, RegisterUser, UpdateProfile
+from shop_core.ports.persistence import UnitOfWork, UnitOfWorkFactory, UserRepository
+from shop_core.ports.security import LoginThrottle, PasswordHasher, TokenStore
+from shop_core.services import jobs, password_reset
+from shop_core.services.commands import (
+    ConfirmPasswordReset,
+    CreateAdmin,
+    RegisterUser,
+    RequestPasswordReset,
+    UpdateProfile,
+)
 from shop_core.services.known_users import KnownUsers
 from shop_core.services.sessions import USER_GONE
 from shop_core.services.views import Page, UserView
@@ -141,3 +148,69 @@ async def deactivate_user(email: str, *, uow: UnitOfWork, tokens: TokenStore) ->
     assert user.id is not None
     await tokens.user_changed(user.id)  # after the commit: a stamp never outruns the database
     return UserView.of(user)
+
+
+class Accounts:
+    """Customers' accounts (registering, their own profile, resetting a forgotten password) and
+    staff's management of users."""
+
+    def __init__(
+        self,
+        *,
+        uow: UnitOfWorkFactory,
+        hasher: PasswordHasher,
+        tokens: TokenStore,
+        throttle: LoginThrottle,
+        clock: Clock,
+        known: KnownUsers,
+        can_send_mail: bool,
+    ) -> None:
+        self._uow = uow
+        self._hasher = hasher
+        self._tokens = tokens
+        self._throttle = throttle
+        self._clock = clock
+        self._known = known
+        self._can_send_mail = can_send_mail
+
+    async def register(self, cmd: RegisterUser) -> UserView:
+        return await register(cmd, uow=self._uow(), hasher=self._hasher, clock=self._clock)
+
+    async def create_admin(self, cmd: CreateAdmin, actor: Actor) -> UserView:
+        """A superuser, created by staff (an operator at the `shop` command)."""
+        require_staff(actor)
+        return await create_admin(cmd, uow=self._uow(), hasher=self._hasher, clock=self._clock)
+
+    async def get_profile(self, user_id: int) -> UserView:
+        return await get_profile(user_id, uow=self._uow(), known=self._known)
+
+    async def update_profile(self, user_id: int, cmd: UpdateProfile) -> UserView:
+        return await update_profile(user_id, cmd, uow=self._uow(), tokens=self._tokens)
+
+    async def find_user(self, email: str, actor: Actor) -> UserView:
+        require_staff(actor)
+        return await find_user(email, uow=self._uow())
+
+    async def list_users(self, actor: Actor, *, offset: int = 0, limit: int = 100) -> Page[UserView]:
+        require_staff(actor)
+        return await list_users(uow=self._uow(), offset=offset, limit=limit)
+
+    async def deactivate_user(self, email: str, actor: Actor) -> UserView:
+        require_staff(actor)
+        return await deactivate_user(email, uow=self._uow(), tokens=self._tokens)
+
+    async def request_password_reset(self, cmd: RequestPasswordReset) -> str:
+        """Always the same answer (the message to show), whether or not the account exists."""
+        if not self._can_send_mail:
+            raise ServiceUnavailable("Password reset needs the `mail` extra (jinja2) installed.")
+        return await password_reset.request_password_reset(cmd, uow=self._uow(), clock=self._clock)
+
+    async def confirm_password_reset(self, cmd: ConfirmPasswordReset) -> None:
+        await password_reset.confirm_password_reset(
+            cmd,
+            uow=self._uow(),
+            hasher=self._hasher,
+            tokens=self._tokens,
+            throttle=self._throttle,
+            clock=self._clock,
+        )

@@ -240,3 +240,56 @@ async def _priced(snapshot: CartSnapshot | None, ctx: CartContext) -> CartView:
         subtotal=format_minor(subtotal, exponent),
         updated_at=snapshot.updated_at,
     )
+
+
+class Carts:
+    """Customers' and guests' carts. `owner` is `domain.cart.customer_owner(user_id)` or what
+    `guest_owner` returns for a guest's cart token."""
+
+    def __init__(
+        self,
+        *,
+        store: CartStore,
+        uow: UnitOfWorkFactory,
+        clock: Clock,
+        limits: CartLimits,
+        currency: str,
+        secret: str,
+    ) -> None:
+        self.context = CartContext(store, uow, clock, limits, currency)
+        self._secret = secret
+
+    def new_guest_token(self) -> str:
+        return new_guest_token(self._secret)
+
+    def guest_owner(self, token: str) -> str:
+        """The owner a guest cart token names; InvalidInput when we did not issue it."""
+        return guest_owner_of(token, self._secret)
+
+    async def cart_owner(
+        self, user_id: int | None, cart_token: str | None, *, create: bool
+    ) -> tuple[str, str | None]:
+        """See `resolve_owner`: the owner a request works on, and the guest token to echo."""
+        return await resolve_owner(user_id, cart_token, create=create, secret=self._secret, ctx=self.context)
+
+    async def view_cart(self, owner: str) -> CartView:
+        return await view_cart(owner, self.context)
+
+    async def add_to_cart(self, owner: str, cmd: AddToCart) -> CartView:
+        return await add_to_cart(owner, cmd, self.context)
+
+    async def set_cart_quantity(self, owner: str, product_id: int, cmd: SetQuantity) -> CartView:
+        return await set_quantity(owner, product_id, cmd, self.context)
+
+    async def remove_from_cart(self, owner: str, product_id: int) -> CartView:
+        return await remove_line(owner, product_id, self.context)
+
+    async def clear_cart(self, owner: str) -> CartView:
+        return await clear_cart(owner, self.context)
+
+    async def merge_carts(self, guest: str, customer: str) -> CartView:
+        return await merge_carts(guest, customer, self.context)
+
+    async def purge_expired_carts(self) -> int:
+        """Maintenance (the shop's schedule, or an operator): drop carts past their lifetime."""
+        return await purge_expired(self.context)

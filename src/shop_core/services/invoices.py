@@ -20,6 +20,7 @@ import asyncio
 from dataclasses import dataclass
 from datetime import datetime
 
+from shop_core.domain.actors import Actor
 from shop_core.domain.errors import NotFound
 from shop_core.domain.invoices import Invoice, InvoiceDocument, InvoiceLine
 from shop_core.domain.money import exponent_of, format_minor
@@ -27,7 +28,6 @@ from shop_core.domain.orders import Order
 from shop_core.ports.clock import Clock
 from shop_core.ports.orders import InvoiceRenderer
 from shop_core.ports.persistence import UnitOfWorkFactory
-from shop_core.services.order_commands import Actor
 from shop_core.services.orders import visible_order
 
 
@@ -138,3 +138,16 @@ def document_of(
         payment_status=order.payment_status.value,
         proforma=proforma,
     )
+
+
+class Invoices:
+    """Orders' invoices as PDF files: the owner's and staff's to download."""
+
+    def __init__(self, context: InvoiceContext) -> None:
+        self.context = context
+
+    async def order_invoice(self, order_id: int, viewer: Actor) -> InvoiceFile:
+        return await invoice_for(order_id, viewer, self.context)
+
+    async def order_invoice_by_number(self, number: str, viewer: Actor) -> InvoiceFile:
+        return await invoice_by_number(number, viewer, self.context)

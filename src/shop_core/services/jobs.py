@@ -26,7 +26,8 @@ from typing import Any
 
 import msgspec
 
-from shop_core.domain.errors import Conflict, InvalidInput, NotFound
+from shop_core.domain.actors import Actor, require_staff
+from shop_core.domain.errors import Conflict, InvalidInput, NotFound, ServiceUnavailable
 from shop_core.domain.jobs import FINISHED, Job, JobSpec, JobStatus
 from shop_core.ports.clock import Clock
 from shop_core.ports.jobs import JobAttemptFailed, JobBusy, JobQueue
@@ -363,3 +364,89 @@ class RelayLoop:
         except TimeoutError:
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)
+
+
+class Jobs:
+    """The background jobs: running one, relaying recorded ones to the queue, and staff's views.
+
+    Jobs are recorded in the transaction of the use case that wants them (`record`); the relay hands
+    them to the queue after the commit, and the queue calls `run_job`."""
+
+    def __init__(
+        self,
+        *,
+        uow: UnitOfWorkFactory,
+        clock: Clock,
+        queue: JobQueue | None,
+        relay_loop: RelayLoop,
+        handlers: Mapping[str, Handler],
+        metrics: Metrics,
+        retention: timedelta,
+    ) -> None:
+        self._uow = uow
+        self._clock = clock
+        self._queue = queue
+        self._relay_loop = relay_loop
+        self._handlers = handlers
+        self._metrics = metrics
+        self._retention = retention
+
+    def start(self) -> None:
+        """Bind the relay loop to this shop's relay, and the queue (in-process or SAQ) to `run_job`."""
+        self._relay_loop.bind(self._relay)
+        bind = getattr(self._queue, "bind", None)
+        if bind is not None:
+            bind(self.run_job)
+
+    async def run_job(self, job_id: int) -> JobStatus | None:
+        """One attempt at a recorded job (what the queue calls); see `run_job` above."""
+        return await run_job(
+            job_id, uow=self._uow, clock=self._clock, handlers=self._handlers, metrics=self._metrics
+        )
+
+    async def relay_jobs(self) -> int:
+        """Hand the pending jobs to the queue now; how many went."""
+        if self._queue is None:
+            raise ServiceUnavailable("No job queue is configured.")
+        return await relay(uow=self._uow, queue=self._queue, clock=self._clock)
+
+    async def _relay(self, recorded: list[Job] | None) -> int:
+        """What the relay loop runs: these committed jobs, or (None) every pending one."""
+        if recorded is None or self._queue is None:
+            return await self.relay_jobs()
+        return await relay_recorded(recorded, uow=self._uow, queue=self._queue, clock=self._clock)
+
+    async def resume_jobs(self) -> None:
+        """At start-up: relay, in the background, whatever an earlier process recorded and did not
+        hand over (or, with the in-process queue, did not finish)."""
+        if self._queue is not None:
+            await resume(uow=self._uow, queue=self._queue, clock=self._clock, relay_loop=self._relay_loop)
+
+    async def drain_jobs(self) -> None:
+        """Wait until the relay is idle and, with the in-process queue, every job it started is done
+        (for a process about to exit, and for tests)."""
+        drain = getattr(self._queue, "drain", None)
+        while True:
+            await self._relay_loop.drain()
+            if drain is not None:
+                await drain()
+            if not self._relay_loop.busy:
+                return
+
+    async def list_jobs(
+        self, actor: Actor, status: str | None = None, *, offset: int = 0, limit: int = 50
+    ) -> Page[JobView]:
+        require_staff(actor)
+        return await list_jobs(status, uow=self._uow(), offset=offset, limit=limit)
+
+    async def get_job(self, job_id: int, actor: Actor) -> JobView:
+        require_staff(actor)
+        return await get_job(job_id, uow=self._uow())
+
+    async def retry_job(self, job_id: int, actor: Actor) -> JobView:
+        require_staff(actor)
+        return await retry_job(job_id, uow=self._uow(), clock=self._clock)
+
+    async def purge_jobs(self) -> int:
+        """Maintenance (the shop's schedule, or an operator): forget complete jobs past retention."""
+        return await purge_jobs(self._retention, uow=self._uow(), clock=self._clock)

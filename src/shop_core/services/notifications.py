@@ -12,13 +12,13 @@ import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
+from shop_core.domain.actors import SYSTEM
 from shop_core.domain.orders import Order, OrderStatus, PaymentStatus
 from shop_core.domain.users import User
 from shop_core.ports.clock import Clock
 from shop_core.ports.mail import EmailRenderer, Mailer, MailError
 from shop_core.ports.persistence import UnitOfWork, UnitOfWorkFactory
 from shop_core.services import emails, invoices
-from shop_core.services.order_commands import SYSTEM
 from shop_core.services.order_views import order_view
 from shop_core.services.password_reset import ResetConfig, digest
 

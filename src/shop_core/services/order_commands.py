@@ -1,8 +1,7 @@
-"""What drivers ask of orders, validated when built; and who is asking."""
+"""What drivers ask of orders, validated when built."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Annotated
 
 import msgspec
@@ -44,15 +43,3 @@ class Checkout(Command):
 
 class ChangeOrderStatus(Command):
     status: Annotated[str, msgspec.Meta(max_length=32, examples=["processing", "shipped"])]
-
-
-@dataclass(frozen=True)
-class Actor:
-    """Who acts on an order: their label goes into the audit trail."""
-
-    label: str
-    user_id: int | None = None
-    is_staff: bool = False
-
-
-SYSTEM = Actor("system", None, is_staff=True)

@@ -23,9 +23,11 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 import msgspec
 
+from shop_core.domain.actors import SYSTEM, Actor, require_staff
 from shop_core.domain.addresses import Address, address_of
 from shop_core.domain.catalog import StockTaken
 from shop_core.domain.errors import Conflict, DomainError, InvalidInput, NotFound, PermissionDenied
@@ -49,11 +51,9 @@ from shop_core.ports.clock import Clock
 from shop_core.ports.orders import OrderFilter, PlacementKey
 from shop_core.ports.persistence import UnitOfWork, UnitOfWorkFactory
 from shop_core.services import jobs
-from shop_core.services.cart import CartContext
+from shop_core.services.cart import CartContext, resolve_owner
 from shop_core.services.order_commands import (
     IDEMPOTENCY_KEY,
-    SYSTEM,
-    Actor,
     AddressInput,
     ChangeOrderStatus,
     Checkout,
@@ -62,6 +62,9 @@ from shop_core.services.order_commands import (
 from shop_core.services.order_views import OrderView, order_view
 from shop_core.services.stock import record_low_stock
 from shop_core.services.views import Page
+
+if TYPE_CHECKING:
+    from shop_core.services.payments import Payments
 
 log = logging.getLogger("shop.orders")
 
@@ -433,6 +436,38 @@ async def list_orders(
     return Page(items=[order_view(o) for o in found], total=total)
 
 
+class StaffOrderView(OrderView, kw_only=True):
+    """An order and the email of its customer (None if the account is gone)."""
+
+    customer_email: str | None
+
+
+async def list_orders_with_emails(
+    viewer: Actor,
+    ctx: OrderContext,
+    *,
+    status: str | None = None,
+    user_id: int | None = None,
+    since: datetime | None = None,
+    offset: int = 0,
+    limit: int = 20,
+) -> Page[StaffOrderView]:
+    """`list_orders` as staff see it, with one more query for the emails of the page's customers."""
+    require_staff(viewer)
+    found = await list_orders(
+        viewer, ctx, status=status, user_id=user_id, since=since, offset=offset, limit=limit
+    )
+    async with ctx.uow() as uow:
+        emails = await uow.users.emails_of({o.user_id for o in found.items})
+    return Page(
+        items=[
+            StaffOrderView(**msgspec.structs.asdict(o), customer_email=emails.get(o.user_id))
+            for o in found.items
+        ],
+        total=found.total,
+    )
+
+
 async def visible_order(uow: UnitOfWork, order_id: int, viewer: Actor) -> Order:
     """The order if `viewer` may see it (its owner, or staff); NotFound otherwise."""
     order = await uow.orders.get(order_id)
@@ -638,3 +673,93 @@ async def purge_idempotency_keys(ctx: OrderContext) -> int:
         gone = await uow.idempotency.purge(ctx.clock.now() - IDEMPOTENCY_KEY_TTL)
         await uow.commit()
     return gone
+
+
+class Orders:
+    """Placing orders (from items or from the cart), reading them, and moving them along their life.
+
+    `actor` says who asks: customers see and cancel only their own orders; staff see all and move
+    them (checked here, in the core)."""
+
+    def __init__(self, context: OrderContext, carts: CartContext, *, secret: str) -> None:
+        self.context = context
+        self._carts = carts
+        self._secret = secret
+        self._payments: Payments | None = None
+
+    def bind_payments(self, payments: Payments) -> None:
+        """Cancelling a paid order refunds it first, through the payments area (built after this one)."""
+        self._payments = payments
+
+    async def place_order(
+        self, user_id: int, actor: Actor, cmd: PlaceOrder, *, idempotency_key: str | None = None
+    ) -> Placed:
+        key = check_idempotency_key(idempotency_key)
+        return await place_order(user_id, actor, cmd, key=key, ctx=self.context)
+
+    async def checkout_cart(
+        self,
+        user_id: int,
+        actor: Actor,
+        cmd: Checkout,
+        *,
+        idempotency_key: str | None = None,
+        guest_cart_token: str | None = None,
+    ) -> Placed:
+        """The customer's cart becomes an order. A guest cart token sent along is merged into the
+        customer's cart first (how a cart filled before logging in reaches checkout)."""
+        key = check_idempotency_key(idempotency_key)
+        owner, _ = await resolve_owner(
+            user_id, guest_cart_token, create=False, secret=self._secret, ctx=self._carts
+        )
+        return await checkout_cart(user_id, owner, actor, cmd, key=key, ctx=self.context)
+
+    async def get_order(self, order_id: int, viewer: Actor) -> OrderView:
+        return await get_order(order_id, viewer, self.context)
+
+    async def get_order_by_number(self, number: str, viewer: Actor) -> OrderView:
+        return await get_order_by_number(number, viewer, self.context)
+
+    async def list_orders(
+        self,
+        viewer: Actor,
+        *,
+        status: str | None = None,
+        user_id: int | None = None,
+        since: datetime | None = None,
+        offset: int = 0,
+        limit: int = 20,
+    ) -> Page[OrderView]:
+        return await list_orders(
+            viewer, self.context, status=status, user_id=user_id, since=since, offset=offset, limit=limit
+        )
+
+    async def list_orders_with_emails(
+        self,
+        viewer: Actor,
+        *,
+        status: str | None = None,
+        user_id: int | None = None,
+        since: datetime | None = None,
+        offset: int = 0,
+        limit: int = 20,
+    ) -> Page[StaffOrderView]:
+        return await list_orders_with_emails(
+            viewer, self.context, status=status, user_id=user_id, since=since, offset=offset, limit=limit
+        )
+
+    async def cancel_order(self, order_id: int, actor: Actor, note: str = "") -> OrderView:
+        """A paid order cancelled by staff is refunded through its gateway first."""
+        assert self._payments is not None, "bootstrap binds the payments area"
+        return await self._payments.cancel_order(order_id, actor, note)
+
+    async def change_order_status(self, order_id: int, cmd: ChangeOrderStatus, actor: Actor) -> OrderView:
+        return await change_status(order_id, cmd, actor, self.context)
+
+    async def expire_unpaid_orders(self) -> int:
+        """Maintenance (the shop's schedule, or an operator): cancel orders left unpaid too long."""
+        return await expire_unpaid(self.context)
+
+    async def purge_idempotency_keys(self) -> int:
+        """Maintenance: forget Idempotency-Keys older than a day."""
+        return await purge_idempotency_keys(self.context)

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 
+from shop_core.domain.actors import SYSTEM, Actor, require_staff
 from shop_core.domain.errors import (
     Conflict,
     GatewayUnavailable,
@@ -63,7 +64,6 @@ from shop_core.ports.payments import (
 from shop_core.ports.payments import PaymentDeclined as GatewayDeclined
 from shop_core.ports.persistence import UnitOfWork
 from shop_core.services import orders as order_cases
-from shop_core.services.order_commands import SYSTEM, Actor
 from shop_core.services.order_views import OrderView
 from shop_core.services.orders import IdempotencyKeyReused, OrderContext, visible_order
 from shop_core.services.payment_views import PaymentView, RefundPayment, StartPayment, payment_view
@@ -769,3 +769,57 @@ def _id(order: Order) -> int:
 def _pid(payment: Payment) -> int:
     assert payment.id is not None
     return payment.id
+
+
+class Payments:
+    """Collecting an order's money through its gateway, the gateways' news, refunds, and staff's
+    views and reconciliation (see the module's description for how money moves once)."""
+
+    def __init__(self, context: PaymentContext) -> None:
+        self.context = context
+
+    async def start_payment(self, cmd: StartPayment, viewer: Actor, key: str | None = None) -> StartedPayment:
+        return await start_payment(cmd, viewer, key=key, ctx=self.context)
+
+    async def handle_webhook(self, gateway: Gateway, body: bytes, headers: Mapping[str, str]) -> str:
+        return await handle_webhook(gateway, body, headers, ctx=self.context)
+
+    async def customer_returned(self, gateway: Gateway, reference: str) -> PaymentView | None:
+        return await customer_returned(gateway, reference, ctx=self.context)
+
+    async def get_payment(self, payment_id: int, viewer: Actor) -> PaymentView:
+        return await get_payment(payment_id, viewer, ctx=self.context)
+
+    async def verify_payment(self, payment_id: int, viewer: Actor) -> PaymentView:
+        return await verify_payment(payment_id, viewer, ctx=self.context)
+
+    async def payments_of_order(self, order_id: int, viewer: Actor) -> list[PaymentView]:
+        return await payments_of_order(order_id, viewer, ctx=self.context)
+
+    async def list_payments(
+        self,
+        actor: Actor,
+        *,
+        status: str | None = None,
+        held: bool | None = None,
+        offset: int = 0,
+        limit: int = 100,
+    ) -> Page[PaymentView]:
+        require_staff(actor)
+        return await list_payments(status=status, held=held, offset=offset, limit=limit, ctx=self.context)
+
+    async def refund_payment(self, payment_id: int, cmd: RefundPayment, actor: Actor) -> PaymentView:
+        return await refund_payment(payment_id, cmd, actor, ctx=self.context)
+
+    async def confirm_cash(self, order_number: str, actor: Actor) -> PaymentView:
+        return await confirm_cash(order_number, actor, ctx=self.context)
+
+    async def cancel_order(self, order_id: int, actor: Actor, note: str = "") -> OrderView:
+        """What `Orders.cancel_order` runs: a paid order cancelled by staff is refunded first."""
+        return await cancel_order(order_id, actor, ctx=self.context, note=note)
+
+    async def reconcile_payments(
+        self, older_than: timedelta, progress: Callable[[int, int], None] | None = None
+    ) -> ReconcileReport:
+        """Maintenance (the shop's schedule, or an operator): settle what the webhooks never told."""
+        return await reconcile(older_than, ctx=self.context, progress=progress)

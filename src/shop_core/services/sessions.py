@@ -12,7 +12,7 @@ from shop_core.domain.ids import is_possible_id
 from shop_core.domain.tokens import TokenClaims, TokenType
 from shop_core.domain.users import User
 from shop_core.ports.clock import Clock
-from shop_core.ports.persistence import UnitOfWork
+from shop_core.ports.persistence import UnitOfWork, UnitOfWorkFactory
 from shop_core.ports.security import LoginThrottle, PasswordHasher, TokenCodec, TokenStore
 from shop_core.services.auth_config import AuthConfig
 from shop_core.services.commands import Login, Logout, RefreshSession
@@ -200,3 +200,67 @@ def _encode_pair(
         refresh=codec.encode(refresh_claims),
         expires_in=config.access_ttl,
     )
+
+
+class Sessions:
+    """Signing in and out, rotating refresh tokens, and knowing who sent a request."""
+
+    def __init__(
+        self,
+        *,
+        uow: UnitOfWorkFactory,
+        hasher: PasswordHasher,
+        codec: TokenCodec,
+        tokens: TokenStore,
+        throttle: LoginThrottle,
+        clock: Clock,
+        config: AuthConfig,
+        known: KnownUsers,
+    ) -> None:
+        self._uow = uow
+        self._hasher = hasher
+        self._codec = codec
+        self._tokens = tokens
+        self._throttle = throttle
+        self._clock = clock
+        self.config = config
+        self._known = known
+
+    async def login(self, cmd: Login) -> TokenPair:
+        return await login(
+            cmd,
+            uow=self._uow(),
+            hasher=self._hasher,
+            codec=self._codec,
+            tokens=self._tokens,
+            throttle=self._throttle,
+            clock=self._clock,
+            config=self.config,
+        )
+
+    async def refresh(self, cmd: RefreshSession) -> TokenPair:
+        return await refresh(
+            cmd,
+            uow=self._uow(),
+            codec=self._codec,
+            tokens=self._tokens,
+            clock=self._clock,
+            config=self.config,
+        )
+
+    async def logout(self, cmd: Logout, access: TokenClaims) -> None:
+        await logout(cmd, access, codec=self._codec, tokens=self._tokens)
+
+    def verify_token(self, token: str) -> TokenClaims:
+        """The claims of a token we signed and that has not expired (AuthenticationFailed otherwise)."""
+        return self._codec.decode(token)
+
+    async def authenticate(self, claims: TokenClaims, *, fresh: bool = False) -> UserView:
+        """`fresh`: read the user from the database even if this process remembers it (writes)."""
+        return await authenticate(
+            claims, uow=self._uow(), tokens=self._tokens, known=self._known, fresh=fresh
+        )
+
+    async def authenticate_bearer(self, token: str, *, fresh: bool = False) -> UserView:
+        """The user behind an access token string (for endpoints where auth is optional)."""
+        return await self.authenticate(self.verify_token(token), fresh=fresh)

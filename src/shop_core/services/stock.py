@@ -6,10 +6,11 @@ from datetime import datetime
 
 import msgspec
 
+from shop_core.domain.actors import Actor, require_staff
 from shop_core.domain.errors import Conflict, InvalidInput, NotFound
 from shop_core.domain.stock import StockMovement, fell_below
 from shop_core.ports.clock import Clock
-from shop_core.ports.persistence import UnitOfWork
+from shop_core.ports.persistence import UnitOfWork, UnitOfWorkFactory
 from shop_core.services import jobs
 from shop_core.services.cache_aside import CacheAside
 from shop_core.services.catalog_commands import ChangeStock
@@ -77,3 +78,30 @@ def _view(movement: StockMovement) -> StockMovementView:
         StockMovementView,
         from_attributes=False,
     )
+
+
+class Stock:
+    """Staff's stock changes, each one a recorded movement, and the movement history."""
+
+    def __init__(
+        self, *, uow: UnitOfWorkFactory, cache: CacheAside, clock: Clock, low_stock_threshold: int
+    ) -> None:
+        self._uow = uow
+        self._cache = cache
+        self._clock = clock
+        self._low_stock_threshold = low_stock_threshold
+
+    async def change_stock(self, cmd: ChangeStock, actor: Actor) -> StockMovementView:
+        require_staff(actor)
+        return await change_stock(
+            cmd,
+            actor.label,
+            uow=self._uow(),
+            cache=self._cache,
+            clock=self._clock,
+            low_stock_threshold=self._low_stock_threshold,
+        )
+
+    async def stock_history(self, sku: str, actor: Actor, *, limit: int = 100) -> list[StockMovementView]:
+        require_staff(actor)
+        return await stock_history(sku, uow=self._uow(), limit=limit)

@@ -123,7 +123,7 @@ class AuthController(Controller):
         ],
     ) -> UserView:
         """Passwords need 8+ characters, not all digits, and must differ from the email."""
-        return await shop.register(data)
+        return await shop.accounts.register(data)
 
     @post(
         "/login",
@@ -148,7 +148,7 @@ class AuthController(Controller):
         """Returns a short-lived access token and a rotating refresh token. Repeated failures for
         one identifier lock it for a while (429 with Retry-After), whether or not it exists.
         Send the access token as `Authorization: Bearer <access>`."""
-        return await shop.login(data)
+        return await shop.sessions.login(data)
 
     @post(
         "/refresh",
@@ -164,7 +164,7 @@ class AuthController(Controller):
     ) -> TokenPair:
         """The refresh token rotates: the old one stops working. Presenting an already-rotated
         refresh token revokes every token of that login (theft detection)."""
-        return await shop.refresh(data)
+        return await shop.sessions.refresh(data)
 
     @post(
         "/password-reset",
@@ -204,7 +204,7 @@ class AuthController(Controller):
         `{SHOP_PUBLIC_BASE_URL}/reset-password?token=…`, usable once within `SHOP_PASSWORD_RESET_TTL`
         seconds; the front end shows a new-password form there and posts to the confirm endpoint.
         A new request replaces the links sent before."""
-        return Message(detail=await shop.request_password_reset(data))
+        return Message(detail=await shop.accounts.request_password_reset(data))
 
     @post(
         "/password-reset/confirm",
@@ -245,7 +245,7 @@ class AuthController(Controller):
         `invalid_token`, and nothing changes. A weak password is a 400 naming the rules it breaks,
         and the token stays usable. On success every refresh token of the user's stops working;
         access tokens already issued run out within `SHOP_ACCESS_TOKEN_TTL`."""
-        await shop.confirm_password_reset(data)
+        await shop.accounts.confirm_password_reset(data)
 
     @post(
         "/logout",
@@ -259,7 +259,7 @@ class AuthController(Controller):
     async def logout(
         self, shop: NamedDependency[Shop], request: AuthedRequest, data: Annotated[Logout, REFRESH_BODY]
     ) -> None:
-        await shop.logout(data, request.auth)
+        await shop.sessions.logout(data, request.auth)
 
     @get(
         "/profile",
@@ -269,7 +269,7 @@ class AuthController(Controller):
         responses={**ONE_USER, **responses(401, 429)},
     )
     async def profile(self, shop: NamedDependency[Shop], request: AuthedRequest) -> UserView:
-        return await shop.get_profile(request.user.id)
+        return await shop.accounts.get_profile(request.user.id)
 
     @patch(
         "/profile",
@@ -291,4 +291,4 @@ class AuthController(Controller):
             ),
         ],
     ) -> UserView:
-        return await shop.update_profile(request.user.id, data)
+        return await shop.accounts.update_profile(request.user.id, data)

@@ -145,7 +145,7 @@ class CartController(Controller):
     )
     async def view(self, shop: NamedDependency[Shop], request: Request[Any, Any, Any]) -> Response[CartView]:
         owner, token = await _owner(shop, request, create=False)
-        return _answer(await shop.view_cart(owner), token)
+        return _answer(await shop.cart.view_cart(owner), token)
 
     @post(
         "/add",
@@ -183,7 +183,7 @@ class CartController(Controller):
         """400 for a quantity that is not a whole number from 1 to the per-line maximum (in total);
         404 for an unknown or inactive product; 409 past the stock (with `available`)."""
         owner, token = await _owner(shop, request, create=True)
-        return _answer(await shop.add_to_cart(owner, data), token)
+        return _answer(await shop.cart.add_to_cart(owner, data), token)
 
     @put(
         "/items/{product_id:int}",
@@ -217,7 +217,7 @@ class CartController(Controller):
     ) -> Response[CartView]:
         """404 for an unknown or inactive product; 409 past the stock (with `available`)."""
         owner, token = await _owner(shop, request, create=data.quantity > 0)
-        return _answer(await shop.set_cart_quantity(owner, product_id, data), token)
+        return _answer(await shop.cart.set_cart_quantity(owner, product_id, data), token)
 
     @delete(
         "/items/{product_id:int}",
@@ -244,7 +244,7 @@ class CartController(Controller):
         self, shop: NamedDependency[Shop], request: Request[Any, Any, Any], product_id: ProductId
     ) -> Response[CartView]:
         owner, token = await _owner(shop, request, create=False)
-        return _answer(await shop.remove_from_cart(owner, product_id), token)
+        return _answer(await shop.cart.remove_from_cart(owner, product_id), token)
 
     @post(
         "/clear",
@@ -264,7 +264,7 @@ class CartController(Controller):
     )
     async def clear(self, shop: NamedDependency[Shop], request: Request[Any, Any, Any]) -> Response[CartView]:
         owner, token = await _owner(shop, request, create=False)
-        return _answer(await shop.clear_cart(owner), token)
+        return _answer(await shop.cart.clear_cart(owner), token)
 
     @post(
         "/checkout",
@@ -335,15 +335,14 @@ class CartController(Controller):
             raise AuthenticationFailed(
                 "Log in to check out; send your X-Cart-Token along to bring the guest cart."
             )
-        await _owner(shop, request, create=False)  # merges the guest cart its X-Cart-Token names, if any
-        return await checkout(shop, viewer, data, idempotency_key)
+        return await checkout(shop, viewer, data, idempotency_key, request.headers.get(CART_TOKEN))
 
 
 async def _owner(shop: Shop, request: Request[Any, Any, Any], *, create: bool) -> tuple[str, str | None]:
     """The cart owner the request works on, and the guest token to echo (None for customers)."""
     viewer = await provide_viewer(request)
     user_id = viewer.id if viewer is not None else None
-    return await shop.cart_owner(user_id, request.headers.get(CART_TOKEN), create=create)
+    return await shop.cart.cart_owner(user_id, request.headers.get(CART_TOKEN), create=create)
 
 
 def _answer(view: CartView, token: str | None) -> Response[CartView]:

@@ -13,6 +13,7 @@ from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 from shop_core.bootstrap import Shop
 from shop_core.services.catalog_commands import CreateCategory, ReplaceCategory, UpdateCategory
 from shop_core.services.catalog_views import CategoryView, ProductView
+from shop_core.services.views import UserView
 from shop_http.catalog_responses import category_response, page_response
 from shop_http.openapi import (
     BEARER,
@@ -30,7 +31,7 @@ from shop_http.openapi import (
     responses,
 )
 from shop_http.pagination import DEFAULT_PAGE_SIZE, PageNumber, PageOf, PageSize
-from shop_http.security import PUBLIC, requires_staff, viewer_is_staff
+from shop_http.security import PUBLIC, actor_of, requires_staff, viewer_is_staff
 
 CategoryId = Annotated[int, Parameter(description="The category's id.", examples=[Example(value=1)])]
 
@@ -98,7 +99,7 @@ class CategoryController(Controller):
     ) -> Response[bytes]:
         """Public. `parent` is null for a top-level category."""
         await viewer_is_staff(request)  # a bad bearer token is 401 here too
-        found = await shop.list_categories(page=page, page_size=page_size)
+        found = await shop.catalog.list_categories(page=page, page_size=page_size)
         return page_response(request, found, page, page_size)
 
     @get(
@@ -145,7 +146,7 @@ class CategoryController(Controller):
     ) -> Response[bytes]:
         """Public. `page` and `page_size` page through the products (active ones, except for staff)."""
         staff = await viewer_is_staff(request)
-        detail = await shop.get_category(category_id, page=page, page_size=page_size, staff=staff)
+        detail = await shop.catalog.get_category(category_id, page=page, page_size=page_size, staff=staff)
         return category_response(request, detail, page, page_size)
 
     @post(
@@ -166,6 +167,7 @@ class CategoryController(Controller):
     async def create(
         self,
         shop: NamedDependency[Shop],
+        request: Request[UserView, Any, Any],
         data: Annotated[
             CreateCategory,
             body(
@@ -181,7 +183,7 @@ class CategoryController(Controller):
         ],
     ) -> CategoryView:
         """The slug is made from the name when left out; `parent` must exist."""
-        return await shop.create_category(data)
+        return await shop.catalog.create_category(data, actor_of(request.user))
 
     @put(
         "/{category_id:int}",
@@ -201,6 +203,7 @@ class CategoryController(Controller):
     async def replace(
         self,
         shop: NamedDependency[Shop],
+        request: Request[UserView, Any, Any],
         category_id: CategoryId,
         data: Annotated[
             ReplaceCategory,
@@ -213,7 +216,7 @@ class CategoryController(Controller):
     ) -> CategoryView:
         """`name` must be sent; optional fields left out keep their values. A parent that would make a
         cycle (itself or a descendant) is a 400."""
-        return await shop.update_category(category_id, data)
+        return await shop.catalog.update_category(category_id, data, actor_of(request.user))
 
     @patch(
         "/{category_id:int}",
@@ -233,6 +236,7 @@ class CategoryController(Controller):
     async def update(
         self,
         shop: NamedDependency[Shop],
+        request: Request[UserView, Any, Any],
         category_id: CategoryId,
         data: Annotated[
             UpdateCategory,
@@ -243,7 +247,7 @@ class CategoryController(Controller):
         ],
     ) -> CategoryView:
         """Only the fields sent change."""
-        return await shop.update_category(category_id, data)
+        return await shop.catalog.update_category(category_id, data, actor_of(request.user))
 
     @delete(
         "/{category_id:int}",
@@ -263,6 +267,8 @@ class CategoryController(Controller):
             **responses(429),
         },
     )
-    async def remove(self, shop: NamedDependency[Shop], category_id: CategoryId) -> None:
+    async def remove(
+        self, shop: NamedDependency[Shop], request: Request[UserView, Any, Any], category_id: CategoryId
+    ) -> None:
         """409 while it has products or subcategories."""
-        await shop.delete_category(category_id)
+        await shop.catalog.delete_category(category_id, actor_of(request.user))

@@ -61,5 +61,5 @@ class HealthController(Controller):
         },
     )
     async def ready(self, shop: NamedDependency[Shop]) -> Response[HealthReport]:
-        report = (await shop.check_health()).public()  # the reasons were logged
+        report = (await shop.operations.check_health()).public()  # the reasons were logged
         return Response(report, status_code=200 if report.ok else 503)

@@ -18,8 +18,9 @@ from litestar.openapi.spec import Example
 from litestar.params import HeaderParameter, Parameter, QueryParameter
 
 from shop_core.bootstrap import Shop
+from shop_core.domain.actors import Actor
 from shop_core.domain.ids import MAX_ID
-from shop_core.services.order_commands import IDEMPOTENCY_KEY, Actor, ChangeOrderStatus, Checkout, PlaceOrder
+from shop_core.services.order_commands import IDEMPOTENCY_KEY, ChangeOrderStatus, Checkout, PlaceOrder
 from shop_core.services.order_views import OrderView
 from shop_core.services.payment_views import PaymentView
 from shop_core.services.views import UserView
@@ -187,11 +188,11 @@ PLACE_BODY = body(
 
 
 def actor(user: UserView) -> Actor:
-    return Actor(actor_of(user), user.id, user.is_staff)
+    return actor_of(user)
 
 
 async def place_order(shop: Shop, user: UserView, data: PlaceOrder, key: str | None) -> Response[OrderView]:
-    placed = await shop.place_order(user.id, actor(user), data, idempotency_key=key)
+    placed = await shop.orders.place_order(user.id, actor(user), data, idempotency_key=key)
     return Response(placed.order, status_code=201)
 
 
@@ -262,7 +263,7 @@ class OrderController(Controller):
         page_size: PageSize = DEFAULT_PAGE_SIZE,
     ) -> PageOf[OrderView]:
         offset, limit = window(page, page_size)
-        found = await shop.list_orders(
+        found = await shop.orders.list_orders(
             actor(request.user), status=status, user_id=user, offset=offset, limit=limit
         )
         return page_of(request, found.items, found.total, page, page_size)
@@ -313,7 +314,7 @@ class OrderController(Controller):
     async def get_order(
         self, shop: NamedDependency[Shop], request: Request[UserView, Any, Any], order_id: OrderId
     ) -> OrderView:
-        return await shop.get_order(order_id, actor(request.user))
+        return await shop.orders.get_order(order_id, actor(request.user))
 
     @put(
         "/{order_id:int}",
@@ -340,7 +341,7 @@ class OrderController(Controller):
         order_id: OrderId,
         data: Annotated[ChangeOrderStatus, STATUS_BODY],
     ) -> OrderView:
-        return await shop.change_order_status(order_id, data, actor(request.user))
+        return await shop.orders.change_order_status(order_id, data, actor(request.user))
 
     @patch(
         "/{order_id:int}",
@@ -363,7 +364,7 @@ class OrderController(Controller):
         order_id: OrderId,
         data: Annotated[ChangeOrderStatus, STATUS_BODY],
     ) -> OrderView:
-        return await shop.change_order_status(order_id, data, actor(request.user))
+        return await shop.orders.change_order_status(order_id, data, actor(request.user))
 
     @delete(
         "/{order_id:int}",
@@ -390,7 +391,7 @@ class OrderController(Controller):
     async def cancel(
         self, shop: NamedDependency[Shop], request: Request[UserView, Any, Any], order_id: OrderId
     ) -> OrderView:
-        return await shop.cancel_order(order_id, actor(request.user))
+        return await shop.orders.cancel_order(order_id, actor(request.user))
 
     @get(
         "/{order_id:int}/invoice",
@@ -414,7 +415,7 @@ class OrderController(Controller):
     async def invoice(
         self, shop: NamedDependency[Shop], request: Request[UserView, Any, Any], order_id: OrderId
     ) -> Response[bytes]:
-        found = await shop.order_invoice(order_id, actor(request.user))
+        found = await shop.invoices.order_invoice(order_id, actor(request.user))
         return Response(
             found.pdf,
             media_type=request.accept.best_match(list(INVOICE_TYPES), default=PDF) or PDF,
@@ -436,7 +437,7 @@ class OrderController(Controller):
     async def payments(
         self, shop: NamedDependency[Shop], request: Request[UserView, Any, Any], order_id: OrderId
     ) -> list[PaymentView]:
-        return await shop.payments_of_order(order_id, actor(request.user))
+        return await shop.payments.payments_of_order(order_id, actor(request.user))
 
     @post(
         "/{order_id:int}/confirm-cash",
@@ -466,11 +467,16 @@ class OrderController(Controller):
         self, shop: NamedDependency[Shop], request: Request[UserView, Any, Any], order_id: OrderId
     ) -> PaymentView:
         who = actor(request.user)
-        order = await shop.get_order(order_id, who)
-        return await shop.confirm_cash(order.order_number, who)
+        order = await shop.orders.get_order(order_id, who)
+        return await shop.payments.confirm_cash(order.order_number, who)
 
 
-async def checkout(shop: Shop, user: UserView, data: Checkout, key: str | None) -> Response[OrderView]:
-    """The cart controller's checkout: the customer's cart becomes an order and is emptied."""
-    placed = await shop.checkout_cart(user.id, actor(user), data, idempotency_key=key)
+async def checkout(
+    shop: Shop, user: UserView, data: Checkout, key: str | None, guest_cart_token: str | None
+) -> Response[OrderView]:
+    """The cart controller's checkout: the customer's cart (with the guest cart the token names
+    merged into it first) becomes an order and is emptied."""
+    placed = await shop.orders.checkout_cart(
+        user.id, actor(user), data, idempotency_key=key, guest_cart_token=guest_cart_token
+    )
     return Response(placed.order, status_code=201)

@@ -291,7 +291,7 @@ START_BODY = body(
 async def start_payment(
     shop: Shop, user: UserView, data: StartPayment, key: str | None
 ) -> Response[PaymentView]:
-    started = await shop.start_payment(data, actor(user), key)
+    started = await shop.payments.start_payment(data, actor(user), key)
     return Response(started.payment, status_code=201 if started.created else 200)
 
 
@@ -467,7 +467,9 @@ class PaymentController(Controller):
         page_size: PageSize = DEFAULT_PAGE_SIZE,
     ) -> PageOf[PaymentView]:
         offset, limit = window(page, page_size)
-        found = await shop.list_payments(status=status, held=held, offset=offset, limit=limit)
+        found = await shop.payments.list_payments(
+            actor(request.user), status=status, held=held, offset=offset, limit=limit
+        )
         return page_of(request, found.items, found.total, page, page_size)
 
     @get(
@@ -481,7 +483,7 @@ class PaymentController(Controller):
     async def get_payment(
         self, shop: NamedDependency[Shop], request: Request[UserView, Any, Any], payment_id: PaymentId
     ) -> PaymentView:
-        return await shop.get_payment(payment_id, actor(request.user))
+        return await shop.payments.get_payment(payment_id, actor(request.user))
 
     @post(
         "/{payment_id:int}/verify",
@@ -505,7 +507,7 @@ class PaymentController(Controller):
     async def verify(
         self, shop: NamedDependency[Shop], request: Request[UserView, Any, Any], payment_id: PaymentId
     ) -> PaymentView:
-        return await shop.verify_payment(payment_id, actor(request.user))
+        return await shop.payments.verify_payment(payment_id, actor(request.user))
 
     @post(
         "/{payment_id:int}/refund",
@@ -546,17 +548,17 @@ class PaymentController(Controller):
     ) -> PaymentView:
         """No body (or `{}`) refunds all that is left."""
         cmd = data if data is not None else RefundPayment()
-        return await shop.refund_payment(payment_id, cmd, actor(request.user))
+        return await shop.payments.refund_payment(payment_id, cmd, actor(request.user))
 
 
 async def _webhook(shop: Shop, request: Request[Any, Any, Any], gateway: Gateway) -> WebhookAnswer:
     """The raw bytes as sent (signatures cover them exactly) and the headers, to the use case."""
     body = await request.body()
-    return WebhookAnswer(status=await shop.handle_webhook(gateway, body, dict(request.headers)))
+    return WebhookAnswer(status=await shop.payments.handle_webhook(gateway, body, dict(request.headers)))
 
 
 async def _returned(shop: Shop, request: Request[Any, Any, Any]) -> ReturnAnswer:
-    payment = await shop.customer_returned(Gateway.SSLCOMMERZ, await _tran_id(request))
+    payment = await shop.payments.customer_returned(Gateway.SSLCOMMERZ, await _tran_id(request))
     if payment is None:
         raise NotFound("No such payment.")
     return ReturnAnswer(status=payment.status, order_id=payment.order_id)

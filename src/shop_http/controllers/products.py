@@ -150,7 +150,7 @@ class ProductController(Controller):
             ordering=ordering,
         )
         staff = await viewer_is_staff(request)
-        found = await shop.list_products(query, page=page, page_size=page_size, staff=staff)
+        found = await shop.catalog.list_products(query, page=page, page_size=page_size, staff=staff)
         return page_response(request, found, page, page_size)
 
     @get(
@@ -176,7 +176,7 @@ class ProductController(Controller):
     ) -> Response[bytes]:
         """Public. 404 for unknown and (except for staff) inactive products."""
         staff = await viewer_is_staff(request)
-        return json_bytes(await shop.get_product(product_id, staff=staff))
+        return json_bytes(await shop.catalog.get_product(product_id, staff=staff))
 
     @post(
         "/",
@@ -209,7 +209,7 @@ class ProductController(Controller):
     ) -> StaffProductView:
         """Money is a decimal string. The slug is made from the name when left out. 409 when the sku or
         slug is taken. The opening `stock_quantity` is recorded as a stock movement."""
-        return await shop.create_product(data, actor_of(request.user))
+        return await shop.catalog.create_product(data, actor_of(request.user))
 
     @put(
         "/{product_id:int}",
@@ -236,7 +236,7 @@ class ProductController(Controller):
         ],
     ) -> StaffProductView:
         """`name`, `sku` and `price` must be sent; optional fields left out keep their values."""
-        return await shop.update_product(product_id, data, actor_of(request.user))
+        return await shop.catalog.update_product(product_id, data, actor_of(request.user))
 
     @patch(
         "/{product_id:int}",
@@ -268,7 +268,7 @@ class ProductController(Controller):
         ],
     ) -> StaffProductView:
         """Only the fields sent change. A change of `stock_quantity` is recorded as a stock movement."""
-        return await shop.update_product(product_id, data, actor_of(request.user))
+        return await shop.catalog.update_product(product_id, data, actor_of(request.user))
 
     @delete(
         "/{product_id:int}",
@@ -280,5 +280,5 @@ class ProductController(Controller):
         description="A product that orders reference is deactivated instead of erased.",
         responses={**responses(400, 401, 403), **NO_PRODUCT, **responses(429)},
     )
-    async def remove(self, shop: NamedDependency[Shop], product_id: ProductId) -> None:
-        await shop.delete_product(product_id)
+    async def remove(self, shop: NamedDependency[Shop], request: StaffRequest, product_id: ProductId) -> None:
+        await shop.catalog.delete_product(product_id, actor_of(request.user))

@@ -11,7 +11,7 @@ from shop_core.bootstrap import Shop
 from shop_core.services.views import UserView
 from shop_http.openapi import AT, BEARER, CUSTOMER, example, ok, page_past_the_end, responses
 from shop_http.pagination import DEFAULT_PAGE_SIZE, PageNumber, PageOf, PageSize, page_of, window
-from shop_http.security import requires_staff
+from shop_http.security import actor_of, requires_staff
 
 ADMIN = UserView(
     id=1,
@@ -57,5 +57,5 @@ class UserController(Controller):
         page_size: PageSize = DEFAULT_PAGE_SIZE,
     ) -> PageOf[UserView]:
         offset, limit = window(page, page_size)
-        found = await shop.list_users(offset=offset, limit=limit)
+        found = await shop.accounts.list_users(actor_of(request.user), offset=offset, limit=limit)
         return page_of(request, found.items, found.total, page, page_size)

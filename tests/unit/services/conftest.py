@@ -34,12 +34,12 @@ class World:
 
     async def register(self, email: str = "ada@example.com", **fields: Any) -> UserView:
         cmd = msgspec.convert({"email": email, "password": PASSWORD, **fields}, RegisterUser)
-        return await self.shop.register(cmd)
+        return await self.shop.accounts.register(cmd)
 
     async def login(self, password: str = PASSWORD, **identifier: str) -> TokenPair:
         if not identifier:
             identifier = {"email": "ada@example.com"}
-        return await self.shop.login(msgspec.convert({"password": password, **identifier}, Login))
+        return await self.shop.sessions.login(msgspec.convert({"password": password, **identifier}, Login))
 
     def claims(self, token: str) -> TokenClaims:
         return self.shop.ports.codec.decode(token)

@@ -9,6 +9,7 @@ import msgspec
 import pytest
 
 from shop_core.bootstrap import Shop
+from shop_core.domain.actors import Actor
 from shop_core.domain.cart import StockShortage, customer_owner
 from shop_core.domain.errors import Conflict, InvalidInput, NotFound
 from shop_core.services.cart import AddToCart, CartView, SetQuantity
@@ -38,7 +39,7 @@ class World:
     async def product(
         self, sku: str, price: str = "10.00", *, stock: int = 50, discount: str = "0", active: bool = True
     ) -> int:
-        view = await self.shop.create_product(
+        view = await self.shop.catalog.create_product(
             CreateProduct(
                 name=f"Product {sku}",
                 sku=sku,
@@ -47,15 +48,15 @@ class World:
                 discount_percentage=Decimal(discount),
                 is_active=active,
             ),
-            "staff",
+            Actor("staff", is_staff=True),
         )
         return view.id
 
     async def add(self, product_id: int, quantity: int = 1, owner: str = ADA) -> CartView:
-        return await self.shop.add_to_cart(owner, AddToCart(product_id=product_id, quantity=quantity))
+        return await self.shop.cart.add_to_cart(owner, AddToCart(product_id=product_id, quantity=quantity))
 
     async def lines(self, owner: str = ADA) -> dict[int, int]:
-        view = await self.shop.view_cart(owner)
+        view = await self.shop.cart.view_cart(owner)
         return {line.product_id: line.quantity for line in view.items}
 
 
@@ -79,7 +80,7 @@ def world() -> World:
 
 
 async def test_an_empty_cart(world: World) -> None:
-    view = await world.shop.view_cart(ADA)
+    view = await world.shop.cart.view_cart(ADA)
     assert (view.items, view.item_count, view.subtotal, view.updated_at) == ([], 0, "0.00", None)
 
 
@@ -100,10 +101,12 @@ async def test_lines_are_priced_from_the_catalogs_final_price(world: World) -> N
 async def test_a_price_change_shows_on_the_next_read(world: World) -> None:
     lamp = await world.product("L-1", "10.00")
     await world.add(lamp, 2)
-    await world.shop.update_product(
-        lamp, UpdateProduct(price=Decimal("12.00"), discount_percentage=Decimal(50)), "x"
+    await world.shop.catalog.update_product(
+        lamp,
+        UpdateProduct(price=Decimal("12.00"), discount_percentage=Decimal(50)),
+        Actor("x", is_staff=True),
     )
-    view = await world.shop.view_cart(ADA)
+    view = await world.shop.cart.view_cart(ADA)
     assert (view.items[0].unit_price, view.items[0].line_total, view.subtotal) == ("6.00", "12.00", "12.00")
     assert world.store.carts[ADA].lines == {lamp: 2}  # the store holds quantities only
 
@@ -113,8 +116,8 @@ async def test_a_deactivated_product_stays_but_does_not_count(world: World) -> N
     chair = await world.product("C-1", "4.00")
     await world.add(lamp, 2)
     await world.add(chair, 1)
-    await world.shop.update_product(lamp, UpdateProduct(is_active=False), "x")
-    view = await world.shop.view_cart(ADA)
+    await world.shop.catalog.update_product(lamp, UpdateProduct(is_active=False), Actor("x", is_staff=True))
+    view = await world.shop.cart.view_cart(ADA)
     by_id = {i.product_id: i for i in view.items}
     assert (by_id[lamp].in_stock, by_id[lamp].quantity, by_id[chair].in_stock) == (False, 2, True)
     assert (view.item_count, view.subtotal) == (1, "4.00")
@@ -125,8 +128,8 @@ async def test_a_deleted_product_stays_but_does_not_count(world: World) -> None:
     chair = await world.product("C-1", "4.00")
     await world.add(lamp, 2)
     await world.add(chair, 1)
-    await world.shop.delete_product(lamp)
-    view = await world.shop.view_cart(ADA)
+    await world.shop.catalog.delete_product(lamp, Actor.operator())
+    view = await world.shop.cart.view_cart(ADA)
     gone = next(i for i in view.items if i.product_id == lamp)
     assert (gone.in_stock, gone.name, gone.unit_price, gone.quantity) == (
         False,
@@ -140,8 +143,10 @@ async def test_a_deleted_product_stays_but_does_not_count(world: World) -> None:
 async def test_a_line_above_the_current_stock_is_out_of_stock(world: World) -> None:
     lamp = await world.product("L-1", "10.00", stock=5)
     await world.add(lamp, 4)
-    await world.shop.change_stock(ChangeStock(sku="L-1", quantity=3, reason="count"), "x")
-    view = await world.shop.view_cart(ADA)
+    await world.shop.stock.change_stock(
+        ChangeStock(sku="L-1", quantity=3, reason="count"), Actor("x", is_staff=True)
+    )
+    view = await world.shop.cart.view_cart(ADA)
     assert (view.items[0].in_stock, view.item_count, view.subtotal) == (False, 0, "0.00")
 
 
@@ -198,7 +203,7 @@ async def test_more_than_the_stock_says_what_is_available(world: World) -> None:
         await world.add(lamp, 2)
     assert short.value.available == 4
     with pytest.raises(StockShortage) as short:
-        await world.shop.set_cart_quantity(ADA, lamp, SetQuantity(quantity=5))
+        await world.shop.cart.set_cart_quantity(ADA, lamp, SetQuantity(quantity=5))
     assert short.value.available == 4
     assert await world.lines() == {lamp: 3}
 
@@ -217,7 +222,7 @@ async def test_unknown_and_inactive_products_are_not_found(world: World) -> None
         with pytest.raises(NotFound):
             await world.add(product_id)
         with pytest.raises(NotFound):
-            await world.shop.set_cart_quantity(ADA, product_id, SetQuantity(quantity=1))
+            await world.shop.cart.set_cart_quantity(ADA, product_id, SetQuantity(quantity=1))
     assert world.store.carts == {}
 
 
@@ -226,9 +231,9 @@ async def test_set_quantity_sets_and_zero_removes(world: World) -> None:
     chair = await world.product("C-1")
     await world.add(lamp, 1)
     await world.add(chair, 1)
-    view = await world.shop.set_cart_quantity(ADA, lamp, SetQuantity(quantity=4))
+    view = await world.shop.cart.set_cart_quantity(ADA, lamp, SetQuantity(quantity=4))
     assert {i.product_id: i.quantity for i in view.items} == {lamp: 4, chair: 1}
-    view = await world.shop.set_cart_quantity(ADA, lamp, SetQuantity(quantity=0))
+    view = await world.shop.cart.set_cart_quantity(ADA, lamp, SetQuantity(quantity=0))
     assert {i.product_id: i.quantity for i in view.items} == {chair: 1}
 
 
@@ -237,7 +242,7 @@ async def test_set_quantity_refuses_out_of_range(world: World, quantity: int) ->
     lamp = await world.product("L-1")
     await world.add(lamp, 2)
     with pytest.raises(InvalidInput):
-        await world.shop.set_cart_quantity(ADA, lamp, SetQuantity(quantity=quantity))
+        await world.shop.cart.set_cart_quantity(ADA, lamp, SetQuantity(quantity=quantity))
     assert await world.lines() == {lamp: 2}
 
 
@@ -246,19 +251,19 @@ async def test_remove_a_line_and_a_missing_line(world: World) -> None:
     chair = await world.product("C-1")
     await world.add(lamp, 2)
     await world.add(chair, 1)
-    view = await world.shop.remove_from_cart(ADA, lamp)
+    view = await world.shop.cart.remove_from_cart(ADA, lamp)
     assert [i.product_id for i in view.items] == [chair]
     with pytest.raises(NotFound):
-        await world.shop.remove_from_cart(ADA, lamp)
+        await world.shop.cart.remove_from_cart(ADA, lamp)
     with pytest.raises(NotFound):
-        await world.shop.remove_from_cart(customer_owner(2), chair)
+        await world.shop.cart.remove_from_cart(customer_owner(2), chair)
 
 
 async def test_clear_empties_only_this_cart(world: World) -> None:
     lamp = await world.product("L-1")
     await world.add(lamp, 2)
     await world.add(lamp, 1, owner=customer_owner(2))
-    view = await world.shop.clear_cart(ADA)
+    view = await world.shop.cart.clear_cart(ADA)
     assert (view.items, view.updated_at) == ([], None)
     assert await world.lines(customer_owner(2)) == {lamp: 1}
 
@@ -270,28 +275,30 @@ async def test_merge_adds_up_capped_by_stock_and_the_line_maximum(world: World) 
     scarce = await world.product("S-1", stock=4)
     plenty = await world.product("P-1", stock=100)
     retired = await world.product("R-1")
-    guest = world.shop.guest_owner(world.shop.new_guest_token())
+    guest = world.shop.cart.guest_owner(world.shop.cart.new_guest_token())
     for product_id, quantity in ((scarce, 3), (plenty, 4), (retired, 1)):
         await world.add(product_id, quantity, owner=guest)
     for product_id, quantity in ((scarce, 2), (plenty, 3)):
         await world.add(product_id, quantity)
-    await world.shop.update_product(retired, UpdateProduct(is_active=False), "x")
+    await world.shop.catalog.update_product(
+        retired, UpdateProduct(is_active=False), Actor("x", is_staff=True)
+    )
     world.clock.advance(60)
-    view = await world.shop.merge_carts(guest, ADA)
+    view = await world.shop.cart.merge_carts(guest, ADA)
     assert {i.product_id: i.quantity for i in view.items} == {scarce: 4, plenty: MAX_QUANTITY}
     assert view.updated_at == world.clock.now()
     assert guest not in world.store.carts
-    assert (await world.shop.view_cart(guest)).items == []
+    assert (await world.shop.cart.view_cart(guest)).items == []
 
 
 async def test_merge_moves_guest_only_lines_until_the_cart_is_full(world: World) -> None:
     products = [await world.product(f"P-{n}") for n in range(MAX_LINES + 1)]
-    guest = world.shop.guest_owner(world.shop.new_guest_token())
+    guest = world.shop.cart.guest_owner(world.shop.cart.new_guest_token())
     await world.add(products[0], 2, owner=guest)
     await world.add(products[1], 1, owner=guest)
     for product in products[2:]:
         await world.add(product, 1)
-    view = await world.shop.merge_carts(guest, ADA)
+    view = await world.shop.cart.merge_carts(guest, ADA)
     assert {i.product_id: i.quantity for i in view.items} == {products[0]: 2, products[2]: 1, products[3]: 1}
     assert guest not in world.store.carts
 
@@ -299,29 +306,29 @@ async def test_merge_moves_guest_only_lines_until_the_cart_is_full(world: World)
 async def test_merging_an_empty_or_missing_guest_cart_changes_nothing(world: World) -> None:
     lamp = await world.product("L-1")
     await world.add(lamp, 2)
-    guest = world.shop.guest_owner(world.shop.new_guest_token())
-    view = await world.shop.merge_carts(guest, ADA)
+    guest = world.shop.cart.guest_owner(world.shop.cart.new_guest_token())
+    view = await world.shop.cart.merge_carts(guest, ADA)
     assert {i.product_id: i.quantity for i in view.items} == {lamp: 2}
 
 
 def test_guest_tokens_round_trip(world: World) -> None:
-    token = world.shop.new_guest_token()
-    owner = world.shop.guest_owner(token)
+    token = world.shop.cart.new_guest_token()
+    owner = world.shop.cart.guest_owner(token)
     assert owner.startswith("guest:")
-    assert world.shop.guest_owner(token) == owner
-    assert world.shop.guest_owner(world.shop.new_guest_token()) != owner
+    assert world.shop.cart.guest_owner(token) == owner
+    assert world.shop.cart.guest_owner(world.shop.cart.new_guest_token()) != owner
 
 
 @pytest.mark.parametrize("forged", ["", "not-a-token", "abc.def", "abc.é"])
 def test_forged_guest_tokens_are_invalid_input(world: World, forged: str) -> None:
     with pytest.raises(InvalidInput):
-        world.shop.guest_owner(forged)
+        world.shop.cart.guest_owner(forged)
 
 
 def test_a_guest_token_from_another_secret_is_refused(world: World) -> None:
     elsewhere = make_world("some-other-secret-0123456789abcdefghij")
     with pytest.raises(InvalidInput):
-        world.shop.guest_owner(elsewhere.shop.new_guest_token())
+        world.shop.cart.guest_owner(elsewhere.shop.cart.new_guest_token())
 
 
 # --- expiry ----------------------------------------------------------------------------------
@@ -346,6 +353,6 @@ async def test_purge_expired_removes_the_stale_carts(world: World) -> None:
     world.clock.advance(10 * DAY)
     await world.add(lamp, 1)
     world.clock.advance(20 * DAY)
-    assert await world.shop.purge_expired_carts() == 2
+    assert await world.shop.cart.purge_expired_carts() == 2
     assert set(world.store.carts) == {ADA}
-    assert await world.shop.purge_expired_carts() == 0
+    assert await world.shop.cart.purge_expired_carts() == 0

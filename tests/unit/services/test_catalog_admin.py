@@ -10,6 +10,7 @@ import msgspec
 import pytest
 
 from shop_core.bootstrap import Shop
+from shop_core.domain.actors import Actor
 from shop_core.domain.errors import Conflict, InvalidInput, NotFound
 from shop_core.services.catalog_commands import (
     ChangeStock,
@@ -31,22 +32,27 @@ class World:
 
     async def product(self, name: str = "Desk Lamp", **fields: Any) -> StaffProductView:
         values = {"name": name, "sku": fields.pop("sku", name.upper().replace(" ", "-")), "price": "19.99"}
-        return await self.shop.create_product(
-            msgspec.convert(values | fields, CreateProduct, strict=False), "staff@example.com"
+        return await self.shop.catalog.create_product(
+            msgspec.convert(values | fields, CreateProduct, strict=False),
+            Actor("staff@example.com", is_staff=True),
         )
 
     async def patch(self, product_id: int, **fields: Any) -> StaffProductView:
-        return await self.shop.update_product(
-            product_id, msgspec.convert(fields, UpdateProduct, strict=False), "staff@example.com"
+        return await self.shop.catalog.update_product(
+            product_id,
+            msgspec.convert(fields, UpdateProduct, strict=False),
+            Actor("staff@example.com", is_staff=True),
         )
 
     async def category(self, name: str, **fields: Any) -> CategoryView:
-        return await self.shop.create_category(
-            msgspec.convert({"name": name} | fields, CreateCategory, strict=False)
+        return await self.shop.catalog.create_category(
+            msgspec.convert({"name": name} | fields, CreateCategory, strict=False), Actor.operator()
         )
 
     async def patch_category(self, category_id: int, **fields: Any) -> CategoryView:
-        return await self.shop.update_category(category_id, msgspec.convert(fields, UpdateCategory))
+        return await self.shop.catalog.update_category(
+            category_id, msgspec.convert(fields, UpdateCategory), Actor.operator()
+        )
 
     def movements(self, product_id: int) -> list[tuple[int, str, int, str]]:
         return [
@@ -201,8 +207,8 @@ async def test_patching_the_stock_records_an_adjustment(world: World) -> None:
 async def test_put_replaces_every_field(world: World) -> None:
     home = await world.category("Home")
     created = await world.product(description="Warm", category=home.id, discount_percentage="5")
-    replaced = await world.shop.update_product(
-        created.id, CreateProduct(name="Lamp", sku="L-2", price=Decimal(3)), "staff"
+    replaced = await world.shop.catalog.update_product(
+        created.id, CreateProduct(name="Lamp", sku="L-2", price=Decimal(3)), Actor("staff", is_staff=True)
     )
     assert (replaced.sku, replaced.price, replaced.description) == ("L-2", "3.00", "")
     assert (replaced.category, replaced.discount_percentage) == (None, Decimal("0.00"))
@@ -240,13 +246,13 @@ async def test_an_invalid_patch_changes_nothing(world: World) -> None:
 async def test_delete_a_product_and_its_movements(world: World) -> None:
     created = await world.product(stock_quantity=3)
     kept = await world.product("Mug", stock_quantity=1)
-    await world.shop.delete_product(created.id)
+    await world.shop.catalog.delete_product(created.id, Actor.operator())
     assert list(world.db.products) == [kept.id]
     assert {m.product_id for m in world.db.movements.values()} == {kept.id}
     with pytest.raises(NotFound):
-        await world.shop.delete_product(created.id)
+        await world.shop.catalog.delete_product(created.id, Actor.operator())
     with pytest.raises(NotFound):
-        await world.shop.get_product(created.id, staff=True)
+        await world.shop.catalog.get_product(created.id, staff=True)
 
 
 # --- categories ----------------------------------------------------------------------------
@@ -318,7 +324,9 @@ async def test_patch_a_category(world: World) -> None:
 async def test_put_a_category(world: World) -> None:
     home = await world.category("Home", description="Rooms")
     parent = await world.category("Everything")
-    replaced = await world.shop.update_category(home.id, CreateCategory(name="House", parent=parent.id))
+    replaced = await world.shop.catalog.update_category(
+        home.id, CreateCategory(name="House", parent=parent.id), Actor.operator()
+    )
     assert (replaced.name, replaced.slug, replaced.parent, replaced.description) == (
         "House",
         "home",
@@ -332,15 +340,15 @@ async def test_a_category_with_children_or_products_cannot_be_deleted(world: Wor
     lamps = await world.category("Lamps", parent=home.id)
     product = await world.product(category=lamps.id)
     with pytest.raises(Conflict, match="subcategories"):
-        await world.shop.delete_category(home.id)
+        await world.shop.catalog.delete_category(home.id, Actor.operator())
     with pytest.raises(Conflict, match="products"):
-        await world.shop.delete_category(lamps.id)
-    await world.shop.delete_product(product.id)
-    await world.shop.delete_category(lamps.id)
-    await world.shop.delete_category(home.id)
+        await world.shop.catalog.delete_category(lamps.id, Actor.operator())
+    await world.shop.catalog.delete_product(product.id, Actor.operator())
+    await world.shop.catalog.delete_category(lamps.id, Actor.operator())
+    await world.shop.catalog.delete_category(home.id, Actor.operator())
     assert world.db.categories == {}
     with pytest.raises(NotFound):
-        await world.shop.delete_category(home.id)
+        await world.shop.catalog.delete_category(home.id, Actor.operator())
 
 
 @pytest.mark.parametrize(

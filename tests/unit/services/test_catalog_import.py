@@ -15,6 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from shop_core.bootstrap import Shop
+from shop_core.domain.actors import Actor
 from shop_core.domain.catalog import Product
 from shop_core.domain.errors import InvalidInput
 from shop_core.services import catalog_import
@@ -46,15 +47,21 @@ def csv_file(*lines: str, header: str = HEADER) -> bytes:
 
 async def run_import(shop: Shop, data: bytes, progress: list[int] | None = None) -> ImportReport:
     seen = progress if progress is not None else []
-    return await shop.import_products(read_csv(data), "importer", progress=seen.append)
+    return await shop.catalog.import_products(
+        read_csv(data), Actor("importer", is_staff=True), progress=seen.append
+    )
 
 
 async def tree(shop: Shop) -> dict[str, int]:
     """Home > Lighting > Lamps, and Garden; their ids by name."""
-    home = await shop.create_category(CreateCategory(name="Home"))
-    lighting = await shop.create_category(CreateCategory(name="Lighting", parent=home.id))
-    lamps = await shop.create_category(CreateCategory(name="Lamps", parent=lighting.id))
-    garden = await shop.create_category(CreateCategory(name="Garden"))
+    home = await shop.catalog.create_category(CreateCategory(name="Home"), Actor.operator())
+    lighting = await shop.catalog.create_category(
+        CreateCategory(name="Lighting", parent=home.id), Actor.operator()
+    )
+    lamps = await shop.catalog.create_category(
+        CreateCategory(name="Lamps", parent=lighting.id), Actor.operator()
+    )
+    garden = await shop.catalog.create_category(CreateCategory(name="Garden"), Actor.operator())
     return {"Home": home.id, "Lighting": lighting.id, "Lamps": lamps.id, "Garden": garden.id}
 
 
@@ -143,9 +150,9 @@ async def test_an_import_creates_products_with_their_category_and_stock(shop: Sh
     )
     assert rake.category_id == ids["Garden"]
     assert thing.category_id is None
-    history = await shop.stock_history("L-1")
+    history = await shop.stock.stock_history("L-1", Actor.operator())
     assert [(m.delta, m.reason, m.actor, m.balance_after) for m in history] == [(5, "import", "importer", 5)]
-    assert await shop.stock_history("G-1") == []
+    assert await shop.stock.stock_history("G-1", Actor.operator()) == []
 
 
 async def test_every_column(shop: Shop, db: FakeDatabase) -> None:
@@ -178,7 +185,7 @@ async def test_a_second_import_updates_by_sku_and_counts_what_changed(shop: Shop
     assert products["A"].updated_at == world_clock.now()
     assert products["C"].updated_at == created_at
     assert products["B"].stock_quantity == 7
-    history = await shop.stock_history("B")
+    history = await shop.stock.stock_history("B", Actor.operator())
     assert [(m.delta, m.reason, m.balance_after) for m in history] == [(5, "import", 7), (2, "import", 2)]
     assert len(db.products) == 4
 
@@ -253,7 +260,9 @@ async def test_unreadable_lines_are_rejected_not_fatal(shop: Shop, db: FakeDatab
 
 
 async def test_slugs_are_made_unique_and_an_explicit_clash_is_rejected(shop: Shop, db: FakeDatabase) -> None:
-    await shop.create_product(CreateProduct(name="Lamp", sku="OLD", price=Decimal(1)), "staff")
+    await shop.catalog.create_product(
+        CreateProduct(name="Lamp", sku="OLD", price=Decimal(1)), Actor("staff", is_staff=True)
+    )
     header = "sku,name,price,slug"
     report = await run_import(
         shop,
@@ -267,8 +276,12 @@ async def test_slugs_are_made_unique_and_an_explicit_clash_is_rejected(shop: Sho
 
 
 async def test_a_rejected_row_leaves_an_existing_product_untouched(shop: Shop, db: FakeDatabase) -> None:
-    await shop.create_product(CreateProduct(name="Lamp", sku="A", price=Decimal(1)), "staff")
-    await shop.create_product(CreateProduct(name="Mug", sku="B", price=Decimal(2)), "staff")
+    await shop.catalog.create_product(
+        CreateProduct(name="Lamp", sku="A", price=Decimal(1)), Actor("staff", is_staff=True)
+    )
+    await shop.catalog.create_product(
+        CreateProduct(name="Mug", sku="B", price=Decimal(2)), Actor("staff", is_staff=True)
+    )
     header = "sku,name,price,discount_percentage,slug"
     report = await run_import(
         shop,
@@ -308,9 +321,9 @@ async def test_rows_are_written_in_batches(
 
 async def test_an_import_is_seen_by_the_next_read(shop: Shop) -> None:
     await run_import(shop, csv_file("A,Lamp,1,,1"))
-    assert (await shop.get_product(1, staff=False)).count(b'"price":"1.00"') == 1
+    assert (await shop.catalog.get_product(1, staff=False)).count(b'"price":"1.00"') == 1
     await run_import(shop, csv_file("A,Lamp,2,,1"))
-    assert b'"price":"2.00"' in await shop.get_product(1, staff=False)
+    assert b'"price":"2.00"' in await shop.catalog.get_product(1, staff=False)
 
 
 # --- export --------------------------------------------------------------------------------
@@ -320,7 +333,7 @@ async def export_csv(shop: Shop) -> bytes:
     out = io.StringIO(newline="")
     writer = csv.writer(out)
     writer.writerow(COLUMNS)
-    async for batch in shop.export_products():
+    async for batch in shop.catalog.export_products(Actor.operator()):
         writer.writerows(batch)
     return out.getvalue().encode()
 
@@ -343,7 +356,9 @@ async def test_an_export_imports_back_as_unchanged(shop: Shop, db: FakeDatabase)
         {"name": "Plain", "sku": "X-1", "price": "0"},
     ]
     for fields in commands:
-        await shop.create_product(msgspec.convert(fields, CreateProduct, strict=False), "staff")
+        await shop.catalog.create_product(
+            msgspec.convert(fields, CreateProduct, strict=False), Actor("staff", is_staff=True)
+        )
     exported = await export_csv(shop)
     before = {sku: columns(p) for sku, p in by_sku(db).items()}
 
@@ -409,7 +424,7 @@ def test_a_cell_is_never_a_formula_and_reads_back_exactly(text: str) -> None:
 
 
 async def test_an_export_neutralises_formulas_and_imports_them_back(shop: Shop, db: FakeDatabase) -> None:
-    evil = await shop.create_category(CreateCategory(name="=cmd|' /C calc'!A0"))
+    evil = await shop.catalog.create_category(CreateCategory(name="=cmd|' /C calc'!A0"), Actor.operator())
     names = [
         '=HYPERLINK("http://evil.example","click")',
         "+cmd|' /C calc'!A0",
@@ -418,9 +433,9 @@ async def test_an_export_neutralises_formulas_and_imports_them_back(shop: Shop, 
         "'quoted",
     ]
     for n, name in enumerate(names, start=1):
-        await shop.create_product(
+        await shop.catalog.create_product(
             CreateProduct(name=name, sku=f"E-{n}", price=Decimal(1), category=evil.id, description="\tTAB"),
-            "staff",
+            Actor("staff", is_staff=True),
         )
     exported = await export_csv(shop)
 
@@ -445,8 +460,9 @@ def test_export_then_import_into_another_shop_keeps_any_text(name: str, descript
     async def round_trip() -> None:
         source, source_db, _ = fake_shop()
         target, target_db, _ = fake_shop()
-        await source.create_product(
-            CreateProduct(name=name, sku="T-1", price=Decimal("2.50"), description=description), "staff"
+        await source.catalog.create_product(
+            CreateProduct(name=name, sku="T-1", price=Decimal("2.50"), description=description),
+            Actor("staff", is_staff=True),
         )
         exported = await export_csv(source)
         rows = list(csv.reader(io.StringIO(exported.decode(), newline="")))

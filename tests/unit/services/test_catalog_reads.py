@@ -10,6 +10,7 @@ import msgspec
 import pytest
 
 from shop_core.bootstrap import Shop
+from shop_core.domain.actors import Actor
 from shop_core.domain.errors import InvalidInput, NotFound
 from shop_core.services.catalog_commands import (
     ChangeStock,
@@ -39,7 +40,7 @@ class Catalog:
     async def products(
         self, *, staff: bool = False, page: int = 1, page_size: int = 50, **query: Any
     ) -> tuple[int, list[dict[str, Any]]]:
-        result = await self.shop.list_products(
+        result = await self.shop.catalog.list_products(
             msgspec.convert(query, ProductQuery, strict=False), page=page, page_size=page_size, staff=staff
         )
         return result.count, msgspec.json.decode(result.results)
@@ -49,12 +50,14 @@ class Catalog:
         return [row["sku"] for row in rows]
 
     async def detail(self, product_id: int, *, staff: bool = False) -> dict[str, Any]:
-        found: dict[str, Any] = msgspec.json.decode(await self.shop.get_product(product_id, staff=staff))
+        found: dict[str, Any] = msgspec.json.decode(
+            await self.shop.catalog.get_product(product_id, staff=staff)
+        )
         return found
 
     async def category(self, category_id: int, **kwargs: Any) -> dict[str, Any]:
         staff = kwargs.pop("staff", False)
-        detail = await self.shop.get_category(
+        detail = await self.shop.catalog.get_category(
             category_id, page=kwargs.pop("page", 1), page_size=kwargs.pop("page_size", 50), staff=staff
         )
         head: dict[str, Any] = msgspec.json.decode(detail.head + b"}")
@@ -78,14 +81,18 @@ PRODUCTS = [
 @pytest.fixture
 async def catalog() -> Catalog:
     shop, db, clock = fake_shop()
-    home = await shop.create_category(CreateCategory(name="Home"))
-    lighting = await shop.create_category(CreateCategory(name="Lighting", parent=home.id))
-    lamps = await shop.create_category(CreateCategory(name="Lamps", parent=lighting.id))
-    garden = await shop.create_category(CreateCategory(name="Garden"))
+    home = await shop.catalog.create_category(CreateCategory(name="Home"), Actor.operator())
+    lighting = await shop.catalog.create_category(
+        CreateCategory(name="Lighting", parent=home.id), Actor.operator()
+    )
+    lamps = await shop.catalog.create_category(
+        CreateCategory(name="Lamps", parent=lighting.id), Actor.operator()
+    )
+    garden = await shop.catalog.create_category(CreateCategory(name="Garden"), Actor.operator())
     ids = {"Home": home.id, "Lighting": lighting.id, "Lamps": lamps.id, "Garden": garden.id}
     for name, sku, price, stock, category, active, description in PRODUCTS:
         clock.advance(60)
-        created = await shop.create_product(
+        created = await shop.catalog.create_product(
             CreateProduct(
                 name=name,
                 sku=sku,
@@ -96,7 +103,7 @@ async def catalog() -> Catalog:
                 is_active=active,
                 description=description,
             ),
-            "staff",
+            Actor("staff", is_staff=True),
         )
         ids[sku] = created.id
     return Catalog(shop, db, clock, ids)
@@ -243,7 +250,7 @@ async def test_an_inactive_product_is_hidden_from_customers_only(catalog: Catalo
 
 
 async def test_categories_page(catalog: Catalog) -> None:
-    page = await catalog.shop.list_categories(page=1, page_size=3)
+    page = await catalog.shop.catalog.list_categories(page=1, page_size=3)
     rows = msgspec.json.decode(page.results)
     assert page.count == 4
     assert [(c["name"], c["slug"], c["parent"]) for c in rows] == [
@@ -252,7 +259,7 @@ async def test_categories_page(catalog: Catalog) -> None:
         ("Lamps", "lamps", catalog.ids["Lighting"]),
     ]
     with pytest.raises(NotFound):
-        await catalog.shop.list_categories(page=3, page_size=3)
+        await catalog.shop.catalog.list_categories(page=3, page_size=3)
 
 
 async def test_category_detail_has_children_and_products_below_it(catalog: Catalog) -> None:
@@ -276,12 +283,12 @@ async def test_customer_reads_are_cached(catalog: Catalog) -> None:
     await catalog.products(search="lamp")
     await catalog.detail(catalog.ids["L-1"])
     await catalog.category(catalog.ids["Home"])
-    await catalog.shop.list_categories(page=1, page_size=10)
+    await catalog.shop.catalog.list_categories(page=1, page_size=10)
     before = catalog.reader.queries
     assert await catalog.skus(search="lamp") == ["L-1", "L-2", "B-1"]
     assert (await catalog.detail(catalog.ids["L-1"]))["sku"] == "L-1"
     assert (await catalog.category(catalog.ids["Home"]))["count"] == 4
-    await catalog.shop.list_categories(page=1, page_size=10)
+    await catalog.shop.catalog.list_categories(page=1, page_size=10)
     assert catalog.reader.queries == before
 
 
@@ -297,12 +304,14 @@ async def test_staff_reads_and_errors_are_never_cached(catalog: Catalog) -> None
 
 async def test_a_disabled_cache_reads_every_time() -> None:
     shop, _, _ = fake_shop(Settings(env=Environment.TEST, cache_enabled=False))
-    await shop.create_product(CreateProduct(name="Lamp", sku="L-1", price=Decimal(1)), "staff")
+    await shop.catalog.create_product(
+        CreateProduct(name="Lamp", sku="L-1", price=Decimal(1)), Actor("staff", is_staff=True)
+    )
     reader = shop.ports.reader
     assert isinstance(reader, FakeCatalogReader)
     before = reader.queries
     for _ in range(3):
-        await shop.get_product(1, staff=False)
+        await shop.catalog.get_product(1, staff=False)
     assert reader.queries == before + 3
 
 
@@ -311,19 +320,25 @@ async def test_a_read_after_a_product_write_is_fresh(catalog: Catalog) -> None:
     assert (await catalog.detail(lamp))["price"] == "19.99"
     assert await catalog.skus(ordering="price") == ["B-1", "G-1", "L-1", "X-1", "L-2", "H-1"]
 
-    await catalog.shop.update_product(lamp, UpdateProduct(price=Decimal("999")), "staff")
+    await catalog.shop.catalog.update_product(
+        lamp, UpdateProduct(price=Decimal("999")), Actor("staff", is_staff=True)
+    )
     assert (await catalog.detail(lamp))["price"] == "999.00"
     assert (await catalog.skus(ordering="price"))[-1] == "L-1"
 
-    await catalog.shop.update_product(lamp, UpdateProduct(is_active=False), "staff")
+    await catalog.shop.catalog.update_product(
+        lamp, UpdateProduct(is_active=False), Actor("staff", is_staff=True)
+    )
     with pytest.raises(NotFound):
         await catalog.detail(lamp)
     assert "L-1" not in await catalog.skus()
 
-    await catalog.shop.create_product(CreateProduct(name="New", sku="N-1", price=Decimal(1)), "staff")
+    await catalog.shop.catalog.create_product(
+        CreateProduct(name="New", sku="N-1", price=Decimal(1)), Actor("staff", is_staff=True)
+    )
     assert (await catalog.skus())[-1] == "N-1"
 
-    await catalog.shop.delete_product(catalog.ids["B-1"])
+    await catalog.shop.catalog.delete_product(catalog.ids["B-1"], Actor.operator())
     assert "B-1" not in await catalog.skus()
     assert (await catalog.category(catalog.ids["Lighting"]))["count"] == 1
 
@@ -332,22 +347,30 @@ async def test_a_read_after_a_category_write_is_fresh(catalog: Catalog) -> None:
     lamp = catalog.ids["L-1"]
     assert (await catalog.detail(lamp))["category_name"] == "Lamps"
     assert (await catalog.category(catalog.ids["Home"]))["children"][0]["name"] == "Lighting"
-    await catalog.shop.update_category(catalog.ids["Lighting"], UpdateCategory(name="Lights"))
-    await catalog.shop.update_category(catalog.ids["Lamps"], UpdateCategory(name="Desk Lamps"))
+    await catalog.shop.catalog.update_category(
+        catalog.ids["Lighting"], UpdateCategory(name="Lights"), Actor.operator()
+    )
+    await catalog.shop.catalog.update_category(
+        catalog.ids["Lamps"], UpdateCategory(name="Desk Lamps"), Actor.operator()
+    )
     assert (await catalog.detail(lamp))["category_name"] == "Desk Lamps"
     assert (await catalog.category(catalog.ids["Home"]))["children"][0]["name"] == "Lights"
 
     # Moving a branch changes what its old ancestors list.
-    await catalog.shop.update_category(catalog.ids["Lighting"], UpdateCategory(parent=catalog.ids["Garden"]))
+    await catalog.shop.catalog.update_category(
+        catalog.ids["Lighting"], UpdateCategory(parent=catalog.ids["Garden"]), Actor.operator()
+    )
     assert await catalog.skus(category=catalog.ids["Home"]) == ["H-1"]
     assert await catalog.skus(category=catalog.ids["Garden"]) == ["L-1", "L-2", "B-1", "G-1"]
 
-    await catalog.shop.create_category(CreateCategory(name="Toys"))
-    page = await catalog.shop.list_categories(page=1, page_size=10)
+    await catalog.shop.catalog.create_category(CreateCategory(name="Toys"), Actor.operator())
+    page = await catalog.shop.catalog.list_categories(page=1, page_size=10)
     assert page.count == 5
 
 
 async def test_a_read_after_a_stock_change_is_fresh(catalog: Catalog) -> None:
     assert "L-2" not in await catalog.skus(in_stock=True)
-    await catalog.shop.change_stock(ChangeStock(sku="L-2", delta=3, reason="restock"), "staff")
+    await catalog.shop.stock.change_stock(
+        ChangeStock(sku="L-2", delta=3, reason="restock"), Actor("staff", is_staff=True)
+    )
     assert "L-2" in await catalog.skus(in_stock=True)

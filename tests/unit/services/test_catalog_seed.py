@@ -5,13 +5,14 @@ from __future__ import annotations
 import pytest
 
 from shop_core.bootstrap import Shop
+from shop_core.domain.actors import Actor
 from shop_core.domain.errors import InvalidInput
 from shop_core.services.catalog_seed import DEMO_PREFIX, category_names, product_rows
 from tests.fakes import FakeDatabase, fake_shop
 
 
 async def exported(shop: Shop) -> list[list[str]]:
-    return [row async for batch in shop.export_products() for row in batch]
+    return [row async for batch in shop.catalog.export_products(Actor.operator()) for row in batch]
 
 
 def category_rows(db: FakeDatabase) -> list[tuple[str, str, str | None]]:
@@ -25,8 +26,8 @@ def category_rows(db: FakeDatabase) -> list[tuple[str, str, str | None]]:
 async def test_the_same_arguments_give_the_same_catalog() -> None:
     first, first_db, _ = fake_shop()
     second, second_db, _ = fake_shop()
-    report = await first.seed_catalog(60, 12)
-    await second.seed_catalog(60, 12)
+    report = await first.catalog.seed_catalog(60, 12, Actor.operator())
+    await second.catalog.seed_catalog(60, 12, Actor.operator())
     assert (report.created, report.updated, report.unchanged, report.rejected) == (60, 0, 0, [])
     assert len(first_db.categories) == 12
     assert category_rows(first_db) == category_rows(second_db)
@@ -39,11 +40,11 @@ async def test_the_same_arguments_give_the_same_catalog() -> None:
 
 async def test_seeding_twice_creates_nothing_new() -> None:
     shop, db, _ = fake_shop()
-    await shop.seed_catalog(40, 8)
+    await shop.catalog.seed_catalog(40, 8, Actor.operator())
     rows = await exported(shop)
     movements = len(db.movements)
     progress: list[int] = []
-    again = await shop.seed_catalog(40, 8, progress=progress.append)
+    again = await shop.catalog.seed_catalog(40, 8, Actor.operator(), progress=progress.append)
     assert (again.created, again.updated, again.unchanged, again.skipped, again.rejected) == (0, 0, 0, 40, [])
     assert sum(progress) == 40
     assert len(db.categories) == 8
@@ -58,8 +59,8 @@ async def test_different_arguments_give_different_rows() -> None:
     assert small != [row for _, row in product_rows(11, ["A", "B"])][:10]
     first, _, _ = fake_shop()
     second, _, _ = fake_shop()
-    await first.seed_catalog(10, 4)
-    await second.seed_catalog(11, 4)
+    await first.catalog.seed_catalog(10, 4, Actor.operator())
+    await second.catalog.seed_catalog(11, 4, Actor.operator())
     assert (await exported(first)) != (await exported(second))[:10]
 
 
@@ -86,7 +87,7 @@ def test_category_names_form_a_tree_with_roots_first() -> None:
 
 async def test_seeded_stock_is_recorded_as_movements() -> None:
     shop, db, _ = fake_shop()
-    await shop.seed_catalog(20, 3)
+    await shop.catalog.seed_catalog(20, 3, Actor.operator())
     async with shop.ports.uow() as tx:
         for product in db.products.values():
             assert product.id is not None
@@ -95,11 +96,13 @@ async def test_seeded_stock_is_recorded_as_movements() -> None:
 
 async def test_seeding_over_the_demo_catalog_adds_and_never_changes_a_demo_product() -> None:
     shop, db, _ = fake_shop()
-    await shop.seed_catalog(60, 12, sku_prefix=DEMO_PREFIX)  # what `shop demo` loads
+    await shop.catalog.seed_catalog(
+        60, 12, Actor.operator(), sku_prefix=DEMO_PREFIX
+    )  # what `shop demo` loads
     demo = await exported(shop)
     movements = len(db.movements)
 
-    report = await shop.seed_catalog(100, 20)
+    report = await shop.catalog.seed_catalog(100, 20, Actor.operator())
 
     assert (report.created, report.updated, report.unchanged, report.skipped) == (100, 0, 0, 0)
     rows = await exported(shop)
@@ -111,10 +114,12 @@ async def test_seeding_over_the_demo_catalog_adds_and_never_changes_a_demo_produ
 
 async def test_seeding_other_numbers_over_a_seeded_catalog_keeps_what_is_there() -> None:
     shop, _, _ = fake_shop()
-    await shop.seed_catalog(10, 4)
+    await shop.catalog.seed_catalog(10, 4, Actor.operator())
     before = await exported(shop)
 
-    report = await shop.seed_catalog(15, 5)  # other numbers generate other names for SEED-000001…
+    report = await shop.catalog.seed_catalog(
+        15, 5, Actor.operator()
+    )  # other numbers generate other names for SEED-000001…
 
     assert (report.created, report.updated, report.skipped) == (5, 0, 10)
     assert (await exported(shop))[:10] == before
@@ -122,10 +127,10 @@ async def test_seeding_other_numbers_over_a_seeded_catalog_keeps_what_is_there()
 
 async def test_update_existing_makes_seeded_products_the_generated_rows_again() -> None:
     shop, _, _ = fake_shop()
-    await shop.seed_catalog(10, 4)
+    await shop.catalog.seed_catalog(10, 4, Actor.operator())
     before = await exported(shop)
 
-    report = await shop.seed_catalog(10, 5, update_existing=True)
+    report = await shop.catalog.seed_catalog(10, 5, Actor.operator(), update_existing=True)
 
     assert report.created == 0
     assert report.updated + report.unchanged == 10
@@ -137,7 +142,7 @@ async def test_update_existing_makes_seeded_products_the_generated_rows_again() 
 async def test_a_bad_sku_prefix_is_refused_before_anything_is_written(prefix: str) -> None:
     shop, db, _ = fake_shop()
     with pytest.raises(InvalidInput) as caught:
-        await shop.seed_catalog(5, 2, sku_prefix=prefix)
+        await shop.catalog.seed_catalog(5, 2, Actor.operator(), sku_prefix=prefix)
     assert "sku_prefix" in caught.value.errors
     assert not db.products
     assert not db.categories

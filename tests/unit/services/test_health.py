@@ -31,8 +31,10 @@ class Silent:
 
 async def test_all_probes_answering_is_ok(world: World) -> None:
     database, redis = Answering(), Answering()
-    world.shop.ports.probes = {"database": database, "redis": redis}
-    report = await world.shop.check_health()
+    world.shop.ports.probes.update(
+        {"database": database, "redis": redis}
+    )  # the probes the shop was built with
+    report = await world.shop.operations.check_health()
     assert report.ok is True
     assert {name: (d.ok, d.detail) for name, d in report.dependencies.items()} == {
         "database": (True, "ok"),
@@ -44,9 +46,11 @@ async def test_all_probes_answering_is_ok(world: World) -> None:
 async def test_a_failing_probe_makes_the_report_not_ok_with_the_reason(
     world: World, caplog: pytest.LogCaptureFixture
 ) -> None:
-    world.shop.ports.probes = {"database": Answering(), "redis": Failing()}
+    world.shop.ports.probes.update(
+        {"database": Answering(), "redis": Failing()}
+    )  # the probes the shop was built with
     with caplog.at_level(logging.WARNING, logger="shop.health"):
-        report = await world.shop.check_health()
+        report = await world.shop.operations.check_health()
     assert report.ok is False
     assert report.dependencies["database"].ok is True
     assert report.dependencies["redis"].ok is False
@@ -57,8 +61,10 @@ async def test_a_failing_probe_makes_the_report_not_ok_with_the_reason(
 
 
 async def test_the_public_report_names_the_components_and_never_the_reasons(world: World) -> None:
-    world.shop.ports.probes = {"database": Answering(), "redis": Failing()}
-    report = (await world.shop.check_health()).public()
+    world.shop.ports.probes.update(
+        {"database": Answering(), "redis": Failing()}
+    )  # the probes the shop was built with
+    report = (await world.shop.operations.check_health()).public()
     assert report.ok is False
     assert {name: (d.ok, d.detail) for name, d in report.dependencies.items()} == {
         "database": (True, "ok"),

@@ -7,6 +7,7 @@ import re
 import msgspec
 import pytest
 
+from shop_core.domain.actors import Actor
 from shop_core.domain.errors import AuthenticationFailed, InvalidInput, TooManyAttempts
 from shop_core.domain.tokens import TokenType
 from shop_core.services.commands import Login, Logout, RefreshSession, UpdateProfile
@@ -51,9 +52,9 @@ async def test_login_by_username(world: World) -> None:
 
 async def test_login_without_an_identifier_is_invalid(world: World) -> None:
     with pytest.raises(InvalidInput):
-        await world.shop.login(Login(password=PASSWORD))
+        await world.shop.sessions.login(Login(password=PASSWORD))
     with pytest.raises(InvalidInput):
-        await world.shop.login(Login(password=PASSWORD, email="   "))
+        await world.shop.sessions.login(Login(password=PASSWORD, email="   "))
 
 
 async def test_wrong_password_and_unknown_user_get_the_same_answer(world: World) -> None:
@@ -73,7 +74,7 @@ async def test_wrong_password_and_unknown_user_get_the_same_answer(world: World)
 
 async def test_an_inactive_user_cannot_log_in_even_with_the_right_password(world: World) -> None:
     await world.register("ada@example.com")
-    await world.shop.deactivate_user("ada@example.com")
+    await world.shop.accounts.deactivate_user("ada@example.com", Actor.operator())
     with pytest.raises(AuthenticationFailed, match=re.escape(BAD_CREDENTIALS)):
         await world.login()
     assert token_store(world).families == {}
@@ -143,56 +144,56 @@ async def test_the_lockout_ends_with_its_window(world: World) -> None:
 async def test_refresh_rotates_the_refresh_token(world: World) -> None:
     user = await world.register()
     first = await world.login()
-    second = await world.shop.refresh(RefreshSession(refresh=first.refresh))
+    second = await world.shop.sessions.refresh(RefreshSession(refresh=first.refresh))
     old, new = world.claims(first.refresh), world.claims(second.refresh)
     assert new.family == old.family
     assert new.jti != old.jti
     assert new.subject == world.claims(second.access).subject == user.id
     assert new.family is not None
     assert token_store(world).families[new.family][0] == new.jti
-    third = await world.shop.refresh(RefreshSession(refresh=second.refresh))
+    third = await world.shop.sessions.refresh(RefreshSession(refresh=second.refresh))
     assert world.claims(third.refresh).family == old.family
 
 
 async def test_reusing_a_rotated_refresh_token_revokes_the_family(world: World) -> None:
     await world.register()
     first = await world.login()
-    second = await world.shop.refresh(RefreshSession(refresh=first.refresh))
+    second = await world.shop.sessions.refresh(RefreshSession(refresh=first.refresh))
     with pytest.raises(AuthenticationFailed, match=re.escape(REFRESH_REUSED)):
-        await world.shop.refresh(RefreshSession(refresh=first.refresh))
+        await world.shop.sessions.refresh(RefreshSession(refresh=first.refresh))
     with pytest.raises(AuthenticationFailed, match=re.escape(REFRESH_REUSED)):
-        await world.shop.refresh(RefreshSession(refresh=second.refresh))
+        await world.shop.sessions.refresh(RefreshSession(refresh=second.refresh))
 
 
 async def test_other_sessions_survive_a_stolen_family(world: World) -> None:
     await world.register()
     stolen, other = await world.login(), await world.login()
-    await world.shop.refresh(RefreshSession(refresh=stolen.refresh))
+    await world.shop.sessions.refresh(RefreshSession(refresh=stolen.refresh))
     with pytest.raises(AuthenticationFailed):
-        await world.shop.refresh(RefreshSession(refresh=stolen.refresh))
-    await world.shop.refresh(RefreshSession(refresh=other.refresh))
+        await world.shop.sessions.refresh(RefreshSession(refresh=stolen.refresh))
+    await world.shop.sessions.refresh(RefreshSession(refresh=other.refresh))
 
 
 async def test_an_access_token_is_not_a_refresh_token(world: World) -> None:
     await world.register()
     pair = await world.login()
     with pytest.raises(AuthenticationFailed, match="Expected a refresh token"):
-        await world.shop.refresh(RefreshSession(refresh=pair.access))
+        await world.shop.sessions.refresh(RefreshSession(refresh=pair.access))
     with pytest.raises(AuthenticationFailed, match="Expected a refresh token"):
-        await world.shop.logout(Logout(refresh=pair.access), world.claims(pair.access))
+        await world.shop.sessions.logout(Logout(refresh=pair.access), world.claims(pair.access))
 
 
 async def test_a_refresh_token_is_not_an_access_token(world: World) -> None:
     await world.register()
     pair = await world.login()
     with pytest.raises(AuthenticationFailed, match="Expected a access token"):
-        await world.shop.authenticate(world.claims(pair.refresh))
+        await world.shop.sessions.authenticate(world.claims(pair.refresh))
 
 
 @pytest.mark.parametrize("token", ["", "garbage", "a.b.c"])
 async def test_refresh_refuses_a_malformed_token(world: World, token: str) -> None:
     with pytest.raises(AuthenticationFailed):
-        await world.shop.refresh(RefreshSession(refresh=token))
+        await world.shop.sessions.refresh(RefreshSession(refresh=token))
 
 
 async def test_refresh_refuses_a_token_signed_with_another_key(world: World) -> None:
@@ -202,15 +203,15 @@ async def test_refresh_refuses_a_token_signed_with_another_key(world: World) -> 
     claims = world.claims((await world.login()).refresh)
     forged = JwtTokenCodec("another-secret-key-0123456789abcdef").encode(claims)
     with pytest.raises(AuthenticationFailed, match="invalid or expired"):
-        await world.shop.refresh(RefreshSession(refresh=forged))
+        await world.shop.sessions.refresh(RefreshSession(refresh=forged))
 
 
 async def test_refresh_refuses_a_deactivated_user(world: World) -> None:
     await world.register()
     pair = await world.login()
-    await world.shop.deactivate_user("ada@example.com")
+    await world.shop.accounts.deactivate_user("ada@example.com", Actor.operator())
     with pytest.raises(AuthenticationFailed, match="inactive"):
-        await world.shop.refresh(RefreshSession(refresh=pair.refresh))
+        await world.shop.sessions.refresh(RefreshSession(refresh=pair.refresh))
 
 
 # --- logout and authenticate ---------------------------------------------------------------
@@ -220,20 +221,20 @@ async def test_logout_revokes_the_family_and_the_access_token(world: World) -> N
     await world.register()
     pair = await world.login()
     access = world.claims(pair.access)
-    assert (await world.shop.authenticate(access)).email == "ada@example.com"
-    await world.shop.logout(Logout(refresh=pair.refresh), access)
+    assert (await world.shop.sessions.authenticate(access)).email == "ada@example.com"
+    await world.shop.sessions.logout(Logout(refresh=pair.refresh), access)
     with pytest.raises(AuthenticationFailed, match="revoked"):
-        await world.shop.authenticate(access)
+        await world.shop.sessions.authenticate(access)
     with pytest.raises(AuthenticationFailed, match=re.escape(REFRESH_REUSED)):
-        await world.shop.refresh(RefreshSession(refresh=pair.refresh))
+        await world.shop.sessions.refresh(RefreshSession(refresh=pair.refresh))
 
 
 async def test_logout_leaves_other_sessions_alone(world: World) -> None:
     await world.register()
     mine, other = await world.login(), await world.login()
-    await world.shop.logout(Logout(refresh=mine.refresh), world.claims(mine.access))
-    await world.shop.authenticate(world.claims(other.access))
-    await world.shop.refresh(RefreshSession(refresh=other.refresh))
+    await world.shop.sessions.logout(Logout(refresh=mine.refresh), world.claims(mine.access))
+    await world.shop.sessions.authenticate(world.claims(other.access))
+    await world.shop.sessions.refresh(RefreshSession(refresh=other.refresh))
 
 
 async def test_logout_with_someone_elses_refresh_token_is_refused(world: World) -> None:
@@ -241,17 +242,17 @@ async def test_logout_with_someone_elses_refresh_token_is_refused(world: World) 
     await world.register("grace@example.com")
     ada, grace = await world.login(), await world.login(email="grace@example.com")
     with pytest.raises(AuthenticationFailed, match="another session"):
-        await world.shop.logout(Logout(refresh=grace.refresh), world.claims(ada.access))
-    await world.shop.refresh(RefreshSession(refresh=grace.refresh))
+        await world.shop.sessions.logout(Logout(refresh=grace.refresh), world.claims(ada.access))
+    await world.shop.sessions.refresh(RefreshSession(refresh=grace.refresh))
     # Ada asked to log out: the access token she used is revoked all the same.
     with pytest.raises(AuthenticationFailed):
-        await world.shop.authenticate(world.claims(ada.access))
+        await world.shop.sessions.authenticate(world.claims(ada.access))
 
 
 async def test_authenticate_returns_the_user(world: World) -> None:
     user = await world.register()
     pair = await world.login()
-    assert await world.shop.authenticate(world.claims(pair.access)) == user
+    assert await world.shop.sessions.authenticate(world.claims(pair.access)) == user
 
 
 async def test_authenticate_refuses_a_revoked_token(world: World) -> None:
@@ -259,16 +260,16 @@ async def test_authenticate_refuses_a_revoked_token(world: World) -> None:
     access = world.claims((await world.login()).access)
     await token_store(world).revoke_token(access.jti, access.expires_at)
     with pytest.raises(AuthenticationFailed, match="revoked"):
-        await world.shop.authenticate(access)
+        await world.shop.sessions.authenticate(access)
 
 
 async def test_authenticate_refuses_a_deactivated_user_at_once(world: World) -> None:
     await world.register()
     access = world.claims((await world.login()).access)
-    await world.shop.authenticate(access)  # the user is known to this process now
-    await world.shop.deactivate_user("ada@example.com")
+    await world.shop.sessions.authenticate(access)  # the user is known to this process now
+    await world.shop.accounts.deactivate_user("ada@example.com", Actor.operator())
     with pytest.raises(AuthenticationFailed, match="inactive"):
-        await world.shop.authenticate(access)
+        await world.shop.sessions.authenticate(access)
 
 
 async def test_authenticate_refuses_a_deleted_user(world: World) -> None:
@@ -276,7 +277,7 @@ async def test_authenticate_refuses_a_deleted_user(world: World) -> None:
     access = world.claims((await world.login()).access)
     del world.db.users[user.id]
     with pytest.raises(AuthenticationFailed, match="gone"):
-        await world.shop.authenticate(access)
+        await world.shop.sessions.authenticate(access)
 
 
 def test_login_commands_are_validated_when_converted() -> None:
@@ -289,8 +290,8 @@ def test_login_commands_are_validated_when_converted() -> None:
 async def test_authenticate_reads_the_user_again_only_after_a_change(world: World) -> None:
     user = await world.register()
     access = world.claims((await world.login()).access)
-    assert (await world.shop.authenticate(access)).first_name == ""
+    assert (await world.shop.sessions.authenticate(access)).first_name == ""
     world.db.users[user.id].first_name = "Behind the shop's back"  # not through a use case
-    assert (await world.shop.authenticate(access)).first_name == ""  # the user kept from before
-    await world.shop.update_profile(user.id, UpdateProfile(first_name="Ada"))
-    assert (await world.shop.authenticate(access)).first_name == "Ada"
+    assert (await world.shop.sessions.authenticate(access)).first_name == ""  # the user kept from before
+    await world.shop.accounts.update_profile(user.id, UpdateProfile(first_name="Ada"))
+    assert (await world.shop.sessions.authenticate(access)).first_name == "Ada"

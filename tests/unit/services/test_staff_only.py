@@ -1,0 +1,142 @@
+"""Every staff-only use case refuses a customer in the core itself, whatever driver calls it: the
+HTTP guards and the CLI are a second line, not the only one. A refused call changes nothing."""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Awaitable, Callable
+from decimal import Decimal
+from typing import Any
+
+import msgspec
+import pytest
+
+from shop_core.bootstrap import Shop
+from shop_core.domain.actors import Actor
+from shop_core.domain.errors import PermissionDenied
+from shop_core.services.catalog_commands import (
+    ChangeStock,
+    CreateCategory,
+    CreateProduct,
+    UpdateCategory,
+    UpdateProduct,
+)
+from shop_core.services.commands import CreateAdmin
+from shop_core.services.order_commands import ChangeOrderStatus
+from shop_core.services.payment_views import RefundPayment
+from tests.fakes import fake_shop
+
+CUSTOMER = Actor.user(7, "eve@example.com", is_staff=False)
+STAFF = Actor.operator()
+
+UseCase = Callable[[Shop, Actor], Awaitable[Any]]
+
+
+async def _drain(shop: Shop, actor: Actor) -> None:
+    async for _ in shop.catalog.export_products(actor):
+        pass
+
+
+STAFF_ONLY: dict[str, UseCase] = {
+    "accounts.create_admin": lambda s, a: s.accounts.create_admin(
+        CreateAdmin(email="root@example.com", password="a long enough password"), a
+    ),
+    "accounts.find_user": lambda s, a: s.accounts.find_user("ada@example.com", a),
+    "accounts.list_users": lambda s, a: s.accounts.list_users(a),
+    "accounts.deactivate_user": lambda s, a: s.accounts.deactivate_user("ada@example.com", a),
+    "catalog.create_product": lambda s, a: s.catalog.create_product(
+        CreateProduct(name="Lamp", sku="L-9", price=Decimal("5.00")), a
+    ),
+    "catalog.update_product": lambda s, a: s.catalog.update_product(1, UpdateProduct(name="Renamed"), a),
+    "catalog.delete_product": lambda s, a: s.catalog.delete_product(1, a),
+    "catalog.create_category": lambda s, a: s.catalog.create_category(CreateCategory(name="Toys"), a),
+    "catalog.update_category": lambda s, a: s.catalog.update_category(1, UpdateCategory(name="Games"), a),
+    "catalog.delete_category": lambda s, a: s.catalog.delete_category(1, a),
+    "catalog.import_products": lambda s, a: s.catalog.import_products(iter([]), a),
+    "catalog.export_products": _drain,
+    "catalog.seed_catalog": lambda s, a: s.catalog.seed_catalog(3, 1, a),
+    "stock.change_stock": lambda s, a: s.stock.change_stock(ChangeStock(sku="L-1", reason="x", delta=5), a),
+    "stock.stock_history": lambda s, a: s.stock.stock_history("L-1", a),
+    "orders.list_orders_with_emails": lambda s, a: s.orders.list_orders_with_emails(a),
+    "orders.change_order_status": lambda s, a: s.orders.change_order_status(
+        1, ChangeOrderStatus(status="processing"), a
+    ),
+    "payments.list_payments": lambda s, a: s.payments.list_payments(a),
+    "payments.refund_payment": lambda s, a: s.payments.refund_payment(
+        1, msgspec.convert({"amount": "1.00"}, RefundPayment), a
+    ),
+    "payments.confirm_cash": lambda s, a: s.payments.confirm_cash("ORD-2026-AAAA", a),
+    "jobs.list_jobs": lambda s, a: s.jobs.list_jobs(a),
+    "jobs.get_job": lambda s, a: s.jobs.get_job(1, a),
+    "jobs.retry_job": lambda s, a: s.jobs.retry_job(1, a),
+    "operations.seed_demo": lambda s, a: s.operations.seed_demo(a),
+}
+
+# Use cases that take an actor but serve customers too (they see and act on their own things only).
+FOR_CUSTOMERS_TOO = {
+    "orders.place_order",
+    "orders.checkout_cart",
+    "orders.get_order",
+    "orders.get_order_by_number",
+    "orders.list_orders",
+    "orders.cancel_order",
+    "invoices.order_invoice",
+    "invoices.order_invoice_by_number",
+    "payments.start_payment",
+    "payments.get_payment",
+    "payments.verify_payment",
+    "payments.payments_of_order",
+    "payments.cancel_order",
+}
+
+
+@pytest.fixture
+async def shop() -> Shop:
+    shop, _, _ = fake_shop()
+    await shop.catalog.create_category(CreateCategory(name="Lighting"), STAFF)
+    await shop.catalog.create_product(
+        CreateProduct(name="Lamp", sku="L-1", price=Decimal("20.00"), stock_quantity=10), STAFF
+    )
+    return shop
+
+
+@pytest.mark.parametrize("name", sorted(STAFF_ONLY))
+async def test_a_customer_is_refused_and_nothing_changes(shop: Shop, name: str) -> None:
+    before = await _state(shop)
+    with pytest.raises(PermissionDenied, match="staff"):
+        await STAFF_ONLY[name](shop, CUSTOMER)
+    assert await _state(shop) == before
+
+
+async def test_staff_get_through_the_same_check(shop: Shop) -> None:
+    movement = await STAFF_ONLY["stock.change_stock"](shop, STAFF)
+    assert (movement.balance_after, movement.actor) == (15, "cli")
+    assert (await shop.catalog.create_category(CreateCategory(name="Toys"), STAFF)).name == "Toys"
+
+
+def test_every_use_case_that_takes_an_actor_is_classified() -> None:
+    """A new use case taking an `actor` must be listed above: staff-only (and tested here) or not."""
+    shop, _, _ = fake_shop()
+    takes_actor = set()
+    areas = ("accounts", "sessions", "catalog", "stock", "cart", "orders", "invoices", "payments", "jobs")
+    for area in (*areas, "operations"):
+        service = getattr(shop, area)
+        for method, function in inspect.getmembers(service, inspect.ismethod):
+            params = inspect.signature(function).parameters
+            if not method.startswith("_") and ({"actor", "viewer"} & params.keys()):
+                takes_actor.add(f"{area}.{method}")
+    assert takes_actor == set(STAFF_ONLY) | FOR_CUSTOMERS_TOO
+
+
+async def _state(shop: Shop) -> tuple[Any, ...]:
+    async with shop.ports.uow() as uow:
+        products = await uow.products.page(offset=0, limit=100)
+        categories = await uow.categories.all()
+        users, _ = await uow.users.list(offset=0, limit=100)
+        movements = await shop.stock.stock_history("L-1", STAFF)
+    return (
+        [(p.sku, p.name, p.stock_quantity, p.is_active) for p in products],
+        sorted(c.name for c in categories),
+        [(u.email, u.is_active) for u in users],
+        len(movements),
+    )
