@@ -1,6 +1,6 @@
 """The documentation site's promises, checked without building it (`nox -s docs` builds it strict):
-every page is in the nav and every nav entry is a page, and the library page shows the tested
-example itself."""
+every page is in the nav and every nav entry is a page, the library page shows the tested example
+itself, and the README stays a short map that links every page."""
 
 from __future__ import annotations
 
@@ -58,3 +58,14 @@ def test_the_library_page_includes_the_tested_example_file() -> None:
     )
     assert snippets["check_paths"] is True
     assert snippets["base_path"] == ["."]
+
+
+def test_the_readme_links_to_every_docs_page_and_only_to_pages_that_exist() -> None:
+    readme = (ROOT / "README.md").read_text()
+    linked = set(re.findall(r"\]\((docs/[^)#]+\.md)(?:#[^)]*)?\)", readme))
+    on_disk = {path.relative_to(ROOT).as_posix() for path in DOCS.rglob("*.md")}
+    assert linked == on_disk
+
+
+def test_the_readme_stays_short() -> None:
+    assert len((ROOT / "README.md").read_text().splitlines()) <= 200
