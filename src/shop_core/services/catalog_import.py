@@ -26,7 +26,7 @@ import msgspec
 
 from shop_core.domain.catalog import Category, Product, check_product, slugify
 from shop_core.domain.errors import DomainError, InvalidInput
-from shop_core.domain.money import Money, minor_units
+from shop_core.domain.money import exponent_of, format_minor, minor_units
 from shop_core.domain.stock import StockReason, movement_of
 from shop_core.ports.clock import Clock
 from shop_core.ports.persistence import UnitOfWork, UnitOfWorkFactory
@@ -426,13 +426,14 @@ async def export_rows(
 
 def _row(p: Product, catalog: _Catalog, currency: str) -> list[str]:
     path = catalog.path_of.get(p.category_id, "") if p.category_id is not None else ""
+    exponent = exponent_of(currency)
     cells = [
         p.sku,
         p.name,
         p.slug,
         path,
-        str(Money(p.price, currency)),
-        "" if p.cost_price is None else str(Money(p.cost_price, currency)),
+        format_minor(p.price, exponent),
+        "" if p.cost_price is None else format_minor(p.cost_price, exponent),
         str(p.discount_percentage),
         str(p.stock_quantity),
         p.image_url,
