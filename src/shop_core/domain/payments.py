@@ -68,32 +68,6 @@ def parse_gateway(raw: str) -> Gateway:
         raise InvalidInput.field("gateway", f"Unknown gateway {raw!r}; one of {names}.") from None
 
 
-def to_gateway_units(amount: int, currency: str) -> int:
-    """The amount to send a gateway that counts in Stripe's units.
-
-    The shop keeps every amount in the minor unit of its currency as ISO 4217 defines it (cents,
-    whole yen, fils), which is Stripe's unit too, zero-decimal currencies included, with two
-    exceptions: Stripe counts ISK in hundredths though it has none, and charges in a
-    three-decimal currency (KWD, BHD...) must end in 0.
-    """
-    code = currency.upper()
-    if code in _STRIPE_TWO_DECIMAL_OVER_ISO_ZERO:
-        return amount * 100
-    if code in _THREE_DECIMAL and amount % 10:
-        raise InvalidInput(f"Stripe charges {code} only in multiples of 0.010; {amount} fils cannot be sent.")
-    return amount
-
-
-def from_gateway_units(amount: int, currency: str) -> int:
-    if currency.upper() in _STRIPE_TWO_DECIMAL_OVER_ISO_ZERO:
-        return amount // 100
-    return amount
-
-
-_STRIPE_TWO_DECIMAL_OVER_ISO_ZERO = frozenset({"ISK"})
-_THREE_DECIMAL = frozenset({"BHD", "JOD", "KWD", "OMR", "TND", "IQD", "LYD"})
-
-
 @dataclass(eq=False)
 class Payment:
     order_id: int

@@ -13,8 +13,6 @@ from shop_core.domain.payments import (
     Outcome,
     Payment,
     PaymentState,
-    from_gateway_units,
-    to_gateway_units,
 )
 
 NOW = datetime(2030, 1, 1, tzinfo=UTC)
@@ -81,17 +79,3 @@ def test_refunds_stay_within_what_was_paid() -> None:
 def test_a_payment_not_collected_cannot_be_refunded() -> None:
     with pytest.raises(Conflict):
         payment(PaymentState.PENDING).check_refund(None)
-
-
-@pytest.mark.parametrize(
-    ("amount", "currency", "sent"),
-    [(1999, "USD", 1999), (1500, "JPY", 1500), (5000, "ISK", 500_000), (1230, "KWD", 1230)],
-)
-def test_amounts_reach_stripe_in_its_units_and_come_back(amount: int, currency: str, sent: int) -> None:
-    assert to_gateway_units(amount, currency) == sent
-    assert from_gateway_units(sent, currency) == amount
-
-
-def test_a_three_decimal_amount_stripe_cannot_charge_is_refused() -> None:
-    with pytest.raises(InvalidInput):
-        to_gateway_units(1234, "KWD")
