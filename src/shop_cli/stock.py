@@ -13,6 +13,7 @@ from shop_cli.paging import JSON, PAGE, PAGE_SIZE, window
 from shop_cli.runner import console, fail, guarded, print_json, run
 from shop_core.services.catalog_commands import ChangeStock
 from shop_core.services.catalog_views import StockMovementView
+from shop_core.services.paging import PAST_THE_END
 
 app = typer.Typer(help="Stock levels and their history.", no_args_is_help=True)
 
@@ -68,7 +69,7 @@ def history(
     found = run(lambda shop: shop.stock_history(sku, limit=offset + limit + 1))
     movements = found[offset : offset + limit]
     if page > 1 and not movements:
-        fail("That page is past the end of the list.")
+        fail(PAST_THE_END)
     next_page = page + 1 if len(found) > offset + limit else None
     if as_json:
         print_json(HistoryPage(page, page_size, next_page, movements))
