@@ -12,7 +12,7 @@ from types import SimpleNamespace, TracebackType
 from typing import Any, Self, TypeVar
 
 from shop_core.bootstrap import Ports, Shop
-from shop_core.domain.cart import CartLimits, CartSnapshot, is_expired
+from shop_core.domain.cart import CartLimits, CartSnapshot, has_room_for, is_expired, within_line_maximum
 from shop_core.domain.catalog import Category, Product, descendants
 from shop_core.domain.errors import Conflict
 from shop_core.domain.jobs import Job
@@ -499,10 +499,10 @@ class FakeCartStore:
 
     async def add(self, owner: str, product_id: int, quantity: int, now: datetime, limits: CartLimits) -> int:
         lines = await self._lines(owner, now, limits)
-        if product_id not in lines and len(lines) >= limits.max_lines:
+        if not has_room_for(len(lines), has_line=product_id in lines, limits=limits):
             raise CartLimitReached(lines=True)
         new = lines.get(product_id, 0) + quantity
-        if new > limits.max_quantity:
+        if not within_line_maximum(new, limits):
             raise CartLimitReached(lines=False)
         self.carts[owner] = CartSnapshot(lines={**lines, product_id: new}, updated_at=now)
         return new
@@ -511,12 +511,12 @@ class FakeCartStore:
         self, owner: str, product_id: int, quantity: int, now: datetime, limits: CartLimits
     ) -> None:
         lines = await self._lines(owner, now, limits)
-        if quantity > limits.max_quantity:
+        if not within_line_maximum(quantity, limits):
             raise CartLimitReached(lines=False)
         if quantity <= 0:
             await self.remove(owner, product_id, now, limits)
             return
-        if product_id not in lines and len(lines) >= limits.max_lines:
+        if not has_room_for(len(lines), has_line=product_id in lines, limits=limits):
             raise CartLimitReached(lines=True)
         self.carts[owner] = CartSnapshot(lines={**lines, product_id: quantity}, updated_at=now)
 

@@ -13,6 +13,7 @@ from shop_cli.paging import JSON, PAGE, PAGE_SIZE, window
 from shop_cli.runner import OPERATOR, console, fail, guarded, print_json, run
 from shop_core.services.catalog_commands import ChangeStock
 from shop_core.services.catalog_views import StockMovementView
+from shop_core.services.paging import PAST_THE_END
 
 app = typer.Typer(help="Stock levels and their history.", no_args_is_help=True)
 
@@ -43,8 +44,6 @@ def adjust_stock(
     note: str = NOTE,
 ) -> None:
     """Add DELTA to a product's stock (refused if it would go below zero)."""
-    if delta == 0:
-        fail("DELTA is 0: that changes nothing.")
     _change({"sku": sku, "delta": delta, "reason": reason, "note": note})
 
 
@@ -69,7 +68,7 @@ def history(
     found = run(lambda shop: shop.stock.stock_history(sku, OPERATOR, limit=offset + limit + 1))
     movements = found[offset : offset + limit]
     if page > 1 and not movements:
-        fail("That page is past the end of the list.")
+        fail(PAST_THE_END)
     next_page = page + 1 if len(found) > offset + limit else None
     if as_json:
         print_json(HistoryPage(page, page_size, next_page, movements))
@@ -96,8 +95,6 @@ def history(
 
 
 def _change(fields: dict[str, Any]) -> None:
-    if not fields["reason"].strip():
-        fail("--reason cannot be blank.")
     cmd = guarded(lambda: msgspec.convert(fields, ChangeStock))
     movement: StockMovementView = run(lambda shop: shop.stock.change_stock(cmd, OPERATOR))
     before = movement.balance_after - movement.delta

@@ -1,5 +1,10 @@
 """Carts in Redis: one hash per cart (`cart:{owner}` → product id → quantity) whose TTL every
-write refreshes. Changes run as Lua scripts, so concurrent edits of one cart are atomic."""
+write refreshes. Changes run as Lua scripts, so concurrent edits of one cart are atomic.
+
+The cart limits are the core's (`shop_core.domain.cart`: `within_line_maximum`, `has_room_for`);
+the scripts repeat those two comparisons in Lua because only inside a script are the check and the
+write one step, which is what keeps concurrent adds within the limits. They report which limit was
+hit (-1 lines, -2 quantity); the core decides what the customer is told."""
 
 from __future__ import annotations
 
@@ -9,7 +14,7 @@ from typing import Any
 from redis.asyncio import Redis
 
 from shop_core.adapters.redis_errors import reachable
-from shop_core.domain.cart import CartLimits, CartSnapshot, is_expired
+from shop_core.domain.cart import CartLimits, CartSnapshot, is_expired, within_line_maximum
 from shop_core.ports.cart import CartLimitReached
 
 UPDATED = "updated_at"
@@ -24,6 +29,7 @@ local function fresh(key, ttl, now)
 end
 """
 # KEYS[1] cart; ARGV: product, quantity, max quantity, max lines, ttl seconds, now (epoch µs)
+# `lines >= max lines` is the core's has_room_for, `new > max quantity` its within_line_maximum.
 _ADD = (
     _FRESH
     + """
@@ -109,7 +115,7 @@ class RedisCartStore:
     async def set(
         self, owner: str, product_id: int, quantity: int, now: datetime, limits: CartLimits
     ) -> None:
-        if quantity > limits.max_quantity:
+        if not within_line_maximum(quantity, limits):
             raise CartLimitReached(lines=False)
         if quantity <= 0:
             await self.remove(owner, product_id, now, limits)

@@ -2,7 +2,7 @@
 
 Amounts: the shop keeps every amount in the currency's ISO 4217 minor unit (cents, whole yen), and
 Stripe's `amount` is in the currency's smallest unit too (zero-decimal currencies such as JPY in whole
-units). Every amount still goes through `to_gateway_units`/`from_gateway_units`, the one place the
+units). Every amount still goes through `to_stripe_units`/`from_stripe_units`, the one place the
 two may differ (Stripe's special cases, e.g. ISK sent as a two-decimal amount), so a 1500 JPY order is
 sent as `amount=1500`, never 150000.
 
@@ -22,14 +22,14 @@ from typing import Any, Final
 
 import stripe
 
+from shop_core.domain.errors import InvalidInput
+from shop_core.domain.money import CURRENCY_EXPONENTS
 from shop_core.domain.payments import (
     Gateway,
     Outcome,
     Payment,
     Refund,
     RefundState,
-    from_gateway_units,
-    to_gateway_units,
 )
 from shop_core.ports.payments import (
     BadWebhook,
@@ -59,6 +59,32 @@ _REFUND_STATES: Final = {
     "failed": RefundState.FAILED,
     "canceled": RefundState.FAILED,
 }  # anything else (pending, requires_action) is still pending
+
+
+def to_stripe_units(amount: int, currency: str) -> int:
+    """The amount to send Stripe for `amount` in the shop's minor unit of `currency`.
+
+    The shop keeps every amount in the minor unit of its currency as ISO 4217 defines it (cents,
+    whole yen, fils), which is Stripe's unit too, zero-decimal currencies included, with two
+    exceptions: Stripe counts ISK in hundredths though it has none, and charges in a
+    three-decimal currency (KWD, BHD...) must end in 0.
+    """
+    code = currency.upper()
+    if code in _STRIPE_TWO_DECIMAL_OVER_ISO_ZERO:
+        return amount * 100
+    if CURRENCY_EXPONENTS.get(code) == 3 and amount % 10:
+        raise InvalidInput(f"Stripe charges {code} only in multiples of 0.010; {amount} fils cannot be sent.")
+    return amount
+
+
+def from_stripe_units(amount: int, currency: str) -> int:
+    """An amount Stripe reports, in the shop's minor unit of `currency`."""
+    if currency.upper() in _STRIPE_TWO_DECIMAL_OVER_ISO_ZERO:
+        return amount // 100
+    return amount
+
+
+_STRIPE_TWO_DECIMAL_OVER_ISO_ZERO = frozenset({"ISK"})
 
 
 class StripeGateway:
@@ -100,7 +126,7 @@ class StripeGateway:
 
     async def start(self, request: StartRequest) -> Started:
         params: stripe.params.PaymentIntentCreateParams = {
-            "amount": to_gateway_units(request.amount, request.currency),
+            "amount": to_stripe_units(request.amount, request.currency),
             "currency": request.currency.lower(),
             # Stripe echoes metadata back in every PaymentIntent, Charge and event: it ties them to us.
             "metadata": {
@@ -136,7 +162,7 @@ class StripeGateway:
     async def refund(self, request: RefundRequest) -> RefundAnswer:
         params: stripe.params.RefundCreateParams = {
             "payment_intent": request.payment_reference,
-            "amount": to_gateway_units(request.amount, request.currency),
+            "amount": to_stripe_units(request.amount, request.currency),
             "reason": "requested_by_customer",
             "metadata": {"refund_id": str(request.refund_id)},
         }
@@ -207,7 +233,7 @@ def _payment_state(pi: stripe.PaymentIntent) -> GatewayState:
     failure = ""
     if pi.status == "succeeded":
         outcome = Outcome.SUCCEEDED
-        amount = from_gateway_units(pi.amount_received, currency)
+        amount = from_stripe_units(pi.amount_received, currency)
     elif pi.status == "canceled":
         outcome = Outcome.CANCELLED
     elif pi.status == "requires_payment_method" and pi.last_payment_error is not None:
@@ -251,11 +277,11 @@ def _charge_refunded(event_id: str, type_: str, charge: stripe.Charge) -> Provid
     payment = GatewayState(
         reference=reference,
         outcome=Outcome.SUCCEEDED,
-        amount=from_gateway_units(charge.amount, currency),
+        amount=from_stripe_units(charge.amount, currency),
         currency=currency,
         payment_id=payment_id,
     )
-    refunded = from_gateway_units(charge.amount_refunded, currency)
+    refunded = from_stripe_units(charge.amount_refunded, currency)
     return ProviderEvent(
         event_id=event_id, kind="refund", payment=payment, refund_amount=refunded, type=type_
     )

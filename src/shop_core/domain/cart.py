@@ -9,7 +9,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from shop_core.domain.errors import Conflict, InvalidInput
+from shop_core.domain.errors import Conflict, DomainError, InvalidInput
 
 
 @dataclass(frozen=True)
@@ -39,6 +39,29 @@ def check_quantity(quantity: int, limits: CartLimits, *, allow_zero: bool = Fals
     lowest = 0 if allow_zero else 1
     if not lowest <= quantity <= limits.max_quantity:
         raise InvalidInput.field("quantity", f"Use a whole number from {lowest} to {limits.max_quantity}.")
+
+
+# The cart limits. A store applies them inside its atomic write (a Lua script, a conditional
+# upsert), so concurrent adds cannot together pass them; what they are, and what the customer is
+# told, is decided here.
+
+
+def within_line_maximum(quantity: int, limits: CartLimits) -> bool:
+    """Whether one line may hold `quantity` of a product."""
+    return quantity <= limits.max_quantity
+
+
+def has_room_for(lines_held: int, *, has_line: bool, limits: CartLimits) -> bool:
+    """Whether a cart holding `lines_held` lines may take a change of one line (a new line needs room)."""
+    return has_line or lines_held < limits.max_lines
+
+
+def limit_error(limits: CartLimits, *, lines: bool) -> DomainError:
+    """What the customer is told when a store refused a change past `limits` (`lines`: the line
+    count; otherwise a line's maximum)."""
+    if lines:
+        return Conflict(f"The cart is full: at most {limits.max_lines} different products.")
+    return InvalidInput.field("quantity", f"At most {limits.max_quantity} of one product per cart.")
 
 
 def check_stock(product_id: int, wanted: int, available: int) -> None:

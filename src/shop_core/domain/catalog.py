@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
-from shop_core.domain.errors import InvalidInput
+from shop_core.domain.errors import Conflict, InvalidInput
 from shop_core.domain.money import percent_off
 
 MAX_SLUG_LENGTH = 200
@@ -29,6 +29,27 @@ def valid_slug(raw: str, *, field_name: str = "slug") -> str:
     if not slug or slug != slugify(slug):
         raise InvalidInput.field(field_name, "Use lower-case letters, digits and single hyphens.")
     return slug
+
+
+def product_slug_base(name: str) -> str:
+    """The slug a product gets from its name when none is given."""
+    return slugify(name) or "product"
+
+
+def numbered_slugs(base: str) -> Iterator[str]:
+    """The slugs to try, in order, until one is free: `base`, then `base-2`, `base-3`..."""
+    yield base
+    n = 2
+    while True:
+        yield f"{base[:190]}-{n}"
+        n += 1
+
+
+class ProductSlugTaken(Conflict):
+    """A slug asked for by name is another product's (a slug made from a name is numbered instead)."""
+
+    def __init__(self, slug: str) -> None:
+        super().__init__(f"A product with the slug {slug!r} already exists.")
 
 
 @dataclass(eq=False)
@@ -112,6 +133,17 @@ class StockTaken:
     @property
     def final_price(self) -> int:
         return percent_off(self.price, self.discount_percentage)
+
+
+DISCOUNT_STEP = Decimal("0.01")
+
+
+def discount_percentage(value: Decimal) -> Decimal:
+    """A discount as stored: given with at most two decimal places, kept with exactly two."""
+    stored = value.quantize(DISCOUNT_STEP)
+    if stored != value:
+        raise InvalidInput.field("discount_percentage", "Use at most two decimal places.")
+    return stored
 
 
 def check_product(product: Product) -> None:

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal
 
 from shop_core.domain.errors import InvalidInput
 
@@ -60,77 +59,6 @@ def exponent_of(currency: str) -> int:
 def round_half_up(value: Decimal) -> int:
     """The one rounding rule of the shop: to the nearest whole minor unit, halves away from zero."""
     return int(value.quantize(Decimal(1), rounding=ROUND_HALF_UP))
-
-
-@dataclass(frozen=True)
-class Money:
-    """Ordered within one currency; comparing or combining two currencies is refused."""
-
-    minor: int
-    currency: str
-
-    @classmethod
-    def parse(cls, amount: str | Decimal | int, currency: str) -> Money:
-        """An amount in major units ("19.99"), rounded half-up to the minor unit."""
-        if isinstance(amount, float):
-            raise InvalidInput.field("amount", "Give the amount as a decimal string, never a float.")
-        try:
-            value = Decimal(amount) if not isinstance(amount, Decimal) else amount
-        except (InvalidOperation, ValueError):
-            raise InvalidInput.field("amount", f"{amount!r} is not a decimal amount.") from None
-        if not value.is_finite():
-            raise InvalidInput.field("amount", "The amount must be a finite number.")
-        try:
-            return cls(round_half_up(value.scaleb(exponent_of(currency))), currency)
-        except InvalidOperation:  # more digits than the decimal context holds
-            raise InvalidInput.field("amount", "The amount is too large.") from None
-
-    @classmethod
-    def zero(cls, currency: str) -> Money:
-        return cls(0, currency)
-
-    @property
-    def amount(self) -> Decimal:
-        """The value in major units, with exactly the currency's number of decimal places."""
-        exponent = exponent_of(self.currency)
-        return Decimal(self.minor).scaleb(-exponent).quantize(Decimal(1).scaleb(-exponent))
-
-    def __str__(self) -> str:
-        return str(self.amount)
-
-    def __add__(self, other: Money) -> Money:
-        return Money(self.minor + self._same(other).minor, self.currency)
-
-    def __sub__(self, other: Money) -> Money:
-        return Money(self.minor - self._same(other).minor, self.currency)
-
-    def __lt__(self, other: Money) -> bool:
-        return self.minor < self._same(other).minor
-
-    def __le__(self, other: Money) -> bool:
-        return self.minor <= self._same(other).minor
-
-    def __gt__(self, other: Money) -> bool:
-        return self.minor > self._same(other).minor
-
-    def __ge__(self, other: Money) -> bool:
-        return self.minor >= self._same(other).minor
-
-    def times(self, quantity: int) -> Money:
-        return Money(self.minor * quantity, self.currency)
-
-    def scaled(self, factor: Decimal) -> Money:
-        """This amount times `factor` (a rate, a percentage as a fraction), rounded half-up."""
-        return Money(round_half_up(Decimal(self.minor) * factor), self.currency)
-
-    def less_percent(self, percent: Decimal) -> Money:
-        """This amount less `percent` % (0-100)."""
-        return Money(percent_off(self.minor, percent), self.currency)
-
-    def _same(self, other: Money) -> Money:
-        if other.currency != self.currency:
-            raise InvalidInput.field("currency", f"Cannot combine {self.currency} and {other.currency}.")
-        return other
 
 
 def percent_off(minor: int, percent: Decimal) -> int:

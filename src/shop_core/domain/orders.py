@@ -181,6 +181,15 @@ class Order:
     def is_unpaid(self) -> bool:
         return self.status is OrderStatus.PENDING and self.payment_status is not PaymentStatus.PAID
 
+    def payment_failed(self, now: datetime) -> bool:
+        """An attempt to pay failed: an unpaid order says so (another attempt may still pay it);
+        False when nothing changed."""
+        if not self.is_unpaid or self.payment_status is PaymentStatus.FAILED:
+            return False
+        self.payment_status = PaymentStatus.FAILED
+        self.updated_at = now
+        return True
+
     def can_move_to(self, target: OrderStatus) -> bool:
         return target in TRANSITIONS[self.status]
 

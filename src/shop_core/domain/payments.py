@@ -11,12 +11,16 @@ otherwise the payment is *held* (`hold_reason`) for staff, and the order is not 
 
 from __future__ import annotations
 
+import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 from shop_core.domain.errors import Conflict, InvalidInput
 from shop_core.domain.money import exponent_of, format_minor
+from shop_core.domain.orders import Order
 
 
 class Gateway(StrEnum):
@@ -68,32 +72,6 @@ def parse_gateway(raw: str) -> Gateway:
         raise InvalidInput.field("gateway", f"Unknown gateway {raw!r}; one of {names}.") from None
 
 
-def to_gateway_units(amount: int, currency: str) -> int:
-    """The amount to send a gateway that counts in Stripe's units.
-
-    The shop keeps every amount in the minor unit of its currency as ISO 4217 defines it (cents,
-    whole yen, fils), which is Stripe's unit too, zero-decimal currencies included, with two
-    exceptions: Stripe counts ISK in hundredths though it has none, and charges in a
-    three-decimal currency (KWD, BHD...) must end in 0.
-    """
-    code = currency.upper()
-    if code in _STRIPE_TWO_DECIMAL_OVER_ISO_ZERO:
-        return amount * 100
-    if code in _THREE_DECIMAL and amount % 10:
-        raise InvalidInput(f"Stripe charges {code} only in multiples of 0.010; {amount} fils cannot be sent.")
-    return amount
-
-
-def from_gateway_units(amount: int, currency: str) -> int:
-    if currency.upper() in _STRIPE_TWO_DECIMAL_OVER_ISO_ZERO:
-        return amount // 100
-    return amount
-
-
-_STRIPE_TWO_DECIMAL_OVER_ISO_ZERO = frozenset({"ISK"})
-_THREE_DECIMAL = frozenset({"BHD", "JOD", "KWD", "OMR", "TND", "IQD", "LYD"})
-
-
 @dataclass(eq=False)
 class Payment:
     order_id: int
@@ -117,9 +95,59 @@ class Payment:
     version: int = 1
     id: int | None = None
 
+    @classmethod
+    def attempt_of(
+        cls, order: Order, gateway: Gateway, *, attempt: int, now: datetime, reference: str = ""
+    ) -> Payment:
+        """A new pending attempt to collect `order`'s total through `gateway`."""
+        assert order.id is not None
+        return cls(
+            order_id=order.id,
+            order_number=order.number,
+            user_id=order.user_id,
+            gateway=gateway,
+            attempt=attempt,
+            status=P.PENDING,
+            amount=order.total_price,
+            currency=order.currency,
+            created_at=now,
+            updated_at=now,
+            reference=reference,
+        )
+
     @property
     def is_live(self) -> bool:
         return self.status in LIVE and not self.hold_reason
+
+    def opened(self, reference: str, client_secret: str, redirect_url: str, now: datetime) -> bool:
+        """The gateway made its side of the payment; False (changing nothing) if it was recorded already."""
+        if self.reference:
+            return False
+        self.reference, self.client_secret, self.redirect_url = reference, client_secret, redirect_url
+        self.updated_at = now
+        return True
+
+    def take_reference(self, reference: str) -> bool:
+        """Whether the provider's `reference` is this payment's; news that outran our recording of
+        the provider's id records it."""
+        if not self.reference:
+            self.reference = reference
+        return self.reference == reference
+
+    @property
+    def kept_provider_data(self) -> dict[str, Any]:
+        """What the gateway said a refund will need later (SSLCommerz's bank_tran_id)."""
+        kept: dict[str, Any] = json.loads(self.provider_data) if self.provider_data else {}
+        return kept
+
+    def keep_provider_data(self, data: Mapping[str, Any]) -> None:
+        """Keep what the gateway said a refund will need later, over what was kept before."""
+        self.provider_data = json.dumps({**self.kept_provider_data, **data})
+
+    def counted_as(self, stored: Payment) -> None:
+        """Take the refund count and state just stored for this payment (see `record_refunded`)."""
+        self.refunded_amount, self.status = stored.refunded_amount, stored.status
+        self.updated_at, self.version = stored.updated_at, stored.version
 
     @property
     def refundable(self) -> int:
@@ -205,6 +233,19 @@ class Refund:
     reference: str = ""
     failure: str = ""
     id: int | None = None
+
+    def take_reference(self, reference: str) -> None:
+        """Record the gateway's id for this refund, once."""
+        if reference and not self.reference:
+            self.reference = reference
+
+    def unconfirmed(self, failure: str) -> bool:
+        """The gateway could not say whether it went through: a pending refund keeps why; False for
+        a settled one (nothing changes)."""
+        if self.status is not RefundState.PENDING:
+            return False
+        self.failure = failure[:500]
+        return True
 
     def settle(self, state: RefundState, now: datetime, failure: str = "") -> bool:
         """True when this moved the refund out of pending (a refund settles once)."""

@@ -7,7 +7,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from shop_core.domain.catalog import Product
-from shop_core.domain.errors import Conflict
+from shop_core.domain.errors import InvalidInput
 
 
 class StockReason(StrEnum):
@@ -49,12 +49,19 @@ class Take:
     note: str
 
 
-def apply_delta(current: int, delta: int) -> int:
-    """The stock after `delta`; Conflict when it would go below zero."""
-    after = current + delta
-    if after < 0:
-        raise Conflict(f"Only {current} in stock; cannot remove {-delta}.")
-    return after
+ZERO_DELTA = "A delta of 0 changes nothing: give how much to add, or to remove (negative)."
+BLANK_REASON = "The reason cannot be blank."
+
+
+def check_change(*, quantity: int | None, delta: int | None, reason: str) -> None:
+    """An operator's stock change names exactly one of a level to set (`quantity`) or a non-zero
+    `delta`, and a reason that is not blank; InvalidInput, naming the field, otherwise."""
+    if (quantity is None) == (delta is None):
+        raise InvalidInput.field("quantity", "Give either a quantity to set or a delta to add.")
+    if delta == 0:
+        raise InvalidInput.field("delta", ZERO_DELTA)
+    if not reason.strip():
+        raise InvalidInput.field("reason", BLANK_REASON)
 
 
 def movement_of(product: Product, delta: int, reason: str, actor: str, now: datetime) -> StockMovement:

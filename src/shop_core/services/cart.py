@@ -20,11 +20,12 @@ from shop_core.domain.cart import (
     check_stock,
     customer_owner,
     guest_owner_of,
+    limit_error,
     merged_quantity,
     new_guest_token,
 )
 from shop_core.domain.catalog import Product
-from shop_core.domain.errors import Conflict, InvalidInput, NotFound
+from shop_core.domain.errors import NotFound
 from shop_core.domain.ids import MAX_ID
 from shop_core.domain.money import exponent_of, format_minor
 from shop_core.ports.cart import CartLimitReached, CartStore
@@ -128,7 +129,7 @@ async def add_to_cart(owner: str, cmd: AddToCart, ctx: CartContext) -> CartView:
     except CartLimitReached as exc:
         if not exc.lines and line_cap < ctx.limits.max_quantity:
             raise StockShortage(cmd.product_id, current + cmd.quantity, product.stock_quantity) from None
-        raise _limit_error(exc, ctx.limits) from None
+        raise limit_error(ctx.limits, lines=exc.lines) from None
     return await view_cart(owner, ctx)
 
 
@@ -144,7 +145,7 @@ async def set_quantity(owner: str, product_id: int, cmd: SetQuantity, ctx: CartC
     try:
         await ctx.store.set(owner, product_id, cmd.quantity, now, ctx.limits)
     except CartLimitReached as exc:
-        raise _limit_error(exc, ctx.limits) from None
+        raise limit_error(ctx.limits, lines=exc.lines) from None
     return await view_cart(owner, ctx)
 
 
@@ -183,12 +184,6 @@ async def merge_carts(guest: str, customer: str, ctx: CartContext) -> CartView:
 
 async def purge_expired(ctx: CartContext) -> int:
     return await ctx.store.purge_expired(ctx.clock.now(), ctx.limits)
-
-
-def _limit_error(exc: CartLimitReached, limits: CartLimits) -> Exception:
-    if exc.lines:
-        return Conflict(f"The cart is full: at most {limits.max_lines} different products.")
-    return InvalidInput.field("quantity", f"At most {limits.max_quantity} of one product per cart.")
 
 
 async def _sellable(product_id: int, ctx: CartContext) -> Product:

@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Any
 
 import msgspec
 
-from shop_core.domain.catalog import Category, Product, check_parent, check_product, slugify
+from shop_core.domain.catalog import (
+    Category,
+    Product,
+    ProductSlugTaken,
+    check_parent,
+    check_product,
+    discount_percentage,
+    numbered_slugs,
+    product_slug_base,
+    slugify,
+)
 from shop_core.domain.errors import Conflict, InvalidInput, NotFound
 from shop_core.domain.money import minor_units
 from shop_core.domain.stock import StockReason, movement_of
@@ -118,31 +127,25 @@ async def _apply(product: Product, fields: dict[str, Any], uow: UnitOfWork, curr
         cost = fields["cost_price"]
         product.cost_price = None if cost is None else minor_units(cost, currency, field="cost_price")
     if "discount_percentage" in fields:
-        product.discount_percentage = _percent(fields["discount_percentage"])
+        product.discount_percentage = discount_percentage(fields["discount_percentage"])
     if "category" in fields:
         if fields["category"] is not None and await uow.categories.get(fields["category"]) is None:
             raise InvalidInput.field("category", f"There is no category {fields['category']}.")
         product.category_id = fields["category"]
     if fields.get("slug"):
         if await uow.products.slug_taken(fields["slug"], other_than=product.id):
-            raise Conflict(f"A product with the slug {fields['slug']!r} already exists.")
+            raise ProductSlugTaken(fields["slug"])
         product.slug = fields["slug"]
     elif not product.slug:
-        product.slug = await _free_slug(slugify(product.name) or "product", uow)
+        product.slug = await _free_slug(product_slug_base(product.name), uow)
     check_product(product)
 
 
-def _percent(value: Decimal) -> Decimal:
-    if value != value.quantize(Decimal("0.01")):
-        raise InvalidInput.field("discount_percentage", "Use at most two decimal places.")
-    return value.quantize(Decimal("0.01"))
-
-
 async def _free_slug(base: str, uow: UnitOfWork) -> str:
-    slug, n = base, 1
+    candidates = numbered_slugs(base)
+    slug = next(candidates)
     while await uow.products.slug_taken(slug):
-        n += 1
-        slug = f"{base[:190]}-{n}"
+        slug = next(candidates)
     return slug
 
 

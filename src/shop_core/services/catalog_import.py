@@ -24,9 +24,17 @@ from typing import Any
 
 import msgspec
 
-from shop_core.domain.catalog import Category, Product, check_product, slugify
+from shop_core.domain.catalog import (
+    Category,
+    Product,
+    ProductSlugTaken,
+    check_product,
+    discount_percentage,
+    numbered_slugs,
+    product_slug_base,
+)
 from shop_core.domain.errors import DomainError, InvalidInput
-from shop_core.domain.money import Money, minor_units
+from shop_core.domain.money import exponent_of, format_minor, minor_units
 from shop_core.domain.stock import StockReason, movement_of
 from shop_core.ports.clock import Clock
 from shop_core.ports.persistence import UnitOfWork, UnitOfWorkFactory
@@ -368,19 +376,14 @@ def _fill(
     """
     price = minor_units(cmd.price, currency, field="price")
     cost = None if cmd.cost_price is None else minor_units(cmd.cost_price, currency, field="cost_price")
-    discount = cmd.discount_percentage.quantize(Decimal("0.01"))
-    if discount != cmd.discount_percentage:
-        raise InvalidInput.field("discount_percentage", "use at most two decimal places")
+    discount = discount_percentage(cmd.discount_percentage)
     name = cmd.name.strip()
-    wanted = cmd.slug or product.slug or slugify(name) or "product"
+    wanted = cmd.slug or product.slug or product_slug_base(name)
     slug = product.slug
     if wanted != product.slug:
         if cmd.slug and cmd.slug in catalog.slugs:
-            raise InvalidInput.field("slug", f"slug {cmd.slug!r} is used by another product")
-        slug, n = wanted, 1
-        while slug in catalog.slugs:
-            n += 1
-            slug = f"{wanted[:190]}-{n}"
+            raise ProductSlugTaken(cmd.slug)
+        slug = next(s for s in numbered_slugs(wanted) if s not in catalog.slugs)
     changes: dict[str, Any] = {
         "name": name,
         "slug": slug,
@@ -426,13 +429,14 @@ async def export_rows(
 
 def _row(p: Product, catalog: _Catalog, currency: str) -> list[str]:
     path = catalog.path_of.get(p.category_id, "") if p.category_id is not None else ""
+    exponent = exponent_of(currency)
     cells = [
         p.sku,
         p.name,
         p.slug,
         path,
-        str(Money(p.price, currency)),
-        "" if p.cost_price is None else str(Money(p.cost_price, currency)),
+        format_minor(p.price, exponent),
+        "" if p.cost_price is None else format_minor(p.cost_price, exponent),
         str(p.discount_percentage),
         str(p.stock_quantity),
         p.image_url,

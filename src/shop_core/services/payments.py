@@ -21,12 +21,12 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
+from typing import NoReturn, TypeVar
 
 from shop_core.domain.actors import SYSTEM, Actor, require_staff
 from shop_core.domain.errors import (
@@ -39,7 +39,7 @@ from shop_core.domain.errors import (
     ServiceUnavailable,
 )
 from shop_core.domain.money import exponent_of, format_minor, minor_units
-from shop_core.domain.orders import Order, OrderEvent, OrderStatus, PaymentMethod, PaymentStatus
+from shop_core.domain.orders import Order, OrderEvent, OrderStatus, PaymentMethod
 from shop_core.domain.payments import (
     Gateway,
     Outcome,
@@ -114,6 +114,36 @@ class OrderNotPayable(Conflict):
     code = "order_not_payable"
 
 
+T = TypeVar("T")
+
+
+class _TryAgain(Exception):
+    """This attempt met a concurrent change (a row another request added first): run it again."""
+
+
+async def _retried(
+    attempt: Callable[[], Awaitable[T]],
+    *,
+    gave_up: Callable[[], T],
+    again_on: tuple[type[Exception], ...] = (_TryAgain,),
+) -> T:
+    """Run `attempt` (one transaction) until it passes, at most MAX_RETRIES times; a change made
+    meanwhile (`again_on`) runs it again on the new state, and `gave_up` answers after the last."""
+    for _ in range(MAX_RETRIES):
+        try:
+            return await attempt()
+        except again_on:
+            continue
+    return gave_up()
+
+
+def _raise(error: Exception) -> Callable[[], NoReturn]:
+    def give_up() -> NoReturn:
+        raise error
+
+    return give_up
+
+
 # --- starting -----------------------------------------------------------------------------------
 
 
@@ -131,7 +161,8 @@ async def start_payment(
             if order.user_id != viewer.user_id:
                 raise NotFound("No such order.")
         replayed = await _claim_key(viewer.user_id, key, f"payment|{cmd.order_id}|{cmd.gateway or ''}", ctx)
-    for _ in range(MAX_RETRIES):
+
+    async def attempt() -> StartedPayment:
         async with ctx.uow() as uow:
             order = await visible_order(uow, cmd.order_id, viewer)
             if order.user_id != viewer.user_id:
@@ -150,20 +181,9 @@ async def start_payment(
             created = payment is None
             if payment is None:
                 now = ctx.orders.clock.now()
-                payment = Payment(
-                    order_id=_id(order),
-                    order_number=order.number,
-                    user_id=order.user_id,
-                    gateway=gateway,
-                    attempt=len(attempts) + 1,
-                    status=PaymentState.PENDING,
-                    amount=order.total_price,
-                    currency=order.currency,
-                    created_at=now,
-                    updated_at=now,
-                )
+                payment = Payment.attempt_of(order, gateway, attempt=len(attempts) + 1, now=now)
                 if await uow.payments.add(payment) is None:
-                    continue  # a concurrent request started one: look again
+                    raise _TryAgain  # a concurrent request started one: look again
                 note = f"{gateway.value}, attempt {payment.attempt}"
                 await uow.orders.add_events(
                     _id(order), [OrderEvent("payment_started", now, viewer.label, note=note)]
@@ -173,7 +193,9 @@ async def start_payment(
                 return StartedPayment(payment_view(payment), created=replayed)
         opened = await _open_at_gateway(payment, order, email, adapter, ctx)
         return StartedPayment(payment_view(opened), created or replayed)
-    raise Conflict("The payment is being started by another request; retry shortly.")
+
+    busy = Conflict("The payment is being started by another request; retry shortly.")
+    return await _retried(attempt, gave_up=_raise(busy))
 
 
 def _live_or_none(order: Order, attempts: list[Payment], gateway: Gateway) -> Payment | None:
@@ -223,11 +245,8 @@ async def _open_at_gateway(
         raise GatewayUnavailable(f"The {payment.gateway.value} gateway failed: {exc}") from exc
     async with ctx.uow() as uow:
         current = await _locked(uow, _pid(payment))
-        if not current.reference:
-            current.reference = started.reference
-            current.client_secret = started.client_secret
-            current.redirect_url = started.redirect_url
-            current.updated_at = ctx.orders.clock.now()
+        now = ctx.orders.clock.now()
+        if current.opened(started.reference, started.client_secret, started.redirect_url, now):
             await uow.payments.save(current)
             await uow.commit()
     return current
@@ -264,18 +283,19 @@ async def handle_webhook(
     if event is None:
         return "ignored"
     actor = Actor(f"gateway:{gateway.value}", None, is_staff=True)
-    for _ in range(MAX_RETRIES):
-        try:
-            async with ctx.uow() as uow:
-                now = ctx.orders.clock.now()
-                if not await uow.payments.record_event(gateway, event.event_id, event.type, now):
-                    return "duplicate"
-                applied = await _apply_event(uow, gateway, event, actor, ctx)
-                await uow.commit()
-                return "applied" if applied else "ignored"
-        except Conflict:
-            continue  # changed meanwhile (SQLite has no row locks): apply it to the new state
-    raise ServiceUnavailable("The payment kept changing while the webhook was applied; deliver it again.")
+
+    async def attempt() -> str:
+        async with ctx.uow() as uow:
+            now = ctx.orders.clock.now()
+            if not await uow.payments.record_event(gateway, event.event_id, event.type, now):
+                return "duplicate"
+            applied = await _apply_event(uow, gateway, event, actor, ctx)
+            await uow.commit()
+            return "applied" if applied else "ignored"
+
+    # A Conflict: changed meanwhile (SQLite has no row locks), so it is applied to the new state.
+    busy = ServiceUnavailable("The payment kept changing while the webhook was applied; deliver it again.")
+    return await _retried(attempt, gave_up=_raise(busy), again_on=(Conflict,))
 
 
 async def _apply_event(
@@ -299,9 +319,7 @@ async def _payment_of_state(uow: UnitOfWork, gateway: Gateway, state: GatewaySta
         payment = await uow.payments.get(state.payment_id, for_update=True)
         if payment is None or payment.gateway is not gateway:
             return None
-        if not payment.reference:  # news that outran our recording of the provider's id
-            payment.reference = state.reference
-        elif payment.reference != state.reference:
+        if not payment.take_reference(state.reference):
             return None  # an id that does not go with this provider payment: not ours to apply
     return payment
 
@@ -323,8 +341,7 @@ async def _bring_up_to_state(
 ) -> bool:
     now = ctx.orders.clock.now()
     if state.provider_data:
-        kept = json.loads(payment.provider_data) if payment.provider_data else {}
-        payment.provider_data = json.dumps({**kept, **state.provider_data})
+        payment.keep_provider_data(state.provider_data)
     if not _judge(payment, state, now):
         if state.provider_data:
             await uow.payments.save(payment)
@@ -348,11 +365,8 @@ async def _bring_up_to_state(
         events.append(
             OrderEvent("payment_failed", now, actor.label, note=f"{_label(payment)}: {payment.failure}")
         )
-        if order.is_unpaid and order.payment_status is not PaymentStatus.FAILED:
-            order.payment_status = PaymentStatus.FAILED
-            order.updated_at = now
-            if not await uow.orders.save(order):
-                raise Conflict("The order changed meanwhile.")
+        if order.payment_failed(now) and not await uow.orders.save(order):
+            raise Conflict("The order changed meanwhile.")
     else:
         events.append(OrderEvent(f"payment_{payment.status.value}", now, actor.label, note=_label(payment)))
     await uow.payments.save(payment)
@@ -403,16 +417,15 @@ async def _settle_from_gateway(payment: Payment, actor: Actor, ctx: PaymentConte
         state = await adapter.fetch(payment)
     except GatewayError as exc:
         raise GatewayUnavailable(f"The {payment.gateway.value} gateway could not be asked: {exc}") from exc
-    for _ in range(MAX_RETRIES):
-        try:
-            async with ctx.uow() as uow:
-                current = await _locked(uow, _pid(payment))
-                changed = await _apply_state(uow, current, state, actor, ctx)
-                await uow.commit()
-                return changed
-        except Conflict:
-            continue
-    return False
+
+    async def attempt() -> bool:
+        async with ctx.uow() as uow:
+            current = await _locked(uow, _pid(payment))
+            changed = await _apply_state(uow, current, state, actor, ctx)
+            await uow.commit()
+            return changed
+
+    return await _retried(attempt, gave_up=lambda: False, again_on=(Conflict,))
 
 
 # --- refunds ----------------------------------------------------------------------------------------
@@ -472,7 +485,7 @@ async def _refund_at_gateway(
         amount=refund.amount,
         currency=payment.currency,
         reason=refund.reason or "Refund",
-        provider_data=json.loads(payment.provider_data) if payment.provider_data else {},
+        provider_data=payment.kept_provider_data,
     )
     try:
         answer = await adapter.refund(request)
@@ -481,28 +494,26 @@ async def _refund_at_gateway(
         # with the same refund id (the gateway's idempotency key), so it cannot be made twice.
         async with ctx.uow() as uow:
             current = await uow.payments.get_refund(refund.id or 0, for_update=True)
-            if current is not None and current.status is RefundState.PENDING:
-                current.failure = str(exc)[:500]
+            if current is not None and current.unconfirmed(str(exc)):
                 await uow.payments.save_refund(current)
                 await uow.commit()
         raise GatewayUnavailable(
             f"The {payment.gateway.value} gateway did not confirm refund #{refund.id}: {exc}. "
             "It stays pending and is tried again by reconciliation."
         ) from exc
-    for _ in range(MAX_RETRIES):
-        try:
-            async with ctx.uow() as uow:
-                current_payment = await _locked(uow, _pid(payment))
-                current = await uow.payments.get_refund(refund.id or 0, for_update=True)
-                assert current is not None
-                await _apply_refund(
-                    uow, current_payment, current, answer, actor=actor, ctx=ctx, move_order=move_order
-                )
-                await uow.commit()
-                return answer
-        except Conflict:
-            continue
-    return answer
+
+    async def attempt() -> RefundAnswer:
+        async with ctx.uow() as uow:
+            current_payment = await _locked(uow, _pid(payment))
+            current = await uow.payments.get_refund(refund.id or 0, for_update=True)
+            assert current is not None
+            await _apply_refund(
+                uow, current_payment, current, answer, actor=actor, ctx=ctx, move_order=move_order
+            )
+            await uow.commit()
+            return answer
+
+    return await _retried(attempt, gave_up=lambda: answer, again_on=(Conflict,))
 
 
 async def _apply_refund(
@@ -516,8 +527,7 @@ async def _apply_refund(
     move_order: bool = True,
 ) -> bool:
     now = ctx.orders.clock.now()
-    if answer.reference and not refund.reference:
-        refund.reference = answer.reference
+    refund.take_reference(answer.reference)
     if not refund.settle(answer.state, now, answer.failure):
         await uow.payments.save_refund(refund)
         return False
@@ -540,7 +550,7 @@ async def _apply_refund(
             [OrderEvent("refund_exceeds_payment", now, actor.label, note=f"{label} of {refund.amount}")],
         )
         return True
-    _take_state(payment, counted)
+    payment.counted_as(counted)
     await uow.orders.add_events(
         payment.order_id,
         [OrderEvent("refund_succeeded", now, actor.label, note=f"{label} of {refund.amount}")],
@@ -552,12 +562,6 @@ async def _apply_refund(
             uow, order, OrderStatus.REFUNDED, actor, ctx=ctx.orders, note=label, refunded_by=label
         )
     return True
-
-
-def _take_state(payment: Payment, stored: Payment) -> None:
-    """Bring the caller's copy of a payment up to what was just stored."""
-    payment.refunded_amount, payment.status = stored.refunded_amount, stored.status
-    payment.updated_at, payment.version = stored.updated_at, stored.version
 
 
 async def _settle_refunds(payment: Payment, actor: Actor, ctx: PaymentContext) -> int:
@@ -627,7 +631,8 @@ async def confirm_cash(order_number: str, actor: Actor, *, ctx: PaymentContext) 
     """Staff confirm that a cash-on-delivery order's money was collected: the order is paid."""
     if not actor.is_staff:
         raise PermissionDenied("Only staff can confirm a cash payment.")
-    for _ in range(MAX_RETRIES):
+
+    async def attempt() -> PaymentView:
         async with ctx.uow() as uow:
             order = await uow.orders.get_by_number(order_number.strip().upper())
             if order is None:
@@ -640,28 +645,19 @@ async def confirm_cash(order_number: str, actor: Actor, *, ctx: PaymentContext) 
             payment = _live_or_none(order, attempts, Gateway.COD)
             now = ctx.orders.clock.now()
             if payment is None:
-                payment = Payment(
-                    order_id=_id(order),
-                    order_number=order.number,
-                    user_id=order.user_id,
-                    gateway=Gateway.COD,
-                    attempt=len(attempts) + 1,
-                    status=PaymentState.PENDING,
-                    amount=order.total_price,
-                    currency=order.currency,
-                    created_at=now,
-                    updated_at=now,
-                    reference=f"cod-{order.number}-{len(attempts) + 1}",
-                )
+                number = len(attempts) + 1
+                reference = f"cod-{order.number}-{number}"
+                payment = Payment.attempt_of(order, Gateway.COD, attempt=number, now=now, reference=reference)
                 if await uow.payments.add(payment) is None:
-                    continue
+                    raise _TryAgain
             else:
                 payment = await _locked(uow, _pid(payment))
             state = GatewayState(payment.reference, Outcome.SUCCEEDED, payment.amount, payment.currency)
             await _apply_state(uow, payment, state, actor, ctx)
             await uow.commit()
             return payment_view(payment)
-    raise Conflict("The order kept changing; try again.")
+
+    return await _retried(attempt, gave_up=_raise(Conflict("The order kept changing; try again.")))
 
 
 # --- reading ----------------------------------------------------------------------------------------

@@ -7,8 +7,8 @@ from datetime import datetime
 import msgspec
 
 from shop_core.domain.actors import Actor, require_staff
-from shop_core.domain.errors import Conflict, InvalidInput, NotFound
-from shop_core.domain.stock import StockMovement, fell_below
+from shop_core.domain.errors import Conflict, NotFound
+from shop_core.domain.stock import StockMovement, check_change, fell_below
 from shop_core.ports.clock import Clock
 from shop_core.ports.persistence import UnitOfWork, UnitOfWorkFactory
 from shop_core.services import jobs
@@ -26,9 +26,9 @@ async def change_stock(
     clock: Clock,
     low_stock_threshold: int = 0,
 ) -> StockMovementView:
-    """Set the stock (`quantity`) or move it (`delta`) in one conditional statement; never below zero."""
-    if (cmd.quantity is None) == (cmd.delta is None):
-        raise InvalidInput.field("quantity", "Give either a quantity to set or a delta to add.")
+    """Set the stock (`quantity`) or move it by a non-zero `delta`, with a reason that is not blank,
+    in one conditional statement; never below zero."""
+    check_change(quantity=cmd.quantity, delta=cmd.delta, reason=cmd.reason)
     async with uow:
         product = await uow.products.get_by_sku(cmd.sku, for_update=True)
         if product is None:

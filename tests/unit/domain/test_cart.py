@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from shop_core.domain.cart import (
     CartLimits,
@@ -14,9 +16,12 @@ from shop_core.domain.cart import (
     customer_owner,
     guest_owner,
     guest_owner_of,
+    has_room_for,
     is_expired,
+    limit_error,
     merged_quantity,
     new_guest_token,
+    within_line_maximum,
 )
 from shop_core.domain.errors import Conflict, InvalidInput
 
@@ -120,3 +125,26 @@ def test_a_tampered_token_is_refused() -> None:
         guest_owner_of(f"{cart_id}.{signature[:-1]}", SECRET)
     with pytest.raises(InvalidInput):
         guest_owner_of(f"{cart_id}.{signature}é", SECRET)
+
+
+# --- the limits every cart store applies -----------------------------------------------------------
+
+
+@given(quantity=st.integers(min_value=-5, max_value=200), maximum=st.integers(min_value=1, max_value=99))
+def test_a_line_holds_at_most_the_maximum(quantity: int, maximum: int) -> None:
+    assert within_line_maximum(quantity, CartLimits(max_quantity=maximum)) is (quantity <= maximum)
+
+
+@given(held=st.integers(min_value=0, max_value=10), has_line=st.booleans())
+def test_a_new_line_needs_room_and_an_existing_line_always_changes(held: int, has_line: bool) -> None:
+    fits = has_room_for(held, has_line=has_line, limits=LIMITS)
+    assert fits is (has_line or held < LIMITS.max_lines)
+
+
+def test_the_limit_messages_name_the_limit() -> None:
+    full = limit_error(LIMITS, lines=True)
+    assert type(full) is Conflict
+    assert full.detail == "The cart is full: at most 2 different products."
+    too_many = limit_error(LIMITS, lines=False)
+    assert isinstance(too_many, InvalidInput)
+    assert too_many.errors == {"quantity": ["At most 5 of one product per cart."]}

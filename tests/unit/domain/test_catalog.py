@@ -13,13 +13,17 @@ from hypothesis import strategies as st
 from shop_core.domain.catalog import (
     MAX_SLUG_LENGTH,
     Product,
+    ProductSlugTaken,
     check_parent,
     check_product,
     descendants,
+    discount_percentage,
+    numbered_slugs,
+    product_slug_base,
     slugify,
     valid_slug,
 )
-from shop_core.domain.errors import InvalidInput
+from shop_core.domain.errors import Conflict, InvalidInput
 
 SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 
@@ -243,3 +247,45 @@ def test_final_price_examples() -> None:
     assert product(price=1999, discount_percentage=Decimal(10)).final_price == 1799
     assert product(price=1999).final_price == 1999
     assert product(price=1999, discount_percentage=Decimal(100)).final_price == 0
+
+
+# --- one rule for the API and the import: discounts and product slugs ------------------------------
+
+
+@given(hundredths=st.integers(min_value=0, max_value=10_000), zeros=st.integers(min_value=0, max_value=4))
+def test_a_discount_with_at_most_two_places_is_kept_with_exactly_two(hundredths: int, zeros: int) -> None:
+    given_as = (Decimal(hundredths) / 100).quantize(Decimal(1).scaleb(-2 - zeros))  # "12.5", "12.5000"
+    stored = discount_percentage(given_as)
+    assert stored == given_as
+    assert stored.as_tuple().exponent == -2
+
+
+@pytest.mark.parametrize("value", ["10.005", "0.001", "99.999", "33.3333"])
+def test_a_discount_finer_than_a_hundredth_is_refused(value: str) -> None:
+    with pytest.raises(InvalidInput) as caught:
+        discount_percentage(Decimal(value))
+    assert caught.value.errors == {"discount_percentage": ["Use at most two decimal places."]}
+
+
+def test_numbered_slugs_start_with_the_base_then_count_from_two() -> None:
+    candidates = numbered_slugs("lamp")
+    assert [next(candidates) for _ in range(4)] == ["lamp", "lamp-2", "lamp-3", "lamp-4"]
+
+
+@given(base=st.text(alphabet="abc-", min_size=1, max_size=MAX_SLUG_LENGTH))
+def test_numbered_slugs_are_distinct_and_fit_the_column(base: str) -> None:
+    candidates = numbered_slugs(base)
+    tried = [next(candidates) for _ in range(30)]
+    assert len(set(tried)) == len(tried)
+    assert all(len(slug) <= MAX_SLUG_LENGTH for slug in tried[1:])
+
+
+@pytest.mark.parametrize(("name", "base"), [("Café Lamp", "cafe-lamp"), ("", "product"), ("!!!", "product")])
+def test_a_product_slug_comes_from_its_name_or_is_product(name: str, base: str) -> None:
+    assert product_slug_base(name) == base
+
+
+def test_a_taken_slug_is_a_conflict_naming_it() -> None:
+    taken = ProductSlugTaken("lamp")
+    assert isinstance(taken, Conflict)
+    assert taken.detail == "A product with the slug 'lamp' already exists."

@@ -249,3 +249,29 @@ def test_parse_payment_method_refuses_anything_else(raw: str) -> None:
         parse_payment_method(raw)
     assert list(caught.value.errors) == ["payment_method"]
     assert repr(raw) in caught.value.detail
+
+
+# --- a failed payment attempt -------------------------------------------------------------------
+
+
+def test_a_failed_payment_marks_an_unpaid_order_once() -> None:
+    order = placed()
+    assert order.payment_failed(LATER) is True
+    assert (order.payment_status, order.updated_at) == (PaymentStatus.FAILED, LATER)
+    assert order.payment_failed(LATER + timedelta(hours=1)) is False
+    assert order.updated_at == LATER
+
+
+@pytest.mark.parametrize("status", [s for s in OrderStatus if s is not S.PENDING])
+def test_a_failed_payment_changes_nothing_once_the_order_moved_on(status: OrderStatus) -> None:
+    order = order_in(status)
+    before = (order.payment_status, order.updated_at)
+    assert order.payment_failed(LATER + timedelta(days=9)) is False
+    assert (order.payment_status, order.updated_at) == before
+
+
+def test_a_failed_order_can_still_be_paid() -> None:
+    order = placed()
+    order.payment_failed(LATER)
+    order.move_to(S.PAID, LATER, "gateway:stripe")
+    assert order.payment_status is PaymentStatus.PAID

@@ -6,16 +6,19 @@ from datetime import UTC, datetime
 
 import pytest
 
+from shop_core.domain.addresses import Address
 from shop_core.domain.errors import Conflict, InvalidInput
+from shop_core.domain.orders import Order, PaymentMethod
 from shop_core.domain.payments import (
     PAYMENT_MOVES,
     Gateway,
     Outcome,
     Payment,
     PaymentState,
-    from_gateway_units,
-    to_gateway_units,
+    Refund,
+    RefundState,
 )
+from shop_core.domain.pricing import PricedLine, Totals
 
 NOW = datetime(2030, 1, 1, tzinfo=UTC)
 
@@ -83,15 +86,87 @@ def test_a_payment_not_collected_cannot_be_refunded() -> None:
         payment(PaymentState.PENDING).check_refund(None)
 
 
-@pytest.mark.parametrize(
-    ("amount", "currency", "sent"),
-    [(1999, "USD", 1999), (1500, "JPY", 1500), (5000, "ISK", 500_000), (1230, "KWD", 1230)],
-)
-def test_amounts_reach_stripe_in_its_units_and_come_back(amount: int, currency: str, sent: int) -> None:
-    assert to_gateway_units(amount, currency) == sent
-    assert from_gateway_units(sent, currency) == amount
+# --- one way to make an attempt, and the changes the service asks of a payment ------------------------
 
 
-def test_a_three_decimal_amount_stripe_cannot_charge_is_refused() -> None:
-    with pytest.raises(InvalidInput):
-        to_gateway_units(1234, "KWD")
+def an_order() -> Order:
+    address = Address(full_name="Ada", line1="1 Main St", city="Dhaka", postal_code="1207", country="BD")
+    line = PricedLine(
+        product_id=3,
+        product_name="Lamp",
+        sku="L-1",
+        unit_price=5000,
+        quantity=1,
+        line_total=5000,
+        discount_amount=0,
+        tax_amount=0,
+    )
+    order = Order.place(
+        user_id=9,
+        lines=[line],
+        totals=Totals(subtotal=5000, discount_amount=0, tax_amount=0, shipping_cost=0),
+        currency="BDT",
+        payment_method=PaymentMethod.STRIPE,
+        shipping_address=address,
+        billing_address=address,
+        now=NOW,
+    )
+    order.id = 41
+    return order
+
+
+def test_an_attempt_collects_the_order_total_pending() -> None:
+    order = an_order()
+    p = Payment.attempt_of(order, Gateway.COD, attempt=2, now=NOW, reference="cod-x-2")
+    assert (p.order_id, p.order_number, p.user_id, p.gateway, p.attempt) == (
+        41,
+        order.number,
+        9,
+        Gateway.COD,
+        2,
+    )
+    assert (p.status, p.amount, p.currency, p.reference) == (PaymentState.PENDING, 5000, "BDT", "cod-x-2")
+    assert p.created_at == p.updated_at == NOW
+    assert p.id is None
+
+
+def test_opened_records_the_gateway_side_once() -> None:
+    p = payment()
+    assert p.opened("pi_1", "secret", "https://pay", NOW) is True
+    assert p.opened("pi_2", "other", "", NOW) is False
+    assert (p.reference, p.client_secret, p.redirect_url) == ("pi_1", "secret", "https://pay")
+
+
+def test_a_reference_is_taken_once_then_only_matches_itself() -> None:
+    p = payment()
+    assert p.take_reference("pi_1") is True
+    assert p.take_reference("pi_1") is True
+    assert p.take_reference("pi_other") is False
+    assert p.reference == "pi_1"
+
+
+def test_provider_data_is_kept_and_merged() -> None:
+    p = payment()
+    assert p.kept_provider_data == {}
+    p.keep_provider_data({"bank_tran_id": "b1", "card": "visa"})
+    p.keep_provider_data({"bank_tran_id": "b2"})
+    assert p.kept_provider_data == {"bank_tran_id": "b2", "card": "visa"}
+
+
+def test_counted_as_takes_the_stored_refund_count() -> None:
+    p, stored = payment(PaymentState.SUCCEEDED), payment(PaymentState.REFUNDED)
+    stored.refunded_amount, stored.version = 5000, 4
+    p.counted_as(stored)
+    assert (p.status, p.refunded_amount, p.version) == (PaymentState.REFUNDED, 5000, 4)
+
+
+def test_a_refund_keeps_why_it_is_unconfirmed_only_while_pending() -> None:
+    refund = Refund(7, 100, RefundState.PENDING, "r", "staff", NOW, NOW)
+    assert refund.unconfirmed("timeout " * 100) is True
+    assert len(refund.failure) == 500
+    refund.take_reference("re_1")
+    refund.take_reference("re_2")
+    assert refund.reference == "re_1"
+    refund.settle(RefundState.SUCCEEDED, NOW)
+    assert refund.unconfirmed("late") is False
+    assert refund.failure == ""

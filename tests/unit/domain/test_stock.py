@@ -1,4 +1,4 @@
-"""Stock never goes below zero."""
+"""An operator's stock change: one of a level or a non-zero delta, and a reason."""
 
 from __future__ import annotations
 
@@ -6,51 +6,52 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from shop_core.domain.errors import Conflict
-from shop_core.domain.stock import StockReason, apply_delta
+from shop_core.domain.errors import InvalidInput
+from shop_core.domain.stock import BLANK_REASON, ZERO_DELTA, StockReason, check_change
 
-stock_levels = st.integers(min_value=0, max_value=2_000_000_000)
-small_levels = st.integers(min_value=0, max_value=100)
 deltas = st.integers(min_value=-2_000_000_000, max_value=2_000_000_000)
+nonzero_deltas = deltas.filter(lambda d: d != 0)
 
 
 @pytest.mark.parametrize(
-    ("current", "delta", "after"), [(10, -10, 0), (10, 5, 15), (0, 0, 0), (3, -1, 2), (0, 7, 7)]
+    ("quantity", "delta", "reason"),
+    [(None, 5, "restock"), (None, -3, "damage"), (0, None, "lost"), (7, None, "x")],
 )
-def test_apply_delta(current: int, delta: int, after: int) -> None:
-    assert apply_delta(current, delta) == after
+def test_a_change_with_one_of_quantity_or_delta_and_a_reason_passes(
+    quantity: int | None, delta: int | None, reason: str
+) -> None:
+    check_change(quantity=quantity, delta=delta, reason=reason)
 
 
-@pytest.mark.parametrize(("current", "delta"), [(0, -1), (10, -11), (5, -2_000_000_000)])
-def test_a_delta_below_zero_is_a_conflict(current: int, delta: int) -> None:
-    with pytest.raises(Conflict) as caught:
-        apply_delta(current, delta)
-    assert f"Only {current} in stock" in caught.value.detail
-    assert f"cannot remove {-delta}" in caught.value.detail
+@pytest.mark.parametrize(("quantity", "delta"), [(None, None), (3, 1), (0, 0)])
+def test_exactly_one_of_quantity_and_delta(quantity: int | None, delta: int | None) -> None:
+    with pytest.raises(InvalidInput) as caught:
+        check_change(quantity=quantity, delta=delta, reason="restock")
+    assert list(caught.value.errors) == ["quantity"]
 
 
-@given(current=stock_levels, delta=deltas)
-def test_stock_never_goes_below_zero(current: int, delta: int) -> None:
+def test_a_zero_delta_is_refused() -> None:
+    with pytest.raises(InvalidInput) as caught:
+        check_change(quantity=None, delta=0, reason="restock")
+    assert caught.value.errors == {"delta": [ZERO_DELTA]}
+
+
+@given(reason=st.text(alphabet=" \t\n\r\u00a0\u2003", max_size=10), delta=nonzero_deltas)
+def test_a_blank_reason_is_refused(reason: str, delta: int) -> None:
+    with pytest.raises(InvalidInput) as caught:
+        check_change(quantity=None, delta=delta, reason=reason)
+    assert caught.value.errors == {"reason": [BLANK_REASON]}
+
+
+@given(delta=deltas, reason=st.text(max_size=20))
+def test_a_delta_is_refused_exactly_when_zero_or_without_a_reason(delta: int, reason: str) -> None:
+    refused: list[str] = []
     try:
-        after = apply_delta(current, delta)
-    except Conflict:
-        assert current + delta < 0
-    else:
-        assert after == current + delta >= 0
-
-
-@given(start=small_levels, moves=st.lists(st.integers(min_value=-50, max_value=50), max_size=50))
-def test_a_sequence_of_moves_keeps_stock_at_or_above_zero(start: int, moves: list[int]) -> None:
-    current, applied = start, []
-    for delta in moves:
-        try:
-            current = apply_delta(current, delta)
-        except Conflict:
-            continue
-        applied.append(delta)
-        assert current >= 0
-    # What was applied is the record: the start plus the movements gives the stock.
-    assert current == start + sum(applied)
+        check_change(quantity=None, delta=delta, reason=reason)
+    except InvalidInput as exc:
+        refused = list(exc.errors)
+    expected = ["delta"] if delta == 0 else ["reason"] if not reason.strip() else []
+    assert refused == expected
 
 
 def test_reasons_are_plain_strings() -> None:

@@ -234,7 +234,7 @@ async def test_bad_values_in_other_columns(shop: Shop, db: FakeDatabase) -> None
     reasons = dict(report.rejected)
     assert sorted(reasons) == [2, 3, 4, 5, 6]
     assert "discount_percentage" in reasons[2]
-    assert "discount_percentage" in reasons[3]
+    assert reasons[3] == "discount_percentage: Use at most two decimal places."  # the API's words
     assert "is_active: 'maybe' is not true or false" in reasons[4]
     assert "image_url" in reasons[5]
     assert "cost_price" in reasons[6]
@@ -293,6 +293,7 @@ async def test_a_rejected_row_leaves_an_existing_product_untouched(shop: Shop, d
         ),
     )
     assert counts(report) == (1, 0, 0, 2)
+    assert report.rejected[1] == (3, "A product with the slug 'lamp' already exists.")  # the API's words
     products = by_sku(db)
     assert (products["A"].name, products["A"].price, products["A"].discount_percentage) == (
         "Lamp",

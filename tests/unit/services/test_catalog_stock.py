@@ -10,6 +10,7 @@ import pytest
 from shop_core.bootstrap import Shop
 from shop_core.domain.actors import Actor
 from shop_core.domain.errors import Conflict, InvalidInput, NotFound
+from shop_core.domain.stock import BLANK_REASON, ZERO_DELTA
 from shop_core.services.catalog_commands import ChangeStock, CreateProduct, UpdateProduct
 from shop_core.services.catalog_import import read_csv
 from tests.fakes import FakeClock, FakeDatabase, fake_shop
@@ -91,6 +92,25 @@ async def test_exactly_one_of_quantity_and_delta(shop: Shop, fields: dict[str, i
             ChangeStock(sku="L-1", reason="x", **fields), Actor("ada", is_staff=True)
         )
     assert list(caught.value.errors) == ["quantity"]
+
+
+async def test_a_zero_delta_is_refused_and_records_nothing(shop: Shop, db: FakeDatabase) -> None:
+    with pytest.raises(InvalidInput) as caught:
+        await shop.change_stock(ChangeStock(sku="L-1", delta=0, reason="restock"), "ada")
+    assert caught.value.errors == {"delta": [ZERO_DELTA]}
+    assert stock_of(db) == 10
+    assert len(await shop.stock_history("L-1")) == 1  # the initial stock only
+
+
+@pytest.mark.parametrize("fields", [{"delta": 3}, {"quantity": 4}])
+async def test_a_blank_reason_is_refused_and_records_nothing(
+    shop: Shop, db: FakeDatabase, fields: dict[str, int]
+) -> None:
+    with pytest.raises(InvalidInput) as caught:
+        await shop.change_stock(ChangeStock(sku="L-1", reason=" \t ", **fields), "ada")
+    assert caught.value.errors == {"reason": [BLANK_REASON]}
+    assert stock_of(db) == 10
+    assert len(await shop.stock_history("L-1")) == 1
 
 
 def test_a_negative_quantity_cannot_even_be_asked_for() -> None:

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from shop_core.adapters.sql.orm import cart_lines, carts
 from shop_core.adapters.sql.upsert import dialect_insert
-from shop_core.domain.cart import CartLimits, CartSnapshot, is_expired
+from shop_core.domain.cart import CartLimits, CartSnapshot, has_room_for, is_expired, within_line_maximum
 from shop_core.ports.cart import CartLimitReached
 
 
@@ -34,7 +34,8 @@ class SqlCartStore:
         async with self._engine.begin() as conn:
             await self._touch(conn, owner, now, limits)
             await self._check_room(conn, owner, product_id, limits)
-            # One conditional upsert: concurrent adds all count, and none passes the maximum.
+            # One conditional upsert: concurrent adds all count, and none passes the maximum. The
+            # WHERE is the core's `within_line_maximum`, said in SQL so the row lock applies it.
             insert = dialect_insert(self._engine, cart_lines).values(
                 owner=owner, product_id=product_id, quantity=quantity
             )
@@ -44,14 +45,14 @@ class SqlCartStore:
                 where=cart_lines.c.quantity + insert.excluded.quantity <= limits.max_quantity,
             ).returning(cart_lines.c.quantity)
             new = (await conn.execute(statement)).scalar_one_or_none()
-            if new is None or new > limits.max_quantity:
+            if new is None or not within_line_maximum(new, limits):
                 raise CartLimitReached(lines=False)
             return int(new)
 
     async def set(
         self, owner: str, product_id: int, quantity: int, now: datetime, limits: CartLimits
     ) -> None:
-        if quantity > limits.max_quantity:
+        if not within_line_maximum(quantity, limits):
             raise CartLimitReached(lines=False)
         if quantity <= 0:
             await self.remove(owner, product_id, now, limits)
@@ -121,10 +122,12 @@ class SqlCartStore:
     async def _check_room(
         self, conn: AsyncConnection, owner: str, product_id: int, limits: CartLimits
     ) -> None:
+        """The core's `has_room_for`, inside the write's transaction: `_touch` locked the cart's row,
+        so two concurrent new lines are counted one after the other."""
         has_line = await conn.scalar(
             sa.select(sa.literal(1)).where(cart_lines.c.owner == owner, cart_lines.c.product_id == product_id)
         )
         if has_line is None:
             count = await conn.scalar(sa.select(sa.func.count()).where(cart_lines.c.owner == owner))
-            if (count or 0) >= limits.max_lines:
+            if not has_room_for(count or 0, has_line=False, limits=limits):
                 raise CartLimitReached(lines=True)
