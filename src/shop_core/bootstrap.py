@@ -687,7 +687,7 @@ async def _build_ports(settings: Settings, stack: AsyncExitStack) -> Ports:
     relay = jobs.RelayLoop()
     metrics = _build_metrics(settings, db)
     return Ports(
-        uow=lambda: SqlUnitOfWork(db.sessions, relay.wake),
+        uow=lambda: SqlUnitOfWork(db.sessions, relay.wake, clock=SystemClock()),
         # Without their extra these stand in, and only the use cases that need them fail (naming it).
         hasher=extras.or_unavailable(_password_hasher, "Hashing passwords"),
         codec=extras.or_unavailable(lambda: _token_codec(settings), "Signing tokens"),
