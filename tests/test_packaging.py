@@ -20,7 +20,7 @@ import shop_core
 from shop_core.extras import DISTRIBUTION, EXTRA_OF_MODULE
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ("shop_core", "shop_http", "shop_cli", "shop_workers")
+PACKAGES = ("shop_core", "shop_runtime", "shop_http", "shop_cli", "shop_workers")
 PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())
 
 

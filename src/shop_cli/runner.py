@@ -18,8 +18,8 @@ from rich.markup import escape
 from shop_core.bootstrap import Shop, bootstrap, missing_database_file, schema_missing
 from shop_core.domain.actors import Actor
 from shop_core.domain.errors import DomainError, InvalidInput
-from shop_core.log_setup import configure_logging
 from shop_core.settings import Settings, SettingsError
+from shop_runtime.logging_setup import configure_logging
 
 T = TypeVar("T")
 YES = typer.Option(False, "--yes", "-y", help="Do it without asking for confirmation.")

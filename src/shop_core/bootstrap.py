@@ -285,16 +285,17 @@ async def _build_ports(settings: Settings, stack: AsyncExitStack) -> Ports:
         carts = RedisCartStore(client, settings.redis_key_prefix)
         probes["redis"] = write_through
     gateways = await _build_gateways(settings, stack)
+    clock = SystemClock()  # one for the use cases and the SQL fast path alike
     relay = jobs.RelayLoop()
     metrics = _build_metrics(settings, db)
     return Ports(
-        uow=lambda: SqlUnitOfWork(db.sessions, relay.wake),
+        uow=lambda: SqlUnitOfWork(db.sessions, relay.wake, clock=clock),
         # Without their extra these stand in, and only the use cases that need them fail (naming it).
         hasher=extras.or_unavailable(_password_hasher, "Hashing passwords"),
         codec=extras.or_unavailable(lambda: _token_codec(settings), "Signing tokens"),
         tokens=tokens,
         throttle=throttle,
-        clock=SystemClock(),
+        clock=clock,
         cache=cache,
         reader=SqlCatalogReader(db.engine),
         catalog_version=SqlCatalogVersion(db.engine),

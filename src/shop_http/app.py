@@ -14,7 +14,6 @@ from litestar.datastructures import State
 from litestar.di import Provide
 
 from shop_core.bootstrap import Shop, bootstrap
-from shop_core.log_setup import configure_logging
 from shop_core.settings import Environment, Settings
 from shop_http.controllers.auth import AuthController
 from shop_http.controllers.cart import CART_TOKEN, CartController
@@ -33,6 +32,7 @@ from shop_http.observability import REQUEST_ID_HEADER, with_request_context
 from shop_http.openapi import openapi_config
 from shop_http.request import ShopRequest
 from shop_http.security import jwt_auth
+from shop_runtime.logging_setup import configure_logging
 
 ShopFactory = Callable[[Settings], AbstractAsyncContextManager[Shop]]
 CORS_HEADERS = ["Authorization", "Content-Type", "Idempotency-Key", "X-Cart-Token", "X-Request-ID"]

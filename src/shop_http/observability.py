@@ -17,7 +17,8 @@ from litestar import Litestar
 from litestar.enums import ScopeType
 from litestar.types import ASGIApp, HTTPScope, Message, Receive, Scope, Send
 
-from shop_core.log_setup import request_id, user_id, write_logs_directly
+from shop_runtime.log_context import request_id, user_id
+from shop_runtime.logging_setup import write_logs_directly
 
 REQUEST_ID_HEADER = "X-Request-ID"
 _HEADER = REQUEST_ID_HEADER.lower().encode()
@@ -40,7 +41,7 @@ def _request_id_of(scope: Scope) -> bytes:
 
 
 class RequestContext:
-    """Gives every HTTP request an id: set as `shop_core.log_setup.request_id` while the request is
+    """Gives every HTTP request an id: set as `shop_runtime.log_context.request_id` while the request is
     served (the user id is set by the bearer middleware once it verified the token), added to
     the response as X-Request-ID, and written in one access line when the request is done.
 
@@ -51,7 +52,7 @@ class RequestContext:
     CPU per request in-process): a line per request at INFO cost ~45 us more CPU per request
     (~30 us of it on the event loop to build and enqueue the record, the rest to scrub, format and
     write it in the writer thread), a third of the throughput, though the loop never waits on
-    standard error (QueueHandler; see log_setup). A read's line tells little the request metrics
+    standard error (QueueHandler; see logging_setup). A read's line tells little the request metrics
     (GET /metrics, per route and status) do not; at DEBUG it costs one level check.
     SHOP_LOG_LEVEL=debug shows every request.
     """

@@ -15,9 +15,9 @@ from litestar.security.jwt import JWTAuth, JWTAuthenticationMiddleware, Token
 from shop_core.bootstrap import Shop
 from shop_core.domain.actors import Actor
 from shop_core.domain.errors import AuthenticationFailed
-from shop_core.log_setup import user_id
 from shop_core.services.views import UserView
 from shop_core.settings import Settings
+from shop_runtime.log_context import user_id
 
 PUBLIC = {"exclude_from_auth": True}
 # "No credentials at all": written `security: []` by shop_http.openapi.ShopOpenAPI (Litestar drops `[]`).
@@ -72,7 +72,9 @@ class BearerMiddleware(JWTAuthenticationMiddleware):
             user = await shop.sessions.authenticate(claims, fresh=writes(connection))
         except AuthenticationFailed as exc:  # revoked, expired, forged, or the user is gone
             raise NotAuthorizedException(str(exc)) from exc
-        user_id.set(claims.subject)  # on every log line of the request from here (see log_setup)
+        user_id.set(
+            claims.subject
+        )  # on every log line of the request from here (see shop_runtime.log_context)
         return AuthenticationResult(user=user, auth=claims)
 
 

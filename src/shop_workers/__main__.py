@@ -6,8 +6,8 @@ import argparse
 import asyncio
 import sys
 
-from shop_core.log_setup import configure_logging
 from shop_core.settings import Settings, SettingsError
+from shop_runtime.logging_setup import configure_logging
 from shop_workers.worker import WorkerConfigError, make_worker
 
 

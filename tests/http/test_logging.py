@@ -21,8 +21,8 @@ import httpx
 import pytest
 from litestar.testing import AsyncTestClient
 
-from shop_core.log_setup import flush_logs
 from shop_core.settings import Settings
+from shop_runtime.logging_setup import flush_logs
 from tests.conftest import TEST_SECRET, build_app
 from tests.http.conftest import (
     PASSWORD,

@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from shop_core.adapters.sql.catalog_reader import SqlCatalogReader
 from shop_core.adapters.sql.database import Database, open_database
 from shop_core.adapters.sql.unit_of_work import SqlUnitOfWork
+from shop_core.adapters.system_clock import SystemClock
 from shop_core.domain.catalog import Category, Product
 from shop_core.domain.errors import Conflict
 from shop_core.domain.stock import StockMovement
@@ -45,7 +46,9 @@ def backend(request: pytest.FixtureRequest) -> Backend:
 async def harness(backend: Backend) -> AsyncIterator[Harness]:
     if backend.is_sql:
         db = open_database(backend.url)
-        yield Harness(lambda: SqlUnitOfWork(db.sessions), SqlCatalogReader(db.engine), db)
+        yield Harness(
+            lambda: SqlUnitOfWork(db.sessions, clock=SystemClock()), SqlCatalogReader(db.engine), db
+        )
         await db.close()
     else:
         fake = FakeDatabase()

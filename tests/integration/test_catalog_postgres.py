@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from shop_core.adapters.sql.database import open_database
 from shop_core.adapters.sql.orm import stock_movements
 from shop_core.adapters.sql.unit_of_work import SqlUnitOfWork
+from shop_core.adapters.system_clock import SystemClock
 from shop_core.domain.actors import Actor
 from shop_core.domain.errors import Conflict
 from shop_core.services.catalog_commands import ChangeStock, CreateCategory, CreateProduct, ProductQuery
@@ -26,7 +27,7 @@ STOCK = 10
 async def test_concurrent_decrements_on_separate_connections_never_oversell(pg_url: str) -> None:
     db = open_database(pg_url, pool_size=RACERS)
     try:
-        uow = lambda: SqlUnitOfWork(db.sessions)  # noqa: E731
+        uow = lambda: SqlUnitOfWork(db.sessions, clock=SystemClock())  # noqa: E731
         [product_id] = await add_products(uow, product("HOT", stock_quantity=STOCK))
         everyone_read = asyncio.Barrier(RACERS)
 

@@ -12,6 +12,7 @@ import pytest
 
 from shop_core.adapters.sql.database import open_database
 from shop_core.adapters.sql.unit_of_work import SqlUnitOfWork
+from shop_core.adapters.system_clock import SystemClock
 from shop_core.domain.actors import Actor
 from shop_core.domain.errors import Conflict
 from shop_core.domain.users import Role, User
@@ -33,7 +34,7 @@ async def uow(backend: Backend) -> AsyncIterator[UnitOfWorkFactory]:
     """A factory of units of work over one database."""
     if backend.is_sql:
         db = open_database(backend.url)
-        yield lambda: SqlUnitOfWork(db.sessions)
+        yield lambda: SqlUnitOfWork(db.sessions, clock=SystemClock())
         await db.close()
     else:
         fake = FakeDatabase()

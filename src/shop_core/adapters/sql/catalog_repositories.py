@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Sequence
-from datetime import UTC, datetime
 from decimal import Decimal
 
 import sqlalchemy as sa
@@ -14,11 +13,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shop_core.adapters.sql.orm import categories, products, stock_movements
-from shop_core.adapters.sql.pg_driver import asyncpg_in_transaction
+from shop_core.adapters.sql.pg_fast_path import pg_fast_path
 from shop_core.domain.catalog import Category, Product, StockTaken
 from shop_core.domain.errors import Conflict
 from shop_core.domain.ids import MAX_ID
 from shop_core.domain.stock import StockMovement
+from shop_core.ports.clock import Clock
 
 
 def _in_range(value: int) -> bool:
@@ -84,8 +84,9 @@ class SqlCategoryRepository:
 
 
 class SqlProductRepository:
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(self, session: AsyncSession, clock: Clock) -> None:
         self._session = session
+        self._clock = clock  # a product's `updated_at` when its stock changes
 
     @functools.cached_property
     def _rows(self) -> _ProductRows:  # made on first use: the hot paths do without it
@@ -144,7 +145,7 @@ class SqlProductRepository:
         statement = (
             products.update()
             .where(products.c.id == product_id, products.c.stock_quantity + delta >= 0)
-            .values(stock_quantity=products.c.stock_quantity + delta, updated_at=datetime.now(UTC))
+            .values(stock_quantity=products.c.stock_quantity + delta, updated_at=self._clock.now())
             .returning(products.c.stock_quantity)
         )
         balance: int | None = (await self._session.execute(statement)).scalar_one_or_none()
@@ -156,10 +157,10 @@ class SqlProductRepository:
         return balance
 
     async def take_stock(self, product_id: int, quantity: int) -> StockTaken | None:
-        now = datetime.now(UTC)
-        pg = await asyncpg_in_transaction(self._session)
-        if pg is not None:
-            found = await pg.fetchrow(_TAKE_PG, product_id, quantity, now)
+        now = self._clock.now()
+        fast = await pg_fast_path(self._session)
+        if fast is not None:
+            found = await fast.take_stock(product_id, quantity, now)
             if found is None:
                 return None
             percent = (Decimal(found[4]) / 100).quantize(Decimal("0.01"))  # stored as hundredths
@@ -211,13 +212,6 @@ _TAKE = (
         products.c.discount_percentage,
         products.c.stock_quantity,
     )
-)
-
-
-_TAKE_PG = (
-    "UPDATE products SET stock_quantity = stock_quantity - $2, updated_at = $3"
-    " WHERE id = $1 AND is_active AND stock_quantity >= $2"
-    " RETURNING id, name, sku, price, discount_percentage, stock_quantity"
 )
 
 

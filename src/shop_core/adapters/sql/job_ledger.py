@@ -9,14 +9,10 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shop_core.adapters.sql.orm import jobs
-from shop_core.adapters.sql.pg_driver import asyncpg_in_transaction
+from shop_core.adapters.sql.pg_fast_path import pg_fast_path
 from shop_core.adapters.sql.upsert import session_insert
 from shop_core.domain.jobs import Job, JobStatus
 
-_ADD_PG = (
-    "INSERT INTO jobs (name, key, payload, status, attempts, max_attempts, round, created_at, updated_at)"
-    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (key) DO NOTHING RETURNING id"
-)
 _WAITING = (JobStatus.PENDING.value, JobStatus.QUEUED.value, JobStatus.RETRYING.value)
 
 
@@ -48,20 +44,9 @@ class SqlJobLedger:
 
     async def add(self, job: Job) -> bool:
         payload = json.dumps(job.payload, separators=(",", ":"))
-        pg = await asyncpg_in_transaction(self._session)
-        if pg is not None:  # every order records one: straight through asyncpg (see pg_driver)
-            job_id = await pg.fetchval(
-                _ADD_PG,
-                job.name,
-                job.key,
-                payload,
-                job.status.value,
-                job.attempts,
-                job.max_attempts,
-                job.round,
-                job.created_at,
-                job.updated_at or job.created_at,
-            )
+        fast = await pg_fast_path(self._session)
+        if fast is not None:  # every order records one: straight through asyncpg (see pg_fast_path)
+            job_id = await fast.add_job(job, payload)
         else:
             job_id = await self._session.scalar(self._insert(job, payload))
         if job_id is None:

@@ -5,7 +5,6 @@ mapping the aggregate)."""
 from __future__ import annotations
 
 import functools
-import json
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -23,7 +22,7 @@ from shop_core.adapters.sql.orm import (
     orders,
     stock_movements,
 )
-from shop_core.adapters.sql.pg_driver import asyncpg_in_transaction
+from shop_core.adapters.sql.pg_fast_path import pg_fast_path
 from shop_core.adapters.sql.upsert import session_insert
 from shop_core.domain.addresses import Address
 from shop_core.domain.invoices import Invoice
@@ -58,68 +57,6 @@ _COMPLETE_KEY = (
     idempotency_keys.update()
     .where(idempotency_keys.c.user_id == sa.bindparam("uid"), idempotency_keys.c.key == sa.bindparam("k"))
     .values(order_id=sa.bindparam("oid"))
-)
-
-
-_ORDER_COLUMNS = (
-    "number",
-    "user_id",
-    "status",
-    "payment_status",
-    "payment_method",
-    "currency",
-    "subtotal",
-    "discount_amount",
-    "tax_amount",
-    "shipping_cost",
-    "total_price",
-    "shipping_address",
-    "billing_address",
-    "created_at",
-    "updated_at",
-    "paid_at",
-    "delivered_at",
-    "version",
-)
-# Built from constants only (column names above, $n placeholders); every value is a parameter.
-_PLACE_PG = f"""
-WITH o AS (
-    INSERT INTO orders ({", ".join(_ORDER_COLUMNS)})
-    VALUES ({", ".join(f"${i}" for i in range(1, 19))})
-    ON CONFLICT (number) DO NOTHING RETURNING id, user_id
-), l AS (
-    INSERT INTO order_lines
-        (order_id, product_id, product_name, sku, unit_price, quantity, line_total, discount_amount,
-         tax_amount)
-    SELECT o.id, x.* FROM o, unnest(
-        $19::int[], $20::text[], $21::text[], $22::bigint[], $23::int[], $24::bigint[], $25::bigint[],
-        $26::bigint[]
-    ) AS x
-), m AS (
-    INSERT INTO stock_movements (product_id, delta, reason, balance_after, actor, note, created_at)
-    SELECT y.* FROM o, unnest(
-        $27::int[], $28::int[], $29::text[], $30::int[], $31::text[], $32::text[], $33::timestamptz[]
-    ) AS y
-), e AS (
-    INSERT INTO order_events (order_id, at, actor, action, from_status, to_status, note)
-    SELECT o.id, z.* FROM o, unnest(
-        $34::timestamptz[], $35::text[], $36::text[], $37::text[], $38::text[], $39::text[]
-    ) AS z
-), k AS (
-    UPDATE idempotency_keys SET order_id = o.id FROM o
-    WHERE idempotency_keys.user_id = o.user_id AND idempotency_keys.key = $40::text
-), c AS (
-    INSERT INTO idempotency_keys (user_id, key, fingerprint, created_at, order_id)
-    SELECT o.user_id, $41::text, $42::text, $14, o.id FROM o WHERE $41::text IS NOT NULL
-    ON CONFLICT (user_id, key) DO NOTHING RETURNING 1
-)
-SELECT (SELECT id FROM o), $41::text IS NOT NULL AND NOT EXISTS (SELECT 1 FROM c)
-"""  # noqa: S608
-
-
-_CLAIM_PG = (
-    "INSERT INTO idempotency_keys (user_id, key, fingerprint, created_at) VALUES ($1, $2, $3, $4)"
-    " ON CONFLICT (user_id, key) DO NOTHING RETURNING user_id"
 )
 
 
@@ -179,8 +116,8 @@ class SqlOrderRepository:
         events: Sequence[OrderEvent],
         key: PlacementKey | None,
     ) -> bool:
-        pg = await asyncpg_in_transaction(self._session)
-        if pg is None:
+        fast = await pg_fast_path(self._session)
+        if fast is None:
             if key is not None and not key.claimed:
                 claims = SqlIdempotencyRepository(self._session)
                 if not await claims.claim(key.user_id, key.key, key.fingerprint, key.created_at):
@@ -195,37 +132,16 @@ class SqlOrderRepository:
                 await connection.execute(_COMPLETE_KEY, {"uid": key.user_id, "k": key.key, "oid": order.id})
             return True
         # PostgreSQL: the order, its lines, movements, events and key in one statement.
-        lines = order.lines
         fresh = key is not None and not key.claimed
         for _ in range(10):  # a clash of random order numbers is rare; draw again
-            row = _row_of(order)
-            order_id, key_taken = await pg.fetchrow(
-                _PLACE_PG,
-                *(row[c] if "address" not in c else json.dumps(row[c]) for c in _ORDER_COLUMNS),
-                [line.product_id for line in lines],
-                [line.product_name for line in lines],
-                [line.sku for line in lines],
-                [line.unit_price for line in lines],
-                [line.quantity for line in lines],
-                [line.line_total for line in lines],
-                [line.discount_amount for line in lines],
-                [line.tax_amount for line in lines],
-                [m.product_id for m in movements],
-                [m.delta for m in movements],
-                [m.reason for m in movements],
-                [m.balance_after for m in movements],
-                [m.actor for m in movements],
-                [m.note for m in movements],
-                [m.created_at for m in movements],
-                [e.at for e in events],
-                [e.actor[:320] for e in events],
-                [e.action for e in events],
-                [e.from_status for e in events],
-                [e.to_status for e in events],
-                [e.note[:500] for e in events],
-                key.key if key is not None and key.claimed else None,
-                key.key if fresh and key is not None else None,
-                key.fingerprint if key is not None else None,
+            order_id, key_taken = await fast.place_order(
+                _row_of(order),
+                order.lines,
+                movements,
+                events,
+                claimed_key=key.key if key is not None and key.claimed else None,
+                fresh_key=key.key if fresh and key is not None else None,
+                fingerprint=key.fingerprint if key is not None else None,
             )
             if order_id is not None:
                 order.id = order_id
@@ -397,9 +313,9 @@ class SqlIdempotencyRepository:
 
     async def claim(self, user_id: int, key: str, fingerprint: str, now: datetime) -> bool:
         # ON CONFLICT DO NOTHING waits for a concurrent claim of the same key to commit or roll back.
-        pg = await asyncpg_in_transaction(self._session)
-        if pg is not None:
-            return await pg.fetchval(_CLAIM_PG, user_id, key, fingerprint, now) is not None
+        fast = await pg_fast_path(self._session)
+        if fast is not None:
+            return await fast.claim_key(user_id, key, fingerprint, now)
         connection = await self._session.connection()
         values = {"user_id": user_id, "key": key, "fingerprint": fingerprint, "created_at": now}
         return (await connection.execute(_claim_key(connection.dialect.name), values)).first() is not None

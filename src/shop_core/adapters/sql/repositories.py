@@ -11,11 +11,9 @@ from advanced_alchemy.repository import SQLAlchemyAsyncRepository
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shop_core.adapters.sql.orm import password_reset_tokens, users
-from shop_core.adapters.sql.pg_driver import asyncpg_connection
+from shop_core.adapters.sql.pg_fast_path import pg_fast_path
 from shop_core.domain.errors import Conflict
 from shop_core.domain.users import Role, User
-
-_PEEK_PG = f"SELECT {', '.join(c.name for c in users.c)} FROM users WHERE id = $1"  # noqa: S608
 
 
 class _UserRows(SQLAlchemyAsyncRepository[User]):  # type: ignore[type-var]
@@ -40,12 +38,11 @@ class SqlUserRepository:
         return await self._session.get(User, user_id)
 
     async def peek(self, user_id: int) -> User | None:
-        pg = await asyncpg_connection(self._session)
-        if pg is None:
+        fast = await pg_fast_path(self._session)
+        if fast is None:
             return await self._session.get(User, user_id)
-        # One statement, straight through asyncpg (outside a transaction unless one is open):
-        # authentication makes this lookup on every request.
-        row = await pg.fetchrow(_PEEK_PG, user_id)
+        # One statement, straight through asyncpg: authentication makes this lookup on every request.
+        row = await fast.peek_user(user_id)
         return None if row is None else User(**{**dict(row), "role": Role(row["role"])})
 
     async def get_by_email(self, email: str) -> User | None:

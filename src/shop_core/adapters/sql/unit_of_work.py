@@ -20,9 +20,10 @@ from shop_core.adapters.sql.order_repositories import (
     SqlOrderRepository,
 )
 from shop_core.adapters.sql.payment_repositories import SqlPaymentRepository
-from shop_core.adapters.sql.pg_driver import forget_connection
+from shop_core.adapters.sql.pg_fast_path import forget_connection
 from shop_core.adapters.sql.repositories import SqlPasswordResetRepository, SqlUserRepository
 from shop_core.domain.jobs import Job
+from shop_core.ports.clock import Clock
 
 R = TypeVar("R")
 
@@ -35,17 +36,21 @@ class SqlUnitOfWork:
         self,
         sessions: async_sessionmaker[AsyncSession],
         on_jobs: Callable[[list[Job] | None], None] | None = None,
+        *,
+        clock: Clock,
     ) -> None:
         self._sessions = sessions
+        self._clock = clock  # for what a repository stamps itself (a product's `updated_at`)
         self._on_jobs = on_jobs
         self._session: AsyncSession | None = None
-        self._repositories: dict[Callable[[AsyncSession], Any], Any] = {}
+        self._repositories: dict[Callable[..., Any], Any] = {}
 
-    def _repository(self, kind: Callable[[AsyncSession], R]) -> R:
+    def _repository(self, kind: Callable[..., R], *args: Any) -> R:
+        """The unit of work's one `kind(session, *args)`."""
         found = self._repositories.get(kind)
         if found is None:
             assert self._session is not None, "use the unit of work inside `async with`"
-            found = self._repositories[kind] = kind(self._session)
+            found = self._repositories[kind] = kind(self._session, *args)
         return cast(R, found)
 
     @property
@@ -58,7 +63,7 @@ class SqlUnitOfWork:
 
     @property
     def products(self) -> SqlProductRepository:
-        return self._repository(SqlProductRepository)
+        return self._repository(SqlProductRepository, self._clock)
 
     @property
     def stock(self) -> SqlStockMovementRepository:

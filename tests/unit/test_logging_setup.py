@@ -1,4 +1,4 @@
-"""shop_core.log_setup: the redaction, the two line formats and the root handler, on formatted text."""
+"""shop_runtime's logging: the redaction, the two line formats and the root handler, on formatted text."""
 
 from __future__ import annotations
 
@@ -16,18 +16,11 @@ from typing import Any
 
 import pytest
 
-from shop_core.log_setup import (
-    ConsoleFormatter,
-    ContextFilter,
-    JsonFormatter,
-    Redactor,
-    RedactSecrets,
-    configure_logging,
-    request_id,
-    resolve_format,
-    user_id,
-)
 from shop_core.settings import Environment, Settings
+from shop_runtime.log_context import ContextFilter, request_id, user_id
+from shop_runtime.log_formats import ConsoleFormatter, JsonFormatter, resolve_format
+from shop_runtime.log_redaction import Redactor, RedactSecrets
+from shop_runtime.logging_setup import configure_logging
 
 AT = datetime(2026, 11, 27, 3, 0, 0, 250_000, tzinfo=UTC).timestamp()
 KEY = "k3y-0f-the-signing-0123456789abcdef0123"

@@ -1,0 +1,326 @@
+"""The PostgreSQL fast path: every statement the repositories send straight through asyncpg.
+
+SQLAlchemy's per-statement work costs several times what asyncpg itself does; on the order
+placement path (a handful of statements per order, every order) and on the user lookup that every
+authenticated request makes, the repositories send these statements through the session's asyncpg
+connection instead, inside the same transaction the unit of work commits or rolls back. Everywhere
+else, and on SQLite, they use SQLAlchemy as usual.
+
+    fast = await pg_fast_path(session)      # None unless the database is PostgreSQL (asyncpg)
+    if fast is not None:
+        row = await fast.take_stock(product_id, quantity, now)
+
+The asyncpg connection comes from SQLAlchemy's public `driver_connection`. One thing has no public
+API: SQLAlchemy begins its asyncpg transaction lazily, on its first statement, so a statement sent
+before it would be autocommitted. `_begin_sqlalchemy_transaction` is the one place that reaches
+into SQLAlchemy's adapter to begin it; `SQLALCHEMY_PRIVATE_API` names what it uses, and a test
+checks that the installed SQLAlchemy still has it (and that a statement sent here rolls back with
+the unit of work).
+
+Positional parameters (`$1`, `$2`, ...) are numbered by `_Parameters` from the column lists below,
+never by hand; every value is a parameter, and the statements are built once, at import.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from operator import attrgetter
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from shop_core.adapters.sql.orm import order_events, users
+from shop_core.domain.jobs import Job
+from shop_core.domain.orders import OrderEvent, OrderLine
+from shop_core.domain.stock import Take
+
+SQLALCHEMY_PRIVATE_API = ("_transaction", "_start_transaction")
+"""What `_begin_sqlalchemy_transaction` uses of SQLAlchemy's asyncpg connection adapter
+(`sqlalchemy.dialects.postgresql.asyncpg.AsyncAdapt_asyncpg_connection`): nothing else here is
+private."""
+
+_SESSION_KEY = "shop.pg_fast_path"  # where a session keeps its PgFastPath (or None: not PostgreSQL)
+
+
+async def _begin_sqlalchemy_transaction(adapted: Any) -> None:
+    """Begin the asyncpg transaction SQLAlchemy would begin on its next statement, unless it has.
+
+    The one use of SQLAlchemy's private API (see SQLALCHEMY_PRIVATE_API): what the adapter's own
+    cursor does before each statement. Once begun, SQLAlchemy's later statements run in it, and the
+    unit of work's commit or rollback ends it."""
+    if adapted._transaction is None:
+        await adapted._start_transaction()
+
+
+# --- positional parameters -----------------------------------------------------------------------
+
+
+@dataclass
+class _Parameters:
+    """Hands out `$n` placeholders in the order first asked for, one per name: asking again for a
+    name gives its number again. `names` is then the order of the values to send."""
+
+    names: list[str] = field(default_factory=list)
+    """The names of $1, $2, ...: may be given up front, to number them in that order."""
+
+    def __call__(self, name: str, cast: str = "") -> str:
+        if name not in self.names:
+            self.names.append(name)
+        placeholder = f"${self.names.index(name) + 1}"
+        return f"{placeholder}::{cast}" if cast else placeholder
+
+    def values(self, given: Mapping[str, Any]) -> list[Any]:
+        """The values in placeholder order (every name must be given)."""
+        return [given[name] for name in self.names]
+
+
+@dataclass(frozen=True)
+class _Column:
+    """A column filled from an array parameter (`unnest($n::type[], ...)`), one value per row."""
+
+    parameter: str  # `table.column`
+    name: str
+    sql_type: str
+    value: Callable[[Any], Any]  # a row's value, from the domain object
+
+
+def _column(table: str, name: str, sql_type: str, value: Callable[[Any], Any] | None = None) -> _Column:
+    return _Column(f"{table}.{name}", name, sql_type, value or attrgetter(name))
+
+
+def _names(columns: Iterable[_Column]) -> str:
+    return ", ".join(c.name for c in columns)
+
+
+def _arrays(parameters: _Parameters, columns: Sequence[_Column]) -> str:
+    return ", ".join(parameters(c.parameter, f"{c.sql_type}[]") for c in columns)
+
+
+def _array_values(columns: Sequence[_Column], rows: Sequence[Any]) -> dict[str, list[Any]]:
+    return {c.parameter: [c.value(row) for row in rows] for c in columns}
+
+
+def _clipped(column: str) -> Callable[[Any], str]:
+    """An order event's text field cut to its column's length (as the SQLAlchemy path does)."""
+    length: int = order_events.c[column].type.length  # type: ignore[attr-defined]
+    get = attrgetter(column)
+    return lambda event: get(event)[:length]
+
+
+# --- the order placement: the order, its lines, stock movements, events and key in one statement --
+
+ORDER_COLUMNS = (
+    "number",
+    "user_id",
+    "status",
+    "payment_status",
+    "payment_method",
+    "currency",
+    "subtotal",
+    "discount_amount",
+    "tax_amount",
+    "shipping_cost",
+    "total_price",
+    "shipping_address",
+    "billing_address",
+    "created_at",
+    "updated_at",
+    "paid_at",
+    "delivered_at",
+    "version",
+)
+"""The columns of `orders` an order is inserted with, the keys of the repository's order row."""
+_ORDER_PARAMETERS = tuple((f"orders.{c}", c) for c in ORDER_COLUMNS)
+_JSON_PARAMETERS = tuple((f"orders.{c}", c) for c in ("shipping_address", "billing_address"))
+_LINE_COLUMNS = (
+    _column("order_lines", "product_id", "int"),
+    _column("order_lines", "product_name", "text"),
+    _column("order_lines", "sku", "text"),
+    _column("order_lines", "unit_price", "bigint"),
+    _column("order_lines", "quantity", "int"),
+    _column("order_lines", "line_total", "bigint"),
+    _column("order_lines", "discount_amount", "bigint"),
+    _column("order_lines", "tax_amount", "bigint"),
+)
+_MOVEMENT_COLUMNS = (
+    _column("stock_movements", "product_id", "int"),
+    _column("stock_movements", "delta", "int"),
+    _column("stock_movements", "reason", "text"),
+    _column("stock_movements", "balance_after", "int"),
+    _column("stock_movements", "actor", "text"),
+    _column("stock_movements", "note", "text"),
+    _column("stock_movements", "created_at", "timestamptz"),
+)
+_EVENT_COLUMNS = (
+    _column("order_events", "at", "timestamptz"),
+    _column("order_events", "actor", "text", _clipped("actor")),
+    _column("order_events", "action", "text"),
+    _column("order_events", "from_status", "text"),
+    _column("order_events", "to_status", "text"),
+    _column("order_events", "note", "text", _clipped("note")),
+)
+
+_place = _Parameters()
+# Built from constants only (the column names above and $n placeholders); every value is a parameter.
+_PLACE_ORDER = f"""
+WITH o AS (
+    INSERT INTO orders ({", ".join(ORDER_COLUMNS)})
+    VALUES ({", ".join(_place(parameter) for parameter, _ in _ORDER_PARAMETERS)})
+    ON CONFLICT (number) DO NOTHING RETURNING id, user_id
+), l AS (
+    INSERT INTO order_lines (order_id, {_names(_LINE_COLUMNS)})
+    SELECT o.id, x.* FROM o, unnest({_arrays(_place, _LINE_COLUMNS)}) AS x
+), m AS (
+    INSERT INTO stock_movements ({_names(_MOVEMENT_COLUMNS)})
+    SELECT y.* FROM o, unnest({_arrays(_place, _MOVEMENT_COLUMNS)}) AS y
+), e AS (
+    INSERT INTO order_events (order_id, {_names(_EVENT_COLUMNS)})
+    SELECT o.id, z.* FROM o, unnest({_arrays(_place, _EVENT_COLUMNS)}) AS z
+), k AS (
+    UPDATE idempotency_keys SET order_id = o.id FROM o
+    WHERE idempotency_keys.user_id = o.user_id AND idempotency_keys.key = {_place("claimed_key", "text")}
+), c AS (
+    INSERT INTO idempotency_keys (user_id, key, fingerprint, created_at, order_id)
+    SELECT o.user_id, {_place("fresh_key", "text")}, {_place("fingerprint", "text")},
+        {_place("orders.created_at")}, o.id
+    FROM o WHERE {_place("fresh_key", "text")} IS NOT NULL
+    ON CONFLICT (user_id, key) DO NOTHING RETURNING 1
+)
+SELECT (SELECT id FROM o), {_place("fresh_key", "text")} IS NOT NULL AND NOT EXISTS (SELECT 1 FROM c)
+"""  # noqa: S608
+
+
+# --- the other statements ------------------------------------------------------------------------
+
+_claim = _Parameters()
+_CLAIM_KEY = (
+    "INSERT INTO idempotency_keys (user_id, key, fingerprint, created_at)"  # noqa: S608
+    f" VALUES ({_claim('user_id')}, {_claim('key')}, {_claim('fingerprint')}, {_claim('created_at')})"
+    " ON CONFLICT (user_id, key) DO NOTHING RETURNING user_id"
+)
+
+_take = _Parameters(["product_id", "quantity", "now"])  # $1, $2, $3 in that order
+_TAKE_STOCK = (
+    f"UPDATE products SET stock_quantity = stock_quantity - {_take('quantity')},"  # noqa: S608
+    f" updated_at = {_take('now')}"
+    f" WHERE id = {_take('product_id')} AND is_active AND stock_quantity >= {_take('quantity')}"
+    " RETURNING id, name, sku, price, discount_percentage, stock_quantity"
+)
+
+_JOB_COLUMNS = (
+    "name",
+    "key",
+    "payload",
+    "status",
+    "attempts",
+    "max_attempts",
+    "round",
+    "created_at",
+    "updated_at",
+)
+_job = _Parameters()
+_ADD_JOB = (
+    f"INSERT INTO jobs ({', '.join(_JOB_COLUMNS)})"  # noqa: S608
+    f" VALUES ({', '.join(_job(c) for c in _JOB_COLUMNS)}) ON CONFLICT (key) DO NOTHING RETURNING id"
+)
+
+_PEEK_USER = f"SELECT {', '.join(c.name for c in users.c)} FROM users WHERE id = $1"  # noqa: S608
+
+
+class PgFastPath:
+    """The statements above, on the asyncpg connection under one session. The writes run in the
+    session's transaction (begun here if SQLAlchemy has not begun it yet)."""
+
+    __slots__ = ("_adapted",)
+
+    def __init__(self, adapted: Any) -> None:
+        self._adapted = adapted  # SQLAlchemy's adapter of the asyncpg connection
+
+    async def _in_transaction(self) -> Any:
+        await _begin_sqlalchemy_transaction(self._adapted)
+        return self._adapted.driver_connection
+
+    async def peek_user(self, user_id: int) -> Any | None:
+        """The `users` row (an asyncpg Record), or None; one statement, in the session's transaction
+        if one is open, else on its own (authentication makes this lookup on every request)."""
+        return await self._adapted.driver_connection.fetchrow(_PEEK_USER, user_id)
+
+    async def take_stock(self, product_id: int, quantity: int, now: datetime) -> Any | None:
+        """Take `quantity` of an active product if it has that many: its (id, name, sku, price,
+        discount_percentage in hundredths, stock_quantity) after, or None."""
+        connection = await self._in_transaction()
+        return await connection.fetchrow(
+            _TAKE_STOCK, *_take.values({"product_id": product_id, "quantity": quantity, "now": now})
+        )
+
+    async def claim_key(self, user_id: int, key: str, fingerprint: str, now: datetime) -> bool:
+        """Whether this insert claimed the idempotency key (it waits for a concurrent claim)."""
+        connection = await self._in_transaction()
+        values = {"user_id": user_id, "key": key, "fingerprint": fingerprint, "created_at": now}
+        return await connection.fetchval(_CLAIM_KEY, *_claim.values(values)) is not None
+
+    async def add_job(self, job: Job, payload: str) -> int | None:
+        """The new job's id, or None when a job with its key exists."""
+        connection = await self._in_transaction()
+        values = {
+            "name": job.name,
+            "key": job.key,
+            "payload": payload,
+            "status": job.status.value,
+            "attempts": job.attempts,
+            "max_attempts": job.max_attempts,
+            "round": job.round,
+            "created_at": job.created_at,
+            "updated_at": job.updated_at or job.created_at,
+        }
+        job_id: int | None = await connection.fetchval(_ADD_JOB, *_job.values(values))
+        return job_id
+
+    async def place_order(
+        self,
+        order: Mapping[str, Any],
+        lines: Sequence[OrderLine],
+        movements: Sequence[Take],
+        events: Sequence[OrderEvent],
+        *,
+        claimed_key: str | None,
+        fresh_key: str | None,
+        fingerprint: str | None,
+    ) -> tuple[int | None, bool]:
+        """Insert the order (its row: `ORDER_COLUMNS`), its lines, movements and events, and tie
+        its idempotency key to it: the `claimed_key` already claimed, or the `fresh_key` claimed
+        here. Returns the order's id (None: its number is taken, nothing was written) and whether
+        the fresh key was already someone's (then the order is written all the same)."""
+        connection = await self._in_transaction()
+        values: dict[str, Any] = {parameter: order[column] for parameter, column in _ORDER_PARAMETERS}
+        for parameter, column in _JSON_PARAMETERS:
+            values[parameter] = json.dumps(order[column])
+        values |= _array_values(_LINE_COLUMNS, lines)
+        values |= _array_values(_MOVEMENT_COLUMNS, movements)
+        values |= _array_values(_EVENT_COLUMNS, events)
+        values |= {"claimed_key": claimed_key, "fresh_key": fresh_key, "fingerprint": fingerprint}
+        order_id, key_taken = await connection.fetchrow(_PLACE_ORDER, *_place.values(values))
+        return order_id, bool(key_taken)
+
+
+async def pg_fast_path(session: AsyncSession) -> PgFastPath | None:
+    """The fast path of the session's connection; None when the database is not PostgreSQL."""
+    if _SESSION_KEY in session.info:
+        found: PgFastPath | None = session.info[_SESSION_KEY]
+        return found
+    connection = await session.connection()
+    fast: PgFastPath | None = None
+    if connection.dialect.driver == "asyncpg":
+        raw = await connection.get_raw_connection()
+        fast = PgFastPath(raw.dbapi_connection)
+    session.info[_SESSION_KEY] = fast  # the session holds this one connection until it ends
+    return fast
+
+
+def forget_connection(session: AsyncSession) -> None:
+    """Drop what `pg_fast_path` kept: the session's transaction ended and with it its hold on the
+    connection (the next one may run on another)."""
+    session.info.pop(_SESSION_KEY, None)
