@@ -9,6 +9,7 @@ from litestar.di import NamedDependency
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_202_ACCEPTED, HTTP_204_NO_CONTENT
 
 from shop_core.bootstrap import Shop
+from shop_core.domain.errors import AuthenticationFailed, Conflict, InvalidInput, ServiceUnavailable
 from shop_core.domain.tokens import TokenClaims
 from shop_core.services.commands import (
     ConfirmPasswordReset,
@@ -20,17 +21,9 @@ from shop_core.services.commands import (
     UpdateProfile,
 )
 from shop_core.services.views import Message, TokenPair, UserView
-from shop_http.openapi import (
-    BEARER,
-    CUSTOMER,
-    ErrorBody,
-    body,
-    error,
-    example,
-    ok,
-    request_example,
-    responses,
-)
+from shop_http.api_docs.examples import CUSTOMER
+from shop_http.errors import RATE_LIMITED, REQUEST_TOO_LARGE
+from shop_http.openapi import BEARER, ErrorBody, body, error, example, ok, raises, request_example
 from shop_http.security import NO_AUTH, PUBLIC
 
 AuthedRequest = Request[UserView, TokenClaims, Any]
@@ -46,19 +39,19 @@ TOKENS = ok(
 ONE_USER = ok(UserView, "The account.", example(CUSTOMER))
 REFRESH_BODY = body(request_example(RefreshSession, "The refresh token login gave", refresh=REFRESH))
 THROTTLED = error(
-    429,
+    RATE_LIMITED,
     "Too many requests (`throttled`), or too many failed logins for this identifier "
     "(`too_many_attempts`); retry after `Retry-After` seconds.",
     ErrorBody(detail="Too many failed logins; try again later.", code="too_many_attempts"),
     ErrorBody(detail="Too Many Requests.", code="throttled"),
 )
 BAD_CREDENTIALS = error(
-    401,
+    AuthenticationFailed,
     "Wrong email (or username) or password, or the account is inactive.",
     ErrorBody(detail="No active account found with the given credentials.", code="not_authenticated"),
 )
 BAD_REFRESH = error(
-    401,
+    AuthenticationFailed,
     "The refresh token is expired, revoked, already rotated, or not a refresh token.",
     ErrorBody(detail="This token has been revoked.", code="not_authenticated"),
 )
@@ -78,7 +71,7 @@ class AuthController(Controller):
         responses={
             **ok(UserView, "The new account (never its password).", example(CUSTOMER), status=201),
             **error(
-                400,
+                InvalidInput,
                 "A malformed email, or a weak password (the `password` errors name the rules it breaks).",
                 ErrorBody(
                     detail="The password is too weak.",
@@ -87,11 +80,11 @@ class AuthController(Controller):
                 ),
             ),
             **error(
-                409,
+                Conflict,
                 "That email (or username) is already registered.",
                 ErrorBody(detail="A user with that email already exists.", code="conflict"),
             ),
-            **responses(413, 503),
+            **raises(REQUEST_TOO_LARGE, ServiceUnavailable),
             **THROTTLED,
         },
     )
@@ -132,7 +125,13 @@ class AuthController(Controller):
         security=NO_AUTH,
         operation_id="login",
         summary="Log in with email (or username) and password",
-        responses={**TOKENS, **responses(400), **BAD_CREDENTIALS, **responses(413, 503), **THROTTLED},
+        responses={
+            **TOKENS,
+            **raises(InvalidInput),
+            **BAD_CREDENTIALS,
+            **raises(REQUEST_TOO_LARGE, ServiceUnavailable),
+            **THROTTLED,
+        },
     )
     async def login(
         self,
@@ -157,7 +156,12 @@ class AuthController(Controller):
         security=NO_AUTH,
         operation_id="refreshToken",
         summary="Swap a refresh token for a new pair",
-        responses={**TOKENS, **responses(400), **BAD_REFRESH, **responses(413, 429)},
+        responses={
+            **TOKENS,
+            **raises(InvalidInput),
+            **BAD_REFRESH,
+            **raises(REQUEST_TOO_LARGE, RATE_LIMITED),
+        },
     )
     async def refresh(
         self, shop: NamedDependency[Shop], data: Annotated[RefreshSession, REFRESH_BODY]
@@ -180,9 +184,9 @@ class AuthController(Controller):
                 example(Message(detail="If that email has an account, a reset link is on its way.")),
                 status=HTTP_202_ACCEPTED,
             ),
-            **responses(400, 413, 429),
+            **raises(InvalidInput, REQUEST_TOO_LARGE, RATE_LIMITED),
             **error(
-                503,
+                ServiceUnavailable,
                 "This shop cannot send email (the `mail` extra is not installed).",
                 ErrorBody(
                     detail="Password reset needs the `mail` extra (jinja2) installed.",
@@ -215,7 +219,7 @@ class AuthController(Controller):
         summary="Set a new password with the emailed token",
         responses={
             **error(
-                400,
+                InvalidInput,
                 "The token is unknown, used or expired (`invalid_token`), or the password is weak "
                 "(`invalid`, naming the rules it breaks).",
                 ErrorBody(
@@ -223,7 +227,7 @@ class AuthController(Controller):
                     code="invalid_token",
                 ),
             ),
-            **responses(413, 429),
+            **raises(REQUEST_TOO_LARGE, RATE_LIMITED),
         },
     )
     async def confirm_password_reset(
@@ -254,7 +258,7 @@ class AuthController(Controller):
         operation_id="logout",
         summary="Revoke the refresh token and the access token used",
         description="Both stop working at once, on every server.",
-        responses=responses(400, 401, 413, 429),
+        responses=raises(InvalidInput, AuthenticationFailed, REQUEST_TOO_LARGE, RATE_LIMITED),
     )
     async def logout(
         self, shop: NamedDependency[Shop], request: AuthedRequest, data: Annotated[Logout, REFRESH_BODY]
@@ -266,7 +270,7 @@ class AuthController(Controller):
         security=BEARER,
         operation_id="getProfile",
         summary="The current user",
-        responses={**ONE_USER, **responses(401, 429)},
+        responses={**ONE_USER, **raises(AuthenticationFailed, RATE_LIMITED)},
     )
     async def profile(self, shop: NamedDependency[Shop], request: AuthedRequest) -> UserView:
         return await shop.get_profile(request.user.id)
@@ -277,7 +281,7 @@ class AuthController(Controller):
         operation_id="updateProfile",
         summary="Change your name or phone",
         description="Only the fields sent change. The email and password are changed elsewhere.",
-        responses={**ONE_USER, **responses(400, 401, 413, 429)},
+        responses={**ONE_USER, **raises(InvalidInput, AuthenticationFailed, REQUEST_TOO_LARGE, RATE_LIMITED)},
     )
     async def update_profile(
         self,

@@ -23,17 +23,16 @@ from litestar.openapi.spec import Example, OpenAPIHeader, OpenAPIType, Schema
 from litestar.params import Parameter
 
 from shop_core.bootstrap import Shop
-from shop_core.domain.errors import AuthenticationFailed
+from shop_core.domain.errors import AuthenticationFailed, Conflict, InvalidInput, NotFound, ServiceUnavailable
 from shop_core.domain.ids import MAX_ID
 from shop_core.services.cart import AddToCart, CartView, SetQuantity
 from shop_core.services.order_commands import Checkout
 from shop_core.services.order_views import OrderView
+from shop_http.api_docs.examples import ADDRESS_INPUT, CART, EMPTY_CART
 from shop_http.controllers.orders import CONFLICT, PLACED, IdempotencyKey, checkout
+from shop_http.errors import RATE_LIMITED, REQUEST_TOO_LARGE
 from shop_http.openapi import (
-    ADDRESS_INPUT,
     BEARER,
-    CART,
-    EMPTY_CART,
     OPTIONAL_AUTH,
     ErrorBody,
     body,
@@ -42,8 +41,8 @@ from shop_http.openapi import (
     example,
     header,
     ok,
+    raises,
     request_example,
-    responses,
 )
 from shop_http.security import PUBLIC, provide_viewer
 
@@ -86,7 +85,7 @@ ONE_CART = ok(
     example(EMPTY_CART, "An empty cart"),
 )
 BAD_TOKEN = error(
-    400,
+    InvalidInput,
     "Invalid input, or an `X-Cart-Token` this shop did not issue.",
     ErrorBody(
         detail="This cart token is not one we issued.",
@@ -100,20 +99,20 @@ BAD_TOKEN = error(
     ),
 )
 OPTIONAL_BEARER = error(
-    401, "A bearer token was sent and it is invalid, expired or revoked (it is optional)."
+    AuthenticationFailed, "A bearer token was sent and it is invalid, expired or revoked (it is optional)."
 )
 CARTS_DOWN = error(
-    503,
+    ServiceUnavailable,
     "The cart store (Redis) is unreachable; retry after `Retry-After` seconds.",
     ErrorBody(detail="Carts unavailable right now; try again shortly.", code="service_unavailable"),
 )
 NO_PRODUCT = error(
-    404,
+    NotFound,
     "No such product, or it is no longer sold.",
     ErrorBody(detail="No such product.", code="not_found"),
 )
 STOCK_CONFLICT = error(
-    409,
+    Conflict,
     "More than is in stock (`code` `insufficient_stock`, `available` says how many there are), "
     "or the cart already has its maximum number of different products.",
     StockErrorBody(
@@ -141,7 +140,7 @@ class CartController(Controller):
         operation_id="viewCart",
         summary="The current cart",
         description=f"Without a bearer token or cart token: an empty cart. {GUEST_RULES}",
-        responses={**ONE_CART, **BAD_TOKEN, **OPTIONAL_BEARER, **responses(429), **CARTS_DOWN},
+        responses={**ONE_CART, **BAD_TOKEN, **OPTIONAL_BEARER, **raises(RATE_LIMITED), **CARTS_DOWN},
     )
     async def view(self, shop: NamedDependency[Shop], request: Request[Any, Any, Any]) -> Response[CartView]:
         owner, token = await _owner(shop, request, create=False)
@@ -164,7 +163,7 @@ class CartController(Controller):
             **OPTIONAL_BEARER,
             **NO_PRODUCT,
             **STOCK_CONFLICT,
-            **responses(413, 429),
+            **raises(REQUEST_TOO_LARGE, RATE_LIMITED),
             **CARTS_DOWN,
         },
     )
@@ -198,7 +197,7 @@ class CartController(Controller):
             **OPTIONAL_BEARER,
             **NO_PRODUCT,
             **STOCK_CONFLICT,
-            **responses(413, 429),
+            **raises(REQUEST_TOO_LARGE, RATE_LIMITED),
             **CARTS_DOWN,
         },
     )
@@ -232,11 +231,11 @@ class CartController(Controller):
             **BAD_TOKEN,
             **OPTIONAL_BEARER,
             **error(
-                404,
+                NotFound,
                 "That product is not in the cart.",
                 ErrorBody(detail="That product is not in the cart.", code="not_found"),
             ),
-            **responses(429),
+            **raises(RATE_LIMITED),
             **CARTS_DOWN,
         },
     )
@@ -258,7 +257,7 @@ class CartController(Controller):
             **ok(CartView, "The cart, now empty.", example(EMPTY_CART)),
             **BAD_TOKEN,
             **OPTIONAL_BEARER,
-            **responses(429),
+            **raises(RATE_LIMITED),
             **CARTS_DOWN,
         },
     )
@@ -282,7 +281,7 @@ class CartController(Controller):
         responses={
             **PLACED,
             **error(
-                400,
+                InvalidInput,
                 "The cart is empty, an address or the payment method is invalid, or the `X-Cart-Token` or "
                 "`Idempotency-Key` is malformed.",
                 ErrorBody(
@@ -297,14 +296,14 @@ class CartController(Controller):
                 ),
             ),
             **error(
-                401,
+                AuthenticationFailed,
                 "No bearer token (guests log in to check out), or an invalid, expired or revoked one.",
                 ErrorBody(
                     detail="Log in to check out; send your X-Cart-Token along to bring the guest cart.",
                     code="not_authenticated",
                 ),
             ),
-            **responses(413, 429),
+            **raises(REQUEST_TOO_LARGE, RATE_LIMITED),
             **CARTS_DOWN,
             **CONFLICT,
         },

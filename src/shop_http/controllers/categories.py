@@ -11,23 +11,24 @@ from litestar.params import Parameter
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
 from shop_core.bootstrap import Shop
+from shop_core.domain.errors import AuthenticationFailed, Conflict, InvalidInput, NotFound, PermissionDenied
 from shop_core.services.catalog_commands import CreateCategory, ReplaceCategory, UpdateCategory
 from shop_core.services.catalog_views import CategoryView, ProductView
+from shop_http.api_docs.examples import CATEGORY, PRODUCT
 from shop_http.catalog_responses import category_response, page_response
+from shop_http.errors import RATE_LIMITED, REQUEST_TOO_LARGE
 from shop_http.openapi import (
     BEARER,
-    CATEGORY,
     OPTIONAL_AUTH,
     PAST_THE_END,
-    PRODUCT,
     ErrorBody,
     body,
     error,
     example,
     ok,
     page_past_the_end,
+    raises,
     request_example,
-    responses,
 )
 from shop_http.pagination import DEFAULT_PAGE_SIZE, PageNumber, PageOf, PageSize
 from shop_http.security import PUBLIC, requires_staff, viewer_is_staff
@@ -45,11 +46,13 @@ class CategoryDetailView(CategoryView, kw_only=True):
 HOME = CategoryView(id=1, name="Home", slug="home", parent=None, description="")
 ONE_CATEGORY = example(CATEGORY)
 OPTIONAL_BEARER = error(
-    401, "A bearer token was sent and it is invalid, expired or revoked (it is optional)."
+    AuthenticationFailed, "A bearer token was sent and it is invalid, expired or revoked (it is optional)."
 )
-NO_CATEGORY = error(404, "No category has that id.", ErrorBody(detail="No such category.", code="not_found"))
+NO_CATEGORY = error(
+    NotFound, "No category has that id.", ErrorBody(detail="No such category.", code="not_found")
+)
 BAD_CATEGORY = error(
-    400,
+    InvalidInput,
     "A field is missing or invalid, `parent` names no category, or would make a cycle.",
     ErrorBody(
         detail="A category cannot be placed under itself or its descendants.",
@@ -58,7 +61,7 @@ BAD_CATEGORY = error(
     ),
 )
 SLUG_TAKEN = error(
-    409,
+    Conflict,
     "The slug is taken by another category.",
     ErrorBody(detail="A category with the slug 'mugs' already exists.", code="conflict"),
 )
@@ -82,10 +85,10 @@ class CategoryController(Controller):
                     PageOf(count=2, next=None, previous=None, results=[HOME, CATEGORY]), "Every category"
                 ),
             ),
-            **responses(400),
+            **raises(InvalidInput),
             **OPTIONAL_BEARER,
             **page_past_the_end(),
-            **responses(429),
+            **raises(RATE_LIMITED),
         },
     )
     async def list_categories(
@@ -123,15 +126,15 @@ class CategoryController(Controller):
                     )
                 ),
             ),
-            **responses(400),
+            **raises(InvalidInput),
             **OPTIONAL_BEARER,
             **error(
-                404,
+                NotFound,
                 "No category has that id, or the products' page is past the end.",
                 ErrorBody(detail="No such category.", code="not_found"),
                 PAST_THE_END,
             ),
-            **responses(429),
+            **raises(RATE_LIMITED),
         },
     )
     async def get_category(
@@ -158,9 +161,9 @@ class CategoryController(Controller):
         responses={
             **ok(CategoryView, "The new category.", ONE_CATEGORY, status=201),
             **BAD_CATEGORY,
-            **responses(401, 403),
+            **raises(AuthenticationFailed, PermissionDenied),
             **SLUG_TAKEN,
-            **responses(413, 429),
+            **raises(REQUEST_TOO_LARGE, RATE_LIMITED),
         },
     )
     async def create(
@@ -192,10 +195,10 @@ class CategoryController(Controller):
         responses={
             **ok(CategoryView, "The category.", ONE_CATEGORY),
             **BAD_CATEGORY,
-            **responses(401, 403),
+            **raises(AuthenticationFailed, PermissionDenied),
             **NO_CATEGORY,
             **SLUG_TAKEN,
-            **responses(413, 429),
+            **raises(REQUEST_TOO_LARGE, RATE_LIMITED),
         },
     )
     async def replace(
@@ -224,10 +227,10 @@ class CategoryController(Controller):
         responses={
             **ok(CategoryView, "The category.", ONE_CATEGORY),
             **BAD_CATEGORY,
-            **responses(401, 403),
+            **raises(AuthenticationFailed, PermissionDenied),
             **NO_CATEGORY,
             **SLUG_TAKEN,
-            **responses(413, 429),
+            **raises(REQUEST_TOO_LARGE, RATE_LIMITED),
         },
     )
     async def update(
@@ -253,14 +256,14 @@ class CategoryController(Controller):
         operation_id="deleteCategory",
         summary="Delete a category (staff)",
         responses={
-            **responses(400, 401, 403),
+            **raises(InvalidInput, AuthenticationFailed, PermissionDenied),
             **NO_CATEGORY,
             **error(
-                409,
+                Conflict,
                 "The category still has products or subcategories.",
                 ErrorBody(detail="The category has products; move or delete them first.", code="conflict"),
             ),
-            **responses(429),
+            **raises(RATE_LIMITED),
         },
     )
     async def remove(self, shop: NamedDependency[Shop], category_id: CategoryId) -> None:

@@ -18,19 +18,31 @@ from litestar.openapi.spec import Example
 from litestar.params import HeaderParameter, Parameter, QueryParameter
 
 from shop_core.bootstrap import Shop
+from shop_core.domain.errors import (
+    AuthenticationFailed,
+    Conflict,
+    GatewayUnavailable,
+    InvalidInput,
+    NotFound,
+    PermissionDenied,
+    ServiceUnavailable,
+)
 from shop_core.domain.ids import MAX_ID
 from shop_core.services.order_commands import IDEMPOTENCY_KEY, Actor, ChangeOrderStatus, Checkout, PlaceOrder
 from shop_core.services.order_views import OrderView
 from shop_core.services.payment_views import PaymentView
 from shop_core.services.views import UserView
-from shop_http.openapi import (
+from shop_http.api_docs.examples import (
     ADDRESS_INPUT,
     AT,
-    BEARER,
     IDEMPOTENCY_KEY_EXAMPLE,
     ORDER,
     PAID_ORDER,
     STRIPE_PAYMENT,
+)
+from shop_http.errors import RATE_LIMITED, REQUEST_TOO_LARGE
+from shop_http.openapi import (
+    BEARER,
     ErrorBody,
     body,
     documented,
@@ -38,8 +50,8 @@ from shop_http.openapi import (
     example,
     ok,
     page_past_the_end,
+    raises,
     request_example,
-    responses,
 )
 from shop_http.pagination import DEFAULT_PAGE_SIZE, PageNumber, PageOf, PageSize, page_of, window
 from shop_http.security import actor_of, requires_staff
@@ -83,7 +95,7 @@ PLACED = ok(
     status=201,
 )
 CONFLICT = error(
-    409,
+    Conflict,
     "`insufficient_stock`: some lines cannot be served (`shortages` names each, nothing was taken); "
     "`idempotency_key_reused`: the key was used for a different request; `idempotency_key_in_use`: a "
     "request with that key is still being processed.",
@@ -100,7 +112,7 @@ CONFLICT = error(
     data_container=OutOfStockBody,
 )
 MOVE_CONFLICT = error(
-    409,
+    Conflict,
     "The order's life does not allow that move (or it changed meanwhile); nothing changed.",
     OutOfStockBody(
         detail="Order ORD-2026-8K4Q2PXM is delivered; it cannot become cancelled "
@@ -110,10 +122,10 @@ MOVE_CONFLICT = error(
     data_container=OutOfStockBody,
 )
 NO_ORDER = error(
-    404, "No such order, or someone else's.", ErrorBody(detail="No such order.", code="not_found")
+    NotFound, "No such order, or someone else's.", ErrorBody(detail="No such order.", code="not_found")
 )
 BAD_ORDER = error(
-    400,
+    InvalidInput,
     "A field is missing or invalid (an address, the payment method, a quantity), a product is unknown, "
     "or the `Idempotency-Key` is malformed.",
     ErrorBody(
@@ -132,7 +144,7 @@ ONE_ORDER = ok(
 )
 GATEWAY_REFUND = {
     **error(
-        502,
+        GatewayUnavailable,
         "Staff cancelling a paid order: the gateway did not confirm the refund; it stays pending and is "
         "asked about again, never made twice. The order is left as it was.",
         ErrorBody(
@@ -142,7 +154,7 @@ GATEWAY_REFUND = {
         ),
     ),
     **error(
-        503,
+        ServiceUnavailable,
         "Staff cancelling a paid order whose gateway is not configured on this shop.",
         ErrorBody(detail="stripe payments are not configured on this shop.", code="service_unavailable"),
     ),
@@ -167,7 +179,12 @@ PLACE_DESCRIPTION = (
     "`billing_address` defaults to the shipping address. `payment_method`: `stripe`, `sslcommerz` "
     "or `cod`. Send an `Idempotency-Key`."
 )
-PLACE_RESPONSES = {**PLACED, **BAD_ORDER, **responses(401, 413, 429), **CONFLICT}
+PLACE_RESPONSES = {
+    **PLACED,
+    **BAD_ORDER,
+    **raises(AuthenticationFailed, REQUEST_TOO_LARGE, RATE_LIMITED),
+    **CONFLICT,
+}
 PLACE_BODY = body(
     request_example(
         PlaceOrder,
@@ -215,7 +232,7 @@ class OrderController(Controller):
                 example(PageOf(count=1, next=None, previous=None, results=[ORDER]), "One order"),
             ),
             **error(
-                400,
+                InvalidInput,
                 "A filter or page parameter is invalid.",
                 ErrorBody(
                     detail="Unknown status 'lost'; one of pending, paid, processing, shipped, delivered, "
@@ -229,9 +246,9 @@ class OrderController(Controller):
                     },
                 ),
             ),
-            **responses(401),
+            **raises(AuthenticationFailed),
             **page_past_the_end(),
-            **responses(429),
+            **raises(RATE_LIMITED),
         },
     )
     async def list_orders(
@@ -308,7 +325,12 @@ class OrderController(Controller):
         operation_id="getOrder",
         summary="One order with its items",
         description="Staff also see its audit trail (`events`). Someone else's order is 404.",
-        responses={**ONE_ORDER, **responses(400, 401), **NO_ORDER, **responses(429)},
+        responses={
+            **ONE_ORDER,
+            **raises(InvalidInput, AuthenticationFailed),
+            **NO_ORDER,
+            **raises(RATE_LIMITED),
+        },
     )
     async def get_order(
         self, shop: NamedDependency[Shop], request: Request[UserView, Any, Any], order_id: OrderId
@@ -327,10 +349,10 @@ class OrderController(Controller):
         guards=[requires_staff],
         responses={
             **ONE_ORDER,
-            **responses(400, 401, 403),
+            **raises(InvalidInput, AuthenticationFailed, PermissionDenied),
             **NO_ORDER,
             **MOVE_CONFLICT,
-            **responses(413, 429),
+            **raises(REQUEST_TOO_LARGE, RATE_LIMITED),
         },
     )
     async def put_status(
@@ -350,10 +372,10 @@ class OrderController(Controller):
         guards=[requires_staff],
         responses={
             **ONE_ORDER,
-            **responses(400, 401, 403),
+            **raises(InvalidInput, AuthenticationFailed, PermissionDenied),
             **NO_ORDER,
             **MOVE_CONFLICT,
-            **responses(413, 429),
+            **raises(REQUEST_TOO_LARGE, RATE_LIMITED),
         },
     )
     async def patch_status(
@@ -380,10 +402,10 @@ class OrderController(Controller):
                 "The order, now cancelled.",
                 example(msgspec.structs.replace(ORDER, status="cancelled"), "Cancelled before payment"),
             ),
-            **responses(400, 401),
+            **raises(InvalidInput, AuthenticationFailed),
             **NO_ORDER,
             **MOVE_CONFLICT,
-            **responses(429),
+            **raises(RATE_LIMITED),
             **GATEWAY_REFUND,
         },
     )
@@ -406,9 +428,9 @@ class OrderController(Controller):
         operation_class=documented(downloads=INVOICE_TYPES),
         responses={
             **ok(bytes, "The PDF file.", media_type=PDF),
-            **responses(400, 401),
+            **raises(InvalidInput, AuthenticationFailed),
             **NO_ORDER,
-            **responses(429),
+            **raises(RATE_LIMITED),
         },
     )
     async def invoice(
@@ -428,9 +450,9 @@ class OrderController(Controller):
         description="Each attempt to collect the order's money. Owner and staff; another's order is 404.",
         responses={
             **ok(list[PaymentView], "The order's payments.", example([STRIPE_PAYMENT], "One card payment")),
-            **responses(400, 401),
+            **raises(InvalidInput, AuthenticationFailed),
             **NO_ORDER,
-            **responses(429),
+            **raises(RATE_LIMITED),
         },
     )
     async def payments(
@@ -450,16 +472,16 @@ class OrderController(Controller):
         guards=[requires_staff],
         responses={
             **ok(PaymentView, "The cash payment, succeeded.", example(COD_PAYMENT)),
-            **responses(400, 401, 403),
+            **raises(InvalidInput, AuthenticationFailed, PermissionDenied),
             **NO_ORDER,
             **error(
-                409,
+                Conflict,
                 "`order_not_payable`: not a cash order, or nothing left to pay.",
                 ErrorBody(
                     detail="Order ORD-2026-8K4Q2PXM is paid by stripe, not cash.", code="order_not_payable"
                 ),
             ),
-            **responses(429),
+            **raises(RATE_LIMITED),
         },
     )
     async def confirm_cash(

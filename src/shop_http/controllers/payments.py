@@ -29,17 +29,25 @@ from litestar.openapi.spec import Parameter as OpenAPIParameter
 from litestar.params import Parameter, QueryParameter
 
 from shop_core.bootstrap import Shop
-from shop_core.domain.errors import InvalidInput, NotFound
+from shop_core.domain.errors import (
+    AuthenticationFailed,
+    Conflict,
+    GatewayUnavailable,
+    InvalidInput,
+    NotFound,
+    PaymentDeclined,
+    PermissionDenied,
+    ServiceUnavailable,
+)
 from shop_core.domain.ids import MAX_ID
 from shop_core.domain.payments import Gateway
 from shop_core.services.payment_views import PaymentView, RefundPayment, StartPayment
 from shop_core.services.views import UserView
+from shop_http.api_docs.examples import REFUNDED_PAYMENT, SSLCOMMERZ_PAYMENT, STRIPE_PAYMENT
 from shop_http.controllers.orders import IdempotencyKey, actor
+from shop_http.errors import RATE_LIMITED, REQUEST_TOO_LARGE
 from shop_http.openapi import (
     BEARER,
-    REFUNDED_PAYMENT,
-    SSLCOMMERZ_PAYMENT,
-    STRIPE_PAYMENT,
     ErrorBody,
     body,
     documented,
@@ -49,8 +57,8 @@ from shop_http.openapi import (
     header,
     ok,
     page_past_the_end,
+    raises,
     request_example,
-    responses,
 )
 from shop_http.pagination import DEFAULT_PAGE_SIZE, PageNumber, PageOf, PageSize, page_of, window
 from shop_http.security import NO_AUTH, PUBLIC, requires_staff
@@ -92,7 +100,7 @@ STARTED = {
     ),
 }
 NOT_PAYABLE = error(
-    409,
+    Conflict,
     "`order_not_payable`: the order is paid, cancelled, free, held for review, or to be paid by another "
     "gateway; `idempotency_key_reused`: the key was used for a different request.",
     ErrorBody(detail="Order ORD-2026-8K4Q2PXM is already paid.", code="order_not_payable"),
@@ -103,22 +111,22 @@ NOT_PAYABLE = error(
     ),
 )
 DECLINED = error(
-    402,
+    PaymentDeclined,
     "`payment_declined`: the gateway refused the payment.",
     ErrorBody(detail="Your card was declined.", code="payment_declined"),
 )
 GATEWAY_DOWN = error(
-    502,
+    GatewayUnavailable,
     "`gateway_error`: the gateway failed or could not be reached; retry later.",
     ErrorBody(detail="The stripe gateway failed: timed out.", code="gateway_error"),
 )
 NOT_CONFIGURED = error(
-    503,
+    ServiceUnavailable,
     "That gateway is not configured on this shop; retry after `Retry-After`.",
     ErrorBody(detail="stripe payments are not configured on this shop.", code="service_unavailable"),
 )
 NO_PAYMENT = error(
-    404, "No such payment, or someone else's.", ErrorBody(detail="No such payment.", code="not_found")
+    NotFound, "No such payment, or someone else's.", ErrorBody(detail="No such payment.", code="not_found")
 )
 WEBHOOK_ANSWER = ok(
     WebhookAnswer,
@@ -127,12 +135,12 @@ WEBHOOK_ANSWER = ok(
     example(WebhookAnswer(status="duplicate"), "Delivered before"),
 )
 WEBHOOK_REFUSED = error(
-    400,
+    InvalidInput,
     "The signature is bad, missing or stale, or the body is not an event.",
     ErrorBody(detail="The webhook was refused: The Stripe-Signature header is missing.", code="invalid"),
 )
 UNCONFIRMED = error(
-    503,
+    ServiceUnavailable,
     "The gateway could not confirm the event now, or is not configured here; deliver it again later.",
     ErrorBody(detail="stripe payments are not configured on this shop.", code="service_unavailable"),
 )
@@ -246,7 +254,7 @@ RETURN_RESPONSES = {
         example(ReturnAnswer(status="pending", order_id=1), "Not decided yet"),
     ),
     **error(
-        400,
+        InvalidInput,
         "No `tran_id`, or one longer than 255 characters.",
         ErrorBody(
             detail="A tran_id of 1 to 255 characters is required.",
@@ -255,12 +263,12 @@ RETURN_RESPONSES = {
         ),
     ),
     **NO_PAYMENT,
-    **responses(429),
+    **raises(RATE_LIMITED),
     **GATEWAY_DOWN,
     **NOT_CONFIGURED,
 }
 REFUND_CONFLICT = error(
-    409,
+    Conflict,
     "The payment has nothing left to refund, or is not a succeeded payment.",
     ErrorBody(detail="Payment 1 has nothing left to refund (refunds pending: 0).", code="conflict"),
 )
@@ -274,9 +282,11 @@ START_DESCRIPTION = (
 )
 START_RESPONSES = {
     **STARTED,
-    **responses(400, 401),
-    **error(404, "No such order, or someone else's.", ErrorBody(detail="No such order.", code="not_found")),
-    **responses(413, 429),
+    **raises(InvalidInput, AuthenticationFailed),
+    **error(
+        NotFound, "No such order, or someone else's.", ErrorBody(detail="No such order.", code="not_found")
+    ),
+    **raises(REQUEST_TOO_LARGE, RATE_LIMITED),
     **DECLINED,
     **NOT_PAYABLE,
     **GATEWAY_DOWN,
@@ -351,7 +361,12 @@ class PaymentController(Controller):
             "Stripe is not configured on this shop (Stripe delivers again later). Point "
             "`stripe listen --forward-to` (or the dashboard's endpoint) here."
         ),
-        responses={**WEBHOOK_ANSWER, **WEBHOOK_REFUSED, **responses(413, 429), **UNCONFIRMED},
+        responses={
+            **WEBHOOK_ANSWER,
+            **WEBHOOK_REFUSED,
+            **raises(REQUEST_TOO_LARGE, RATE_LIMITED),
+            **UNCONFIRMED,
+        },
     )
     async def stripe_webhook(
         self, shop: NamedDependency[Shop], request: Request[Any, Any, Any]
@@ -371,7 +386,12 @@ class PaymentController(Controller):
             "`verify_sign` and confirmed with the validation API before anything changes. 503 when "
             "SSLCommerz is not configured on this shop."
         ),
-        responses={**WEBHOOK_ANSWER, **WEBHOOK_REFUSED, **responses(413, 429), **UNCONFIRMED},
+        responses={
+            **WEBHOOK_ANSWER,
+            **WEBHOOK_REFUSED,
+            **raises(REQUEST_TOO_LARGE, RATE_LIMITED),
+            **UNCONFIRMED,
+        },
     )
     async def sslcommerz_ipn(
         self, shop: NamedDependency[Shop], request: Request[Any, Any, Any]
@@ -402,7 +422,7 @@ class PaymentController(Controller):
         operation_id="sslcommerzReturnPosted",
         summary="The customer's return from SSLCommerz's page (posted)",
         description=RETURN_RULES + " SSLCommerz posts the browser back with a form.",
-        responses={**RETURN_RESPONSES, **responses(413)},
+        responses={**RETURN_RESPONSES, **raises(REQUEST_TOO_LARGE)},
     )
     async def sslcommerz_return_posted(
         self, shop: NamedDependency[Shop], request: Request[Any, Any, Any]
@@ -429,7 +449,7 @@ class PaymentController(Controller):
                 ),
             ),
             **error(
-                400,
+                InvalidInput,
                 "A filter or page parameter is invalid.",
                 ErrorBody(
                     detail="Unknown status 'lost'; one of pending, succeeded, failed, refunded, cancelled.",
@@ -441,9 +461,9 @@ class PaymentController(Controller):
                     },
                 ),
             ),
-            **responses(401, 403),
+            **raises(AuthenticationFailed, PermissionDenied),
             **page_past_the_end(),
-            **responses(429),
+            **raises(RATE_LIMITED),
         },
     )
     async def list_payments(
@@ -476,7 +496,12 @@ class PaymentController(Controller):
         operation_id="getPayment",
         summary="One payment",
         description="Owner and staff; staff also see its `refunds`. Someone else's payment is 404.",
-        responses={**ONE_PAYMENT, **responses(400, 401), **NO_PAYMENT, **responses(429)},
+        responses={
+            **ONE_PAYMENT,
+            **raises(InvalidInput, AuthenticationFailed),
+            **NO_PAYMENT,
+            **raises(RATE_LIMITED),
+        },
     )
     async def get_payment(
         self, shop: NamedDependency[Shop], request: Request[UserView, Any, Any], payment_id: PaymentId
@@ -495,9 +520,9 @@ class PaymentController(Controller):
         ),
         responses={
             **ONE_PAYMENT,
-            **responses(400, 401),
+            **raises(InvalidInput, AuthenticationFailed),
             **NO_PAYMENT,
-            **responses(429),
+            **raises(RATE_LIMITED),
             **GATEWAY_DOWN,
             **NOT_CONFIGURED,
         },
@@ -523,10 +548,10 @@ class PaymentController(Controller):
         guards=[requires_staff],
         responses={
             **ok(PaymentView, "The payment, with its refunds.", example(REFUNDED_PAYMENT)),
-            **responses(400, 401, 403),
+            **raises(InvalidInput, AuthenticationFailed, PermissionDenied),
             **NO_PAYMENT,
             **REFUND_CONFLICT,
-            **responses(413, 429),
+            **raises(REQUEST_TOO_LARGE, RATE_LIMITED),
             **GATEWAY_DOWN,
             **NOT_CONFIGURED,
         },

@@ -12,24 +12,25 @@ from litestar.params import Parameter
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
 from shop_core.bootstrap import Shop
+from shop_core.domain.errors import AuthenticationFailed, Conflict, InvalidInput, NotFound, PermissionDenied
 from shop_core.services.catalog_commands import CreateProduct, ProductQuery, ReplaceProduct, UpdateProduct
 from shop_core.services.catalog_reads import ORDERINGS
 from shop_core.services.catalog_views import ProductView, StaffProductView
 from shop_core.services.views import UserView
+from shop_http.api_docs.examples import PRODUCT, STAFF_PRODUCT
 from shop_http.catalog_responses import json_bytes, page_response
+from shop_http.errors import RATE_LIMITED, REQUEST_TOO_LARGE
 from shop_http.openapi import (
     BEARER,
     OPTIONAL_AUTH,
-    PRODUCT,
-    STAFF_PRODUCT,
     ErrorBody,
     body,
     error,
     example,
     ok,
     page_past_the_end,
+    raises,
     request_example,
-    responses,
 )
 from shop_http.pagination import DEFAULT_PAGE_SIZE, PageNumber, PageOf, PageSize
 from shop_http.security import PUBLIC, actor_of, requires_staff, viewer_is_staff
@@ -52,12 +53,12 @@ PAGE_OF_PRODUCTS = ok(
 ONE_PRODUCT = ok(ProductView, "The product (staff also see `cost_price`).", example(PRODUCT))
 STAFF_VIEW = example(STAFF_PRODUCT)
 TAKEN = error(
-    409,
+    Conflict,
     "The sku or slug is taken by another product.",
     ErrorBody(detail="A product with the sku 'MUG-ENAMEL-350' already exists.", code="conflict"),
 )
 BAD_PRODUCT = error(
-    400,
+    InvalidInput,
     "A field is missing or invalid, or `category` names no category.",
     ErrorBody(
         detail="There is no category 99.",
@@ -65,7 +66,9 @@ BAD_PRODUCT = error(
         errors={"category": ["There is no category 99."]},
     ),
 )
-NO_PRODUCT = error(404, "No product has that id.", ErrorBody(detail="No such product.", code="not_found"))
+NO_PRODUCT = error(
+    NotFound, "No product has that id.", ErrorBody(detail="No such product.", code="not_found")
+)
 NEW_PRODUCT = {
     "name": "Enamel mug",
     "sku": "MUG-ENAMEL-350",
@@ -92,7 +95,7 @@ class ProductController(Controller):
         responses={
             **PAGE_OF_PRODUCTS,
             **error(
-                400,
+                InvalidInput,
                 "A filter or page parameter is invalid (e.g. `min_price` above `max_price`, an unknown "
                 "`ordering`).",
                 ErrorBody(
@@ -103,9 +106,12 @@ class ProductController(Controller):
                     },
                 ),
             ),
-            **error(401, "A bearer token was sent and it is invalid, expired or revoked (it is optional)."),
+            **error(
+                AuthenticationFailed,
+                "A bearer token was sent and it is invalid, expired or revoked (it is optional).",
+            ),
             **page_past_the_end(),
-            **responses(429),
+            **raises(RATE_LIMITED),
         },
     )
     async def list_products(
@@ -161,14 +167,17 @@ class ProductController(Controller):
         summary="One product",
         responses={
             **ONE_PRODUCT,
-            **responses(400),
-            **error(401, "A bearer token was sent and it is invalid, expired or revoked (it is optional)."),
+            **raises(InvalidInput),
             **error(
-                404,
+                AuthenticationFailed,
+                "A bearer token was sent and it is invalid, expired or revoked (it is optional).",
+            ),
+            **error(
+                NotFound,
                 "No product has that id, or it is inactive (staff see inactive products).",
                 ErrorBody(detail="No such product.", code="not_found"),
             ),
-            **responses(429),
+            **raises(RATE_LIMITED),
         },
     )
     async def get_product(
@@ -188,9 +197,9 @@ class ProductController(Controller):
         responses={
             **ok(StaffProductView, "The new product, as staff see it.", STAFF_VIEW, status=201),
             **BAD_PRODUCT,
-            **responses(401, 403),
+            **raises(AuthenticationFailed, PermissionDenied),
             **TAKEN,
-            **responses(413, 429),
+            **raises(REQUEST_TOO_LARGE, RATE_LIMITED),
         },
     )
     async def create(
@@ -220,10 +229,10 @@ class ProductController(Controller):
         responses={
             **ok(StaffProductView, "The product, as staff see it.", STAFF_VIEW),
             **BAD_PRODUCT,
-            **responses(401, 403),
+            **raises(AuthenticationFailed, PermissionDenied),
             **NO_PRODUCT,
             **TAKEN,
-            **responses(413, 429),
+            **raises(REQUEST_TOO_LARGE, RATE_LIMITED),
         },
     )
     async def replace(
@@ -247,10 +256,10 @@ class ProductController(Controller):
         responses={
             **ok(StaffProductView, "The product, as staff see it.", STAFF_VIEW),
             **BAD_PRODUCT,
-            **responses(401, 403),
+            **raises(AuthenticationFailed, PermissionDenied),
             **NO_PRODUCT,
             **TAKEN,
-            **responses(413, 429),
+            **raises(REQUEST_TOO_LARGE, RATE_LIMITED),
         },
     )
     async def update(
@@ -278,7 +287,11 @@ class ProductController(Controller):
         operation_id="deleteProduct",
         summary="Delete a product (staff)",
         description="A product that orders reference is deactivated instead of erased.",
-        responses={**responses(400, 401, 403), **NO_PRODUCT, **responses(429)},
+        responses={
+            **raises(InvalidInput, AuthenticationFailed, PermissionDenied),
+            **NO_PRODUCT,
+            **raises(RATE_LIMITED),
+        },
     )
     async def remove(self, shop: NamedDependency[Shop], product_id: ProductId) -> None:
         await shop.delete_product(product_id)

@@ -8,8 +8,11 @@ from litestar import Controller, Request, get
 from litestar.di import NamedDependency
 
 from shop_core.bootstrap import Shop
+from shop_core.domain.errors import AuthenticationFailed, InvalidInput, PermissionDenied
 from shop_core.services.views import UserView
-from shop_http.openapi import AT, BEARER, CUSTOMER, example, ok, page_past_the_end, responses
+from shop_http.api_docs.examples import AT, CUSTOMER
+from shop_http.errors import RATE_LIMITED
+from shop_http.openapi import BEARER, example, ok, page_past_the_end, raises
 from shop_http.pagination import DEFAULT_PAGE_SIZE, PageNumber, PageOf, PageSize, page_of, window
 from shop_http.security import requires_staff
 
@@ -44,9 +47,9 @@ class UserController(Controller):
                     PageOf(count=2, next=None, previous=None, results=[ADMIN, CUSTOMER]), "Every account"
                 ),
             ),
-            **responses(400, 401, 403),
+            **raises(InvalidInput, AuthenticationFailed, PermissionDenied),
             **page_past_the_end(),
-            **responses(429),
+            **raises(RATE_LIMITED),
         },
     )
     async def list_users(
