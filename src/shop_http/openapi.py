@@ -142,8 +142,10 @@ def sample(exc: DomainError, data_container: type[ErrorBody] = ErrorBody) -> Err
     """The body the API answers an exception with (as `errors.domain_error` builds it), as an example:
     the core's own message and code, not a copy of them."""
     found = body_of(exc)
-    fields = {"detail": exc.detail, "code": exc.code, "errors": found["errors"], **(found["extra"] or {})}
-    return msgspec.convert({k: v for k, v in fields.items() if v is not None}, data_container)
+    fields: dict[str, Any] = {"detail": exc.detail, "code": exc.code, **(found["extra"] or {})}
+    if found["errors"]:  # as `errors.error_response` writes it: only when some field is at fault
+        fields["errors"] = found["errors"]
+    return msgspec.convert(fields, data_container)
 
 
 def error(
