@@ -14,9 +14,15 @@ def one_of(values: type[StrEnum]) -> str:
     return ", ".join(value.value for value in values)
 
 
-def _either(statuses: Iterable[OrderStatus]) -> str:
-    named = [f"`{status.value}`" for status in OrderStatus if status in set(statuses)]
+def any_of(values: Iterable[StrEnum]) -> str:
+    """Some values, quoted, in the order given: "`stripe`, `sslcommerz` or `cod`"."""
+    named = [f"`{value.value}`" for value in values]
     return named[0] if len(named) == 1 else f"{', '.join(named[:-1])} or {named[-1]}"
+
+
+def _either(statuses: Iterable[OrderStatus]) -> str:
+    chosen = set(statuses)
+    return any_of(status for status in OrderStatus if status in chosen)
 
 
 def order_moves() -> str:

@@ -30,14 +30,14 @@ from shop_core.domain.payments import Gateway, PaymentState
 from shop_core.services.orders import IdempotencyKeyReused
 from shop_core.services.payment_views import PaymentView, RefundPayment, StartPayment
 from shop_core.services.payments import OrderNotPayable
-from shop_http.api_docs.domain_text import one_of
+from shop_http.api_docs.domain_text import any_of, one_of
 from shop_http.api_docs.examples import REFUNDED_PAYMENT, SSLCOMMERZ_PAYMENT, STRIPE_PAYMENT
 from shop_http.openapi import body, documented, error, example, form_body, header, ok, request_example, sample
 from shop_http.pagination import PageOf
 from shop_http.payment_callbacks import MAX_TRAN_ID, ReturnAnswer, WebhookAnswer
 
 STATUSES = one_of(PaymentState)
-STARTABLE = " or ".join(f"`{gateway.value}`" for gateway in Gateway if gateway is not Gateway.COD)
+STARTABLE = any_of(gateway for gateway in Gateway if gateway is not Gateway.COD)
 NOT_CONFIGURED_HERE = ServiceUnavailable(f"{Gateway.STRIPE.value} payments are not configured on this shop.")
 
 # --- answers ---------------------------------------------------------------------------------------

@@ -29,7 +29,8 @@ from shop_core.services.cart import AddToCart, CartView, SetQuantity
 from shop_core.services.order_commands import Checkout
 from shop_core.services.order_views import OrderView
 from shop_http.api_docs.examples import ADDRESS_INPUT, CART, EMPTY_CART
-from shop_http.controllers.orders import CONFLICT, PLACED, IdempotencyKey, checkout
+from shop_http.api_docs.orders import CONFLICT, PLACED
+from shop_http.controllers.orders import IdempotencyKey, checkout
 from shop_http.errors import RATE_LIMITED, REQUEST_TOO_LARGE
 from shop_http.openapi import (
     BEARER,
