@@ -1,4 +1,7 @@
-"""The Auth table of API.md."""
+"""Accounts and sessions: registering, logging in and out, tokens, the profile and password resets.
+
+The reference is served at /api/docs; the API guide is the docs site's API page (docs/api.md).
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The Cart table of API.md: the current customer's (or guest's) cart.
+"""The cart: the current customer's (or guest's) cart, priced from the catalog, and its checkout.
 
 Who owns the cart a request works on:
 
@@ -11,6 +11,8 @@ Who owns the cart a request works on:
   customer's: quantities add up, capped by the current stock and the per-line maximum; inactive or
   deleted products are dropped, and so are lines past the cart's line limit. The guest cart is gone
   afterwards. This is how a guest cart follows its client through login.
+
+The reference is served at /api/docs; the API guide is the docs site's API page (docs/api.md).
 """
 
 from __future__ import annotations

@@ -1,4 +1,7 @@
-"""The Catalog table of API.md: categories."""
+"""The catalog's categories: public (cached) reads, a category's products, and staff's writes.
+
+The reference is served at /api/docs; the API guide is the docs site's API page (docs/api.md).
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""The Catalog table of API.md: products."""
+"""The catalog's products: public (cached) reads, and staff's writes.
+
+The reference is served at /api/docs; the API guide is the docs site's API page (docs/api.md).
+"""
 
 from __future__ import annotations
 
