@@ -11,9 +11,9 @@ refuse fails at start-up, not in a client developer's hands.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import msgspec
 from litestar.enums import RequestEncodingType
@@ -146,6 +146,19 @@ def sample(exc: DomainError, data_container: type[ErrorBody] = ErrorBody) -> Err
     if found["errors"]:  # as `errors.error_response` writes it: only when some field is at fault
         fields["errors"] = found["errors"]
     return msgspec.convert(fields, data_container)
+
+
+Refusal = TypeVar("Refusal", bound=DomainError)
+
+
+def refusal(check: Callable[..., object], *args: Any, kind: type[Refusal]) -> Refusal:
+    """What a core check raises (an exception of `kind`) for the arguments given, for an example that
+    quotes the core."""
+    try:
+        check(*args)
+    except kind as exc:
+        return exc
+    raise AssertionError(f"{check.__name__}{args!r} refused nothing")
 
 
 def error(
