@@ -10,22 +10,11 @@ from litestar.di import NamedDependency
 from shop_core.bootstrap import Shop
 from shop_core.domain.errors import AuthenticationFailed, InvalidInput, PermissionDenied
 from shop_core.services.views import UserView
-from shop_http.api_docs.examples import AT, CUSTOMER
+from shop_http.api_docs import users as doc
 from shop_http.errors import RATE_LIMITED
-from shop_http.openapi import BEARER, example, ok, page_past_the_end, raises
+from shop_http.openapi import BEARER, page_past_the_end, raises
 from shop_http.pagination import DEFAULT_PAGE_SIZE, PageNumber, PageOf, PageSize, page_of, window
 from shop_http.security import requires_staff
-
-ADMIN = UserView(
-    id=1,
-    email="admin@example.com",
-    username="admin",
-    first_name="",
-    last_name="",
-    phone="",
-    is_staff=True,
-    date_joined=AT,
-)
 
 
 class UserController(Controller):
@@ -38,15 +27,9 @@ class UserController(Controller):
         "/",
         operation_id="listUsers",
         summary="Every account, by id (staff only)",
-        description="Inactive accounts too (`is_active: false`).",
+        description=doc.LIST,
         responses={
-            **ok(
-                PageOf[UserView],
-                "A page of accounts.",
-                example(
-                    PageOf(count=2, next=None, previous=None, results=[ADMIN, CUSTOMER]), "Every account"
-                ),
-            ),
+            **doc.PAGE,
             **raises(InvalidInput, AuthenticationFailed, PermissionDenied),
             **page_past_the_end(),
             **raises(RATE_LIMITED),
