@@ -38,9 +38,19 @@ from litestar.openapi.spec import (
 from litestar.params import BodyKwarg
 
 from shop_core import __version__
-from shop_core.domain.errors import DomainError, NotFound
+from shop_core.domain.errors import (
+    AuthenticationFailed,
+    Conflict,
+    DomainError,
+    GatewayUnavailable,
+    InvalidInput,
+    NotFound,
+    PaymentDeclined,
+    PermissionDenied,
+    ServiceUnavailable,
+)
 from shop_core.services import paging
-from shop_http.errors import MEANING_OF_STATUS, HttpError, body_of, http_error_of
+from shop_http.errors import CODE_OF_STATUS, MEANING_OF_STATUS, HttpError, body_of, http_error_of
 
 # The scheme Litestar's JWTAuth registers; protected operations name it, public ones send `NO_AUTH`
 # (`[{}]`) and optional-auth ones `OPTIONAL_AUTH`; `ShopOpenAPI` writes each the way clients read it.
@@ -66,29 +76,6 @@ class ErrorBody(msgspec.Struct, omit_defaults=True):
         ]
         | None
     ) = None
-
-
-ERROR_EXAMPLES: dict[int, ErrorBody] = {
-    400: ErrorBody(
-        detail="The request is not valid.",
-        code="invalid",
-        errors={"email": ["This field is required."]},
-    ),
-    401: ErrorBody(
-        detail="Authentication credentials were missing, invalid, expired or revoked.",
-        code="not_authenticated",
-    ),
-    402: ErrorBody(detail="Your card was declined.", code="payment_declined"),
-    403: ErrorBody(detail="Only staff may do this.", code="permission_denied"),
-    404: ErrorBody(detail="No such product.", code="not_found"),
-    409: ErrorBody(detail="A user with that email already exists.", code="conflict"),
-    413: ErrorBody(detail="Request Entity Too Large.", code="request_too_large"),
-    429: ErrorBody(detail="Too Many Requests.", code="throttled"),
-    502: ErrorBody(detail="The stripe gateway failed: timed out.", code="gateway_error"),
-    503: ErrorBody(
-        detail="The database is unavailable right now; try again shortly.", code="service_unavailable"
-    ),
-}
 
 
 def as_sent(value: Any) -> msgspec.Raw:
@@ -159,6 +146,24 @@ def refusal(check: Callable[..., object], *args: Any, kind: type[Refusal]) -> Re
     except kind as exc:
         return exc
     raise AssertionError(f"{check.__name__}{args!r} refused nothing")
+
+
+# The example of each error status, where an operation gives none of its own: the body the API
+# answers the table's exception with (or, for 413 and 429, the HTTP layer's own answer).
+ERROR_EXAMPLES: dict[int, ErrorBody] = {
+    400: sample(InvalidInput("The request is not valid.", {"email": ["This field is required."]})),
+    401: sample(
+        AuthenticationFailed("Authentication credentials were missing, invalid, expired or revoked.")
+    ),
+    402: sample(PaymentDeclined("Your card was declined.")),
+    403: sample(PermissionDenied("Only staff may do this.")),
+    404: sample(NotFound("No such product.")),
+    409: sample(Conflict("A user with that email already exists.")),
+    413: ErrorBody(detail="Request Entity Too Large.", code=CODE_OF_STATUS[413]),
+    429: ErrorBody(detail="Too Many Requests.", code=CODE_OF_STATUS[429]),
+    502: sample(GatewayUnavailable("The stripe gateway failed: timed out.")),
+    503: sample(ServiceUnavailable("The database is unavailable right now; try again shortly.")),
+}
 
 
 def error(
