@@ -108,13 +108,15 @@ def _rate_limits_before_auth(settings: Settings) -> Callable[[AppConfig], AppCon
 def _cors(settings: Settings) -> CORSConfig | None:
     if not settings.cors_origins:
         return None
-    wildcard = "*" in settings.cors_origins
     return CORSConfig(
         allow_origins=list(settings.cors_origins),
         allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
         allow_headers=CORS_HEADERS,
         expose_headers=[CART_TOKEN, "Retry-After", REQUEST_ID_HEADER],
-        allow_credentials=not wildcard and False,
+        # Never: the API reads no cookies (a bearer token and X-Cart-Token travel in headers, which
+        # `allow_headers` lets through), so a browser need not send credentials cross-origin; and
+        # with a wildcard origin the CORS spec forbids allowing them anyway.
+        allow_credentials=False,
         max_age=600,
     )
 

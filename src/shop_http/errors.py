@@ -1,12 +1,16 @@
-"""Every error becomes API.md's shape: `{"detail", "code", "errors"?}` with one status code.
+"""Every error the API answers with is `{"detail", "code", "errors"?}` (see `openapi.ErrorBody`) with
+one status code.
 
-Domain errors map by class, once, here. Nothing else in the API builds an error body.
+Domain errors map by class, once, here: `ERRORS` is the one table of exception class, status and
+what the status means, which both the error handlers and the OpenAPI schema (an operation documents
+the exceptions it can raise, `openapi.raises`) read. Nothing else in the API builds an error body.
 """
 
 from __future__ import annotations
 
 import logging
 import re
+from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
@@ -31,17 +35,49 @@ from shop_core.domain.orders import OutOfStock
 
 log = logging.getLogger("shop.http")
 
-STATUS_OF: dict[type[DomainError], int] = {
-    InvalidInput: 400,
-    AuthenticationFailed: 401,
-    PermissionDenied: 403,
-    NotFound: 404,
-    Conflict: 409,
-    TooManyAttempts: 429,
-    ServiceUnavailable: 503,
-    GatewayUnavailable: 502,
-    PaymentDeclined: 402,
+
+@dataclass(frozen=True)
+class HttpError:
+    """How the API answers an exception: its status, and what that status means in the API docs."""
+
+    status: int
+    meaning: str
+
+
+# The one table: each domain error's status and meaning (a subclass answers as its nearest entry).
+ERRORS: dict[type[DomainError], HttpError] = {
+    InvalidInput: HttpError(400, "Malformed or invalid input; `errors` maps each field to its problems."),
+    AuthenticationFailed: HttpError(401, "Missing, invalid, expired or revoked credentials."),
+    PermissionDenied: HttpError(403, "Authenticated, but not allowed (staff only)."),
+    NotFound: HttpError(404, "Not found, or not yours."),
+    Conflict: HttpError(409, "Conflicts with what is stored (duplicate email, …)."),
+    TooManyAttempts: HttpError(429, "Too many requests; retry after `Retry-After` seconds."),
+    ServiceUnavailable: HttpError(503, "A dependency is down; retry after `Retry-After` seconds."),
+    GatewayUnavailable: HttpError(
+        502, "The payment gateway failed or could not be reached; nothing was charged twice, retry later."
+    ),
+    PaymentDeclined: HttpError(
+        402, "The payment gateway declined the customer's payment details; they may try again."
+    ),
 }
+# What the HTTP layer itself answers, before any use case runs: a body over the limit, and the rate
+# limiter (which answers as `TooManyAttempts` does).
+REQUEST_TOO_LARGE = HttpError(413, "The request body is too large.")
+RATE_LIMITED = ERRORS[TooManyAttempts]
+STATUS_OF: dict[type[DomainError], int] = {cls: error.status for cls, error in ERRORS.items()}
+MEANING_OF_STATUS: dict[int, str] = {
+    error.status: error.meaning for error in (*ERRORS.values(), REQUEST_TOO_LARGE)
+}
+
+
+def http_error_of(exc: type[DomainError]) -> HttpError:
+    """The table's entry for an exception class (its own, or its nearest base class's)."""
+    return next(
+        (ERRORS[cls] for cls in exc.__mro__ if cls in ERRORS),
+        ERRORS[InvalidInput],  # a bare DomainError: as `domain_error` answers it
+    )
+
+
 CODE_OF_STATUS = {
     400: "invalid",
     401: "not_authenticated",
@@ -77,19 +113,25 @@ def error_response(
 
 
 def domain_error(_: Request[Any, Any, Any], exc: DomainError) -> Response[dict[str, Any]]:
-    status = next((s for cls, s in STATUS_OF.items() if isinstance(exc, cls)), 400)
+    status = http_error_of(type(exc)).status
     headers: dict[str, str] = {}
     if isinstance(exc, TooManyAttempts | ServiceUnavailable):
         headers["Retry-After"] = str(max(exc.retry_after, 1))
     if isinstance(exc, AuthenticationFailed):
         headers["WWW-Authenticate"] = "Bearer"
+    return error_response(status, exc.detail, exc.code, headers=headers, **body_of(exc))
+
+
+def body_of(exc: DomainError) -> dict[str, Any]:
+    """What an error body says beyond `detail` and `code`: the fields at fault, or what a client acts
+    on (e.g. `available` for a stock shortage). The API docs' examples are built with it too."""
     errors = exc.errors if isinstance(exc, InvalidInput) else None
     extra: dict[str, Any] | None = None
     if isinstance(exc, StockShortage):
         extra = {"available": exc.available}
     elif isinstance(exc, OutOfStock):
         extra = {"shortages": [dict(vars(short)) for short in exc.shortages]}
-    return error_response(status, exc.detail, exc.code, errors, headers, extra=extra)
+    return {"errors": errors, "extra": extra}
 
 
 def validation_error(_: Request[Any, Any, Any], exc: ValidationException) -> Response[dict[str, Any]]:

@@ -1,20 +1,19 @@
-"""The OpenAPI description of the API: its errors, its examples, and the helpers controllers
-document their operations with.
+"""The OpenAPI description of the API: the error body, the helpers controllers and their documentation
+modules (`shop_http.api_docs`) describe operations with, and the schema document's configuration.
 
-Examples are built from the very Structs the API answers with (so mypy checks them, and they encode
-exactly as a response would) or, for request bodies, checked against the command they must decode
-to when this module is imported: an example the API would refuse fails at start-up, not in a
-client developer's hands.
+An operation's errors are declared as the exceptions it can raise (`raises`, `error`): their status
+and meaning come from the one table in `errors.py`, and `sample` turns a core exception into the
+body the API answers it with, so examples quote the core instead of copying it. Request examples are
+checked against the command they must decode to when they are built: an example the API would
+refuse fails at start-up, not in a client developer's hands.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
-from datetime import UTC, datetime
-from decimal import Decimal
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import msgspec
 from litestar.enums import RequestEncodingType
@@ -39,29 +38,24 @@ from litestar.openapi.spec import (
 from litestar.params import BodyKwarg
 
 from shop_core import __version__
-from shop_core.services.cart import CartLineView, CartView
-from shop_core.services.catalog_views import CategoryView, ProductView, StaffProductView
-from shop_core.services.order_views import AddressView, OrderEventView, OrderItemView, OrderView
-from shop_core.services.payment_views import PaymentView, RefundView
-from shop_core.services.views import UserView
+from shop_core.domain.errors import (
+    AuthenticationFailed,
+    Conflict,
+    DomainError,
+    GatewayUnavailable,
+    InvalidInput,
+    NotFound,
+    PaymentDeclined,
+    PermissionDenied,
+    ServiceUnavailable,
+)
+from shop_core.services import paging
+from shop_http.errors import CODE_OF_STATUS, MEANING_OF_STATUS, HttpError, body_of, http_error_of
 
 # The scheme Litestar's JWTAuth registers; protected operations name it, public ones send `NO_AUTH`
 # (`[{}]`) and optional-auth ones `OPTIONAL_AUTH`; `ShopOpenAPI` writes each the way clients read it.
 BEARER: list[SecurityRequirement] = [{"BearerToken": []}]
 OPTIONAL_AUTH: list[SecurityRequirement] = [{}, *BEARER]
-
-ERROR_MEANING = {
-    400: "Malformed or invalid input; `errors` maps each field to its problems.",
-    401: "Missing, invalid, expired or revoked credentials.",
-    403: "Authenticated, but not allowed (staff only).",
-    404: "Not found, or not yours.",
-    402: "The payment gateway declined the customer's payment details; they may try again.",
-    409: "Conflicts with what is stored (duplicate email, …).",
-    413: "The request body is too large.",
-    429: "Too many requests; retry after `Retry-After` seconds.",
-    502: "The payment gateway failed or could not be reached; nothing was charged twice, retry later.",
-    503: "A dependency is down; retry after `Retry-After` seconds.",
-}
 
 
 class ErrorBody(msgspec.Struct, omit_defaults=True):
@@ -82,29 +76,6 @@ class ErrorBody(msgspec.Struct, omit_defaults=True):
         ]
         | None
     ) = None
-
-
-ERROR_EXAMPLES: dict[int, ErrorBody] = {
-    400: ErrorBody(
-        detail="The request is not valid.",
-        code="invalid",
-        errors={"email": ["This field is required."]},
-    ),
-    401: ErrorBody(
-        detail="Authentication credentials were missing, invalid, expired or revoked.",
-        code="not_authenticated",
-    ),
-    402: ErrorBody(detail="Your card was declined.", code="payment_declined"),
-    403: ErrorBody(detail="Only staff may do this.", code="permission_denied"),
-    404: ErrorBody(detail="No such product.", code="not_found"),
-    409: ErrorBody(detail="A user with that email already exists.", code="conflict"),
-    413: ErrorBody(detail="Request Entity Too Large.", code="request_too_large"),
-    429: ErrorBody(detail="Too Many Requests.", code="throttled"),
-    502: ErrorBody(detail="The stripe gateway failed: timed out.", code="gateway_error"),
-    503: ErrorBody(
-        detail="The database is unavailable right now; try again shortly.", code="service_unavailable"
-    ),
-}
 
 
 def as_sent(value: Any) -> msgspec.Raw:
@@ -142,39 +113,95 @@ def body(*examples: Example, description: str | None = None) -> BodyKwarg:
     return BodyKwarg(media_type=RequestEncodingType.JSON, examples=list(examples), description=description)
 
 
+# What an operation can meet: an exception class a use case raises, or what the HTTP layer answers
+# with itself (`errors.REQUEST_TOO_LARGE`, `errors.RATE_LIMITED`); a bare status is for the defaults.
+Raised = type[DomainError] | HttpError | int
+
+
+def status_of(raised: Raised) -> int:
+    """The status an exception class answers with (the table, `errors.ERRORS`)."""
+    if isinstance(raised, int):
+        return raised
+    return raised.status if isinstance(raised, HttpError) else http_error_of(raised).status
+
+
+def sample(exc: DomainError, data_container: type[ErrorBody] = ErrorBody) -> ErrorBody:
+    """The body the API answers an exception with (as `errors.domain_error` builds it), as an example:
+    the core's own message and code, not a copy of them."""
+    found = body_of(exc)
+    fields: dict[str, Any] = {"detail": exc.detail, "code": exc.code, **(found["extra"] or {})}
+    if found["errors"]:  # as `errors.error_response` writes it: only when some field is at fault
+        fields["errors"] = found["errors"]
+    return msgspec.convert(fields, data_container)
+
+
+Refusal = TypeVar("Refusal", bound=DomainError)
+
+
+def refusal(check: Callable[..., object], *args: Any, kind: type[Refusal]) -> Refusal:
+    """What a core check raises (an exception of `kind`) for the arguments given, for an example that
+    quotes the core."""
+    try:
+        check(*args)
+    except kind as exc:
+        return exc
+    raise AssertionError(f"{check.__name__}{args!r} refused nothing")
+
+
+# The example of each error status, where an operation gives none of its own: the body the API
+# answers the table's exception with (or, for 413 and 429, the HTTP layer's own answer).
+ERROR_EXAMPLES: dict[int, ErrorBody] = {
+    400: sample(InvalidInput("The request is not valid.", {"email": ["This field is required."]})),
+    401: sample(
+        AuthenticationFailed("Authentication credentials were missing, invalid, expired or revoked.")
+    ),
+    402: sample(PaymentDeclined("Your card was declined.")),
+    403: sample(PermissionDenied("Only staff may do this.")),
+    404: sample(NotFound("No such product.")),
+    409: sample(Conflict("A user with that email already exists.")),
+    413: ErrorBody(detail="Request Entity Too Large.", code=CODE_OF_STATUS[413]),
+    429: ErrorBody(detail="Too Many Requests.", code=CODE_OF_STATUS[429]),
+    502: sample(GatewayUnavailable("The stripe gateway failed: timed out.")),
+    503: sample(ServiceUnavailable("The database is unavailable right now; try again shortly.")),
+}
+
+
 def error(
-    status: int, description: str | None = None, *examples: ErrorBody, data_container: Any = ErrorBody
+    raised: Raised, description: str | None = None, *examples: ErrorBody, data_container: Any = ErrorBody
 ) -> dict[int, ResponseSpec]:
-    """One error response: the error body (or an extension of it), what the status means here, and
-    examples."""
+    """One error response: for an exception class the use case raises (or a status the HTTP layer
+    answers with), the error body (or an extension of it), what the status means here, and examples."""
+    status = status_of(raised)
     samples = examples or (ERROR_EXAMPLES[status],)
     codes = [sample.code for sample in samples]
     keys = codes if len(set(codes)) == len(codes) else [f"{c}-{n}" for n, c in enumerate(codes, start=1)]
     return {
         status: ResponseSpec(
             data_container=data_container,
-            description=description or ERROR_MEANING[status],
+            description=description or MEANING_OF_STATUS[status],
             generate_examples=False,
             examples=[example(sample, key=key) for sample, key in zip(samples, keys, strict=True)],
         )
     }
 
 
-PAST_THE_END = ErrorBody(detail="That page is past the end of the list.", code="not_found")
+PAST_THE_END = sample(NotFound(paging.PAST_THE_END))
 
 
 def page_past_the_end() -> dict[int, ResponseSpec]:
     """The 404 of a list endpoint asked for a page past its end (see `pagination.py`)."""
-    return error(404, "The page is past the end of the list.", PAST_THE_END)
+    return error(NotFound, "The page is past the end of the list.", PAST_THE_END)
 
 
-def responses(*statuses: int) -> dict[int, ResponseSpec]:
-    """The error responses of an operation, each with its general meaning and an example.
+def raises(*raised: Raised) -> dict[int, ResponseSpec]:
+    """The error responses of an operation, from the exceptions it can raise (and what the HTTP layer
+    answers with: a body too large, the rate limiter), each with its general meaning and an example.
 
     An `/api` operation (the rate-limited ones: 429) also answers 503 when the database cannot be
     reached; an operation that says more about its 503 (Redis, a gateway) lists it after this."""
+    statuses = [status_of(one) for one in raised]
     if 429 in statuses and 503 not in statuses:
-        statuses = (*statuses, 503)
+        statuses.append(503)
     found: dict[int, ResponseSpec] = {}
     for status in statuses:
         found |= error(status)
@@ -256,175 +283,6 @@ def form_body(description: str, fields: Mapping[str, Schema], *examples: Example
             )
         },
     )
-
-
-# --- examples of what several controllers answer with ---------------------------------------------
-
-AT = datetime(2026, 11, 26, 18, 0, tzinfo=UTC)
-LATER = datetime(2026, 11, 26, 18, 5, tzinfo=UTC)
-
-CUSTOMER = UserView(
-    id=2,
-    email="ada@example.com",
-    username="ada",
-    first_name="Ada",
-    last_name="Lovelace",
-    phone="+44 20 7946 0000",
-    is_staff=False,
-    date_joined=AT,
-)
-CATEGORY = CategoryView(id=2, name="Mugs", slug="mugs", parent=1, description="Stoneware and enamel.")
-PRODUCT = ProductView(
-    id=1,
-    name="Enamel mug",
-    slug="enamel-mug",
-    description="A 350 ml camping mug.",
-    category=2,
-    category_name="Mugs",
-    price="12.50",
-    discount_percentage=Decimal("10.00"),
-    final_price="11.25",
-    stock_quantity=42,
-    sku="MUG-ENAMEL-350",
-    image_url="https://cdn.example.com/mugs/enamel.jpg",
-    is_active=True,
-    created_at=AT,
-    updated_at=LATER,
-)
-STAFF_PRODUCT = StaffProductView(**msgspec.structs.asdict(PRODUCT), cost_price="4.80")
-EMPTY_CART = CartView(items=[], item_count=0, subtotal="0.00", updated_at=None)
-CART = CartView(
-    items=[
-        CartLineView(
-            product_id=1,
-            name="Enamel mug",
-            sku="MUG-ENAMEL-350",
-            unit_price="11.25",
-            quantity=2,
-            line_total="22.50",
-            in_stock=True,
-            list_unit_price="12.50",
-        )
-    ],
-    item_count=2,
-    subtotal="22.50",
-    updated_at=LATER,
-)
-ADDRESS = AddressView(
-    full_name="Ada Lovelace",
-    line1="12 St James's Square",
-    line2="",
-    city="London",
-    postal_code="SW1Y 4JH",
-    country="GB",
-    phone="+44 20 7946 0000",
-)
-ORDER = OrderView(
-    id=1,
-    order_number="ORD-2026-8K4Q2PXM",
-    user_id=2,
-    status="pending",
-    payment_status="unpaid",
-    payment_method="stripe",
-    currency="USD",
-    items=[
-        OrderItemView(
-            product_id=1,
-            product_name="Enamel mug",
-            sku="MUG-ENAMEL-350",
-            unit_price="12.50",
-            quantity=2,
-            line_total="25.00",
-            discount_amount="2.50",
-            tax_amount="0.00",
-            final_unit_price="11.25",
-        )
-    ],
-    subtotal="25.00",
-    discount_amount="2.50",
-    tax_amount="0.00",
-    shipping_cost="5.00",
-    total_price="27.50",
-    shipping_address=ADDRESS,
-    billing_address=ADDRESS,
-    created_at=AT,
-    updated_at=AT,
-    paid_at=None,
-    delivered_at=None,
-)
-PAID_ORDER = msgspec.structs.replace(
-    ORDER,
-    status="paid",
-    payment_status="paid",
-    updated_at=LATER,
-    paid_at=LATER,
-    events=[
-        OrderEventView(
-            at=AT,
-            actor="user:2 ada@example.com",
-            action="placed",
-            from_status="",
-            to_status="pending",
-            note="",
-        ),
-        OrderEventView(
-            at=LATER, actor="stripe", action="paid", from_status="pending", to_status="paid", note=""
-        ),
-    ],
-)
-STRIPE_PAYMENT = PaymentView(
-    id=1,
-    order_id=1,
-    order_number="ORD-2026-8K4Q2PXM",
-    gateway="stripe",
-    status="pending",
-    amount="27.50",
-    currency="USD",
-    gateway_reference="pi_3Q0aBcDeFgHiJkLm",
-    refunded_amount="0.00",
-    held=False,
-    created_at=AT,
-    updated_at=AT,
-    client_secret="pi_3Q0aBcDeFgHiJkLm_secret_NoPqRsTuVw",  # noqa: S106 - an example in the docs
-)
-SSLCOMMERZ_PAYMENT = msgspec.structs.replace(
-    STRIPE_PAYMENT,
-    id=2,
-    gateway="sslcommerz",
-    currency="BDT",
-    amount="3025.00",
-    gateway_reference="ORD-2026-8K4Q2PXM-1",
-    client_secret=None,
-    redirect_url="https://sandbox.sslcommerz.com/EasyCheckOut/testcde0123456789",
-)
-REFUNDED_PAYMENT = msgspec.structs.replace(
-    STRIPE_PAYMENT,
-    status="refunded",
-    refunded_amount="27.50",
-    client_secret=None,
-    updated_at=LATER,
-    refunds=[
-        RefundView(
-            id=1,
-            amount="27.50",
-            status="succeeded",
-            reason="Customer changed their mind",
-            gateway_reference="re_3Q0aBcDeFgHiJkLm",
-            failure="",
-            created_at=LATER,
-            updated_at=LATER,
-        )
-    ],
-)
-ADDRESS_INPUT = {
-    "full_name": "Ada Lovelace",
-    "line1": "12 St James's Square",
-    "city": "London",
-    "postal_code": "SW1Y 4JH",
-    "country": "GB",
-    "phone": "+44 20 7946 0000",
-}
-IDEMPOTENCY_KEY_EXAMPLE = "5f0c6f5e-8d2b-4f43-9a57-1f1c2b7d9e10"
 
 
 @dataclass

@@ -1,4 +1,7 @@
-"""The Auth table of API.md."""
+"""Accounts and sessions: registering, logging in and out, tokens, the profile and password resets.
+
+The reference is served at /api/docs; the API guide is the docs site's API page (docs/api.md).
+"""
 
 from __future__ import annotations
 
@@ -9,6 +12,7 @@ from litestar.di import NamedDependency
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_202_ACCEPTED, HTTP_204_NO_CONTENT
 
 from shop_core.bootstrap import Shop
+from shop_core.domain.errors import AuthenticationFailed, InvalidInput, ServiceUnavailable
 from shop_core.domain.tokens import TokenClaims
 from shop_core.services.commands import (
     ConfirmPasswordReset,
@@ -20,48 +24,12 @@ from shop_core.services.commands import (
     UpdateProfile,
 )
 from shop_core.services.views import Message, TokenPair, UserView
-from shop_http.openapi import (
-    BEARER,
-    CUSTOMER,
-    ErrorBody,
-    body,
-    error,
-    example,
-    ok,
-    request_example,
-    responses,
-)
+from shop_http.api_docs import auth as doc
+from shop_http.errors import RATE_LIMITED, REQUEST_TOO_LARGE
+from shop_http.openapi import BEARER, raises
 from shop_http.security import NO_AUTH, PUBLIC
 
 AuthedRequest = Request[UserView, TokenClaims, Any]
-
-PASSWORD = "correct-horse-battery"  # noqa: S105 - an example in the docs
-ACCESS = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIyIiwidHlwZSI6ImFjY2VzcyJ9.8bXk3Hq0sVYc2Jx"
-REFRESH = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIyIiwidHlwZSI6InJlZnJlc2gifQ.Q2m9r7yLd0cF4kA"
-TOKENS = ok(
-    TokenPair,
-    "A short-lived access token (`expires_in` seconds) and a rotating refresh token.",
-    example(TokenPair(access=ACCESS, refresh=REFRESH, expires_in=900)),
-)
-ONE_USER = ok(UserView, "The account.", example(CUSTOMER))
-REFRESH_BODY = body(request_example(RefreshSession, "The refresh token login gave", refresh=REFRESH))
-THROTTLED = error(
-    429,
-    "Too many requests (`throttled`), or too many failed logins for this identifier "
-    "(`too_many_attempts`); retry after `Retry-After` seconds.",
-    ErrorBody(detail="Too many failed logins; try again later.", code="too_many_attempts"),
-    ErrorBody(detail="Too Many Requests.", code="throttled"),
-)
-BAD_CREDENTIALS = error(
-    401,
-    "Wrong email (or username) or password, or the account is inactive.",
-    ErrorBody(detail="No active account found with the given credentials.", code="not_authenticated"),
-)
-BAD_REFRESH = error(
-    401,
-    "The refresh token is expired, revoked, already rotated, or not a refresh token.",
-    ErrorBody(detail="This token has been revoked.", code="not_authenticated"),
-)
 
 
 class AuthController(Controller):
@@ -76,51 +44,17 @@ class AuthController(Controller):
         operation_id="register",
         summary="Create a customer account",
         responses={
-            **ok(UserView, "The new account (never its password).", example(CUSTOMER), status=201),
-            **error(
-                400,
-                "A malformed email, or a weak password (the `password` errors name the rules it breaks).",
-                ErrorBody(
-                    detail="The password is too weak.",
-                    code="invalid",
-                    errors={"password": ["Use at least 8 characters.", "The password cannot be all digits."]},
-                ),
-            ),
-            **error(
-                409,
-                "That email (or username) is already registered.",
-                ErrorBody(detail="A user with that email already exists.", code="conflict"),
-            ),
-            **responses(413, 503),
-            **THROTTLED,
+            **doc.REGISTERED,
+            **doc.WEAK_PASSWORD,
+            **doc.EMAIL_TAKEN,
+            **raises(REQUEST_TOO_LARGE, ServiceUnavailable),
+            **doc.THROTTLED,
         },
     )
     async def register(
         self,
         shop: NamedDependency[Shop],
-        data: Annotated[
-            RegisterUser,
-            body(
-                request_example(
-                    RegisterUser,
-                    "A new customer",
-                    email="ada@example.com",
-                    password=PASSWORD,
-                    first_name="Ada",
-                    last_name="Lovelace",
-                ),
-                request_example(
-                    RegisterUser,
-                    "Every field",
-                    email="grace@example.com",
-                    password=PASSWORD,
-                    username="grace",
-                    first_name="Grace",
-                    last_name="Hopper",
-                    phone="+1 202 555 0143",
-                ),
-            ),
-        ],
+        data: Annotated[RegisterUser, doc.REGISTER_BODY],
     ) -> UserView:
         """Passwords need 8+ characters, not all digits, and must differ from the email."""
         return await shop.accounts.register(data)
@@ -132,18 +66,18 @@ class AuthController(Controller):
         security=NO_AUTH,
         operation_id="login",
         summary="Log in with email (or username) and password",
-        responses={**TOKENS, **responses(400), **BAD_CREDENTIALS, **responses(413, 503), **THROTTLED},
+        responses={
+            **doc.TOKENS,
+            **raises(InvalidInput),
+            **doc.BAD_CREDENTIALS,
+            **raises(REQUEST_TOO_LARGE, ServiceUnavailable),
+            **doc.THROTTLED,
+        },
     )
     async def login(
         self,
         shop: NamedDependency[Shop],
-        data: Annotated[
-            Login,
-            body(
-                request_example(Login, "By email", email="ada@example.com", password=PASSWORD),
-                request_example(Login, "By username", username="ada", password=PASSWORD),
-            ),
-        ],
+        data: Annotated[Login, doc.LOGIN_BODY],
     ) -> TokenPair:
         """Returns a short-lived access token and a rotating refresh token. Repeated failures for
         one identifier lock it for a while (429 with Retry-After), whether or not it exists.
@@ -157,10 +91,15 @@ class AuthController(Controller):
         security=NO_AUTH,
         operation_id="refreshToken",
         summary="Swap a refresh token for a new pair",
-        responses={**TOKENS, **responses(400), **BAD_REFRESH, **responses(413, 429)},
+        responses={
+            **doc.TOKENS,
+            **raises(InvalidInput),
+            **doc.BAD_REFRESH,
+            **raises(REQUEST_TOO_LARGE, RATE_LIMITED),
+        },
     )
     async def refresh(
-        self, shop: NamedDependency[Shop], data: Annotated[RefreshSession, REFRESH_BODY]
+        self, shop: NamedDependency[Shop], data: Annotated[RefreshSession, doc.REFRESH_BODY]
     ) -> TokenPair:
         """The refresh token rotates: the old one stops working. Presenting an already-rotated
         refresh token revokes every token of that login (theft detection)."""
@@ -174,30 +113,15 @@ class AuthController(Controller):
         operation_id="requestPasswordReset",
         summary="Email a password-reset link",
         responses={
-            **ok(
-                Message,
-                "The same answer whether or not the account exists.",
-                example(Message(detail="If that email has an account, a reset link is on its way.")),
-                status=HTTP_202_ACCEPTED,
-            ),
-            **responses(400, 413, 429),
-            **error(
-                503,
-                "This shop cannot send email (the `mail` extra is not installed).",
-                ErrorBody(
-                    detail="Password reset needs the `mail` extra (jinja2) installed.",
-                    code="service_unavailable",
-                ),
-            ),
+            **doc.RESET_REQUESTED,
+            **raises(InvalidInput, REQUEST_TOO_LARGE, RATE_LIMITED),
+            **doc.NO_MAIL,
         },
     )
     async def request_password_reset(
         self,
         shop: NamedDependency[Shop],
-        data: Annotated[
-            RequestPasswordReset,
-            body(request_example(RequestPasswordReset, "The account's email", email="ada@example.com")),
-        ],
+        data: Annotated[RequestPasswordReset, doc.RESET_BODY],
     ) -> Message:
         """Always 202 with the same body, whether or not an (active) account has that email, so the
         answer reveals nothing. An account gets an email with the link
@@ -214,32 +138,14 @@ class AuthController(Controller):
         operation_id="confirmPasswordReset",
         summary="Set a new password with the emailed token",
         responses={
-            **error(
-                400,
-                "The token is unknown, used or expired (`invalid_token`), or the password is weak "
-                "(`invalid`, naming the rules it breaks).",
-                ErrorBody(
-                    detail="This password-reset link is invalid, already used or expired; ask for a new one.",
-                    code="invalid_token",
-                ),
-            ),
-            **responses(413, 429),
+            **doc.BAD_RESET,
+            **raises(REQUEST_TOO_LARGE, RATE_LIMITED),
         },
     )
     async def confirm_password_reset(
         self,
         shop: NamedDependency[Shop],
-        data: Annotated[
-            ConfirmPasswordReset,
-            body(
-                request_example(
-                    ConfirmPasswordReset,
-                    "The token from the emailed link, and the new password",
-                    token="q8Yw2n5Vd0hR3xJt7LcPzKmA9sBfEuGi",  # noqa: S106 - an example in the docs
-                    password="new-horse-battery-staple",  # noqa: S106 - an example in the docs
-                )
-            ),
-        ],
+        data: Annotated[ConfirmPasswordReset, doc.CONFIRM_RESET_BODY],
     ) -> None:
         """Every problem with the token (unknown, already used, expired) is a 400 with the code
         `invalid_token`, and nothing changes. A weak password is a 400 naming the rules it breaks,
@@ -253,11 +159,11 @@ class AuthController(Controller):
         security=BEARER,
         operation_id="logout",
         summary="Revoke the refresh token and the access token used",
-        description="Both stop working at once, on every server.",
-        responses=responses(400, 401, 413, 429),
+        description=doc.LOGOUT,
+        responses=raises(InvalidInput, AuthenticationFailed, REQUEST_TOO_LARGE, RATE_LIMITED),
     )
     async def logout(
-        self, shop: NamedDependency[Shop], request: AuthedRequest, data: Annotated[Logout, REFRESH_BODY]
+        self, shop: NamedDependency[Shop], request: AuthedRequest, data: Annotated[Logout, doc.REFRESH_BODY]
     ) -> None:
         await shop.sessions.logout(data, request.auth)
 
@@ -266,7 +172,7 @@ class AuthController(Controller):
         security=BEARER,
         operation_id="getProfile",
         summary="The current user",
-        responses={**ONE_USER, **responses(401, 429)},
+        responses={**doc.ONE_USER, **raises(AuthenticationFailed, RATE_LIMITED)},
     )
     async def profile(self, shop: NamedDependency[Shop], request: AuthedRequest) -> UserView:
         return await shop.accounts.get_profile(request.user.id)
@@ -276,19 +182,16 @@ class AuthController(Controller):
         security=BEARER,
         operation_id="updateProfile",
         summary="Change your name or phone",
-        description="Only the fields sent change. The email and password are changed elsewhere.",
-        responses={**ONE_USER, **responses(400, 401, 413, 429)},
+        description=doc.UPDATE_PROFILE,
+        responses={
+            **doc.ONE_USER,
+            **raises(InvalidInput, AuthenticationFailed, REQUEST_TOO_LARGE, RATE_LIMITED),
+        },
     )
     async def update_profile(
         self,
         shop: NamedDependency[Shop],
         request: AuthedRequest,
-        data: Annotated[
-            UpdateProfile,
-            body(
-                request_example(UpdateProfile, "A new phone number", phone="+44 20 7946 0001"),
-                request_example(UpdateProfile, "A new name", first_name="Augusta Ada", last_name="King"),
-            ),
-        ],
+        data: Annotated[UpdateProfile, doc.UPDATE_PROFILE_BODY],
     ) -> UserView:
         return await shop.accounts.update_profile(request.user.id, data)

@@ -1,4 +1,4 @@
-"""The Cart table of API.md: the current customer's (or guest's) cart.
+"""The cart: the current customer's (or guest's) cart, priced from the catalog, and its checkout.
 
 Who owns the cart a request works on:
 
@@ -11,6 +11,8 @@ Who owns the cart a request works on:
   customer's: quantities add up, capped by the current stock and the per-line maximum; inactive or
   deleted products are dropped, and so are lines past the cart's line limit. The guest cart is gone
   afterwards. This is how a guest cart follows its client through login.
+
+The reference is served at /api/docs; the API guide is the docs site's API page (docs/api.md).
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, delete, get, post, put
 from litestar.di import NamedDependency
-from litestar.openapi.spec import Example, OpenAPIHeader, OpenAPIType, Schema
+from litestar.openapi.spec import Example
 from litestar.params import Parameter
 
 from shop_core.bootstrap import Shop
@@ -28,102 +30,28 @@ from shop_core.domain.ids import MAX_ID
 from shop_core.services.cart import AddToCart, CartView, SetQuantity
 from shop_core.services.order_commands import Checkout
 from shop_core.services.order_views import OrderView
-from shop_http.controllers.orders import CONFLICT, PLACED, IdempotencyKey, checkout
-from shop_http.openapi import (
-    ADDRESS_INPUT,
-    BEARER,
-    CART,
-    EMPTY_CART,
-    OPTIONAL_AUTH,
-    ErrorBody,
-    body,
-    documented,
-    error,
-    example,
-    header,
-    ok,
-    request_example,
-    responses,
-)
+from shop_http.api_docs import cart as doc
+from shop_http.api_docs import orders as order_doc
+from shop_http.cart_token import CART_TOKEN
+from shop_http.controllers.orders import IdempotencyKey, checkout
+from shop_http.errors import RATE_LIMITED, REQUEST_TOO_LARGE
+from shop_http.openapi import BEARER, OPTIONAL_AUTH, raises
 from shop_http.security import PUBLIC, provide_viewer
 
-CART_TOKEN = "X-Cart-Token"  # noqa: S105 - a header name, not a secret
+__all__ = ["CART_TOKEN", "CartController"]
+
 ProductId = Annotated[
     int, Parameter(ge=1, le=MAX_ID, description="The product's id.", examples=[Example(value=1)])
 ]
-GUEST_RULES = (
-    "Customers send `Authorization: Bearer <access>`; guests send the `X-Cart-Token` they were given. "
-    "A bearer token together with a guest's `X-Cart-Token` merges the guest cart into the customer's "
-    "first (quantities add up, capped by stock and the per-line maximum; the guest cart is then gone)."
-)
-TOKEN_EXAMPLE = "3q2-7wEAAQIDBAUGBwgJCgsMDQ4P.pS0v8m3kZQ9uXyA1b2c3d4e5"  # noqa: S105 - an example
-SENT_TOKEN = header(
-    CART_TOKEN,
-    "A guest's cart token, as a cart response gave it. Customers send it once, with their bearer token, "
-    "to merge the guest cart into theirs.",
-    examples=[TOKEN_EXAMPLE],
-)
-ECHOED_TOKEN = {
-    CART_TOKEN: OpenAPIHeader(
-        description="Guests only: the token of their cart (new when this request created it). Send it back "
-        "as `X-Cart-Token` on every cart request.",
-        schema=Schema(type=OpenAPIType.STRING, examples=[TOKEN_EXAMPLE]),
-    )
+CHANGE_RESPONSES = {
+    **doc.ONE_CART,
+    **doc.BAD_TOKEN,
+    **doc.OPTIONAL_BEARER,
+    **doc.NO_PRODUCT,
+    **doc.STOCK_CONFLICT,
+    **raises(REQUEST_TOO_LARGE, RATE_LIMITED),
+    **doc.CARTS_DOWN,
 }
-CART_OPERATION = documented(parameters=[SENT_TOKEN], success_headers=ECHOED_TOKEN)
-
-
-class StockErrorBody(ErrorBody):
-    """A 409 for stock names how many there are."""
-
-    available: int | None = None
-
-
-ONE_CART = ok(
-    CartView,
-    "The cart, priced from the catalog.",
-    example(CART, "A cart with one line"),
-    example(EMPTY_CART, "An empty cart"),
-)
-BAD_TOKEN = error(
-    400,
-    "Invalid input, or an `X-Cart-Token` this shop did not issue.",
-    ErrorBody(
-        detail="This cart token is not one we issued.",
-        code="invalid",
-        errors={"X-Cart-Token": ["This cart token is not one we issued."]},
-    ),
-    ErrorBody(
-        detail="Use a whole number from 1 to 99.",
-        code="invalid",
-        errors={"quantity": ["Use a whole number from 1 to 99."]},
-    ),
-)
-OPTIONAL_BEARER = error(
-    401, "A bearer token was sent and it is invalid, expired or revoked (it is optional)."
-)
-CARTS_DOWN = error(
-    503,
-    "The cart store (Redis) is unreachable; retry after `Retry-After` seconds.",
-    ErrorBody(detail="Carts unavailable right now; try again shortly.", code="service_unavailable"),
-)
-NO_PRODUCT = error(
-    404,
-    "No such product, or it is no longer sold.",
-    ErrorBody(detail="No such product.", code="not_found"),
-)
-STOCK_CONFLICT = error(
-    409,
-    "More than is in stock (`code` `insufficient_stock`, `available` says how many there are), "
-    "or the cart already has its maximum number of different products.",
-    StockErrorBody(
-        detail="Only 3 of product 1 in stock; the cart would hold 5.",
-        code="insufficient_stock",
-        available=3,
-    ),
-    StockErrorBody(detail="The cart is full: at most 100 different products.", code="conflict"),
-    data_container=StockErrorBody,
-)
 
 
 class CartController(Controller):
@@ -137,11 +65,17 @@ class CartController(Controller):
     @get(
         "/",
         security=OPTIONAL_AUTH,
-        operation_class=CART_OPERATION,
+        operation_class=doc.CART_OPERATION,
         operation_id="viewCart",
         summary="The current cart",
-        description=f"Without a bearer token or cart token: an empty cart. {GUEST_RULES}",
-        responses={**ONE_CART, **BAD_TOKEN, **OPTIONAL_BEARER, **responses(429), **CARTS_DOWN},
+        description=doc.VIEW,
+        responses={
+            **doc.ONE_CART,
+            **doc.BAD_TOKEN,
+            **doc.OPTIONAL_BEARER,
+            **raises(RATE_LIMITED),
+            **doc.CARTS_DOWN,
+        },
     )
     async def view(self, shop: NamedDependency[Shop], request: Request[Any, Any, Any]) -> Response[CartView]:
         owner, token = await _owner(shop, request, create=False)
@@ -151,34 +85,17 @@ class CartController(Controller):
         "/add",
         status_code=200,
         security=OPTIONAL_AUTH,
-        operation_class=CART_OPERATION,
+        operation_class=doc.CART_OPERATION,
         operation_id="addToCart",
         summary="Add a product to the cart",
-        description=(
-            "Adds `quantity` (default 1) to what the cart already holds. A guest without a token gets "
-            f"a new cart and its token in the `X-Cart-Token` response header. {GUEST_RULES}"
-        ),
-        responses={
-            **ONE_CART,
-            **BAD_TOKEN,
-            **OPTIONAL_BEARER,
-            **NO_PRODUCT,
-            **STOCK_CONFLICT,
-            **responses(413, 429),
-            **CARTS_DOWN,
-        },
+        description=doc.ADD,
+        responses=CHANGE_RESPONSES,
     )
     async def add(
         self,
         shop: NamedDependency[Shop],
         request: Request[Any, Any, Any],
-        data: Annotated[
-            AddToCart,
-            body(
-                request_example(AddToCart, "Two of product 1", product_id=1, quantity=2),
-                request_example(AddToCart, "One (the default)", product_id=1),
-            ),
-        ],
+        data: Annotated[AddToCart, doc.ADD_BODY],
     ) -> Response[CartView]:
         """400 for a quantity that is not a whole number from 1 to the per-line maximum (in total);
         404 for an unknown or inactive product; 409 past the stock (with `available`)."""
@@ -188,32 +105,18 @@ class CartController(Controller):
     @put(
         "/items/{product_id:int}",
         security=OPTIONAL_AUTH,
-        operation_class=CART_OPERATION,
+        operation_class=doc.CART_OPERATION,
         operation_id="setCartQuantity",
         summary="Set a line's quantity (0 removes it)",
-        description=f"Replaces the line's quantity; 0 removes the line. {GUEST_RULES}",
-        responses={
-            **ONE_CART,
-            **BAD_TOKEN,
-            **OPTIONAL_BEARER,
-            **NO_PRODUCT,
-            **STOCK_CONFLICT,
-            **responses(413, 429),
-            **CARTS_DOWN,
-        },
+        description=doc.SET_QUANTITY,
+        responses=CHANGE_RESPONSES,
     )
     async def set_quantity(
         self,
         shop: NamedDependency[Shop],
         request: Request[Any, Any, Any],
         product_id: ProductId,
-        data: Annotated[
-            SetQuantity,
-            body(
-                request_example(SetQuantity, "Three of it", quantity=3),
-                request_example(SetQuantity, "Remove the line", quantity=0),
-            ),
-        ],
+        data: Annotated[SetQuantity, doc.SET_QUANTITY_BODY],
     ) -> Response[CartView]:
         """404 for an unknown or inactive product; 409 past the stock (with `available`)."""
         owner, token = await _owner(shop, request, create=data.quantity > 0)
@@ -223,21 +126,17 @@ class CartController(Controller):
         "/items/{product_id:int}",
         status_code=200,
         security=OPTIONAL_AUTH,
-        operation_class=CART_OPERATION,
+        operation_class=doc.CART_OPERATION,
         operation_id="removeFromCart",
         summary="Remove a line",
-        description=f"404 when that product is not in the cart. {GUEST_RULES}",
+        description=doc.REMOVE,
         responses={
-            **ONE_CART,
-            **BAD_TOKEN,
-            **OPTIONAL_BEARER,
-            **error(
-                404,
-                "That product is not in the cart.",
-                ErrorBody(detail="That product is not in the cart.", code="not_found"),
-            ),
-            **responses(429),
-            **CARTS_DOWN,
+            **doc.ONE_CART,
+            **doc.BAD_TOKEN,
+            **doc.OPTIONAL_BEARER,
+            **doc.NOT_IN_CART,
+            **raises(RATE_LIMITED),
+            **doc.CARTS_DOWN,
         },
     )
     async def remove(
@@ -250,16 +149,16 @@ class CartController(Controller):
         "/clear",
         status_code=200,
         security=OPTIONAL_AUTH,
-        operation_class=CART_OPERATION,
+        operation_class=doc.CART_OPERATION,
         operation_id="clearCart",
         summary="Empty the cart",
-        description=GUEST_RULES,
+        description=doc.CLEAR,
         responses={
-            **ok(CartView, "The cart, now empty.", example(EMPTY_CART)),
-            **BAD_TOKEN,
-            **OPTIONAL_BEARER,
-            **responses(429),
-            **CARTS_DOWN,
+            **doc.EMPTIED,
+            **doc.BAD_TOKEN,
+            **doc.OPTIONAL_BEARER,
+            **raises(RATE_LIMITED),
+            **doc.CARTS_DOWN,
         },
     )
     async def clear(self, shop: NamedDependency[Shop], request: Request[Any, Any, Any]) -> Response[CartView]:
@@ -271,70 +170,28 @@ class CartController(Controller):
         status_code=201,
         operation_id="checkoutCart",
         summary="Place an order from the cart",
-        description=(
-            "Customers only (a guest logs in first; its `X-Cart-Token` merges the guest cart). Everything in "
-            "the cart becomes one order at the catalog's current prices and the cart is emptied. 400 for an "
-            "empty cart (also what a second click gets), 409 `insufficient_stock` when stock ran out since "
-            "it was added (nothing is taken and the cart is left as it was). Send an `Idempotency-Key`."
-        ),
+        description=doc.CHECKOUT,
         security=BEARER,
-        operation_class=documented(parameters=[SENT_TOKEN]),
+        operation_class=doc.CHECKOUT_OPERATION,
         responses={
-            **PLACED,
-            **error(
-                400,
-                "The cart is empty, an address or the payment method is invalid, or the `X-Cart-Token` or "
-                "`Idempotency-Key` is malformed.",
-                ErrorBody(
-                    detail="The cart is empty.", code="invalid", errors={"cart": ["The cart is empty."]}
-                ),
-                ErrorBody(
-                    detail="The order cannot be placed as sent.",
-                    code="invalid",
-                    errors={
-                        "payment_method": ["Unknown payment method 'card'; one of stripe, sslcommerz, cod."]
-                    },
-                ),
-            ),
-            **error(
-                401,
-                "No bearer token (guests log in to check out), or an invalid, expired or revoked one.",
-                ErrorBody(
-                    detail="Log in to check out; send your X-Cart-Token along to bring the guest cart.",
-                    code="not_authenticated",
-                ),
-            ),
-            **responses(413, 429),
-            **CARTS_DOWN,
-            **CONFLICT,
+            **order_doc.PLACED,
+            **doc.BAD_CHECKOUT,
+            **doc.NOT_LOGGED_IN,
+            **raises(REQUEST_TOO_LARGE, RATE_LIMITED),
+            **doc.CARTS_DOWN,
+            **order_doc.CONFLICT,
         },
     )
     async def checkout(
         self,
         shop: NamedDependency[Shop],
         request: Request[Any, Any, Any],
-        data: Annotated[
-            Checkout,
-            body(
-                request_example(
-                    Checkout, "Pay by card (Stripe)", shipping_address=ADDRESS_INPUT, payment_method="stripe"
-                ),
-                request_example(
-                    Checkout,
-                    "Cash on delivery, billed elsewhere",
-                    shipping_address=ADDRESS_INPUT,
-                    billing_address={**ADDRESS_INPUT, "line1": "1 Billing Way", "postal_code": "EC1A 1BB"},
-                    payment_method="cod",
-                ),
-            ),
-        ],
+        data: Annotated[Checkout, doc.CHECKOUT_BODY],
         idempotency_key: IdempotencyKey = None,
     ) -> Response[OrderView]:
         viewer = await provide_viewer(request)
         if viewer is None:
-            raise AuthenticationFailed(
-                "Log in to check out; send your X-Cart-Token along to bring the guest cart."
-            )
+            raise AuthenticationFailed(doc.LOG_IN_TO_CHECK_OUT)
         return await checkout(shop, viewer, data, idempotency_key, request.headers.get(CART_TOKEN))
 
 

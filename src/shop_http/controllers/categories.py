@@ -1,4 +1,7 @@
-"""The Catalog table of API.md: categories."""
+"""The catalog's categories: public (cached) reads, a category's products, and staff's writes.
+
+The reference is served at /api/docs; the API guide is the docs site's API page (docs/api.md).
+"""
 
 from __future__ import annotations
 
@@ -11,58 +14,23 @@ from litestar.params import Parameter
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
 from shop_core.bootstrap import Shop
+from shop_core.domain.errors import AuthenticationFailed, InvalidInput, PermissionDenied
 from shop_core.services.catalog_commands import CreateCategory, ReplaceCategory, UpdateCategory
-from shop_core.services.catalog_views import CategoryView, ProductView
+from shop_core.services.catalog_views import CategoryView
 from shop_core.services.views import UserView
+from shop_http.api_docs import categories as doc
 from shop_http.catalog_responses import category_response, page_response
+from shop_http.errors import RATE_LIMITED, REQUEST_TOO_LARGE
 from shop_http.openapi import (
     BEARER,
-    CATEGORY,
     OPTIONAL_AUTH,
-    PAST_THE_END,
-    PRODUCT,
-    ErrorBody,
-    body,
-    error,
-    example,
-    ok,
     page_past_the_end,
-    request_example,
-    responses,
+    raises,
 )
-from shop_http.pagination import DEFAULT_PAGE_SIZE, PageNumber, PageOf, PageSize
+from shop_http.pagination import DEFAULT_PAGE_SIZE, PageNumber, PageSize
 from shop_http.security import PUBLIC, actor_of, requires_staff, viewer_is_staff
 
 CategoryId = Annotated[int, Parameter(description="The category's id.", examples=[Example(value=1)])]
-
-
-class CategoryDetailView(CategoryView, kw_only=True):
-    """The category, its direct children, and a page of its products (those of descendants too)."""
-
-    children: list[CategoryView]
-    products: PageOf[ProductView]
-
-
-HOME = CategoryView(id=1, name="Home", slug="home", parent=None, description="")
-ONE_CATEGORY = example(CATEGORY)
-OPTIONAL_BEARER = error(
-    401, "A bearer token was sent and it is invalid, expired or revoked (it is optional)."
-)
-NO_CATEGORY = error(404, "No category has that id.", ErrorBody(detail="No such category.", code="not_found"))
-BAD_CATEGORY = error(
-    400,
-    "A field is missing or invalid, `parent` names no category, or would make a cycle.",
-    ErrorBody(
-        detail="A category cannot be placed under itself or its descendants.",
-        code="invalid",
-        errors={"parent": ["A category cannot be placed under itself or its descendants."]},
-    ),
-)
-SLUG_TAKEN = error(
-    409,
-    "The slug is taken by another category.",
-    ErrorBody(detail="A category with the slug 'mugs' already exists.", code="conflict"),
-)
 
 
 class CategoryController(Controller):
@@ -76,17 +44,11 @@ class CategoryController(Controller):
         operation_id="listCategories",
         summary="A page of categories",
         responses={
-            **ok(
-                PageOf[CategoryView],
-                "A page of categories, by id.",
-                example(
-                    PageOf(count=2, next=None, previous=None, results=[HOME, CATEGORY]), "Every category"
-                ),
-            ),
-            **responses(400),
-            **OPTIONAL_BEARER,
+            **doc.PAGE,
+            **raises(InvalidInput),
+            **doc.OPTIONAL_BEARER,
             **page_past_the_end(),
-            **responses(429),
+            **raises(RATE_LIMITED),
         },
     )
     async def list_categories(
@@ -109,30 +71,11 @@ class CategoryController(Controller):
         operation_id="getCategory",
         summary="A category with its children and products",
         responses={
-            **ok(
-                CategoryDetailView,
-                "The category.",
-                example(
-                    CategoryDetailView(
-                        id=1,
-                        name="Home",
-                        slug="home",
-                        parent=None,
-                        description="",
-                        children=[CATEGORY],
-                        products=PageOf(count=1, next=None, previous=None, results=[PRODUCT]),
-                    )
-                ),
-            ),
-            **responses(400),
-            **OPTIONAL_BEARER,
-            **error(
-                404,
-                "No category has that id, or the products' page is past the end.",
-                ErrorBody(detail="No such category.", code="not_found"),
-                PAST_THE_END,
-            ),
-            **responses(429),
+            **doc.DETAIL,
+            **raises(InvalidInput),
+            **doc.OPTIONAL_BEARER,
+            **doc.NO_CATEGORY_OR_PAGE,
+            **raises(RATE_LIMITED),
         },
     )
     async def get_category(
@@ -157,30 +100,18 @@ class CategoryController(Controller):
         operation_id="createCategory",
         summary="Create a category (staff)",
         responses={
-            **ok(CategoryView, "The new category.", ONE_CATEGORY, status=201),
-            **BAD_CATEGORY,
-            **responses(401, 403),
-            **SLUG_TAKEN,
-            **responses(413, 429),
+            **doc.CREATED,
+            **doc.BAD_CATEGORY,
+            **raises(AuthenticationFailed, PermissionDenied),
+            **doc.SLUG_TAKEN,
+            **raises(REQUEST_TOO_LARGE, RATE_LIMITED),
         },
     )
     async def create(
         self,
         shop: NamedDependency[Shop],
         request: Request[UserView, Any, Any],
-        data: Annotated[
-            CreateCategory,
-            body(
-                request_example(CreateCategory, "A top-level category", name="Home"),
-                request_example(
-                    CreateCategory,
-                    "A subcategory",
-                    name="Mugs",
-                    parent=1,
-                    description="Stoneware and enamel.",
-                ),
-            ),
-        ],
+        data: Annotated[CreateCategory, doc.CREATE_BODY],
     ) -> CategoryView:
         """The slug is made from the name when left out; `parent` must exist."""
         return await shop.catalog.create_category(data, actor_of(request.user))
@@ -192,12 +123,12 @@ class CategoryController(Controller):
         operation_id="replaceCategory",
         summary="Replace a category (staff)",
         responses={
-            **ok(CategoryView, "The category.", ONE_CATEGORY),
-            **BAD_CATEGORY,
-            **responses(401, 403),
-            **NO_CATEGORY,
-            **SLUG_TAKEN,
-            **responses(413, 429),
+            **doc.THE_CATEGORY,
+            **doc.BAD_CATEGORY,
+            **raises(AuthenticationFailed, PermissionDenied),
+            **doc.NO_CATEGORY,
+            **doc.SLUG_TAKEN,
+            **raises(REQUEST_TOO_LARGE, RATE_LIMITED),
         },
     )
     async def replace(
@@ -205,14 +136,7 @@ class CategoryController(Controller):
         shop: NamedDependency[Shop],
         request: Request[UserView, Any, Any],
         category_id: CategoryId,
-        data: Annotated[
-            ReplaceCategory,
-            body(
-                request_example(
-                    ReplaceCategory, "Renamed and moved", name="Cups & mugs", slug="cups-and-mugs", parent=1
-                )
-            ),
-        ],
+        data: Annotated[ReplaceCategory, doc.REPLACE_BODY],
     ) -> CategoryView:
         """`name` must be sent; optional fields left out keep their values. A parent that would make a
         cycle (itself or a descendant) is a 400."""
@@ -225,12 +149,12 @@ class CategoryController(Controller):
         operation_id="updateCategory",
         summary="Change some of a category's fields (staff)",
         responses={
-            **ok(CategoryView, "The category.", ONE_CATEGORY),
-            **BAD_CATEGORY,
-            **responses(401, 403),
-            **NO_CATEGORY,
-            **SLUG_TAKEN,
-            **responses(413, 429),
+            **doc.THE_CATEGORY,
+            **doc.BAD_CATEGORY,
+            **raises(AuthenticationFailed, PermissionDenied),
+            **doc.NO_CATEGORY,
+            **doc.SLUG_TAKEN,
+            **raises(REQUEST_TOO_LARGE, RATE_LIMITED),
         },
     )
     async def update(
@@ -238,13 +162,7 @@ class CategoryController(Controller):
         shop: NamedDependency[Shop],
         request: Request[UserView, Any, Any],
         category_id: CategoryId,
-        data: Annotated[
-            UpdateCategory,
-            body(
-                request_example(UpdateCategory, "A new description", description="Stoneware and enamel."),
-                request_example(UpdateCategory, "Make it top-level", parent=None),
-            ),
-        ],
+        data: Annotated[UpdateCategory, doc.UPDATE_BODY],
     ) -> CategoryView:
         """Only the fields sent change."""
         return await shop.catalog.update_category(category_id, data, actor_of(request.user))
@@ -257,14 +175,10 @@ class CategoryController(Controller):
         operation_id="deleteCategory",
         summary="Delete a category (staff)",
         responses={
-            **responses(400, 401, 403),
-            **NO_CATEGORY,
-            **error(
-                409,
-                "The category still has products or subcategories.",
-                ErrorBody(detail="The category has products; move or delete them first.", code="conflict"),
-            ),
-            **responses(429),
+            **raises(InvalidInput, AuthenticationFailed, PermissionDenied),
+            **doc.NO_CATEGORY,
+            **doc.NOT_EMPTY,
+            **raises(RATE_LIMITED),
         },
     )
     async def remove(

@@ -1,17 +1,14 @@
-"""The Orders table of API.md, and checkout from the cart.
+"""Orders: placing them (and checking the cart out, for the cart's routes), their life, their
+payments and invoices.
 
-Placing an order takes the stock in the same transaction (409 `insufficient_stock` names every
-short line, with what is available; nothing is taken then). Send an `Idempotency-Key` header (a
-UUID) with every placement: a retry with the same key and body answers with the first order and
-the same status code, and places nothing; the same key with another body is 409
-`idempotency_key_reused`. Keys are kept for 24 hours.
+The routes only; what each operation means, its examples and its documented errors are in
+`shop_http.api_docs.orders` (served at /api/docs).
 """
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
-import msgspec
 from litestar import Controller, Request, Response, delete, get, patch, post, put
 from litestar.di import NamedDependency
 from litestar.openapi.spec import Example
@@ -19,29 +16,16 @@ from litestar.params import HeaderParameter, Parameter, QueryParameter
 
 from shop_core.bootstrap import Shop
 from shop_core.domain.actors import Actor
+from shop_core.domain.errors import AuthenticationFailed, InvalidInput, PermissionDenied
 from shop_core.domain.ids import MAX_ID
 from shop_core.services.order_commands import IDEMPOTENCY_KEY, ChangeOrderStatus, Checkout, PlaceOrder
 from shop_core.services.order_views import OrderView
 from shop_core.services.payment_views import PaymentView
 from shop_core.services.views import UserView
-from shop_http.openapi import (
-    ADDRESS_INPUT,
-    AT,
-    BEARER,
-    IDEMPOTENCY_KEY_EXAMPLE,
-    ORDER,
-    PAID_ORDER,
-    STRIPE_PAYMENT,
-    ErrorBody,
-    body,
-    documented,
-    error,
-    example,
-    ok,
-    page_past_the_end,
-    request_example,
-    responses,
-)
+from shop_http.api_docs import orders as doc
+from shop_http.api_docs.examples import IDEMPOTENCY_KEY_EXAMPLE
+from shop_http.errors import RATE_LIMITED, REQUEST_TOO_LARGE
+from shop_http.openapi import BEARER, documented, ok, page_past_the_end, raises
 from shop_http.pagination import DEFAULT_PAGE_SIZE, PageNumber, PageOf, PageSize, page_of, window
 from shop_http.security import actor_of, requires_staff
 
@@ -54,137 +38,27 @@ IdempotencyKey = Annotated[
         name="Idempotency-Key",
         required=False,
         pattern=IDEMPOTENCY_KEY,
-        description="A key the client makes up per order (a UUID); a retry with it places nothing twice.",
+        description=doc.IDEMPOTENCY_KEY,
         examples=[Example(value=IDEMPOTENCY_KEY_EXAMPLE)],
     ),
 ]
-STATUSES = "pending, paid, processing, shipped, delivered, cancelled, refunded"
 PDF = "application/pdf"
 # The invoice's media types, PDF first: generic clients (and generators that know no `application/pdf`,
 # such as openapi-python-client) take the same bytes as a plain binary download.
 INVOICE_TYPES = (PDF, "application/octet-stream")
-
-
-class ShortLine(msgspec.Struct):
-    product_id: int
-    requested: int
-    available: int
-
-
-class OutOfStockBody(ErrorBody):
-    """409 for stock names every short line and what is available."""
-
-    shortages: list[ShortLine] | None = None
-
-
-PLACED = ok(
-    OrderView,
-    "The order, placed (or replayed for a key).",
-    example(ORDER, "A new order, waiting for its payment"),
-    status=201,
-)
-CONFLICT = error(
-    409,
-    "`insufficient_stock`: some lines cannot be served (`shortages` names each, nothing was taken); "
-    "`idempotency_key_reused`: the key was used for a different request; `idempotency_key_in_use`: a "
-    "request with that key is still being processed.",
-    OutOfStockBody(
-        detail="Not enough stock: product 1: 5 wanted, 3 available.",
-        code="insufficient_stock",
-        shortages=[ShortLine(product_id=1, requested=5, available=3)],
-    ),
-    OutOfStockBody(
-        detail="This Idempotency-Key was already used for a different request; use a new key for a new "
-        "order.",
-        code="idempotency_key_reused",
-    ),
-    data_container=OutOfStockBody,
-)
-MOVE_CONFLICT = error(
-    409,
-    "The order's life does not allow that move (or it changed meanwhile); nothing changed.",
-    OutOfStockBody(
-        detail="Order ORD-2026-8K4Q2PXM is delivered; it cannot become cancelled "
-        "(allowed from here: refunded).",
-        code="conflict",
-    ),
-    data_container=OutOfStockBody,
-)
-NO_ORDER = error(
-    404, "No such order, or someone else's.", ErrorBody(detail="No such order.", code="not_found")
-)
-BAD_ORDER = error(
-    400,
-    "A field is missing or invalid (an address, the payment method, a quantity), a product is unknown, "
-    "or the `Idempotency-Key` is malformed.",
-    ErrorBody(
-        detail="The order cannot be placed as sent.",
-        code="invalid",
-        errors={
-            "shipping_address.country": ["Use an ISO 3166-1 alpha-2 country code, such as US, GB or BD."]
-        },
-    ),
-)
-ONE_ORDER = ok(
-    OrderView,
-    "The order (staff also see its audit trail, `events`).",
-    example(ORDER, "As its customer sees it"),
-    example(PAID_ORDER, "As staff see it"),
-)
-GATEWAY_REFUND = {
-    **error(
-        502,
-        "Staff cancelling a paid order: the gateway did not confirm the refund; it stays pending and is "
-        "asked about again, never made twice. The order is left as it was.",
-        ErrorBody(
-            detail="The stripe gateway did not confirm refund #1: timed out. It stays pending and is tried "
-            "again by reconciliation.",
-            code="gateway_error",
-        ),
-    ),
-    **error(
-        503,
-        "Staff cancelling a paid order whose gateway is not configured on this shop.",
-        ErrorBody(detail="stripe payments are not configured on this shop.", code="service_unavailable"),
-    ),
+PLACE_RESPONSES = {
+    **doc.PLACED,
+    **doc.BAD_ORDER,
+    **raises(AuthenticationFailed, REQUEST_TOO_LARGE, RATE_LIMITED),
+    **doc.CONFLICT,
 }
-STATUS_BODY = body(
-    request_example(ChangeOrderStatus, "Shipped", status="shipped"),
-    request_example(ChangeOrderStatus, "Refunded (by hand)", status="refunded"),
-)
-COD_PAYMENT = msgspec.structs.replace(
-    STRIPE_PAYMENT,
-    id=3,
-    gateway="cod",
-    status="succeeded",
-    gateway_reference="cod-ORD-2026-8K4Q2PXM-1",
-    client_secret=None,
-    updated_at=AT,
-)
-
-
-PLACE_DESCRIPTION = (
-    "Prices are the catalog's at this moment (after each product's discount), frozen on the order. "
-    "`billing_address` defaults to the shipping address. `payment_method`: `stripe`, `sslcommerz` "
-    "or `cod`. Send an `Idempotency-Key`."
-)
-PLACE_RESPONSES = {**PLACED, **BAD_ORDER, **responses(401, 413, 429), **CONFLICT}
-PLACE_BODY = body(
-    request_example(
-        PlaceOrder,
-        "Two mugs, paid by card",
-        items=[{"product_id": 1, "quantity": 2}],
-        shipping_address=ADDRESS_INPUT,
-        payment_method="stripe",
-    ),
-    request_example(
-        PlaceOrder,
-        "Cash on delivery",
-        items=[{"product_id": 1, "quantity": 1}, {"product_id": 2, "quantity": 3}],
-        shipping_address=ADDRESS_INPUT,
-        payment_method="cod",
-    ),
-)
+MOVE_RESPONSES = {
+    **doc.ONE_ORDER,
+    **raises(InvalidInput, AuthenticationFailed, PermissionDenied),
+    **doc.NO_ORDER,
+    **doc.MOVE_CONFLICT,
+    **raises(REQUEST_TOO_LARGE, RATE_LIMITED),
+}
 
 
 def actor(user: UserView) -> Actor:
@@ -205,34 +79,13 @@ class OrderController(Controller):
         "/",
         operation_id="listOrders",
         summary="Orders, newest first",
-        description=(
-            f"Customers see their own orders. Staff see everyone's and may filter by `status` ({STATUSES}) "
-            "and `user` (a user id)."
-        ),
+        description=doc.LIST,
         responses={
-            **ok(
-                PageOf[OrderView],
-                "A page of orders.",
-                example(PageOf(count=1, next=None, previous=None, results=[ORDER]), "One order"),
-            ),
-            **error(
-                400,
-                "A filter or page parameter is invalid.",
-                ErrorBody(
-                    detail="Unknown status 'lost'; one of pending, paid, processing, shipped, delivered, "
-                    "cancelled, refunded.",
-                    code="invalid",
-                    errors={
-                        "status": [
-                            "Unknown status 'lost'; one of pending, paid, processing, shipped, delivered, "
-                            "cancelled, refunded."
-                        ]
-                    },
-                ),
-            ),
-            **responses(401),
+            **doc.PAGE,
+            **doc.BAD_FILTER,
+            **raises(AuthenticationFailed),
             **page_past_the_end(),
-            **responses(429),
+            **raises(RATE_LIMITED),
         },
     )
     async def list_orders(
@@ -245,7 +98,7 @@ class OrderController(Controller):
             QueryParameter(
                 max_length=32,
                 required=False,
-                description=f"Staff only: one of {STATUSES}.",
+                description=doc.STATUS_FILTER,
                 examples=[Example(value="paid")],
             ),
         ] = None,
@@ -255,7 +108,7 @@ class OrderController(Controller):
                 ge=1,
                 le=MAX_ID,
                 required=False,
-                description="Staff only: a user's id.",
+                description=doc.USER_FILTER,
                 examples=[Example(value=2)],
             ),
         ] = None,
@@ -273,14 +126,14 @@ class OrderController(Controller):
         status_code=201,
         operation_id="placeOrder",
         summary="Place an order",
-        description=PLACE_DESCRIPTION,
+        description=doc.PLACE,
         responses=PLACE_RESPONSES,
     )
     async def place(
         self,
         shop: NamedDependency[Shop],
         request: Request[UserView, Any, Any],
-        data: Annotated[PlaceOrder, PLACE_BODY],
+        data: Annotated[PlaceOrder, doc.PLACE_BODY],
         idempotency_key: IdempotencyKey = None,
     ) -> Response[OrderView]:
         return await place_order(shop, request.user, data, idempotency_key)
@@ -290,8 +143,7 @@ class OrderController(Controller):
         status_code=201,
         operation_id="placeOrderLegacy",
         summary="Place an order (the original API's path; deprecated)",
-        description="`POST /api/orders/` under the path the original API's clients call, with the same body, "
-        "`Idempotency-Key` and answers. Use `POST /api/orders/`.",
+        description=doc.PLACE_LEGACY,
         deprecated=True,
         responses=PLACE_RESPONSES,
     )
@@ -299,7 +151,7 @@ class OrderController(Controller):
         self,
         shop: NamedDependency[Shop],
         request: Request[UserView, Any, Any],
-        data: Annotated[PlaceOrder, PLACE_BODY],
+        data: Annotated[PlaceOrder, doc.PLACE_BODY],
         idempotency_key: IdempotencyKey = None,
     ) -> Response[OrderView]:
         return await place_order(shop, request.user, data, idempotency_key)
@@ -308,8 +160,13 @@ class OrderController(Controller):
         "/{order_id:int}",
         operation_id="getOrder",
         summary="One order with its items",
-        description="Staff also see its audit trail (`events`). Someone else's order is 404.",
-        responses={**ONE_ORDER, **responses(400, 401), **NO_ORDER, **responses(429)},
+        description=doc.GET,
+        responses={
+            **doc.ONE_ORDER,
+            **raises(InvalidInput, AuthenticationFailed),
+            **doc.NO_ORDER,
+            **raises(RATE_LIMITED),
+        },
     )
     async def get_order(
         self, shop: NamedDependency[Shop], request: Request[UserView, Any, Any], order_id: OrderId
@@ -320,26 +177,16 @@ class OrderController(Controller):
         "/{order_id:int}",
         operation_id="replaceOrderStatus",
         summary="Move an order along its life (staff)",
-        description=(
-            "`pending` → `paid` → `processing` → `shipped` → `delivered`; `pending` or `paid` → `cancelled`; "
-            "`paid` and later → `refunded`. Any other move is 409 and changes nothing. A refund recorded "
-            "this way is made by hand (use the payment's refund endpoint to refund through the gateway)."
-        ),
+        description=doc.MOVE,
         guards=[requires_staff],
-        responses={
-            **ONE_ORDER,
-            **responses(400, 401, 403),
-            **NO_ORDER,
-            **MOVE_CONFLICT,
-            **responses(413, 429),
-        },
+        responses=MOVE_RESPONSES,
     )
     async def put_status(
         self,
         shop: NamedDependency[Shop],
         request: Request[UserView, Any, Any],
         order_id: OrderId,
-        data: Annotated[ChangeOrderStatus, STATUS_BODY],
+        data: Annotated[ChangeOrderStatus, doc.STATUS_BODY],
     ) -> OrderView:
         return await shop.orders.change_order_status(order_id, data, actor(request.user))
 
@@ -347,22 +194,16 @@ class OrderController(Controller):
         "/{order_id:int}",
         operation_id="updateOrderStatus",
         summary="Move an order along its life (staff)",
-        description="As PUT.",
+        description=doc.MOVE_AS_PUT,
         guards=[requires_staff],
-        responses={
-            **ONE_ORDER,
-            **responses(400, 401, 403),
-            **NO_ORDER,
-            **MOVE_CONFLICT,
-            **responses(413, 429),
-        },
+        responses=MOVE_RESPONSES,
     )
     async def patch_status(
         self,
         shop: NamedDependency[Shop],
         request: Request[UserView, Any, Any],
         order_id: OrderId,
-        data: Annotated[ChangeOrderStatus, STATUS_BODY],
+        data: Annotated[ChangeOrderStatus, doc.STATUS_BODY],
     ) -> OrderView:
         return await shop.orders.change_order_status(order_id, data, actor(request.user))
 
@@ -371,21 +212,14 @@ class OrderController(Controller):
         status_code=200,
         operation_id="cancelOrder",
         summary="Cancel an order",
-        description=(
-            "Customers cancel their own unpaid orders; staff cancel pending and paid ones (a paid order is "
-            "refunded through its gateway first). The stock goes back, once, even if two cancels race."
-        ),
+        description=doc.CANCEL,
         responses={
-            **ok(
-                OrderView,
-                "The order, now cancelled.",
-                example(msgspec.structs.replace(ORDER, status="cancelled"), "Cancelled before payment"),
-            ),
-            **responses(400, 401),
-            **NO_ORDER,
-            **MOVE_CONFLICT,
-            **responses(429),
-            **GATEWAY_REFUND,
+            **doc.CANCELLED,
+            **raises(InvalidInput, AuthenticationFailed),
+            **doc.NO_ORDER,
+            **doc.MOVE_CONFLICT,
+            **raises(RATE_LIMITED),
+            **doc.GATEWAY_REFUND,
         },
     )
     async def cancel(
@@ -397,19 +231,13 @@ class OrderController(Controller):
         "/{order_id:int}/invoice",
         operation_id="getOrderInvoice",
         summary="The order's invoice as a PDF",
-        description=(
-            "A paid order's invoice, numbered per year without gaps (`INV-2026-000001`); an unpaid order's "
-            "pro-forma, without a number. Owner and staff only. Sent inline with a file name "
-            '(`Content-Disposition: inline; filename="INV-2026-000001.pdf"`), as '
-            "`application/pdf`, or as `application/octet-stream` (the same bytes) for a client whose "
-            "`Accept` header prefers it."
-        ),
+        description=doc.INVOICE,
         operation_class=documented(downloads=INVOICE_TYPES),
         responses={
-            **ok(bytes, "The PDF file.", media_type=PDF),
-            **responses(400, 401),
-            **NO_ORDER,
-            **responses(429),
+            **ok(bytes, doc.INVOICE_FILE, media_type=PDF),
+            **raises(InvalidInput, AuthenticationFailed),
+            **doc.NO_ORDER,
+            **raises(RATE_LIMITED),
         },
     )
     async def invoice(
@@ -426,12 +254,12 @@ class OrderController(Controller):
         "/{order_id:int}/payments",
         operation_id="listOrderPayments",
         summary="The order's payments, oldest first",
-        description="Each attempt to collect the order's money. Owner and staff; another's order is 404.",
+        description=doc.ORDER_PAYMENTS,
         responses={
-            **ok(list[PaymentView], "The order's payments.", example([STRIPE_PAYMENT], "One card payment")),
-            **responses(400, 401),
-            **NO_ORDER,
-            **responses(429),
+            **doc.PAYMENTS,
+            **raises(InvalidInput, AuthenticationFailed),
+            **doc.NO_ORDER,
+            **raises(RATE_LIMITED),
         },
     )
     async def payments(
@@ -444,23 +272,14 @@ class OrderController(Controller):
         status_code=200,
         operation_id="confirmCashPayment",
         summary="Confirm a cash-on-delivery payment was collected (staff)",
-        description=(
-            "The order (paid by `cod`) becomes paid; 409 `order_not_payable` when it is paid by another "
-            "method, already paid, or cancelled. No request body."
-        ),
+        description=doc.CONFIRM_CASH,
         guards=[requires_staff],
         responses={
-            **ok(PaymentView, "The cash payment, succeeded.", example(COD_PAYMENT)),
-            **responses(400, 401, 403),
-            **NO_ORDER,
-            **error(
-                409,
-                "`order_not_payable`: not a cash order, or nothing left to pay.",
-                ErrorBody(
-                    detail="Order ORD-2026-8K4Q2PXM is paid by stripe, not cash.", code="order_not_payable"
-                ),
-            ),
-            **responses(429),
+            **doc.CASH_CONFIRMED,
+            **raises(InvalidInput, AuthenticationFailed, PermissionDenied),
+            **doc.NO_ORDER,
+            **doc.NOT_CASH,
+            **raises(RATE_LIMITED),
         },
     )
     async def confirm_cash(

@@ -1,4 +1,7 @@
-"""The Catalog table of API.md: products."""
+"""The catalog's products: public (cached) reads, and staff's writes.
+
+The reference is served at /api/docs; the API guide is the docs site's API page (docs/api.md).
+"""
 
 from __future__ import annotations
 
@@ -12,71 +15,24 @@ from litestar.params import Parameter
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
 from shop_core.bootstrap import Shop
+from shop_core.domain.errors import AuthenticationFailed, InvalidInput, PermissionDenied
 from shop_core.services.catalog_commands import CreateProduct, ProductQuery, ReplaceProduct, UpdateProduct
-from shop_core.services.catalog_reads import ORDERINGS
-from shop_core.services.catalog_views import ProductView, StaffProductView
+from shop_core.services.catalog_views import StaffProductView
 from shop_core.services.views import UserView
+from shop_http.api_docs import products as doc
 from shop_http.catalog_responses import json_bytes, page_response
+from shop_http.errors import RATE_LIMITED, REQUEST_TOO_LARGE
 from shop_http.openapi import (
     BEARER,
     OPTIONAL_AUTH,
-    PRODUCT,
-    STAFF_PRODUCT,
-    ErrorBody,
-    body,
-    error,
-    example,
-    ok,
     page_past_the_end,
-    request_example,
-    responses,
+    raises,
 )
-from shop_http.pagination import DEFAULT_PAGE_SIZE, PageNumber, PageOf, PageSize
+from shop_http.pagination import DEFAULT_PAGE_SIZE, PageNumber, PageSize
 from shop_http.security import PUBLIC, actor_of, requires_staff, viewer_is_staff
 
 StaffRequest = Request[UserView, Any, Any]
 ProductId = Annotated[int, Parameter(description="The product's id.", examples=[Example(value=1)])]
-PAGE_OF_PRODUCTS = ok(
-    PageOf[ProductView],
-    "A page of products (staff also see `cost_price`, and inactive products).",
-    example(
-        PageOf(
-            count=41,
-            next="http://127.0.0.1:8000/api/products/?page=2&page_size=20",
-            previous=None,
-            results=[PRODUCT],
-        ),
-        "The first page",
-    ),
-)
-ONE_PRODUCT = ok(ProductView, "The product (staff also see `cost_price`).", example(PRODUCT))
-STAFF_VIEW = example(STAFF_PRODUCT)
-TAKEN = error(
-    409,
-    "The sku or slug is taken by another product.",
-    ErrorBody(detail="A product with the sku 'MUG-ENAMEL-350' already exists.", code="conflict"),
-)
-BAD_PRODUCT = error(
-    400,
-    "A field is missing or invalid, or `category` names no category.",
-    ErrorBody(
-        detail="There is no category 99.",
-        code="invalid",
-        errors={"category": ["There is no category 99."]},
-    ),
-)
-NO_PRODUCT = error(404, "No product has that id.", ErrorBody(detail="No such product.", code="not_found"))
-NEW_PRODUCT = {
-    "name": "Enamel mug",
-    "sku": "MUG-ENAMEL-350",
-    "price": "12.50",
-    "category": 2,
-    "description": "A 350 ml camping mug.",
-    "discount_percentage": "10.00",
-    "cost_price": "4.80",
-    "stock_quantity": 42,
-    "image_url": "https://cdn.example.com/mugs/enamel.jpg",
-}
 
 
 class ProductController(Controller):
@@ -90,22 +46,11 @@ class ProductController(Controller):
         operation_id="listProducts",
         summary="A page of products",
         responses={
-            **PAGE_OF_PRODUCTS,
-            **error(
-                400,
-                "A filter or page parameter is invalid (e.g. `min_price` above `max_price`, an unknown "
-                "`ordering`).",
-                ErrorBody(
-                    detail="Order by one of: price, -price, name, -name, created_at, -created_at.",
-                    code="invalid",
-                    errors={
-                        "ordering": ["Order by one of: price, -price, name, -name, created_at, -created_at."]
-                    },
-                ),
-            ),
-            **error(401, "A bearer token was sent and it is invalid, expired or revoked (it is optional)."),
+            **doc.PAGE,
+            **doc.BAD_QUERY,
+            **doc.OPTIONAL_BEARER,
             **page_past_the_end(),
-            **responses(429),
+            **raises(RATE_LIMITED),
         },
     )
     async def list_products(
@@ -117,26 +62,26 @@ class ProductController(Controller):
         page_size: PageSize = DEFAULT_PAGE_SIZE,
         category: Annotated[
             int | None,
-            Parameter(ge=1, description="A category id; its descendants count.", examples=[Example(value=2)]),
+            Parameter(ge=1, description=doc.CATEGORY_FILTER, examples=[Example(value=2)]),
         ] = None,
         search: Annotated[
             str | None,
             Parameter(
                 max_length=200,
-                description="Words in name, description or sku.",
+                description=doc.SEARCH_FILTER,
                 examples=[Example(value="mug")],
             ),
         ] = None,
         min_price: Annotated[
-            Decimal | None, Parameter(description='e.g. "10.00"', examples=[Example(value="10.00")])
+            Decimal | None, Parameter(description=doc.MIN_PRICE, examples=[Example(value="10.00")])
         ] = None,
         max_price: Annotated[
-            Decimal | None, Parameter(description='e.g. "99.99"', examples=[Example(value="99.99")])
+            Decimal | None, Parameter(description=doc.MAX_PRICE, examples=[Example(value="99.99")])
         ] = None,
-        in_stock: Annotated[bool, Parameter(description="Only products with stock.")] = False,
+        in_stock: Annotated[bool, Parameter(description=doc.IN_STOCK)] = False,
         ordering: Annotated[
             str | None,
-            Parameter(description=f"One of {', '.join(ORDERINGS)}.", examples=[Example(value="-price")]),
+            Parameter(description=doc.ORDERING, examples=[Example(value="-price")]),
         ] = None,
     ) -> Response[bytes]:
         """Public. Inactive products are hidden except from staff; staff also see `cost_price`.
@@ -160,15 +105,11 @@ class ProductController(Controller):
         operation_id="getProduct",
         summary="One product",
         responses={
-            **ONE_PRODUCT,
-            **responses(400),
-            **error(401, "A bearer token was sent and it is invalid, expired or revoked (it is optional)."),
-            **error(
-                404,
-                "No product has that id, or it is inactive (staff see inactive products).",
-                ErrorBody(detail="No such product.", code="not_found"),
-            ),
-            **responses(429),
+            **doc.ONE_PRODUCT,
+            **raises(InvalidInput),
+            **doc.OPTIONAL_BEARER,
+            **doc.HIDDEN_PRODUCT,
+            **raises(RATE_LIMITED),
         },
     )
     async def get_product(
@@ -186,26 +127,18 @@ class ProductController(Controller):
         operation_id="createProduct",
         summary="Create a product (staff)",
         responses={
-            **ok(StaffProductView, "The new product, as staff see it.", STAFF_VIEW, status=201),
-            **BAD_PRODUCT,
-            **responses(401, 403),
-            **TAKEN,
-            **responses(413, 429),
+            **doc.CREATED,
+            **doc.BAD_PRODUCT,
+            **raises(AuthenticationFailed, PermissionDenied),
+            **doc.TAKEN,
+            **raises(REQUEST_TOO_LARGE, RATE_LIMITED),
         },
     )
     async def create(
         self,
         shop: NamedDependency[Shop],
         request: StaffRequest,
-        data: Annotated[
-            CreateProduct,
-            body(
-                request_example(
-                    CreateProduct, "The fields a product needs", name="Enamel mug", sku="MUG-1", price="12.50"
-                ),
-                request_example(CreateProduct, "Every field", **NEW_PRODUCT),
-            ),
-        ],
+        data: Annotated[CreateProduct, doc.CREATE_BODY],
     ) -> StaffProductView:
         """Money is a decimal string. The slug is made from the name when left out. 409 when the sku or
         slug is taken. The opening `stock_quantity` is recorded as a stock movement."""
@@ -218,12 +151,12 @@ class ProductController(Controller):
         operation_id="replaceProduct",
         summary="Replace a product (staff)",
         responses={
-            **ok(StaffProductView, "The product, as staff see it.", STAFF_VIEW),
-            **BAD_PRODUCT,
-            **responses(401, 403),
-            **NO_PRODUCT,
-            **TAKEN,
-            **responses(413, 429),
+            **doc.AS_STAFF_SEE_IT,
+            **doc.BAD_PRODUCT,
+            **raises(AuthenticationFailed, PermissionDenied),
+            **doc.NO_PRODUCT,
+            **doc.TAKEN,
+            **raises(REQUEST_TOO_LARGE, RATE_LIMITED),
         },
     )
     async def replace(
@@ -231,9 +164,7 @@ class ProductController(Controller):
         shop: NamedDependency[Shop],
         request: StaffRequest,
         product_id: ProductId,
-        data: Annotated[
-            ReplaceProduct, body(request_example(ReplaceProduct, "A new product sheet", **NEW_PRODUCT))
-        ],
+        data: Annotated[ReplaceProduct, doc.REPLACE_BODY],
     ) -> StaffProductView:
         """`name`, `sku` and `price` must be sent; optional fields left out keep their values."""
         return await shop.catalog.update_product(product_id, data, actor_of(request.user))
@@ -245,12 +176,12 @@ class ProductController(Controller):
         operation_id="updateProduct",
         summary="Change some of a product's fields (staff)",
         responses={
-            **ok(StaffProductView, "The product, as staff see it.", STAFF_VIEW),
-            **BAD_PRODUCT,
-            **responses(401, 403),
-            **NO_PRODUCT,
-            **TAKEN,
-            **responses(413, 429),
+            **doc.AS_STAFF_SEE_IT,
+            **doc.BAD_PRODUCT,
+            **raises(AuthenticationFailed, PermissionDenied),
+            **doc.NO_PRODUCT,
+            **doc.TAKEN,
+            **raises(REQUEST_TOO_LARGE, RATE_LIMITED),
         },
     )
     async def update(
@@ -258,14 +189,7 @@ class ProductController(Controller):
         shop: NamedDependency[Shop],
         request: StaffRequest,
         product_id: ProductId,
-        data: Annotated[
-            UpdateProduct,
-            body(
-                request_example(UpdateProduct, "A sale", discount_percentage="25.00"),
-                request_example(UpdateProduct, "A restock", stock_quantity=120),
-                request_example(UpdateProduct, "Take it off sale", is_active=False),
-            ),
-        ],
+        data: Annotated[UpdateProduct, doc.UPDATE_BODY],
     ) -> StaffProductView:
         """Only the fields sent change. A change of `stock_quantity` is recorded as a stock movement."""
         return await shop.catalog.update_product(product_id, data, actor_of(request.user))
@@ -277,8 +201,12 @@ class ProductController(Controller):
         status_code=HTTP_204_NO_CONTENT,
         operation_id="deleteProduct",
         summary="Delete a product (staff)",
-        description="A product that orders reference is deactivated instead of erased.",
-        responses={**responses(400, 401, 403), **NO_PRODUCT, **responses(429)},
+        description=doc.DELETE,
+        responses={
+            **raises(InvalidInput, AuthenticationFailed, PermissionDenied),
+            **doc.NO_PRODUCT,
+            **raises(RATE_LIMITED),
+        },
     )
     async def remove(self, shop: NamedDependency[Shop], request: StaffRequest, product_id: ProductId) -> None:
         await shop.catalog.delete_product(product_id, actor_of(request.user))

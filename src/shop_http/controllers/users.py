@@ -8,21 +8,13 @@ from litestar import Controller, Request, get
 from litestar.di import NamedDependency
 
 from shop_core.bootstrap import Shop
+from shop_core.domain.errors import AuthenticationFailed, InvalidInput, PermissionDenied
 from shop_core.services.views import UserView
-from shop_http.openapi import AT, BEARER, CUSTOMER, example, ok, page_past_the_end, responses
+from shop_http.api_docs import users as doc
+from shop_http.errors import RATE_LIMITED
+from shop_http.openapi import BEARER, page_past_the_end, raises
 from shop_http.pagination import DEFAULT_PAGE_SIZE, PageNumber, PageOf, PageSize, page_of, window
 from shop_http.security import actor_of, requires_staff
-
-ADMIN = UserView(
-    id=1,
-    email="admin@example.com",
-    username="admin",
-    first_name="",
-    last_name="",
-    phone="",
-    is_staff=True,
-    date_joined=AT,
-)
 
 
 class UserController(Controller):
@@ -35,18 +27,12 @@ class UserController(Controller):
         "/",
         operation_id="listUsers",
         summary="Every account, by id (staff only)",
-        description="Inactive accounts too (`is_active: false`).",
+        description=doc.LIST,
         responses={
-            **ok(
-                PageOf[UserView],
-                "A page of accounts.",
-                example(
-                    PageOf(count=2, next=None, previous=None, results=[ADMIN, CUSTOMER]), "Every account"
-                ),
-            ),
-            **responses(400, 401, 403),
+            **doc.PAGE,
+            **raises(InvalidInput, AuthenticationFailed, PermissionDenied),
             **page_past_the_end(),
-            **responses(429),
+            **raises(RATE_LIMITED),
         },
     )
     async def list_users(

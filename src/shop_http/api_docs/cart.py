@@ -1,0 +1,158 @@
+"""The documentation of `controllers.cart`: the current customer's (or guest's) cart and its
+checkout.
+
+Carts live 30 days after their last change. Lines whose product was deactivated or deleted stay in
+the cart with `in_stock: false` and count towards neither `subtotal` nor `item_count`.
+"""
+
+from __future__ import annotations
+
+from litestar.openapi.spec import OpenAPIHeader, OpenAPIType, Schema
+
+from shop_core.domain.cart import CartLimits, StockShortage, check_quantity, guest_owner_of
+from shop_core.domain.errors import AuthenticationFailed, Conflict, InvalidInput, NotFound, ServiceUnavailable
+from shop_core.domain.orders import OutOfStock, parse_payment_method
+from shop_core.services.cart import AddToCart, CartView, SetQuantity
+from shop_core.services.order_commands import Checkout
+from shop_http.api_docs.examples import ADDRESS_INPUT, CART, EMPTY_CART
+from shop_http.cart_token import CART_TOKEN
+from shop_http.openapi import (
+    ErrorBody,
+    body,
+    documented,
+    error,
+    example,
+    header,
+    ok,
+    refusal,
+    request_example,
+    sample,
+)
+
+LIMITS = CartLimits()
+GUEST_RULES = (
+    "Customers send `Authorization: Bearer <access>`; guests send the `X-Cart-Token` they were given. "
+    "A bearer token together with a guest's `X-Cart-Token` merges the guest cart into the customer's "
+    "first (quantities add up, capped by stock and the per-line maximum; the guest cart is then gone)."
+)
+TOKEN_EXAMPLE = "3q2-7wEAAQIDBAUGBwgJCgsMDQ4P.pS0v8m3kZQ9uXyA1b2c3d4e5"  # noqa: S105 - an example
+SENT_TOKEN = header(
+    CART_TOKEN,
+    "A guest's cart token, as a cart response gave it. Customers send it once, with their bearer token, "
+    "to merge the guest cart into theirs.",
+    examples=[TOKEN_EXAMPLE],
+)
+ECHOED_TOKEN = {
+    CART_TOKEN: OpenAPIHeader(
+        description="Guests only: the token of their cart (new when this request created it). Send it back "
+        "as `X-Cart-Token` on every cart request.",
+        schema=Schema(type=OpenAPIType.STRING, examples=[TOKEN_EXAMPLE]),
+    )
+}
+CART_OPERATION = documented(parameters=[SENT_TOKEN], success_headers=ECHOED_TOKEN)
+CHECKOUT_OPERATION = documented(parameters=[SENT_TOKEN])
+LOG_IN_TO_CHECK_OUT = "Log in to check out; send your X-Cart-Token along to bring the guest cart."
+
+
+class StockErrorBody(ErrorBody):
+    """A 409 for stock names how many there are."""
+
+    available: int | None = None
+
+
+# --- answers ---------------------------------------------------------------------------------------
+
+ONE_CART = ok(
+    CartView,
+    "The cart, priced from the catalog.",
+    example(CART, "A cart with one line"),
+    example(EMPTY_CART, "An empty cart"),
+)
+EMPTIED = ok(CartView, "The cart, now empty.", example(EMPTY_CART))
+
+# --- errors ----------------------------------------------------------------------------------------
+
+BAD_TOKEN = error(
+    InvalidInput,
+    "Invalid input, or an `X-Cart-Token` this shop did not issue.",
+    sample(refusal(guest_owner_of, TOKEN_EXAMPLE, "not the shop's secret", kind=InvalidInput)),
+    sample(refusal(check_quantity, 0, LIMITS, kind=InvalidInput)),
+)
+OPTIONAL_BEARER = error(
+    AuthenticationFailed, "A bearer token was sent and it is invalid, expired or revoked (it is optional)."
+)
+CARTS_DOWN = error(
+    ServiceUnavailable,
+    "The cart store (Redis) is unreachable; retry after `Retry-After` seconds.",
+    sample(ServiceUnavailable("Carts unavailable right now; try again shortly.")),
+)
+NO_PRODUCT = error(
+    NotFound,
+    "No such product, or it is no longer sold.",
+    sample(NotFound("No such product.")),
+)
+STOCK_CONFLICT = error(
+    Conflict,
+    f"More than is in stock (`code` `{StockShortage.code}`, `available` says how many there are), "
+    "or the cart already has its maximum number of different products.",
+    sample(StockShortage(product_id=1, wanted=5, available=3), StockErrorBody),
+    sample(Conflict(f"The cart is full: at most {LIMITS.max_lines} different products."), StockErrorBody),
+    data_container=StockErrorBody,
+)
+NOT_IN_CART = error(
+    NotFound, "That product is not in the cart.", sample(NotFound("That product is not in the cart."))
+)
+BAD_CHECKOUT = error(
+    InvalidInput,
+    "The cart is empty, an address or the payment method is invalid, or the `X-Cart-Token` or "
+    "`Idempotency-Key` is malformed.",
+    sample(InvalidInput("The cart is empty.", {"cart": ["The cart is empty."]})),
+    sample(
+        InvalidInput(
+            "The order cannot be placed as sent.",
+            refusal(parse_payment_method, "card", kind=InvalidInput).errors,
+        )
+    ),
+)
+NOT_LOGGED_IN = error(
+    AuthenticationFailed,
+    "No bearer token (guests log in to check out), or an invalid, expired or revoked one.",
+    sample(AuthenticationFailed(LOG_IN_TO_CHECK_OUT)),
+)
+
+# --- descriptions and request bodies ---------------------------------------------------------------
+
+VIEW = f"Without a bearer token or cart token: an empty cart. {GUEST_RULES}"
+ADD = (
+    "Adds `quantity` (default 1) to what the cart already holds. A guest without a token gets "
+    f"a new cart and its token in the `X-Cart-Token` response header. {GUEST_RULES}"
+)
+ADD_BODY = body(
+    request_example(AddToCart, "Two of product 1", product_id=1, quantity=2),
+    request_example(AddToCart, "One (the default)", product_id=1),
+)
+SET_QUANTITY = f"Replaces the line's quantity; 0 removes the line. {GUEST_RULES}"
+SET_QUANTITY_BODY = body(
+    request_example(SetQuantity, "Three of it", quantity=3),
+    request_example(SetQuantity, "Remove the line", quantity=0),
+)
+REMOVE = f"404 when that product is not in the cart. {GUEST_RULES}"
+CLEAR = GUEST_RULES
+CHECKOUT = (
+    "Customers only (a guest logs in first; its `X-Cart-Token` merges the guest cart). Everything in "
+    "the cart becomes one order at the catalog's current prices and the cart is emptied. 400 for an "
+    f"empty cart (also what a second click gets), 409 `{OutOfStock.code}` when stock ran out since "
+    "it was added (nothing is taken and the cart is left as it was). Send an `Idempotency-Key`."
+)
+CHECKOUT_BODY = body(
+    request_example(
+        Checkout, "Pay by card (Stripe)", shipping_address=ADDRESS_INPUT, payment_method="stripe"
+    ),
+    request_example(
+        Checkout,
+        "Cash on delivery, billed elsewhere",
+        shipping_address=ADDRESS_INPUT,
+        billing_address={**ADDRESS_INPUT, "line1": "1 Billing Way", "postal_code": "EC1A 1BB"},
+        payment_method="cod",
+    ),
+)
