@@ -50,7 +50,7 @@ class FakeUserRepository:
     async def get(self, user_id: int) -> User | None:
         return self._rows.get(user_id)
 
-    async def peek(self, user_id: int) -> User | None:
+    async def get_read_only(self, user_id: int) -> User | None:
         return copy.deepcopy(self._rows.get(user_id))
 
     async def get_by_email(self, email: str) -> User | None:

@@ -12,7 +12,7 @@ from shop_core import extras
 from shop_core.domain.cart import CartLimits
 from shop_core.domain.errors import ServiceUnavailable
 from shop_core.domain.money import minor_units
-from shop_core.domain.payments import Gateway
+from shop_core.domain.orders import PaymentMethod
 from shop_core.domain.pricing import FlatRateTax, FlatShipping, Pricing
 from shop_core.ports.cache import Cache, CatalogVersion
 from shop_core.ports.cart import CartStore
@@ -66,7 +66,7 @@ class Ports:
     catalog_version: CatalogVersion | None = None
     """The database's catalog version, which every process's catalog cache checks once a second."""
     probes: dict[str, Probe] = field(default_factory=dict)
-    gateways: dict[Gateway, PaymentGateway] = field(default_factory=dict)
+    gateways: dict[PaymentMethod, PaymentGateway] = field(default_factory=dict)
     mailer: Mailer | None = None
     """SMTP when `SHOP_SMTP_URL` is set, else the console."""
     email_renderer: EmailRenderer | None = None
@@ -393,11 +393,11 @@ def _build_mailer(settings: Settings) -> Mailer:
     return ConsoleMailer(settings.mail_from)
 
 
-async def _build_gateways(settings: Settings, stack: AsyncExitStack) -> dict[Gateway, PaymentGateway]:
+async def _build_gateways(settings: Settings, stack: AsyncExitStack) -> dict[PaymentMethod, PaymentGateway]:
     """Cash on delivery always; Stripe and SSLCommerz when their credentials are set."""
     from shop_core.adapters.cash_on_delivery import CashOnDelivery
 
-    gateways: dict[Gateway, PaymentGateway] = {Gateway.COD: CashOnDelivery()}
+    gateways: dict[PaymentMethod, PaymentGateway] = {PaymentMethod.COD: CashOnDelivery()}
     if settings.stripe_secret_key and settings.stripe_webhook_secret:
         from shop_core.adapters.stripe_gateway import StripeGateway
 
@@ -408,7 +408,7 @@ async def _build_gateways(settings: Settings, stack: AsyncExitStack) -> dict[Gat
             timeout=settings.payment_gateway_timeout,
         )
         stack.push_async_callback(stripe.aclose)
-        gateways[Gateway.STRIPE] = stripe
+        gateways[PaymentMethod.STRIPE] = stripe
     if settings.sslcommerz_store_id and settings.sslcommerz_store_password:
         from shop_core.adapters.sslcommerz_gateway import SslcommerzGateway
 
@@ -420,7 +420,7 @@ async def _build_gateways(settings: Settings, stack: AsyncExitStack) -> dict[Gat
             timeout=settings.payment_gateway_timeout,
         )
         stack.push_async_callback(sslcommerz.aclose)
-        gateways[Gateway.SSLCOMMERZ] = sslcommerz
+        gateways[PaymentMethod.SSLCOMMERZ] = sslcommerz
     return gateways
 
 

@@ -22,7 +22,7 @@ from litestar.middleware.rate_limit import DURATION_VALUES, RateLimitConfig, Rat
 from litestar.stores.base import Store
 from litestar.stores.memory import MemoryStore
 
-from shop_core.services.outage import OutageLog
+from shop_core.services.circuit_breaker import OutageLog
 from shop_core.settings import Settings
 
 if TYPE_CHECKING:

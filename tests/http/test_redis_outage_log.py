@@ -9,7 +9,7 @@ import logging
 import pytest
 from litestar.testing import AsyncTestClient
 
-from shop_core.services.outage import OutageLog
+from shop_core.services.circuit_breaker import OutageLog
 from shop_http.limits import AUTH_STORE, GENERAL_STORE
 from tests.conftest import build_app, make_settings
 from tests.http.conftest import Client, new_account, shop_of
@@ -32,9 +32,9 @@ def outage_logs(client: Client) -> list[OutageLog]:
     return [
         stores.get(GENERAL_STORE).outage,
         stores.get(AUTH_STORE).outage,
-        shop.ports.tokens.outage.log,  # type: ignore[attr-defined]
-        shop.ports.throttle.outage.log,  # type: ignore[attr-defined]
-        shop.catalog_cache.outage.log,
+        shop.ports.tokens.breaker.log,  # type: ignore[attr-defined]
+        shop.ports.throttle.breaker.log,  # type: ignore[attr-defined]
+        shop.catalog_cache.breaker.log,
     ]
 
 
@@ -84,8 +84,8 @@ async def test_an_outage_logs_its_start_a_summary_per_interval_and_its_end(
             caplog.clear()
             outage.up()
             shop = shop_of(client)  # end the shop's pauses now rather than wait them out
-            shop.ports.tokens.outage.ended()  # type: ignore[attr-defined]
-            shop.catalog_cache.outage.ended()
+            shop.ports.tokens.breaker.reset()  # type: ignore[attr-defined]
+            shop.catalog_cache.breaker.reset()
             await browse(client, me.headers, REQUESTS)
             back = outage_lines(caplog)
             assert back.count("Rate limiter (Redis) reachable again") == 1, back

@@ -236,8 +236,8 @@ async def test_a_logout_during_an_outage_is_refused_by_every_instance_after_it(
         assert_error(await profile(b, me.access), 401)  # b asks the database meanwhile
 
         outage.up()
-        await in_app(a, shop_of(a).ports.tokens.outage.repaired)  # type: ignore[attr-defined]
-        shop_of(b).ports.tokens.outage.ended()  # type: ignore[attr-defined]  # b's pause is over: it asks Redis
+        await in_app(a, shop_of(a).ports.tokens.breaker.repaired)  # type: ignore[attr-defined]
+        shop_of(b).ports.tokens.breaker.reset()  # type: ignore[attr-defined]  # b's pause is over: it asks Redis
         assert_error(await profile(b, me.access), 401)
         assert_error(await refresh(b, me.refresh), 401)
         fresh = await login(b, me.email, me.password)
@@ -260,6 +260,6 @@ async def test_a_deactivation_during_an_outage_is_seen_by_an_instance_that_knew_
         assert_error(await profile(b, me.access), 401)  # b asks the database meanwhile
 
         outage.up()
-        await in_app(a, shop_of(a).ports.tokens.outage.repaired)  # type: ignore[attr-defined]
-        shop_of(b).ports.tokens.outage.ended()  # type: ignore[attr-defined]  # b trusts Redis again
+        await in_app(a, shop_of(a).ports.tokens.breaker.repaired)  # type: ignore[attr-defined]
+        shop_of(b).ports.tokens.breaker.reset()  # type: ignore[attr-defined]  # b trusts Redis again
         assert_error(await profile(b, me.access), 401)

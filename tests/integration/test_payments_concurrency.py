@@ -15,7 +15,7 @@ import pytest
 from shop_core.bootstrap import Shop, bootstrap
 from shop_core.domain.actors import Actor
 from shop_core.domain.errors import DomainError
-from shop_core.domain.payments import Gateway
+from shop_core.domain.orders import PaymentMethod
 from shop_core.services.catalog_commands import CreateProduct
 from shop_core.services.commands import RegisterUser
 from shop_core.services.order_commands import AddressInput, OrderItemInput, PlaceOrder
@@ -100,7 +100,7 @@ async def test_one_webhook_delivered_ten_times_at_once_moves_the_order_once(harn
     body, headers = harness.stripe.webhook(event)
 
     outcomes = await at_once(
-        *(harness.shop.payments.handle_webhook(Gateway.STRIPE, body, headers) for _ in range(AT_ONCE))
+        *(harness.shop.payments.handle_webhook(PaymentMethod.STRIPE, body, headers) for _ in range(AT_ONCE))
     )
 
     assert sorted(outcomes) == ["applied"] + ["duplicate"] * (AT_ONCE - 1)
@@ -117,8 +117,8 @@ async def test_an_ipn_racing_verify_calls_moves_the_order_once(harness: Harness)
     form = {"content-type": "application/x-www-form-urlencoded"}
 
     outcomes = await at_once(
-        harness.shop.payments.handle_webhook(Gateway.SSLCOMMERZ, ipn, form),
-        harness.shop.payments.handle_webhook(Gateway.SSLCOMMERZ, ipn, form),
+        harness.shop.payments.handle_webhook(PaymentMethod.SSLCOMMERZ, ipn, form),
+        harness.shop.payments.handle_webhook(PaymentMethod.SSLCOMMERZ, ipn, form),
         *(harness.shop.payments.verify_payment(payment.id, harness.customer) for _ in range(AT_ONCE - 2)),
     )
 

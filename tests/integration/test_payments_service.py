@@ -14,7 +14,7 @@ import pytest
 from shop_core.bootstrap import Shop, bootstrap
 from shop_core.domain.actors import Actor
 from shop_core.domain.errors import InvalidInput, NotFound
-from shop_core.domain.payments import Gateway
+from shop_core.domain.orders import PaymentMethod
 from shop_core.services.catalog_commands import CreateProduct
 from shop_core.services.commands import RegisterUser
 from shop_core.services.order_commands import AddressInput, OrderItemInput, PlaceOrder
@@ -62,12 +62,12 @@ class World:
 
     async def stripe_webhook(self, event: dict[str, object]) -> str:
         body, headers = self.stripe.webhook(event)
-        return await self.shop.payments.handle_webhook(Gateway.STRIPE, body, headers)
+        return await self.shop.payments.handle_webhook(PaymentMethod.STRIPE, body, headers)
 
     async def ipn(self, fields: dict[str, str]) -> str:
         body = urlencode(fields).encode()
         headers = {"content-type": "application/x-www-form-urlencoded"}
-        return await self.shop.payments.handle_webhook(Gateway.SSLCOMMERZ, body, headers)
+        return await self.shop.payments.handle_webhook(PaymentMethod.SSLCOMMERZ, body, headers)
 
 
 @pytest.fixture

@@ -109,7 +109,7 @@ async def test_the_background_retry_brings_redis_up_to_date_without_any_request(
     world.outage.down()
     await a.revoke_token("during", LATER)
     world.outage.up()
-    await asyncio.wait_for(a.outage.repaired(), 10)
+    await asyncio.wait_for(a.breaker.repaired(), 10)
 
     assert await world.in_redis("token:revoked:during")
     assert await b.is_token_revoked("during") is True
@@ -202,7 +202,7 @@ async def test_an_invalidation_made_during_an_outage_is_made_when_redis_returns(
     assert catalog.reads == reads + 2  # both served from the database, not from what they kept
 
     world.outage.up()
-    await asyncio.wait_for(a.outage.repaired(), 10)
+    await asyncio.wait_for(a.breaker.repaired(), 10)
     assert await b.get_or_compute("product:1", catalog.read) == b"v2"
     assert await a.get_or_compute("product:1", catalog.read) == b"v2"
 

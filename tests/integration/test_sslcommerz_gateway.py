@@ -14,7 +14,8 @@ import httpx
 import pytest
 
 from shop_core.adapters.sslcommerz_gateway import RISK_HOLD, SslcommerzGateway
-from shop_core.domain.payments import Gateway, Outcome, Payment, PaymentState, Refund, RefundState
+from shop_core.domain.orders import PaymentMethod
+from shop_core.domain.payments import Outcome, Payment, PaymentState, Refund, RefundState
 from shop_core.ports.payments import (
     BadWebhook,
     Customer,
@@ -82,7 +83,7 @@ def payment(reference: str, amount: int = 1250) -> Payment:
     return Payment(
         order_id=7,
         user_id=3,
-        gateway=Gateway.SSLCOMMERZ,
+        gateway=PaymentMethod.SSLCOMMERZ,
         attempt=1,
         status=PaymentState.PENDING,
         amount=amount,

@@ -12,7 +12,8 @@ import httpx
 import pytest
 
 from shop_core.adapters.stripe_gateway import StripeGateway
-from shop_core.domain.payments import Gateway, Outcome, Payment, PaymentState, Refund, RefundState
+from shop_core.domain.orders import PaymentMethod
+from shop_core.domain.payments import Outcome, Payment, PaymentState, Refund, RefundState
 from shop_core.ports.payments import (
     BadWebhook,
     Customer,
@@ -71,7 +72,7 @@ def payment(reference: str, *, amount: int = 2500, currency: str = "USD", paymen
     return Payment(
         order_id=42,
         user_id=1,
-        gateway=Gateway.STRIPE,
+        gateway=PaymentMethod.STRIPE,
         attempt=1,
         status=PaymentState.PENDING,
         amount=amount,
@@ -101,7 +102,7 @@ async def paid(gateway: StripeGateway, stand_in: StripeStandIn, **kwargs: Any) -
 
 def test_the_adapter_implements_the_port(gateway: StripeGateway) -> None:
     port: PaymentGateway = gateway
-    assert port.gateway is Gateway.STRIPE
+    assert port.gateway is PaymentMethod.STRIPE
 
 
 # -- start ---------------------------------------------------------------------------------------------

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from shop_core.domain.payments import Gateway, Outcome, Payment, Refund, RefundState
+from shop_core.domain.orders import PaymentMethod
+from shop_core.domain.payments import Outcome, Payment, Refund, RefundState
 from shop_core.ports.payments import (
     BadWebhook,
     GatewayState,
@@ -18,7 +19,7 @@ from shop_core.ports.payments import (
 
 
 class CashOnDelivery:
-    gateway = Gateway.COD
+    gateway = PaymentMethod.COD
 
     async def start(self, request: StartRequest) -> Started:
         return Started(reference=f"cod-{request.order_number}-{request.attempt}")

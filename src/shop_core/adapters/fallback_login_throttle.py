@@ -13,7 +13,7 @@ from typing import TypeVar
 from shop_core.adapters.redis_login_throttle import RedisLoginThrottle
 from shop_core.adapters.sql.login_throttle import SqlLoginThrottle
 from shop_core.domain.errors import ServiceUnavailable
-from shop_core.services.outage import Outage
+from shop_core.services.circuit_breaker import CircuitBreaker
 
 T = TypeVar("T")
 
@@ -22,16 +22,16 @@ class FallbackLoginThrottle:
     def __init__(self, fast: RedisLoginThrottle, durable: SqlLoginThrottle, *, pause: float = 1.0) -> None:
         self._fast = fast
         self._durable = durable
-        self.outage = Outage("Login throttle (Redis)", pause=pause)
+        self.breaker = CircuitBreaker("Login throttle (Redis)", pause=pause)
 
     async def _either(self, fast: Callable[[], Awaitable[T]], durable: Callable[[], Awaitable[T]]) -> T:
-        if not self.outage.ongoing:
+        if not self.breaker.is_open:
             try:
                 answer = await fast()
             except ServiceUnavailable:
-                self.outage.began()
+                self.breaker.trip()
             else:
-                self.outage.ended()
+                self.breaker.reset()
                 return answer
         return await durable()
 

@@ -22,7 +22,8 @@ from urllib.parse import parse_qs
 
 import httpx
 
-from shop_core.domain.payments import Gateway, Outcome, Payment, Refund, RefundState
+from shop_core.domain.orders import PaymentMethod
+from shop_core.domain.payments import Outcome, Payment, Refund, RefundState
 from shop_core.ports.payments import (
     BadWebhook,
     GatewayError,
@@ -134,7 +135,7 @@ if not any(isinstance(f, _RedactStorePassword) for f in _httpx_logger.filters):
 
 
 class SslcommerzGateway:
-    gateway = Gateway.SSLCOMMERZ
+    gateway = PaymentMethod.SSLCOMMERZ
 
     def __init__(
         self,

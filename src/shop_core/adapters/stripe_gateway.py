@@ -24,13 +24,8 @@ import stripe
 
 from shop_core.domain.errors import InvalidInput
 from shop_core.domain.money import CURRENCY_EXPONENTS
-from shop_core.domain.payments import (
-    Gateway,
-    Outcome,
-    Payment,
-    Refund,
-    RefundState,
-)
+from shop_core.domain.orders import PaymentMethod
+from shop_core.domain.payments import Outcome, Payment, Refund, RefundState
 from shop_core.ports.payments import (
     BadWebhook,
     GatewayError,
@@ -88,7 +83,7 @@ _STRIPE_TWO_DECIMAL_OVER_ISO_ZERO = frozenset({"ISK"})
 
 
 class StripeGateway:
-    gateway = Gateway.STRIPE
+    gateway = PaymentMethod.STRIPE
 
     def __init__(
         self,

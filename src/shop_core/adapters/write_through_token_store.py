@@ -32,7 +32,7 @@ from datetime import UTC, datetime
 from shop_core.adapters.redis_token_store import RedisTokenStore
 from shop_core.adapters.sql.token_store import SqlTokenStore
 from shop_core.domain.errors import ServiceUnavailable
-from shop_core.services.outage import Outage
+from shop_core.services.circuit_breaker import CircuitBreaker
 
 
 class WriteThroughTokenStore:
@@ -44,22 +44,22 @@ class WriteThroughTokenStore:
         self._owed: dict[str, datetime] = {}
         self._new_epoch_owed = False
         self._copying = asyncio.Lock()
-        self.outage = Outage("Token store (Redis)", pause=pause, retry_every=retry_every)
+        self.breaker = CircuitBreaker("Token store (Redis)", pause=pause, retry_every=retry_every)
 
     async def revoke_token(self, jti: str, expires_at: datetime) -> None:
         await self._durable.revoke_token(jti, expires_at)
         self._owed[jti] = expires_at
-        if self.outage.ongoing:
-            self.outage.repair_later(self.repair)
+        if self.breaker.is_open:
+            self.breaker.repair_later(self.repair)
         else:
             await self._pay_debts()
 
     async def is_token_revoked(self, jti: str) -> bool:
-        if not self.outage.ongoing and await self._pay_debts():
+        if not self.breaker.is_open and await self._pay_debts():
             try:
                 answer = await self._fast.revoked_if_synced(jti)
             except ServiceUnavailable:
-                self.outage.began()
+                self.breaker.trip()
             else:
                 if answer is not None:
                     return answer
@@ -67,28 +67,28 @@ class WriteThroughTokenStore:
         return await self._durable.is_token_revoked(jti)
 
     async def check_access(self, jti: str, user_id: int) -> tuple[bool, str | None]:
-        if not self.outage.ongoing and await self._pay_debts():
+        if not self.breaker.is_open and await self._pay_debts():
             try:
                 answer = await self._fast.access_if_synced(jti, user_id)
                 if answer is None:
                     await self._copy_all()
                     answer = await self._fast.access_if_synced(jti, user_id)
             except ServiceUnavailable:
-                self.outage.began()
+                self.breaker.trip()
             else:
                 if answer is not None:
                     return answer
         return await self._durable.is_token_revoked(jti), None
 
     async def user_changed(self, user_id: int) -> None:
-        if not self.outage.ongoing:
+        if not self.breaker.is_open:
             try:
                 await self._fast.user_changed(user_id)
                 return
             except ServiceUnavailable:
-                self.outage.began()
+                self.breaker.trip()
         self._new_epoch_owed = True
-        self.outage.repair_later(self.repair)
+        self.breaker.repair_later(self.repair)
 
     async def start_family(self, family: str, jti: str, expires_at: datetime, *, user_id: int) -> None:
         await self._durable.start_family(family, jti, expires_at, user_id=user_id)
@@ -111,8 +111,8 @@ class WriteThroughTokenStore:
             try:
                 await self._fast.new_epoch()
             except ServiceUnavailable:
-                self.outage.began()
-                self.outage.repair_later(self.repair)
+                self.breaker.trip()
+                self.breaker.repair_later(self.repair)
                 return False
             self._new_epoch_owed = False
         while self._owed:
@@ -120,12 +120,12 @@ class WriteThroughTokenStore:
             try:
                 await self._fast.revoke_token(jti, expires_at)
             except ServiceUnavailable:
-                self.outage.began()
-                self.outage.repair_later(self.repair)
+                self.breaker.trip()
+                self.breaker.repair_later(self.repair)
                 return False
             if self._owed.get(jti) == expires_at:
                 del self._owed[jti]
-        self.outage.ended()
+        self.breaker.reset()
         return True
 
     async def _copy_all(self) -> None:
@@ -137,10 +137,10 @@ class WriteThroughTokenStore:
                 entries = await self._durable.unexpired_revocations(datetime.now(UTC))
                 await self._fast.load_revocations(entries)
             except ServiceUnavailable:
-                self.outage.began()
+                self.breaker.trip()
 
     async def ping(self) -> None:
         await self._fast.ping()
 
     async def aclose(self) -> None:
-        await self.outage.aclose()
+        await self.breaker.aclose()

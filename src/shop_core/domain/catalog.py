@@ -119,7 +119,7 @@ class Product:
 
 
 @dataclass(frozen=True)
-class StockTaken:
+class TakenProduct:
     """A product as it stood when stock was taken from it: what pricing and the movement need."""
 
     id: int

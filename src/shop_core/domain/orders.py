@@ -22,7 +22,7 @@ class OrderStatus(StrEnum):
     REFUNDED = "refunded"
 
 
-class PaymentStatus(StrEnum):
+class OrderPaymentStatus(StrEnum):
     UNPAID = "unpaid"
     PAID = "paid"
     FAILED = "failed"
@@ -35,20 +35,25 @@ class PaymentMethod(StrEnum):
     COD = "cod"
 
 
-S = OrderStatus
 # Every move an order may make; anything else is refused and changes nothing.
 TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
-    S.PENDING: frozenset({S.PAID, S.CANCELLED}),
-    S.PAID: frozenset({S.PROCESSING, S.CANCELLED, S.REFUNDED}),
-    S.PROCESSING: frozenset({S.SHIPPED, S.REFUNDED}),
-    S.SHIPPED: frozenset({S.DELIVERED, S.REFUNDED}),
-    S.DELIVERED: frozenset({S.REFUNDED}),
-    S.CANCELLED: frozenset(),
-    S.REFUNDED: frozenset(),
+    OrderStatus.PENDING: frozenset({OrderStatus.PAID, OrderStatus.CANCELLED}),
+    OrderStatus.PAID: frozenset({OrderStatus.PROCESSING, OrderStatus.CANCELLED, OrderStatus.REFUNDED}),
+    OrderStatus.PROCESSING: frozenset({OrderStatus.SHIPPED, OrderStatus.REFUNDED}),
+    OrderStatus.SHIPPED: frozenset({OrderStatus.DELIVERED, OrderStatus.REFUNDED}),
+    OrderStatus.DELIVERED: frozenset({OrderStatus.REFUNDED}),
+    OrderStatus.CANCELLED: frozenset(),
+    OrderStatus.REFUNDED: frozenset(),
 }
 # Stock taken for an order goes back when it leaves through one of these, from a state in which
 # the goods had not left the warehouse.
-RESTOCKING = frozenset({(S.PENDING, S.CANCELLED), (S.PAID, S.CANCELLED), (S.PAID, S.REFUNDED)})
+RESTOCKING = frozenset(
+    {
+        (OrderStatus.PENDING, OrderStatus.CANCELLED),
+        (OrderStatus.PAID, OrderStatus.CANCELLED),
+        (OrderStatus.PAID, OrderStatus.REFUNDED),
+    }
+)
 _ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O, 1/I: read out over the phone
 
 
@@ -120,7 +125,7 @@ class Order:
     number: str
     user_id: int
     status: OrderStatus
-    payment_status: PaymentStatus
+    payment_status: OrderPaymentStatus
     payment_method: PaymentMethod
     currency: str
     subtotal: int
@@ -157,7 +162,7 @@ class Order:
             number=new_order_number(now),
             user_id=user_id,
             status=OrderStatus.PENDING,
-            payment_status=PaymentStatus.UNPAID,
+            payment_status=OrderPaymentStatus.UNPAID,
             payment_method=payment_method,
             currency=currency,
             subtotal=totals.subtotal,
@@ -175,18 +180,21 @@ class Order:
     @property
     def was_paid(self) -> bool:
         """The money came at some point (the order may have been refunded since)."""
-        return self.paid_at is not None or self.payment_status in (PaymentStatus.PAID, PaymentStatus.REFUNDED)
+        return self.paid_at is not None or self.payment_status in (
+            OrderPaymentStatus.PAID,
+            OrderPaymentStatus.REFUNDED,
+        )
 
     @property
     def is_unpaid(self) -> bool:
-        return self.status is OrderStatus.PENDING and self.payment_status is not PaymentStatus.PAID
+        return self.status is OrderStatus.PENDING and self.payment_status is not OrderPaymentStatus.PAID
 
     def payment_failed(self, now: datetime) -> bool:
         """An attempt to pay failed: an unpaid order says so (another attempt may still pay it);
         False when nothing changed."""
-        if not self.is_unpaid or self.payment_status is PaymentStatus.FAILED:
+        if not self.is_unpaid or self.payment_status is OrderPaymentStatus.FAILED:
             return False
-        self.payment_status = PaymentStatus.FAILED
+        self.payment_status = OrderPaymentStatus.FAILED
         self.updated_at = now
         return True
 
@@ -205,14 +213,14 @@ class Order:
         self.status = target
         self.updated_at = now
         if target is OrderStatus.PAID:
-            self.payment_status = PaymentStatus.PAID
+            self.payment_status = OrderPaymentStatus.PAID
             self.paid_at = now
         elif target is OrderStatus.DELIVERED:
             self.delivered_at = now
         elif target is OrderStatus.REFUNDED:
-            self.payment_status = PaymentStatus.REFUNDED
+            self.payment_status = OrderPaymentStatus.REFUNDED
         elif target is OrderStatus.CANCELLED and before is OrderStatus.PAID:
-            self.payment_status = PaymentStatus.REFUNDED  # a paid order cancelled is refunded
+            self.payment_status = OrderPaymentStatus.REFUNDED  # a paid order cancelled is refunded
         return OrderEvent("status", now, actor, before.value, target.value, note)
 
     def returns_stock_on(self, before: OrderStatus, after: OrderStatus) -> bool:

@@ -20,13 +20,7 @@ from typing import Any
 
 from shop_core.domain.errors import Conflict, InvalidInput
 from shop_core.domain.money import exponent_of, format_minor
-from shop_core.domain.orders import Order
-
-
-class Gateway(StrEnum):
-    STRIPE = "stripe"
-    SSLCOMMERZ = "sslcommerz"
-    COD = "cod"
+from shop_core.domain.orders import Order, PaymentMethod
 
 
 class PaymentState(StrEnum):
@@ -52,23 +46,22 @@ class Outcome(StrEnum):
     CANCELLED = "cancelled"
 
 
-P = PaymentState
 # The moves a payment may make. A settled state never goes back to pending.
 PAYMENT_MOVES: dict[PaymentState, frozenset[PaymentState]] = {
-    P.PENDING: frozenset({P.SUCCEEDED, P.FAILED, P.CANCELLED}),
-    P.FAILED: frozenset({P.SUCCEEDED, P.CANCELLED}),
-    P.SUCCEEDED: frozenset({P.REFUNDED}),
-    P.REFUNDED: frozenset(),
-    P.CANCELLED: frozenset(),
+    PaymentState.PENDING: frozenset({PaymentState.SUCCEEDED, PaymentState.FAILED, PaymentState.CANCELLED}),
+    PaymentState.FAILED: frozenset({PaymentState.SUCCEEDED, PaymentState.CANCELLED}),
+    PaymentState.SUCCEEDED: frozenset({PaymentState.REFUNDED}),
+    PaymentState.REFUNDED: frozenset(),
+    PaymentState.CANCELLED: frozenset(),
 }
-LIVE = frozenset({P.PENDING, P.FAILED})  # may still collect money
+LIVE = frozenset({PaymentState.PENDING, PaymentState.FAILED})  # may still collect money
 
 
-def parse_gateway(raw: str) -> Gateway:
+def parse_gateway(raw: str) -> PaymentMethod:
     try:
-        return Gateway(raw)
+        return PaymentMethod(raw)
     except ValueError:
-        names = ", ".join(g.value for g in Gateway)
+        names = ", ".join(g.value for g in PaymentMethod)
         raise InvalidInput.field("gateway", f"Unknown gateway {raw!r}; one of {names}.") from None
 
 
@@ -76,7 +69,7 @@ def parse_gateway(raw: str) -> Gateway:
 class Payment:
     order_id: int
     user_id: int
-    gateway: Gateway
+    gateway: PaymentMethod
     attempt: int
     status: PaymentState
     amount: int  # in the minor unit of `currency`, as every amount of the shop
@@ -97,7 +90,7 @@ class Payment:
 
     @classmethod
     def attempt_of(
-        cls, order: Order, gateway: Gateway, *, attempt: int, now: datetime, reference: str = ""
+        cls, order: Order, gateway: PaymentMethod, *, attempt: int, now: datetime, reference: str = ""
     ) -> Payment:
         """A new pending attempt to collect `order`'s total through `gateway`."""
         assert order.id is not None
@@ -107,7 +100,7 @@ class Payment:
             user_id=order.user_id,
             gateway=gateway,
             attempt=attempt,
-            status=P.PENDING,
+            status=PaymentState.PENDING,
             amount=order.total_price,
             currency=order.currency,
             created_at=now,
@@ -151,7 +144,7 @@ class Payment:
 
     @property
     def refundable(self) -> int:
-        return self.amount - self.refunded_amount if self.status is P.SUCCEEDED else 0
+        return self.amount - self.refunded_amount if self.status is PaymentState.SUCCEEDED else 0
 
     def settle(
         self, outcome: Outcome, now: datetime, *, amount: int | None, currency: str | None, failure: str = ""
@@ -164,16 +157,18 @@ class Payment:
         if outcome is Outcome.PENDING:
             return False
         target = {
-            Outcome.SUCCEEDED: P.SUCCEEDED,
-            Outcome.FAILED: P.FAILED,
-            Outcome.CANCELLED: P.CANCELLED,
+            Outcome.SUCCEEDED: PaymentState.SUCCEEDED,
+            Outcome.FAILED: PaymentState.FAILED,
+            Outcome.CANCELLED: PaymentState.CANCELLED,
         }[outcome]
-        if target is P.SUCCEEDED and self.status is P.CANCELLED:
+        if target is PaymentState.SUCCEEDED and self.status is PaymentState.CANCELLED:
             # Money for a payment given up on (a late success): never drop it, never count it.
             return self.hold("the gateway reports it paid after it was cancelled: refund it", now)
         if target is self.status or target not in PAYMENT_MOVES[self.status]:
             return False
-        if target is P.SUCCEEDED and (amount != self.amount or (currency or "").upper() != self.currency):
+        if target is PaymentState.SUCCEEDED and (
+            amount != self.amount or (currency or "").upper() != self.currency
+        ):
             reason = (
                 f"the gateway reported {self._shown(amount)} {(currency or '?').upper()}; "
                 f"the order is for {self._shown(self.amount)} {self.currency}"
@@ -184,9 +179,9 @@ class Payment:
             self.updated_at = now
             return True
         self.status = target
-        self.failure = failure if target is P.FAILED else ""
+        self.failure = failure if target is PaymentState.FAILED else ""
         self.updated_at = now
-        if target is P.SUCCEEDED:
+        if target is PaymentState.SUCCEEDED:
             self.settled_at = now
         return True
 
@@ -202,7 +197,7 @@ class Payment:
 
     def check_refund(self, amount: int | None) -> int:
         """The amount a refund of `amount` (None: all that is left) would return; Conflict otherwise."""
-        if self.status is not P.SUCCEEDED:
+        if self.status is not PaymentState.SUCCEEDED:
             raise Conflict(f"Payment {self.id} is {self.status.value}; only a succeeded payment is refunded.")
         wanted = self.refundable if amount is None else amount
         if wanted <= 0:
@@ -217,7 +212,7 @@ class Payment:
         """A refund of `amount` went through (once per refund; the caller makes sure)."""
         self.refunded_amount = min(self.amount, self.refunded_amount + amount)
         if self.refunded_amount >= self.amount:
-            self.status = P.REFUNDED
+            self.status = PaymentState.REFUNDED
         self.updated_at = now
 
 

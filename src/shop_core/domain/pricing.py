@@ -68,7 +68,7 @@ class Totals:
 
 
 class Sellable(Protocol):
-    """What pricing reads of a product (a catalog Product, or the StockTaken of a checkout)."""
+    """What pricing reads of a product (a catalog Product, or the TakenProduct of a checkout)."""
 
     @property
     def id(self) -> int | None: ...

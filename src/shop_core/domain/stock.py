@@ -35,7 +35,7 @@ class StockMovement:
 
 
 @dataclass(frozen=True, slots=True)
-class Take:
+class OrderStockMovement:
     """Stock an order took, to be recorded as a movement with the order (see
     OrderRepository.add_placed). A plain value: placing an order makes several of them, and the
     persisted StockMovement class costs more to build."""

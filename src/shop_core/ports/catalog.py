@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from shop_core.domain.catalog import Category, Product, StockTaken
+from shop_core.domain.catalog import Category, Product, TakenProduct
 from shop_core.domain.stock import StockMovement
 
 
@@ -63,7 +63,7 @@ class ProductRepository(Protocol):
         """Add `delta` in one conditional statement; the new stock, or None if it would go negative."""
         ...
 
-    async def take_stock(self, product_id: int, quantity: int) -> StockTaken | None:
+    async def take_stock(self, product_id: int, quantity: int) -> TakenProduct | None:
         """Take `quantity` from an active product's stock with one conditional statement (the row
         stays locked until the transaction ends); the product as it is now, or None, changing
         nothing, when it is unknown, inactive or has less in stock."""

@@ -8,8 +8,8 @@ from datetime import datetime
 from typing import Protocol
 
 from shop_core.domain.invoices import Invoice, InvoiceDocument
-from shop_core.domain.orders import Order, OrderEvent, OrderStatus, PaymentMethod, PaymentStatus
-from shop_core.domain.stock import Take
+from shop_core.domain.orders import Order, OrderEvent, OrderPaymentStatus, OrderStatus, PaymentMethod
+from shop_core.domain.stock import OrderStockMovement
 
 
 @dataclass(frozen=True)
@@ -27,7 +27,7 @@ class OrderRepository(Protocol):
     async def add_placed(
         self,
         order: Order,
-        movements: Sequence[Take],
+        movements: Sequence[OrderStockMovement],
         events: Sequence[OrderEvent],
         key: PlacementKey | None,
     ) -> bool:
@@ -109,7 +109,7 @@ class InvoiceRepository(Protocol):
         """False, storing nothing, when the order already has an invoice."""
         ...
 
-    async def store_pdf(self, order_id: int, pdf: bytes, payment_status: PaymentStatus) -> bytes:
+    async def store_pdf(self, order_id: int, pdf: bytes, payment_status: OrderPaymentStatus) -> bytes:
         """Keep the rendered PDF of an invoice that has none yet, if the order's payment status is
         still the one it shows; the PDF kept (another request's, if it stored one first), or `pdf`
         when it was not kept (the order changed meanwhile)."""

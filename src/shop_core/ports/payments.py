@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
-from shop_core.domain.payments import Gateway, Outcome, Payment, Refund, RefundState
+from shop_core.domain.orders import PaymentMethod
+from shop_core.domain.payments import Outcome, Payment, Refund, RefundState
 
 
 class GatewayError(Exception):
@@ -109,7 +110,7 @@ class ProviderEvent:
 
 
 class PaymentGateway(Protocol):
-    gateway: Gateway
+    gateway: PaymentMethod
 
     async def start(self, request: StartRequest) -> Started:
         """PaymentDeclined, GatewayError."""
@@ -139,7 +140,7 @@ class PaymentRepository(Protocol):
     async def get(self, payment_id: int, *, for_update: bool = False) -> Payment | None: ...
 
     async def by_reference(
-        self, gateway: Gateway, reference: str, *, for_update: bool = False
+        self, gateway: PaymentMethod, reference: str, *, for_update: bool = False
     ) -> Payment | None: ...
 
     async def of_order(self, order_id: int) -> list[Payment]:
@@ -169,7 +170,7 @@ class PaymentRepository(Protocol):
         self, *, status: str | None, held: bool | None, offset: int, limit: int
     ) -> tuple[list[Payment], int]: ...
 
-    async def record_event(self, gateway: Gateway, event_id: str, type_: str, at: datetime) -> bool:
+    async def record_event(self, gateway: PaymentMethod, event_id: str, type_: str, at: datetime) -> bool:
         """Remember a provider event; False when it was already recorded (a redelivery)."""
         ...
 

@@ -20,7 +20,7 @@ class UserRepository(Protocol):
 
     async def get(self, user_id: int) -> User | None: ...
 
-    async def peek(self, user_id: int) -> User | None:
+    async def get_read_only(self, user_id: int) -> User | None:
         """A read-only look at a user (every authenticated request makes one): the result is not
         tracked by the unit of work, so it must not be changed and saved."""
         ...

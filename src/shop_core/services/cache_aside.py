@@ -45,7 +45,7 @@ from collections.abc import Awaitable, Callable
 from shop_core.domain.errors import ServiceUnavailable
 from shop_core.ports.cache import Cache, CatalogVersion
 from shop_core.ports.metrics import NULL_METRICS, Metrics
-from shop_core.services.outage import Outage
+from shop_core.services.circuit_breaker import CircuitBreaker
 
 log = logging.getLogger("shop.cache")
 
@@ -87,7 +87,7 @@ class CacheAside:
         self._local_max = local_entries
         self.computations = 0
         self._bump_owed = False
-        self.outage = Outage("Catalog cache (Redis)", pause=pause, retry_every=retry_every)
+        self.breaker = CircuitBreaker("Catalog cache (Redis)", pause=pause, retry_every=retry_every)
         self._version = version
         self.check_every = check_every
         self.monotonic = monotonic
@@ -124,11 +124,11 @@ class CacheAside:
         try:
             await self._bump()
         except ServiceUnavailable:
-            self.outage.began()
-            self.outage.repair_later(self.repair)
+            self.breaker.trip()
+            self.breaker.repair_later(self.repair)
             return False
         self._bump_owed = False
-        self.outage.ended()
+        self.breaker.reset()
         return True
 
     # --- the database's catalog version ------------------------------------------------------
@@ -175,16 +175,16 @@ class CacheAside:
     # --- reads -----------------------------------------------------------------------------------
 
     async def get_or_compute(self, name: str, compute: Callable[[], Awaitable[bytes]]) -> bytes:
-        if not self.enabled or self.outage.ongoing or not await self.repair():
+        if not self.enabled or self.breaker.is_open or not await self.repair():
             return await self._computed(compute)
         try:
             return await self._cached(name, compute)
         except ServiceUnavailable:
-            self.outage.began()
+            self.breaker.trip()
             return await self._computed(compute)
 
     async def aclose(self) -> None:
-        await self.outage.aclose()
+        await self.breaker.aclose()
 
     async def _cached(self, name: str, compute: Callable[[], Awaitable[bytes]]) -> bytes:
         key = await self.key(name)

@@ -70,7 +70,7 @@ class Catalog:
         require_staff(actor)
         return await catalog_admin.create_product(
             cmd,
-            actor.label,
+            actor,
             uow=self._uow(),
             cache=self._cache,
             clock=self._clock,
@@ -85,7 +85,7 @@ class Catalog:
         return await catalog_admin.update_product(
             product_id,
             cmd,
-            actor.label,
+            actor,
             uow=self._uow(),
             cache=self._cache,
             clock=self._clock,
@@ -121,7 +121,7 @@ class Catalog:
         require_staff(actor)
         return await catalog_import.import_products(
             rows,
-            actor.label,
+            actor,
             uow=self._uow,
             cache=self._cache,
             clock=self._clock,

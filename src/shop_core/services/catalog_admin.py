@@ -6,6 +6,7 @@ from typing import Any
 
 import msgspec
 
+from shop_core.domain.actors import Actor
 from shop_core.domain.catalog import (
     Category,
     Product,
@@ -37,7 +38,7 @@ from shop_core.services.catalog_views import CategoryView, StaffProductView, sta
 
 async def create_product(
     cmd: CreateProduct,
-    actor: str,
+    actor: Actor,
     *,
     uow: UnitOfWork,
     cache: CacheAside,
@@ -55,7 +56,9 @@ async def create_product(
             raise Conflict(f"A product with the sku {product.sku!r} already exists.")
         product = await uow.products.add(product)
         if product.stock_quantity:
-            await uow.stock.add(movement_of(product, product.stock_quantity, StockReason.INITIAL, actor, now))
+            await uow.stock.add(
+                movement_of(product, product.stock_quantity, StockReason.INITIAL, actor.label, now)
+            )
         await uow.commit()
     await cache.invalidate()
     return await _read_back(product, reader, currency)
@@ -64,7 +67,7 @@ async def create_product(
 async def update_product(
     product_id: int,
     cmd: UpdateProduct | ReplaceProduct,
-    actor: str,
+    actor: Actor,
     *,
     uow: UnitOfWork,
     cache: CacheAside,
@@ -87,7 +90,7 @@ async def update_product(
         await uow.products.save(product)
         if product.stock_quantity != before:
             delta = product.stock_quantity - before
-            await uow.stock.add(movement_of(product, delta, StockReason.ADJUSTMENT, actor, now))
+            await uow.stock.add(movement_of(product, delta, StockReason.ADJUSTMENT, actor.label, now))
         await uow.commit()
     await cache.invalidate()
     return await _read_back(product, reader, currency)

@@ -24,6 +24,7 @@ from typing import Any
 
 import msgspec
 
+from shop_core.domain.actors import Actor
 from shop_core.domain.catalog import (
     Category,
     Product,
@@ -222,7 +223,7 @@ def _in_our_words(message: str) -> InvalidInput:
 
 async def import_products(
     rows: Iterable[tuple[int, dict[str, str] | str]],
-    actor: str,
+    actor: Actor,
     *,
     uow: UnitOfWorkFactory,
     cache: CacheAside,
@@ -291,7 +292,7 @@ def _reason(exc: DomainError) -> str:
 
 async def _write(
     batch: list[tuple[int, CreateProduct, int | None, frozenset[str]]],
-    actor: str,
+    actor: Actor,
     *,
     unit: UnitOfWork,
     catalog: _Catalog,
@@ -334,8 +335,8 @@ async def _write(
                     movements.append((product, product.stock_quantity - before))
         await unit.products.add_many([p for p, _ in new])
         await unit.stock.add_many(
-            [movement_of(p, q, StockReason.IMPORT, actor, now) for p, q in new if q]
-            + [movement_of(p, d, StockReason.IMPORT, actor, now) for p, d in movements]
+            [movement_of(p, q, StockReason.IMPORT, actor.label, now) for p, q in new if q]
+            + [movement_of(p, d, StockReason.IMPORT, actor.label, now) for p, d in movements]
         )
         await unit.commit()
     report.created += counts["created"]

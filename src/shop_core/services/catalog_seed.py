@@ -11,6 +11,7 @@ import random
 import re
 from collections.abc import Callable, Iterator
 
+from shop_core.domain.actors import Actor
 from shop_core.domain.catalog import Category, slugify
 from shop_core.domain.errors import InvalidInput
 from shop_core.ports.clock import Clock
@@ -25,6 +26,9 @@ NOUNS = ("Lamp", "Kettle", "Backpack", "Headphones", "Notebook", "Chair", "Bottl
 _PREFIX = re.compile(r"[A-Za-z0-9][A-Za-z0-9.-]{0,49}")
 SEED_PREFIX = "SEED"  # `shop catalog seed`
 DEMO_PREFIX = "SKU"  # `shop demo` (kept from earlier releases: a demo database seeded then stays as it is)
+
+SEEDER = Actor("seed", is_staff=True)
+"""Who the generated products' stock movements name."""
 
 
 def category_names(count: int) -> list[tuple[str, int | None]]:
@@ -100,7 +104,7 @@ async def seed_catalog(
     rows = product_rows(products, [stored[i] for i in ids], sku_prefix)
     return await import_products(
         rows,
-        "seed",
+        SEEDER,
         uow=uow,
         cache=cache,
         clock=clock,

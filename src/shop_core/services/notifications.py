@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from shop_core.domain.actors import SYSTEM
-from shop_core.domain.orders import Order, OrderStatus, PaymentStatus
+from shop_core.domain.orders import Order, OrderPaymentStatus, OrderStatus
 from shop_core.domain.users import User
 from shop_core.ports.clock import Clock
 from shop_core.ports.mail import EmailRenderer, Mailer, MailError
@@ -104,7 +104,7 @@ async def send_order_cancelled(order_id: int, *, ctx: NotificationContext) -> No
     if found is None:
         return
     order, user = found
-    refunded = order.status is OrderStatus.REFUNDED or order.payment_status is PaymentStatus.REFUNDED
+    refunded = order.status is OrderStatus.REFUNDED or order.payment_status is OrderPaymentStatus.REFUNDED
     email = emails.order_cancelled(
         ctx.store, user.email, order_view(order), refunded, templates=ctx.templates
     )

@@ -29,23 +29,23 @@ import msgspec
 
 from shop_core.domain.actors import SYSTEM, Actor, require_staff
 from shop_core.domain.addresses import Address, address_of
-from shop_core.domain.catalog import StockTaken
+from shop_core.domain.catalog import TakenProduct
 from shop_core.domain.errors import Conflict, DomainError, InvalidInput, NotFound, PermissionDenied
 from shop_core.domain.money import exponent_of, format_minor
 from shop_core.domain.orders import (
     Order,
     OrderEvent,
+    OrderPaymentStatus,
     OrderStatus,
     OutOfStock,
     PaymentMethod,
-    PaymentStatus,
     Shortage,
     parse_payment_method,
     parse_status,
 )
 from shop_core.domain.payments import PaymentState, Refund, RefundState
 from shop_core.domain.pricing import Pricing
-from shop_core.domain.stock import StockMovement, StockReason, Take, fell_below
+from shop_core.domain.stock import OrderStockMovement, StockMovement, StockReason, fell_below
 from shop_core.ports.cart import CartLimitReached
 from shop_core.ports.clock import Clock
 from shop_core.ports.orders import OrderFilter, PlacementKey
@@ -241,7 +241,9 @@ async def _place(
             )
             sale = StockReason.SALE.value
             movements = [
-                Take(product.id, -quantity, sale, product.stock_quantity, now, actor.label, order.number)
+                OrderStockMovement(
+                    product.id, -quantity, sale, product.stock_quantity, now, actor.label, order.number
+                )
                 for product, quantity in taken
             ]
             placed = OrderEvent("placed", now, actor.label, "", order.status.value, _placed_note(order))
@@ -266,7 +268,9 @@ async def _place(
     return Placed(order_view(order), replayed=False)
 
 
-async def _record_placement_jobs(uow: UnitOfWork, order: Order, taken: list[Take], ctx: OrderContext) -> None:
+async def _record_placement_jobs(
+    uow: UnitOfWork, order: Order, taken: list[OrderStockMovement], ctx: OrderContext
+) -> None:
     """The confirmation email, and an alert for each product this order took below the threshold."""
     name = jobs.ORDER_CONFIRMATION_EMAIL
     await jobs.record(uow, name, f"{name}:{order.id}", {"order_id": order.id}, order.created_at)
@@ -290,8 +294,8 @@ async def _stored(user_id: int, key: str | None, request: _Request, ctx: OrderCo
 
 async def _take_stock(
     uow: UnitOfWork, wanted: dict[int, int], *, strict_products: bool
-) -> list[tuple[StockTaken, int]]:
-    taken: list[tuple[StockTaken, int]] = []
+) -> list[tuple[TakenProduct, int]]:
+    taken: list[tuple[TakenProduct, int]] = []
     short: list[tuple[int, int]] = []
     for product_id, quantity in sorted(wanted.items()):  # a fixed order: no deadlocks
         product = await uow.products.take_stock(product_id, quantity)
@@ -527,7 +531,7 @@ async def move(
     assert order.id is not None
     now = ctx.clock.now()
     before, paid_before = order.status, order.payment_status
-    was_paid = paid_before is PaymentStatus.PAID
+    was_paid = paid_before is OrderPaymentStatus.PAID
     event = order.move_to(target, now, actor.label, note)
     by_hand = ""
     if target in (OrderStatus.CANCELLED, OrderStatus.REFUNDED) and was_paid and not refunded_by:

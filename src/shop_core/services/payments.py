@@ -40,15 +40,7 @@ from shop_core.domain.errors import (
 )
 from shop_core.domain.money import exponent_of, format_minor, minor_units
 from shop_core.domain.orders import Order, OrderEvent, OrderStatus, PaymentMethod
-from shop_core.domain.payments import (
-    Gateway,
-    Outcome,
-    Payment,
-    PaymentState,
-    Refund,
-    RefundState,
-    parse_gateway,
-)
+from shop_core.domain.payments import Outcome, Payment, PaymentState, Refund, RefundState, parse_gateway
 from shop_core.ports.metrics import NULL_METRICS, Metrics
 from shop_core.ports.payments import (
     BadWebhook,
@@ -81,14 +73,14 @@ MAX_REFUND_REASON = 500
 @dataclass(frozen=True)
 class PaymentContext:
     orders: OrderContext
-    gateways: Mapping[Gateway, PaymentGateway]
+    gateways: Mapping[PaymentMethod, PaymentGateway]
     metrics: Metrics = NULL_METRICS
 
     @property
     def uow(self) -> Callable[[], UnitOfWork]:
         return self.orders.uow
 
-    def gateway(self, gateway: Gateway) -> PaymentGateway:
+    def gateway(self, gateway: PaymentMethod) -> PaymentGateway:
         found = self.gateways.get(gateway)
         if found is None:
             raise ServiceUnavailable(f"{gateway.value} payments are not configured on this shop.", 60)
@@ -167,14 +159,14 @@ async def start_payment(
             order = await visible_order(uow, cmd.order_id, viewer)
             if order.user_id != viewer.user_id:
                 raise NotFound("No such order.")  # staff do not pay for customers
-            gateway = requested or Gateway(order.payment_method.value)
+            gateway = requested or order.payment_method
             if gateway.value != order.payment_method.value:
                 raise OrderNotPayable(
                     f"Order {order.number} is to be paid by {order.payment_method.value}, "
                     f"not {gateway.value}."
                 )
             adapter = ctx.gateway(gateway)
-            customer = await uow.users.peek(order.user_id)
+            customer = await uow.users.get_read_only(order.user_id)
             email = customer.email if customer is not None else ""
             attempts = await uow.payments.of_order(_id(order))
             payment = _live_or_none(order, attempts, gateway)
@@ -198,7 +190,7 @@ async def start_payment(
     return await _retried(attempt, gave_up=_raise(busy))
 
 
-def _live_or_none(order: Order, attempts: list[Payment], gateway: Gateway) -> Payment | None:
+def _live_or_none(order: Order, attempts: list[Payment], gateway: PaymentMethod) -> Payment | None:
     if not order.is_unpaid or any(p.status is PaymentState.SUCCEEDED for p in attempts):
         raise OrderNotPayable(f"Order {order.number} is {order.status.value}; there is nothing to pay.")
     if order.total_price <= 0:
@@ -209,7 +201,7 @@ def _live_or_none(order: Order, attempts: list[Payment], gateway: Gateway) -> Pa
     if latest is None or latest.gateway is not gateway or not latest.is_live:
         return None
     # A declined Stripe PaymentIntent takes another card; a failed SSLCommerz session is over.
-    if latest.status is PaymentState.FAILED and gateway is Gateway.SSLCOMMERZ:
+    if latest.status is PaymentState.FAILED and gateway is PaymentMethod.SSLCOMMERZ:
         return None
     return latest
 
@@ -270,7 +262,7 @@ async def _claim_key(user_id: int, key: str, scope: str, ctx: PaymentContext) ->
 
 
 async def handle_webhook(
-    gateway: Gateway, body: bytes, headers: Mapping[str, str], *, ctx: PaymentContext
+    gateway: PaymentMethod, body: bytes, headers: Mapping[str, str], *, ctx: PaymentContext
 ) -> str:
     """Verify a webhook and apply it once; what became of it (`applied`, `duplicate`, `ignored`)."""
     adapter = ctx.gateway(gateway)  # not configured: 503, so the provider delivers again later
@@ -299,7 +291,7 @@ async def handle_webhook(
 
 
 async def _apply_event(
-    uow: UnitOfWork, gateway: Gateway, event: ProviderEvent, actor: Actor, ctx: PaymentContext
+    uow: UnitOfWork, gateway: PaymentMethod, event: ProviderEvent, actor: Actor, ctx: PaymentContext
 ) -> bool:
     if event.payment is not None and event.kind == "payment":
         payment = await _payment_of_state(uow, gateway, event.payment)
@@ -313,7 +305,7 @@ async def _apply_event(
     return False
 
 
-async def _payment_of_state(uow: UnitOfWork, gateway: Gateway, state: GatewayState) -> Payment | None:
+async def _payment_of_state(uow: UnitOfWork, gateway: PaymentMethod, state: GatewayState) -> Payment | None:
     payment = await uow.payments.by_reference(gateway, state.reference, for_update=True)
     if payment is None and state.payment_id is not None:
         payment = await uow.payments.get(state.payment_id, for_update=True)
@@ -396,7 +388,9 @@ async def verify_payment(payment_id: int, viewer: Actor, *, ctx: PaymentContext)
     return await get_payment(payment_id, viewer, ctx=ctx)
 
 
-async def customer_returned(gateway: Gateway, reference: str, *, ctx: PaymentContext) -> PaymentView | None:
+async def customer_returned(
+    gateway: PaymentMethod, reference: str, *, ctx: PaymentContext
+) -> PaymentView | None:
     """The customer's browser came back from the gateway's page (SSLCommerz's success, fail and
     cancel URLs). What it carries is only a hint: the gateway is asked. None for an unknown
     payment."""
@@ -607,7 +601,7 @@ async def cancel_order(order_id: int, actor: Actor, *, ctx: PaymentContext, note
         paid = [
             p
             for p in await uow.payments.of_order(order_id)
-            if p.status is PaymentState.SUCCEEDED and p.gateway is not Gateway.COD
+            if p.status is PaymentState.SUCCEEDED and p.gateway is not PaymentMethod.COD
         ]
     refunded_by = ""
     if actor.is_staff and order.status is OrderStatus.PAID and paid:
@@ -642,12 +636,14 @@ async def confirm_cash(order_number: str, actor: Actor, *, ctx: PaymentContext) 
                     f"Order {order.number} is paid by {order.payment_method.value}, not cash."
                 )
             attempts = await uow.payments.of_order(_id(order))
-            payment = _live_or_none(order, attempts, Gateway.COD)
+            payment = _live_or_none(order, attempts, PaymentMethod.COD)
             now = ctx.orders.clock.now()
             if payment is None:
                 number = len(attempts) + 1
                 reference = f"cod-{order.number}-{number}"
-                payment = Payment.attempt_of(order, Gateway.COD, attempt=number, now=now, reference=reference)
+                payment = Payment.attempt_of(
+                    order, PaymentMethod.COD, attempt=number, now=now, reference=reference
+                )
                 if await uow.payments.add(payment) is None:
                     raise _TryAgain
             else:
@@ -705,7 +701,7 @@ async def reconcile(
     total = len(due) + len(refunding)
     settled = still = failed = refunds = 0
     for done, payment in enumerate(due, start=1):
-        if payment.reference and payment.gateway is not Gateway.COD and payment.gateway in ctx.gateways:
+        if payment.reference and payment.gateway is not PaymentMethod.COD and payment.gateway in ctx.gateways:
             try:
                 changed = await _settle_from_gateway(payment, SYSTEM, ctx)
             except GatewayUnavailable as exc:
@@ -777,10 +773,10 @@ class Payments:
     async def start_payment(self, cmd: StartPayment, viewer: Actor, key: str | None = None) -> StartedPayment:
         return await start_payment(cmd, viewer, key=key, ctx=self.context)
 
-    async def handle_webhook(self, gateway: Gateway, body: bytes, headers: Mapping[str, str]) -> str:
+    async def handle_webhook(self, gateway: PaymentMethod, body: bytes, headers: Mapping[str, str]) -> str:
         return await handle_webhook(gateway, body, headers, ctx=self.context)
 
-    async def customer_returned(self, gateway: Gateway, reference: str) -> PaymentView | None:
+    async def customer_returned(self, gateway: PaymentMethod, reference: str) -> PaymentView | None:
         return await customer_returned(gateway, reference, ctx=self.context)
 
     async def get_payment(self, payment_id: int, viewer: Actor) -> PaymentView:

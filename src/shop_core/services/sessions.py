@@ -153,7 +153,7 @@ async def _active_user(user_id: int, uow: UnitOfWork) -> User:
     if not is_possible_id(user_id):
         raise AuthenticationFailed(USER_GONE)
     async with uow:
-        user = await uow.users.peek(user_id)
+        user = await uow.users.get_read_only(user_id)
     if user is None or not user.is_active:
         raise AuthenticationFailed(USER_GONE)
     return user

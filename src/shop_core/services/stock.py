@@ -19,7 +19,7 @@ from shop_core.services.catalog_views import StockMovementView
 
 async def change_stock(
     cmd: ChangeStock,
-    actor: str,
+    actor: Actor,
     *,
     uow: UnitOfWork,
     cache: CacheAside,
@@ -44,7 +44,7 @@ async def change_stock(
             reason=cmd.reason.strip(),
             balance_after=balance,
             created_at=clock.now(),
-            actor=actor,
+            actor=actor.label,
             note=cmd.note.strip(),
         )
         await uow.stock.add(movement)
@@ -95,7 +95,7 @@ class Stock:
         require_staff(actor)
         return await change_stock(
             cmd,
-            actor.label,
+            actor,
             uow=self._uow(),
             cache=self._cache,
             clock=self._clock,

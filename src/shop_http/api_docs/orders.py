@@ -21,7 +21,6 @@ from shop_core.domain.orders import (
     Shortage,
     parse_status,
 )
-from shop_core.domain.payments import Gateway
 from shop_core.services.order_commands import ChangeOrderStatus, PlaceOrder
 from shop_core.services.order_views import OrderView
 from shop_core.services.orders import IdempotencyKeyInUse, IdempotencyKeyReused
@@ -84,7 +83,7 @@ PAYMENTS = ok(list[PaymentView], "The order's payments.", example([STRIPE_PAYMEN
 COD_PAYMENT = msgspec.structs.replace(
     STRIPE_PAYMENT,
     id=3,
-    gateway=Gateway.COD.value,
+    gateway=PaymentMethod.COD.value,
     status="succeeded",
     gateway_reference="cod-ORD-2026-8K4Q2PXM-1",
     client_secret=None,

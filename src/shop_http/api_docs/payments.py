@@ -26,7 +26,8 @@ from shop_core.domain.errors import (
     PaymentDeclined,
     ServiceUnavailable,
 )
-from shop_core.domain.payments import Gateway, PaymentState
+from shop_core.domain.orders import PaymentMethod
+from shop_core.domain.payments import PaymentState
 from shop_core.services.orders import IdempotencyKeyReused
 from shop_core.services.payment_views import PaymentView, RefundPayment, StartPayment
 from shop_core.services.payments import OrderNotPayable
@@ -37,8 +38,10 @@ from shop_http.pagination import PageOf
 from shop_http.payment_callbacks import MAX_TRAN_ID, ReturnAnswer, WebhookAnswer
 
 STATUSES = one_of(PaymentState)
-STARTABLE = any_of(gateway for gateway in Gateway if gateway is not Gateway.COD)
-NOT_CONFIGURED_HERE = ServiceUnavailable(f"{Gateway.STRIPE.value} payments are not configured on this shop.")
+STARTABLE = any_of(gateway for gateway in PaymentMethod if gateway is not PaymentMethod.COD)
+NOT_CONFIGURED_HERE = ServiceUnavailable(
+    f"{PaymentMethod.STRIPE.value} payments are not configured on this shop."
+)
 
 # --- answers ---------------------------------------------------------------------------------------
 

@@ -16,7 +16,7 @@ from litestar.params import Parameter, QueryParameter
 from shop_core.bootstrap import Shop
 from shop_core.domain.errors import AuthenticationFailed, InvalidInput, NotFound, PermissionDenied
 from shop_core.domain.ids import MAX_ID
-from shop_core.domain.payments import Gateway
+from shop_core.domain.orders import PaymentMethod
 from shop_core.services.payment_views import PaymentView, RefundPayment, StartPayment
 from shop_core.services.views import UserView
 from shop_http.api_docs import payments as doc
@@ -118,7 +118,7 @@ class PaymentController(Controller):
     async def stripe_webhook(
         self, shop: NamedDependency[Shop], request: Request[Any, Any, Any]
     ) -> WebhookAnswer:
-        return await _webhook(shop, request, Gateway.STRIPE)
+        return await _webhook(shop, request, PaymentMethod.STRIPE)
 
     @post(
         "/webhook/sslcommerz",
@@ -134,7 +134,7 @@ class PaymentController(Controller):
     async def sslcommerz_ipn(
         self, shop: NamedDependency[Shop], request: Request[Any, Any, Any]
     ) -> WebhookAnswer:
-        return await _webhook(shop, request, Gateway.SSLCOMMERZ)
+        return await _webhook(shop, request, PaymentMethod.SSLCOMMERZ)
 
     @get(
         "/sslcommerz/return",
@@ -276,14 +276,14 @@ class PaymentController(Controller):
         return await shop.payments.refund_payment(payment_id, cmd, actor(request.user))
 
 
-async def _webhook(shop: Shop, request: Request[Any, Any, Any], gateway: Gateway) -> WebhookAnswer:
+async def _webhook(shop: Shop, request: Request[Any, Any, Any], gateway: PaymentMethod) -> WebhookAnswer:
     """The raw bytes as sent (signatures cover them exactly) and the headers, to the use case."""
     body = await request.body()
     return WebhookAnswer(status=await shop.payments.handle_webhook(gateway, body, dict(request.headers)))
 
 
 async def _returned(shop: Shop, request: Request[Any, Any, Any]) -> ReturnAnswer:
-    payment = await shop.payments.customer_returned(Gateway.SSLCOMMERZ, await _tran_id(request))
+    payment = await shop.payments.customer_returned(PaymentMethod.SSLCOMMERZ, await _tran_id(request))
     if payment is None:
         raise NotFound("No such payment.")
     return ReturnAnswer(status=payment.status, order_id=payment.order_id)

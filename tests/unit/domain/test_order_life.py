@@ -14,9 +14,9 @@ from shop_core.domain.orders import (
     RESTOCKING,
     TRANSITIONS,
     Order,
+    OrderPaymentStatus,
     OrderStatus,
     PaymentMethod,
-    PaymentStatus,
     new_order_number,
     parse_payment_method,
     parse_status,
@@ -88,7 +88,7 @@ def test_a_placed_order() -> None:
     order = placed()
 
     assert order.status is S.PENDING
-    assert order.payment_status is PaymentStatus.UNPAID
+    assert order.payment_status is OrderPaymentStatus.UNPAID
     assert (order.paid_at, order.delivered_at) == (None, None)
     assert order.created_at == order.updated_at == PLACED_AT
     assert order.total_price == 2000 - 200 + 270 + 499
@@ -157,7 +157,7 @@ def test_paid_sets_the_payment_and_when() -> None:
 
     order.move_to(S.PAID, LATER, "staff:1")
 
-    assert order.payment_status is PaymentStatus.PAID
+    assert order.payment_status is OrderPaymentStatus.PAID
     assert order.paid_at == LATER
     assert not order.is_unpaid
 
@@ -170,7 +170,7 @@ def test_delivered_sets_when() -> None:
 
     assert order.delivered_at == LATER
     assert order.paid_at == paid_at
-    assert order.payment_status is PaymentStatus.PAID
+    assert order.payment_status is OrderPaymentStatus.PAID
 
 
 @pytest.mark.parametrize("source", [S.PAID, S.PROCESSING, S.SHIPPED, S.DELIVERED])
@@ -179,7 +179,7 @@ def test_refunded_refunds_the_payment(source: OrderStatus) -> None:
 
     order.move_to(S.REFUNDED, LATER, "staff:1")
 
-    assert order.payment_status is PaymentStatus.REFUNDED
+    assert order.payment_status is OrderPaymentStatus.REFUNDED
 
 
 def test_cancelling_a_paid_order_refunds_it() -> None:
@@ -187,7 +187,7 @@ def test_cancelling_a_paid_order_refunds_it() -> None:
 
     order.move_to(S.CANCELLED, LATER, "staff:1")
 
-    assert (order.status, order.payment_status) == (S.CANCELLED, PaymentStatus.REFUNDED)
+    assert (order.status, order.payment_status) == (S.CANCELLED, OrderPaymentStatus.REFUNDED)
 
 
 def test_cancelling_an_unpaid_order_leaves_it_unpaid() -> None:
@@ -195,7 +195,7 @@ def test_cancelling_an_unpaid_order_leaves_it_unpaid() -> None:
 
     order.move_to(S.CANCELLED, LATER, "system")
 
-    assert (order.status, order.payment_status) == (S.CANCELLED, PaymentStatus.UNPAID)
+    assert (order.status, order.payment_status) == (S.CANCELLED, OrderPaymentStatus.UNPAID)
     assert order.paid_at is None
     assert not order.is_unpaid  # cancelled: nothing left to expire
 
@@ -257,7 +257,7 @@ def test_parse_payment_method_refuses_anything_else(raw: str) -> None:
 def test_a_failed_payment_marks_an_unpaid_order_once() -> None:
     order = placed()
     assert order.payment_failed(LATER) is True
-    assert (order.payment_status, order.updated_at) == (PaymentStatus.FAILED, LATER)
+    assert (order.payment_status, order.updated_at) == (OrderPaymentStatus.FAILED, LATER)
     assert order.payment_failed(LATER + timedelta(hours=1)) is False
     assert order.updated_at == LATER
 
@@ -274,4 +274,4 @@ def test_a_failed_order_can_still_be_paid() -> None:
     order = placed()
     order.payment_failed(LATER)
     order.move_to(S.PAID, LATER, "gateway:stripe")
-    assert order.payment_status is PaymentStatus.PAID
+    assert order.payment_status is OrderPaymentStatus.PAID

@@ -9,22 +9,14 @@ import pytest
 from shop_core.domain.addresses import Address
 from shop_core.domain.errors import Conflict, InvalidInput
 from shop_core.domain.orders import Order, PaymentMethod
-from shop_core.domain.payments import (
-    PAYMENT_MOVES,
-    Gateway,
-    Outcome,
-    Payment,
-    PaymentState,
-    Refund,
-    RefundState,
-)
+from shop_core.domain.payments import PAYMENT_MOVES, Outcome, Payment, PaymentState, Refund, RefundState
 from shop_core.domain.pricing import PricedLine, Totals
 
 NOW = datetime(2030, 1, 1, tzinfo=UTC)
 
 
 def payment(status: PaymentState = PaymentState.PENDING, amount: int = 5000) -> Payment:
-    return Payment(1, 1, Gateway.STRIPE, 1, status, amount, "BDT", NOW, NOW, id=7)
+    return Payment(1, 1, PaymentMethod.STRIPE, 1, status, amount, "BDT", NOW, NOW, id=7)
 
 
 def settle(p: Payment, outcome: Outcome, amount: int | None = 5000, currency: str = "bdt") -> bool:
@@ -117,12 +109,12 @@ def an_order() -> Order:
 
 def test_an_attempt_collects_the_order_total_pending() -> None:
     order = an_order()
-    p = Payment.attempt_of(order, Gateway.COD, attempt=2, now=NOW, reference="cod-x-2")
+    p = Payment.attempt_of(order, PaymentMethod.COD, attempt=2, now=NOW, reference="cod-x-2")
     assert (p.order_id, p.order_number, p.user_id, p.gateway, p.attempt) == (
         41,
         order.number,
         9,
-        Gateway.COD,
+        PaymentMethod.COD,
         2,
     )
     assert (p.status, p.amount, p.currency, p.reference) == (PaymentState.PENDING, 5000, "BDT", "cod-x-2")

@@ -96,10 +96,12 @@ async def test_exactly_one_of_quantity_and_delta(shop: Shop, fields: dict[str, i
 
 async def test_a_zero_delta_is_refused_and_records_nothing(shop: Shop, db: FakeDatabase) -> None:
     with pytest.raises(InvalidInput) as caught:
-        await shop.change_stock(ChangeStock(sku="L-1", delta=0, reason="restock"), "ada")
+        await shop.stock.change_stock(
+            ChangeStock(sku="L-1", delta=0, reason="restock"), Actor("ada", is_staff=True)
+        )
     assert caught.value.errors == {"delta": [ZERO_DELTA]}
     assert stock_of(db) == 10
-    assert len(await shop.stock_history("L-1")) == 1  # the initial stock only
+    assert len(await shop.stock.stock_history("L-1", Actor.operator())) == 1  # the initial stock only
 
 
 @pytest.mark.parametrize("fields", [{"delta": 3}, {"quantity": 4}])
@@ -107,10 +109,12 @@ async def test_a_blank_reason_is_refused_and_records_nothing(
     shop: Shop, db: FakeDatabase, fields: dict[str, int]
 ) -> None:
     with pytest.raises(InvalidInput) as caught:
-        await shop.change_stock(ChangeStock(sku="L-1", reason=" \t ", **fields), "ada")
+        await shop.stock.change_stock(
+            ChangeStock(sku="L-1", reason=" \t ", **fields), Actor("ada", is_staff=True)
+        )
     assert caught.value.errors == {"reason": [BLANK_REASON]}
     assert stock_of(db) == 10
-    assert len(await shop.stock_history("L-1")) == 1
+    assert len(await shop.stock.stock_history("L-1", Actor.operator())) == 1
 
 
 def test_a_negative_quantity_cannot_even_be_asked_for() -> None:

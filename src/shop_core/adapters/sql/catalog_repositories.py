@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from shop_core.adapters.sql.orm import categories, products, stock_movements
 from shop_core.adapters.sql.pg_fast_path import pg_fast_path
-from shop_core.domain.catalog import Category, Product, StockTaken
+from shop_core.domain.catalog import Category, Product, TakenProduct
 from shop_core.domain.errors import Conflict
 from shop_core.domain.ids import MAX_ID
 from shop_core.domain.stock import StockMovement
@@ -156,7 +156,7 @@ class SqlProductRepository:
                 loaded.stock_quantity = balance
         return balance
 
-    async def take_stock(self, product_id: int, quantity: int) -> StockTaken | None:
+    async def take_stock(self, product_id: int, quantity: int) -> TakenProduct | None:
         now = self._clock.now()
         fast = await pg_fast_path(self._session)
         if fast is not None:
@@ -164,7 +164,7 @@ class SqlProductRepository:
             if found is None:
                 return None
             percent = (Decimal(found[4]) / 100).quantize(Decimal("0.01"))  # stored as hundredths
-            row = StockTaken(found[0], found[1], found[2], found[3], percent, found[5])
+            row = TakenProduct(found[0], found[1], found[2], found[3], percent, found[5])
         else:
             result = (
                 await (await self._session.connection()).execute(
@@ -173,7 +173,7 @@ class SqlProductRepository:
             ).first()
             if result is None:
                 return None
-            row = StockTaken(*result)
+            row = TakenProduct(*result)
         loaded = self._session.identity_map.get(self._session.identity_key(Product, product_id))
         if isinstance(loaded, Product):
             loaded.stock_quantity = row.stock_quantity  # keep an already-loaded Product in step

@@ -30,12 +30,12 @@ from shop_core.domain.orders import (
     Order,
     OrderEvent,
     OrderLine,
+    OrderPaymentStatus,
     OrderStatus,
     PaymentMethod,
-    PaymentStatus,
     new_order_number,
 )
-from shop_core.domain.stock import Take
+from shop_core.domain.stock import OrderStockMovement
 from shop_core.ports.orders import OrderFilter, PlacementKey, StoredKey
 
 _LINE_FIELDS = (
@@ -60,7 +60,7 @@ _COMPLETE_KEY = (
 )
 
 
-def _movement_row(m: Take) -> dict[str, Any]:
+def _movement_row(m: OrderStockMovement) -> dict[str, Any]:
     return {
         "product_id": m.product_id,
         "delta": m.delta,
@@ -112,7 +112,7 @@ class SqlOrderRepository:
     async def add_placed(
         self,
         order: Order,
-        movements: Sequence[Take],
+        movements: Sequence[OrderStockMovement],
         events: Sequence[OrderEvent],
         key: PlacementKey | None,
     ) -> bool:
@@ -251,7 +251,7 @@ def _conditions(where: OrderFilter) -> list[sa.ColumnElement[bool]]:
     if where.unpaid_before is not None:
         conditions += [
             orders.c.status == OrderStatus.PENDING.value,
-            orders.c.payment_status != PaymentStatus.PAID.value,
+            orders.c.payment_status != OrderPaymentStatus.PAID.value,
             orders.c.created_at < where.unpaid_before,
         ]
     if where.payment_methods is not None:
@@ -288,7 +288,7 @@ def _order_of(row: sa.Row[Any], lines: list[OrderLine]) -> Order:
         number=row.number,
         user_id=row.user_id,
         status=OrderStatus(row.status),
-        payment_status=PaymentStatus(row.payment_status),
+        payment_status=OrderPaymentStatus(row.payment_status),
         payment_method=PaymentMethod(row.payment_method),
         currency=row.currency,
         subtotal=row.subtotal,
@@ -378,7 +378,7 @@ class SqlInvoiceRepository:
         )
         return (await self._session.execute(statement)).first() is not None
 
-    async def store_pdf(self, order_id: int, pdf: bytes, payment_status: PaymentStatus) -> bytes:
+    async def store_pdf(self, order_id: int, pdf: bytes, payment_status: OrderPaymentStatus) -> bytes:
         still = sa.exists().where(orders.c.id == order_id, orders.c.payment_status == payment_status.value)
         await self._session.execute(
             invoices.update()

@@ -11,7 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from shop_core.adapters.sql.orm import payment_events, payments, refunds
 from shop_core.domain.errors import Conflict
-from shop_core.domain.payments import LIVE, Gateway, Payment, PaymentState, Refund, RefundState
+from shop_core.domain.orders import PaymentMethod
+from shop_core.domain.payments import LIVE, Payment, PaymentState, Refund, RefundState
 
 _PAYMENT_FIELDS = [c.name for c in payments.c if c.name != "id"]
 _REFUND_FIELDS = [c.name for c in refunds.c if c.name != "id"]
@@ -19,7 +20,7 @@ _REFUND_FIELDS = [c.name for c in refunds.c if c.name != "id"]
 
 def _payment_of(row: Any) -> Payment:
     values = dict(row._mapping)
-    values["gateway"] = Gateway(values["gateway"])
+    values["gateway"] = PaymentMethod(values["gateway"])
     values["status"] = PaymentState(values["status"])
     return Payment(**values)
 
@@ -68,7 +69,7 @@ class SqlPaymentRepository:
         return await self._one(payments.c.id == payment_id, for_update)
 
     async def by_reference(
-        self, gateway: Gateway, reference: str, *, for_update: bool = False
+        self, gateway: PaymentMethod, reference: str, *, for_update: bool = False
     ) -> Payment | None:
         if not reference:
             return None
@@ -153,7 +154,7 @@ class SqlPaymentRepository:
         query = sa.select(payments).where(where).order_by(payments.c.id.desc()).offset(offset).limit(limit)
         return [_payment_of(r) for r in await self._session.execute(query)], int(total)
 
-    async def record_event(self, gateway: Gateway, event_id: str, type_: str, at: datetime) -> bool:
+    async def record_event(self, gateway: PaymentMethod, event_id: str, type_: str, at: datetime) -> bool:
         dialect = await self._dialect()
         insert = (
             postgresql.insert(payment_events) if dialect == "postgresql" else sqlite.insert(payment_events)

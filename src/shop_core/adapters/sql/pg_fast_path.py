@@ -35,7 +35,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from shop_core.adapters.sql.orm import order_events, users
 from shop_core.domain.jobs import Job
 from shop_core.domain.orders import OrderEvent, OrderLine
-from shop_core.domain.stock import Take
+from shop_core.domain.stock import OrderStockMovement
 
 SQLALCHEMY_PRIVATE_API = ("_transaction", "_start_transaction")
 """What `_begin_sqlalchemy_transaction` uses of SQLAlchemy's asyncpg connection adapter
@@ -283,7 +283,7 @@ class PgFastPath:
         self,
         order: Mapping[str, Any],
         lines: Sequence[OrderLine],
-        movements: Sequence[Take],
+        movements: Sequence[OrderStockMovement],
         events: Sequence[OrderEvent],
         *,
         claimed_key: str | None,

@@ -37,7 +37,7 @@ class SqlUserRepository:
     async def get(self, user_id: int) -> User | None:
         return await self._session.get(User, user_id)
 
-    async def peek(self, user_id: int) -> User | None:
+    async def get_read_only(self, user_id: int) -> User | None:
         fast = await pg_fast_path(self._session)
         if fast is None:
             return await self._session.get(User, user_id)

@@ -1,5 +1,6 @@
-"""Riding out an outage of a shared store (Redis): after a failure, stop asking it for a moment,
-and keep retrying in the background whatever it is owed until it answers again."""
+"""Riding out an outage of a shared store (Redis): a circuit breaker (after a failure, stop asking
+the store for a moment, and keep retrying in the background whatever it is owed until it answers
+again) and the log lines an outage writes."""
 
 from __future__ import annotations
 
@@ -63,7 +64,10 @@ class OutageLog:
             self.logger.info("%s reachable again", self.what)
 
 
-class Outage:
+class CircuitBreaker:
+    """Open for `pause` seconds after a failure (callers go straight to their fallback), closed again
+    once a call or the background repair gets through."""
+
     def __init__(
         self,
         what: str,
@@ -80,15 +84,15 @@ class Outage:
         self.log = OutageLog(what, "falling back to the database", summary_every=summary_every)
 
     @property
-    def ongoing(self) -> bool:
+    def is_open(self) -> bool:
         """True for a moment after a failure: callers go straight to their fallback."""
         return time.monotonic() < self._until
 
-    def began(self) -> None:
+    def trip(self) -> None:
         self.log.failed()
         self._until = time.monotonic() + self._pause
 
-    def ended(self) -> None:
+    def reset(self) -> None:
         self._until = 0.0
         self.log.succeeded()
 
@@ -102,7 +106,7 @@ class Outage:
             await asyncio.sleep(self._retry_every)
             try:
                 if await repair():
-                    self.ended()
+                    self.reset()
                     return
             except Exception:
                 log.exception("%s repair failed; retrying", self._what)
