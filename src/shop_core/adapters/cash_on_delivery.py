@@ -1,5 +1,5 @@
 """Cash on delivery: a gateway with no provider behind it. Staff confirm the money when it is
-collected (`Shop.confirm_cash`); a refund is money handed back by staff, recorded as made."""
+collected (`shop.payments.confirm_cash`); a refund is money handed back by staff, recorded as made."""
 
 from __future__ import annotations
 
