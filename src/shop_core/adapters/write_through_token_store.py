@@ -61,6 +61,7 @@ class WriteThroughTokenStore:
             except ServiceUnavailable:
                 self.breaker.trip()
             else:
+                self.breaker.reset()  # Redis answered (cheap when it was not down)
                 if answer is not None:
                     return answer
                 await self._copy_all()
@@ -76,6 +77,7 @@ class WriteThroughTokenStore:
             except ServiceUnavailable:
                 self.breaker.trip()
             else:
+                self.breaker.reset()
                 if answer is not None:
                     return answer
         return await self._durable.is_token_revoked(jti), None
@@ -84,6 +86,7 @@ class WriteThroughTokenStore:
         if not self.breaker.is_open:
             try:
                 await self._fast.user_changed(user_id)
+                self.breaker.reset()
                 return
             except ServiceUnavailable:
                 self.breaker.trip()
@@ -107,6 +110,11 @@ class WriteThroughTokenStore:
         return await self._pay_debts()
 
     async def _pay_debts(self) -> bool:
+        """Write what Redis is owed; True when nothing is owed any more. Only a write that reached
+        Redis closes the breaker: with nothing owed, nothing was asked, and an outage that goes on
+        must not be logged as over (the next call to Redis says whether it is)."""
+        if not self._new_epoch_owed and not self._owed:
+            return True
         if self._new_epoch_owed:
             try:
                 await self._fast.new_epoch()
