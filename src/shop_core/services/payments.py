@@ -83,7 +83,7 @@ class PaymentContext:
     def gateway(self, gateway: PaymentMethod) -> PaymentGateway:
         found = self.gateways.get(gateway)
         if found is None:
-            raise ServiceUnavailable(f"{gateway.value} payments are not configured on this shop.", 60)
+            raise ServiceUnavailable(not_configured(gateway), 60)
         return found
 
 
@@ -100,6 +100,14 @@ class ReconcileReport:
     still_pending: int = 0
     failed_to_ask: int = 0
     refunds_settled: int = 0
+
+
+CASH_STAFF_ONLY = "Only staff can confirm a cash payment."
+
+
+def not_configured(method: PaymentMethod) -> str:
+    """What a payment by a method this shop has no credentials for is answered with (503)."""
+    return f"{method.value} payments are not configured on this shop."
 
 
 class OrderNotPayable(Conflict):
@@ -623,8 +631,7 @@ async def cancel_order(order_id: int, actor: Actor, *, ctx: PaymentContext, note
 
 async def confirm_cash(order_number: str, actor: Actor, *, ctx: PaymentContext) -> PaymentView:
     """Staff confirm that a cash-on-delivery order's money was collected: the order is paid."""
-    if not actor.is_staff:
-        raise PermissionDenied("Only staff can confirm a cash payment.")
+    require_staff(actor, CASH_STAFF_ONLY)
 
     async def attempt() -> PaymentView:
         async with ctx.uow() as uow:
@@ -805,6 +812,13 @@ class Payments:
 
     async def confirm_cash(self, order_number: str, actor: Actor) -> PaymentView:
         return await confirm_cash(order_number, actor, ctx=self.context)
+
+    async def confirm_cash_for_order(self, order_id: int, actor: Actor) -> PaymentView:
+        """`confirm_cash`, the order named by its id (staff only; 404 when there is no such order)."""
+        require_staff(actor, CASH_STAFF_ONLY)
+        async with self.context.uow() as uow:
+            order = await visible_order(uow, order_id, actor)
+        return await confirm_cash(order.number, actor, ctx=self.context)
 
     async def cancel_order(self, order_id: int, actor: Actor, note: str = "") -> OrderView:
         """What `Orders.cancel_order` runs: a paid order cancelled by staff is refunded first."""

@@ -20,6 +20,7 @@ from shop_core.services.known_users import KnownUsers
 from shop_core.services.views import TokenPair, UserView
 
 BAD_CREDENTIALS = "No active account found with the given credentials."
+TOO_MANY_FAILED_LOGINS = "Too many failed logins; try again later."
 REFRESH_REUSED = "This refresh token was already used; every session of that login is now signed out."
 
 
@@ -146,7 +147,7 @@ async def _count_attempt(key: str, throttle: LoginThrottle, config: AuthConfig) 
     """Count this attempt first; refuse it when it is past the limit of the window."""
     attempts, retry_after = await throttle.count_attempt(key, config.failed_login_window)
     if attempts > config.max_failed_logins:
-        raise TooManyAttempts("Too many failed logins; try again later.", retry_after)
+        raise TooManyAttempts(TOO_MANY_FAILED_LOGINS, retry_after)
 
 
 async def _active_user(user_id: int, uow: UnitOfWork) -> User:

@@ -54,7 +54,7 @@ THROTTLED = error(
     RATE_LIMITED,
     f"Too many requests (`{CODE_OF_STATUS[429]}`), or too many failed logins for this identifier "
     f"(`{TooManyAttempts.code}`); retry after `Retry-After` seconds.",
-    sample(TooManyAttempts("Too many failed logins; try again later.", retry_after=60)),
+    sample(TooManyAttempts(sessions.TOO_MANY_FAILED_LOGINS, retry_after=60)),
     ErrorBody(detail="Too Many Requests.", code=CODE_OF_STATUS[429]),
 )
 BAD_CREDENTIALS = error(

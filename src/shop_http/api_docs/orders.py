@@ -25,7 +25,7 @@ from shop_core.services.order_commands import ChangeOrderStatus, PlaceOrder
 from shop_core.services.order_views import OrderView
 from shop_core.services.orders import IdempotencyKeyInUse, IdempotencyKeyReused
 from shop_core.services.payment_views import PaymentView
-from shop_core.services.payments import OrderNotPayable
+from shop_core.services.payments import OrderNotPayable, not_configured
 from shop_http.api_docs.domain_text import any_of, one_of, order_moves
 from shop_http.api_docs.examples import ADDRESS_INPUT, AT, ORDER, PAID_ORDER, STRIPE_PAYMENT
 from shop_http.openapi import ErrorBody, body, error, example, ok, refusal, request_example, sample
@@ -142,7 +142,7 @@ GATEWAY_REFUND = {
     **error(
         ServiceUnavailable,
         "Staff cancelling a paid order whose gateway is not configured on this shop.",
-        sample(ServiceUnavailable("stripe payments are not configured on this shop.")),
+        sample(ServiceUnavailable(not_configured(PaymentMethod.STRIPE))),
     ),
 }
 NOT_CASH = error(

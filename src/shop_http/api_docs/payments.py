@@ -30,7 +30,7 @@ from shop_core.domain.orders import PaymentMethod
 from shop_core.domain.payments import PaymentState
 from shop_core.services.orders import IdempotencyKeyReused
 from shop_core.services.payment_views import PaymentView, RefundPayment, StartPayment
-from shop_core.services.payments import OrderNotPayable
+from shop_core.services.payments import OrderNotPayable, not_configured
 from shop_http.api_docs.domain_text import any_of, one_of
 from shop_http.api_docs.examples import REFUNDED_PAYMENT, SSLCOMMERZ_PAYMENT, STRIPE_PAYMENT
 from shop_http.openapi import body, documented, error, example, form_body, header, ok, request_example, sample
@@ -39,9 +39,7 @@ from shop_http.payment_callbacks import MAX_TRAN_ID, ReturnAnswer, WebhookAnswer
 
 STATUSES = one_of(PaymentState)
 STARTABLE = any_of(gateway for gateway in PaymentMethod if gateway is not PaymentMethod.COD)
-NOT_CONFIGURED_HERE = ServiceUnavailable(
-    f"{PaymentMethod.STRIPE.value} payments are not configured on this shop."
-)
+NOT_CONFIGURED_HERE = ServiceUnavailable(not_configured(PaymentMethod.STRIPE))
 
 # --- answers ---------------------------------------------------------------------------------------
 

@@ -285,9 +285,7 @@ class OrderController(Controller):
     async def confirm_cash(
         self, shop: NamedDependency[Shop], request: Request[UserView, Any, Any], order_id: OrderId
     ) -> PaymentView:
-        who = actor(request.user)
-        order = await shop.orders.get_order(order_id, who)
-        return await shop.payments.confirm_cash(order.order_number, who)
+        return await shop.payments.confirm_cash_for_order(order_id, actor(request.user))
 
 
 async def checkout(

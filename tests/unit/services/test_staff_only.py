@@ -66,6 +66,7 @@ STAFF_ONLY: dict[str, UseCase] = {
         1, msgspec.convert({"amount": "1.00"}, RefundPayment), a
     ),
     "payments.confirm_cash": lambda s, a: s.payments.confirm_cash("ORD-2026-AAAA", a),
+    "payments.confirm_cash_for_order": lambda s, a: s.payments.confirm_cash_for_order(1, a),
     "jobs.list_jobs": lambda s, a: s.jobs.list_jobs(a),
     "jobs.get_job": lambda s, a: s.jobs.get_job(1, a),
     "jobs.retry_job": lambda s, a: s.jobs.retry_job(1, a),
