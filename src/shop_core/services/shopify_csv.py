@@ -255,10 +255,9 @@ def _option_names(row: dict[str, str]) -> dict[int, str]:
             names[int(match["n"])] = value
     if any(n > MAX_OPTIONS for n in names):
         raise RowRejected(f"a product has at most {MAX_OPTIONS} options")
-    if [n.lower() for n in names.values()] == ["title"] and row.get(
-        "option1 value", ""
-    ).lower() == DEFAULT_TITLE:
-        return {}
+    only_title = [name.lower() for name in names.values()] == ["title"]
+    if only_title and row.get("option1 value", "").lower() == DEFAULT_TITLE:
+        return {}  # Shopify's way of writing a product without options
     folded = [name.casefold() for name in names.values()]
     if len(set(folded)) != len(folded):
         raise RowRejected("two options of the product have the same name")
