@@ -23,8 +23,6 @@ one process per replica (as the compose file does) and scrape every replica; Pro
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import time
 from typing import Any
 
@@ -45,6 +43,7 @@ from prometheus_client import (
 from shop_core.bootstrap import Shop
 from shop_core.settings import Settings
 from shop_http.security import NO_AUTH, PUBLIC
+from shop_runtime.metrics_access import CHALLENGE, REFUSAL, MetricsAccess
 
 PATH = "/metrics"
 UNMATCHED = "unmatched"
@@ -60,9 +59,7 @@ class HttpMetrics:
 
     def __init__(self, settings: Settings) -> None:
         self.enabled = settings.metrics_enabled
-        token = settings.metrics_token
-        # Digests, so comparing them takes the same time whatever the length of what was sent.
-        self._token_digest = hashlib.sha256(token.encode()).digest() if token else None
+        self.access = MetricsAccess(settings.metrics_token)
         self.registry = CollectorRegistry()
         self._series: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
         if not self.enabled:
@@ -113,13 +110,8 @@ class HttpMetrics:
         series[1].observe(seconds)
 
     def authorized(self, header: str | None) -> bool:
-        """Whether an `Authorization` header carries the metrics token (always, when none is set)."""
-        if self._token_digest is None:
-            return True
-        scheme, _, presented = (header or "").partition(" ")
-        digest = hashlib.sha256(presented.strip().encode()).digest()
-        # `Basic <token>`, `Token <token>` or a bare token are refused: Bearer only, in any case.
-        return hmac.compare_digest(digest, self._token_digest) and scheme.lower() == "bearer"
+        """Whether a scrape with this Authorization header may read the metrics."""
+        return self.access.allows(header)
 
     def exposition(self, shop: Shop | None) -> bytes:
         """The text format of the API's metrics followed by the shop's."""
@@ -141,10 +133,7 @@ class HttpMetrics:
         )
         def scrape(request: Request[Any, Any, Any]) -> Response[bytes]:
             if not metrics.authorized(request.headers.get("Authorization")):
-                raise NotAuthorizedException(
-                    "Send the metrics token as 'Authorization: Bearer <token>'.",
-                    headers={"WWW-Authenticate": 'Bearer realm="metrics"'},
-                )
+                raise NotAuthorizedException(REFUSAL, headers={"WWW-Authenticate": CHALLENGE})
             shop: Shop | None = getattr(request.app.state, "shop", None)
             # As a header: a `text/` media type would get a second charset appended.
             return Response(metrics.exposition(shop), headers={"content-type": CONTENT_TYPE_LATEST})

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 from contextlib import AsyncExitStack
+from socketserver import ThreadingMixIn
 from typing import Any
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from saq import CronJob, Queue, Worker
 
 from shop_core.bootstrap import bootstrap, saq_queue
 from shop_core.services.jobs import SPECS
 from shop_core.settings import Settings
+from shop_runtime.metrics_access import CHALLENGE, REFUSAL, MetricsAccess
 from shop_workers import tasks
 
 # How long one wait for a job blocks. SAQ refuses burst mode without a positive value, and it bounds
@@ -62,13 +66,15 @@ CRON = (
 )
 
 
-def serve_metrics(registry: Any, port: int, stack: AsyncExitStack) -> None:
-    """Prometheus' exposition on `port` (all interfaces), in a thread of its own, until `stack` closes."""
+def serve_metrics(registry: Any, port: int, stack: AsyncExitStack, token: str | None = None) -> None:
+    """Prometheus' exposition on `port` (all interfaces), in a thread of its own, until `stack`
+    closes. With `token` (SHOP_METRICS_TOKEN), a scrape must send it as a bearer token, as for the
+    API's /metrics; without one, anyone who reaches the port may scrape."""
     if registry is None:
         raise WorkerConfigError("--metrics-port needs SHOP_METRICS_ENABLED=true (and prometheus-client).")
-    from prometheus_client import start_http_server
-
-    server, thread = start_http_server(port, registry=registry)
+    server = metrics_server(registry, port, MetricsAccess(token))
+    thread = threading.Thread(target=server.serve_forever, name="shop-worker-metrics", daemon=True)
+    thread.start()
     stack.callback(thread.join, 5)
     stack.callback(server.server_close)
     stack.callback(server.shutdown)
@@ -90,7 +96,7 @@ def make_worker(
         shop = ctx["shop"] = await stack.enter_async_context(bootstrap(settings))
         ctx["exit_stack"] = stack
         if metrics_port is not None:
-            serve_metrics(shop.operations.metrics_registry, metrics_port, stack)
+            serve_metrics(shop.operations.metrics_registry, metrics_port, stack, settings.metrics_token)
         await shop.jobs.resume_jobs()
         # Sweep (and take the sweep lock) before the first dequeue: SAQ's own first sweep runs alongside
         # it and can abort a job just moved to "active" whose status still says "queued" (saq#277).
@@ -118,3 +124,30 @@ def make_worker(
         dequeue_timeout=DEQUEUE_TIMEOUT_S,
         shutdown_grace_period_s=30,
     )
+
+
+class _QuietHandler(WSGIRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:
+        """Scrapes come every few seconds: no line per request on standard error."""
+
+
+class _MetricsServer(ThreadingMixIn, WSGIServer):
+    daemon_threads = True
+
+
+def metrics_server(registry: Any, port: int, access: MetricsAccess) -> WSGIServer:
+    """A WSGI server for prometheus_client's exposition of `registry`, behind the token check."""
+    from prometheus_client import make_wsgi_app
+
+    exposition = make_wsgi_app(registry)
+
+    def app(environ: dict[str, Any], start_response: Any) -> Any:
+        if not access.allows(environ.get("HTTP_AUTHORIZATION")):
+            start_response(
+                "401 Unauthorized",
+                [("Content-Type", "text/plain; charset=utf-8"), ("WWW-Authenticate", CHALLENGE)],
+            )
+            return [REFUSAL.encode()]
+        return exposition(environ, start_response)
+
+    return make_server("", port, app, server_class=_MetricsServer, handler_class=_QuietHandler)

@@ -148,3 +148,34 @@ async def test_a_worker_serves_its_metrics_while_it_runs(
     async with httpx.AsyncClient() as client:  # and stops serving them when it stops
         with pytest.raises(httpx.ConnectError):
             await client.get(f"http://127.0.0.1:{port}/metrics")
+
+
+async def test_a_worker_with_a_metrics_token_serves_its_metrics_only_to_who_sends_it(
+    sqlite_url: str, redis_url: str, redis_prefix: str
+) -> None:
+    settings = make_settings(
+        sqlite_url, redis_url=redis_url, redis_key_prefix=redis_prefix, metrics_token="scrape-me-please"
+    )
+    port = free_port()
+    worker = make_worker(settings, concurrency=2, metrics_port=port)
+    queue = worker.queue
+    running = asyncio.create_task(worker.start())
+    try:
+        assert await queue.apply("heartbeat", timeout=10, poll_interval=0.05) == HEALTHY  # it has started
+        url = f"http://127.0.0.1:{port}/metrics"
+        async with httpx.AsyncClient() as client:
+            bare = await client.get(url)
+            wrong = await client.get(url, headers={"Authorization": "Bearer not-the-token"})
+            basic = await client.get(url, headers={"Authorization": "Basic scrape-me-please"})
+            right = await client.get(url, headers={"Authorization": "bearer scrape-me-please"})
+        for refused in (bare, wrong, basic):
+            assert refused.status_code == 401
+            assert refused.headers["WWW-Authenticate"] == 'Bearer realm="metrics"'
+            assert "shop_db_pool_size" not in refused.text
+        assert right.status_code == 200
+        assert "shop_db_pool_size" in right.text
+        await asyncio.wait_for(worker.stop(), timeout=5)
+        await asyncio.wait_for(running, timeout=5)
+    finally:
+        running.cancel()
+        await queue.disconnect()
