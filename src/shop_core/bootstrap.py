@@ -233,7 +233,7 @@ async def bootstrap(settings: Settings | None = None, **overrides: Any) -> Async
     settings = settings or Settings.from_env()
     async with AsyncExitStack() as stack:
         with extras.naming_the_extra("This shop's configuration"):
-            ports = await _build_ports(settings, stack)
+            ports = await _build_ports(settings, stack, overrides.get("clock"))
         shop = Shop(settings, replace(ports, **overrides))
         stack.push_async_callback(shop.catalog_cache.aclose)
         shop.jobs.start()
@@ -241,7 +241,7 @@ async def bootstrap(settings: Settings | None = None, **overrides: Any) -> Async
         yield shop
 
 
-async def _build_ports(settings: Settings, stack: AsyncExitStack) -> Ports:
+async def _build_ports(settings: Settings, stack: AsyncExitStack, clock: Clock | None = None) -> Ports:
     from shop_core.adapters.memory_cache import MemoryCache
     from shop_core.adapters.sql.cart_store import SqlCartStore
     from shop_core.adapters.sql.catalog_reader import SqlCatalogReader
@@ -285,7 +285,7 @@ async def _build_ports(settings: Settings, stack: AsyncExitStack) -> Ports:
         carts = RedisCartStore(client, settings.redis_key_prefix)
         probes["redis"] = write_through
     gateways = await _build_gateways(settings, stack)
-    clock = SystemClock()  # one for the use cases and the SQL fast path alike
+    clock = clock or SystemClock()  # one for the use cases and the SQL fast path alike (a test's too)
     relay = jobs.RelayLoop()
     metrics = _build_metrics(settings, db)
     return Ports(

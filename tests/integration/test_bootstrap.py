@@ -116,3 +116,25 @@ async def test_overrides_replace_single_ports(sqlite_url: str) -> None:
     async with shop_factory(make_settings(sqlite_url), clock=clock) as shop:
         assert shop.ports.clock is clock
         assert shop.sessions.config.access_ttl == shop.settings.access_token_ttl
+
+
+async def test_an_overridden_clock_reaches_the_sql_statements_too(sqlite_url: str) -> None:
+    """A test's clock is the one the database writes with, not only the one the use cases read."""
+    from datetime import UTC, datetime
+    from decimal import Decimal
+
+    from shop_core.domain.actors import Actor
+    from shop_core.services.catalog_commands import ChangeStock, CreateProduct
+    from tests.fakes import FakeClock
+
+    clock = FakeClock(datetime(2031, 1, 2, 3, 4, 5, tzinfo=UTC))
+    async with shop_factory(make_settings(sqlite_url), clock=clock) as shop:
+        await shop.catalog.create_product(
+            CreateProduct(name="Pot", sku="POT-1", price=Decimal("5.00")), Actor.operator()
+        )
+        clock.advance(60)
+        await shop.stock.change_stock(ChangeStock(sku="POT-1", reason="restock", delta=3), Actor.operator())
+        async with shop.ports.uow() as uow:
+            pot = await uow.products.get_by_sku("POT-1")
+    assert pot is not None
+    assert pot.updated_at == clock.now()  # written by the conditional stock UPDATE
