@@ -53,6 +53,7 @@ TABLES = (
     "refresh_families",
     "login_failures",
     "stock_movements",
+    "product_variants",
     "products",
     "categories",
 )

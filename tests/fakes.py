@@ -194,7 +194,8 @@ class FakeProductRepository:
         for key in [k for k, m in self._movements.items() if m.product_id == product.id]:
             del self._movements[key]  # ON DELETE CASCADE
 
-    async def change_stock(self, product_id: int, delta: int) -> int | None:
+    async def change_stock(self, product_id: int, delta: int, variant_id: int | None = None) -> int | None:
+        # The fake keeps no variants: every product is its own default variant.
         product = self._rows.get(product_id)
         if product is None or product.stock_quantity + delta < 0:
             return None

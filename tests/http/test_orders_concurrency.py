@@ -244,6 +244,13 @@ async def test_fifty_customers_racing_for_ten_units_buy_exactly_ten(pg_url: str)
         assert len(sales) == 10
         assert sorted(m.balance_after for m in sales) == list(range(10))  # 9, 8, ... 0: one unit each
         assert all(m.delta == -1 for m in sales)
+        # Stock lives on the variant: it holds none either, and every sale names it.
+        variant = await read_sql(
+            catalog, "SELECT id, stock_quantity FROM product_variants WHERE product_id = :p", p=lamp["id"]
+        )
+        assert [row.stock_quantity for row in variant] == [0]
+        sold_from = await read_sql(catalog, "SELECT variant_id FROM stock_movements WHERE reason = 'sale'")
+        assert {row.variant_id for row in sold_from} == {variant[0].id}
 
 
 # --- 2. opposite line orders cannot deadlock, and never make half an order ------------------------

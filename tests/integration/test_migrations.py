@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import json
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -97,3 +99,89 @@ async def test_the_catalog_version_starts_at_zero_and_goes_with_its_revision(emp
 
     assert await asyncio.to_thread(migrate, settings, "downgrade", "0007") == "0007"
     assert "catalog_version" not in await table_names(empty_database_url)
+
+
+async def test_existing_products_get_their_default_variant_and_their_history_points_to_it(
+    empty_database_url: str,
+) -> None:
+    """0010 on a shop with data: each product's default variant carries its sku and stock, and its
+    stock movements and order lines point to it; downgrading keeps every row that was there."""
+    settings = make_settings(empty_database_url)
+    await asyncio.to_thread(migrate, settings, "upgrade", "0009")
+    engine = create_async_engine(empty_database_url, poolclass=NullPool)
+    now = datetime(2026, 12, 1, 10, tzinfo=UTC)
+    try:
+        async with engine.begin() as conn:
+            await conn.execute(
+                sa.text(
+                    "INSERT INTO users (id, email, username, password_hash, first_name, last_name,"
+                    " phone, role, is_active, date_joined)"
+                    " VALUES (1, 'a@example.com', 'a', 'x', '', '', '', 'customer', TRUE, :now)"
+                ),
+                {"now": now},
+            )
+            for pid, sku, stock in ((1, "MUG-1", 7), (2, "POT-1", 0)):
+                await conn.execute(
+                    sa.text(
+                        "INSERT INTO products (id, name, slug, sku, price, stock_quantity, created_at,"
+                        " updated_at) VALUES (:id, :name, :slug, :sku, 500, :stock, :now, :now)"
+                    ),
+                    {"id": pid, "name": sku, "slug": sku.lower(), "sku": sku, "stock": stock, "now": now},
+                )
+            await conn.execute(
+                sa.text(
+                    "INSERT INTO stock_movements (product_id, delta, reason, balance_after, created_at)"
+                    " VALUES (1, 8, 'initial', 8, :now), (1, -1, 'sale', 7, :now)"
+                ),
+                {"now": now},
+            )
+            await conn.execute(
+                sa.text(
+                    "INSERT INTO orders (id, number, user_id, status, payment_status, payment_method,"
+                    " currency, subtotal, discount_amount, tax_amount, shipping_cost, total_price,"
+                    " shipping_address, billing_address, created_at, updated_at)"
+                    " VALUES (1, 'ORD-1', 1, 'pending', 'unpaid', 'cod', 'USD', 500, 0, 0, 0, 500,"
+                    " '{}', '{}', :now, :now)"
+                ),
+                {"now": now},
+            )
+            await conn.execute(
+                sa.text(
+                    "INSERT INTO order_lines (order_id, product_id, product_name, sku, unit_price,"
+                    " quantity, line_total, discount_amount, tax_amount)"
+                    " VALUES (1, 1, 'Mug', 'MUG-1', 500, 1, 500, 0, 0)"
+                )
+            )
+
+        await asyncio.to_thread(migrate, settings, "upgrade", "0010")
+        async with engine.connect() as conn:
+            variants = (
+                await conn.execute(
+                    sa.text(
+                        "SELECT id, product_id, sku, is_default, price, stock_quantity, is_active"
+                        " FROM product_variants ORDER BY product_id"
+                    )
+                )
+            ).all()
+            by_product = {row.product_id: row for row in variants}
+            assert [
+                (r.product_id, r.sku, bool(r.is_default), r.price, r.stock_quantity, bool(r.is_active))
+                for r in variants
+            ] == [(1, "MUG-1", True, None, 7, True), (2, "POT-1", True, None, 0, True)]
+            moved = (await conn.execute(sa.text("SELECT variant_id FROM stock_movements"))).scalars().all()
+            assert moved == [by_product[1].id, by_product[1].id]
+            lines = (await conn.execute(sa.text("SELECT variant_id, variant_name FROM order_lines"))).all()
+            assert [tuple(line) for line in lines] == [(by_product[1].id, "")]
+            options = (await conn.execute(sa.text("SELECT options FROM products"))).scalars().all()
+            assert [json.loads(o) if isinstance(o, str) else o for o in options] == [[], []]
+
+        assert await asyncio.to_thread(migrate, settings, "downgrade", "0009") == "0009"
+        assert "product_variants" not in await table_names(empty_database_url)
+        async with engine.connect() as conn:
+            counts = [
+                (await conn.execute(sa.text(f"SELECT count(*) FROM {table}"))).scalar_one()  # noqa: S608
+                for table in ("products", "stock_movements", "order_lines")
+            ]
+        assert counts == [2, 2, 1]
+    finally:
+        await engine.dispose()

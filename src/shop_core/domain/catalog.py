@@ -8,6 +8,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 from shop_core.domain.errors import Conflict, InvalidInput
 from shop_core.domain.money import percent_off
@@ -111,6 +112,8 @@ class Product:
     stock_quantity: int = 0
     image_url: str = ""
     is_active: bool = True
+    options: list[dict[str, Any]] = field(default_factory=list)
+    """What its variants differ by: [{"name": "Size", "values": ["S", "M"]}]; [] for none."""
     id: int | None = field(default=None)
 
     @property
@@ -129,6 +132,10 @@ class TakenProduct:
     discount_percentage: Decimal
     stock_quantity: int
     """What is left after the take."""
+    variant_id: int | None = None
+    """The variant the stock was taken from."""
+    variant_stock: int | None = None
+    """What that variant has left (the product's `stock_quantity` is the sum over its variants)."""
 
     @property
     def final_price(self) -> int:

@@ -91,6 +91,9 @@ class OrderLine:
     line_total: int
     discount_amount: int
     tax_amount: int
+    variant_id: int | None = None
+    variant_name: str = ""
+    """"M / Red"; "" for a product's default variant."""
 
     @classmethod
     def of(cls, priced: PricedLine) -> OrderLine:

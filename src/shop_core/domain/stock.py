@@ -31,6 +31,8 @@ class StockMovement:
     created_at: datetime
     actor: str = ""
     note: str = ""
+    variant_id: int | None = None
+    """The variant whose stock moved (None: the product's default variant, filled in by the store)."""
     id: int | None = field(default=None)
 
 
@@ -47,6 +49,7 @@ class OrderStockMovement:
     created_at: datetime
     actor: str
     note: str
+    variant_id: int | None = None
 
 
 ZERO_DELTA = "A delta of 0 changes nothing: give how much to add, or to remove (negative)."

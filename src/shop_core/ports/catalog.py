@@ -59,14 +59,17 @@ class ProductRepository(Protocol):
 
     async def delete(self, product: Product) -> None: ...
 
-    async def change_stock(self, product_id: int, delta: int) -> int | None:
-        """Add `delta` in one conditional statement; the new stock, or None if it would go negative."""
+    async def change_stock(self, product_id: int, delta: int, variant_id: int | None = None) -> int | None:
+        """Add `delta` to a variant's stock (None: the product's default variant) in one conditional
+        statement, and to the product's total with it; the variant's new stock, or None if it would
+        go negative (or the variant is not the product's)."""
         ...
 
     async def take_stock(self, product_id: int, quantity: int) -> TakenProduct | None:
-        """Take `quantity` from an active product's stock with one conditional statement (the row
-        stays locked until the transaction ends); the product as it is now, or None, changing
-        nothing, when it is unknown, inactive or has less in stock."""
+        """Take `quantity` from an active product's default variant with one conditional statement,
+        and from the product's total with it (the rows stay locked until the transaction ends); the
+        product as it is now (with the variant and what it has left), or None, changing nothing,
+        when it is unknown, inactive or has less in stock."""
         ...
 
     async def add_many(self, products: Sequence[Product]) -> None: ...

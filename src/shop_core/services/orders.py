@@ -21,7 +21,7 @@ import logging
 import re
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -239,10 +239,21 @@ async def _place(
                 billing_address=request.billing,
                 now=now,
             )
+            order.lines = [
+                replace(line, variant_id=product.variant_id)
+                for line, (product, _) in zip(order.lines, taken, strict=True)
+            ]
             sale = StockReason.SALE.value
             movements = [
                 OrderStockMovement(
-                    product.id, -quantity, sale, product.stock_quantity, now, actor.label, order.number
+                    product.id,
+                    -quantity,
+                    sale,
+                    product.variant_stock if product.variant_stock is not None else product.stock_quantity,
+                    now,
+                    actor.label,
+                    order.number,
+                    product.variant_id,
                 )
                 for product, quantity in taken
             ]
@@ -548,7 +559,7 @@ async def move(
     if order.returns_stock_on(before, target):
         movements = []
         for line in sorted(order.lines, key=lambda line: line.product_id):
-            balance = await uow.products.change_stock(line.product_id, line.quantity)
+            balance = await uow.products.change_stock(line.product_id, line.quantity, line.variant_id)
             if balance is not None:
                 movements.append(
                     StockMovement(
@@ -559,6 +570,7 @@ async def move(
                         created_at=now,
                         actor=actor.label,
                         note=order.number,
+                        variant_id=line.variant_id,
                     )
                 )
         await uow.stock.add_many(movements)

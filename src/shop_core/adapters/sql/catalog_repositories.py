@@ -11,14 +11,18 @@ from advanced_alchemy.exceptions import IntegrityError as AlchemyIntegrityError
 from advanced_alchemy.repository import SQLAlchemyAsyncRepository
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
 
-from shop_core.adapters.sql.orm import categories, products, stock_movements
+from shop_core.adapters.sql.orm import categories, product_variants, products, stock_movements
 from shop_core.adapters.sql.pg_fast_path import pg_fast_path
+from shop_core.adapters.sql.variant_rows import default_variants, lock_variants
 from shop_core.domain.catalog import Category, Product, TakenProduct
 from shop_core.domain.errors import Conflict
 from shop_core.domain.ids import MAX_ID
 from shop_core.domain.stock import StockMovement
 from shop_core.ports.clock import Clock
+
+_V = product_variants.c
 
 
 def _in_range(value: int) -> bool:
@@ -101,11 +105,15 @@ class SqlProductRepository:
     async def get(self, product_id: int, *, for_update: bool = False) -> Product | None:
         if not _in_range(product_id):
             return None
+        if for_update:
+            await lock_variants(self._session, _V.product_id == product_id)
         return await self._session.get(Product, product_id, with_for_update=for_update or None)
 
     async def get_by_sku(self, sku: str, *, for_update: bool = False) -> Product | None:
         query = sa.select(Product).where(products.c.sku == sku)
         if for_update:
+            owner = sa.select(products.c.id).where(products.c.sku == sku).scalar_subquery()
+            await lock_variants(self._session, _V.product_id == owner)
             query = query.with_for_update()
         return (await self._session.scalars(query)).one_or_none()
 
@@ -141,20 +149,31 @@ class SqlProductRepository:
         await self._session.delete(product)
         await self._session.flush()
 
-    async def change_stock(self, product_id: int, delta: int) -> int | None:
-        statement = (
-            products.update()
-            .where(products.c.id == product_id, products.c.stock_quantity + delta >= 0)
-            .values(stock_quantity=products.c.stock_quantity + delta, updated_at=self._clock.now())
-            .returning(products.c.stock_quantity)
-        )
-        balance: int | None = (await self._session.execute(statement)).scalar_one_or_none()
-        if balance is not None:
-            # Keep an already-loaded Product in step with the row.
-            loaded = self._session.identity_map.get(self._session.identity_key(Product, product_id))
-            if isinstance(loaded, Product):
-                loaded.stock_quantity = balance
-        return balance
+    async def change_stock(self, product_id: int, delta: int, variant_id: int | None = None) -> int | None:
+        now = self._clock.now()
+        which = _V.id == variant_id if variant_id is not None else _V.is_default.is_(True)
+        moved = (
+            await self._session.execute(
+                product_variants.update()
+                .where(_V.product_id == product_id, which, _V.stock_quantity + delta >= 0)
+                .values(stock_quantity=_V.stock_quantity + delta, updated_at=now)
+                .returning(_V.stock_quantity, _V.is_active)
+            )
+        ).first()
+        if moved is None:
+            return None
+        balance, counted = moved
+        if counted:  # the product's total is over its active variants
+            total = (
+                await self._session.execute(
+                    products.update()
+                    .where(products.c.id == product_id)
+                    .values(stock_quantity=products.c.stock_quantity + delta, updated_at=now)
+                    .returning(products.c.stock_quantity)
+                )
+            ).scalar_one()
+            self._keep_loaded(product_id, total)
+        return int(balance)
 
     async def take_stock(self, product_id: int, quantity: int) -> TakenProduct | None:
         now = self._clock.now()
@@ -164,20 +183,24 @@ class SqlProductRepository:
             if found is None:
                 return None
             percent = (Decimal(found[4]) / 100).quantize(Decimal("0.01"))  # stored as hundredths
-            row = TakenProduct(found[0], found[1], found[2], found[3], percent, found[5])
+            row = TakenProduct(found[0], found[1], found[2], found[3], percent, found[5], found[6], found[7])
         else:
-            result = (
-                await (await self._session.connection()).execute(
-                    _TAKE, {"pid": product_id, "qty": quantity, "now": now}
-                )
-            ).first()
-            if result is None:
+            connection = await self._session.connection()
+            parameters = {"pid": product_id, "qty": quantity, "now": now}
+            variant = (await connection.execute(_TAKE_VARIANT, parameters)).first()
+            if variant is None:
                 return None
-            row = TakenProduct(*result)
+            result = (await connection.execute(_TAKE_PRODUCT, parameters)).one()
+            pid, name, sku, price, percent, stock = result
+            row = TakenProduct(pid, name, sku, price, percent, stock, variant[0], variant[1])
+        self._keep_loaded(product_id, row.stock_quantity)
+        return row
+
+    def _keep_loaded(self, product_id: int, stock: int) -> None:
+        """Keep an already-loaded Product in step with its row (without making it a change to flush)."""
         loaded = self._session.identity_map.get(self._session.identity_key(Product, product_id))
         if isinstance(loaded, Product):
-            loaded.stock_quantity = row.stock_quantity  # keep an already-loaded Product in step
-        return row
+            set_committed_value(loaded, "stock_quantity", stock)
 
     async def add_many(self, items: Sequence[Product]) -> None:
         if not items:
@@ -195,14 +218,24 @@ class SqlProductRepository:
 
 _INSERT_MOVEMENTS = stock_movements.insert()
 
-# Built once: the checkout hot path runs it once per order line.
-_TAKE = (
-    products.update()
+# Built once: the checkout hot path runs them once per order line (on PostgreSQL, as one statement:
+# see `pg_fast_path`). The variant first, then the product's total: the order every stock change
+# takes the two rows in.
+_TAKE_VARIANT = (
+    product_variants.update()
     .where(
-        products.c.id == sa.bindparam("pid"),
-        products.c.is_active.is_(True),
-        products.c.stock_quantity >= sa.bindparam("qty"),
+        _V.product_id == sa.bindparam("pid"),
+        _V.is_default.is_(True),
+        _V.is_active.is_(True),
+        _V.stock_quantity >= sa.bindparam("qty"),
+        sa.exists().where(products.c.id == sa.bindparam("pid"), products.c.is_active.is_(True)),
     )
+    .values(stock_quantity=_V.stock_quantity - sa.bindparam("qty"), updated_at=sa.bindparam("now"))
+    .returning(_V.id, _V.stock_quantity)
+)
+_TAKE_PRODUCT = (
+    products.update()
+    .where(products.c.id == sa.bindparam("pid"))
     .values(stock_quantity=products.c.stock_quantity - sa.bindparam("qty"), updated_at=sa.bindparam("now"))
     .returning(
         products.c.id,
@@ -220,11 +253,17 @@ class SqlStockMovementRepository:
         self._session = session
 
     async def add(self, movement: StockMovement) -> None:
+        if movement.variant_id is None:
+            movement.variant_id = (await default_variants(self._session, [movement.product_id])).get(
+                movement.product_id
+            )
         self._session.add(movement)
         await self._session.flush()
 
     async def add_many(self, movements: Sequence[StockMovement]) -> None:
         if movements:
+            missing = [m.product_id for m in movements if m.variant_id is None]
+            defaults = await default_variants(self._session, missing)
             # One multi-row insert: cheaper than the unit of work's per-object flush.
             connection = await self._session.connection()
             await connection.execute(
@@ -232,6 +271,9 @@ class SqlStockMovementRepository:
                 [
                     {
                         "product_id": m.product_id,
+                        "variant_id": m.variant_id
+                        if m.variant_id is not None
+                        else defaults.get(m.product_id),
                         "delta": m.delta,
                         "reason": m.reason,
                         "balance_after": m.balance_after,

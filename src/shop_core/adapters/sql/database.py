@@ -12,6 +12,7 @@ from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from shop_core.adapters.sql.orm import map_domain
+from shop_core.adapters.sql.variant_rows import ShopSession
 
 
 @dataclass
@@ -51,7 +52,9 @@ def open_database(url: str, *, pool_size: int = 10, echo: bool = False) -> Datab
     engine = config.get_engine()
     if engine.dialect.name == "sqlite":
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
-    sessions = async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+    sessions = async_sessionmaker(
+        engine, expire_on_commit=False, autoflush=False, sync_session_class=ShopSession
+    )
     return Database(engine=engine, sessions=sessions)
 
 

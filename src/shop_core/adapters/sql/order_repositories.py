@@ -40,6 +40,8 @@ from shop_core.ports.orders import OrderFilter, PlacementKey, StoredKey
 
 _LINE_FIELDS = (
     "product_id",
+    "variant_id",
+    "variant_name",
     "product_name",
     "sku",
     "unit_price",
@@ -63,6 +65,7 @@ _COMPLETE_KEY = (
 def _movement_row(m: OrderStockMovement) -> dict[str, Any]:
     return {
         "product_id": m.product_id,
+        "variant_id": m.variant_id,
         "delta": m.delta,
         "reason": m.reason,
         "balance_after": m.balance_after,

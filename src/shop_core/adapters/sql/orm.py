@@ -122,6 +122,8 @@ products = sa.Table(
     sa.Column("is_active", sa.Boolean, nullable=False, server_default=sa.true()),
     sa.Column("created_at", DateTimeUTC(timezone=True), nullable=False, index=True),
     sa.Column("updated_at", DateTimeUTC(timezone=True), nullable=False),
+    # [{"name": "Size", "values": ["S", "M"]}, ...]: what the variants differ by; [] for none.
+    sa.Column("options", sa.JSON, nullable=False, server_default="[]"),
     sa.CheckConstraint("stock_quantity >= 0", name="stock_not_negative"),
     sa.CheckConstraint("price >= 0", name="price_not_negative"),
     sa.CheckConstraint("cost_price IS NULL OR cost_price >= 0", name="cost_price_not_negative"),
@@ -130,11 +132,36 @@ products = sa.Table(
     sa.Index("ix_products_name", "name"),
 )
 
+# The unit that is stocked and sold. Every product has at least one; a product without options has
+# exactly one, its default variant (`is_default`), which carries the product's own sku and stock.
+# The product's `stock_quantity` is the sum over its active variants, kept in step in the same
+# transaction as every change of a variant's stock.
+product_variants = sa.Table(
+    "product_variants",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("product_id", sa.Integer, sa.ForeignKey("products.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("sku", sa.String(64), nullable=False, unique=True),
+    sa.Column("is_default", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("options", sa.JSON, nullable=False, server_default="{}"),
+    sa.Column("price", sa.BigInteger),  # NULL: the product's price
+    sa.Column("stock_quantity", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("weight_grams", sa.Integer),
+    sa.Column("is_active", sa.Boolean, nullable=False, server_default=sa.true()),
+    sa.Column("created_at", DateTimeUTC(timezone=True), nullable=False),
+    sa.Column("updated_at", DateTimeUTC(timezone=True), nullable=False),
+    sa.CheckConstraint("stock_quantity >= 0", name="stock_not_negative"),
+    sa.CheckConstraint("price IS NULL OR price >= 0", name="price_not_negative"),
+    sa.CheckConstraint("weight_grams IS NULL OR weight_grams >= 0", name="weight_not_negative"),
+    sa.Index("ix_product_variants_product_id", "product_id"),
+)
+
 stock_movements = sa.Table(
     "stock_movements",
     metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
     sa.Column("product_id", sa.Integer, sa.ForeignKey("products.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("variant_id", sa.Integer, sa.ForeignKey("product_variants.id", ondelete="CASCADE")),
     sa.Column("delta", sa.Integer, nullable=False),
     sa.Column("reason", sa.String(200), nullable=False),
     sa.Column("balance_after", sa.Integer, nullable=False),
@@ -212,6 +239,11 @@ order_lines = sa.Table(
         nullable=False,
         index=True,
     ),
+    # RESTRICT too: a variant that orders reference is deactivated, never erased.
+    sa.Column(
+        "variant_id", sa.Integer, sa.ForeignKey("product_variants.id", ondelete="RESTRICT"), index=True
+    ),
+    sa.Column("variant_name", sa.String(320), nullable=False, server_default=""),
     sa.Column("product_name", sa.String(200), nullable=False),
     sa.Column("sku", sa.String(64), nullable=False),
     sa.Column("unit_price", sa.BigInteger, nullable=False),

@@ -137,6 +137,8 @@ _ORDER_PARAMETERS = tuple((f"orders.{c}", c) for c in ORDER_COLUMNS)
 _JSON_PARAMETERS = tuple((f"orders.{c}", c) for c in ("shipping_address", "billing_address"))
 _LINE_COLUMNS = (
     _column("order_lines", "product_id", "int"),
+    _column("order_lines", "variant_id", "int"),
+    _column("order_lines", "variant_name", "text"),
     _column("order_lines", "product_name", "text"),
     _column("order_lines", "sku", "text"),
     _column("order_lines", "unit_price", "bigint"),
@@ -147,6 +149,7 @@ _LINE_COLUMNS = (
 )
 _MOVEMENT_COLUMNS = (
     _column("stock_movements", "product_id", "int"),
+    _column("stock_movements", "variant_id", "int"),
     _column("stock_movements", "delta", "int"),
     _column("stock_movements", "reason", "text"),
     _column("stock_movements", "balance_after", "int"),
@@ -203,12 +206,23 @@ _CLAIM_KEY = (
 )
 
 _take = _Parameters(["product_id", "quantity", "now"])  # $1, $2, $3 in that order
-_TAKE_STOCK = (
-    f"UPDATE products SET stock_quantity = stock_quantity - {_take('quantity')},"  # noqa: S608
-    f" updated_at = {_take('now')}"
-    f" WHERE id = {_take('product_id')} AND is_active AND stock_quantity >= {_take('quantity')}"
-    " RETURNING id, name, sku, price, discount_percentage, stock_quantity"
+# The product's default variant first, then the product's total: the order every stock change takes
+# the two rows in. One round trip.
+_TAKE_STOCK = f"""
+WITH v AS (
+    UPDATE product_variants SET stock_quantity = stock_quantity - {_take("quantity")},
+        updated_at = {_take("now")}
+    WHERE product_id = {_take("product_id")} AND is_default AND is_active
+        AND stock_quantity >= {_take("quantity")}
+        AND EXISTS (SELECT 1 FROM products WHERE id = {_take("product_id")} AND is_active)
+    RETURNING id, stock_quantity
 )
+UPDATE products SET stock_quantity = products.stock_quantity - {_take("quantity")},
+    updated_at = {_take("now")}
+FROM v WHERE products.id = {_take("product_id")}
+RETURNING products.id, products.name, products.sku, products.price, products.discount_percentage,
+    products.stock_quantity, v.id, v.stock_quantity
+"""  # noqa: S608
 
 _JOB_COLUMNS = (
     "name",
@@ -249,8 +263,9 @@ class PgFastPath:
         return await self._adapted.driver_connection.fetchrow(_PEEK_USER, user_id)
 
     async def take_stock(self, product_id: int, quantity: int, now: datetime) -> Any | None:
-        """Take `quantity` of an active product if it has that many: its (id, name, sku, price,
-        discount_percentage in hundredths, stock_quantity) after, or None."""
+        """Take `quantity` from an active product's default variant if it has that many: the
+        product's (id, name, sku, price, discount_percentage in hundredths, stock_quantity) after,
+        with the variant's (id, stock_quantity), or None."""
         connection = await self._in_transaction()
         return await connection.fetchrow(
             _TAKE_STOCK, *_take.values({"product_id": product_id, "quantity": quantity, "now": now})
