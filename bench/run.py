@@ -690,7 +690,14 @@ async def _products_for_checkout(url: str) -> list[int]:
     try:
         ids = [r[0] for r in await conn.fetch("SELECT id FROM products WHERE is_active ORDER BY id")]
         await conn.execute("UPDATE products SET stock_quantity = $1 WHERE is_active", CHECKOUT_STOCK)
+        # Stock lives on the products' (default) variants; their total is the product's.
+        await conn.execute(
+            "UPDATE product_variants SET stock_quantity = $1"
+            " WHERE product_id IN (SELECT id FROM products WHERE is_active)",
+            CHECKOUT_STOCK,
+        )
         await conn.execute("VACUUM ANALYZE products")
+        await conn.execute("VACUUM ANALYZE product_variants")
         return ids
     finally:
         await conn.close()
