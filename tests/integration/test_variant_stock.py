@@ -100,6 +100,7 @@ async def test_a_sale_and_its_cancellation_move_the_variant_and_name_it(shop: Sh
     assert await rows.variants() == [("MUG-1", 10, True, 10)]
 
     [(variant_id,)] = await rows.all("SELECT id FROM product_variants")
+    assert [(i.variant_id, i.variant_name) for i in placed.order.items] == [(variant_id, "")]
     assert await rows.all("SELECT variant_id, variant_name FROM order_lines") == [(variant_id, "")]
     assert await rows.all("SELECT variant_id, delta, balance_after FROM stock_movements ORDER BY id") == [
         (variant_id, 10, 10),

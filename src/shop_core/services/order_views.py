@@ -31,6 +31,18 @@ class OrderItemView(msgspec.Struct, kw_only=True):
     the cart showed as its `unit_price`."""
 
     product_id: int
+    variant_id: Annotated[
+        int | None,
+        msgspec.Meta(
+            description="The variant the line was taken from (null for orders placed before variants)."
+        ),
+    ] = None
+    variant_name: Annotated[
+        str,
+        msgspec.Meta(
+            description='The variant\'s option values, "M / Red"; "" for a product without options.'
+        ),
+    ] = ""
     product_name: str
     sku: str
     unit_price: Annotated[
@@ -118,6 +130,8 @@ def order_view(order: Order, events: list[OrderEvent] | None = None) -> OrderVie
         items=[
             OrderItemView(
                 product_id=line.product_id,
+                variant_id=line.variant_id,
+                variant_name=line.variant_name,
                 product_name=line.product_name,
                 sku=line.sku,
                 unit_price=money(line.unit_price),
