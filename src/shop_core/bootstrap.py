@@ -138,16 +138,12 @@ class Shop:
             currency=settings.currency,
             secret=settings.secret_key,
         )
-        self.orders = Orders(
-            order_context_of(settings, ports, self.cart.context),
-            self.cart.context,
-            secret=settings.secret_key,
-        )
+        orders = order_context_of(settings, ports, self.cart.context)
+        self.payments = Payments(PaymentContext(orders, ports.gateways, ports.metrics))
+        self.orders = Orders(orders, self.cart.context, self.payments, secret=settings.secret_key)
         self.invoices = Invoices(
             InvoiceContext(ports.uow, ports.clock, ports.invoice_renderer, settings.store_name)
         )
-        self.payments = Payments(PaymentContext(self.orders.context, ports.gateways, ports.metrics))
-        self.orders.bind_payments(self.payments)
         self.jobs = Jobs(
             uow=ports.uow,
             clock=ports.clock,

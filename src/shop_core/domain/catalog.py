@@ -132,9 +132,9 @@ class TakenProduct:
     discount_percentage: Decimal
     stock_quantity: int
     """What is left after the take."""
-    variant_id: int | None = None
+    variant_id: int
     """The variant the stock was taken from."""
-    variant_stock: int | None = None
+    variant_stock: int
     """What that variant has left (the product's `stock_quantity` is the sum over its variants)."""
 
     @property

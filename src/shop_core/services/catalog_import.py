@@ -13,9 +13,7 @@ was exported. Any other cell is read trimmed, as a person typing a file expects.
 
 from __future__ import annotations
 
-import csv
 import dataclasses
-import io
 import re
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -41,6 +39,7 @@ from shop_core.ports.clock import Clock
 from shop_core.ports.persistence import UnitOfWork, UnitOfWorkFactory
 from shop_core.services.cache_aside import CacheAside
 from shop_core.services.catalog_commands import CreateProduct
+from shop_core.services.csv_records import read_header
 
 COLUMNS = (
     "sku",
@@ -92,16 +91,7 @@ class ImportReport:
 def read_csv(data: bytes) -> Iterator[tuple[int, dict[str, str] | str]]:
     """(line number, row) for every data row of a UTF-8 CSV; a string instead of a row says why
     that line cannot be read. Raises InvalidInput when the header itself is unusable."""
-    text = data.decode("utf-8-sig", errors="surrogateescape")
-    reader = csv.reader(io.StringIO(text, newline=""))
-    try:
-        header = [h.strip().lower() for h in next(reader)]
-    except StopIteration:
-        raise InvalidInput.field("file", "The file is empty.") from None
-    except csv.Error as exc:
-        raise InvalidInput.field("file", f"The header cannot be read: {exc}.") from None
-    if _has_surrogates("".join(header)):  # checked first: such names cannot be shown in a message
-        raise InvalidInput.field("file", "Bad header (not UTF-8).")
+    header, records = read_header(data)
     missing = [c for c in REQUIRED if c not in header]
     unknown = [h for h in header if h not in COLUMNS]
     repeated = sorted({h for h in header if header.count(h) > 1})
@@ -110,29 +100,13 @@ def read_csv(data: bytes) -> Iterator[tuple[int, dict[str, str] | str]]:
         problems += [f"unknown columns: {', '.join(unknown)}"] if unknown else []
         problems += [f"repeated columns: {', '.join(repeated)}"] if repeated else []
         raise InvalidInput.field("file", "Bad header (" + "; ".join(problems) + ").")
-    while True:
-        line = reader.line_num + 1  # where the next record starts (it may span several lines)
-        try:
-            cells = next(reader)
-        except StopIteration:
-            return
-        except csv.Error as exc:
-            yield line, f"unreadable CSV: {exc}"
-            continue
-        if not any(c.strip() for c in cells):
-            continue
-        if _has_surrogates("".join(cells)):
-            yield line, "not valid UTF-8 text (save the file as UTF-8)"
-        elif any("\x00" in c for c in cells):
-            yield line, "contains a NUL character"
+    for line, cells in records:
+        if isinstance(cells, str):
+            yield line, cells
         elif len(cells) != len(header):
             yield line, f"expected {len(header)} columns, found {len(cells)}"
         else:
             yield line, dict(zip(header, (unescape_cell(c) for c in cells), strict=True))
-
-
-def _has_surrogates(text: str) -> bool:
-    return any("\udc80" <= ch <= "\udcff" for ch in text)
 
 
 class _Catalog:

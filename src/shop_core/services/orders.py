@@ -249,7 +249,7 @@ async def _place(
                     product.id,
                     -quantity,
                     sale,
-                    product.variant_stock if product.variant_stock is not None else product.stock_quantity,
+                    product.variant_stock,
                     now,
                     actor.label,
                     order.number,
@@ -697,15 +697,11 @@ class Orders:
     `actor` says who asks: customers see and cancel only their own orders; staff see all and move
     them (checked here, in the core)."""
 
-    def __init__(self, context: OrderContext, carts: CartContext, *, secret: str) -> None:
+    def __init__(self, context: OrderContext, carts: CartContext, payments: Payments, *, secret: str) -> None:
         self.context = context
         self._carts = carts
+        self._payments = payments  # cancelling a paid order refunds it first, through its gateway
         self._secret = secret
-        self._payments: Payments | None = None
-
-    def bind_payments(self, payments: Payments) -> None:
-        """Cancelling a paid order refunds it first, through the payments area (built after this one)."""
-        self._payments = payments
 
     async def place_order(
         self, user_id: int, actor: Actor, cmd: PlaceOrder, *, idempotency_key: str | None = None
@@ -766,7 +762,6 @@ class Orders:
 
     async def cancel_order(self, order_id: int, actor: Actor, note: str = "") -> OrderView:
         """A paid order cancelled by staff is refunded through its gateway first."""
-        assert self._payments is not None, "bootstrap binds the payments area"
         return await self._payments.cancel_order(order_id, actor, note)
 
     async def change_order_status(self, order_id: int, cmd: ChangeOrderStatus, actor: Actor) -> OrderView:

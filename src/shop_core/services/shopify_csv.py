@@ -13,8 +13,6 @@ case-insensitively with surrounding whitespace trimmed, and so are `Published` a
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -23,6 +21,7 @@ from html.parser import HTMLParser
 
 from shop_core.domain.errors import InvalidInput
 from shop_core.domain.money import MAX_AMOUNT, round_half_up
+from shop_core.services.csv_records import read_header
 
 MAX_ROWS = 100_000
 MAX_OPTIONS = 3
@@ -345,37 +344,7 @@ def _grams(cell: str) -> int | None:
 def _records(data: bytes, max_rows: int) -> Iterator[tuple[int, dict[str, str] | str]]:
     """(line, row by lowercased column) for every non-blank data row; a string says why that line
     cannot be read. Cells are trimmed; the header's unknown and repeated columns are dropped."""
-    text = data.decode("utf-8-sig", errors="surrogateescape")
-    reader = csv.reader(io.StringIO(text, newline=""))
-    columns, width = _header(reader)
-    rows = 0
-    while True:
-        line = reader.line_num + 1  # where the next record starts (it may span several lines)
-        try:
-            cells = next(reader)
-        except StopIteration:
-            return
-        except csv.Error as exc:
-            yield line, f"unreadable CSV: {exc}"
-            continue
-        if not any(c.strip() for c in cells):
-            continue
-        rows += 1
-        if rows > max_rows:
-            raise InvalidInput.field("file", f"The file has more than {max_rows} rows: split it.")
-        yield line, _row(cells, columns, width)
-
-
-def _header(reader: Iterator[list[str]]) -> tuple[dict[str, int], int]:
-    """Each column's index by its lowercased name, and how many columns the header has."""
-    try:
-        header = [h.strip().lower() for h in next(reader)]
-    except StopIteration:
-        raise InvalidInput.field("file", "The file is empty.") from None
-    except csv.Error as exc:
-        raise InvalidInput.field("file", f"The header cannot be read: {exc}.") from None
-    if _has_surrogates("".join(header)):
-        raise InvalidInput.field("file", "Bad header (not UTF-8).")
+    header, records = read_header(data)
     if missing := [c for c in REQUIRED if c not in header]:
         raise InvalidInput.field(
             "file", f"Not a Shopify product CSV (missing columns: {', '.join(missing)})."
@@ -383,21 +352,16 @@ def _header(reader: Iterator[list[str]]) -> tuple[dict[str, int], int]:
     columns: dict[str, int] = {}
     for index, name in enumerate(header):
         columns.setdefault(name, index)  # a repeated column: the first one counts, as Shopify reads it
-    return columns, len(header)
+    for rows, (line, cells) in enumerate(records, start=1):
+        if rows > max_rows:
+            raise InvalidInput.field("file", f"The file has more than {max_rows} rows: split it.")
+        yield line, cells if isinstance(cells, str) else _row(cells, columns, len(header))
 
 
 def _row(cells: list[str], columns: dict[str, int], width: int) -> dict[str, str] | str:
-    if _has_surrogates("".join(cells)):
-        return "not valid UTF-8 text (save the file as UTF-8)"
-    if any("\x00" in c for c in cells):
-        return "contains a NUL character"
     if any(c.strip() for c in cells[width:]):  # a shorter row only lacks empty cells at its end
         return f"expected {width} columns, found {len(cells)}"
     return {name: cells[i].strip() if i < len(cells) else "" for name, i in columns.items()}
-
-
-def _has_surrogates(text: str) -> bool:
-    return any("\udc80" <= ch <= "\udcff" for ch in text)
 
 
 _BREAK_BEFORE = frozenset({"br", "p"})

@@ -15,7 +15,6 @@ from litestar.openapi.spec import Example
 from litestar.params import HeaderParameter, Parameter, QueryParameter
 
 from shop_core.bootstrap import Shop
-from shop_core.domain.actors import Actor
 from shop_core.domain.errors import AuthenticationFailed, InvalidInput, PermissionDenied
 from shop_core.domain.ids import MAX_ID
 from shop_core.services.order_commands import IDEMPOTENCY_KEY, ChangeOrderStatus, Checkout, PlaceOrder
@@ -61,12 +60,8 @@ MOVE_RESPONSES = {
 }
 
 
-def actor(user: UserView) -> Actor:
-    return actor_of(user)
-
-
 async def place_order(shop: Shop, user: UserView, data: PlaceOrder, key: str | None) -> Response[OrderView]:
-    placed = await shop.orders.place_order(user.id, actor(user), data, idempotency_key=key)
+    placed = await shop.orders.place_order(user.id, actor_of(user), data, idempotency_key=key)
     return Response(placed.order, status_code=201)
 
 
@@ -117,7 +112,7 @@ class OrderController(Controller):
     ) -> PageOf[OrderView]:
         offset, limit = window(page, page_size)
         found = await shop.orders.list_orders(
-            actor(request.user), status=status, user_id=user, offset=offset, limit=limit
+            actor_of(request.user), status=status, user_id=user, offset=offset, limit=limit
         )
         return page_of(request, found.items, found.total, page, page_size)
 
@@ -171,7 +166,7 @@ class OrderController(Controller):
     async def get_order(
         self, shop: NamedDependency[Shop], request: Request[UserView, Any, Any], order_id: OrderId
     ) -> OrderView:
-        return await shop.orders.get_order(order_id, actor(request.user))
+        return await shop.orders.get_order(order_id, actor_of(request.user))
 
     @put(
         "/{order_id:int}",
@@ -188,7 +183,7 @@ class OrderController(Controller):
         order_id: OrderId,
         data: Annotated[ChangeOrderStatus, doc.STATUS_BODY],
     ) -> OrderView:
-        return await shop.orders.change_order_status(order_id, data, actor(request.user))
+        return await shop.orders.change_order_status(order_id, data, actor_of(request.user))
 
     @patch(
         "/{order_id:int}",
@@ -205,7 +200,7 @@ class OrderController(Controller):
         order_id: OrderId,
         data: Annotated[ChangeOrderStatus, doc.STATUS_BODY],
     ) -> OrderView:
-        return await shop.orders.change_order_status(order_id, data, actor(request.user))
+        return await shop.orders.change_order_status(order_id, data, actor_of(request.user))
 
     @delete(
         "/{order_id:int}",
@@ -225,7 +220,7 @@ class OrderController(Controller):
     async def cancel(
         self, shop: NamedDependency[Shop], request: Request[UserView, Any, Any], order_id: OrderId
     ) -> OrderView:
-        return await shop.orders.cancel_order(order_id, actor(request.user))
+        return await shop.orders.cancel_order(order_id, actor_of(request.user))
 
     @get(
         "/{order_id:int}/invoice",
@@ -243,7 +238,7 @@ class OrderController(Controller):
     async def invoice(
         self, shop: NamedDependency[Shop], request: Request[UserView, Any, Any], order_id: OrderId
     ) -> Response[bytes]:
-        found = await shop.invoices.order_invoice(order_id, actor(request.user))
+        found = await shop.invoices.order_invoice(order_id, actor_of(request.user))
         return Response(
             found.pdf,
             media_type=request.accept.best_match(list(INVOICE_TYPES), default=PDF) or PDF,
@@ -265,7 +260,7 @@ class OrderController(Controller):
     async def payments(
         self, shop: NamedDependency[Shop], request: Request[UserView, Any, Any], order_id: OrderId
     ) -> list[PaymentView]:
-        return await shop.payments.payments_of_order(order_id, actor(request.user))
+        return await shop.payments.payments_of_order(order_id, actor_of(request.user))
 
     @post(
         "/{order_id:int}/confirm-cash",
@@ -285,7 +280,7 @@ class OrderController(Controller):
     async def confirm_cash(
         self, shop: NamedDependency[Shop], request: Request[UserView, Any, Any], order_id: OrderId
     ) -> PaymentView:
-        return await shop.payments.confirm_cash_for_order(order_id, actor(request.user))
+        return await shop.payments.confirm_cash_for_order(order_id, actor_of(request.user))
 
 
 async def checkout(
@@ -294,6 +289,6 @@ async def checkout(
     """The cart controller's checkout: the customer's cart (with the guest cart the token names
     merged into it first) becomes an order and is emptied."""
     placed = await shop.orders.checkout_cart(
-        user.id, actor(user), data, idempotency_key=key, guest_cart_token=guest_cart_token
+        user.id, actor_of(user), data, idempotency_key=key, guest_cart_token=guest_cart_token
     )
     return Response(placed.order, status_code=201)

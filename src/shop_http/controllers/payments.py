@@ -20,12 +20,12 @@ from shop_core.domain.orders import PaymentMethod
 from shop_core.services.payment_views import PaymentView, RefundPayment, StartPayment
 from shop_core.services.views import UserView
 from shop_http.api_docs import payments as doc
-from shop_http.controllers.orders import IdempotencyKey, actor
+from shop_http.controllers.orders import IdempotencyKey
 from shop_http.errors import RATE_LIMITED, REQUEST_TOO_LARGE
 from shop_http.openapi import BEARER, documented, page_past_the_end, raises
 from shop_http.pagination import DEFAULT_PAGE_SIZE, PageNumber, PageOf, PageSize, page_of, window
 from shop_http.payment_callbacks import MAX_TRAN_ID, ReturnAnswer, WebhookAnswer
-from shop_http.security import NO_AUTH, PUBLIC, requires_staff
+from shop_http.security import NO_AUTH, PUBLIC, actor_of, requires_staff
 
 PaymentId = Annotated[
     int, Parameter(ge=1, le=MAX_ID, description="The payment's id.", examples=[Example(value=1)])
@@ -59,7 +59,7 @@ RETURN_RESPONSES = {
 async def start_payment(
     shop: Shop, user: UserView, data: StartPayment, key: str | None
 ) -> Response[PaymentView]:
-    started = await shop.payments.start_payment(data, actor(user), key)
+    started = await shop.payments.start_payment(data, actor_of(user), key)
     return Response(started.payment, status_code=201 if started.created else 200)
 
 
@@ -202,7 +202,7 @@ class PaymentController(Controller):
     ) -> PageOf[PaymentView]:
         offset, limit = window(page, page_size)
         found = await shop.payments.list_payments(
-            actor(request.user), status=status, held=held, offset=offset, limit=limit
+            actor_of(request.user), status=status, held=held, offset=offset, limit=limit
         )
         return page_of(request, found.items, found.total, page, page_size)
 
@@ -222,7 +222,7 @@ class PaymentController(Controller):
     async def get_payment(
         self, shop: NamedDependency[Shop], request: Request[UserView, Any, Any], payment_id: PaymentId
     ) -> PaymentView:
-        return await shop.payments.get_payment(payment_id, actor(request.user))
+        return await shop.payments.get_payment(payment_id, actor_of(request.user))
 
     @post(
         "/{payment_id:int}/verify",
@@ -243,7 +243,7 @@ class PaymentController(Controller):
     async def verify(
         self, shop: NamedDependency[Shop], request: Request[UserView, Any, Any], payment_id: PaymentId
     ) -> PaymentView:
-        return await shop.payments.verify_payment(payment_id, actor(request.user))
+        return await shop.payments.verify_payment(payment_id, actor_of(request.user))
 
     @post(
         "/{payment_id:int}/refund",
@@ -273,7 +273,7 @@ class PaymentController(Controller):
     ) -> PaymentView:
         """No body (or `{}`) refunds all that is left."""
         cmd = data if data is not None else RefundPayment()
-        return await shop.payments.refund_payment(payment_id, cmd, actor(request.user))
+        return await shop.payments.refund_payment(payment_id, cmd, actor_of(request.user))
 
 
 async def _webhook(shop: Shop, request: Request[Any, Any, Any], gateway: PaymentMethod) -> WebhookAnswer:
