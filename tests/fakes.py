@@ -18,6 +18,7 @@ from shop_core.domain.errors import Conflict
 from shop_core.domain.jobs import Job
 from shop_core.domain.stock import StockMovement
 from shop_core.domain.users import User
+from shop_core.domain.variants import Variant, product_price, product_stock
 from shop_core.ports.cart import CartLimitReached
 from shop_core.ports.catalog import ProductFilter
 from shop_core.settings import Environment, Settings
@@ -141,12 +142,20 @@ class FakeCategoryRepository:
 
 
 class FakeProductRepository:
+    """Products with their variants, as the database keeps them: a new product gets its default
+    variant, and the legacy fields (sku, stock) write through to it."""
+
     def __init__(
-        self, rows: dict[int, Product], movements: dict[int, StockMovement], ids: itertools.count[int]
+        self,
+        rows: dict[int, Product],
+        movements: dict[int, StockMovement],
+        ids: itertools.count[int],
+        variants: FakeVariantRepository,
     ) -> None:
         self._rows = rows
         self._movements = movements
         self._ids = ids
+        self._variants = variants
 
     async def _check_unique(self, product: Product) -> None:
         if await self.sku_taken(product.sku, other_than=product.id) or await self.slug_taken(
@@ -159,6 +168,7 @@ class FakeProductRepository:
         await self._check_unique(product)
         product.id = next(self._ids)
         self._rows[product.id] = product
+        self._variants.add_default(product)
         return product
 
     async def get(self, product_id: int, *, for_update: bool = False) -> Product | None:
@@ -187,21 +197,25 @@ class FakeProductRepository:
         assert product.id is not None
         await self._check_unique(product)
         self._rows[product.id] = product
+        self._variants.follow(product)
 
     async def delete(self, product: Product) -> None:
         assert product.id is not None
         self._rows.pop(product.id, None)
+        self._variants.drop_product(product.id)
         for key in [k for k, m in self._movements.items() if m.product_id == product.id]:
             del self._movements[key]  # ON DELETE CASCADE
 
     async def change_stock(self, product_id: int, delta: int, variant_id: int | None = None) -> int | None:
-        # The fake keeps no variants: every product is its own default variant.
         product = self._rows.get(product_id)
-        if product is None or product.stock_quantity + delta < 0:
+        variant = self._variants.which(product_id, variant_id)
+        if product is None or variant is None or variant.stock_quantity + delta < 0:
             return None
-        product.stock_quantity += delta
+        variant.stock_quantity += delta
+        if variant.is_active:
+            product.stock_quantity += delta
         product.updated_at = datetime.now(UTC)
-        return product.stock_quantity
+        return variant.stock_quantity
 
     async def add_many(self, products: Sequence[Product]) -> None:
         skus = [p.sku for p in products]
@@ -213,9 +227,93 @@ class FakeProductRepository:
         for product in products:
             product.id = next(self._ids)
             self._rows[product.id] = product
+            self._variants.add_default(product)
 
     async def page(self, *, offset: int, limit: int) -> list[Product]:
         return [self._rows[key] for key in sorted(self._rows)[offset : offset + limit]]
+
+
+class FakeVariantRepository:
+    def __init__(
+        self, rows: dict[int, Variant], products: dict[int, Product], ids: itertools.count[int]
+    ) -> None:
+        self._rows = rows
+        self._products = products
+        self._ids = ids
+
+    def add_default(self, product: Product) -> None:
+        assert product.id is not None
+        variant = Variant(product.id, product.sku, stock_quantity=product.stock_quantity, is_default=True)
+        variant.id = next(self._ids)
+        self._rows[variant.id] = variant
+
+    def follow(self, product: Product) -> None:
+        """The default variant takes the product's sku and stock (the legacy fields)."""
+        for variant in self._rows.values():
+            if variant.product_id == product.id and variant.is_default:
+                variant.sku, variant.stock_quantity = product.sku, product.stock_quantity
+
+    def drop_product(self, product_id: int) -> None:
+        for key in [k for k, v in self._rows.items() if v.product_id == product_id]:
+            del self._rows[key]
+
+    def which(self, product_id: int, variant_id: int | None) -> Variant | None:
+        return next(
+            (
+                v
+                for v in self._rows.values()
+                if v.product_id == product_id and (v.id == variant_id if variant_id else v.is_default)
+            ),
+            None,
+        )
+
+    def _refresh(self, product_id: int) -> None:
+        product = self._products.get(product_id)
+        if product is not None:
+            mine = [v for v in self._rows.values() if v.product_id == product_id]
+            product.stock_quantity = product_stock(mine)
+
+    async def for_product(self, product_id: int, *, for_update: bool = False) -> list[Variant]:
+        return [self._rows[k] for k in sorted(self._rows) if self._rows[k].product_id == product_id]
+
+    async def for_products(self, product_ids: Sequence[int]) -> dict[int, list[Variant]]:
+        found: dict[int, list[Variant]] = {}
+        for key in sorted(self._rows):
+            if self._rows[key].product_id in product_ids:
+                found.setdefault(self._rows[key].product_id, []).append(self._rows[key])
+        return found
+
+    async def get(self, variant_id: int) -> Variant | None:
+        return self._rows.get(variant_id)
+
+    async def sku_owner(self, sku: str) -> int | None:
+        for variant in self._rows.values():
+            if variant.sku == sku:
+                return variant.product_id
+        return next((key for key, p in self._products.items() if p.sku == sku), None)
+
+    async def add(self, variant: Variant) -> Variant:
+        if any(v.sku == variant.sku for v in self._rows.values()):
+            raise Conflict(f"The sku {variant.sku!r} is already in use.")
+        variant.id = next(self._ids)
+        self._rows[variant.id] = variant
+        self._refresh(variant.product_id)
+        return variant
+
+    async def save(self, variant: Variant) -> None:
+        assert variant.id is not None
+        if any(v.sku == variant.sku and key != variant.id for key, v in self._rows.items()):
+            raise Conflict(f"The sku {variant.sku!r} is already in use.")
+        self._rows[variant.id] = variant
+        self._refresh(variant.product_id)
+
+    async def delete(self, variant: Variant) -> None:
+        assert variant.id is not None
+        self._rows.pop(variant.id, None)
+        self._refresh(variant.product_id)
+
+    async def is_ordered(self, variant_id: int) -> bool:
+        return False  # orders are exercised against the real databases
 
 
 class FakeStockMovementRepository:
@@ -289,13 +387,17 @@ class FakeCatalogReader:
             checks.append(product.category_id in within)
         if query.search:
             needle = query.search.lower()
+            skus = [v.sku for v in self._variants(product)]
             checks.append(
-                any(needle in text.lower() for text in (product.name, product.description, product.sku))
+                any(
+                    needle in text.lower() for text in (product.name, product.description, product.sku, *skus)
+                )
             )
+        price = product_price(product.price, self._variants(product))
         if query.min_price is not None:
-            checks.append(product.price >= query.min_price)
+            checks.append(price >= query.min_price)
         if query.max_price is not None:
-            checks.append(product.price <= query.max_price)
+            checks.append(price <= query.max_price)
         if query.in_stock:
             checks.append(product.stock_quantity > 0)
         if query.low_stock_below is not None:
@@ -305,7 +407,17 @@ class FakeCatalogReader:
     def _row(self, product: Product) -> SimpleNamespace:
         category = self._db.categories.get(product.category_id) if product.category_id else None
         columns = {f.name: getattr(product, f.name) for f in dataclasses.fields(Product)}
-        return SimpleNamespace(**columns, category_name=category.name if category else None)
+        variants = self._variants(product)
+        columns |= {"price": product_price(product.price, variants), "base_price": product.price}
+        listed = [
+            {name: getattr(v, name) for name in ("id", "sku", "options", "price", "stock_quantity")}
+            | {"weight_grams": v.weight_grams, "is_active": v.is_active, "is_default": v.is_default}
+            for v in variants
+        ]
+        return SimpleNamespace(**columns, variants=listed, category_name=category.name if category else None)
+
+    def _variants(self, product: Product) -> list[Variant]:
+        return [v for key, v in sorted(self._db.variants.items()) if v.product_id == product.id]
 
 
 def _by_id(row: Product) -> int:
@@ -326,6 +438,8 @@ class FakeDatabase:
         self.category_ids = itertools.count(1)
         self.product_ids = itertools.count(1)
         self.movement_ids = itertools.count(1)
+        self.variants: dict[int, Variant] = {}
+        self.variant_ids = itertools.count(1)
         self.ordered_products: set[int] = set()
         self.jobs: dict[str, Job] = {}
         self.job_ids = itertools.count(1)
@@ -365,6 +479,7 @@ class FakeUnitOfWork:
         self._categories: dict[int, Category] = {}
         self._products: dict[int, Product] = {}
         self._movements: dict[int, StockMovement] = {}
+        self._variants: dict[int, Variant] = {}
         self._jobs: dict[str, Job] = {}
 
     async def __aenter__(self) -> Self:
@@ -377,11 +492,13 @@ class FakeUnitOfWork:
         self._categories = _copied(db.categories)
         self._products = _copied(db.products)
         self._movements = _copied(db.movements)
+        self._variants = _copied(db.variants)
         self._jobs = dict(db.jobs)
         self.jobs = FakeJobLedger(self._jobs, db.job_ids)
         self.users = FakeUserRepository(self._pending, db.ids)
         self.categories = FakeCategoryRepository(self._categories, self._products, db.category_ids)
-        self.products = FakeProductRepository(self._products, self._movements, db.product_ids)
+        self.variants = FakeVariantRepository(self._variants, self._products, db.variant_ids)
+        self.products = FakeProductRepository(self._products, self._movements, db.product_ids, self.variants)
         self.stock = FakeStockMovementRepository(self._movements, db.movement_ids)
         self.orders = FakeOrderRepository(db.ordered_products)
 
@@ -397,6 +514,7 @@ class FakeUnitOfWork:
         self._db.categories = _copied(self._categories)
         self._db.products = _copied(self._products)
         self._db.movements = _copied(self._movements)
+        self._db.variants = _copied(self._variants)
         self._db.jobs = dict(self._jobs)
         self._db.commits += 1
 

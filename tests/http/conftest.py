@@ -219,7 +219,7 @@ async def staff(client: Client) -> Account:
 
 # --- the catalog ---------------------------------------------------------------------------------
 
-PRODUCT_FIELDS = {
+PART_1_PRODUCT_FIELDS = {
     "id",
     "name",
     "slug",
@@ -236,6 +236,8 @@ PRODUCT_FIELDS = {
     "created_at",
     "updated_at",
 }
+# Part 2 ("Variants") adds what a product's variants differ by, and the variants themselves.
+PRODUCT_FIELDS = PART_1_PRODUCT_FIELDS | {"options", "variants"}
 STAFF_PRODUCT_FIELDS = PRODUCT_FIELDS | {"cost_price"}
 CATEGORY_FIELDS = {"id", "name", "slug", "parent", "description"}
 PAGE_FIELDS = {"count", "next", "previous", "results"}

@@ -510,10 +510,12 @@ async def test_patch_changes_only_the_fields_sent(catalog: Catalog) -> None:
     assert patched.status_code == 200, patched.text
     body = patched.json()
     changed = {"price", "category", "category_name", "discount_percentage", "final_price", "updated_at"}
+    changed.add("variants")  # the default variant's price is the product's (Part 2, "Variants")
     assert {k: v for k, v in body.items() if k not in changed} == {
         k: v for k, v in made.items() if k not in changed
     }
     assert (body["price"], body["final_price"], body["discount_percentage"]) == ("45.50", "40.95", "10.00")
+    assert [(v["price"], v["final_price"]) for v in body["variants"]] == [("45.50", "40.95")]
     assert (body["category"], body["category_name"]) == (shoes["id"], "Shoes")
     assert body["updated_at"] > made["updated_at"]
     assert (

@@ -140,13 +140,13 @@ async def test_after_a_commit_the_session_finds_its_connection_again(pg: Databas
         fast = await pg_fast_path.pg_fast_path(session)
         assert fast is not None
         assert await pg_fast_path.pg_fast_path(session) is fast  # kept for the transaction
-        await fast.take_stock(product_id, 1, T0)
+        await fast.take_stock(product_id, 1, T0, None)
         await session.commit()
         forget_connection(session)
         again = await pg_fast_path.pg_fast_path(session)
         assert again is not None
         assert again is not fast
-        await again.take_stock(product_id, 1, T0)
+        await again.take_stock(product_id, 1, T0, None)
         await session.rollback()  # the second transaction's statement goes with it
     assert await stock_seen_elsewhere(pg, product_id) == STOCK - 1
 

@@ -136,6 +136,8 @@ class TakenProduct:
     """The variant the stock was taken from."""
     variant_stock: int
     """What that variant has left (the product's `stock_quantity` is the sum over its variants)."""
+    variant_name: str = ""
+    """"M / Red"; "" for a product's default variant. `sku` and `price` are the variant's."""
 
     @property
     def final_price(self) -> int:

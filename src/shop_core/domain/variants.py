@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
 
 from shop_core.domain.errors import Conflict, InvalidInput, NotFound
 
@@ -52,12 +54,12 @@ class Variant:
     stock_quantity: int = 0
     weight_grams: int | None = None
     is_active: bool = True
+    is_default: bool = False
+    """The one variant of a product without options: it carries the product's own sku and stock,
+    which the legacy product fields change."""
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
     id: int | None = None
-
-    @property
-    def is_default(self) -> bool:
-        """The one variant of a product without options."""
-        return not self.options
 
     def effective_price(self, product_price: int) -> int:
         return product_price if self.price is None else self.price
@@ -117,6 +119,16 @@ def check_values(options: Sequence[ProductOption], given: Mapping[str, str]) -> 
     if missing:
         raise InvalidInput.field("options", f"Give a value for {', '.join(missing)}.")
     return {o.name: chosen[o.name] for o in options}
+
+
+def stored_options(raw: Iterable[Mapping[str, Any]]) -> tuple[ProductOption, ...]:
+    """A product's options as stored (`Product.options`: [{"name": .., "values": [..]}])."""
+    return tuple(ProductOption(str(o["name"]), tuple(str(v) for v in o["values"])) for o in raw)
+
+
+def options_stored(options: Iterable[ProductOption]) -> list[dict[str, Any]]:
+    """What `stored_options` reads back."""
+    return [{"name": o.name, "values": list(o.values)} for o in options]
 
 
 def variant_name(options: Sequence[ProductOption], values: Mapping[str, str]) -> str:

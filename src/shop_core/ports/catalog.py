@@ -8,6 +8,7 @@ from typing import Any, Protocol
 
 from shop_core.domain.catalog import Category, Product, TakenProduct
 from shop_core.domain.stock import StockMovement
+from shop_core.domain.variants import Variant
 
 
 class CategoryRepository(Protocol):
@@ -65,11 +66,14 @@ class ProductRepository(Protocol):
         go negative (or the variant is not the product's)."""
         ...
 
-    async def take_stock(self, product_id: int, quantity: int) -> TakenProduct | None:
-        """Take `quantity` from an active product's default variant with one conditional statement,
-        and from the product's total with it (the rows stay locked until the transaction ends); the
-        product as it is now (with the variant and what it has left), or None, changing nothing,
-        when it is unknown, inactive or has less in stock."""
+    async def take_stock(
+        self, product_id: int, quantity: int, variant_id: int | None = None
+    ) -> TakenProduct | None:
+        """Take `quantity` from an active variant of an active product (None: its default variant)
+        with one conditional statement, and from the product's total with it (the rows stay locked
+        until the transaction ends); the product as it is now (priced and named as that variant,
+        with what it has left), or None, changing nothing, when either is unknown or inactive, the
+        variant is another product's, or it has less in stock."""
         ...
 
     async def add_many(self, products: Sequence[Product]) -> None: ...
@@ -77,6 +81,38 @@ class ProductRepository(Protocol):
     async def page(self, *, offset: int, limit: int) -> list[Product]:
         """Products by id, for export."""
         ...
+
+
+class VariantRepository(Protocol):
+    """A product's variants. Adding, changing or removing one also brings its product's derived
+    `stock_quantity` (over active variants) and catalog price (the lowest active) up to date."""
+
+    async def for_product(self, product_id: int, *, for_update: bool = False) -> list[Variant]:
+        """By id; `for_update` locks them (before the product's row, as every stock change does)."""
+        ...
+
+    async def for_products(self, product_ids: Sequence[int]) -> dict[int, list[Variant]]:
+        """Each product's variants by id, in one query (products without any are left out)."""
+        ...
+
+    async def get(self, variant_id: int) -> Variant | None: ...
+
+    async def sku_owner(self, sku: str) -> int | None:
+        """The product whose variant or own sku `sku` is, if any."""
+        ...
+
+    async def add(self, variant: Variant) -> Variant:
+        """Store a new variant; Conflict when its sku is taken."""
+        ...
+
+    async def save(self, variant: Variant) -> None:
+        """Store changes to a variant loaded here (Conflict when its new sku is taken); its stock
+        changes go through `ProductRepository.change_stock`, not here."""
+        ...
+
+    async def delete(self, variant: Variant) -> None: ...
+
+    async def is_ordered(self, variant_id: int) -> bool: ...
 
 
 class StockMovementRepository(Protocol):

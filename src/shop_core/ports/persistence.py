@@ -7,7 +7,12 @@ from types import TracebackType
 from typing import Protocol, Self
 
 from shop_core.domain.users import User
-from shop_core.ports.catalog import CategoryRepository, ProductRepository, StockMovementRepository
+from shop_core.ports.catalog import (
+    CategoryRepository,
+    ProductRepository,
+    StockMovementRepository,
+    VariantRepository,
+)
 from shop_core.ports.jobs import JobLedger
 from shop_core.ports.orders import IdempotencyRepository, InvoiceRepository, OrderRepository
 from shop_core.ports.payments import PaymentRepository
@@ -79,6 +84,9 @@ class UnitOfWork(Protocol):
 
     @property
     def products(self) -> ProductRepository: ...
+
+    @property
+    def variants(self) -> VariantRepository: ...
 
     @property
     def stock(self) -> StockMovementRepository: ...

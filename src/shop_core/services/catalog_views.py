@@ -11,6 +11,7 @@ import msgspec
 
 from shop_core.domain.catalog import Category
 from shop_core.domain.money import exponent_of, format_minor, percent_off
+from shop_core.domain.variants import stored_options, variant_name
 
 
 class CategoryView(msgspec.Struct, kw_only=True):
@@ -32,6 +33,34 @@ class CategoryView(msgspec.Struct, kw_only=True):
         )
 
 
+class OptionView(msgspec.Struct, kw_only=True):
+    name: Annotated[str, msgspec.Meta(examples=["Size"])]
+    values: Annotated[list[str], msgspec.Meta(examples=[["S", "M", "L"]])]
+
+
+class VariantView(msgspec.Struct, kw_only=True):
+    """One variant of a product: what is priced, stocked, carted and ordered."""
+
+    id: int
+    sku: str
+    name: Annotated[
+        str,
+        msgspec.Meta(
+            examples=["M / Red"],
+            description="Its option values in the product's option order; \"\" for a product's "
+            "only (default) variant.",
+        ),
+    ]
+    options: Annotated[dict[str, str], msgspec.Meta(examples=[{"Size": "M", "Color": "Red"}])]
+    price: Annotated[
+        str, msgspec.Meta(examples=["19.99"], description="Its own price, else the product's base price.")
+    ]
+    final_price: Annotated[str, msgspec.Meta(examples=["17.99"], description="Price less the discount.")]
+    stock_quantity: int
+    is_active: bool
+    weight_grams: int | None
+
+
 class ProductView(msgspec.Struct, kw_only=True):
     id: int
     name: str
@@ -39,15 +68,31 @@ class ProductView(msgspec.Struct, kw_only=True):
     description: str
     category: int | None
     category_name: str | None
-    price: Annotated[str, msgspec.Meta(examples=["19.99"], description="Decimal string, store currency.")]
+    price: Annotated[
+        str,
+        msgspec.Meta(
+            examples=["19.99"],
+            description="Decimal string, store currency: the lowest price of its active variants.",
+        ),
+    ]
     discount_percentage: Decimal
     final_price: Annotated[str, msgspec.Meta(examples=["17.99"], description="Price less the discount.")]
-    stock_quantity: int
+    stock_quantity: Annotated[int, msgspec.Meta(description="What its active variants hold together.")]
     sku: str
     image_url: str
     is_active: bool
     created_at: datetime
     updated_at: datetime
+    options: Annotated[
+        list[OptionView], msgspec.Meta(description="What its variants differ by (at most 3); [] for none.")
+    ] = []
+    variants: Annotated[
+        list[VariantView],
+        msgspec.Meta(
+            description="At least one. A product without options has one, carrying its own sku, price "
+            "and stock. Customers see the active ones; staff see all."
+        ),
+    ] = []
 
 
 class StaffProductView(ProductView, kw_only=True):
@@ -74,7 +119,34 @@ class EncodedPage(msgspec.Struct):
     results: bytes
 
 
-def _fields(row: Any, currency: str) -> dict[str, Any]:
+def _variant_views(row: Any, currency: str, *, staff: bool) -> list[VariantView]:
+    """The variants of a reader row (a JSON array), or none for a row without them."""
+    exponent = exponent_of(currency)
+    options = stored_options(row.options)
+    base: int = getattr(row, "base_price", row.price)
+    discount: Decimal = row.discount_percentage
+    views = []
+    for raw in getattr(row, "variants", None) or ():
+        if not (staff or raw["is_active"]):
+            continue
+        price = base if raw["price"] is None else int(raw["price"])
+        views.append(
+            VariantView(
+                id=int(raw["id"]),
+                sku=raw["sku"],
+                name=variant_name(options, raw["options"]),
+                options=dict(raw["options"]),
+                price=format_minor(price, exponent),
+                final_price=format_minor(percent_off(price, discount), exponent),
+                stock_quantity=int(raw["stock_quantity"]),
+                is_active=bool(raw["is_active"]),
+                weight_grams=raw["weight_grams"],
+            )
+        )
+    return views
+
+
+def _fields(row: Any, currency: str, *, staff: bool = False) -> dict[str, Any]:
     discount: Decimal = row.discount_percentage
     exponent = exponent_of(currency)
     return {
@@ -93,6 +165,8 @@ def _fields(row: Any, currency: str) -> dict[str, Any]:
         "is_active": row.is_active,
         "created_at": row.created_at,
         "updated_at": row.updated_at,
+        "options": [OptionView(name=o.name, values=list(o.values)) for o in stored_options(row.options)],
+        "variants": _variant_views(row, currency, staff=staff),
     }
 
 
@@ -104,7 +178,7 @@ def product_view(row: Any, currency: str) -> ProductView:
 def staff_product_view(row: Any, currency: str) -> StaffProductView:
     cost = row.cost_price
     return StaffProductView(
-        **_fields(row, currency),
+        **_fields(row, currency, staff=True),
         cost_price=None if cost is None else format_minor(cost, exponent_of(currency)),
     )
 

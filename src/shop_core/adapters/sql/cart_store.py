@@ -40,7 +40,7 @@ class SqlCartStore:
                 owner=owner, product_id=product_id, quantity=quantity
             )
             statement = insert.on_conflict_do_update(
-                index_elements=[cart_lines.c.owner, cart_lines.c.product_id],
+                index_elements=[cart_lines.c.owner, cart_lines.c.product_id, cart_lines.c.variant_id],
                 set_={"quantity": cart_lines.c.quantity + insert.excluded.quantity},
                 where=cart_lines.c.quantity + insert.excluded.quantity <= limits.max_quantity,
             ).returning(cart_lines.c.quantity)
@@ -65,7 +65,8 @@ class SqlCartStore:
             )
             await conn.execute(
                 insert.on_conflict_do_update(
-                    index_elements=[cart_lines.c.owner, cart_lines.c.product_id], set_={"quantity": quantity}
+                    index_elements=[cart_lines.c.owner, cart_lines.c.product_id, cart_lines.c.variant_id],
+                    set_={"quantity": quantity},
                 )
             )
 

@@ -7,18 +7,27 @@ from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from shop_core.adapters.sql.orm import categories, products
+from shop_core.adapters.sql.orm import categories, product_variants, products
 from shop_core.domain.catalog import Category
 from shop_core.domain.ids import MAX_ID
 from shop_core.ports.catalog import ProductFilter
 
-_COLUMNS = (*products.c, categories.c.name.label("category_name"))
+_V = product_variants.c
+# A product's `price` as the catalog shows it is its lowest active variant price (`min_price`);
+# `base_price` is what variants without a price of their own cost.
+_COLUMNS = (
+    *(c for c in products.c if c.name not in {"price", "min_price"}),
+    products.c.min_price.label("price"),
+    products.c.price.label("base_price"),
+    categories.c.name.label("category_name"),
+)
 _ORDER = {
     "id": (products.c.id,),
-    "price": (products.c.price, products.c.id),
-    "-price": (products.c.price.desc(), products.c.id),
+    "price": (products.c.min_price, products.c.id),
+    "-price": (products.c.min_price.desc(), products.c.id),
     "name": (products.c.name, products.c.id),
     "-name": (products.c.name.desc(), products.c.id),
     "created_at": (products.c.created_at, products.c.id),
@@ -89,12 +98,15 @@ def _conditions(shape: _Shape) -> list[sa.ColumnElement[bool]]:
                 sa.func.lower(products.c.name).like(pattern, escape="\\"),
                 sa.func.lower(products.c.description).like(pattern, escape="\\"),
                 sa.func.lower(products.c.sku).like(pattern, escape="\\"),
+                sa.exists().where(
+                    _V.product_id == products.c.id, sa.func.lower(_V.sku).like(pattern, escape="\\")
+                ),
             )
         )
     if shape.min_price:
-        where.append(products.c.price >= sa.bindparam("min_price"))
+        where.append(products.c.min_price >= sa.bindparam("min_price"))
     if shape.max_price:
-        where.append(products.c.price <= sa.bindparam("max_price"))
+        where.append(products.c.min_price <= sa.bindparam("max_price"))
     if shape.in_stock:
         where.append(products.c.stock_quantity > 0)
     if shape.low_stock:
@@ -103,11 +115,11 @@ def _conditions(shape: _Shape) -> list[sa.ColumnElement[bool]]:
 
 
 @functools.lru_cache(maxsize=256)
-def _list_statements(shape: _Shape) -> tuple[sa.Select[Any], sa.Select[Any]]:
+def _list_statements(shape: _Shape, dialect: str) -> tuple[sa.Select[Any], sa.Select[Any]]:
     """The page and count statements of a shape, built once (the hot path reuses them)."""
     where = _conditions(shape)
     page = (
-        sa.select(*_COLUMNS)
+        sa.select(*_COLUMNS, _variants_json(dialect))
         .select_from(products.outerjoin(categories, products.c.category_id == categories.c.id))
         .where(*where)
         .order_by(*_ORDER[shape.ordering])
@@ -118,13 +130,48 @@ def _list_statements(shape: _Shape) -> tuple[sa.Select[Any], sa.Select[Any]]:
     return page, count
 
 
-# The detail query is the hottest statement: built once, with a bound parameter.
-_ANY_PRODUCT = (
-    sa.select(*_COLUMNS)
-    .select_from(products.outerjoin(categories, products.c.category_id == categories.c.id))
-    .where(products.c.id == sa.bindparam("product_id"))
+_VARIANT_FIELDS = (
+    "id",
+    "sku",
+    "options",
+    "price",
+    "stock_quantity",
+    "weight_grams",
+    "is_active",
+    "is_default",
 )
-_ACTIVE_PRODUCT = _ANY_PRODUCT.where(products.c.is_active.is_(True))
+
+
+def _variants_json(dialect: str) -> sa.ColumnElement[Any]:
+    """The product's variants, by id, as one JSON array in the product's row (one round trip)."""
+    if dialect == "postgresql":
+        pairs: list[Any] = [x for name in _VARIANT_FIELDS for x in (sa.literal(name), _V[name])]
+        array: Any = sa.func.json_agg(aggregate_order_by(sa.func.json_build_object(*pairs), _V.id))
+        inner = sa.select(array).where(_V.product_id == products.c.id)
+    else:
+        ordered = sa.select(product_variants).where(_V.product_id == products.c.id).order_by(_V.id).subquery()
+        pairs = [
+            x
+            for name in _VARIANT_FIELDS
+            for x in (
+                sa.literal(name),
+                sa.func.json(ordered.c[name]) if name == "options" else ordered.c[name],
+            )
+        ]
+        inner = sa.select(sa.func.json_group_array(sa.func.json_object(*pairs)))
+    return sa.type_coerce(inner.scalar_subquery(), sa.JSON).label("variants")
+
+
+@functools.lru_cache(maxsize=4)
+def _detail_statements(dialect: str) -> tuple[sa.Select[Any], sa.Select[Any]]:
+    """The detail query is the hottest statement: built once per dialect, with a bound parameter;
+    any product, and active products only."""
+    detail = (
+        sa.select(*_COLUMNS, _variants_json(dialect))
+        .select_from(products.outerjoin(categories, products.c.category_id == categories.c.id))
+        .where(products.c.id == sa.bindparam("product_id"))
+    )
+    return detail, detail.where(products.c.is_active.is_(True))
 
 
 class SqlCatalogReader:
@@ -141,7 +188,7 @@ class SqlCatalogReader:
         if found is None:
             return [], 0
         shape, values = found
-        page, count = _list_statements(shape)
+        page, count = _list_statements(shape, self._engine.dialect.name)
         async with self._engine.connect() as conn:
             rows = list((await conn.execute(page, {**values, "offset": offset, "limit": limit})).all())
             if 0 < len(rows) < limit:
@@ -151,7 +198,8 @@ class SqlCatalogReader:
     async def product(self, product_id: int, *, include_inactive: bool) -> Any | None:
         if not 0 < product_id <= MAX_ID:
             return None
-        query = _ANY_PRODUCT if include_inactive else _ACTIVE_PRODUCT
+        any_product, active_product = _detail_statements(self._engine.dialect.name)
+        query = any_product if include_inactive else active_product
         async with self._engine.connect() as conn:
             return (await conn.execute(query, {"product_id": product_id})).first()
 

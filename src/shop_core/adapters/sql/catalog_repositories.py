@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import functools
+import json
 from collections.abc import Sequence
 from decimal import Decimal
+from typing import Any
 
 import sqlalchemy as sa
 from advanced_alchemy.exceptions import IntegrityError as AlchemyIntegrityError
@@ -20,6 +22,7 @@ from shop_core.domain.catalog import Category, Product, TakenProduct
 from shop_core.domain.errors import Conflict
 from shop_core.domain.ids import MAX_ID
 from shop_core.domain.stock import StockMovement
+from shop_core.domain.variants import stored_options, variant_name
 from shop_core.ports.clock import Clock
 
 _V = product_variants.c
@@ -175,24 +178,31 @@ class SqlProductRepository:
             self._keep_loaded(product_id, total)
         return int(balance)
 
-    async def take_stock(self, product_id: int, quantity: int) -> TakenProduct | None:
+    async def take_stock(
+        self, product_id: int, quantity: int, variant_id: int | None = None
+    ) -> TakenProduct | None:
         now = self._clock.now()
         fast = await pg_fast_path(self._session)
         if fast is not None:
-            found = await fast.take_stock(product_id, quantity, now)
+            found = await fast.take_stock(product_id, quantity, now, variant_id)
             if found is None:
                 return None
-            percent = (Decimal(found[4]) / 100).quantize(Decimal("0.01"))  # stored as hundredths
-            row = TakenProduct(found[0], found[1], found[2], found[3], percent, found[5], found[6], found[7])
+            pid, name, sku, price, hundredths, stock, vid, left, options, values = found
+            percent = (Decimal(hundredths) / 100).quantize(Decimal("0.01"))
+            options, values = _json(options), _json(values)
         else:
             connection = await self._session.connection()
-            parameters = {"pid": product_id, "qty": quantity, "now": now}
-            variant = (await connection.execute(_TAKE_VARIANT, parameters)).first()
+            parameters = {"pid": product_id, "qty": quantity, "now": now, "vid": variant_id}
+            statement = _TAKE_DEFAULT_VARIANT if variant_id is None else _TAKE_VARIANT
+            variant = (await connection.execute(statement, parameters)).first()
             if variant is None:
                 return None
+            vid, left, sku, own_price, values = variant
             result = (await connection.execute(_TAKE_PRODUCT, parameters)).one()
-            pid, name, sku, price, percent, stock = result
-            row = TakenProduct(pid, name, sku, price, percent, stock, variant[0], variant[1])
+            pid, name, base_price, percent, stock, options = result
+            price = base_price if own_price is None else own_price
+        name_of_variant = variant_name(stored_options(options), values)
+        row = TakenProduct(pid, name, sku, price, percent, stock, vid, left, name_of_variant)
         self._keep_loaded(product_id, row.stock_quantity)
         return row
 
@@ -216,23 +226,35 @@ class SqlProductRepository:
         return list((await self._session.scalars(query)).all())
 
 
+def _json(value: Any) -> Any:
+    """A JSON column as asyncpg hands it over: decoded if the connection has a JSON codec, else text."""
+    return json.loads(value) if isinstance(value, str) else value
+
+
 _INSERT_MOVEMENTS = stock_movements.insert()
 
 # Built once: the checkout hot path runs them once per order line (on PostgreSQL, as one statement:
 # see `pg_fast_path`). The variant first, then the product's total: the order every stock change
 # takes the two rows in.
-_TAKE_VARIANT = (
-    product_variants.update()
-    .where(
-        _V.product_id == sa.bindparam("pid"),
-        _V.is_default.is_(True),
-        _V.is_active.is_(True),
-        _V.stock_quantity >= sa.bindparam("qty"),
-        sa.exists().where(products.c.id == sa.bindparam("pid"), products.c.is_active.is_(True)),
+
+
+def _take_variant(which: sa.ColumnElement[bool]) -> sa.Update:
+    return (
+        product_variants.update()
+        .where(
+            _V.product_id == sa.bindparam("pid"),
+            which,
+            _V.is_active.is_(True),
+            _V.stock_quantity >= sa.bindparam("qty"),
+            sa.exists().where(products.c.id == sa.bindparam("pid"), products.c.is_active.is_(True)),
+        )
+        .values(stock_quantity=_V.stock_quantity - sa.bindparam("qty"), updated_at=sa.bindparam("now"))
+        .returning(_V.id, _V.stock_quantity, _V.sku, _V.price, _V.options)
     )
-    .values(stock_quantity=_V.stock_quantity - sa.bindparam("qty"), updated_at=sa.bindparam("now"))
-    .returning(_V.id, _V.stock_quantity)
-)
+
+
+_TAKE_DEFAULT_VARIANT = _take_variant(_V.is_default.is_(True))
+_TAKE_VARIANT = _take_variant(_V.id == sa.bindparam("vid"))
 _TAKE_PRODUCT = (
     products.update()
     .where(products.c.id == sa.bindparam("pid"))
@@ -240,10 +262,10 @@ _TAKE_PRODUCT = (
     .returning(
         products.c.id,
         products.c.name,
-        products.c.sku,
         products.c.price,
         products.c.discount_percentage,
         products.c.stock_quantity,
+        products.c.options,
     )
 )
 

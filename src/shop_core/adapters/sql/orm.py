@@ -12,6 +12,7 @@ from sqlalchemy.orm import registry
 from shop_core.domain.catalog import Category, Product
 from shop_core.domain.stock import StockMovement
 from shop_core.domain.users import Role, User
+from shop_core.domain.variants import Variant
 
 metadata = sa.MetaData(
     naming_convention={
@@ -124,11 +125,15 @@ products = sa.Table(
     sa.Column("updated_at", DateTimeUTC(timezone=True), nullable=False),
     # [{"name": "Size", "values": ["S", "M"]}, ...]: what the variants differ by; [] for none.
     sa.Column("options", sa.JSON, nullable=False, server_default="[]"),
+    # What the catalog shows as the product's price, and filters and orders by: the lowest price of
+    # its active variants (a variant without its own price has `price`, the product's base price).
+    # Kept in step by `variant_rows.refresh_totals` in the transaction of every change to either.
+    sa.Column("min_price", sa.BigInteger, nullable=False, server_default="0"),
     sa.CheckConstraint("stock_quantity >= 0", name="stock_not_negative"),
     sa.CheckConstraint("price >= 0", name="price_not_negative"),
     sa.CheckConstraint("cost_price IS NULL OR cost_price >= 0", name="cost_price_not_negative"),
     sa.CheckConstraint("discount_percentage BETWEEN 0 AND 10000", name="discount_in_range"),
-    sa.Index("ix_products_price", "price"),
+    sa.Index("ix_products_min_price", "min_price"),
     sa.Index("ix_products_name", "name"),
 )
 
@@ -191,6 +196,8 @@ cart_lines = sa.Table(
     metadata,
     sa.Column("owner", sa.String(100), sa.ForeignKey("carts.owner", ondelete="CASCADE"), primary_key=True),
     sa.Column("product_id", sa.Integer, primary_key=True),
+    # 0: the product's default variant (the lines of carts from before variants are such lines).
+    sa.Column("variant_id", sa.Integer, primary_key=True, server_default="0"),
     sa.Column("quantity", sa.Integer, nullable=False),
     sa.CheckConstraint("quantity > 0", name="quantity_positive"),
 )
@@ -383,5 +390,6 @@ def map_domain() -> None:
     mapper_registry.map_imperatively(User, users)
     mapper_registry.map_imperatively(Category, categories)
     mapper_registry.map_imperatively(Product, products)
+    mapper_registry.map_imperatively(Variant, product_variants)
     mapper_registry.map_imperatively(StockMovement, stock_movements)
     _mapped = True

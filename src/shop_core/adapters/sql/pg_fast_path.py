@@ -205,23 +205,26 @@ _CLAIM_KEY = (
     " ON CONFLICT (user_id, key) DO NOTHING RETURNING user_id"
 )
 
-_take = _Parameters(["product_id", "quantity", "now"])  # $1, $2, $3 in that order
-# The product's default variant first, then the product's total: the order every stock change takes
-# the two rows in. One round trip.
+_take = _Parameters(["product_id", "quantity", "now", "variant_id"])  # $1, $2, $3, $4 in that order
+# The variant first (the product's default one when no variant is named), then the product's total:
+# the order every stock change takes the two rows in. One round trip.
 _TAKE_STOCK = f"""
 WITH v AS (
     UPDATE product_variants SET stock_quantity = stock_quantity - {_take("quantity")},
         updated_at = {_take("now")}
-    WHERE product_id = {_take("product_id")} AND is_default AND is_active
-        AND stock_quantity >= {_take("quantity")}
+    WHERE product_id = {_take("product_id")}
+        AND CASE WHEN {_take("variant_id", "int")} IS NULL THEN is_default
+            ELSE id = {_take("variant_id", "int")} END
+        AND is_active AND stock_quantity >= {_take("quantity")}
         AND EXISTS (SELECT 1 FROM products WHERE id = {_take("product_id")} AND is_active)
-    RETURNING id, stock_quantity
+    RETURNING id, stock_quantity, sku, price, options
 )
 UPDATE products SET stock_quantity = products.stock_quantity - {_take("quantity")},
     updated_at = {_take("now")}
 FROM v WHERE products.id = {_take("product_id")}
-RETURNING products.id, products.name, products.sku, products.price, products.discount_percentage,
-    products.stock_quantity, v.id, v.stock_quantity
+RETURNING products.id, products.name, v.sku, COALESCE(v.price, products.price),
+    products.discount_percentage, products.stock_quantity, v.id, v.stock_quantity,
+    products.options, v.options
 """  # noqa: S608
 
 _JOB_COLUMNS = (
@@ -262,14 +265,16 @@ class PgFastPath:
         if one is open, else on its own (authentication makes this lookup on every request)."""
         return await self._adapted.driver_connection.fetchrow(_PEEK_USER, user_id)
 
-    async def take_stock(self, product_id: int, quantity: int, now: datetime) -> Any | None:
-        """Take `quantity` from an active product's default variant if it has that many: the
-        product's (id, name, sku, price, discount_percentage in hundredths, stock_quantity) after,
-        with the variant's (id, stock_quantity), or None."""
+    async def take_stock(
+        self, product_id: int, quantity: int, now: datetime, variant_id: int | None
+    ) -> Any | None:
+        """Take `quantity` from an active variant of an active product (None: its default variant)
+        if it has that many: (product id, name, the variant's sku, its price, the product's
+        discount_percentage in hundredths, the product's stock_quantity after, the variant's id and
+        stock_quantity after, the product's options and the variant's, as JSON text), or None."""
         connection = await self._in_transaction()
-        return await connection.fetchrow(
-            _TAKE_STOCK, *_take.values({"product_id": product_id, "quantity": quantity, "now": now})
-        )
+        values = {"product_id": product_id, "quantity": quantity, "now": now, "variant_id": variant_id}
+        return await connection.fetchrow(_TAKE_STOCK, *_take.values(values))
 
     async def claim_key(self, user_id: int, key: str, fingerprint: str, now: datetime) -> bool:
         """Whether this insert claimed the idempotency key (it waits for a concurrent claim)."""

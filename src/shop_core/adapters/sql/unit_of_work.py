@@ -22,6 +22,7 @@ from shop_core.adapters.sql.order_repositories import (
 from shop_core.adapters.sql.payment_repositories import SqlPaymentRepository
 from shop_core.adapters.sql.pg_fast_path import forget_connection
 from shop_core.adapters.sql.repositories import SqlPasswordResetRepository, SqlUserRepository
+from shop_core.adapters.sql.variant_repository import SqlVariantRepository
 from shop_core.domain.jobs import Job
 from shop_core.ports.clock import Clock
 
@@ -64,6 +65,10 @@ class SqlUnitOfWork:
     @property
     def products(self) -> SqlProductRepository:
         return self._repository(SqlProductRepository, self._clock)
+
+    @property
+    def variants(self) -> SqlVariantRepository:
+        return self._repository(SqlVariantRepository)
 
     @property
     def stock(self) -> SqlStockMovementRepository:

@@ -17,11 +17,13 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session, UOWTransaction
+from sqlalchemy.orm.attributes import set_committed_value
 
-from shop_core.adapters.sql.orm import product_variants
+from shop_core.adapters.sql.orm import product_variants, products
 from shop_core.domain.catalog import Product
 
 _V = product_variants.c
+_P = products.c
 
 
 class ShopSession(Session):
@@ -31,8 +33,9 @@ class ShopSession(Session):
 @event.listens_for(ShopSession, "after_flush")
 def _keep_default_variants(session: Session, _flush: UOWTransaction) -> None:
     created = [p for p in session.new if isinstance(p, Product)]
-    changed = [p for p in session.dirty if isinstance(p, Product) and _sku_or_stock_changed(p)]
-    if not created and not changed:
+    changed = [p for p in session.dirty if isinstance(p, Product) and _changed(p, "sku", "stock_quantity")]
+    repriced = [p for p in session.dirty if isinstance(p, Product) and _changed(p, "price")]
+    if not created and not changed and not repriced:
         return
     connection = session.connection()
     if created:
@@ -58,11 +61,41 @@ def _keep_default_variants(session: Session, _flush: UOWTransaction) -> None:
             .where(_V.product_id == product.id, _V.is_default.is_(True))
             .values(sku=product.sku, stock_quantity=product.stock_quantity, updated_at=product.updated_at)
         )
+    ids = sorted({p.id for p in (*created, *repriced) if p.id is not None})
+    if ids:
+        connection.execute(_refresh(ids))
 
 
-def _sku_or_stock_changed(product: Product) -> bool:
+def _changed(product: Product, *names: str) -> bool:
     state: Any = sa.inspect(product)
-    return bool(state.attrs.sku.history.has_changes() or state.attrs.stock_quantity.history.has_changes())
+    return any(getattr(state.attrs, name).history.has_changes() for name in names)
+
+
+def _refresh(product_ids: list[int]) -> sa.Update:
+    active = sa.and_(_V.product_id == _P.id, _V.is_active.is_(True))
+    stock = sa.select(sa.func.coalesce(sa.func.sum(_V.stock_quantity), 0)).where(active)
+    lowest = sa.select(sa.func.min(sa.func.coalesce(_V.price, _P.price))).where(active)
+    return (
+        products.update()
+        .where(_P.id.in_(product_ids))
+        .values(
+            stock_quantity=stock.scalar_subquery(),
+            min_price=sa.func.coalesce(lowest.scalar_subquery(), _P.price),
+        )
+        .returning(_P.id, _P.stock_quantity)
+    )
+
+
+async def refresh_totals(session: AsyncSession, product_ids: Iterable[int]) -> None:
+    """Bring the products' derived stock and catalog price up to date with their variants (and any
+    loaded Product's `stock_quantity` with them, without making it a change to flush)."""
+    wanted = sorted(set(product_ids))
+    if not wanted:
+        return
+    for product_id, stock in await session.execute(_refresh(wanted)):
+        loaded = session.identity_map.get(session.identity_key(Product, product_id))
+        if isinstance(loaded, Product):
+            set_committed_value(loaded, "stock_quantity", stock)
 
 
 async def default_variants(session: AsyncSession, product_ids: Iterable[int]) -> dict[int, int]:
