@@ -11,7 +11,7 @@ from shop_core.domain.actors import Actor, require_staff
 from shop_core.ports.catalog import CatalogReader
 from shop_core.ports.clock import Clock
 from shop_core.ports.persistence import UnitOfWorkFactory
-from shop_core.services import catalog_admin, catalog_import, catalog_reads, catalog_seed
+from shop_core.services import catalog_admin, catalog_import, catalog_reads, catalog_seed, catalog_variants
 from shop_core.services.cache_aside import CacheAside
 from shop_core.services.catalog_commands import (
     CreateCategory,
@@ -22,7 +22,8 @@ from shop_core.services.catalog_commands import (
     UpdateCategory,
     UpdateProduct,
 )
-from shop_core.services.catalog_views import CategoryView, EncodedPage, StaffProductView
+from shop_core.services.catalog_variants import AddVariant, UpdateVariant
+from shop_core.services.catalog_views import CategoryView, EncodedPage, StaffProductView, VariantView
 
 
 class Catalog:
@@ -96,6 +97,41 @@ class Catalog:
     async def delete_product(self, product_id: int, actor: Actor) -> None:
         require_staff(actor)
         await catalog_admin.delete_product(product_id, uow=self._uow(), cache=self._cache)
+
+    async def list_variants(self, product_id: int, actor: Actor) -> list[VariantView]:
+        require_staff(actor)
+        return await catalog_variants.list_variants(product_id, uow=self._uow(), currency=self._currency)
+
+    async def add_variant(self, product_id: int, cmd: AddVariant, actor: Actor) -> VariantView:
+        require_staff(actor)
+        return await catalog_variants.add_variant(
+            product_id,
+            cmd,
+            actor,
+            uow=self._uow(),
+            cache=self._cache,
+            clock=self._clock,
+            currency=self._currency,
+        )
+
+    async def update_variant(
+        self, product_id: int, variant_id: int, cmd: UpdateVariant, actor: Actor
+    ) -> VariantView:
+        require_staff(actor)
+        return await catalog_variants.update_variant(
+            product_id,
+            variant_id,
+            cmd,
+            actor,
+            uow=self._uow(),
+            cache=self._cache,
+            clock=self._clock,
+            currency=self._currency,
+        )
+
+    async def delete_variant(self, product_id: int, variant_id: int, actor: Actor) -> None:
+        require_staff(actor)
+        await catalog_variants.delete_variant(product_id, variant_id, uow=self._uow(), cache=self._cache)
 
     async def create_category(self, cmd: CreateCategory, actor: Actor) -> CategoryView:
         require_staff(actor)

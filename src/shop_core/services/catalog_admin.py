@@ -21,6 +21,7 @@ from shop_core.domain.catalog import (
 from shop_core.domain.errors import Conflict, InvalidInput, NotFound
 from shop_core.domain.money import minor_units
 from shop_core.domain.stock import StockReason, movement_of
+from shop_core.domain.variants import check_options, check_values, options_stored
 from shop_core.ports.catalog import CatalogReader
 from shop_core.ports.clock import Clock
 from shop_core.ports.persistence import UnitOfWork
@@ -52,7 +53,7 @@ async def create_product(
             name=cmd.name.strip(), slug="", sku=cmd.sku, price=0, created_at=now, updated_at=now
         )
         await _apply(product, msgspec.structs.asdict(cmd), uow, currency)
-        if await uow.products.sku_taken(product.sku):
+        if await uow.variants.sku_owner(product.sku) is not None:
             raise Conflict(f"A product with the sku {product.sku!r} already exists.")
         product = await uow.products.add(product)
         if product.stock_quantity:
@@ -84,7 +85,7 @@ async def update_product(
             raise NotFound("No such product.")
         before = product.stock_quantity
         await _apply(product, changes, uow, currency)
-        if "sku" in changes and await uow.products.sku_taken(product.sku, other_than=product_id):
+        if "sku" in changes and (await uow.variants.sku_owner(product.sku)) not in {None, product_id}:
             raise Conflict(f"A product with the sku {product.sku!r} already exists.")
         product.updated_at = now
         await uow.products.save(product)
@@ -119,6 +120,7 @@ async def delete_product(product_id: int, *, uow: UnitOfWork, cache: CacheAside)
 
 async def _apply(product: Product, fields: dict[str, Any], uow: UnitOfWork, currency: str) -> None:
     """Copy validated command fields onto the product, checking what needs the database."""
+    await _apply_options(product, fields, uow)
     for name in ("name", "description", "image_url", "is_active", "stock_quantity"):
         if name in fields:
             setattr(product, name, fields[name].strip() if isinstance(fields[name], str) else fields[name])
@@ -142,6 +144,35 @@ async def _apply(product: Product, fields: dict[str, Any], uow: UnitOfWork, curr
     elif not product.slug:
         product.slug = await _free_slug(product_slug_base(product.name), uow)
     check_product(product)
+
+
+async def _apply_options(product: Product, fields: dict[str, Any], uow: UnitOfWork) -> None:
+    """A product's option variants must keep values among its options, and once it has them its
+    stock lives on them alone: the legacy stock field cannot say which variant it means."""
+    if product.id is not None and ("options" in fields or "stock_quantity" in fields):
+        await _check_variants_allow(product, fields, uow)
+    if "options" in fields:
+        product.options = options_stored(check_options((o.name, o.values) for o in fields["options"]))
+
+
+async def _check_variants_allow(product: Product, fields: dict[str, Any], uow: UnitOfWork) -> None:
+    assert product.id is not None
+    variants = [v for v in await uow.variants.for_product(product.id) if not v.is_default]
+    if variants and "stock_quantity" in fields and fields["stock_quantity"] != product.stock_quantity:
+        raise InvalidInput.field(
+            "stock_quantity",
+            "This product's stock lives on its variants: change theirs "
+            f"(/api/products/{product.id}/variants/).",
+        )
+    if "options" in fields:
+        options = check_options((o.name, o.values) for o in fields["options"])
+        for variant in variants:
+            try:
+                check_values(options, variant.options)
+            except InvalidInput as exc:
+                raise InvalidInput.field(
+                    "options", f"The variant {variant.sku!r} would not fit them: {exc.detail}"
+                ) from None
 
 
 async def _free_slug(base: str, uow: UnitOfWork) -> str:

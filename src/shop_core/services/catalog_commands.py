@@ -24,6 +24,26 @@ UNSET = msgspec.UNSET
 Unset = msgspec.UnsetType
 
 
+class OptionInput(Command):
+    """One way a product's variants differ: a name and its values, in the order shown."""
+
+    name: Annotated[str, msgspec.Meta(min_length=1, max_length=50, pattern=NO_NUL, examples=["Size"])]
+    values: Annotated[
+        list[Annotated[str, msgspec.Meta(min_length=1, max_length=100, pattern=NO_NUL)]],
+        msgspec.Meta(min_length=1, max_length=100, examples=[["S", "M", "L"]]),
+    ]
+
+
+Options = Annotated[
+    list[OptionInput],
+    msgspec.Meta(
+        max_length=3,
+        description="What the product's variants differ by, at most 3 (Size, Color, ...). The values "
+        "of existing variants must stay among them.",
+    ),
+]
+
+
 class CreateProduct(Command):
     name: ShortName
     sku: Sku
@@ -36,6 +56,7 @@ class CreateProduct(Command):
     stock_quantity: Quantity = 0
     image_url: Url = ""
     is_active: bool = True
+    options: Options = []
 
 
 class UpdateProduct(Command):
@@ -52,6 +73,7 @@ class UpdateProduct(Command):
     stock_quantity: Quantity | Unset = UNSET
     image_url: Url | Unset = UNSET
     is_active: bool | Unset = UNSET
+    options: Options | Unset = UNSET
 
 
 class ReplaceProduct(Command):
@@ -68,6 +90,7 @@ class ReplaceProduct(Command):
     stock_quantity: Quantity | Unset = UNSET
     image_url: Url | Unset = UNSET
     is_active: bool | Unset = UNSET
+    options: Options | Unset = UNSET
 
 
 class CreateCategory(Command):

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any
 
 import msgspec
 
-from shop_core.domain.catalog import Category
+from shop_core.domain.catalog import Category, Product
 from shop_core.domain.money import exponent_of, format_minor, percent_off
-from shop_core.domain.variants import stored_options, variant_name
+from shop_core.domain.variants import ProductOption, Variant, stored_options, variant_name
 
 
 class CategoryView(msgspec.Struct, kw_only=True):
@@ -119,31 +119,40 @@ class EncodedPage(msgspec.Struct):
     results: bytes
 
 
+def _variant_view(
+    raw: Mapping[str, Any], options: Sequence[ProductOption], base: int, discount: Decimal, exponent: int
+) -> VariantView:
+    price = base if raw["price"] is None else int(raw["price"])
+    return VariantView(
+        id=int(raw["id"]),
+        sku=raw["sku"],
+        name=variant_name(options, raw["options"]),
+        options=dict(raw["options"]),
+        price=format_minor(price, exponent),
+        final_price=format_minor(percent_off(price, discount), exponent),
+        stock_quantity=int(raw["stock_quantity"]),
+        is_active=bool(raw["is_active"]),
+        weight_grams=raw["weight_grams"],
+    )
+
+
 def _variant_views(row: Any, currency: str, *, staff: bool) -> list[VariantView]:
     """The variants of a reader row (a JSON array), or none for a row without them."""
-    exponent = exponent_of(currency)
     options = stored_options(row.options)
     base: int = getattr(row, "base_price", row.price)
-    discount: Decimal = row.discount_percentage
-    views = []
-    for raw in getattr(row, "variants", None) or ():
-        if not (staff or raw["is_active"]):
-            continue
-        price = base if raw["price"] is None else int(raw["price"])
-        views.append(
-            VariantView(
-                id=int(raw["id"]),
-                sku=raw["sku"],
-                name=variant_name(options, raw["options"]),
-                options=dict(raw["options"]),
-                price=format_minor(price, exponent),
-                final_price=format_minor(percent_off(price, discount), exponent),
-                stock_quantity=int(raw["stock_quantity"]),
-                is_active=bool(raw["is_active"]),
-                weight_grams=raw["weight_grams"],
-            )
-        )
-    return views
+    exponent = exponent_of(currency)
+    return [
+        _variant_view(raw, options, base, row.discount_percentage, exponent)
+        for raw in getattr(row, "variants", None) or ()
+        if staff or raw["is_active"]
+    ]
+
+
+def variant_view(product: Product, variant: Variant, currency: str) -> VariantView:
+    raw = {name: getattr(variant, name) for name in ("id", "sku", "options", "price", "stock_quantity")}
+    raw |= {"is_active": variant.is_active, "weight_grams": variant.weight_grams}
+    options = stored_options(product.options)
+    return _variant_view(raw, options, product.price, product.discount_percentage, exponent_of(currency))
 
 
 def _fields(row: Any, currency: str, *, staff: bool = False) -> dict[str, Any]:

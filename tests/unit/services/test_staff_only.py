@@ -21,6 +21,7 @@ from shop_core.services.catalog_commands import (
     UpdateCategory,
     UpdateProduct,
 )
+from shop_core.services.catalog_variants import AddVariant, UpdateVariant
 from shop_core.services.commands import CreateAdmin
 from shop_core.services.order_commands import ChangeOrderStatus
 from shop_core.services.payment_views import RefundPayment
@@ -52,6 +53,12 @@ STAFF_ONLY: dict[str, UseCase] = {
     "catalog.create_category": lambda s, a: s.catalog.create_category(CreateCategory(name="Toys"), a),
     "catalog.update_category": lambda s, a: s.catalog.update_category(1, UpdateCategory(name="Games"), a),
     "catalog.delete_category": lambda s, a: s.catalog.delete_category(1, a),
+    "catalog.list_variants": lambda s, a: s.catalog.list_variants(1, a),
+    "catalog.add_variant": lambda s, a: s.catalog.add_variant(
+        1, AddVariant(sku="L-1-S", options={"Size": "S"}), a
+    ),
+    "catalog.update_variant": lambda s, a: s.catalog.update_variant(1, 1, UpdateVariant(sku="L-1-X"), a),
+    "catalog.delete_variant": lambda s, a: s.catalog.delete_variant(1, 1, a),
     "catalog.import_products": lambda s, a: s.catalog.import_products(iter([]), a),
     "catalog.export_products": _drain,
     "catalog.seed_catalog": lambda s, a: s.catalog.seed_catalog(3, 1, a),
