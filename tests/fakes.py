@@ -329,9 +329,12 @@ class FakeStockMovementRepository:
         for movement in movements:
             await self.add(movement)
 
-    async def for_product(self, product_id: int, *, limit: int = 100) -> list[StockMovement]:
+    async def for_product(
+        self, product_id: int, *, limit: int = 100, variant_id: int | None = None
+    ) -> list[StockMovement]:
         found = [self._rows[key] for key in sorted(self._rows, reverse=True)]
-        return [m for m in found if m.product_id == product_id][:limit]
+        mine = [m for m in found if m.product_id == product_id]
+        return [m for m in mine if variant_id is None or m.variant_id in {variant_id, None}][:limit]
 
     async def total(self, product_id: int) -> int:
         return sum(m.delta for m in self._rows.values() if m.product_id == product_id)

@@ -1,4 +1,5 @@
-"""`shop products list`: the staff view of the catalog, inactive products included."""
+"""`shop products list`: the staff view of the catalog, inactive products included; `shop products
+variants ...` (shop_cli.variants): a product's options and variants."""
 
 from __future__ import annotations
 
@@ -7,12 +8,14 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
+from shop_cli import variants
 from shop_cli.paging import JSON, PAGE, PAGE_SIZE, footer, print_page
 from shop_cli.runner import console, guarded, load_settings, run
 from shop_core.services.catalog_commands import ProductQuery
 from shop_core.services.catalog_views import StaffProductView
 
 app = typer.Typer(help="Products.", no_args_is_help=True)
+app.add_typer(variants.app, name="variants")
 
 
 @app.command("list")

@@ -120,8 +120,10 @@ class StockMovementRepository(Protocol):
 
     async def add_many(self, movements: Sequence[StockMovement]) -> None: ...
 
-    async def for_product(self, product_id: int, *, limit: int = 100) -> list[StockMovement]:
-        """Newest first."""
+    async def for_product(
+        self, product_id: int, *, limit: int = 100, variant_id: int | None = None
+    ) -> list[StockMovement]:
+        """Newest first; only the variant's when `variant_id` is given."""
         ...
 
     async def total(self, product_id: int) -> int:

@@ -104,6 +104,7 @@ class StaffProductView(ProductView, kw_only=True):
 class StockMovementView(msgspec.Struct, kw_only=True):
     id: int
     product_id: int
+    variant_id: int | None
     delta: int
     reason: str
     balance_after: int

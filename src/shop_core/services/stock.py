@@ -7,8 +7,10 @@ from datetime import datetime
 import msgspec
 
 from shop_core.domain.actors import Actor, require_staff
-from shop_core.domain.errors import Conflict, NotFound
+from shop_core.domain.catalog import Product
+from shop_core.domain.errors import Conflict, InvalidInput, NotFound
 from shop_core.domain.stock import StockMovement, check_change, fell_below
+from shop_core.domain.variants import Variant
 from shop_core.ports.clock import Clock
 from shop_core.ports.persistence import UnitOfWork, UnitOfWorkFactory
 from shop_core.services import jobs
@@ -30,14 +32,12 @@ async def change_stock(
     in one conditional statement; never below zero."""
     check_change(quantity=cmd.quantity, delta=cmd.delta, reason=cmd.reason)
     async with uow:
-        product = await uow.products.get_by_sku(cmd.sku, for_update=True)
-        if product is None:
-            raise NotFound(f"No product with the sku {cmd.sku!r}.")
+        product, variant = await _by_sku(uow, cmd.sku, for_update=True)
         assert product.id is not None
-        delta = cmd.delta if cmd.delta is not None else (cmd.quantity or 0) - product.stock_quantity
-        balance = await uow.products.change_stock(product.id, delta)
+        delta = cmd.delta if cmd.delta is not None else (cmd.quantity or 0) - variant.stock_quantity
+        balance = await uow.products.change_stock(product.id, delta, variant.id)
         if balance is None:
-            raise Conflict(f"Only {product.stock_quantity} of {cmd.sku} in stock; cannot remove {-delta}.")
+            raise Conflict(f"Only {variant.stock_quantity} of {cmd.sku} in stock; cannot remove {-delta}.")
         movement = StockMovement(
             product_id=product.id,
             delta=delta,
@@ -46,6 +46,7 @@ async def change_stock(
             created_at=clock.now(),
             actor=actor.label,
             note=cmd.note.strip(),
+            variant_id=variant.id,
         )
         await uow.stock.add(movement)
         if fell_below(low_stock_threshold, balance, delta):
@@ -57,12 +58,27 @@ async def change_stock(
 
 async def stock_history(sku: str, *, uow: UnitOfWork, limit: int = 100) -> list[StockMovementView]:
     async with uow:
-        product = await uow.products.get_by_sku(sku)
-        if product is None:
-            raise NotFound(f"No product with the sku {sku!r}.")
+        product, variant = await _by_sku(uow, sku, for_update=False)
         assert product.id is not None
-        movements = await uow.stock.for_product(product.id, limit=limit)
+        movements = await uow.stock.for_product(product.id, limit=limit, variant_id=variant.id)
     return [_view(m) for m in movements]
+
+
+async def _by_sku(uow: UnitOfWork, sku: str, *, for_update: bool) -> tuple[Product, Variant]:
+    """The product and the variant a sku names: a variant's own sku, or the sku of a product without
+    options (its default variant). A product with option variants has a stock per variant only."""
+    owner = await uow.variants.sku_owner(sku)
+    product = None if owner is None else await uow.products.get(owner, for_update=for_update)
+    if product is None:
+        raise NotFound(f"No product with the sku {sku!r}.")
+    variants = await uow.variants.for_product(owner or 0)
+    found = next((v for v in variants if v.sku == sku), None) or next(
+        (v for v in variants if v.is_default), None
+    )
+    if found is None:
+        skus = ", ".join(v.sku for v in variants)
+        raise InvalidInput.field("sku", f"{sku} has variants, each with its own stock: name one of {skus}.")
+    return product, found
 
 
 async def record_low_stock(uow: UnitOfWork, product_id: int, balance: int, now: datetime) -> None:

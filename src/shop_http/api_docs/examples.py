@@ -10,7 +10,13 @@ from decimal import Decimal
 import msgspec
 
 from shop_core.services.cart import CartLineView, CartView
-from shop_core.services.catalog_views import CategoryView, ProductView, StaffProductView
+from shop_core.services.catalog_views import (
+    CategoryView,
+    OptionView,
+    ProductView,
+    StaffProductView,
+    VariantView,
+)
 from shop_core.services.order_views import AddressView, OrderEventView, OrderItemView, OrderView
 from shop_core.services.payment_views import PaymentView, RefundView
 from shop_core.services.views import UserView
@@ -45,8 +51,67 @@ PRODUCT = ProductView(
     is_active=True,
     created_at=AT,
     updated_at=LATER,
+    variants=[
+        VariantView(
+            id=1,
+            sku="MUG-ENAMEL-350",
+            name="",
+            options={},
+            price="12.50",
+            final_price="11.25",
+            stock_quantity=42,
+            is_active=True,
+            weight_grams=None,
+        )
+    ],
 )
 STAFF_PRODUCT = StaffProductView(**msgspec.structs.asdict(PRODUCT), cost_price="4.80")
+RED_M = VariantView(
+    id=7,
+    sku="TEE-M-RED",
+    name="M / Red",
+    options={"Size": "M", "Color": "Red"},
+    price="20.00",
+    final_price="20.00",
+    stock_quantity=12,
+    is_active=True,
+    weight_grams=180,
+)
+SHIRT = ProductView(
+    id=3,
+    name="Organic T-shirt",
+    slug="organic-t-shirt",
+    description="Heavy cotton, boxy fit.",
+    category=4,
+    category_name="Shirts",
+    price="18.00",
+    discount_percentage=Decimal("0.00"),
+    final_price="18.00",
+    stock_quantity=20,
+    sku="TEE",
+    image_url="",
+    is_active=True,
+    created_at=AT,
+    updated_at=LATER,
+    options=[
+        OptionView(name="Size", values=["S", "M", "L"]),
+        OptionView(name="Color", values=["Red", "Black"]),
+    ],
+    variants=[
+        VariantView(
+            id=6,
+            sku="TEE-S-RED",
+            name="S / Red",
+            options={"Size": "S", "Color": "Red"},
+            price="18.00",
+            final_price="18.00",
+            stock_quantity=8,
+            is_active=True,
+            weight_grams=170,
+        ),
+        RED_M,
+    ],
+)
 EMPTY_CART = CartView(items=[], item_count=0, subtotal="0.00", updated_at=None)
 CART = CartView(
     items=[

@@ -307,13 +307,17 @@ class SqlStockMovementRepository:
                 ],
             )
 
-    async def for_product(self, product_id: int, *, limit: int = 100) -> list[StockMovement]:
+    async def for_product(
+        self, product_id: int, *, limit: int = 100, variant_id: int | None = None
+    ) -> list[StockMovement]:
         query = (
             sa.select(StockMovement)
             .where(stock_movements.c.product_id == product_id)
             .order_by(stock_movements.c.id.desc())
             .limit(limit)
         )
+        if variant_id is not None:
+            query = query.where(stock_movements.c.variant_id == variant_id)
         return list((await self._session.scalars(query)).all())
 
     async def total(self, product_id: int) -> int:
