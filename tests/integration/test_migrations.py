@@ -185,3 +185,60 @@ async def test_existing_products_get_their_default_variant_and_their_history_poi
         assert counts == [2, 2, 1]
     finally:
         await engine.dispose()
+
+
+async def test_catalog_prices_and_cart_lines_carry_over_into_variants_and_back(
+    empty_database_url: str,
+) -> None:
+    """0011 on a shop with data: each product's catalog price is its price, and the lines already in
+    carts are lines of the default variant (0); downgrading keeps one line per product."""
+    settings = make_settings(empty_database_url)
+    await asyncio.to_thread(migrate, settings, "upgrade", "0010")
+    engine = create_async_engine(empty_database_url, poolclass=NullPool)
+    now = datetime(2026, 12, 1, 10, tzinfo=UTC)
+    try:
+        async with engine.begin() as conn:
+            for pid, price in ((1, 500), (2, 1250)):
+                await conn.execute(
+                    sa.text(
+                        "INSERT INTO products (id, name, slug, sku, price, stock_quantity, created_at,"
+                        " updated_at) VALUES (:id, :sku, :sku, :sku, :price, 3, :now, :now)"
+                    ),
+                    {"id": pid, "sku": f"P-{pid}", "price": price, "now": now},
+                )
+            await conn.execute(
+                sa.text("INSERT INTO carts (owner, updated_at) VALUES ('user:1', :now)"), {"now": now}
+            )
+            await conn.execute(
+                sa.text(
+                    "INSERT INTO cart_lines (owner, product_id, quantity) VALUES ('user:1', 1, 2), ('user:1', 2, 1)"
+                )
+            )
+
+        await asyncio.to_thread(migrate, settings, "upgrade", "0011")
+        async with engine.begin() as conn:
+            prices = (await conn.execute(sa.text("SELECT id, min_price FROM products ORDER BY id"))).all()
+            assert [tuple(p) for p in prices] == [(1, 500), (2, 1250)]
+            lines = (
+                await conn.execute(
+                    sa.text("SELECT product_id, variant_id, quantity FROM cart_lines ORDER BY 1")
+                )
+            ).all()
+            assert [tuple(line) for line in lines] == [(1, 0, 2), (2, 0, 1)]
+            # two variants of one product in one cart: what 0011 makes possible
+            await conn.execute(
+                sa.text(
+                    "INSERT INTO cart_lines (owner, product_id, variant_id, quantity) VALUES ('user:1', 1, 7, 5)"
+                )
+            )
+        assert "ix_products_min_price" in await index_names(empty_database_url, "products")
+
+        assert await asyncio.to_thread(migrate, settings, "downgrade", "0010") == "0010"
+        async with engine.connect() as conn:
+            lines = (
+                await conn.execute(sa.text("SELECT product_id, quantity FROM cart_lines ORDER BY 1"))
+            ).all()
+        assert [tuple(line) for line in lines] == [(1, 5), (2, 1)]  # the larger line of product 1 stays
+        assert "ix_products_price" in await index_names(empty_database_url, "products")
+    finally:
+        await engine.dispose()
