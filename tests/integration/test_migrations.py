@@ -211,7 +211,8 @@ async def test_catalog_prices_and_cart_lines_carry_over_into_variants_and_back(
             )
             await conn.execute(
                 sa.text(
-                    "INSERT INTO cart_lines (owner, product_id, quantity) VALUES ('user:1', 1, 2), ('user:1', 2, 1)"
+                    "INSERT INTO cart_lines (owner, product_id, quantity)"
+                    " VALUES ('user:1', 1, 2), ('user:1', 2, 1)"
                 )
             )
 
@@ -228,7 +229,8 @@ async def test_catalog_prices_and_cart_lines_carry_over_into_variants_and_back(
             # two variants of one product in one cart: what 0011 makes possible
             await conn.execute(
                 sa.text(
-                    "INSERT INTO cart_lines (owner, product_id, variant_id, quantity) VALUES ('user:1', 1, 7, 5)"
+                    "INSERT INTO cart_lines (owner, product_id, variant_id, quantity)"
+                    " VALUES ('user:1', 1, 7, 5)"
                 )
             )
         assert "ix_products_min_price" in await index_names(empty_database_url, "products")
