@@ -16,7 +16,7 @@ from shop_cli.runner import run as run_use_case
 from shop_core.bootstrap import Shop, migrate, queue_url
 from shop_core.services.catalog_import import ImportReport
 from shop_core.services.catalog_seed import DEMO_PREFIX
-from shop_core.services.demo import DemoReport
+from shop_core.services.demo import DEMO_SHIRT_SKU, DemoReport, seed_demo_shirt
 
 app = typer.Typer(
     help="Run and operate the shop.",
@@ -116,9 +116,11 @@ def demo() -> None:
 
     async def load(shop: Shop) -> tuple[DemoReport, ImportReport]:
         accounts = await shop.operations.seed_demo(OPERATOR)
-        return accounts, await shop.catalog.seed_catalog(
+        seeded = await shop.catalog.seed_catalog(
             DEMO_PRODUCTS, DEMO_CATEGORIES, OPERATOR, sku_prefix=DEMO_PREFIX
         )
+        await seed_demo_shirt(shop.catalog, OPERATOR)
+        return accounts, seeded
 
     report, seeded = run_use_case(load, settings)
     table = Table(title=f"Demo data (database at revision {revision})")
@@ -132,7 +134,7 @@ def demo() -> None:
     console.print(table)
     console.print(
         f"Demo catalog: {DEMO_PRODUCTS} products in {DEMO_CATEGORIES} categories "
-        f"({catalog.summary(seeded)}).",
+        f"({catalog.summary(seeded)}), and a T-shirt in 6 variants ({DEMO_SHIRT_SKU}).",
         highlight=False,
         soft_wrap=True,
     )

@@ -69,11 +69,19 @@ def test_demo_migrates_and_creates_the_demo_accounts_and_catalog(empty_cli: Cli)
     assert can_log_in(empty_cli.database_url, "customer@example.com", DEMO_PASSWORD)
     # and a small catalog
     assert (
-        "Demo catalog: 60 products in 12 categories (60 created, 0 updated, 0 unchanged, 0 rejected)." in out
+        "Demo catalog: 60 products in 12 categories (60 created, 0 updated, 0 unchanged, 0 rejected), "
+        "and a T-shirt in 6 variants (DEMO-TEE)." in out
     )
     listed = ok(empty_cli("products", "list", "--page-size", "100"))
-    assert "Products 1-60 of 60" in listed
-    products = table_rows(listed)
+    assert "Products 1-61 of 61" in listed
+    *products, shirt = table_rows(listed)
+    assert (shirt["sku"], shirt["price"], shirt["stock"]) == ("DEMO-TEE", "18.00", str(sum(range(5, 21, 3))))
+    variants = table_rows(ok(empty_cli("products", "variants", "list", "61")))
+    assert [(v["name"], v["price"]) for v in variants[::2]] == [
+        ("S / Red", "18.00"),
+        ("M / Red", "18.00"),
+        ("L / Red", "20.00"),
+    ]
     assert all(row["category"] for row in products)
     assert len({row["category"] for row in products}) > 5
     assert table_rows(ok(empty_cli("stock", "history", products[0]["sku"])))[0]["reason"] == "import"
@@ -88,7 +96,8 @@ def test_demo_is_idempotent(empty_cli: Cli) -> None:
     assert [row["state"] for row in table_rows(out)] == ["already there", "already there"]
     assert (
         "Demo catalog: 60 products in 12 categories "
-        "(0 created, 0 updated, 0 unchanged, 0 rejected, 60 skipped (already there))." in out
+        "(0 created, 0 updated, 0 unchanged, 0 rejected, 60 skipped (already there)), "
+        "and a T-shirt in 6 variants (DEMO-TEE)." in out
     )
     assert "Users 1-2 of 2" in ok(empty_cli("users", "list"))
     assert ok(empty_cli("catalog", "export", "-")) == exported
