@@ -336,6 +336,17 @@ async def test_bad_variants_are_refused_precisely_and_store_nothing(
     assert await catalog.stored() == before
 
 
+async def test_a_product_without_options_takes_no_second_variant(catalog: Catalog) -> None:
+    mug = await catalog.product("Mug", sku="MUG-1")
+    before = await catalog.stored()
+
+    for options in ({}, {"Size": "M"}):
+        refused = await add(catalog, mug["id"], sku="MUG-2", options=options)
+        assert_error(refused, 400)
+        assert "no options yet" in refused.json()["errors"]["options"][0]
+    assert await catalog.stored() == before
+
+
 async def test_more_than_three_options_on_a_product_is_400(catalog: Catalog) -> None:
     options = [{"name": name, "values": ["x"]} for name in ("A", "B", "C", "D")]
     refused = await catalog.client.post(

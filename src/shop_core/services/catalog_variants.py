@@ -97,6 +97,10 @@ async def write_variant(
     one else's; a stock change is recorded as a movement with `reason`."""
     assert product.id is not None
     options = stored_options(product.options)
+    if not options and current is None:
+        raise InvalidInput.field(
+            "options", "The product has no options yet: give it its options (Size, Color, ...) first."
+        )
     values = check_values(options, draft.options)
     if current is None and options:
         current = next((v for v in existing if v.is_default), None)  # the first takes it over
