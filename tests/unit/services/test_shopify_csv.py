@@ -17,7 +17,7 @@ from shop_core.services.shopify_csv import (
     OptionDraft,
     ProductDraft,
     ShopifyReport,
-    VariantDraft,
+    ShopifyVariant,
     html_to_text,
     read_shopify_csv,
 )
@@ -41,8 +41,8 @@ def variant(
     compare_at_price: Decimal | None = None,
     stock_quantity: int | None = None,
     weight_grams: int | None = None,
-) -> VariantDraft:
-    return VariantDraft(
+) -> ShopifyVariant:
+    return ShopifyVariant(
         line, sku, options or {}, Decimal(price), compare_at_price, stock_quantity, weight_grams
     )
 
@@ -208,6 +208,7 @@ def test_the_fewest_columns_with_names_in_any_case_and_spacing() -> None:
             ),
         ),
         rejected=(),
+        rows=1,
     )
 
 
