@@ -18,7 +18,7 @@ from shop_cli.runner import OPERATOR, YES, confirm, console, fail, load_settings
 from shop_core.bootstrap import Shop
 from shop_core.domain.errors import InvalidInput
 from shop_core.services.catalog_commands import ProductQuery
-from shop_core.services.catalog_import import COLUMNS, ImportReport, read_csv
+from shop_core.services.catalog_import import COLUMNS, ImportReport, products_in, read_csv
 from shop_core.services.catalog_seed import SEED_PREFIX
 
 app = typer.Typer(help="The catalog in bulk: CSV import and export, generated data.", no_args_is_help=True)
@@ -189,8 +189,9 @@ async def _export(shop: Shop, out: IO[str]) -> int:
     with progress_bar("Exporting", total) as bar:
         async for batch in shop.catalog.export_products(OPERATOR):
             writer.writerows(batch)
-            written += len(batch)
-            bar(len(batch))
+            products = products_in(batch)  # a product with variants is a row for each
+            written += products
+            bar(products)
     out.flush()
     return written
 
