@@ -383,7 +383,7 @@ class _Reading:
             try:
                 self._more(group, line, row)
             except DomainError as exc:
-                self.reject(line, _reason(exc))
+                self.reject(line, reason_of(exc))
             return None
         new = self._first(line, row)
         if not new.groupable:  # one row per product: it is complete at once
@@ -411,7 +411,7 @@ class _Reading:
             if variant is not None:
                 self._note_sku(variant, cmd.sku)
         except DomainError as exc:
-            self.reject(line, _reason(exc))
+            self.reject(line, reason_of(exc))
             return group
         self.skus[cmd.sku] = line
         group.cmd, group.category_id, group.options = cmd, category_id, options
@@ -542,7 +542,7 @@ async def import_products(
     return report
 
 
-def _reason(exc: DomainError) -> str:
+def reason_of(exc: DomainError) -> str:
     if isinstance(exc, InvalidInput) and exc.errors:
         return "; ".join(f"{f}: {' '.join(m)}" for f, m in exc.errors.items())
     return exc.detail
@@ -596,7 +596,7 @@ async def _write(
                 variants = stored.get(current.id, []) if current is not None and current.id else []
                 plan = _plan(group, current, variants, now=now, catalog=catalog, currency=currency)
             except DomainError as exc:
-                rejected.append((group.line, _reason(exc)))
+                rejected.append((group.line, reason_of(exc)))
                 rejected.extend(
                     (line, f"the first row of sku {group.sku!r} was rejected") for line in group.more_lines
                 )
@@ -826,7 +826,7 @@ async def _write_variants(
                 reason=StockReason.IMPORT,
             )
         except DomainError as exc:
-            rejected.append((row.line, _reason(exc)))
+            rejected.append((row.line, reason_of(exc)))
             continue
         if all(v is not variant for v in existing):
             existing.append(variant)
