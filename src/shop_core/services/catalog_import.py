@@ -13,7 +13,8 @@ export writes the product's columns on its first row only: a product's fields ar
 one place, a file of many variants stays small, and it is the layout Shopify's files use too. The
 import also takes files that repeat the product's columns on every row, as long as they are the
 same as the first row's. A file without variant columns (the format before variants) is one row
-per product and imports exactly as it always did.
+per product and imports as it always did, but that a product whose stock lives on its option
+variants refuses a stock_quantity other than its total (as the API does).
 
 CSV injection: a spreadsheet runs a cell that begins with `=`, `+`, `-`, `@`, a tab or a carriage
 return as a formula. The export prefixes such a cell with a single quote (as OWASP advises), and
@@ -597,9 +598,8 @@ async def _write(
                 plan = _plan(group, current, variants, now=now, catalog=catalog, currency=currency)
             except DomainError as exc:
                 rejected.append((group.line, reason_of(exc)))
-                rejected.extend(
-                    (line, f"the first row of sku {group.sku!r} was rejected") for line in group.more_lines
-                )
+                refused = f"the first row of sku {group.sku!r} (line {group.line}) was rejected"
+                rejected.extend((line, refused) for line in group.more_lines)
                 continue
             rejected.extend(plan.left_out)
             plans.append(plan)
