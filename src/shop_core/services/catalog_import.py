@@ -101,7 +101,7 @@ QUOTE = "'"
 def escape_cell(value: str) -> str:
     """A cell as the export writes it: a spreadsheet never reads it as a formula, and
     `unescape_cell` gives `value` back exactly."""
-    if value.startswith((*FORMULA_STARTS, QUOTE)) or value != value.strip():
+    if value and (value.startswith((*FORMULA_STARTS, QUOTE)) or value != value.strip()):
         return QUOTE + value
     return value
 
@@ -308,6 +308,9 @@ class _OptionCells:
     values: dict[int, list[str]]
 
 
+_NO_OPTIONS = _OptionCells(False, (), {})
+
+
 def _option_cells(row: Mapping[str, str]) -> _OptionCells:
     names: list[str] = []
     values: dict[int, list[str]] = {}
@@ -341,7 +344,7 @@ class _Group:
     groupable: bool  # the file has variant columns: a product may have more rows
     cmd: CreateProduct | None = None
     category_id: int | None = None
-    options: _OptionCells = field(default_factory=lambda: _OptionCells(False, (), {}))
+    options: _OptionCells = field(default_factory=lambda: _NO_OPTIONS)
     variants: list[_VariantRow] = field(default_factory=list)
     more_lines: list[int] = field(default_factory=list)
 
@@ -407,8 +410,8 @@ class _Reading:
                 raise InvalidInput.field("sku", f"sku {cmd.sku!r} already appears on line {first}")
             if (first := self.variant_skus.get(cmd.sku)) is not None:
                 raise InvalidInput.field("sku", f"sku {cmd.sku!r} is the variant_sku on line {first}")
-            options = _option_cells(row)
-            variant = _variant_row(line, row, self.currency)
+            options = _option_cells(row) if any(c in row for c in OPTION_COLUMNS) else _NO_OPTIONS
+            variant = _variant_row(line, row, self.currency) if group.groupable else None
             if variant is not None:
                 self._note_sku(variant, cmd.sku)
         except DomainError as exc:
@@ -561,6 +564,7 @@ class _Plan:
     variants: list[Variant]
     rows: list[tuple[_VariantRow, Variant | None, dict[str, str]]]
     left_out: list[tuple[int, str]]
+    moved: int = 0  # what the legacy stock_quantity added to a stored product's stock
 
 
 async def _write(
@@ -580,62 +584,73 @@ async def _write(
         existing = await unit.products.by_skus([g.sku for g in batch])
         skipped = [g for g in batch if only_new and g.sku in existing]
         todo = [g for g in batch if not (only_new and g.sku in existing)]
-        fresh = [g.sku for g in todo if g.sku not in existing]
-        owners = await unit.variants.sku_owners(fresh) if fresh else {}
-        for product_id in sorted({p.id for g in todo if g.variants and (p := existing.get(g.sku)) and p.id}):
-            await unit.products.get(product_id, for_update=True)  # its variants first, then its row
-        stored_ids = [p.id for g in todo if (p := existing.get(g.sku)) is not None and p.id is not None]
-        stored = await unit.variants.for_products(stored_ids) if stored_ids else {}
+        owners, stored = await _stored(unit, todo, existing)
         plans: list[_Plan] = []
-        movements: list[tuple[Product, int]] = []
         for group in todo:
             current = existing.get(group.sku)
-            before = current.stock_quantity if current else 0
             try:
                 if current is None and group.sku in owners:
                     raise Conflict(f"The sku {group.sku!r} is already a variant's sku.")
                 variants = stored.get(current.id, []) if current is not None and current.id else []
-                plan = _plan(group, current, variants, now=now, catalog=catalog, currency=currency)
+                plans.append(_plan(group, current, variants, now=now, catalog=catalog, currency=currency))
             except DomainError as exc:
                 rejected.append((group.line, reason_of(exc)))
                 refused = f"the first row of sku {group.sku!r} (line {group.line}) was rejected"
                 rejected.extend((line, refused) for line in group.more_lines)
                 continue
-            rejected.extend(plan.left_out)
-            plans.append(plan)
-            if current is not None and plan.product.stock_quantity != before:
-                movements.append((plan.product, plan.product.stock_quantity - before))
-        new = [p.product for p in plans if p.created]
-        await unit.products.add_many(new)
-        await unit.stock.add_many(
-            [
-                movement_of(p, p.stock_quantity, StockReason.IMPORT, actor.label, now)
-                for p in new
-                if p.stock_quantity
-            ]
-            + [movement_of(p, d, StockReason.IMPORT, actor.label, now) for p, d in movements]
-        )
-        moved = [p for p, _ in movements]
-        with_rows = [p for p in plans if p.rows]
-        made = [p.product.id for p in with_rows if p.created and p.product.id is not None]
-        loaded = await unit.variants.for_products(made) if made else {}
-        for plan in plans:
-            if plan.changed and (plan.rows or plan.product in moved):
-                await unit.products.save(plan.product)  # its legacy fields reach its default variant now
-        for plan in with_rows:
-            if plan.created:
-                assert plan.product.id is not None
-                plan.variants = loaded.get(plan.product.id, [])
-            written = await _write_variants(plan, unit, actor=actor, now=now, rejected=rejected)
-            if written and not plan.created:
-                plan.changed = True
-                plan.product.updated_at = now
+            rejected.extend(plans[-1].left_out)
+        await _store(plans, unit, actor=actor, now=now, rejected=rejected)
         await unit.commit()
     report.created += sum(p.created for p in plans)
     report.updated += sum(p.changed for p in plans if not p.created)
     report.unchanged += sum(not p.changed for p in plans if not p.created)
     report.skipped += len(skipped)
     report.rejected.extend(rejected)
+
+
+async def _stored(
+    unit: UnitOfWork, todo: list[_Group], existing: dict[str, Product]
+) -> tuple[dict[str, int], dict[int, list[Variant]]]:
+    """What the batch's products need from the database: who has the skus of the new ones, and the
+    stored products' variants (those whose variants it writes, locked first)."""
+    fresh = [g.sku for g in todo if g.sku not in existing]
+    owners = await unit.variants.sku_owners(fresh) if fresh else {}
+    for product_id in sorted({p.id for g in todo if g.variants and (p := existing.get(g.sku)) and p.id}):
+        await unit.products.get(product_id, for_update=True)  # its variants first, then its row
+    # Only a product with options can have variants other than its default (whose stock the legacy
+    # fields keep): a catalog without options loads none.
+    ids = [p.id for g in todo if (p := existing.get(g.sku)) and p.id and (p.options or g.variants)]
+    return owners, (await unit.variants.for_products(ids) if ids else {})
+
+
+async def _store(
+    plans: list[_Plan], unit: UnitOfWork, *, actor: Actor, now: datetime, rejected: list[tuple[int, str]]
+) -> None:
+    """Add the new products, record the stock the legacy fields moved, then write the variants."""
+    new = [p.product for p in plans if p.created]
+    await unit.products.add_many(new)
+    await unit.stock.add_many(
+        [
+            movement_of(p, p.stock_quantity, StockReason.IMPORT, actor.label, now)
+            for p in new
+            if p.stock_quantity
+        ]
+        + [movement_of(p.product, p.moved, StockReason.IMPORT, actor.label, now) for p in plans if p.moved]
+    )
+    for plan in plans:
+        if plan.changed and (plan.rows or plan.moved):
+            await unit.products.save(plan.product)  # its legacy fields reach its default variant now
+    with_rows = [p for p in plans if p.rows]
+    made = [p.product.id for p in with_rows if p.created and p.product.id is not None]
+    loaded = await unit.variants.for_products(made) if made else {}
+    for plan in with_rows:
+        if plan.created:
+            assert plan.product.id is not None
+            plan.variants = loaded.get(plan.product.id, [])
+        written = await _write_variants(plan, unit, actor=actor, now=now, rejected=rejected)
+        if written and not plan.created:
+            plan.changed = True
+            plan.product.updated_at = now
 
 
 def _plan(
@@ -653,11 +668,14 @@ def _plan(
     assert group.cmd is not None
     product = current or Product(name="", slug="", sku=group.cmd.sku, price=0, created_at=now, updated_at=now)
     before = stored_options(product.options)
-    options = _options(group, before)
     left_out: list[tuple[int, str]] = []
-    rows = _match(group, options, before, stored, left_out)
-    _check_fit(options, stored, rows)
-    snapshot = _snapshot(product)
+    if group.options.given or group.variants:
+        options = _options(group, before)
+        rows = _match(group, options, before, stored, left_out)
+        _check_fit(options, stored, rows)
+    else:  # a row of the format before variants: the product keeps its options and variants
+        options, rows = before, []
+    snapshot, stock = _snapshot(product), product.stock_quantity
     on_variants = any(not v.is_default for v in stored) or any(values for _, _, values in rows)
     _fill(
         product,
@@ -674,7 +692,8 @@ def _plan(
     changed = current is not None and _snapshot(product) != snapshot
     if changed:
         product.updated_at = now
-    return _Plan(group, product, current is None, changed, stored, rows, left_out)
+    moved = product.stock_quantity - stock if current is not None else 0
+    return _Plan(group, product, current is None, changed, stored, rows, left_out, moved)
 
 
 def _options(group: _Group, before: tuple[ProductOption, ...]) -> tuple[ProductOption, ...]:
