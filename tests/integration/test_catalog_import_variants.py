@@ -120,3 +120,18 @@ async def test_a_native_file_with_variants_and_its_re_import(shop: Shop, engine:
     report = await shop.catalog.import_products(read_csv(changed), STAFF)
     assert (report.created, report.updated, report.unchanged, report.rejected) == (0, 1, 3, [])
     assert (await consistent(engine))[0] == ("tee", 2000, 2000, 13)
+
+
+async def test_the_lookups_the_imports_batch(shop: Shop) -> None:
+    """`by_slugs` and `sku_owners`: one query each for a whole batch."""
+    await made_catalog(shop)
+    async with shop.ports.uow() as unit:
+        by_slug = await unit.products.by_slugs(["tee", "mug", "nothing"])
+        owners = await unit.variants.sku_owners(["TEE", "TEE-S-RED", "POSTER", "NOBODY", "TEE-S-RED"])
+    assert sorted((slug, p.sku) for slug, p in by_slug.items()) == [("mug", "MUG"), ("tee", "TEE")]
+    assert owners.keys() == {"TEE", "TEE-S-RED", "POSTER"}  # a product's own sku and its variants'
+    assert owners["TEE"] == owners["TEE-S-RED"] == by_slug["tee"].id
+    assert owners["POSTER"] not in {by_slug["tee"].id, by_slug["mug"].id}
+    async with shop.ports.uow() as unit:
+        assert await unit.variants.sku_owners([]) == {}
+        assert await unit.products.by_slugs([]) == {}
