@@ -55,7 +55,7 @@ def import_products(
     Columns are named in the header row, in any order; sku, name and price are required.
     Optional: slug, category (a path such as "Home > Kitchen"), cost_price, discount_percentage.
     Also optional: stock_quantity, image_url, is_active (true or false), description.
-    Variants, one a row: option1_name, option1_values (S | M | L) ... on a product's first row;
+    Variants, one per row: option1_name, option1_values (S | M | L) ... on a product's first row;
     variant_sku, option1_value ... option3_value, variant_price, variant_stock,
     variant_weight_grams, variant_active on any of its rows (rows with the same sku, together).
     With --format shopify: Shopify's product export, products by Handle, variants by Variant SKU.
