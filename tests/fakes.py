@@ -181,6 +181,10 @@ class FakeProductRepository:
         wanted = set(skus)
         return {p.sku: p for p in self._rows.values() if p.sku in wanted}
 
+    async def by_slugs(self, slugs: Sequence[str]) -> dict[str, Product]:
+        wanted = set(slugs)
+        return {p.slug: p for p in self._rows.values() if p.slug in wanted}
+
     async def by_ids(self, ids: Sequence[int]) -> dict[int, Product]:
         return {i: self._rows[i] for i in ids if i in self._rows}
 
@@ -211,7 +215,10 @@ class FakeProductRepository:
         variant = self._variants.which(product_id, variant_id)
         if product is None or variant is None or variant.stock_quantity + delta < 0:
             return None
-        variant.stock_quantity += delta
+        # The row changes, not a Variant loaded before (as an UPDATE leaves the ORM's objects be).
+        variant = self._variants.store(
+            dataclasses.replace(variant, stock_quantity=variant.stock_quantity + delta)
+        )
         if variant.is_active:
             product.stock_quantity += delta
         product.updated_at = datetime.now(UTC)
@@ -246,6 +253,11 @@ class FakeVariantRepository:
         variant = Variant(product.id, product.sku, stock_quantity=product.stock_quantity, is_default=True)
         variant.id = next(self._ids)
         self._rows[variant.id] = variant
+
+    def store(self, variant: Variant) -> Variant:
+        assert variant.id is not None
+        self._rows[variant.id] = variant
+        return variant
 
     def follow(self, product: Product) -> None:
         """The default variant takes the product's sku and stock (the legacy fields)."""
@@ -291,6 +303,9 @@ class FakeVariantRepository:
             if variant.sku == sku:
                 return variant.product_id
         return next((key for key, p in self._products.items() if p.sku == sku), None)
+
+    async def sku_owners(self, skus: Sequence[str]) -> dict[str, int]:
+        return {sku: owner for sku in set(skus) if (owner := await self.sku_owner(sku)) is not None}
 
     async def add(self, variant: Variant) -> Variant:
         if any(v.sku == variant.sku for v in self._rows.values()):

@@ -6,6 +6,8 @@ import csv
 import os
 import sys
 import tempfile
+from collections.abc import Sequence
+from enum import StrEnum
 from pathlib import Path
 from typing import IO
 
@@ -18,8 +20,10 @@ from shop_cli.runner import OPERATOR, YES, confirm, console, fail, load_settings
 from shop_core.bootstrap import Shop
 from shop_core.domain.errors import InvalidInput
 from shop_core.services.catalog_commands import ProductQuery
-from shop_core.services.catalog_import import COLUMNS, ImportReport, read_csv
+from shop_core.services.catalog_import import COLUMNS, ImportReport, products_in, read_csv
 from shop_core.services.catalog_seed import SEED_PREFIX
+from shop_core.services.shopify_import import read_shopify_file
+from shop_core.settings import Settings
 
 app = typer.Typer(help="The catalog in bulk: CSV import and export, generated data.", no_args_is_help=True)
 
@@ -28,19 +32,41 @@ STDIO = "-"
 Rows = list[tuple[int, dict[str, str] | str]]
 
 
+class Format(StrEnum):
+    NATIVE = "native"
+    SHOPIFY = "shopify"
+
+
+FORMAT = typer.Option(
+    Format.NATIVE,
+    "--format",
+    help="native: the shop's own columns (what `export` writes); shopify: Shopify's product CSV.",
+    case_sensitive=False,
+)
+
+
 @app.command("import")
 def import_products(
     file: str = typer.Argument(..., metavar="FILE.csv", help="UTF-8 CSV with a header row; - reads stdin."),
+    file_format: Format = FORMAT,
 ) -> None:
-    """Upsert products by sku from a CSV file; bad rows are listed by line and skipped.
+    """Upsert products by sku, and their variants, from a CSV file; bad rows are listed by line and skipped.
 
     Columns are named in the header row, in any order; sku, name and price are required.
     Optional: slug, category (a path such as "Home > Kitchen"), cost_price, discount_percentage.
     Also optional: stock_quantity, image_url, is_active (true or false), description.
+    Variants, one per row: option1_name, option1_values (S | M | L) ... on a product's first row;
+    variant_sku, option1_value ... option3_value, variant_price, variant_stock,
+    variant_weight_grams, variant_active on any of its rows (rows with the same sku, together).
+    With --format shopify: Shopify's product export, products by Handle, variants by Variant SKU.
     Exits 0 when the import ran, even with rejected rows; 1 when the file cannot be used.
     """
     settings = load_settings()
-    rows = _parse(file, _read(file))
+    data = _read(file)
+    if file_format is Format.SHOPIFY:
+        _import_shopify(file, data, settings)
+        return
+    rows = _parse(file, data)
 
     async def import_all(shop: Shop) -> ImportReport:
         with progress_bar("Importing", len(rows)) as bar:
@@ -49,10 +75,33 @@ def import_products(
         return report
 
     report = run(import_all, settings)
-    read = f"Imported {escape(_name(file))}: {len(rows)} {'row' if len(rows) == 1 else 'rows'} read"
+    _report(f"Imported {escape(_name(file))}: {len(rows)} {'row' if len(rows) == 1 else 'rows'} read", report)
+
+
+def _import_shopify(file: str, data: bytes, settings: Settings) -> None:
+    try:
+        drafts = read_shopify_file(data, settings.currency)
+    except InvalidInput as exc:
+        fail(f"{_name(file)}: {exc.detail}")
+    if not drafts.products and drafts.rejected:
+        show_rejections(drafts.rejected)
+        fail(f"{_name(file)}: no product could be read from it: every row was rejected (listed above).")
+
+    async def import_all(shop: Shop) -> ImportReport:
+        with progress_bar("Importing", len(drafts.products)) as bar:
+            report = await shop.catalog.import_shopify(drafts, OPERATOR, progress=bar)
+            bar.finish()
+        return report
+
+    report = run(import_all, settings)
+    rows = f"{drafts.rows} {'row' if drafts.rows == 1 else 'rows'}"
+    _report(f"Imported {escape(_name(file))} (Shopify): {rows} read", report)
+
+
+def _report(read: str, report: ImportReport) -> None:
     console.print(f"{read} — {summary(report)}.", highlight=False, soft_wrap=True)
     if report.rejected:
-        show_rejections(report)
+        show_rejections(report.rejected)
         rejected = "1 row was" if len(report.rejected) == 1 else f"{len(report.rejected)} rows were"
         console.print(
             f"[yellow]The import ran, but {rejected} rejected[/] and left out; every other row was saved. "
@@ -131,7 +180,7 @@ def seed(
         soft_wrap=True,
     )
     if report.rejected:  # the generator makes only valid rows: say so loudly if that ever breaks
-        show_rejections(report)
+        show_rejections(report.rejected)
         count = len(report.rejected)
         fail(f"{count} generated {'row was' if count == 1 else 'rows were'} rejected (listed above).")
 
@@ -144,8 +193,8 @@ def summary(report: ImportReport) -> str:
     )
 
 
-def show_rejections(report: ImportReport) -> None:
-    rejected = sorted(report.rejected)
+def show_rejections(rejections: Sequence[tuple[int, str]]) -> None:
+    rejected = sorted(rejections)
     table = Table(title=f"Rejected rows ({len(rejected)})")
     table.add_column("line", justify="right")
     table.add_column("reason", overflow="fold")
@@ -189,8 +238,9 @@ async def _export(shop: Shop, out: IO[str]) -> int:
     with progress_bar("Exporting", total) as bar:
         async for batch in shop.catalog.export_products(OPERATOR):
             writer.writerows(batch)
-            written += len(batch)
-            bar(len(batch))
+            products = products_in(batch)  # a product with variants is a row for each
+            written += products
+            bar(products)
     out.flush()
     return written
 

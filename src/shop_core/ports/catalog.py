@@ -46,6 +46,10 @@ class ProductRepository(Protocol):
 
     async def by_skus(self, skus: Sequence[str]) -> dict[str, Product]: ...
 
+    async def by_slugs(self, slugs: Sequence[str]) -> dict[str, Product]:
+        """The products among `slugs` that exist, by slug (the Shopify import matches on handles)."""
+        ...
+
     async def by_ids(self, ids: Sequence[int]) -> dict[int, Product]:
         """The products among `ids` that exist (active or not)."""
         ...
@@ -99,6 +103,10 @@ class VariantRepository(Protocol):
 
     async def sku_owner(self, sku: str) -> int | None:
         """The product whose variant or own sku `sku` is, if any."""
+        ...
+
+    async def sku_owners(self, skus: Sequence[str]) -> dict[str, int]:
+        """`sku_owner` for many skus in one query: those in use, with the product they name."""
         ...
 
     async def add(self, variant: Variant) -> Variant:

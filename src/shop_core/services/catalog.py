@@ -1,7 +1,7 @@
 """The catalog area: browsing products and categories (cached), staff's changes to them, and the
-bulk work (CSV import and export, generated catalogs). The use cases themselves live in
-`catalog_reads`, `catalog_admin`, `catalog_import` and `catalog_seed`; this class binds them to
-their ports and checks who may change the catalog."""
+bulk work (CSV import and export, Shopify's CSV, generated catalogs). The use cases themselves live
+in `catalog_reads`, `catalog_admin`, `catalog_import`, `shopify_import` and `catalog_seed`; this
+class binds them to their ports and checks who may change the catalog."""
 
 from __future__ import annotations
 
@@ -11,7 +11,14 @@ from shop_core.domain.actors import Actor, require_staff
 from shop_core.ports.catalog import CatalogReader
 from shop_core.ports.clock import Clock
 from shop_core.ports.persistence import UnitOfWorkFactory
-from shop_core.services import catalog_admin, catalog_import, catalog_reads, catalog_seed, catalog_variants
+from shop_core.services import (
+    catalog_admin,
+    catalog_import,
+    catalog_reads,
+    catalog_seed,
+    catalog_variants,
+    shopify_import,
+)
 from shop_core.services.cache_aside import CacheAside
 from shop_core.services.catalog_commands import (
     CreateCategory,
@@ -24,6 +31,7 @@ from shop_core.services.catalog_commands import (
 )
 from shop_core.services.catalog_variants import AddVariant, UpdateVariant
 from shop_core.services.catalog_views import CategoryView, EncodedPage, StaffProductView, VariantView
+from shop_core.services.shopify_csv import ShopifyReport
 
 
 class Catalog:
@@ -157,6 +165,25 @@ class Catalog:
         require_staff(actor)
         return await catalog_import.import_products(
             rows,
+            actor,
+            uow=self._uow,
+            cache=self._cache,
+            clock=self._clock,
+            currency=self._currency,
+            progress=progress,
+        )
+
+    async def import_shopify(
+        self,
+        drafts: ShopifyReport,
+        actor: Actor,
+        progress: Callable[[int], None] = lambda _: None,
+    ) -> catalog_import.ImportReport:
+        """Shopify's product CSV, as `shopify_import.read_shopify_file` read it: products by handle,
+        variants by SKU; `progress` counts products."""
+        require_staff(actor)
+        return await shopify_import.import_shopify(
+            drafts,
             actor,
             uow=self._uow,
             cache=self._cache,

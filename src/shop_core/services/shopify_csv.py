@@ -48,7 +48,7 @@ class OptionDraft:
 
 
 @dataclass(frozen=True)
-class VariantDraft:
+class ShopifyVariant:
     """One variant row. `sku` is None when the file gives none; `stock_quantity` None means the
     file leaves stock as it is. `compare_at_price` is Shopify's original (pre-sale) price."""
 
@@ -74,7 +74,7 @@ class ProductDraft:
     tags: tuple[str, ...]
     visible: bool
     options: tuple[OptionDraft, ...]
-    variants: tuple[VariantDraft, ...]
+    variants: tuple[ShopifyVariant, ...]
     images: tuple[str, ...]
 
 
@@ -82,6 +82,7 @@ class ProductDraft:
 class ShopifyReport:
     products: tuple[ProductDraft, ...]
     rejected: tuple[tuple[int, str], ...]  # (line, reason), by line
+    rows: int = 0  # the data rows read (blank lines not counted)
 
 
 class RowRejected(Exception):
@@ -102,7 +103,9 @@ def read_shopify_csv(data: bytes, *, exponent: int, max_rows: int = MAX_ROWS) ->
     """
     reading = _Reading(exponent)
     rejected: list[tuple[int, str]] = []
+    rows = 0
     for line, row in _records(data, max_rows):
+        rows += 1
         try:
             if isinstance(row, str):
                 raise RowRejected(row)
@@ -115,7 +118,7 @@ def read_shopify_csv(data: bytes, *, exponent: int, max_rows: int = MAX_ROWS) ->
             drafts.append(builder.draft())
         else:
             rejected.append((builder.line, f"product {builder.handle!r} has no valid variant: not imported"))
-    return ShopifyReport(tuple(drafts), tuple(sorted(rejected, key=lambda item: item[0])))
+    return ShopifyReport(tuple(drafts), tuple(sorted(rejected, key=lambda item: item[0])), rows)
 
 
 class _Reading:
@@ -181,7 +184,7 @@ class _ProductBuilder:
     tags: tuple[str, ...]
     visible: bool
     option_names: dict[int, str]  # option number (1-3) -> name; empty for a product without options
-    variants: list[VariantDraft] = field(default_factory=list)
+    variants: list[ShopifyVariant] = field(default_factory=list)
     combinations: set[tuple[str, ...]] = field(default_factory=set)
     images: list[str] = field(default_factory=list)
 
@@ -199,13 +202,13 @@ class _ProductBuilder:
             option_names=_option_names(row),
         )
 
-    def check_new(self, variant: VariantDraft) -> None:
+    def check_new(self, variant: ShopifyVariant) -> None:
         combination = tuple(variant.options[name].casefold() for name in self.option_names.values())
         if combination in self.combinations:
             said = " / ".join(variant.options.values()) or "the default variant"
             raise RowRejected(f"product {self.handle!r} already has a variant {said}")
 
-    def add(self, variant: VariantDraft) -> None:
+    def add(self, variant: ShopifyVariant) -> None:
         self.combinations.add(tuple(variant.options[name].casefold() for name in self.option_names.values()))
         self.variants.append(variant)
 
@@ -263,8 +266,8 @@ def _option_names(row: dict[str, str]) -> dict[int, str]:
     return dict(sorted(names.items()))
 
 
-def _variant(line: int, row: dict[str, str], option_names: dict[int, str], exponent: int) -> VariantDraft:
-    return VariantDraft(
+def _variant(line: int, row: dict[str, str], option_names: dict[int, str], exponent: int) -> ShopifyVariant:
+    return ShopifyVariant(
         line=line,
         sku=row.get("variant sku") or None,
         options=_option_values(row, option_names),

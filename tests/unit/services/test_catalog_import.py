@@ -20,7 +20,7 @@ from shop_core.domain.catalog import Product
 from shop_core.domain.errors import InvalidInput
 from shop_core.services import catalog_import
 from shop_core.services.catalog_commands import CreateCategory, CreateProduct
-from shop_core.services.catalog_import import COLUMNS, ImportReport, escape_cell, read_csv
+from shop_core.services.catalog_import import COLUMNS, PRODUCT_COLUMNS, ImportReport, escape_cell, read_csv
 from tests.fakes import FakeClock, FakeDatabase, fake_shop
 
 HEADER = "sku,name,price,category,stock_quantity"
@@ -157,7 +157,7 @@ async def test_an_import_creates_products_with_their_category_and_stock(shop: Sh
 
 async def test_every_column(shop: Shop, db: FakeDatabase) -> None:
     await tree(shop)
-    header = ",".join(COLUMNS)
+    header = ",".join(PRODUCT_COLUMNS)  # the columns before variants
     row = 'S-1,Lamp,lamp-deluxe,Home,10.50,4.25,12.5,3,https://img.example/l.png,no,"Bright, warm"'
     report = await run_import(shop, csv_file(row, header=header))
     assert counts(report) == (1, 0, 0, 0)

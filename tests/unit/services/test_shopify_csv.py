@@ -17,7 +17,7 @@ from shop_core.services.shopify_csv import (
     OptionDraft,
     ProductDraft,
     ShopifyReport,
-    VariantDraft,
+    ShopifyVariant,
     html_to_text,
     read_shopify_csv,
 )
@@ -41,8 +41,8 @@ def variant(
     compare_at_price: Decimal | None = None,
     stock_quantity: int | None = None,
     weight_grams: int | None = None,
-) -> VariantDraft:
-    return VariantDraft(
+) -> ShopifyVariant:
+    return ShopifyVariant(
         line, sku, options or {}, Decimal(price), compare_at_price, stock_quantity, weight_grams
     )
 
@@ -120,7 +120,7 @@ def test_a_default_title_product_has_no_options_and_one_variant(report: ShopifyR
 
 
 def test_draft_archived_and_unpublished_products_are_read_but_not_visible(report: ShopifyReport) -> None:
-    hoodie, cap, socks = report.products[2:]
+    hoodie, cap, socks = report.products[2:5]
     assert (hoodie.handle, hoodie.visible) == ("hoodie", False)  # Status draft
     assert hoodie.options == (OptionDraft("Size", ("S", "M")), OptionDraft("Color", ("Black",)))
     assert hoodie.variants == (
@@ -170,7 +170,37 @@ def test_draft_archived_and_unpublished_products_are_read_but_not_visible(report
         ),
         images=(),
     )
-    assert len(report.products) == 5
+    assert len(report.products) == 6
+
+
+def test_a_variant_may_have_no_sku_and_the_rows_are_counted(report: ShopifyReport) -> None:
+    shirt = report.products[5]
+    assert (shirt.handle, shirt.product_type, shirt.description) == (
+        "linen-shirt",
+        "Shirts",
+        "Cool linen, cut loose.",
+    )
+    assert shirt.variants == (
+        variant(
+            27,
+            "LIN-S",
+            "40.00",
+            options={"Size": "S"},
+            compare_at_price=Decimal(50),
+            stock_quantity=4,
+            weight_grams=200,
+        ),
+        variant(
+            28,
+            None,
+            "48.00",
+            options={"Size": "M"},
+            compare_at_price=Decimal(60),
+            stock_quantity=2,
+            weight_grams=210,
+        ),
+    )
+    assert report.rows == 23  # every record (a quoted body may span lines), the rejected ones too
 
 
 def test_every_bad_row_is_reported_by_its_line_and_the_rest_goes_in(report: ShopifyReport) -> None:
@@ -208,6 +238,7 @@ def test_the_fewest_columns_with_names_in_any_case_and_spacing() -> None:
             ),
         ),
         rejected=(),
+        rows=1,
     )
 
 

@@ -25,6 +25,7 @@ from shop_core.services.catalog_variants import AddVariant, UpdateVariant
 from shop_core.services.commands import CreateAdmin
 from shop_core.services.order_commands import ChangeOrderStatus
 from shop_core.services.payment_views import RefundPayment
+from shop_core.services.shopify_import import read_shopify_file
 from tests.fakes import fake_shop
 
 CUSTOMER = Actor.user(7, "eve@example.com", is_staff=False)
@@ -60,6 +61,9 @@ STAFF_ONLY: dict[str, UseCase] = {
     "catalog.update_variant": lambda s, a: s.catalog.update_variant(1, 1, UpdateVariant(sku="L-1-X"), a),
     "catalog.delete_variant": lambda s, a: s.catalog.delete_variant(1, 1, a),
     "catalog.import_products": lambda s, a: s.catalog.import_products(iter([]), a),
+    "catalog.import_shopify": lambda s, a: s.catalog.import_shopify(
+        read_shopify_file(b"Handle,Title,Variant Price\npen,Pen,1\n", "USD"), a
+    ),
     "catalog.export_products": _drain,
     "catalog.seed_catalog": lambda s, a: s.catalog.seed_catalog(3, 1, a),
     "stock.change_stock": lambda s, a: s.stock.change_stock(ChangeStock(sku="L-1", reason="x", delta=5), a),

@@ -124,6 +124,12 @@ class SqlProductRepository:
         found = await self._session.scalars(sa.select(Product).where(products.c.sku.in_(list(skus))))
         return {p.sku: p for p in found}
 
+    async def by_slugs(self, slugs: Sequence[str]) -> dict[str, Product]:
+        if not slugs:
+            return {}
+        found = await self._session.scalars(sa.select(Product).where(products.c.slug.in_(list(slugs))))
+        return {p.slug: p for p in found}
+
     async def by_ids(self, ids: Sequence[int]) -> dict[int, Product]:
         wanted = [i for i in ids if _in_range(i)]
         if not wanted:

@@ -53,6 +53,16 @@ class SqlVariantRepository:
         found = await self._session.scalar(query)
         return None if found is None else int(found)
 
+    async def sku_owners(self, skus: Sequence[str]) -> dict[str, int]:
+        wanted = sorted(set(skus))
+        if not wanted:
+            return {}
+        query = sa.union_all(
+            sa.select(_V.sku, _V.product_id).where(_V.sku.in_(wanted)),
+            sa.select(products.c.sku, products.c.id).where(products.c.sku.in_(wanted)),
+        )
+        return {str(sku): int(owner) for sku, owner in await self._session.execute(query)}
+
     async def add(self, variant: Variant) -> Variant:
         self._session.add(variant)
         await self._flush(variant.sku)
