@@ -120,3 +120,16 @@ def test_a_duplicate_combination_is_refused(cli: Cli, shirt: int) -> None:
         cli("products", "variants", "add", "1", "--sku", "T2", "-o", "size=s", "-o", "Color=RED")
     )
     assert "already has a variant 'S / Red'" in line
+
+
+def test_stock_commands_need_a_variants_sku_once_the_product_has_variants(cli: Cli, shirt: int) -> None:
+    ok(cli("products", "variants", "add", "1", "--sku", "TEE-S-RED", "-o", "Size=S", "-o", "Color=Red"))
+    ok(cli("products", "variants", "add", "1", "--sku", "TEE-M-RED", "-o", "Size=M", "-o", "Color=Red"))
+
+    line = error_line(cli("stock", "set", "TEE", "9", "--reason", "stocktake"))
+
+    assert "TEE has variants, each with its own stock: name one of TEE-S-RED, TEE-M-RED." in line
+    ok(cli("stock", "adjust", "TEE-M-RED", "3", "--reason", "restock"))
+    # the product's own code shows the history of all its variants
+    history = [(row["delta"], row["reason"]) for row in table_rows(ok(cli("stock", "history", "TEE")))]
+    assert history == [("+3", "restock"), ("+4", "import")]  # the import brought the first 4

@@ -398,3 +398,23 @@ async def test_a_variant_cannot_take_a_sku_that_is_a_products(catalog: Catalog) 
     )
 
     assert_error(taken, 409)
+
+
+async def test_the_default_variant_of_a_product_given_options_can_still_be_changed(catalog: Catalog) -> None:
+    tee = await shirt(catalog, stock_quantity=3)
+    [default] = tee["variants"]
+
+    patched = await catalog.client.patch(
+        f"/api/products/{tee['id']}/variants/{default['id']}/",
+        json={"price": "17.00", "weight_grams": 150, "stock_quantity": 5},
+        headers=catalog.staff.headers,
+    )
+
+    assert patched.status_code == 200, patched.text
+    assert (patched.json()["name"], patched.json()["price"], patched.json()["stock_quantity"]) == (
+        "",
+        "17.00",
+        5,
+    )
+    shown = await staff_view(catalog, tee["id"])
+    assert (shown["sku"], shown["price"], shown["stock_quantity"]) == ("TEE", "17.00", 5)

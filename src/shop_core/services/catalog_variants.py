@@ -101,7 +101,8 @@ async def write_variant(
         raise InvalidInput.field(
             "options", "The product has no options yet: give it its options (Size, Color, ...) first."
         )
-    values = check_values(options, draft.options)
+    keeps_default = current is not None and current.is_default and not draft.options
+    values = {} if keeps_default else check_values(options, draft.options)
     if current is None and options:
         current = next((v for v in existing if v.is_default), None)  # the first takes it over
     check_new_combination(options, values, [v for v in existing if v is not current])
@@ -126,10 +127,11 @@ async def write_variant(
         return variant
     assert current.id is not None
     wanted = current.stock_quantity if draft.stock_quantity is None else draft.stock_quantity
-    if wanted != current.stock_quantity:
-        balance = await uow.products.change_stock(product.id, wanted - current.stock_quantity, current.id)
+    delta = wanted - current.stock_quantity
+    if delta:
+        balance = await uow.products.change_stock(product.id, delta, current.id)
         assert balance == wanted  # the variant's row is locked: nothing else moved it
-        delta, current.stock_quantity = wanted - current.stock_quantity, wanted
+        current.stock_quantity = wanted
         await _record(uow, current, delta, reason, actor=actor, now=now)
     if current.is_default and not values:  # still the default: the product's own sku follows it
         product.sku = draft.sku

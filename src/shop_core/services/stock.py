@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Literal, overload
 
 import msgspec
 
@@ -58,15 +59,27 @@ async def change_stock(
 
 async def stock_history(sku: str, *, uow: UnitOfWork, limit: int = 100) -> list[StockMovementView]:
     async with uow:
-        product, variant = await _by_sku(uow, sku, for_update=False)
+        product, variant = await _by_sku(uow, sku, for_update=False, whole_product=True)
         assert product.id is not None
-        movements = await uow.stock.for_product(product.id, limit=limit, variant_id=variant.id)
+        which = None if variant is None else variant.id  # a product's own code: all its variants
+        movements = await uow.stock.for_product(product.id, limit=limit, variant_id=which)
     return [_view(m) for m in movements]
 
 
-async def _by_sku(uow: UnitOfWork, sku: str, *, for_update: bool) -> tuple[Product, Variant]:
+@overload
+async def _by_sku(
+    uow: UnitOfWork, sku: str, *, for_update: bool, whole_product: Literal[False] = False
+) -> tuple[Product, Variant]: ...
+@overload
+async def _by_sku(
+    uow: UnitOfWork, sku: str, *, for_update: bool, whole_product: Literal[True]
+) -> tuple[Product, Variant | None]: ...
+async def _by_sku(
+    uow: UnitOfWork, sku: str, *, for_update: bool, whole_product: bool = False
+) -> tuple[Product, Variant | None]:
     """The product and the variant a sku names: a variant's own sku, or the sku of a product without
-    options (its default variant). A product with option variants has a stock per variant only."""
+    options (its default variant). A product with option variants has a stock per variant only: its
+    own code names no variant (None when `whole_product` may be meant, else InvalidInput)."""
     owner = await uow.variants.sku_owner(sku)
     product = None if owner is None else await uow.products.get(owner, for_update=for_update)
     if product is None:
@@ -75,6 +88,8 @@ async def _by_sku(uow: UnitOfWork, sku: str, *, for_update: bool) -> tuple[Produ
     found = next((v for v in variants if v.sku == sku), None) or next(
         (v for v in variants if v.is_default), None
     )
+    if found is None and whole_product:
+        return product, None
     if found is None:
         skus = ", ".join(v.sku for v in variants)
         raise InvalidInput.field("sku", f"{sku} has variants, each with its own stock: name one of {skus}.")
