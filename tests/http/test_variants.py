@@ -70,6 +70,22 @@ async def test_a_legacy_product_has_one_default_variant_carrying_its_sku_price_a
     }
 
 
+async def test_each_product_shows_its_own_variants_in_lists_and_details(catalog: Catalog) -> None:
+    tee = await shirt(catalog)
+    await added(catalog, tee["id"], sku="TEE-S-RED", options={"Size": "S", "Color": "Red"})
+    await added(catalog, tee["id"], sku="TEE-M-RED", options={"Size": "M", "Color": "Red"})
+    mug = await catalog.product("Mug", sku="MUG-1")
+    lamp = await catalog.product("Lamp", sku="LAMP-1")
+
+    listed = (await catalog.client.get("/api/products/?ordering=name")).json()["results"]
+
+    expected = {"Lamp": ["LAMP-1"], "Mug": ["MUG-1"], "Organic T-shirt": ["TEE-S-RED", "TEE-M-RED"]}
+    assert {p["name"]: [v["sku"] for v in p["variants"]] for p in listed} == expected
+    for product in (tee, mug, lamp):
+        detail = await public(catalog, product["id"])
+        assert [v["sku"] for v in detail["variants"]] == expected[detail["name"]]
+
+
 async def test_variants_price_and_stock_the_product(catalog: Catalog) -> None:
     tee = await shirt(catalog)
     assert tee["options"] == SHIRT_OPTIONS

@@ -149,7 +149,15 @@ def _variants_json(dialect: str) -> sa.ColumnElement[Any]:
         array: Any = sa.func.json_agg(aggregate_order_by(sa.func.json_build_object(*pairs), _V.id))
         inner = sa.select(array).where(_V.product_id == products.c.id)
     else:
-        ordered = sa.select(product_variants).where(_V.product_id == products.c.id).order_by(_V.id).subquery()
+        # A derived table, to order the array by id; `correlate` ties it to the outer product's row
+        # (without it the derived table would take `products` into its own FROM: every variant).
+        ordered = (
+            sa.select(product_variants)
+            .where(_V.product_id == products.c.id)
+            .order_by(_V.id)
+            .correlate(products)
+            .subquery()
+        )
         pairs = [
             x
             for name in _VARIANT_FIELDS
