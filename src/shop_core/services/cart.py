@@ -13,6 +13,7 @@ from typing import Annotated
 import msgspec
 
 from shop_core.domain.cart import (
+    DEFAULT_VARIANT,
     CartLimits,
     CartSnapshot,
     StockShortage,
@@ -118,14 +119,13 @@ async def add_to_cart(owner: str, cmd: AddToCart, ctx: CartContext) -> CartView:
     product = await _sellable(cmd.product_id, ctx)
     now = ctx.clock.now()
     snapshot = await ctx.store.get(owner, now, ctx.limits)
-    current = snapshot.lines.get(cmd.product_id, 0) if snapshot else 0
+    line = (cmd.product_id, DEFAULT_VARIANT)
+    current = snapshot.lines.get(line, 0) if snapshot else 0
     check_stock(cmd.product_id, current + cmd.quantity, product.stock_quantity)
     # The store caps the line atomically, at the stock too: concurrent adds cannot together pass it.
     line_cap = min(ctx.limits.max_quantity, product.stock_quantity)
     try:
-        await ctx.store.add(
-            owner, cmd.product_id, cmd.quantity, now, replace(ctx.limits, max_quantity=line_cap)
-        )
+        await ctx.store.add(owner, line, cmd.quantity, now, replace(ctx.limits, max_quantity=line_cap))
     except CartLimitReached as exc:
         if not exc.lines and line_cap < ctx.limits.max_quantity:
             raise StockShortage(cmd.product_id, current + cmd.quantity, product.stock_quantity) from None
@@ -138,19 +138,19 @@ async def set_quantity(owner: str, product_id: int, cmd: SetQuantity, ctx: CartC
     check_quantity(cmd.quantity, ctx.limits, allow_zero=True)
     now = ctx.clock.now()
     if cmd.quantity == 0:
-        await ctx.store.remove(owner, product_id, now, ctx.limits)
+        await ctx.store.remove(owner, (product_id, DEFAULT_VARIANT), now, ctx.limits)
         return await view_cart(owner, ctx)
     product = await _sellable(product_id, ctx)
     check_stock(product_id, cmd.quantity, product.stock_quantity)
     try:
-        await ctx.store.set(owner, product_id, cmd.quantity, now, ctx.limits)
+        await ctx.store.set(owner, (product_id, DEFAULT_VARIANT), cmd.quantity, now, ctx.limits)
     except CartLimitReached as exc:
         raise limit_error(ctx.limits, lines=exc.lines) from None
     return await view_cart(owner, ctx)
 
 
 async def remove_line(owner: str, product_id: int, ctx: CartContext) -> CartView:
-    if not await ctx.store.remove(owner, product_id, ctx.clock.now(), ctx.limits):
+    if not await ctx.store.remove(owner, (product_id, DEFAULT_VARIANT), ctx.clock.now(), ctx.limits):
         raise NotFound("That product is not in the cart.")
     return await view_cart(owner, ctx)
 
@@ -166,16 +166,16 @@ async def merge_carts(guest: str, customer: str, ctx: CartContext) -> CartView:
     snapshot = await ctx.store.get(guest, now, ctx.limits)
     if snapshot is not None and snapshot.lines:
         mine = await ctx.store.get(customer, now, ctx.limits)
-        products = await _products(list(snapshot.lines), ctx)
-        for product_id, quantity in snapshot.lines.items():
+        products = await _products([product_id for product_id, _ in snapshot.lines], ctx)
+        for (product_id, _), quantity in snapshot.lines.items():
             product = products.get(product_id)
             if product is None or not product.is_active:
                 continue
-            have = mine.lines.get(product_id, 0) if mine else 0
+            have = mine.lines.get((product_id, DEFAULT_VARIANT), 0) if mine else 0
             merged = merged_quantity(quantity, have, product.stock_quantity, ctx.limits)
             if merged > have:
                 try:
-                    await ctx.store.set(customer, product_id, merged, now, ctx.limits)
+                    await ctx.store.set(customer, (product_id, DEFAULT_VARIANT), merged, now, ctx.limits)
                 except CartLimitReached:
                     break  # the customer's cart is full: the rest of the guest cart is dropped
     await ctx.store.clear(guest)
@@ -207,10 +207,10 @@ async def _priced(snapshot: CartSnapshot | None, ctx: CartContext) -> CartView:
             updated_at=snapshot.updated_at if snapshot else None,
         )
     exponent = exponent_of(ctx.currency)
-    products = await _products(sorted(snapshot.lines), ctx)
+    products = await _products(sorted({product_id for product_id, _ in snapshot.lines}), ctx)
     items: list[CartLineView] = []
     subtotal = count = 0
-    for product_id, quantity in sorted(snapshot.lines.items()):
+    for (product_id, _), quantity in sorted(snapshot.lines.items()):
         product = products.get(product_id)
         available = product is not None and product.is_active and product.stock_quantity >= quantity
         unit = product.final_price if product is not None else 0

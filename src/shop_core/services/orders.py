@@ -144,14 +144,14 @@ async def checkout_cart(
         snapshot = await ctx.cart.store.take(owner, ctx.clock.now(), ctx.cart.limits)
         if snapshot is None or not snapshot.lines:
             raise InvalidInput("The cart is empty.", {"cart": ["The cart is empty."]})
-        taken.update(snapshot.lines)
-        return dict(snapshot.lines)
+        taken.update({product_id: quantity for (product_id, _), quantity in snapshot.lines.items()})
+        return dict(taken)
 
     async def put_back() -> None:
         now = ctx.clock.now()
         for product_id, quantity in taken.items():
             try:
-                await ctx.cart.store.add(owner, product_id, quantity, now, ctx.cart.limits)
+                await ctx.cart.store.add(owner, (product_id, 0), quantity, now, ctx.cart.limits)
             except (CartLimitReached, DomainError):
                 log.warning(
                     "checkout failed and product %s could not go back into cart %s", product_id, owner

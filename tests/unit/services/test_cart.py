@@ -108,7 +108,7 @@ async def test_a_price_change_shows_on_the_next_read(world: World) -> None:
     )
     view = await world.shop.cart.view_cart(ADA)
     assert (view.items[0].unit_price, view.items[0].line_total, view.subtotal) == ("6.00", "12.00", "12.00")
-    assert world.store.carts[ADA].lines == {lamp: 2}  # the store holds quantities only
+    assert world.store.carts[ADA].lines == {(lamp, 0): 2}  # the store holds quantities only
 
 
 async def test_a_deactivated_product_stays_but_does_not_count(world: World) -> None:
