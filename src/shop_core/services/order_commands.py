@@ -23,8 +23,19 @@ class AddressInput(Command):
     phone: Annotated[str, msgspec.Meta(max_length=32, pattern=r"^[0-9+() .-]*$")] = ""
 
 
-class OrderItemInput(Command):
+class OrderItemInput(Command, kw_only=True, omit_defaults=True):
+    """One line: a product's variant and how many. (`omit_defaults`: an item without a variant
+    encodes as it did before variants, so an Idempotency-Key's fingerprint of it is unchanged.)"""
+
     product_id: Annotated[int, msgspec.Meta(ge=1, le=MAX_ID)]
+    variant_id: Annotated[
+        Annotated[int, msgspec.Meta(ge=1, le=MAX_ID)] | None,
+        msgspec.Meta(
+            description="The variant's id (a product's `variants`). May be left out for a product with "
+            "one active variant (every product without options); required (400 `variant_required`) "
+            "for a product with several."
+        ),
+    ] = None
     quantity: Annotated[int, msgspec.Meta(ge=1, le=1_000_000)]
 
 
