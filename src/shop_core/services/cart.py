@@ -321,43 +321,61 @@ async def _priced(snapshot: CartSnapshot | None, ctx: CartContext) -> CartView:
     items: list[CartLineView] = []
     subtotal = count = 0
     for line, quantity in sorted(snapshot.lines.items()):
-        product_id, variant_key = line
-        product = products.get(product_id)
-        variant = keyed_variant(line, variants.get(product_id, ())) if product is not None else None
-        available = (
-            product is not None
-            and product.is_active
-            and variant is not None
-            and variant.is_active
-            and variant.stock_quantity >= quantity
-        )
-        listed = 0
-        if product is not None:
-            listed = variant.effective_price(product.price) if variant is not None else product.price
-        unit = percent_off(listed, product.discount_percentage) if product is not None else 0
-        if available:
+        product = products.get(line[0])
+        variant = keyed_variant(line, variants.get(line[0], ()))
+        view, unit = _line_view(line, quantity, product, variant, exponent)
+        if view.in_stock:
             subtotal += unit * quantity
             count += quantity
-        items.append(
-            CartLineView(
-                product_id=product_id,
-                variant_id=variant.id if variant is not None and variant.id is not None else variant_key,
-                variant_name=_name_of(product, variant) if product and variant else "",
-                name=product.name if product is not None else "(no longer sold)",
-                sku=variant.sku if variant is not None else product.sku if product is not None else "",
-                unit_price=format_minor(unit, exponent),
-                quantity=quantity,
-                line_total=format_minor(unit * quantity, exponent),
-                in_stock=available,
-                list_unit_price=format_minor(listed, exponent),
-            )
-        )
+        items.append(view)
     return CartView(
         items=items,
         item_count=count,
         subtotal=format_minor(subtotal, exponent),
         updated_at=snapshot.updated_at,
     )
+
+
+def _line_view(
+    line: LineKey, quantity: int, product: Product | None, variant: Variant | None, exponent: int
+) -> tuple[CartLineView, int]:
+    """A line as the customer sees it, and its unit price (minor units). A line of a deleted product
+    shows nothing of it; one whose variant is gone (deleted, or the default variant of a product that
+    got options) shows the product's name and price. Either is out of stock."""
+    product_id, variant_key = line
+    if product is None:
+        zero = format_minor(0, exponent)
+        view = CartLineView(
+            product_id=product_id,
+            variant_id=variant_key,
+            variant_name="",
+            name="(no longer sold)",
+            sku="",
+            unit_price=zero,
+            quantity=quantity,
+            line_total=zero,
+            in_stock=False,
+            list_unit_price=zero,
+        )
+        return view, 0
+    listed = product.price if variant is None else variant.effective_price(product.price)
+    unit = percent_off(listed, product.discount_percentage)
+    view = CartLineView(
+        product_id=product_id,
+        variant_id=variant_key if variant is None or variant.id is None else variant.id,
+        variant_name="" if variant is None else _name_of(product, variant),
+        name=product.name,
+        sku=product.sku if variant is None else variant.sku,
+        unit_price=format_minor(unit, exponent),
+        quantity=quantity,
+        line_total=format_minor(unit * quantity, exponent),
+        in_stock=product.is_active
+        and variant is not None
+        and variant.is_active
+        and variant.stock_quantity >= quantity,
+        list_unit_price=format_minor(listed, exponent),
+    )
+    return view, unit
 
 
 class Carts:
