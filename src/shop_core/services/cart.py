@@ -72,7 +72,7 @@ class CartLineView(msgspec.Struct, kw_only=True):
             description="The variant the line holds (for a product without options, its one default "
             "variant); `?variant_id=` of `PUT`/`DELETE /api/cart/items/{product_id}/` names it. 0 "
             "for a line of a product's default variant that no longer exists (the product got "
-            "options or was deleted): it shows `in_stock: false`."
+            "options or was deleted): it shows `in_stock: false`, and `?variant_id=0` removes it."
         ),
     ]
     variant_name: Annotated[

@@ -157,8 +157,10 @@ ADD_BODY = body(
     request_example(AddToCart, "One T-shirt in M / Red (variant 23)", product_id=7, variant_id=23),
 )
 VARIANT_QUERY = (
-    "The variant whose line this is (the line's `variant_id`). May be left out when the cart holds "
-    "one line of the product (setting a quantity above 0: when the product has one active variant)."
+    "The variant whose line this is (the line's `variant_id`; 0 for a line that shows 0: one of the "
+    "product's default variant, which the product no longer has, and which can only be removed). "
+    "May be left out when the cart holds one line of the product (setting a quantity above 0: when "
+    "the product has one active variant)."
 )
 SET_QUANTITY = (
     "Replaces the quantity of the line of the product's variant (`?variant_id=`); 0 removes the "

@@ -47,7 +47,7 @@ VariantId = Annotated[
     int | None,
     QueryParameter(
         required=False,
-        ge=1,
+        ge=0,  # 0: a line whose variant shows 0 (its product's default variant, gone since)
         le=MAX_ID,
         description=doc.VARIANT_QUERY,
         examples=[Example(value=23)],
