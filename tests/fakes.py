@@ -12,7 +12,14 @@ from types import SimpleNamespace, TracebackType
 from typing import Any, Self, TypeVar
 
 from shop_core.bootstrap import Ports, Shop
-from shop_core.domain.cart import CartLimits, CartSnapshot, has_room_for, is_expired, within_line_maximum
+from shop_core.domain.cart import (
+    CartLimits,
+    CartSnapshot,
+    LineKey,
+    has_room_for,
+    is_expired,
+    within_line_maximum,
+)
 from shop_core.domain.catalog import Category, Product, descendants
 from shop_core.domain.errors import Conflict
 from shop_core.domain.jobs import Job
@@ -634,34 +641,32 @@ class FakeCartStore:
             return None
         return CartSnapshot(lines=dict(cart.lines), updated_at=cart.updated_at)
 
-    async def add(self, owner: str, product_id: int, quantity: int, now: datetime, limits: CartLimits) -> int:
+    async def add(self, owner: str, line: LineKey, quantity: int, now: datetime, limits: CartLimits) -> int:
         lines = await self._lines(owner, now, limits)
-        if not has_room_for(len(lines), has_line=product_id in lines, limits=limits):
+        if not has_room_for(len(lines), has_line=line in lines, limits=limits):
             raise CartLimitReached(lines=True)
-        new = lines.get(product_id, 0) + quantity
+        new = lines.get(line, 0) + quantity
         if not within_line_maximum(new, limits):
             raise CartLimitReached(lines=False)
-        self.carts[owner] = CartSnapshot(lines={**lines, product_id: new}, updated_at=now)
+        self.carts[owner] = CartSnapshot(lines={**lines, line: new}, updated_at=now)
         return new
 
-    async def set(
-        self, owner: str, product_id: int, quantity: int, now: datetime, limits: CartLimits
-    ) -> None:
+    async def set(self, owner: str, line: LineKey, quantity: int, now: datetime, limits: CartLimits) -> None:
         lines = await self._lines(owner, now, limits)
         if not within_line_maximum(quantity, limits):
             raise CartLimitReached(lines=False)
         if quantity <= 0:
-            await self.remove(owner, product_id, now, limits)
+            await self.remove(owner, line, now, limits)
             return
-        if not has_room_for(len(lines), has_line=product_id in lines, limits=limits):
+        if not has_room_for(len(lines), has_line=line in lines, limits=limits):
             raise CartLimitReached(lines=True)
-        self.carts[owner] = CartSnapshot(lines={**lines, product_id: quantity}, updated_at=now)
+        self.carts[owner] = CartSnapshot(lines={**lines, line: quantity}, updated_at=now)
 
-    async def remove(self, owner: str, product_id: int, now: datetime, limits: CartLimits) -> bool:
+    async def remove(self, owner: str, line: LineKey, now: datetime, limits: CartLimits) -> bool:
         lines = await self._lines(owner, now, limits)
-        if product_id not in lines:
+        if line not in lines:
             return False
-        del lines[product_id]
+        del lines[line]
         self.carts[owner] = CartSnapshot(lines=lines, updated_at=now)
         return True
 
@@ -679,7 +684,7 @@ class FakeCartStore:
             del self.carts[owner]
         return len(stale)
 
-    async def _lines(self, owner: str, now: datetime, limits: CartLimits) -> dict[int, int]:
+    async def _lines(self, owner: str, now: datetime, limits: CartLimits) -> dict[LineKey, int]:
         cart = await self.get(owner, now, limits)
         return dict(cart.lines) if cart else {}
 

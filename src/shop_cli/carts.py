@@ -20,7 +20,7 @@ app = typer.Typer(help="Customers' carts.", no_args_is_help=True)
 def show(
     email: str = typer.Argument(..., metavar="EMAIL", help="The customer's email."), as_json: bool = JSON
 ) -> None:
-    """A customer's cart, every line priced from the catalog now."""
+    """A customer's cart, every line (a product's variant) priced from the catalog now."""
 
     async def load(shop: Shop) -> tuple[UserView, CartView, str]:
         user = await shop.accounts.find_user(email, OPERATOR)
@@ -34,14 +34,17 @@ def show(
         console.print(f"The cart of {escape(user.email)} is empty.", highlight=False, soft_wrap=True)
         return
     table = Table(title=f"Cart of {escape(user.email)}")
-    right = {"product id", "unit price", "quantity", "line total"}
-    for column in ("product id", "sku", "name", "unit price", "quantity", "line total", "in stock"):
+    right = {"product id", "variant id", "unit price", "quantity", "line total"}
+    columns = ("product id", "variant id", "sku", "name", "variant", "unit price", "quantity", "line total")
+    for column in (*columns, "in stock"):
         table.add_column(column, justify="right" if column in right else "left")
     for line in cart.items:
         table.add_row(
             str(line.product_id),
+            str(line.variant_id),
             escape(line.sku),
             escape(line.name),
+            escape(line.variant_name),
             line.unit_price,
             str(line.quantity),
             line.line_total,

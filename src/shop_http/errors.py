@@ -31,7 +31,7 @@ from shop_core.domain.errors import (
     ServiceUnavailable,
     TooManyAttempts,
 )
-from shop_core.domain.orders import OutOfStock
+from shop_core.domain.orders import OutOfStock, Shortage
 
 log = logging.getLogger("shop.http")
 
@@ -130,8 +130,21 @@ def body_of(exc: DomainError) -> dict[str, Any]:
     if isinstance(exc, StockShortage):
         extra = {"available": exc.available}
     elif isinstance(exc, OutOfStock):
-        extra = {"shortages": [dict(vars(short)) for short in exc.shortages]}
+        extra = {"shortages": [_shortage(short) for short in exc.shortages]}
     return {"errors": errors, "extra": extra}
+
+
+def _shortage(short: Shortage) -> dict[str, Any]:
+    """A short line: the product, what was asked and what is available; the variant too when the
+    line is one of a product's option variants (a product's default variant is the product)."""
+    found: dict[str, Any] = {
+        "product_id": short.product_id,
+        "requested": short.requested,
+        "available": short.available,
+    }
+    if short.variant_id is not None:
+        found |= {"variant_id": short.variant_id, "variant_name": short.variant_name}
+    return found
 
 
 def validation_error(_: Request[Any, Any, Any], exc: ValidationException) -> Response[dict[str, Any]]:

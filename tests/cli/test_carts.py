@@ -17,6 +17,7 @@ from shop_core.services.commands import RegisterUser
 from tests.cli.conftest import UNREACHABLE_DATABASE, Cli, error_line, ok, table_rows
 from tests.conftest import fast_hasher, make_settings
 from tests.fakes import FakeClock
+from tests.variants_support import add_variants
 
 PASSWORD = "s3cret-pass"
 
@@ -66,9 +67,16 @@ def lines_of(output: str) -> dict[str, dict[str, str]]:
     return {row["sku"]: row for row in table_rows(output)}
 
 
+def variant_ids(cli: Cli) -> dict[str, int]:
+    """Every variant's id by its sku (a product without options: its default variant, its sku)."""
+    path = cli.database_url.removeprefix("sqlite+aiosqlite:///")
+    with sqlite3.connect(path) as conn:
+        return dict(conn.execute("SELECT sku, id FROM product_variants"))
+
+
 def test_show_lists_the_lines_priced_from_the_catalog(cli: Cli) -> None:
     fill_cart(cli, "ann@example.com", {"LAMP-1": 2, "MUG-1": 3})
-    ids = product_ids(cli)
+    ids, variants = product_ids(cli), variant_ids(cli)
 
     out = ok(cli("carts", "show", "Ann@Example.com"))
 
@@ -76,8 +84,10 @@ def test_show_lists_the_lines_priced_from_the_catalog(cli: Cli) -> None:
     assert lines_of(out) == {
         "LAMP-1": {
             "product id": str(ids["LAMP-1"]),
+            "variant id": str(variants["LAMP-1"]),
             "sku": "LAMP-1",
             "name": "Lamp",
+            "variant": "",
             "unit price": "10.00",
             "quantity": "2",
             "line total": "20.00",
@@ -85,8 +95,10 @@ def test_show_lists_the_lines_priced_from_the_catalog(cli: Cli) -> None:
         },
         "MUG-1": {
             "product id": str(ids["MUG-1"]),
+            "variant id": str(variants["MUG-1"]),
             "sku": "MUG-1",
             "name": "Mug",
+            "variant": "",
             "unit price": "2.50",
             "quantity": "3",
             "line total": "7.50",
@@ -130,6 +142,37 @@ def test_show_as_json(cli: Cli) -> None:
         ("MUG-1", 1, "2.50"),
     ]
     assert cart["subtotal"] == "22.50"
+
+
+def test_show_names_each_variant_of_a_product(cli: Cli) -> None:
+    lamp = product_ids(cli)["LAMP-1"]
+
+    async def fill() -> None:
+        async with bootstrap(make_settings(cli.database_url), hasher=fast_hasher()) as shop:
+            sizes = await add_variants(shop, lamp, "Shade", {"Linen": 4, "Paper": 4}, prices={"Paper": 850})
+            user_id = (
+                await shop.accounts.register(RegisterUser(email="ann@example.com", password=PASSWORD))
+            ).id
+            for shade, quantity in (("Linen", 1), ("Paper", 2)):
+                await shop.cart.add_to_cart(
+                    customer_owner(user_id),
+                    AddToCart(product_id=lamp, variant_id=sizes[shade], quantity=quantity),
+                )
+
+    asyncio.run(fill())
+    variants = variant_ids(cli)
+
+    out = ok(cli("carts", "show", "ann@example.com"))
+
+    shown = {
+        sku: (row["variant id"], row["name"], row["variant"], row["unit price"], row["quantity"])
+        for sku, row in lines_of(out).items()
+    }
+    assert shown == {
+        "LAMP-1-Linen": (str(variants["LAMP-1-Linen"]), "Lamp", "Linen", "10.00", "1"),
+        "LAMP-1-Paper": (str(variants["LAMP-1-Paper"]), "Lamp", "Paper", "8.50", "2"),
+    }
+    assert "Subtotal: 27.00 USD (3 items;" in out
 
 
 def test_show_says_when_the_cart_is_empty(cli: Cli) -> None:

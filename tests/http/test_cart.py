@@ -33,8 +33,11 @@ from tests.http.conftest import (
 )
 
 CART_FIELDS = {"items", "item_count", "subtotal", "updated_at"}
+# Part 2 ("Variants") adds the variant a line holds: `variant_id` and `variant_name`.
 LINE_FIELDS = {
     "product_id",
+    "variant_id",
+    "variant_name",
     "name",
     "sku",
     "unit_price",
@@ -139,6 +142,8 @@ async def test_view_add_set_remove_clear(stores: Catalog) -> None:
     assert lines(body) == {mug["id"]: 3}
     assert body["items"][0] == {
         "product_id": mug["id"],
+        "variant_id": mug["variants"][0]["id"],  # Part 2: its one (default) variant
+        "variant_name": "",
         "name": "Mug",
         "sku": mug["sku"],
         "unit_price": "12.50",

@@ -22,6 +22,8 @@ from shop_core.services.catalog_import import read_csv
 from shop_core.services.commands import RegisterUser
 from shop_core.services.order_commands import PlaceOrder
 from tests.conftest import make_settings, shop_factory
+from tests.fakes import FakeClock
+from tests.variants_support import add_variants
 
 STAFF = Actor.operator()
 ADDRESS = {"full_name": "Ada", "line1": "1 Road", "city": "London", "postal_code": "N1", "country": "GB"}
@@ -130,3 +132,74 @@ async def test_a_deactivated_product_sells_nothing_and_its_variant_keeps_its_sto
     with pytest.raises(Exception, match="No such product"):
         await shop.orders.place_order(ada.id, Actor.user(ada.id, ada.email, is_staff=False), cmd)
     assert await rows.variants() == [("MUG-1", 5, True, 5)]
+
+
+# --- an option variant's stock goes back to it ----------------------------------------------------------
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+async def timed_shop(database_url: str, clock: FakeClock) -> AsyncIterator[Shop]:
+    async with shop_factory(make_settings(database_url, order_payment_timeout=600), clock=clock) as built:
+        yield built
+
+
+async def _shirt_order(shop: Shop, method: str) -> tuple[int, dict[str, int], Actor, int]:
+    """A shirt in S (5) and M (4) without a default variant, and an order of 2 M and 1 S."""
+    shirt = await shop.catalog.create_product(
+        CreateProduct(name="Shirt", sku="TEE", price=Decimal("20.00")), STAFF
+    )
+    size = await add_variants(shop, shirt.id, "Size", {"S": 5, "M": 4})
+    ada = await shop.accounts.register(
+        msgspec.convert({"email": "ada@example.com", "password": "a long enough password"}, RegisterUser)
+    )
+    customer = Actor.user(ada.id, ada.email, is_staff=False)
+    cmd = msgspec.convert(
+        {
+            "items": [
+                {"product_id": shirt.id, "variant_id": size["M"], "quantity": 2},
+                {"product_id": shirt.id, "variant_id": size["S"], "quantity": 1},
+            ],
+            "shipping_address": ADDRESS,
+            "payment_method": method,
+        },
+        PlaceOrder,
+    )
+    placed = await shop.orders.place_order(ada.id, customer, cmd)
+    assert [(i.variant_id, i.variant_name, i.sku) for i in placed.order.items] == [
+        (size["S"], "S", "TEE-S"),
+        (size["M"], "M", "TEE-M"),
+    ]
+    return shirt.id, size, customer, placed.order.id
+
+
+async def test_a_cancelled_order_returns_each_option_variants_stock(timed_shop: Shop, rows: Rows) -> None:
+    _, size, customer, order_id = await _shirt_order(timed_shop, "cod")
+    assert await rows.variants() == [("TEE-S", 4, False, 6), ("TEE-M", 2, False, 6)]
+
+    await timed_shop.orders.cancel_order(order_id, customer)
+
+    assert await rows.variants() == [("TEE-S", 5, False, 9), ("TEE-M", 4, False, 9)]
+    returned = await rows.all(
+        "SELECT variant_id, delta, balance_after FROM stock_movements WHERE reason = 'cancellation'"
+    )
+    assert sorted(returned) == sorted([(size["S"], 1, 5), (size["M"], 2, 4)])
+
+
+async def test_an_expired_order_returns_each_option_variants_stock(
+    timed_shop: Shop, rows: Rows, clock: FakeClock
+) -> None:
+    _, size, _, order_id = await _shirt_order(timed_shop, "stripe")
+    assert await timed_shop.orders.expire_unpaid_orders() == 0
+    clock.advance(601)
+
+    assert await timed_shop.orders.expire_unpaid_orders() == 1
+
+    assert await rows.variants() == [("TEE-S", 5, False, 9), ("TEE-M", 4, False, 9)]
+    assert await rows.all("SELECT id, status FROM orders") == [(order_id, "cancelled")]
+    returned = await rows.all("SELECT variant_id, delta FROM stock_movements WHERE reason = 'cancellation'")
+    assert sorted(returned) == sorted([(size["S"], 1), (size["M"], 2)])

@@ -1,5 +1,8 @@
-"""Carts in Redis: one hash per cart (`cart:{owner}` → product id → quantity) whose TTL every
-write refreshes. Changes run as Lua scripts, so concurrent edits of one cart are atomic.
+"""Carts in Redis: one hash per cart (`cart:{owner}` → line → quantity) whose TTL every write
+refreshes. Changes run as Lua scripts, so concurrent edits of one cart are atomic.
+
+A line's hash field is `"<product id>"` for the product's default variant (variant key 0: exactly
+what carts from before variants hold) and `"<product id>:<variant id>"` for any other variant.
 
 The cart limits are the core's (`shop_core.domain.cart`: `within_line_maximum`, `has_room_for`);
 the scripts repeat those two comparisons in Lua because only inside a script are the check and the
@@ -14,7 +17,14 @@ from typing import Any
 from redis.asyncio import Redis
 
 from shop_core.adapters.redis_errors import reachable
-from shop_core.domain.cart import CartLimits, CartSnapshot, is_expired, within_line_maximum
+from shop_core.domain.cart import (
+    DEFAULT_VARIANT,
+    CartLimits,
+    CartSnapshot,
+    LineKey,
+    is_expired,
+    within_line_maximum,
+)
 from shop_core.ports.cart import CartLimitReached
 
 UPDATED = "updated_at"
@@ -28,7 +38,7 @@ local function fresh(key, ttl, now)
   end
 end
 """
-# KEYS[1] cart; ARGV: product, quantity, max quantity, max lines, ttl seconds, now (epoch µs)
+# KEYS[1] cart; ARGV: line (its hash field), quantity, max quantity, max lines, ttl seconds, now (epoch µs)
 # `lines >= max lines` is the core's has_room_for, `new > max quantity` its within_line_maximum.
 _ADD = (
     _FRESH
@@ -65,7 +75,7 @@ redis.call('EXPIRE', KEYS[1], ARGV[5])
 return 1
 """
 )
-# KEYS[1] cart; ARGV: product, ttl seconds, now (epoch µs)
+# KEYS[1] cart; ARGV: line (its hash field), ttl seconds, now (epoch µs)
 _REMOVE = (
     _FRESH
     + """
@@ -103,32 +113,30 @@ class RedisCartStore:
             raw, _ = await pipe.execute()
         return _snapshot(raw, now, limits)
 
-    async def add(self, owner: str, product_id: int, quantity: int, now: datetime, limits: CartLimits) -> int:
+    async def add(self, owner: str, line: LineKey, quantity: int, now: datetime, limits: CartLimits) -> int:
         async with reachable("Carts are"):
             result = int(
-                await self._add(keys=[self._key(owner)], args=self._args(product_id, quantity, now, limits))
+                await self._add(keys=[self._key(owner)], args=self._args(line, quantity, now, limits))
             )
         if result < 0:
             raise CartLimitReached(lines=result == -1)
         return result
 
-    async def set(
-        self, owner: str, product_id: int, quantity: int, now: datetime, limits: CartLimits
-    ) -> None:
+    async def set(self, owner: str, line: LineKey, quantity: int, now: datetime, limits: CartLimits) -> None:
         if not within_line_maximum(quantity, limits):
             raise CartLimitReached(lines=False)
         if quantity <= 0:
-            await self.remove(owner, product_id, now, limits)
+            await self.remove(owner, line, now, limits)
             return
         async with reachable("Carts are"):
             result = int(
-                await self._set(keys=[self._key(owner)], args=self._args(product_id, quantity, now, limits))
+                await self._set(keys=[self._key(owner)], args=self._args(line, quantity, now, limits))
             )
         if result < 0:
             raise CartLimitReached(lines=True)
 
-    async def remove(self, owner: str, product_id: int, now: datetime, limits: CartLimits) -> bool:
-        args = [product_id, int(limits.ttl.total_seconds()), _micros(now)]
+    async def remove(self, owner: str, line: LineKey, now: datetime, limits: CartLimits) -> bool:
+        args: list[int | str] = [field_of(line), int(limits.ttl.total_seconds()), _micros(now)]
         async with reachable("Carts are"):
             return bool(await self._remove(keys=[self._key(owner)], args=args))
 
@@ -139,9 +147,21 @@ class RedisCartStore:
     async def purge_expired(self, now: datetime, limits: CartLimits) -> int:
         return 0  # Redis expires carts by itself
 
-    def _args(self, product_id: int, quantity: int, now: datetime, limits: CartLimits) -> list[int]:
+    def _args(self, line: LineKey, quantity: int, now: datetime, limits: CartLimits) -> list[int | str]:
         ttl = int(limits.ttl.total_seconds())
-        return [product_id, quantity, limits.max_quantity, limits.max_lines, ttl, _micros(now)]
+        return [field_of(line), quantity, limits.max_quantity, limits.max_lines, ttl, _micros(now)]
+
+
+def field_of(line: LineKey) -> str:
+    """A line's hash field: the product id alone for its default variant (as before variants)."""
+    product_id, variant_key = line
+    return str(product_id) if variant_key == DEFAULT_VARIANT else f"{product_id}:{variant_key}"
+
+
+def line_of(field: str) -> LineKey:
+    """What `field_of` wrote (a plain product id, as carts from before variants hold, is key 0)."""
+    product_id, _, variant_key = field.partition(":")
+    return int(product_id), int(variant_key) if variant_key else DEFAULT_VARIANT
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -155,7 +175,7 @@ def _snapshot(raw: dict[Any, Any], now: datetime, limits: CartLimits) -> CartSna
     updated = _EPOCH + timedelta(microseconds=stamp) if stamp is not None else now
     if is_expired(updated, now, limits):
         return None
-    return CartSnapshot(lines={int(k): v for k, v in fields.items()}, updated_at=updated)
+    return CartSnapshot(lines={line_of(k): v for k, v in fields.items()}, updated_at=updated)
 
 
 def _micros(moment: datetime) -> int:

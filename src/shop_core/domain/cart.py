@@ -1,4 +1,5 @@
-"""Cart rules: quantities, line limits, guest-cart merges, sliding expiry."""
+"""Cart rules: what a line is (a product's variant), quantities, line limits, guest-cart merges,
+sliding expiry."""
 
 from __future__ import annotations
 
@@ -6,10 +7,39 @@ import base64
 import hashlib
 import hmac
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from shop_core.domain.errors import Conflict, DomainError, InvalidInput
+from shop_core.domain.variants import Variant
+
+DEFAULT_VARIANT = 0
+"""The variant key of a product's default variant (the one variant of a product without options)."""
+
+LineKey = tuple[int, int]
+"""What a cart line is: (product id, variant key). The variant key is `DEFAULT_VARIANT` (0) for the
+product's default variant, which is what every line of a cart from before variants means (in the
+database and in Redis alike), and the variant's id for any other variant."""
+
+
+def line_key(variant: Variant) -> LineKey:
+    """The key of the line holding `variant` (a stored variant)."""
+    assert variant.id is not None
+    return variant.product_id, DEFAULT_VARIANT if variant.is_default else variant.id
+
+
+def keyed_variant(key: LineKey, variants: Iterable[Variant]) -> Variant | None:
+    """The variant a line key means among its product's variants (active or not): for key 0 the
+    product's default variant; None when there is no such variant any more (a product that got
+    options has no default variant; a variant may be deleted)."""
+    product_id, variant_key = key
+    for variant in variants:
+        if variant.product_id != product_id:
+            continue
+        if variant.is_default if variant_key == DEFAULT_VARIANT else variant.id == variant_key:
+            return variant
+    return None
 
 
 @dataclass(frozen=True)
@@ -21,9 +51,10 @@ class CartLimits:
 
 @dataclass(frozen=True)
 class CartSnapshot:
-    """What a store holds for one cart: product id → quantity, and when it last changed."""
+    """What a store holds for one cart: line key (product id, variant key) → quantity, and when it
+    last changed."""
 
-    lines: dict[int, int]
+    lines: dict[LineKey, int]
     updated_at: datetime
 
 
@@ -64,10 +95,11 @@ def limit_error(limits: CartLimits, *, lines: bool) -> DomainError:
     return InvalidInput.field("quantity", f"At most {limits.max_quantity} of one product per cart.")
 
 
-def check_stock(product_id: int, wanted: int, available: int) -> None:
-    """Conflict (naming what is available) when the cart would hold more than the stock."""
+def check_stock(product_id: int, wanted: int, available: int, variant_name: str = "") -> None:
+    """Conflict (naming what is available) when the cart would hold more than the stock (of the
+    line's variant, `variant_name` "M / Red"; "" for a product's default variant)."""
     if wanted > available:
-        raise StockShortage(product_id, wanted, available)
+        raise StockShortage(product_id, wanted, available, variant_name)
 
 
 def merged_quantity(guest: int, customer: int, available: int, limits: CartLimits) -> int:
@@ -80,12 +112,13 @@ def is_expired(updated_at: datetime, now: datetime, limits: CartLimits) -> bool:
 
 
 class StockShortage(Conflict):
-    """More of a product than is in stock; `available` says how many there are."""
+    """More of a product's variant than is in stock; `available` says how many there are."""
 
     code = "insufficient_stock"
 
-    def __init__(self, product_id: int, wanted: int, available: int) -> None:
-        super().__init__(f"Only {available} of product {product_id} in stock; the cart would hold {wanted}.")
+    def __init__(self, product_id: int, wanted: int, available: int, variant_name: str = "") -> None:
+        which = f"product {product_id} ({variant_name})" if variant_name else f"product {product_id}"
+        super().__init__(f"Only {available} of {which} in stock; the cart would hold {wanted}.")
         self.product_id = product_id
         self.available = available
 

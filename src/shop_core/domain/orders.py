@@ -235,6 +235,15 @@ class Shortage:
     product_id: int
     requested: int
     available: int
+    variant_id: int | None = None
+    """The variant the line asked for, when it is not the product's default variant."""
+    variant_name: str = ""
+    """"M / Red"; "" for a product's default variant."""
+
+    @property
+    def described(self) -> str:
+        which = f"product {self.product_id}"
+        return f"{which} ({self.variant_name})" if self.variant_name else which
 
 
 class OutOfStock(Conflict):
@@ -243,8 +252,6 @@ class OutOfStock(Conflict):
     code = "insufficient_stock"
 
     def __init__(self, shortages: list[Shortage]) -> None:
-        named = "; ".join(
-            f"product {s.product_id}: {s.requested} wanted, {s.available} available" for s in shortages
-        )
+        named = "; ".join(f"{s.described}: {s.requested} wanted, {s.available} available" for s in shortages)
         super().__init__(f"Not enough stock: {named}.")
         self.shortages = shortages

@@ -137,6 +137,12 @@ def variant_name(options: Sequence[ProductOption], values: Mapping[str, str]) ->
     return NAME_SEPARATOR.join(values[o.name] for o in options if o.name in values)
 
 
+def line_title(product_name: str, variant_name: str) -> str:
+    """How a cart or order line names what it holds: "T-shirt (M / Red)"; the product's name alone
+    for a product's default variant (no variant name)."""
+    return f"{product_name} ({variant_name})" if variant_name else product_name
+
+
 def check_new_combination(
     options: Sequence[ProductOption], values: Mapping[str, str], existing: Iterable[Variant]
 ) -> None:

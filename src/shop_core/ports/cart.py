@@ -1,11 +1,14 @@
-"""Where carts live: Redis (a hash per cart) or the database (the embedded default)."""
+"""Where carts live: Redis (a hash per cart) or the database (the embedded default).
+
+A store keeps quantities by line key, `(product id, variant key)` (see `domain.cart.LineKey`: the
+variant key is 0 for a product's default variant); what a key means is the core's business."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Protocol
 
-from shop_core.domain.cart import CartLimits, CartSnapshot
+from shop_core.domain.cart import CartLimits, CartSnapshot, LineKey
 
 
 class CartLimitReached(Exception):
@@ -23,20 +26,18 @@ class CartStore(Protocol):
         """The cart, or None when there is none or it expired."""
         ...
 
-    async def add(self, owner: str, product_id: int, quantity: int, now: datetime, limits: CartLimits) -> int:
+    async def add(self, owner: str, line: LineKey, quantity: int, now: datetime, limits: CartLimits) -> int:
         """Atomically add to a line (concurrent adds all count); the line's new quantity.
 
         Raises CartLimitReached, changing nothing, past `limits.max_quantity` or `limits.max_lines`.
         """
         ...
 
-    async def set(
-        self, owner: str, product_id: int, quantity: int, now: datetime, limits: CartLimits
-    ) -> None:
+    async def set(self, owner: str, line: LineKey, quantity: int, now: datetime, limits: CartLimits) -> None:
         """Set a line's quantity; 0 removes it. Raises CartLimitReached for a new line past the count."""
         ...
 
-    async def remove(self, owner: str, product_id: int, now: datetime, limits: CartLimits) -> bool:
+    async def remove(self, owner: str, line: LineKey, now: datetime, limits: CartLimits) -> bool:
         """Drop a line; False when it was not there."""
         ...
 

@@ -1,7 +1,12 @@
 """The customer's (or a guest's) cart, always priced from the catalog's current prices.
 
-A line whose product was deactivated or deleted stays in the cart with `in_stock: false` and
-does not count towards the subtotal, so the customer sees what changed instead of a broken cart.
+A cart line holds one variant of a product (`domain.cart.LineKey`): for a product without options
+its one (default) variant, which is what every line of a cart from before variants holds. The line
+shows the variant's sku and price (after the product's discount) and is checked against the
+variant's stock.
+
+A line whose product or variant was deactivated or deleted stays in the cart with `in_stock: false`
+and does not count towards the subtotal, so the customer sees what changed instead of a broken cart.
 """
 
 from __future__ import annotations
@@ -15,29 +20,40 @@ import msgspec
 from shop_core.domain.cart import (
     CartLimits,
     CartSnapshot,
+    LineKey,
     StockShortage,
     check_quantity,
     check_stock,
     customer_owner,
     guest_owner_of,
+    keyed_variant,
     limit_error,
+    line_key,
     merged_quantity,
     new_guest_token,
 )
 from shop_core.domain.catalog import Product
 from shop_core.domain.errors import NotFound
 from shop_core.domain.ids import MAX_ID
-from shop_core.domain.money import exponent_of, format_minor
+from shop_core.domain.money import exponent_of, format_minor, percent_off
+from shop_core.domain.variants import Variant, line_variant, stored_options, variant_name
 from shop_core.ports.cart import CartLimitReached, CartStore
 from shop_core.ports.clock import Clock
 from shop_core.ports.persistence import UnitOfWorkFactory
 from shop_core.services.commands import Command
 
 ProductId = Annotated[int, msgspec.Meta(ge=1, le=MAX_ID)]
+VariantId = Annotated[int, msgspec.Meta(ge=1, le=MAX_ID)]
+VARIANT_ID_RULE = (
+    "The variant's id (a product's `variants`). May be left out for a product with one active "
+    "variant (every product without options); required (400 `variant_required`) for a product "
+    "with several."
+)
 
 
 class AddToCart(Command):
     product_id: ProductId
+    variant_id: Annotated[VariantId | None, msgspec.Meta(description=VARIANT_ID_RULE)] = None
     quantity: Annotated[int, msgspec.Meta(ge=1)] = 1
 
 
@@ -46,16 +62,32 @@ class SetQuantity(Command):
 
 
 class CartLineView(msgspec.Struct, kw_only=True):
-    """One product in the cart, priced from the catalog now (an order freezes its prices)."""
+    """One variant of a product in the cart, priced from the catalog now (an order freezes its
+    prices)."""
 
     product_id: int
+    variant_id: Annotated[
+        int,
+        msgspec.Meta(
+            description="The variant the line holds (for a product without options, its one default "
+            "variant); `?variant_id=` of `PUT`/`DELETE /api/cart/items/{product_id}/` names it. 0 "
+            "for a line of a product's default variant that no longer exists (the product got "
+            "options or was deleted): it shows `in_stock: false`, and `?variant_id=0` removes it."
+        ),
+    ]
+    variant_name: Annotated[
+        str,
+        msgspec.Meta(
+            description='The variant\'s option values, "M / Red"; "" for a product without options.'
+        ),
+    ]
     name: str
-    sku: str
+    sku: Annotated[str, msgspec.Meta(description="The variant's sku.")]
     unit_price: Annotated[
         str,
         msgspec.Meta(
             description="One unit's price after the product's discount: what the customer pays (an "
-            "order line's `final_unit_price`)."
+            "order line's `final_unit_price`). The variant's own price, when it has one."
         ),
     ]
     quantity: int
@@ -83,6 +115,22 @@ class CartContext:
     clock: Clock
     limits: CartLimits
     currency: str
+
+
+@dataclass(frozen=True)
+class _Sellable:
+    """A product and the variant of it a line holds, both active."""
+
+    product: Product
+    variant: Variant
+
+    @property
+    def line(self) -> LineKey:
+        return line_key(self.variant)
+
+    @property
+    def variant_name(self) -> str:
+        return _name_of(self.product, self.variant)
 
 
 async def resolve_owner(
@@ -113,45 +161,64 @@ async def view_cart(owner: str, ctx: CartContext) -> CartView:
 
 
 async def add_to_cart(owner: str, cmd: AddToCart, ctx: CartContext) -> CartView:
-    """Add to the quantity already there; 404 for unknown or inactive products, 409 past the stock."""
+    """Add to the quantity already there; 404 for unknown or inactive products and variants, 400
+    `variant_required` for a product with several variants and none named, 409 past the variant's
+    stock."""
     check_quantity(cmd.quantity, ctx.limits)
-    product = await _sellable(cmd.product_id, ctx)
+    sellable = await _sellable(cmd.product_id, cmd.variant_id, ctx)
+    stock = sellable.variant.stock_quantity
     now = ctx.clock.now()
     snapshot = await ctx.store.get(owner, now, ctx.limits)
-    current = snapshot.lines.get(cmd.product_id, 0) if snapshot else 0
-    check_stock(cmd.product_id, current + cmd.quantity, product.stock_quantity)
+    current = snapshot.lines.get(sellable.line, 0) if snapshot else 0
+    check_stock(cmd.product_id, current + cmd.quantity, stock, sellable.variant_name)
     # The store caps the line atomically, at the stock too: concurrent adds cannot together pass it.
-    line_cap = min(ctx.limits.max_quantity, product.stock_quantity)
+    line_cap = min(ctx.limits.max_quantity, stock)
     try:
         await ctx.store.add(
-            owner, cmd.product_id, cmd.quantity, now, replace(ctx.limits, max_quantity=line_cap)
+            owner, sellable.line, cmd.quantity, now, replace(ctx.limits, max_quantity=line_cap)
         )
     except CartLimitReached as exc:
         if not exc.lines and line_cap < ctx.limits.max_quantity:
-            raise StockShortage(cmd.product_id, current + cmd.quantity, product.stock_quantity) from None
+            raise StockShortage(
+                cmd.product_id, current + cmd.quantity, stock, sellable.variant_name
+            ) from None
         raise limit_error(ctx.limits, lines=exc.lines) from None
     return await view_cart(owner, ctx)
 
 
-async def set_quantity(owner: str, product_id: int, cmd: SetQuantity, ctx: CartContext) -> CartView:
-    """Set a line's quantity; 0 removes it."""
+async def set_quantity(
+    owner: str, product_id: int, cmd: SetQuantity, ctx: CartContext, variant_id: int | None = None
+) -> CartView:
+    """Set the quantity of the line of a product's variant (`variant_id`, which may be left out as
+    on adding); 0 removes the line (any line of the product, when it holds only one)."""
     check_quantity(cmd.quantity, ctx.limits, allow_zero=True)
     now = ctx.clock.now()
     if cmd.quantity == 0:
-        await ctx.store.remove(owner, product_id, now, ctx.limits)
+        line = await _line_in_cart(owner, product_id, variant_id, ctx)
+        if line is not None:
+            await ctx.store.remove(owner, line, now, ctx.limits)
         return await view_cart(owner, ctx)
-    product = await _sellable(product_id, ctx)
-    check_stock(product_id, cmd.quantity, product.stock_quantity)
+    sellable = await _sellable(product_id, variant_id, ctx)
+    check_stock(product_id, cmd.quantity, sellable.variant.stock_quantity, sellable.variant_name)
     try:
-        await ctx.store.set(owner, product_id, cmd.quantity, now, ctx.limits)
+        await ctx.store.set(owner, sellable.line, cmd.quantity, now, ctx.limits)
     except CartLimitReached as exc:
         raise limit_error(ctx.limits, lines=exc.lines) from None
     return await view_cart(owner, ctx)
 
 
-async def remove_line(owner: str, product_id: int, ctx: CartContext) -> CartView:
-    if not await ctx.store.remove(owner, product_id, ctx.clock.now(), ctx.limits):
-        raise NotFound("That product is not in the cart.")
+NOT_IN_CART = "That variant of the product is not in the cart."
+
+
+async def remove_line(
+    owner: str, product_id: int, ctx: CartContext, variant_id: int | None = None
+) -> CartView:
+    """Drop the line of a product's variant. Without `variant_id`, the cart's one line of the
+    product (whatever became of its product or variant); when it holds several, the line of the
+    product's one active variant (400 `variant_required` when it has several)."""
+    line = await _line_in_cart(owner, product_id, variant_id, ctx)
+    if line is None or not await ctx.store.remove(owner, line, ctx.clock.now(), ctx.limits):
+        raise NotFound("That product is not in the cart." if variant_id is None else NOT_IN_CART)
     return await view_cart(owner, ctx)
 
 
@@ -161,21 +228,23 @@ async def clear_cart(owner: str, ctx: CartContext) -> CartView:
 
 
 async def merge_carts(guest: str, customer: str, ctx: CartContext) -> CartView:
-    """Move a guest cart into the customer's: quantities add up, capped by stock and the line maximum."""
+    """Move a guest cart into the customer's, line by line (a line per variant): quantities add up,
+    capped by the variant's stock and the line maximum."""
     now = ctx.clock.now()
     snapshot = await ctx.store.get(guest, now, ctx.limits)
     if snapshot is not None and snapshot.lines:
         mine = await ctx.store.get(customer, now, ctx.limits)
-        products = await _products(list(snapshot.lines), ctx)
-        for product_id, quantity in snapshot.lines.items():
-            product = products.get(product_id)
-            if product is None or not product.is_active:
+        products, variants = await _catalog(snapshot, ctx)
+        for line, quantity in sorted(snapshot.lines.items()):
+            product = products.get(line[0])
+            variant = keyed_variant(line, variants.get(line[0], ()))
+            if product is None or not product.is_active or variant is None or not variant.is_active:
                 continue
-            have = mine.lines.get(product_id, 0) if mine else 0
-            merged = merged_quantity(quantity, have, product.stock_quantity, ctx.limits)
+            have = mine.lines.get(line, 0) if mine else 0
+            merged = merged_quantity(quantity, have, variant.stock_quantity, ctx.limits)
             if merged > have:
                 try:
-                    await ctx.store.set(customer, product_id, merged, now, ctx.limits)
+                    await ctx.store.set(customer, line, merged, now, ctx.limits)
                 except CartLimitReached:
                     break  # the customer's cart is full: the rest of the guest cart is dropped
     await ctx.store.clear(guest)
@@ -186,16 +255,57 @@ async def purge_expired(ctx: CartContext) -> int:
     return await ctx.store.purge_expired(ctx.clock.now(), ctx.limits)
 
 
-async def _sellable(product_id: int, ctx: CartContext) -> Product:
-    product = (await _products([product_id], ctx)).get(product_id)
-    if product is None or not product.is_active:
-        raise NotFound("No such product.")
-    return product
-
-
-async def _products(ids: list[int], ctx: CartContext) -> dict[int, Product]:
+async def _sellable(product_id: int, variant_id: int | None, ctx: CartContext) -> _Sellable:
+    """The active product and active variant a line is to hold: NotFound for an unknown or inactive
+    product or variant (or a variant of another product), VariantRequired when none is named and
+    the product has several."""
     async with ctx.uow() as unit:
-        return await unit.products.by_ids(ids)
+        product = (await unit.products.by_ids([product_id])).get(product_id)
+        if product is None or not product.is_active:
+            raise NotFound("No such product.")
+        variants = await unit.variants.for_product(product_id)
+    variant = line_variant(product_id, variants, variant_id)
+    if not variant.is_active:
+        raise NotFound("No such variant of this product.")
+    return _Sellable(product, variant)
+
+
+async def _line_in_cart(
+    owner: str, product_id: int, variant_id: int | None, ctx: CartContext
+) -> LineKey | None:
+    """The cart's line that a request about a product (and maybe a variant of it) means; None when
+    the cart has no such line."""
+    snapshot = await ctx.store.get(owner, ctx.clock.now(), ctx.limits)
+    held = [line for line in snapshot.lines if line[0] == product_id] if snapshot else []
+    if not held:
+        return None
+    if variant_id is None and len(held) == 1:
+        return held[0]  # what a client without variants means, even for a product gone since
+    if variant_id is not None and (product_id, variant_id) in held:
+        return product_id, variant_id  # a variant other than the default is keyed by its id
+    async with ctx.uow() as unit:
+        variants = await unit.variants.for_product(product_id)
+    if variant_id is None:
+        wanted = line_key(line_variant(product_id, variants, None))
+    else:
+        named = next((v for v in variants if v.id == variant_id), None)
+        if named is None:
+            return None
+        wanted = line_key(named)  # the default variant, whose line is keyed 0
+    return wanted if wanted in held else None
+
+
+async def _catalog(
+    snapshot: CartSnapshot, ctx: CartContext
+) -> tuple[dict[int, Product], dict[int, list[Variant]]]:
+    """The products of the cart's lines and their variants (two queries)."""
+    ids = sorted({product_id for product_id, _ in snapshot.lines})
+    async with ctx.uow() as unit:
+        return await unit.products.by_ids(ids), await unit.variants.for_products(ids)
+
+
+def _name_of(product: Product, variant: Variant) -> str:
+    return variant_name(stored_options(product.options), variant.options)
 
 
 async def _priced(snapshot: CartSnapshot | None, ctx: CartContext) -> CartView:
@@ -207,34 +317,65 @@ async def _priced(snapshot: CartSnapshot | None, ctx: CartContext) -> CartView:
             updated_at=snapshot.updated_at if snapshot else None,
         )
     exponent = exponent_of(ctx.currency)
-    products = await _products(sorted(snapshot.lines), ctx)
+    products, variants = await _catalog(snapshot, ctx)
     items: list[CartLineView] = []
     subtotal = count = 0
-    for product_id, quantity in sorted(snapshot.lines.items()):
-        product = products.get(product_id)
-        available = product is not None and product.is_active and product.stock_quantity >= quantity
-        unit = product.final_price if product is not None else 0
-        if available:
+    for line, quantity in sorted(snapshot.lines.items()):
+        product = products.get(line[0])
+        variant = keyed_variant(line, variants.get(line[0], ()))
+        view, unit = _line_view(line, quantity, product, variant, exponent)
+        if view.in_stock:
             subtotal += unit * quantity
             count += quantity
-        items.append(
-            CartLineView(
-                product_id=product_id,
-                name=product.name if product is not None else "(no longer sold)",
-                sku=product.sku if product is not None else "",
-                unit_price=format_minor(unit, exponent),
-                quantity=quantity,
-                line_total=format_minor(unit * quantity, exponent),
-                in_stock=available,
-                list_unit_price=format_minor(product.price if product is not None else 0, exponent),
-            )
-        )
+        items.append(view)
     return CartView(
         items=items,
         item_count=count,
         subtotal=format_minor(subtotal, exponent),
         updated_at=snapshot.updated_at,
     )
+
+
+def _line_view(
+    line: LineKey, quantity: int, product: Product | None, variant: Variant | None, exponent: int
+) -> tuple[CartLineView, int]:
+    """A line as the customer sees it, and its unit price (minor units). A line of a deleted product
+    shows nothing of it; one whose variant is gone (deleted, or the default variant of a product that
+    got options) shows the product's name and price. Either is out of stock."""
+    product_id, variant_key = line
+    if product is None:
+        zero = format_minor(0, exponent)
+        view = CartLineView(
+            product_id=product_id,
+            variant_id=variant_key,
+            variant_name="",
+            name="(no longer sold)",
+            sku="",
+            unit_price=zero,
+            quantity=quantity,
+            line_total=zero,
+            in_stock=False,
+            list_unit_price=zero,
+        )
+        return view, 0
+    listed = product.price if variant is None else variant.effective_price(product.price)
+    unit = percent_off(listed, product.discount_percentage)
+    view = CartLineView(
+        product_id=product_id,
+        variant_id=variant_key if variant is None or variant.id is None else variant.id,
+        variant_name="" if variant is None else _name_of(product, variant),
+        name=product.name,
+        sku=product.sku if variant is None else variant.sku,
+        unit_price=format_minor(unit, exponent),
+        quantity=quantity,
+        line_total=format_minor(unit * quantity, exponent),
+        in_stock=product.is_active
+        and variant is not None
+        and variant.is_active
+        and variant.stock_quantity >= quantity,
+        list_unit_price=format_minor(listed, exponent),
+    )
+    return view, unit
 
 
 class Carts:
@@ -273,11 +414,17 @@ class Carts:
     async def add_to_cart(self, owner: str, cmd: AddToCart) -> CartView:
         return await add_to_cart(owner, cmd, self.context)
 
-    async def set_cart_quantity(self, owner: str, product_id: int, cmd: SetQuantity) -> CartView:
-        return await set_quantity(owner, product_id, cmd, self.context)
+    async def set_cart_quantity(
+        self, owner: str, product_id: int, cmd: SetQuantity, *, variant_id: int | None = None
+    ) -> CartView:
+        """The line of the product's variant `variant_id` (see `set_quantity`)."""
+        return await set_quantity(owner, product_id, cmd, self.context, variant_id)
 
-    async def remove_from_cart(self, owner: str, product_id: int) -> CartView:
-        return await remove_line(owner, product_id, self.context)
+    async def remove_from_cart(
+        self, owner: str, product_id: int, *, variant_id: int | None = None
+    ) -> CartView:
+        """The line of the product's variant `variant_id` (see `remove_line`)."""
+        return await remove_line(owner, product_id, self.context, variant_id)
 
     async def clear_cart(self, owner: str) -> CartView:
         return await clear_cart(owner, self.context)

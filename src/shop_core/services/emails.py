@@ -7,7 +7,8 @@ values each template receives are listed on its builder.
 
 Every template gets `store` (the shop's name); order templates also get `order` (an `OrderView`:
 its `items`, money as decimal strings in `order.currency`, `shipping_address`...) and
-`has_discount`.
+`has_discount`. An item names its variant after the product, "T-shirt (M / Red)", when it has a
+`variant_name` (as `domain.variants.line_title` does on the invoice).
 """
 
 from __future__ import annotations

@@ -25,6 +25,7 @@ from shop_core.domain.errors import NotFound
 from shop_core.domain.invoices import Invoice, InvoiceDocument, InvoiceLine
 from shop_core.domain.money import exponent_of, format_minor
 from shop_core.domain.orders import Order
+from shop_core.domain.variants import line_title
 from shop_core.ports.clock import Clock
 from shop_core.ports.orders import InvoiceRenderer
 from shop_core.ports.persistence import UnitOfWorkFactory
@@ -119,7 +120,7 @@ def document_of(
         shipping_address=order.shipping_address.lines(),
         lines=[
             InvoiceLine(
-                description=line.product_name,
+                description=line_title(line.product_name, line.variant_name),
                 sku=line.sku,
                 quantity=line.quantity,
                 unit_price=money(line.unit_price),

@@ -7,6 +7,7 @@ from typing import Annotated
 import msgspec
 
 from shop_core.domain.ids import MAX_ID
+from shop_core.services.cart import VARIANT_ID_RULE, VariantId
 from shop_core.services.commands import NO_NUL, Command
 
 Text = Annotated[str, msgspec.Meta(max_length=200, pattern=NO_NUL)]
@@ -23,8 +24,12 @@ class AddressInput(Command):
     phone: Annotated[str, msgspec.Meta(max_length=32, pattern=r"^[0-9+() .-]*$")] = ""
 
 
-class OrderItemInput(Command):
+class OrderItemInput(Command, kw_only=True, omit_defaults=True):
+    """One line: a product's variant and how many. (`omit_defaults`: an item without a variant
+    encodes as it did before variants, so an Idempotency-Key's fingerprint of it is unchanged.)"""
+
     product_id: Annotated[int, msgspec.Meta(ge=1, le=MAX_ID)]
+    variant_id: Annotated[VariantId | None, msgspec.Meta(description=VARIANT_ID_RULE)] = None
     quantity: Annotated[int, msgspec.Meta(ge=1, le=1_000_000)]
 
 

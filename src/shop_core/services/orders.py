@@ -1,8 +1,10 @@
 """Placing orders and moving them through their life: the rules where shops lose money.
 
-- Stock is taken in the transaction that creates the order, one conditional statement per line,
-  in product-id order (so two checkouts lock rows in the same order and cannot deadlock). If any
-  line is short, nothing is taken and every short line is named.
+- Stock is taken in the transaction that creates the order, one conditional statement per line
+  (a line is a product's variant), in (product id, variant key) order, every variant row of a
+  product before its product row (so two checkouts lock rows in the same order and cannot
+  deadlock; an order with several lines of one product locks all its variants first). If any line
+  is short, nothing is taken and every short line is named.
 - An `Idempotency-Key` is recorded with the order, in the same transaction (on PostgreSQL in the
   same statement). A concurrent request with the same key waits on the rows the first one locked,
   then finds the key taken (or the stock gone) and answers with the first request's order; the
@@ -20,15 +22,17 @@ import hashlib
 import logging
 import re
 import time
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
 import msgspec
 
 from shop_core.domain.actors import SYSTEM, Actor, require_staff
 from shop_core.domain.addresses import Address, address_of
+from shop_core.domain.cart import DEFAULT_VARIANT, LineKey, keyed_variant
 from shop_core.domain.catalog import TakenProduct
 from shop_core.domain.errors import Conflict, DomainError, InvalidInput, NotFound, PermissionDenied
 from shop_core.domain.money import exponent_of, format_minor
@@ -46,6 +50,7 @@ from shop_core.domain.orders import (
 from shop_core.domain.payments import PaymentState, Refund, RefundState
 from shop_core.domain.pricing import Pricing
 from shop_core.domain.stock import OrderStockMovement, StockMovement, StockReason, fell_below
+from shop_core.domain.variants import Variant, line_variant, stored_options, variant_name
 from shop_core.ports.cart import CartLimitReached
 from shop_core.ports.clock import Clock
 from shop_core.ports.orders import OrderFilter, PlacementKey
@@ -110,14 +115,19 @@ class _Request:
 async def place_order(
     user_id: int, actor: Actor, cmd: PlaceOrder, *, key: str | None, ctx: OrderContext
 ) -> Placed:
-    """An order for the items given (POST /api/orders/)."""
+    """An order for the items given (POST /api/orders/). An item names a product's variant; one
+    without `variant_id` means the product's only active variant (400 `variant_required` when it
+    has several). Items of the same variant add up."""
     request = _checked(cmd, "orders", ctx)
-    wanted: dict[int, int] = {}
+    wanted: dict[LineKey, int] = {}
     for item in cmd.items:
-        wanted[item.product_id] = wanted.get(item.product_id, 0) + item.quantity
+        # 0: no variant named. The product's default variant is taken, which is its only active
+        # one unless it has options (`_take_stock` then finds the one meant, or refuses).
+        line = (item.product_id, item.variant_id or DEFAULT_VARIANT)
+        wanted[line] = wanted.get(line, 0) + item.quantity
     _check_items(wanted, ctx)
 
-    async def items() -> dict[int, int]:
+    async def items() -> dict[LineKey, int]:
         return wanted
 
     return await _place(
@@ -138,9 +148,9 @@ async def checkout_cart(
     request = _checked(cmd, "cart", ctx)
     if key is not None and (replayed := await _claim_apart(user_id, key, request.fingerprint, ctx)):
         return replayed
-    taken: dict[int, int] = {}
+    taken: dict[LineKey, int] = {}
 
-    async def items() -> dict[int, int]:
+    async def items() -> dict[LineKey, int]:
         snapshot = await ctx.cart.store.take(owner, ctx.clock.now(), ctx.cart.limits)
         if snapshot is None or not snapshot.lines:
             raise InvalidInput("The cart is empty.", {"cart": ["The cart is empty."]})
@@ -149,13 +159,11 @@ async def checkout_cart(
 
     async def put_back() -> None:
         now = ctx.clock.now()
-        for product_id, quantity in taken.items():
+        for line, quantity in taken.items():
             try:
-                await ctx.cart.store.add(owner, product_id, quantity, now, ctx.cart.limits)
+                await ctx.cart.store.add(owner, line, quantity, now, ctx.cart.limits)
             except (CartLimitReached, DomainError):
-                log.warning(
-                    "checkout failed and product %s could not go back into cart %s", product_id, owner
-                )
+                log.warning("checkout failed and line %s could not go back into cart %s", line, owner)
 
     try:
         return await _place(
@@ -215,7 +223,7 @@ async def _place(
     *,
     key: str | None,
     claimed: bool = False,
-    items: Callable[[], Awaitable[dict[int, int]]],
+    items: Callable[[], Awaitable[dict[LineKey, int]]],
     undo: Callable[[], Awaitable[None]] | None,
     ctx: OrderContext,
     strict_products: bool,
@@ -240,7 +248,7 @@ async def _place(
                 now=now,
             )
             order.lines = [
-                replace(line, variant_id=product.variant_id)
+                replace(line, variant_id=product.variant_id, variant_name=product.variant_name)
                 for line, (product, _) in zip(order.lines, taken, strict=True)
             ]
             sale = StockReason.SALE.value
@@ -304,29 +312,91 @@ async def _stored(user_id: int, key: str | None, request: _Request, ctx: OrderCo
 
 
 async def _take_stock(
-    uow: UnitOfWork, wanted: dict[int, int], *, strict_products: bool
+    uow: UnitOfWork, wanted: dict[LineKey, int], *, strict_products: bool
 ) -> list[tuple[TakenProduct, int]]:
+    """Take every line's stock, in (product id, variant key) order: no deadlocks. Variant key 0 is
+    the product's default variant (a cart's line of it); for an order's item (`strict_products`) it
+    is an item that names no variant: the product's only active variant, which is its default one
+    unless the product has options (then found here, or VariantRequired)."""
     taken: list[tuple[TakenProduct, int]] = []
-    short: list[tuple[int, int]] = []
-    for product_id, quantity in sorted(wanted.items()):  # a fixed order: no deadlocks
-        product = await uow.products.take_stock(product_id, quantity)
+    short: list[tuple[LineKey, int]] = []
+    lines = sorted(wanted.items())
+    several = {product_id for product_id, n in Counter(pid for (pid, _), _ in lines).items() if n > 1}
+    locked: set[int] = set()
+    for (product_id, variant_key), quantity in lines:
+        if product_id in several and product_id not in locked:
+            # Each take locks a variant row, then the product's row. Lines of two variants of one
+            # product would lock the second variant while holding the product's row, which a
+            # concurrent take of that variant (holding it, waiting for the product's row) deadlocks
+            # with: lock all the product's variants first, in id order, as every stock change can.
+            await uow.variants.for_product(product_id, for_update=True)
+            locked.add(product_id)
+        tried = variant_key
+        product = await uow.products.take_stock(product_id, quantity, _named((product_id, tried)))
+        if product is None and tried == DEFAULT_VARIANT and strict_products:
+            meant = await _only_variant(uow, product_id)
+            if meant is not None and not meant.is_default:
+                assert meant.id is not None
+                tried = meant.id
+                product = await uow.products.take_stock(product_id, quantity, tried)
         if product is None:
-            short.append((product_id, quantity))
+            short.append(((product_id, tried), quantity))
         else:
             taken.append((product, quantity))
     if short:
-        known = await uow.products.by_ids([product_id for product_id, _ in short])
-        unsellable = [pid for pid, _ in short if pid not in known or not known[pid].is_active]
-        if unsellable and strict_products:
-            message = f"No such product: {', '.join(map(str, unsellable))}."
-            raise InvalidInput(message, {"items": [message]})
-        raise OutOfStock(
-            [
-                Shortage(pid, quantity, known[pid].stock_quantity if pid not in unsellable else 0)
-                for pid, quantity in short
-            ]
-        )
+        _refuse(*await _shortages(uow, short), strict_products=strict_products)
     return taken
+
+
+async def _only_variant(uow: UnitOfWork, product_id: int) -> Variant | None:
+    """The variant an item without `variant_id` means: the product's only active variant; None for
+    an unknown product or one without an active variant; VariantRequired when it has several."""
+    try:
+        return line_variant(product_id, await uow.variants.for_product(product_id), None)
+    except NotFound:
+        return None
+
+
+async def _shortages(
+    uow: UnitOfWork, short: list[tuple[LineKey, int]]
+) -> tuple[list[LineKey], list[Shortage]]:
+    """The short lines that cannot be sold at all (unknown or inactive product or variant), and what
+    the others have."""
+    ids = sorted({product_id for (product_id, _), _ in short})
+    known = await uow.products.by_ids(ids)
+    variants = await uow.variants.for_products(ids)
+    unsellable: list[LineKey] = []
+    shortages: list[Shortage] = []
+    for line, quantity in short:
+        product = known.get(line[0])
+        variant = keyed_variant(line, variants.get(line[0], ()))
+        sellable = product is not None and product.is_active and variant is not None and variant.is_active
+        if not sellable:
+            unsellable.append(line)
+        # A default variant's line is the product's, as in Part 1; any other names its variant.
+        shown = _named(line) if variant is None or not variant.is_default else None
+        name = ""
+        if shown is not None and product is not None and variant is not None:
+            name = variant_name(stored_options(product.options), variant.options)
+        available = variant.stock_quantity if sellable and variant is not None else 0
+        shortages.append(Shortage(line[0], quantity, available, shown, name))
+    return unsellable, shortages
+
+
+def _named(line: LineKey) -> int | None:
+    return None if line[1] == DEFAULT_VARIANT else line[1]
+
+
+def _refuse(unsellable: list[LineKey], shortages: list[Shortage], *, strict_products: bool) -> NoReturn:
+    """An order's items naming what is not sold are InvalidInput; anything else short is OutOfStock
+    (a cart's lines of what is no longer sold: none available)."""
+    if unsellable and strict_products:
+        named = ", ".join(
+            str(pid) if key == DEFAULT_VARIANT else f"{pid} (variant {key})" for pid, key in unsellable
+        )
+        message = f"No such product: {named}."
+        raise InvalidInput(message, {"items": [message]})
+    raise OutOfStock(shortages)
 
 
 async def _replay(uow: UnitOfWork, user_id: int, key: str, fingerprint: str) -> Placed:
@@ -393,16 +463,23 @@ def _address(raw: AddressInput, field: str) -> Address:
     return address_of(msgspec.structs.asdict(raw), field)
 
 
-def _check_items(wanted: dict[int, int], ctx: OrderContext) -> None:
+def _check_items(wanted: dict[LineKey, int], ctx: OrderContext) -> None:
     if len(wanted) > ctx.max_lines:
         raise InvalidInput.field("items", f"At most {ctx.max_lines} different products per order.")
     errors = {
-        f"items.{product_id}.quantity": [f"At most {ctx.max_quantity} of one product per order."]
-        for product_id, quantity in wanted.items()
+        _item_field(line): [f"At most {ctx.max_quantity} of one product per order."]
+        for line, quantity in wanted.items()
         if quantity > ctx.max_quantity
     }
     if errors:
         raise InvalidInput("A quantity is too large.", errors)
+
+
+def _item_field(line: LineKey) -> str:
+    product_id, variant_key = line
+    if variant_key == DEFAULT_VARIANT:
+        return f"items.{product_id}.quantity"
+    return f"items.{product_id}.variant.{variant_key}.quantity"
 
 
 def _placed_note(order: Order) -> str:
@@ -558,7 +635,12 @@ async def move(
     trail = [event]
     if order.returns_stock_on(before, target):
         movements = []
-        for line in sorted(order.lines, key=lambda line: line.product_id):
+        lines = sorted(order.lines, key=lambda line: (line.product_id, line.variant_id or DEFAULT_VARIANT))
+        several = {pid for pid, n in Counter(line.product_id for line in lines).items() if n > 1}
+        for line in lines:
+            if line.product_id in several:  # every variant of it before its row (see `_take_stock`)
+                several.discard(line.product_id)
+                await uow.variants.for_product(line.product_id, for_update=True)
             balance = await uow.products.change_stock(line.product_id, line.quantity, line.variant_id)
             if balance is not None:
                 movements.append(

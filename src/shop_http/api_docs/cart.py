@@ -1,8 +1,10 @@
 """The documentation of `controllers.cart`: the current customer's (or guest's) cart and its
 checkout.
 
-Carts live 30 days after their last change. Lines whose product was deactivated or deleted stay in
-the cart with `in_stock: false` and count towards neither `subtotal` nor `item_count`.
+Carts live 30 days after their last change. A line holds one variant of a product (`variant_id`,
+`variant_name`; a product without options has one, its default variant). Lines whose product or
+variant was deactivated or deleted stay in the cart with `in_stock: false` and count towards
+neither `subtotal` nor `item_count`.
 """
 
 from __future__ import annotations
@@ -12,9 +14,11 @@ from litestar.openapi.spec import OpenAPIHeader, OpenAPIType, Schema
 from shop_core.domain.cart import CartLimits, StockShortage, check_quantity, guest_owner_of
 from shop_core.domain.errors import AuthenticationFailed, Conflict, InvalidInput, NotFound, ServiceUnavailable
 from shop_core.domain.orders import OutOfStock, parse_payment_method
+from shop_core.domain.variants import VariantRequired, line_variant
+from shop_core.services.cart import NOT_IN_CART as VARIANT_NOT_IN_CART
 from shop_core.services.cart import AddToCart, CartView, SetQuantity
 from shop_core.services.order_commands import Checkout
-from shop_http.api_docs.examples import ADDRESS_INPUT, CART, EMPTY_CART
+from shop_http.api_docs.examples import ADDRESS_INPUT, CART, EMPTY_CART, TWO_VARIANTS, VARIANT_CART
 from shop_http.cart_token import CART_TOKEN
 from shop_http.openapi import (
     ErrorBody,
@@ -66,6 +70,7 @@ ONE_CART = ok(
     CartView,
     "The cart, priced from the catalog.",
     example(CART, "A cart with one line"),
+    example(VARIANT_CART, "A cart with a variant (size M, red) of a T-shirt"),
     example(EMPTY_CART, "An empty cart"),
 )
 EMPTIED = ok(CartView, "The cart, now empty.", example(EMPTY_CART))
@@ -78,6 +83,14 @@ BAD_TOKEN = error(
     sample(refusal(guest_owner_of, TOKEN_EXAMPLE, "not the shop's secret", kind=InvalidInput)),
     sample(refusal(check_quantity, 0, LIMITS, kind=InvalidInput)),
 )
+BAD_INPUT = error(
+    InvalidInput,
+    "Invalid input (a quantity, a malformed `variant_id`), an `X-Cart-Token` this shop did not "
+    f"issue, or `{VariantRequired.code}`: the product comes in several variants and none is named.",
+    sample(refusal(check_quantity, 0, LIMITS, kind=InvalidInput)),
+    sample(refusal(line_variant, 7, TWO_VARIANTS, None, kind=VariantRequired)),
+    sample(refusal(guest_owner_of, TOKEN_EXAMPLE, "not the shop's secret", kind=InvalidInput)),
+)
 OPTIONAL_BEARER = error(
     AuthenticationFailed, "A bearer token was sent and it is invalid, expired or revoked (it is optional)."
 )
@@ -88,19 +101,24 @@ CARTS_DOWN = error(
 )
 NO_PRODUCT = error(
     NotFound,
-    "No such product, or it is no longer sold.",
+    "No such product or variant (of this product), or it is no longer sold.",
     sample(NotFound("No such product.")),
+    sample(refusal(line_variant, 7, TWO_VARIANTS, 99, kind=NotFound)),
 )
 STOCK_CONFLICT = error(
     Conflict,
-    f"More than is in stock (`code` `{StockShortage.code}`, `available` says how many there are), "
-    "or the cart already has its maximum number of different products.",
+    f"More than the variant has in stock (`code` `{StockShortage.code}`, `available` says how many "
+    "there are), or the cart already has its maximum number of lines.",
     sample(StockShortage(product_id=1, wanted=5, available=3), StockErrorBody),
+    sample(StockShortage(product_id=7, wanted=5, available=2, variant_name="M / Red"), StockErrorBody),
     sample(Conflict(f"The cart is full: at most {LIMITS.max_lines} different products."), StockErrorBody),
     data_container=StockErrorBody,
 )
 NOT_IN_CART = error(
-    NotFound, "That product is not in the cart.", sample(NotFound("That product is not in the cart."))
+    NotFound,
+    "That product (or that variant of it) is not in the cart.",
+    sample(NotFound("That product is not in the cart.")),
+    sample(NotFound(VARIANT_NOT_IN_CART)),
 )
 BAD_CHECKOUT = error(
     InvalidInput,
@@ -123,20 +141,40 @@ NOT_LOGGED_IN = error(
 # --- descriptions and request bodies ---------------------------------------------------------------
 
 VIEW = f"Without a bearer token or cart token: an empty cart. {GUEST_RULES}"
+VARIANTS = (
+    "A line holds one variant of a product: name it with `variant_id` (one of the product's "
+    "`variants`). It may be left out for a product with one active variant (every product without "
+    f"options), and is required (400 `{VariantRequired.code}`) for a product with several."
+)
 ADD = (
-    "Adds `quantity` (default 1) to what the cart already holds. A guest without a token gets "
-    f"a new cart and its token in the `X-Cart-Token` response header. {GUEST_RULES}"
+    "Adds `quantity` (default 1) to what the cart already holds of that variant. A guest without a "
+    f"token gets a new cart and its token in the `X-Cart-Token` response header. {VARIANTS} "
+    f"{GUEST_RULES}"
 )
 ADD_BODY = body(
     request_example(AddToCart, "Two of product 1", product_id=1, quantity=2),
     request_example(AddToCart, "One (the default)", product_id=1),
+    request_example(AddToCart, "One T-shirt in M / Red (variant 23)", product_id=7, variant_id=23),
 )
-SET_QUANTITY = f"Replaces the line's quantity; 0 removes the line. {GUEST_RULES}"
+VARIANT_QUERY = (
+    "The variant whose line this is (the line's `variant_id`; 0 for a line that shows 0: one of the "
+    "product's default variant, which the product no longer has, and which can only be removed). "
+    "May be left out when the cart holds one line of the product (setting a quantity above 0: when "
+    "the product has one active variant)."
+)
+SET_QUANTITY = (
+    "Replaces the quantity of the line of the product's variant (`?variant_id=`); 0 removes the "
+    f"line. {VARIANTS} {GUEST_RULES}"
+)
 SET_QUANTITY_BODY = body(
     request_example(SetQuantity, "Three of it", quantity=3),
     request_example(SetQuantity, "Remove the line", quantity=0),
 )
-REMOVE = f"404 when that product is not in the cart. {GUEST_RULES}"
+REMOVE = (
+    "Removes the line of the product's variant (`?variant_id=`; without it, the cart's one line of "
+    "the product, even of a product or variant no longer sold). 404 when that line is not in the "
+    f"cart. {GUEST_RULES}"
+)
 CLEAR = GUEST_RULES
 CHECKOUT = (
     "Customers only (a guest logs in first; its `X-Cart-Token` merges the guest cart). Everything in "

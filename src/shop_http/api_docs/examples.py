@@ -9,6 +9,7 @@ from decimal import Decimal
 
 import msgspec
 
+from shop_core.domain.variants import Variant
 from shop_core.services.cart import CartLineView, CartView
 from shop_core.services.catalog_views import (
     CategoryView,
@@ -117,6 +118,8 @@ CART = CartView(
     items=[
         CartLineView(
             product_id=1,
+            variant_id=1,
+            variant_name="",
             name="Enamel mug",
             sku="MUG-ENAMEL-350",
             unit_price="11.25",
@@ -128,6 +131,30 @@ CART = CartView(
     ],
     item_count=2,
     subtotal="22.50",
+    updated_at=LATER,
+)
+TWO_VARIANTS = [  # a T-shirt's two sizes, for the examples that quote the core's variant rules
+    Variant(7, "TEE-CAMP-M-RED", {"Size": "M", "Color": "Red"}, id=23),
+    Variant(7, "TEE-CAMP-L-RED", {"Size": "L", "Color": "Red"}, id=24),
+]
+VARIANT_CART = CartView(
+    items=[
+        *CART.items,
+        CartLineView(
+            product_id=7,
+            variant_id=23,
+            variant_name="M / Red",
+            name="Camp T-shirt",
+            sku="TEE-CAMP-M-RED",
+            unit_price="18.00",
+            quantity=1,
+            line_total="18.00",
+            in_stock=True,
+            list_unit_price="18.00",
+        ),
+    ],
+    item_count=3,
+    subtotal="40.50",
     updated_at=LATER,
 )
 ADDRESS = AddressView(
@@ -150,6 +177,7 @@ ORDER = OrderView(
     items=[
         OrderItemView(
             product_id=1,
+            variant_id=1,
             product_name="Enamel mug",
             sku="MUG-ENAMEL-350",
             unit_price="12.50",

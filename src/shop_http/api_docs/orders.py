@@ -10,6 +10,8 @@ the same status code, and places nothing; the same key with another body is 409
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import msgspec
 
 from shop_core.domain.errors import Conflict, GatewayUnavailable, InvalidInput, NotFound, ServiceUnavailable
@@ -21,13 +23,14 @@ from shop_core.domain.orders import (
     Shortage,
     parse_status,
 )
+from shop_core.domain.variants import VariantRequired, line_variant
 from shop_core.services.order_commands import ChangeOrderStatus, PlaceOrder
 from shop_core.services.order_views import OrderView
 from shop_core.services.orders import IdempotencyKeyInUse, IdempotencyKeyReused
 from shop_core.services.payment_views import PaymentView
 from shop_core.services.payments import OrderNotPayable, not_configured
 from shop_http.api_docs.domain_text import any_of, one_of, order_moves
-from shop_http.api_docs.examples import ADDRESS_INPUT, AT, ORDER, PAID_ORDER, STRIPE_PAYMENT
+from shop_http.api_docs.examples import ADDRESS_INPUT, AT, ORDER, PAID_ORDER, STRIPE_PAYMENT, TWO_VARIANTS
 from shop_http.openapi import ErrorBody, body, error, example, ok, refusal, request_example, sample
 from shop_http.pagination import PageOf
 
@@ -35,10 +38,17 @@ STATUSES = one_of(OrderStatus)
 METHODS = any_of(PaymentMethod)
 
 
-class ShortLine(msgspec.Struct):
+class ShortLine(msgspec.Struct, omit_defaults=True):
     product_id: int
     requested: int
     available: int
+    variant_id: Annotated[
+        int | None,
+        msgspec.Meta(description="The variant, when the line is one of the product's option variants."),
+    ] = None
+    variant_name: Annotated[
+        str | None, msgspec.Meta(description='With `variant_id`: the variant\'s values, "M / Red".')
+    ] = None
 
 
 class OutOfStockBody(ErrorBody):
@@ -100,6 +110,10 @@ CONFLICT = error(
     f"`{IdempotencyKeyReused.code}`: the key was used for a different request; "
     f"`{IdempotencyKeyInUse.code}`: a request with that key is still being processed.",
     sample(OutOfStock([Shortage(product_id=1, requested=5, available=3)]), OutOfStockBody),
+    sample(
+        OutOfStock([Shortage(product_id=7, requested=2, available=1, variant_id=23, variant_name="M / Red")]),
+        OutOfStockBody,
+    ),
     sample(IdempotencyKeyReused(), OutOfStockBody),
     data_container=OutOfStockBody,
 )
@@ -112,8 +126,10 @@ MOVE_CONFLICT = error(
 NO_ORDER = error(NotFound, "No such order, or someone else's.", sample(NotFound("No such order.")))
 BAD_ORDER = error(
     InvalidInput,
-    "A field is missing or invalid (an address, the payment method, a quantity), a product is unknown, "
-    "or the `Idempotency-Key` is malformed.",
+    "A field is missing or invalid (an address, the payment method, a quantity), a product or variant "
+    f"is unknown or not sold, `{VariantRequired.code}` (an item names no `variant_id` and the product "
+    "has several variants), or the `Idempotency-Key` is malformed.",
+    sample(refusal(line_variant, 7, TWO_VARIANTS, None, kind=VariantRequired)),
     ErrorBody(
         detail="The order cannot be placed as sent.",
         code=InvalidInput.code,
@@ -160,8 +176,11 @@ LIST = (
 STATUS_FILTER = f"Staff only: one of {STATUSES}."
 USER_FILTER = "Staff only: a user's id."
 PLACE = (
-    "Prices are the catalog's at this moment (after each product's discount), frozen on the order. "
-    f"`billing_address` defaults to the shipping address. `payment_method`: {METHODS}. "
+    "Each item is a product's variant: `variant_id` (one of the product's `variants`) may be left out "
+    "for a product with one active variant (every product without options), and is required "
+    f"(400 `{VariantRequired.code}`) for a product with several; items of one variant add up. "
+    "Prices are the catalog's at this moment (the variant's, after the product's discount), frozen "
+    f"on the order. `billing_address` defaults to the shipping address. `payment_method`: {METHODS}. "
     "Send an `Idempotency-Key`."
 )
 PLACE_LEGACY = (
@@ -173,6 +192,13 @@ PLACE_BODY = body(
         PlaceOrder,
         "Two mugs, paid by card",
         items=[{"product_id": 1, "quantity": 2}],
+        shipping_address=ADDRESS_INPUT,
+        payment_method="stripe",
+    ),
+    request_example(
+        PlaceOrder,
+        "A T-shirt in M / Red (variant 23) and a mug, paid by card",
+        items=[{"product_id": 7, "variant_id": 23, "quantity": 1}, {"product_id": 1, "quantity": 1}],
         shipping_address=ADDRESS_INPUT,
         payment_method="stripe",
     ),

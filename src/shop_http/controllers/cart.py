@@ -22,7 +22,7 @@ from typing import Annotated, Any
 from litestar import Controller, Request, Response, delete, get, post, put
 from litestar.di import NamedDependency
 from litestar.openapi.spec import Example
-from litestar.params import Parameter
+from litestar.params import Parameter, QueryParameter
 
 from shop_core.bootstrap import Shop
 from shop_core.domain.errors import AuthenticationFailed
@@ -43,9 +43,19 @@ __all__ = ["CART_TOKEN", "CartController"]
 ProductId = Annotated[
     int, Parameter(ge=1, le=MAX_ID, description="The product's id.", examples=[Example(value=1)])
 ]
+VariantId = Annotated[
+    int | None,
+    QueryParameter(
+        required=False,
+        ge=0,  # 0: a line whose variant shows 0 (its product's default variant, gone since)
+        le=MAX_ID,
+        description=doc.VARIANT_QUERY,
+        examples=[Example(value=23)],
+    ),
+]
 CHANGE_RESPONSES = {
     **doc.ONE_CART,
-    **doc.BAD_TOKEN,
+    **doc.BAD_INPUT,
     **doc.OPTIONAL_BEARER,
     **doc.NO_PRODUCT,
     **doc.STOCK_CONFLICT,
@@ -97,8 +107,9 @@ class CartController(Controller):
         request: Request[Any, Any, Any],
         data: Annotated[AddToCart, doc.ADD_BODY],
     ) -> Response[CartView]:
-        """400 for a quantity that is not a whole number from 1 to the per-line maximum (in total);
-        404 for an unknown or inactive product; 409 past the stock (with `available`)."""
+        """400 for a quantity that is not a whole number from 1 to the per-line maximum (in total),
+        or `variant_required`; 404 for an unknown or inactive product or variant; 409 past the
+        variant's stock (with `available`)."""
         owner, token = await _owner(shop, request, create=True)
         return _answer(await shop.cart.add_to_cart(owner, data), token)
 
@@ -117,10 +128,13 @@ class CartController(Controller):
         request: Request[Any, Any, Any],
         product_id: ProductId,
         data: Annotated[SetQuantity, doc.SET_QUANTITY_BODY],
+        variant_id: VariantId = None,
     ) -> Response[CartView]:
-        """404 for an unknown or inactive product; 409 past the stock (with `available`)."""
+        """404 for an unknown or inactive product or variant; 400 `variant_required` when the
+        product has several variants and none is named; 409 past the stock (with `available`)."""
         owner, token = await _owner(shop, request, create=data.quantity > 0)
-        return _answer(await shop.cart.set_cart_quantity(owner, product_id, data), token)
+        view = await shop.cart.set_cart_quantity(owner, product_id, data, variant_id=variant_id)
+        return _answer(view, token)
 
     @delete(
         "/items/{product_id:int}",
@@ -132,7 +146,7 @@ class CartController(Controller):
         description=doc.REMOVE,
         responses={
             **doc.ONE_CART,
-            **doc.BAD_TOKEN,
+            **doc.BAD_INPUT,
             **doc.OPTIONAL_BEARER,
             **doc.NOT_IN_CART,
             **raises(RATE_LIMITED),
@@ -140,10 +154,14 @@ class CartController(Controller):
         },
     )
     async def remove(
-        self, shop: NamedDependency[Shop], request: Request[Any, Any, Any], product_id: ProductId
+        self,
+        shop: NamedDependency[Shop],
+        request: Request[Any, Any, Any],
+        product_id: ProductId,
+        variant_id: VariantId = None,
     ) -> Response[CartView]:
         owner, token = await _owner(shop, request, create=False)
-        return _answer(await shop.cart.remove_from_cart(owner, product_id), token)
+        return _answer(await shop.cart.remove_from_cart(owner, product_id, variant_id=variant_id), token)
 
     @post(
         "/clear",

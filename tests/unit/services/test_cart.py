@@ -12,10 +12,12 @@ from shop_core.bootstrap import Shop
 from shop_core.domain.actors import Actor
 from shop_core.domain.cart import StockShortage, customer_owner
 from shop_core.domain.errors import Conflict, InvalidInput, NotFound
+from shop_core.domain.variants import VariantRequired
 from shop_core.services.cart import AddToCart, CartView, SetQuantity
 from shop_core.services.catalog_commands import ChangeStock, CreateProduct, UpdateProduct
 from shop_core.settings import Environment, Settings
 from tests.fakes import FakeCartStore, FakeClock, FakeDatabase, fake_shop
+from tests.variants_support import add_variants
 
 SECRET = "cart-tests-secret-0123456789abcdef0123"
 MAX_QUANTITY = 5
@@ -108,7 +110,7 @@ async def test_a_price_change_shows_on_the_next_read(world: World) -> None:
     )
     view = await world.shop.cart.view_cart(ADA)
     assert (view.items[0].unit_price, view.items[0].line_total, view.subtotal) == ("6.00", "12.00", "12.00")
-    assert world.store.carts[ADA].lines == {lamp: 2}  # the store holds quantities only
+    assert world.store.carts[ADA].lines == {(lamp, 0): 2}  # the store holds quantities only
 
 
 async def test_a_deactivated_product_stays_but_does_not_count(world: World) -> None:
@@ -356,3 +358,83 @@ async def test_purge_expired_removes_the_stale_carts(world: World) -> None:
     assert await world.shop.cart.purge_expired_carts() == 2
     assert set(world.store.carts) == {ADA}
     assert await world.shop.cart.purge_expired_carts() == 0
+
+
+# --- variants: a line holds one variant of a product --------------------------------------------------
+
+
+async def sized(
+    world: World, sku: str, stock: dict[str, int], prices: dict[str, int] | None = None
+) -> tuple[int, dict[str, int]]:
+    """A product with a variant per size (and no default variant any more)."""
+    product = await world.product(sku, "10.00")
+    return product, await add_variants(world.shop, product, "Size", stock, prices=prices)
+
+
+async def test_each_variant_is_a_line_priced_and_stocked_as_itself(world: World) -> None:
+    shirt, size = await sized(world, "T-1", {"S": 2, "M": 4}, {"M": 1250})
+    await world.shop.cart.add_to_cart(ADA, AddToCart(product_id=shirt, variant_id=size["S"], quantity=2))
+    view = await world.shop.cart.add_to_cart(
+        ADA, AddToCart(product_id=shirt, variant_id=size["M"], quantity=3)
+    )
+    assert [(i.variant_id, i.variant_name, i.sku, i.unit_price, i.quantity) for i in view.items] == [
+        (size["S"], "S", "T-1-S", "10.00", 2),
+        (size["M"], "M", "T-1-M", "12.50", 3),
+    ]
+    assert world.store.carts[ADA].lines == {(shirt, size["S"]): 2, (shirt, size["M"]): 3}
+    with pytest.raises(StockShortage) as short:
+        await world.shop.cart.add_to_cart(ADA, AddToCart(product_id=shirt, variant_id=size["S"]))
+    assert short.value.available == 2
+    assert "(S)" in short.value.detail
+
+
+async def test_a_default_variant_line_is_keyed_0_whether_named_or_not(world: World) -> None:
+    lamp = await world.product("L-1", "10.00")
+    [default] = [v.id for v in world.db.variants.values() if v.product_id == lamp]
+    await world.add(lamp, 1)
+    view = await world.shop.cart.add_to_cart(ADA, AddToCart(product_id=lamp, variant_id=default))
+    assert [(i.variant_id, i.variant_name, i.quantity) for i in view.items] == [(default, "", 2)]
+    assert world.store.carts[ADA].lines == {(lamp, 0): 2}
+
+
+async def test_several_variants_and_none_named_is_variant_required(world: World) -> None:
+    shirt, _ = await sized(world, "T-1", {"S": 2, "M": 4})
+    with pytest.raises(VariantRequired):
+        await world.add(shirt)
+    with pytest.raises(VariantRequired):
+        await world.shop.cart.set_cart_quantity(ADA, shirt, SetQuantity(quantity=1))
+    assert world.store.carts == {}
+
+
+async def test_merging_works_line_by_line_capped_by_each_variants_stock(world: World) -> None:
+    shirt, size = await sized(world, "T-1", {"S": 3, "M": 4})
+    guest = world.shop.cart.guest_owner(world.shop.cart.new_guest_token())
+    for owner, variant, quantity in ((guest, "S", 2), (guest, "M", 1), (ADA, "S", 2)):
+        await world.shop.cart.add_to_cart(
+            owner, AddToCart(product_id=shirt, variant_id=size[variant], quantity=quantity)
+        )
+    view = await world.shop.cart.merge_carts(guest, ADA)
+    assert {i.variant_name: i.quantity for i in view.items} == {"S": 3, "M": 1}
+    assert guest not in world.store.carts
+
+
+async def test_a_line_without_its_variant_any_more_stays_out_of_stock(world: World) -> None:
+    lamp = await world.product("L-1", "10.00")
+    shirt, size = await sized(world, "T-1", {"S": 3, "M": 4})
+    await world.add(lamp, 2)
+    await world.shop.cart.add_to_cart(ADA, AddToCart(product_id=shirt, variant_id=size["M"]))
+    await add_variants(world.shop, lamp, "Color", {"Red": 5})  # the lamp's default variant goes
+    async with world.shop.ports.uow() as uow:
+        gone = await uow.variants.get(size["M"])
+        assert gone is not None
+        await uow.variants.delete(gone)
+        await uow.commit()
+    view = await world.shop.cart.view_cart(ADA)
+    assert [(i.product_id, i.variant_id, i.in_stock) for i in view.items] == [
+        (lamp, 0, False),
+        (shirt, size["M"], False),
+    ]
+    assert (view.item_count, view.subtotal) == (0, "0.00")
+    await world.shop.cart.remove_from_cart(ADA, lamp)
+    view = await world.shop.cart.remove_from_cart(ADA, shirt, variant_id=size["M"])
+    assert view.items == []

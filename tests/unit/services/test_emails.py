@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal
 from html.parser import HTMLParser
@@ -19,7 +20,7 @@ NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 templates = JinjaEmailRenderer()
 
 
-def order(product_name: str = "Blue Widget", discount: str = "0.00") -> OrderView:
+def order(product_name: str = "Blue Widget", discount: str = "0.00", variant_name: str = "") -> OrderView:
     address = AddressView(
         full_name="Ada Lovelace",
         line1="12 Analytical Row",
@@ -40,6 +41,8 @@ def order(product_name: str = "Blue Widget", discount: str = "0.00") -> OrderVie
         items=[
             OrderItemView(
                 product_id=1,
+                variant_id=4,
+                variant_name=variant_name,
                 product_name=product_name,
                 sku="BW-1",
                 unit_price="12.50",
@@ -178,6 +181,33 @@ def test_html_escapes_hostile_content() -> None:
     assert "<b>Co</b>" not in email.html
     assert hostile in html_text(email.html)  # shown as text, not run
     assert hostile in email.text  # plain text stays as it is
+
+
+@pytest.mark.parametrize(
+    "build",
+    [
+        lambda view: emails.order_confirmation(STORE, TO, view, templates=templates),
+        lambda view: emails.order_shipped(STORE, TO, view, templates=templates),
+        lambda view: emails.payment_received(STORE, TO, view, None, None, templates=templates),
+        lambda view: emails.order_cancelled(STORE, TO, view, False, templates=templates),
+    ],
+    ids=["confirmation", "shipped", "payment", "cancelled"],
+)
+def test_order_emails_name_the_variant(build: Callable[[OrderView], Email]) -> None:
+    email = build(order(product_name="Camp T-shirt", variant_name="M / Red"))
+    assert_in_both(email, "Camp T-shirt (M / Red)")
+    plain = build(order(product_name="Camp T-shirt"))
+    assert_in_both(plain, "Camp T-shirt")
+    assert "Camp T-shirt (BW-1)" in plain.text  # no variant: the product, then its sku
+
+
+def test_a_variant_name_is_escaped_like_other_text() -> None:
+    hostile = "<img src=x onerror=alert(1)>"
+    email = emails.order_confirmation(STORE, TO, order(variant_name=hostile), templates=templates)
+    assert email.html is not None
+    assert "<img" not in email.html
+    assert f"Blue Widget ({hostile})" in html_text(email.html)
+    assert f"Blue Widget ({hostile})" in email.text
 
 
 def test_a_newline_in_the_store_name_cannot_add_a_header() -> None:
