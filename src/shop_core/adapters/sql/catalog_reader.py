@@ -24,15 +24,19 @@ _COLUMNS = (
     products.c.price.label("base_price"),
     categories.c.name.label("category_name"),
 )
-_ORDER = {
-    "id": (products.c.id,),
-    "price": (products.c.min_price, products.c.id),
-    "-price": (products.c.min_price.desc(), products.c.id),
-    "name": (products.c.name, products.c.id),
-    "-name": (products.c.name.desc(), products.c.id),
-    "created_at": (products.c.created_at, products.c.id),
-    "-created_at": (products.c.created_at.desc(), products.c.id.desc()),
+_ORDER = {  # by the names of `_COLUMNS`, and whether descending
+    "id": (("id", False),),
+    "price": (("price", False), ("id", False)),
+    "-price": (("price", True), ("id", False)),
+    "name": (("name", False), ("id", False)),
+    "-name": (("name", True), ("id", False)),
+    "created_at": (("created_at", False), ("id", False)),
+    "-created_at": (("created_at", True), ("id", True)),
 }
+
+
+def _order_by(columns: Any, ordering: str) -> list[sa.ColumnElement[Any]]:
+    return [columns[name].desc() if descending else columns[name] for name, descending in _ORDER[ordering]]
 
 
 def _escape_like(text: str) -> str:
@@ -116,16 +120,21 @@ def _conditions(shape: _Shape) -> list[sa.ColumnElement[bool]]:
 
 @functools.lru_cache(maxsize=256)
 def _list_statements(shape: _Shape, dialect: str) -> tuple[sa.Select[Any], sa.Select[Any]]:
-    """The page and count statements of a shape, built once (the hot path reuses them)."""
+    """The page and count statements of a shape, built once (the hot path reuses them). The page is
+    cut first and its products' variants gathered after, for the page's rows only (in the same
+    select they would be gathered for every row the OFFSET skips, too)."""
     where = _conditions(shape)
-    page = (
-        sa.select(*_COLUMNS, _variants_json(dialect))
+    columns = {c.name: c for c in _COLUMNS}
+    cut = (
+        sa.select(*_COLUMNS)
         .select_from(products.outerjoin(categories, products.c.category_id == categories.c.id))
         .where(*where)
-        .order_by(*_ORDER[shape.ordering])
+        .order_by(*_order_by(columns, shape.ordering))
         .offset(sa.bindparam("offset", type_=sa.Integer))
         .limit(sa.bindparam("limit", type_=sa.Integer))
+        .subquery("page")
     )
+    page = sa.select(cut, _variants_json(dialect, cut.c.id)).order_by(*_order_by(cut.c, shape.ordering))
     count = sa.select(sa.func.count()).select_from(products).where(*where)
     return page, count
 
@@ -142,20 +151,22 @@ _VARIANT_FIELDS = (
 )
 
 
-def _variants_json(dialect: str) -> sa.ColumnElement[Any]:
-    """The product's variants, by id, as one JSON array in the product's row (one round trip)."""
+def _variants_json(dialect: str, product_id: Any) -> sa.ColumnElement[Any]:
+    """The variants of the row's product (`product_id`, a column of the outer select), by id, as
+    one JSON array in the row: no second round trip."""
+    outer = product_id.table
     if dialect == "postgresql":
         pairs: list[Any] = [x for name in _VARIANT_FIELDS for x in (sa.literal(name), _V[name])]
         array: Any = sa.func.json_agg(aggregate_order_by(sa.func.json_build_object(*pairs), _V.id))
-        inner = sa.select(array).where(_V.product_id == products.c.id)
+        inner = sa.select(array).where(_V.product_id == product_id).correlate(outer)
     else:
         # A derived table, to order the array by id; `correlate` ties it to the outer product's row
         # (without it the derived table would take `products` into its own FROM: every variant).
         ordered = (
             sa.select(product_variants)
-            .where(_V.product_id == products.c.id)
+            .where(_V.product_id == product_id)
             .order_by(_V.id)
-            .correlate(products)
+            .correlate(outer)
             .subquery()
         )
         pairs = [
@@ -175,7 +186,7 @@ def _detail_statements(dialect: str) -> tuple[sa.Select[Any], sa.Select[Any]]:
     """The detail query is the hottest statement: built once per dialect, with a bound parameter;
     any product, and active products only."""
     detail = (
-        sa.select(*_COLUMNS, _variants_json(dialect))
+        sa.select(*_COLUMNS, _variants_json(dialect, products.c.id))
         .select_from(products.outerjoin(categories, products.c.category_id == categories.c.id))
         .where(products.c.id == sa.bindparam("product_id"))
     )
