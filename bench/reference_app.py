@@ -29,15 +29,44 @@ from litestar.exceptions import NotFoundException
 from litestar.params import Parameter
 from reference_orders import Short, place_order, short_handler
 
-_SELECT = """
-SELECT p.id, p.name, p.slug, p.description, p.category_id, c.name, p.price, p.discount_percentage,
-       p.stock_quantity, p.sku, p.image_url, p.is_active, p.created_at, p.updated_at
-FROM products AS p LEFT OUTER JOIN categories AS c ON p.category_id = c.id
-"""
-PAGE_SQL = _SELECT + "WHERE p.is_active IS true ORDER BY p.id LIMIT $1 OFFSET $2"
+# A product's price is its lowest active variant price (`min_price`); its variants come along as one
+# JSON array, gathered after the page is cut (so not for the rows OFFSET skips).
+_COLUMNS = """p.id, p.name, p.slug, p.description, p.category_id, c.name AS category_name,
+       p.min_price, p.discount_percentage, p.stock_quantity, p.sku, p.image_url, p.is_active,
+       p.created_at, p.updated_at, p.options, p.price AS base_price"""
+_VARIANTS = """(SELECT json_agg(json_build_array(v.id, v.sku, v.options, v.price, v.stock_quantity,
+        v.weight_grams, v.is_active) ORDER BY v.id)
+    FROM product_variants AS v WHERE v.product_id = {product}.id)"""
+_FROM = "FROM products AS p LEFT OUTER JOIN categories AS c ON p.category_id = c.id"
+PAGE_SQL = (
+    f"SELECT page.*, {_VARIANTS.format(product='page')} FROM ("  # noqa: S608 - constants only
+    f"SELECT {_COLUMNS} {_FROM} WHERE p.is_active IS true ORDER BY p.id LIMIT $1 OFFSET $2"
+    ") AS page ORDER BY page.id"
+)
 COUNT_SQL = "SELECT count(*) FROM products WHERE products.is_active IS true"
-DETAIL_SQL = _SELECT + "WHERE p.id = $1 AND p.is_active IS true"
+DETAIL_SQL = (
+    f"SELECT {_COLUMNS}, {_VARIANTS.format(product='p')} {_FROM} WHERE p.id = $1 AND p.is_active IS true"
+)
 MAX_ID = 2**31 - 1  # products.id is an INTEGER column
+
+
+class Option(msgspec.Struct):
+    name: str
+    values: list[str]
+
+
+class Variant(msgspec.Struct):
+    """The shop's VariantView, field for field."""
+
+    id: int
+    sku: str
+    name: str
+    options: dict[str, str]
+    price: str
+    final_price: str
+    stock_quantity: int
+    is_active: bool
+    weight_grams: int | None
 
 
 class Product(msgspec.Struct):
@@ -58,6 +87,8 @@ class Product(msgspec.Struct):
     is_active: bool
     created_at: datetime
     updated_at: datetime
+    options: list[Option]
+    variants: list[Variant]
 
 
 class Page(msgspec.Struct):
@@ -68,18 +99,43 @@ class Page(msgspec.Struct):
 
 
 _encode = msgspec.json.Encoder().encode
+_decode = msgspec.json.decode
 
 
 def _two_places(hundredths: int) -> str:
     return f"{hundredths // 100}.{hundredths % 100:02d}"
 
 
+def _final(price: int, discount: int) -> int:
+    # price is in cents, discount in hundredths of a percent: price * (100 - d%) / 100, half-up.
+    return (price * (10_000 - discount) + 5_000) // 10_000
+
+
 def _product(row: asyncpg.Record) -> Product:
     (id_, name, slug, description, category, category_name, price, discount, stock, sku, image, active) = row[
         :12
     ]
-    # price is in cents, discount in hundredths of a percent: price * (100 - d%) / 100, half-up.
-    final = (price * (10_000 - discount) + 5_000) // 10_000
+    final = _final(price, discount)
+    options = _decode(row[14], type=list[Option])
+    variants = []
+    for vid, vsku, values, own, vstock, grams, vactive in _decode(row[16] or "[]"):
+        if not vactive:
+            continue
+        vprice = row[15] if own is None else own
+        vname = " / ".join(values[o.name] for o in options if o.name in values)
+        variants.append(
+            Variant(
+                vid,
+                vsku,
+                vname,
+                values,
+                _two_places(vprice),
+                _two_places(_final(vprice, discount)),
+                vstock,
+                vactive,
+                grams,
+            )
+        )
     return Product(
         id_,
         name,
@@ -96,6 +152,8 @@ def _product(row: asyncpg.Record) -> Product:
         active,
         row[12],
         row[13],
+        options,
+        variants,
     )
 
 
