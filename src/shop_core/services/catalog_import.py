@@ -832,25 +832,40 @@ async def _write_variants(
             current = next((v for v in existing if v.is_default), None)
         try:
             draft = _draft(row, current, values, product)
-            if current is not None and same_variant(draft, current, stored_options(product.options)):
-                continue
-            variant = await write_variant(
-                unit,
-                product,
-                draft,
-                current=current,
-                existing=existing,
-                actor=actor,
-                now=now,
-                reason=StockReason.IMPORT,
-            )
+            options = stored_options(product.options)
+            written |= await write_imported(unit, product, draft, options, current, existing, actor, now)
         except DomainError as exc:
             rejected.append((row.line, reason_of(exc)))
-            continue
-        if all(v is not variant for v in existing):
-            existing.append(variant)
-        written = True
     return written
+
+
+async def write_imported(  # noqa: PLR0917 - the import's state, passed along as it is
+    unit: UnitOfWork,
+    product: Product,
+    draft: VariantDraft,
+    options: Sequence[ProductOption],
+    current: Variant | None,
+    existing: list[Variant],
+    actor: Actor,
+    now: datetime,
+) -> bool:
+    """Write one imported variant (both imports' rows) unless the stored one is already as drafted;
+    a new one joins `existing`. Whether anything was written; a DomainError is the row's refusal."""
+    if current is not None and same_variant(draft, current, options):
+        return False
+    variant = await write_variant(
+        unit,
+        product,
+        draft,
+        current=current,
+        existing=existing,
+        actor=actor,
+        now=now,
+        reason=StockReason.IMPORT,
+    )
+    if all(v is not variant for v in existing):
+        existing.append(variant)
+    return True
 
 
 def _draft(

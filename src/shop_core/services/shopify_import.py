@@ -40,7 +40,6 @@ from shop_core.domain.actors import Actor
 from shop_core.domain.catalog import Category, Product, discount_percentage, slugify
 from shop_core.domain.errors import DomainError, InvalidInput
 from shop_core.domain.money import exponent_of, minor_units, percent_off
-from shop_core.domain.stock import StockReason
 from shop_core.domain.variants import (
     ProductOption,
     Variant,
@@ -52,8 +51,8 @@ from shop_core.domain.variants import (
 from shop_core.ports.clock import Clock
 from shop_core.ports.persistence import UnitOfWork, UnitOfWorkFactory
 from shop_core.services.cache_aside import CacheAside
-from shop_core.services.catalog_import import BATCH, ImportReport, category_paths, reason_of, same_variant
-from shop_core.services.catalog_variants import VariantDraft, write_variant
+from shop_core.services.catalog_import import BATCH, ImportReport, category_paths, reason_of, write_imported
+from shop_core.services.catalog_variants import VariantDraft
 from shop_core.services.shopify_csv import ProductDraft, ShopifyReport, ShopifyVariant, read_shopify_csv
 
 MAX_NAME = 200
@@ -421,24 +420,9 @@ async def _write_variants(
                 else (current.weight_grams if current is not None else None),
                 is_active=current.is_active if current is not None else True,
             )
-            if current is not None and same_variant(draft, current, plan.options):
-                continue
-            written_variant = await write_variant(
-                unit,
-                product,
-                draft,
-                current=current,
-                existing=existing,
-                actor=actor,
-                now=now,
-                reason=StockReason.IMPORT,
-            )
+            written |= await write_imported(unit, product, draft, plan.options, current, existing, actor, now)
         except DomainError as exc:
             rejected.append((variant.line, reason_of(exc)))
-            continue
-        if all(v is not written_variant for v in existing):
-            existing.append(written_variant)
-        written = True
     return written
 
 
