@@ -12,6 +12,7 @@ from rich.table import Table
 from shop_cli.paging import JSON, PAGE, PAGE_SIZE, check_page, footer, print_page, window
 from shop_cli.runner import OPERATOR, YES, confirm, console, fail, load_settings, print_json, run
 from shop_core.bootstrap import Shop
+from shop_core.domain.variants import line_title
 from shop_core.services.invoices import InvoiceFile
 from shop_core.services.order_commands import ChangeOrderStatus
 from shop_core.services.order_views import AddressView, OrderEventView, OrderView
@@ -97,7 +98,11 @@ def show(number: str = NUMBER, as_json: bool = JSON) -> None:
         lines.add_column(column, justify="right" if column in ("qty", "unit price", "line total") else "left")
     for line in order.items:
         lines.add_row(
-            escape(line.sku), escape(line.product_name), str(line.quantity), line.unit_price, line.line_total
+            escape(line.sku),
+            escape(line_title(line.product_name, line.variant_name)),
+            str(line.quantity),
+            line.unit_price,
+            line.line_total,
         )
     console.print(lines)
 

@@ -512,3 +512,47 @@ def test_invoice_of_an_unknown_order_is_one_error_and_writes_nothing(cli: Cli, t
         "error: No order ORD-2026-NOPE2345."
     )
     assert not out.exists()
+
+
+def test_show_names_each_lines_variant(cli: Cli) -> None:
+    ann = register(cli, "ann@example.com")
+    lamp = product_ids(cli)["LAMP-1"]
+    ok(cli("products", "variants", "options", str(lamp), "Color=Brass,Steel"))
+    ok(cli("products", "variants", "add", str(lamp), "--sku", "LAMP-BRASS", "-o", "Color=Brass"))
+    steel = ok(
+        cli(
+            "products",
+            "variants",
+            "add",
+            str(lamp),
+            "--sku",
+            "LAMP-STEEL",
+            "-o",
+            "Color=Steel",
+            "--stock",
+            "4",
+        )
+    )
+    steel_id = int(steel.split("Added variant ")[1].split(" ")[0])
+    body = {
+        "items": [
+            {"product_id": lamp, "variant_id": steel_id, "quantity": 1},
+            {"product_id": product_ids(cli)["MUG-1"], "quantity": 1},
+        ],
+        "shipping_address": SHIPPING,
+        "payment_method": "cod",
+    }
+
+    async def go() -> str:
+        async with bootstrap(make_settings(cli.database_url), hasher=fast_hasher()) as shop:
+            actor = Actor(f"user:{ann}", ann, is_staff=False)
+            return (
+                await shop.orders.place_order(ann, actor, msgspec.convert(body, PlaceOrder))
+            ).order.order_number
+
+    out = ok(cli("orders", "show", asyncio.run(go())))
+
+    assert {row["sku"]: row["name"] for row in rows_with(out, "sku")} == {
+        "LAMP-STEEL": "Lamp (Steel)",
+        "MUG-1": "Mug",
+    }
