@@ -10,7 +10,7 @@ variant price) and `stock_quantity` (the sum over active variants) in step with 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Container, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -143,14 +143,59 @@ def line_title(product_name: str, variant_name: str) -> str:
     return f"{product_name} ({variant_name})" if variant_name else product_name
 
 
+def name_in(product_options: Iterable[Mapping[str, Any]], values: Mapping[str, str]) -> str:
+    """`variant_name` of a variant's values, from its product's options as stored."""
+    return variant_name(stored_options(product_options), values)
+
+
+def same_values(a: Mapping[str, str], b: Mapping[str, str]) -> bool:
+    """Whether two sets of option values are the same combination (names and values in any case)."""
+    return {k.casefold(): v.casefold() for k, v in a.items()} == {
+        k.casefold(): v.casefold() for k, v in b.items()
+    }
+
+
 def check_new_combination(
     options: Sequence[ProductOption], values: Mapping[str, str], existing: Iterable[Variant]
 ) -> None:
     """DuplicateCombination when another variant of the product has exactly these values."""
-    wanted = {k.casefold(): v.casefold() for k, v in values.items()}
     for variant in existing:
-        if {k.casefold(): v.casefold() for k, v in variant.options.items()} == wanted:
+        if same_values(variant.options, values):
             raise DuplicateCombination(variant_name(options, variant.options))
+
+
+def find_variant(
+    stored: Iterable[Variant], sku: str | None, values: Mapping[str, str], *, taken: Container[int] = ()
+) -> Variant | None:
+    """The stored variant a row of an import means: the one with its sku, else the one with its
+    option values; None for a new one. Variants whose `id()` is in `taken` are already matched."""
+    unmatched = [v for v in stored if id(v) not in taken]
+    by_sku = next((v for v in unmatched if sku is not None and v.sku == sku), None)
+    return by_sku or next((v for v in unmatched if same_values(v.options, values)), None)
+
+
+class VariantMisfit(InvalidInput):
+    """Options that a variant's values would no longer fit (the variant is never dropped silently)."""
+
+    def __init__(self, sku: str, problem: str) -> None:
+        message = f"The variant {sku!r} would not fit the options: {problem}"
+        super().__init__(message, {"options": [message]})
+        self.sku = sku
+        self.problem = problem
+
+
+def check_fit(
+    options: Sequence[ProductOption], variants: Iterable[tuple[Variant, Mapping[str, str]]]
+) -> None:
+    """Every option variant, with the values it is to have, must fit the product's options:
+    VariantMisfit naming the first that would not. A default variant has no values to fit."""
+    for variant, values in variants:
+        if variant.is_default:
+            continue
+        try:
+            check_values(options, values)
+        except InvalidInput as exc:
+            raise VariantMisfit(variant.sku, exc.detail) from None
 
 
 def product_price(product_price: int, variants: Iterable[Variant]) -> int:

@@ -36,7 +36,7 @@ from shop_core.domain.catalog import Product
 from shop_core.domain.errors import NotFound
 from shop_core.domain.ids import MAX_ID
 from shop_core.domain.money import exponent_of, format_minor, percent_off
-from shop_core.domain.variants import Variant, line_variant, stored_options, variant_name
+from shop_core.domain.variants import Variant, line_variant, name_in
 from shop_core.ports.cart import CartLimitReached, CartStore
 from shop_core.ports.clock import Clock
 from shop_core.ports.persistence import UnitOfWorkFactory
@@ -305,7 +305,7 @@ async def _catalog(
 
 
 def _name_of(product: Product, variant: Variant) -> str:
-    return variant_name(stored_options(product.options), variant.options)
+    return name_in(product.options, variant.options)
 
 
 async def _priced(snapshot: CartSnapshot | None, ctx: CartContext) -> CartView:

@@ -21,7 +21,7 @@ from shop_core.domain.catalog import (
 from shop_core.domain.errors import Conflict, InvalidInput, NotFound
 from shop_core.domain.money import minor_units
 from shop_core.domain.stock import StockReason, movement_of
-from shop_core.domain.variants import check_options, check_values, options_stored
+from shop_core.domain.variants import check_fit, check_options, options_stored
 from shop_core.ports.catalog import CatalogReader
 from shop_core.ports.clock import Clock
 from shop_core.ports.persistence import UnitOfWork
@@ -166,13 +166,7 @@ async def _check_variants_allow(product: Product, fields: dict[str, Any], uow: U
         )
     if "options" in fields:
         options = check_options((o.name, o.values) for o in fields["options"])
-        for variant in variants:
-            try:
-                check_values(options, variant.options)
-            except InvalidInput as exc:
-                raise InvalidInput.field(
-                    "options", f"The variant {variant.sku!r} would not fit them: {exc.detail}"
-                ) from None
+        check_fit(options, ((v, v.options) for v in variants))
 
 
 async def _free_slug(base: str, uow: UnitOfWork) -> str:

@@ -52,8 +52,11 @@ from shop_core.domain.variants import (
     MAX_OPTIONS,
     ProductOption,
     Variant,
+    VariantMisfit,
+    check_fit,
     check_options,
     check_values,
+    find_variant,
     options_stored,
     stored_options,
 )
@@ -747,20 +750,8 @@ def _match(
         if problem is not None:
             left_out.append((row.line, problem))
             continue
-        found = None
-        if row.sku is not None:
-            found = next((v for v in stored if v.sku == row.sku and id(v) not in taken), None)
-        if found is None:
-            wanted = {options[n - 1].name.casefold(): value.casefold() for n, value in row.values.items()}
-            found = next(
-                (
-                    v
-                    for v in stored
-                    if id(v) not in taken
-                    and {k.casefold(): x.casefold() for k, x in v.options.items()} == wanted
-                ),
-                None,
-            )
+        wanted = {options[n - 1].name: value for n, value in row.values.items()}
+        found = find_variant(stored, row.sku, wanted, taken=taken)
         positions = _positions(found, before) if found is not None else {}
         positions.update(row.values)
         values = {options[n - 1].name: v for n, v in sorted(positions.items()) if n <= len(options)}
@@ -804,15 +795,11 @@ def _check_fit(
     """Every stored variant must keep values among the options (those the rows change, their new
     ones): the import removes no variant."""
     after = {id(found): values for _, found, values in rows if found is not None}
-    for variant in stored:
-        if variant.is_default:
-            continue
-        try:
-            check_values(options, after.get(id(variant), variant.options))
-        except InvalidInput as exc:
-            raise InvalidInput.field(
-                "option1_name", f"the variant {variant.sku!r} would not fit the options: {exc.detail}"
-            ) from None
+    try:
+        check_fit(options, ((v, after.get(id(v), v.options)) for v in stored))
+    except VariantMisfit as exc:
+        problem = f"the variant {exc.sku!r} would not fit the options: {exc.problem}"
+        raise InvalidInput.field("option1_name", problem) from None
 
 
 async def _write_variants(

@@ -11,6 +11,7 @@ on its variants alone.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated
@@ -193,31 +194,19 @@ async def add_variant(
     clock: Clock,
     currency: str,
 ) -> VariantView:
-    now = clock.now()
-    draft = VariantDraft(
-        sku=cmd.sku.strip(),
-        options=dict(cmd.options),
-        price=None if cmd.price is None else minor_units(cmd.price, currency, field="price"),
-        stock_quantity=cmd.stock_quantity,
-        weight_grams=cmd.weight_grams,
-        is_active=cmd.is_active,
-    )
-    async with uow:
-        product, existing = await _locked(uow, product_id)
-        variant = await write_variant(
-            uow,
-            product,
-            draft,
-            current=None,
-            existing=existing,
-            actor=actor,
-            now=now,
-            reason=StockReason.ADJUSTMENT,
+    def draft(_: Variant | None) -> VariantDraft:
+        return VariantDraft(
+            sku=cmd.sku.strip(),
+            options=dict(cmd.options),
+            price=None if cmd.price is None else minor_units(cmd.price, currency, field="price"),
+            stock_quantity=cmd.stock_quantity,
+            weight_grams=cmd.weight_grams,
+            is_active=cmd.is_active,
         )
-        view = variant_view(product, variant, currency)
-        await uow.commit()
-    await cache.invalidate()
-    return view
+
+    return await _written(
+        product_id, None, draft, actor, uow=uow, cache=cache, clock=clock, currency=currency
+    )
 
 
 async def update_variant(
@@ -231,14 +220,12 @@ async def update_variant(
     clock: Clock,
     currency: str,
 ) -> VariantView:
-    now = clock.now()
-    async with uow:
-        product, existing = await _locked(uow, product_id)
-        current = _own(variant_id, existing)
+    def draft(current: Variant | None) -> VariantDraft:
+        assert current is not None
         price: int | None = current.price
         if cmd.price is not UNSET:
             price = None if cmd.price is None else minor_units(cmd.price, currency, field="price")
-        draft = VariantDraft(
+        return VariantDraft(
             sku=current.sku if cmd.sku is UNSET else cmd.sku.strip(),
             options=dict(current.options if cmd.options is UNSET else cmd.options),
             price=price,
@@ -246,10 +233,33 @@ async def update_variant(
             weight_grams=current.weight_grams if cmd.weight_grams is UNSET else cmd.weight_grams,
             is_active=current.is_active if cmd.is_active is UNSET else cmd.is_active,
         )
+
+    return await _written(
+        product_id, variant_id, draft, actor, uow=uow, cache=cache, clock=clock, currency=currency
+    )
+
+
+async def _written(
+    product_id: int,
+    variant_id: int | None,
+    draft_of: Callable[[Variant | None], VariantDraft],
+    actor: Actor,
+    *,
+    uow: UnitOfWork,
+    cache: CacheAside,
+    clock: Clock,
+    currency: str,
+) -> VariantView:
+    """Write the variant `draft_of` drafts (from the stored one, for a change): a new one of the
+    product (`variant_id` None) or that variant of it; commit, then invalidate the catalog."""
+    now = clock.now()
+    async with uow:
+        product, existing = await _locked(uow, product_id)
+        current = None if variant_id is None else _own(variant_id, existing)
         variant = await write_variant(
             uow,
             product,
-            draft,
+            draft_of(current),
             current=current,
             existing=existing,
             actor=actor,

@@ -23,7 +23,7 @@ import logging
 import re
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, NoReturn
@@ -50,7 +50,7 @@ from shop_core.domain.orders import (
 from shop_core.domain.payments import PaymentState, Refund, RefundState
 from shop_core.domain.pricing import Pricing
 from shop_core.domain.stock import OrderStockMovement, StockMovement, StockReason, fell_below
-from shop_core.domain.variants import Variant, line_variant, stored_options, variant_name
+from shop_core.domain.variants import Variant, line_variant, name_in
 from shop_core.ports.cart import CartLimitReached
 from shop_core.ports.clock import Clock
 from shop_core.ports.orders import OrderFilter, PlacementKey
@@ -321,16 +321,9 @@ async def _take_stock(
     taken: list[tuple[TakenProduct, int]] = []
     short: list[tuple[LineKey, int]] = []
     lines = sorted(wanted.items())
-    several = {product_id for product_id, n in Counter(pid for (pid, _), _ in lines).items() if n > 1}
-    locked: set[int] = set()
+    shared = _shared(product_id for (product_id, _), _ in lines)
     for (product_id, variant_key), quantity in lines:
-        if product_id in several and product_id not in locked:
-            # Each take locks a variant row, then the product's row. Lines of two variants of one
-            # product would lock the second variant while holding the product's row, which a
-            # concurrent take of that variant (holding it, waiting for the product's row) deadlocks
-            # with: lock all the product's variants first, in id order, as every stock change can.
-            await uow.variants.for_product(product_id, for_update=True)
-            locked.add(product_id)
+        await _lock_if_shared(uow, product_id, shared)
         tried = variant_key
         product = await uow.products.take_stock(product_id, quantity, _named((product_id, tried)))
         if product is None and tried == DEFAULT_VARIANT and strict_products:
@@ -346,6 +339,22 @@ async def _take_stock(
     if short:
         _refuse(*await _shortages(uow, short), strict_products=strict_products)
     return taken
+
+
+def _shared(product_ids: Iterable[int]) -> set[int]:
+    """The products that more than one line of an order takes from (or gives back to)."""
+    return {product_id for product_id, n in Counter(product_ids).items() if n > 1}
+
+
+async def _lock_if_shared(uow: UnitOfWork, product_id: int, shared: set[int]) -> None:
+    """Before the first line of a product that several lines move: lock all its variants, in id
+    order. Each stock change locks a variant row, then the product's row; a second variant taken
+    while holding the product's row would deadlock with a concurrent change of that variant
+    (holding it, waiting for the product's row). Lines are handled in (product, variant) order, so
+    these locks come in product order too."""
+    if product_id in shared:
+        shared.discard(product_id)
+        await uow.variants.for_product(product_id, for_update=True)
 
 
 async def _only_variant(uow: UnitOfWork, product_id: int) -> Variant | None:
@@ -377,7 +386,7 @@ async def _shortages(
         shown = _named(line) if variant is None or not variant.is_default else None
         name = ""
         if shown is not None and product is not None and variant is not None:
-            name = variant_name(stored_options(product.options), variant.options)
+            name = name_in(product.options, variant.options)
         available = variant.stock_quantity if sellable and variant is not None else 0
         shortages.append(Shortage(line[0], quantity, available, shown, name))
     return unsellable, shortages
@@ -636,11 +645,9 @@ async def move(
     if order.returns_stock_on(before, target):
         movements = []
         lines = sorted(order.lines, key=lambda line: (line.product_id, line.variant_id or DEFAULT_VARIANT))
-        several = {pid for pid, n in Counter(line.product_id for line in lines).items() if n > 1}
+        shared = _shared(line.product_id for line in lines)
         for line in lines:
-            if line.product_id in several:  # every variant of it before its row (see `_take_stock`)
-                several.discard(line.product_id)
-                await uow.variants.for_product(line.product_id, for_update=True)
+            await _lock_if_shared(uow, line.product_id, shared)
             balance = await uow.products.change_stock(line.product_id, line.quantity, line.variant_id)
             if balance is not None:
                 movements.append(

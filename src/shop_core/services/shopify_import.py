@@ -31,7 +31,7 @@ left out with its rows; a variant row that cannot be, on its line.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
@@ -43,8 +43,10 @@ from shop_core.domain.money import exponent_of, minor_units, percent_off
 from shop_core.domain.variants import (
     ProductOption,
     Variant,
+    VariantMisfit,
+    check_fit,
     check_options,
-    check_values,
+    find_variant,
     options_stored,
     stored_options,
 )
@@ -308,20 +310,11 @@ def _match(
     taken: set[int] = set()
     matched: list[tuple[ShopifyVariant, Variant | None]] = []
     for variant in variants:
-        found = None
-        if variant.sku is not None:
-            found = next((v for v in stored if v.sku == variant.sku and id(v) not in taken), None)
-        if found is None:
-            wanted = _folded(variant.options)
-            found = next((v for v in stored if id(v) not in taken and _folded(v.options) == wanted), None)
+        found = find_variant(stored, variant.sku, variant.options, taken=taken)
         if found is not None:
             taken.add(id(found))
         matched.append((variant, found))
     return matched
-
-
-def _folded(values: Mapping[str, str]) -> dict[str, str]:
-    return {k.casefold(): v.casefold() for k, v in values.items()}
 
 
 def _check_fit(
@@ -331,15 +324,10 @@ def _check_fit(
 ) -> None:
     """The shop's variants that the file does not mention must fit the options the file gives."""
     mentioned = {id(found) for _, found in rows if found is not None}
-    for variant in stored:
-        if variant.is_default or id(variant) in mentioned:
-            continue
-        try:
-            check_values(options, variant.options)
-        except InvalidInput as exc:
-            raise _Refused(
-                f"the shop's variant {variant.sku!r} would not fit its options: {exc.detail}"
-            ) from None
+    try:
+        check_fit(options, ((v, v.options) for v in stored if id(v) not in mentioned))
+    except VariantMisfit as exc:
+        raise _Refused(f"the shop's variant {exc.sku!r} would not fit its options: {exc.problem}") from None
 
 
 def _pricing(variants: list[ShopifyVariant], currency: str) -> tuple[list[int], Decimal]:

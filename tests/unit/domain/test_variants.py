@@ -12,11 +12,15 @@ from shop_core.domain.variants import (
     MAX_OPTIONS,
     ProductOption,
     Variant,
+    VariantMisfit,
     VariantRequired,
+    check_fit,
     check_new_combination,
     check_options,
     check_values,
+    find_variant,
     line_variant,
+    name_in,
     product_price,
     product_stock,
     variant_name,
@@ -126,3 +130,29 @@ def test_derived_price_and_stock_agree_with_the_active_variants(
     assert shown == (min(v.effective_price(base) for v in active) if active else base)
     assert all(shown <= v.effective_price(base) for v in active)
     assert product_stock(made) == sum(v.stock_quantity for v in active)
+
+
+def test_an_import_row_finds_its_variant_by_sku_else_by_its_values() -> None:
+    red_m = Variant(1, "T-M-R", {"Size": "M", "Color": "Red"}, id=1)
+    blue_s = Variant(1, "T-S-B", {"Size": "S", "Color": "Blue"}, id=2)
+    stored = [red_m, blue_s]
+    assert find_variant(stored, "T-S-B", {"Size": "M", "Color": "Red"}) is blue_s  # the sku wins
+    assert find_variant(stored, None, {"size": "m", "color": "RED"}) is red_m
+    assert find_variant(stored, "NEW", {"Size": "L", "Color": "Red"}) is None
+    assert find_variant(stored, None, {"Size": "M", "Color": "Red"}, taken={id(red_m)}) is None
+
+
+def test_options_must_keep_fitting_every_option_variant() -> None:
+    red_m = Variant(1, "T-M-R", {"Size": "M", "Color": "Red"}, id=1)
+    default = Variant(1, "T", is_default=True, id=2)
+    check_fit(SHIRT, [(red_m, red_m.options), (default, {})])
+    with pytest.raises(VariantMisfit) as refused:
+        check_fit((SIZE, ProductOption("Color", ("Blue",))), [(red_m, red_m.options)])
+    assert (refused.value.sku, list(refused.value.errors)) == ("T-M-R", ["options"])
+    assert "'Red' is not a value of 'Color'" in refused.value.problem
+
+
+def test_a_variant_is_named_from_its_products_stored_options() -> None:
+    stored = [{"name": "Size", "values": ["S", "M"]}, {"name": "Color", "values": ["Red"]}]
+    assert name_in(stored, {"Color": "Red", "Size": "M"}) == "M / Red"
+    assert name_in([], {}) == ""

@@ -22,7 +22,7 @@ from shop_core.domain.catalog import Category, Product, TakenProduct
 from shop_core.domain.errors import Conflict
 from shop_core.domain.ids import MAX_ID
 from shop_core.domain.stock import StockMovement
-from shop_core.domain.variants import stored_options, variant_name
+from shop_core.domain.variants import name_in
 from shop_core.ports.clock import Clock
 
 _V = product_variants.c
@@ -207,7 +207,7 @@ class SqlProductRepository:
             result = (await connection.execute(_TAKE_PRODUCT, parameters)).one()
             pid, name, base_price, percent, stock, options = result
             price = base_price if own_price is None else own_price
-        name_of_variant = variant_name(stored_options(options), values)
+        name_of_variant = name_in(options, values)
         row = TakenProduct(pid, name, sku, price, percent, stock, vid, left, name_of_variant)
         self._keep_loaded(product_id, row.stock_quantity)
         return row
