@@ -165,7 +165,7 @@ class FakeProductRepository:
         self._variants = variants
 
     async def _check_unique(self, product: Product) -> None:
-        if await self.sku_taken(product.sku, other_than=product.id) or await self.slug_taken(
+        if self._sku_taken(product.sku, other_than=product.id) or await self.slug_taken(
             product.slug, other_than=product.id
         ):
             raise Conflict("A product with that sku or slug already exists.")
@@ -198,7 +198,7 @@ class FakeProductRepository:
     async def slugs_in_use(self) -> set[str]:
         return {p.slug for p in self._rows.values()}
 
-    async def sku_taken(self, sku: str, *, other_than: int | None = None) -> bool:
+    def _sku_taken(self, sku: str, *, other_than: int | None) -> bool:
         return any(p.sku == sku and key != other_than for key, p in self._rows.items())
 
     async def slug_taken(self, slug: str, *, other_than: int | None = None) -> bool:

@@ -235,12 +235,10 @@ async def test_an_unknown_product_is_none(uow: UnitOfWorkFactory) -> None:
             assert await tx.products.get(product_id, for_update=True) is None, product_id
 
 
-async def test_sku_and_slug_taken(uow: UnitOfWorkFactory) -> None:
+async def test_slug_taken(uow: UnitOfWorkFactory) -> None:
+    """(Whether a sku is taken is `variants.sku_owner`'s: products' and variants' skus alike.)"""
     [a, _] = await add_products(uow, product("A"), product("B"))
     async with uow() as tx:
-        assert await tx.products.sku_taken("A") is True
-        assert await tx.products.sku_taken("A", other_than=a) is False
-        assert await tx.products.sku_taken("Q") is False
         assert await tx.products.slug_taken("b") is True
         assert await tx.products.slug_taken("a", other_than=a) is False
         assert await tx.products.slug_taken("b", other_than=a) is True

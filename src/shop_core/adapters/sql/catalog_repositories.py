@@ -140,10 +140,6 @@ class SqlProductRepository:
     async def slugs_in_use(self) -> set[str]:
         return set((await self._session.scalars(sa.select(products.c.slug))).all())
 
-    async def sku_taken(self, sku: str, *, other_than: int | None = None) -> bool:
-        query = sa.select(products.c.id).where(products.c.sku == sku, products.c.id != (other_than or 0))
-        return (await self._session.scalar(query.limit(1))) is not None
-
     async def slug_taken(self, slug: str, *, other_than: int | None = None) -> bool:
         query = sa.select(products.c.id).where(products.c.slug == slug, products.c.id != (other_than or 0))
         return (await self._session.scalar(query.limit(1))) is not None
