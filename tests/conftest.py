@@ -35,6 +35,12 @@ REDIS_URL = os.environ.get("SHOP_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 REQUIRE_SERVICES = os.environ.get("SHOP_TEST_REQUIRE_SERVICES") == "1"
 TEST_SECRET = "test-secret-key-0123456789abcdef0123456789"
 TABLES = (
+    "voucher_uses",
+    "voucher_products",
+    "voucher_categories",
+    "sale_products",
+    "sale_categories",
+    "sales",
     "jobs",
     "payment_events",
     "refunds",
@@ -45,6 +51,7 @@ TABLES = (
     "order_events",
     "order_lines",
     "orders",
+    "vouchers",
     "cart_lines",
     "carts",
     "password_reset_tokens",

@@ -189,6 +189,8 @@ carts = sa.Table(
     metadata,
     sa.Column("owner", sa.String(100), primary_key=True),
     sa.Column("updated_at", DateTimeUTC(timezone=True), nullable=False, index=True),
+    # The code of the voucher applied to the cart (as normalized), checked again on every read.
+    sa.Column("voucher_code", sa.String(32)),
 )
 
 cart_lines = sa.Table(
@@ -200,6 +202,93 @@ cart_lines = sa.Table(
     sa.Column("variant_id", sa.Integer, primary_key=True, server_default="0"),
     sa.Column("quantity", sa.Integer, nullable=False),
     sa.CheckConstraint("quantity > 0", name="quantity_positive"),
+)
+
+# Discount codes. `code` is stored normalized (upper case), so uniqueness ignores case. A percentage
+# voucher has `percentage` (hundredths exact), a fixed one `amount` (minor units), free shipping
+# neither. `used_count` moves only by conditional updates (see VoucherRepository.use).
+vouchers = sa.Table(
+    "vouchers",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("code", sa.String(32), nullable=False, unique=True),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("percentage", Hundredths),
+    sa.Column("amount", sa.BigInteger),
+    sa.Column("min_subtotal", sa.BigInteger),
+    sa.Column("starts_at", DateTimeUTC(timezone=True)),
+    sa.Column("ends_at", DateTimeUTC(timezone=True)),
+    sa.Column("usage_limit", sa.Integer),
+    sa.Column("per_customer_limit", sa.Integer),
+    sa.Column("used_count", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("is_active", sa.Boolean, nullable=False, server_default=sa.true()),
+    sa.Column("created_at", DateTimeUTC(timezone=True), nullable=False),
+    sa.Column("updated_at", DateTimeUTC(timezone=True), nullable=False),
+    sa.CheckConstraint("used_count >= 0", name="used_count_not_negative"),
+    sa.CheckConstraint("percentage IS NULL OR percentage BETWEEN 1 AND 10000", name="percentage_in_range"),
+    sa.CheckConstraint("amount IS NULL OR amount > 0", name="amount_positive"),
+    sa.CheckConstraint("min_subtotal IS NULL OR min_subtotal >= 0", name="min_subtotal_not_negative"),
+    sa.CheckConstraint(
+        "ends_at IS NULL OR starts_at IS NULL OR ends_at > starts_at", name="ends_after_start"
+    ),
+)
+
+voucher_products = sa.Table(
+    "voucher_products",
+    metadata,
+    sa.Column("voucher_id", sa.Integer, sa.ForeignKey("vouchers.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("product_id", sa.Integer, sa.ForeignKey("products.id", ondelete="CASCADE"), primary_key=True),
+)
+
+voucher_categories = sa.Table(
+    "voucher_categories",
+    metadata,
+    sa.Column("voucher_id", sa.Integer, sa.ForeignKey("vouchers.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column(
+        "category_id", sa.Integer, sa.ForeignKey("categories.id", ondelete="CASCADE"), primary_key=True
+    ),
+)
+
+# How often each customer used each voucher: the per-customer limit, kept by conditional upserts.
+voucher_uses = sa.Table(
+    "voucher_uses",
+    metadata,
+    sa.Column("voucher_id", sa.Integer, sa.ForeignKey("vouchers.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("user_id", sa.Integer, sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("count", sa.Integer, nullable=False),
+    sa.CheckConstraint("count >= 0", name="count_not_negative"),
+)
+
+# Time-boxed percentage sales on products and categories (a category with its descendants).
+sales = sa.Table(
+    "sales",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("percentage", Hundredths, nullable=False),
+    sa.Column("starts_at", DateTimeUTC(timezone=True), nullable=False),
+    sa.Column("ends_at", DateTimeUTC(timezone=True), nullable=False),
+    sa.Column("created_at", DateTimeUTC(timezone=True), nullable=False),
+    sa.Column("updated_at", DateTimeUTC(timezone=True), nullable=False),
+    sa.CheckConstraint("percentage BETWEEN 1 AND 10000", name="percentage_in_range"),
+    sa.CheckConstraint("ends_at > starts_at", name="ends_after_start"),
+    sa.Index("ix_sales_ends_at", "ends_at"),
+)
+
+sale_products = sa.Table(
+    "sale_products",
+    metadata,
+    sa.Column("sale_id", sa.Integer, sa.ForeignKey("sales.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("product_id", sa.Integer, sa.ForeignKey("products.id", ondelete="CASCADE"), primary_key=True),
+)
+
+sale_categories = sa.Table(
+    "sale_categories",
+    metadata,
+    sa.Column("sale_id", sa.Integer, sa.ForeignKey("sales.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column(
+        "category_id", sa.Integer, sa.ForeignKey("categories.id", ondelete="CASCADE"), primary_key=True
+    ),
 )
 
 _MONEY = ("subtotal", "discount_amount", "tax_amount", "shipping_cost", "total_price")
@@ -222,13 +311,20 @@ orders = sa.Table(
     sa.Column("paid_at", DateTimeUTC(timezone=True)),
     sa.Column("delivered_at", DateTimeUTC(timezone=True)),
     sa.Column("version", sa.Integer, nullable=False, server_default="1"),
+    # The voucher used (its code as it was, and its part of `discount_amount`); SET NULL: a voucher
+    # deleted later leaves its orders as they were.
+    sa.Column("voucher_id", sa.Integer, sa.ForeignKey("vouchers.id", ondelete="SET NULL")),
+    sa.Column("voucher_code", sa.String(32)),
+    sa.Column("voucher_discount", sa.BigInteger, nullable=False, server_default="0"),
     *(sa.CheckConstraint(f"{name} >= 0", name=f"{name}_not_negative") for name in _MONEY),
+    sa.CheckConstraint("voucher_discount BETWEEN 0 AND discount_amount", name="voucher_within_discount"),
     sa.CheckConstraint(
         "total_price = subtotal - discount_amount + tax_amount + shipping_cost", name="total_adds_up"
     ),
     sa.Index("ix_orders_user_id_created_at", "user_id", "created_at"),
     sa.Index("ix_orders_status_created_at", "status", "created_at"),
     sa.Index("ix_orders_created_at", "created_at"),
+    sa.Index("ix_orders_voucher_code_created_at", "voucher_code", "created_at"),
 )
 
 order_lines = sa.Table(
@@ -258,7 +354,10 @@ order_lines = sa.Table(
     sa.Column("line_total", sa.BigInteger, nullable=False),
     sa.Column("discount_amount", sa.BigInteger, nullable=False),
     sa.Column("tax_amount", sa.BigInteger, nullable=False),
+    # The line's share of the order's voucher discount (part of its `discount_amount`).
+    sa.Column("voucher_discount", sa.BigInteger, nullable=False, server_default="0"),
     sa.CheckConstraint("quantity > 0", name="quantity_positive"),
+    sa.CheckConstraint("voucher_discount BETWEEN 0 AND discount_amount", name="voucher_within_discount"),
 )
 
 order_events = sa.Table(
