@@ -16,6 +16,7 @@ from shop_core.ports.catalog import (
 from shop_core.ports.jobs import JobLedger
 from shop_core.ports.orders import IdempotencyRepository, InvoiceRepository, OrderRepository
 from shop_core.ports.payments import PaymentRepository
+from shop_core.ports.vouchers import VoucherRepository
 
 
 class UserRepository(Protocol):
@@ -87,6 +88,9 @@ class UnitOfWork(Protocol):
 
     @property
     def variants(self) -> VariantRepository: ...
+
+    @property
+    def vouchers(self) -> VoucherRepository: ...
 
     @property
     def stock(self) -> StockMovementRepository: ...

@@ -23,6 +23,7 @@ from shop_core.adapters.sql.payment_repositories import SqlPaymentRepository
 from shop_core.adapters.sql.pg_fast_path import forget_connection
 from shop_core.adapters.sql.repositories import SqlPasswordResetRepository, SqlUserRepository
 from shop_core.adapters.sql.variant_repository import SqlVariantRepository
+from shop_core.adapters.sql.voucher_repository import SqlVoucherRepository
 from shop_core.domain.jobs import Job
 from shop_core.ports.clock import Clock
 
@@ -69,6 +70,10 @@ class SqlUnitOfWork:
     @property
     def variants(self) -> SqlVariantRepository:
         return self._repository(SqlVariantRepository)
+
+    @property
+    def vouchers(self) -> SqlVoucherRepository:
+        return self._repository(SqlVoucherRepository)
 
     @property
     def stock(self) -> SqlStockMovementRepository:

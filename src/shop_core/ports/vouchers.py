@@ -1,0 +1,67 @@
+"""Where vouchers live, and the one way a use of a voucher is counted: a conditional update in the
+order's transaction, so that however many checkouts race for the last use, only `usage_limit` of
+them (and, per customer, `per_customer_limit`) get it."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from shop_core.domain.vouchers import Voucher
+
+
+@dataclass(frozen=True)
+class VoucherFilter:
+    search: str | None = None
+    """Codes containing this (case-insensitive)."""
+    active: bool | None = None
+    """Only active (True) or deactivated (False) vouchers."""
+
+
+class VoucherRepository(Protocol):
+    async def add(self, voucher: Voucher, now: datetime) -> Voucher:
+        """Store a new voucher with its restrictions (`id` set on it). The caller has checked that
+        the code is free (`codes_taken`); a code taken meanwhile raises Conflict."""
+        ...
+
+    async def add_many(self, vouchers: Sequence[Voucher], now: datetime) -> None:
+        """Store many new vouchers at once (bulk generation); Conflict when a code is taken."""
+        ...
+
+    async def get(self, voucher_id: int) -> Voucher | None: ...
+
+    async def by_code(self, code: str) -> Voucher | None:
+        """The voucher with this (normalized) code."""
+        ...
+
+    async def codes_taken(self, codes: Sequence[str]) -> set[str]:
+        """Which of these (normalized) codes are already used."""
+        ...
+
+    async def page(self, where: VoucherFilter, *, offset: int, limit: int) -> tuple[list[Voucher], int]:
+        """Newest first, with the total."""
+        ...
+
+    async def save(self, voucher: Voucher, now: datetime) -> None:
+        """Write a changed voucher and its restrictions (never `used_count`, which only `use` and
+        `give_back` move)."""
+        ...
+
+    async def delete(self, voucher_id: int) -> bool: ...
+
+    async def use(self, code: str, user_id: int) -> Voucher | None:
+        """Count one use of the active voucher with this code by this customer, if it has uses
+        left, for everyone and for this customer: the voucher as it is after the use; None when it
+        is unknown, inactive or used up (nothing counted). Conditional updates in the caller's
+        transaction: concurrent uses queue on the voucher's row."""
+        ...
+
+    async def give_back(self, voucher_id: int, user_id: int) -> None:
+        """Undo one use by this customer (an unpaid order cancelled or expired)."""
+        ...
+
+    async def uses_by(self, voucher_id: int, user_id: int) -> int:
+        """How often this customer has used the voucher."""
+        ...
