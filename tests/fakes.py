@@ -639,7 +639,9 @@ class FakeCartStore:
         cart = self.carts.get(owner)
         if cart is None or is_expired(cart.updated_at, now, limits):
             return None
-        return CartSnapshot(lines=dict(cart.lines), updated_at=cart.updated_at)
+        return CartSnapshot(
+            lines=dict(cart.lines), updated_at=cart.updated_at, voucher_code=cart.voucher_code
+        )
 
     async def add(self, owner: str, line: LineKey, quantity: int, now: datetime, limits: CartLimits) -> int:
         lines = await self._lines(owner, now, limits)
@@ -648,7 +650,9 @@ class FakeCartStore:
         new = lines.get(line, 0) + quantity
         if not within_line_maximum(new, limits):
             raise CartLimitReached(lines=False)
-        self.carts[owner] = CartSnapshot(lines={**lines, line: new}, updated_at=now)
+        self.carts[owner] = CartSnapshot(
+            lines={**lines, line: new}, updated_at=now, voucher_code=await self._voucher(owner, now, limits)
+        )
         return new
 
     async def set(self, owner: str, line: LineKey, quantity: int, now: datetime, limits: CartLimits) -> None:
@@ -660,15 +664,25 @@ class FakeCartStore:
             return
         if not has_room_for(len(lines), has_line=line in lines, limits=limits):
             raise CartLimitReached(lines=True)
-        self.carts[owner] = CartSnapshot(lines={**lines, line: quantity}, updated_at=now)
+        self.carts[owner] = CartSnapshot(
+            lines={**lines, line: quantity},
+            updated_at=now,
+            voucher_code=await self._voucher(owner, now, limits),
+        )
 
     async def remove(self, owner: str, line: LineKey, now: datetime, limits: CartLimits) -> bool:
         lines = await self._lines(owner, now, limits)
         if line not in lines:
             return False
         del lines[line]
-        self.carts[owner] = CartSnapshot(lines=lines, updated_at=now)
+        self.carts[owner] = CartSnapshot(
+            lines=lines, updated_at=now, voucher_code=await self._voucher(owner, now, limits)
+        )
         return True
+
+    async def set_voucher(self, owner: str, code: str | None, now: datetime, limits: CartLimits) -> None:
+        lines = await self._lines(owner, now, limits)
+        self.carts[owner] = CartSnapshot(lines=lines, updated_at=now, voucher_code=code)
 
     async def clear(self, owner: str) -> None:
         self.carts.pop(owner, None)
@@ -687,6 +701,10 @@ class FakeCartStore:
     async def _lines(self, owner: str, now: datetime, limits: CartLimits) -> dict[LineKey, int]:
         cart = await self.get(owner, now, limits)
         return dict(cart.lines) if cart else {}
+
+    async def _voucher(self, owner: str, now: datetime, limits: CartLimits) -> str | None:
+        cart = await self.get(owner, now, limits)
+        return cart.voucher_code if cart else None
 
 
 def fake_shop(settings: Settings | None = None) -> tuple[Shop, FakeDatabase, FakeClock]:

@@ -32,7 +32,18 @@ from tests.http.conftest import (
     shop_of,
 )
 
-CART_FIELDS = {"items", "item_count", "subtotal", "updated_at"}
+# Part 2 ("Vouchers and sales") adds the cart's voucher and its effect.
+CART_FIELDS = {
+    "items",
+    "item_count",
+    "subtotal",
+    "updated_at",
+    "voucher_code",
+    "voucher_error",
+    "discount",
+    "free_shipping",
+    "total",
+}
 # Part 2 ("Variants") adds the variant a line holds: `variant_id` and `variant_name`.
 LINE_FIELDS = {
     "product_id",
@@ -64,6 +75,9 @@ def assert_cart(response: httpx.Response) -> dict[str, Any]:
             count += line["quantity"]
     assert money(body["subtotal"]) == subtotal
     assert body["item_count"] == count
+    assert money(body["total"]) == subtotal - money(body["discount"])
+    if body["voucher_code"] is None or body["voucher_error"] is not None:
+        assert money(body["discount"]) == 0
     if body["updated_at"] is not None:
         assert_utc(body["updated_at"])
     return body
@@ -135,7 +149,17 @@ async def test_view_add_set_remove_clear(stores: Catalog) -> None:
     pen = await stores.product("Pen", "1.99", stock_quantity=20, discount_percentage="10")
 
     empty = await cart_of(client, me)
-    assert empty == {"items": [], "item_count": 0, "subtotal": "0.00", "updated_at": None}
+    assert empty == {
+        "items": [],
+        "item_count": 0,
+        "subtotal": "0.00",
+        "updated_at": None,
+        "voucher_code": None,
+        "voucher_error": None,
+        "discount": "0.00",
+        "free_shipping": False,
+        "total": "0.00",
+    }
 
     assert lines(assert_cart(await add(client, me, mug["id"], 2))) == {mug["id"]: 2}
     body = assert_cart(await add(client, me, mug["id"]))  # quantity defaults to 1 and adds up

@@ -244,6 +244,69 @@ async def test_the_limits_count_variant_lines(store: CartStore, t0: datetime) ->
     assert await lines(store, t0) == {SHIRT_M: 1, SHIRT_L: LIMITS.max_quantity, SHIRT_DEFAULT: 1}
 
 
+# --- the cart's voucher ------------------------------------------------------------------------
+
+
+async def test_a_voucher_is_kept_with_the_cart_and_replaced_or_taken_off(
+    store: CartStore, t0: datetime
+) -> None:
+    await store.add(OWNER, (7, 0), 2, t0, LIMITS)
+    later = t0 + timedelta(minutes=1)
+    await store.set_voucher(OWNER, "SAVE10", later, LIMITS)
+    cart = await store.get(OWNER, later, LIMITS)
+    assert cart is not None
+    assert (cart.lines, cart.voucher_code, cart.updated_at) == ({(7, 0): 2}, "SAVE10", later)
+    await store.add(OWNER, (8, 0), 1, later, LIMITS)  # line writes keep the voucher
+    await store.set(OWNER, (7, 0), 3, later, LIMITS)
+    await store.remove(OWNER, (8, 0), later, LIMITS)
+    await store.set_voucher(OWNER, "XMAS-2026", later, LIMITS)
+    cart = await store.get(OWNER, later, LIMITS)
+    assert cart is not None
+    assert (cart.lines, cart.voucher_code) == ({(7, 0): 3}, "XMAS-2026")
+    assert (await store.get("user:2", later, LIMITS)) is None
+    await store.set_voucher(OWNER, None, later, LIMITS)
+    cart = await store.get(OWNER, later, LIMITS)
+    assert cart is not None
+    assert (cart.lines, cart.voucher_code) == ({(7, 0): 3}, None)
+
+
+async def test_the_voucher_is_not_a_line(store: CartStore, t0: datetime) -> None:
+    await store.set_voucher(OWNER, "SAVE10", t0, LIMITS)
+    for product in (1, 2, 3):
+        await store.add(OWNER, (product, 0), 1, t0, LIMITS)
+    with pytest.raises(CartLimitReached):
+        await store.add(OWNER, (4, 0), 1, t0, LIMITS)
+    assert await lines(store, t0) == {(1, 0): 1, (2, 0): 1, (3, 0): 1}
+
+
+async def test_take_hands_over_the_voucher_and_clear_drops_it(store: CartStore, t0: datetime) -> None:
+    await store.add(OWNER, (7, 0), 2, t0, LIMITS)
+    await store.set_voucher(OWNER, "SAVE10", t0, LIMITS)
+    taken = await store.take(OWNER, t0, LIMITS)
+    assert taken is not None
+    assert (taken.lines, taken.voucher_code) == ({(7, 0): 2}, "SAVE10")
+    assert await store.get(OWNER, t0, LIMITS) is None
+    await store.add(OWNER, (7, 0), 1, t0, LIMITS)
+    cart = await store.get(OWNER, t0, LIMITS)
+    assert cart is not None and cart.voucher_code is None
+    await store.set_voucher(OWNER, "SAVE10", t0, LIMITS)
+    await store.clear(OWNER)
+    await store.add(OWNER, (7, 0), 1, t0, LIMITS)
+    cart = await store.get(OWNER, t0, LIMITS)
+    assert cart is not None and cart.voucher_code is None
+
+
+async def test_an_expired_cart_loses_its_voucher(store: CartStore, t0: datetime) -> None:
+    await store.add(OWNER, (7, 0), 2, t0, LIMITS)
+    await store.set_voucher(OWNER, "SAVE10", t0, LIMITS)
+    expired = t0 + LIMITS.ttl
+    assert await store.get(OWNER, expired, LIMITS) is None
+    await store.add(OWNER, (8, 0), 1, expired, LIMITS)
+    cart = await store.get(OWNER, expired, LIMITS)
+    assert cart is not None
+    assert (cart.lines, cart.voucher_code) == ({(8, 0): 1}, None)
+
+
 # --- sliding expiry --------------------------------------------------------------------------
 
 
@@ -505,6 +568,7 @@ async def test_an_unreachable_redis_is_service_unavailable_from_every_call(t0: d
         lambda: store.remove(OWNER, (7, 0), t0, LIMITS),
         lambda: store.clear(OWNER),
         lambda: store.take(OWNER, t0, LIMITS),
+        lambda: store.set_voucher(OWNER, "SAVE10", t0, LIMITS),
     ]
     try:
         for call in calls:

@@ -28,6 +28,7 @@ from shop_core.domain.cart import (
 from shop_core.ports.cart import CartLimitReached
 
 UPDATED = "updated_at"
+VOUCHER = "voucher"  # the hash field of the cart's voucher code (not a line)
 # Every script first drops a cart whose `updated_at` is a TTL or more before `now`: Redis expires
 # keys on its own clock, but the stores agree to treat a cart as gone from the caller's `now`.
 _FRESH = """
@@ -46,6 +47,7 @@ _ADD = (
 fresh(KEYS[1], ARGV[5], ARGV[6])
 local have = redis.call('HEXISTS', KEYS[1], ARGV[1])
 local lines = redis.call('HLEN', KEYS[1]) - redis.call('HEXISTS', KEYS[1], 'updated_at')
+  - redis.call('HEXISTS', KEYS[1], 'voucher')
 if have == 0 and lines >= tonumber(ARGV[4]) then
   return -1
 end
@@ -67,6 +69,7 @@ _SET = (
 fresh(KEYS[1], ARGV[5], ARGV[6])
 local have = redis.call('HEXISTS', KEYS[1], ARGV[1])
 local lines = redis.call('HLEN', KEYS[1]) - redis.call('HEXISTS', KEYS[1], 'updated_at')
+  - redis.call('HEXISTS', KEYS[1], 'voucher')
 if have == 0 and lines >= tonumber(ARGV[4]) then
   return -1
 end
@@ -90,6 +93,23 @@ return gone
 )
 
 
+# KEYS[1] cart; ARGV: voucher code ('' takes it off), ttl seconds, now (epoch µs)
+_VOUCHER = (
+    _FRESH
+    + """
+fresh(KEYS[1], ARGV[2], ARGV[3])
+if ARGV[1] == '' then
+  redis.call('HDEL', KEYS[1], 'voucher')
+else
+  redis.call('HSET', KEYS[1], 'voucher', ARGV[1])
+end
+redis.call('HSET', KEYS[1], 'updated_at', ARGV[3])
+redis.call('EXPIRE', KEYS[1], ARGV[2])
+return 1
+"""
+)
+
+
 class RedisCartStore:
     def __init__(self, client: Redis, prefix: str = "shop:") -> None:
         self._redis = client
@@ -97,6 +117,7 @@ class RedisCartStore:
         self._add = client.register_script(_ADD)
         self._set = client.register_script(_SET)
         self._remove = client.register_script(_REMOVE)
+        self._voucher = client.register_script(_VOUCHER)
 
     def _key(self, owner: str) -> str:
         return f"{self._prefix}cart:{owner}"
@@ -140,6 +161,11 @@ class RedisCartStore:
         async with reachable("Carts are"):
             return bool(await self._remove(keys=[self._key(owner)], args=args))
 
+    async def set_voucher(self, owner: str, code: str | None, now: datetime, limits: CartLimits) -> None:
+        args: list[int | str] = [code or "", int(limits.ttl.total_seconds()), _micros(now)]
+        async with reachable("Carts are"):
+            await self._voucher(keys=[self._key(owner)], args=args)
+
     async def clear(self, owner: str) -> None:
         async with reachable("Carts are"):
             await self._redis.delete(self._key(owner))
@@ -168,14 +194,22 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def _snapshot(raw: dict[Any, Any], now: datetime, limits: CartLimits) -> CartSnapshot | None:
-    fields = {str(k, "ascii") if isinstance(k, bytes) else k: int(v) for k, v in raw.items()}
-    if not fields:
+    texts = {_text(k): _text(v) for k, v in raw.items()}
+    if not texts:
         return None
+    voucher = texts.pop(VOUCHER, None)
+    fields = {k: int(v) for k, v in texts.items()}
     stamp = fields.pop(UPDATED, None)
     updated = _EPOCH + timedelta(microseconds=stamp) if stamp is not None else now
     if is_expired(updated, now, limits):
         return None
-    return CartSnapshot(lines={line_of(k): v for k, v in fields.items()}, updated_at=updated)
+    return CartSnapshot(
+        lines={line_of(k): v for k, v in fields.items()}, updated_at=updated, voucher_code=voucher
+    )
+
+
+def _text(value: Any) -> str:
+    return str(value, "utf-8") if isinstance(value, bytes) else str(value)
 
 
 def _micros(moment: datetime) -> int:

@@ -56,10 +56,18 @@ class CartSnapshot:
 
     lines: dict[LineKey, int]
     updated_at: datetime
+    voucher_code: str | None = None
+    """The code of the voucher applied to the cart (normalized), if any."""
 
 
 def customer_owner(user_id: int) -> str:
     return f"user:{user_id}"
+
+
+def customer_of(owner: str) -> int | None:
+    """The customer whose cart `owner` is (None for a guest's cart)."""
+    kind, _, user_id = owner.partition(":")
+    return int(user_id) if kind == "user" and user_id.isdigit() else None
 
 
 def guest_owner(token_id: str) -> str:

@@ -138,6 +138,8 @@ class TakenProduct:
     """What that variant has left (the product's `stock_quantity` is the sum over its variants)."""
     variant_name: str = ""
     """"M / Red"; "" for a product's default variant. `sku` and `price` are the variant's."""
+    category_id: int | None = None
+    """The product's category (what vouchers and sales restricted to categories look at)."""
 
     @property
     def final_price(self) -> int:

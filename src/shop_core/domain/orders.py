@@ -94,6 +94,8 @@ class OrderLine:
     variant_id: int | None = None
     variant_name: str = ""
     """"M / Red"; "" for a product's default variant."""
+    voucher_discount: int = 0
+    """The line's share of the order's voucher discount (part of `discount_amount`)."""
 
     @classmethod
     def of(cls, priced: PricedLine) -> OrderLine:
@@ -106,6 +108,7 @@ class OrderLine:
             priced.line_total,
             priced.discount_amount,
             priced.tax_amount,
+            voucher_discount=priced.voucher_discount,
         )
 
 
@@ -145,6 +148,11 @@ class Order:
     delivered_at: datetime | None = None
     version: int = 1
     id: int | None = None
+    voucher_id: int | None = None
+    voucher_code: str | None = None
+    """The voucher used, as its code was when the order was placed."""
+    voucher_discount: int = 0
+    """The voucher's part of `discount_amount`."""
 
     @classmethod
     def place(
@@ -158,7 +166,10 @@ class Order:
         shipping_address: Address,
         billing_address: Address,
         now: datetime,
+        voucher: tuple[int, str] | None = None,
     ) -> Order:
+        """A new pending order; `voucher`: the (id, code) of the voucher it used, whose discount
+        `totals` and `lines` hold."""
         if not lines:
             raise InvalidInput.field("items", "An order needs at least one item.")
         return cls(
@@ -178,6 +189,9 @@ class Order:
             created_at=now,
             updated_at=now,
             lines=[OrderLine.of(line) for line in lines],
+            voucher_id=voucher[0] if voucher else None,
+            voucher_code=voucher[1] if voucher else None,
+            voucher_discount=totals.voucher_discount,
         )
 
     @property

@@ -3,15 +3,16 @@
     total_price = subtotal - discount_amount + tax_amount + shipping_cost
 
 All amounts are integer minor units of one currency. Lines are priced at the product's list price
-(`unit_price`, `line_total`) and its discount (`discount_amount`); tax is computed per line on what
-the customer pays for it (line total less its discount), rounded half-up to the minor unit, and
-then summed, so each line's tax can be printed on the invoice and the lines add up to the total.
+(`unit_price`, `line_total`) and its discount (`discount_amount`: the product's own, or a sale's,
+plus the line's share of a voucher's discount, `voucher_discount`); tax is computed per line on
+what the customer pays for it (line total less its discount), rounded half-up to the minor unit,
+and then summed, so each line's tax can be printed on the invoice and the lines add up to the total.
 
-A line's price per unit after its discount (`final_unit_price`) is its net over its quantity,
-rounded half-up like every amount of the shop. A product's own discount is taken per unit, so that
-division is exact for every line priced here: `final_unit_price * quantity == line_total -
-discount_amount`. A line discount that did not divide evenly would leave that product off by less
-than half a minor unit per unit (at most `quantity / 2` minor units for the line).
+A line's price per unit after the product's discount (`final_unit_price`) is its net before the
+voucher's share over its quantity, rounded half-up like every amount of the shop. A product's own
+discount is taken per unit, so that division is exact for every line priced here:
+`final_unit_price * quantity == line_total - discount_amount + voucher_discount`. A voucher's
+share is a whole-line amount and is not part of the unit price.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from decimal import Decimal
 from typing import Protocol
 
 from shop_core.domain.money import round_half_up
+from shop_core.domain.vouchers import Deal
 
 
 @dataclass(frozen=True)
@@ -34,6 +36,8 @@ class PricedLine:
     line_total: int
     discount_amount: int
     tax_amount: int
+    voucher_discount: int = 0
+    """The line's share of the order's voucher discount (part of `discount_amount`)."""
 
     @property
     def net(self) -> int:
@@ -42,8 +46,9 @@ class PricedLine:
 
     @property
     def final_unit_price(self) -> int:
-        """The price of one unit after the line's discount (see `final_unit_price`)."""
-        return final_unit_price(self.line_total, self.discount_amount, self.quantity)
+        """The price of one unit after the product's discount, before the voucher's share (see
+        `final_unit_price`)."""
+        return final_unit_price(self.line_total, self.discount_amount - self.voucher_discount, self.quantity)
 
 
 def final_unit_price(line_total: int, discount_amount: int, quantity: int) -> int:
@@ -61,6 +66,8 @@ class Totals:
     discount_amount: int
     tax_amount: int
     shipping_cost: int
+    voucher_discount: int = 0
+    """The voucher's part of `discount_amount`."""
 
     @property
     def total_price(self) -> int:
@@ -124,10 +131,12 @@ class Pricing:
     tax: TaxPolicy
     shipping: ShippingPolicy
 
-    def line(self, product: Sellable, quantity: int) -> PricedLine:
+    def line(self, product: Sellable, quantity: int, voucher_share: int = 0) -> PricedLine:
+        """The line of `quantity` units at the product's price and discount, less `voucher_share`
+        (the line's share of a voucher's discount), taxed on what is left."""
         assert product.id is not None
         line_total = product.price * quantity
-        discount = (product.price - product.final_price) * quantity
+        discount = (product.price - product.final_price) * quantity + voucher_share
         return PricedLine(
             product_id=product.id,
             product_name=product.name,
@@ -137,17 +146,30 @@ class Pricing:
             line_total=line_total,
             discount_amount=discount,
             tax_amount=self.tax.tax_on(line_total - discount),
+            voucher_discount=voucher_share,
         )
 
-    def price(self, wanted: Sequence[tuple[Sellable, int]]) -> tuple[list[PricedLine], Totals]:
-        """Lines (in the order given) and totals for products at their current prices."""
-        lines = [self.line(product, quantity) for product, quantity in wanted]
+    def price(
+        self, wanted: Sequence[tuple[Sellable, int]], deal: Deal | None = None
+    ) -> tuple[list[PricedLine], Totals]:
+        """Lines (in the order given) and totals for products at their current prices, with the
+        voucher `deal` (made for these lines, in this order) applied: its discount shared over the
+        lines it applies to before tax, and free shipping if it gives that."""
+        shares = [0] * len(wanted)
+        if deal is not None:
+            shares = deal.shares([p.final_price * quantity for p, quantity in wanted])
+        lines = [
+            self.line(product, quantity, share)
+            for (product, quantity), share in zip(wanted, shares, strict=True)
+        ]
         subtotal = sum(line.line_total for line in lines)
         discount = sum(line.discount_amount for line in lines)
+        free = deal is not None and deal.free_shipping
         totals = Totals(
             subtotal=subtotal,
             discount_amount=discount,
             tax_amount=sum(line.tax_amount for line in lines),
-            shipping_cost=self.shipping.cost_for(subtotal - discount, lines),
+            shipping_cost=0 if free else self.shipping.cost_for(subtotal - discount, lines),
+            voucher_discount=sum(shares),
         )
         return lines, totals

@@ -1,6 +1,5 @@
 """Vouchers (discount codes): what a voucher is, when it applies to a cart, how much it takes off,
-and how that discount is spread over the lines it applies to. Plain data and rules; the use cases
-and the stores come with issue 17's wiring.
+and how that discount is spread over the lines it applies to. Plain data and rules.
 
 Money is integer minor units. A percentage voucher's discount is rounded half-up once, on the
 eligible goods as a whole; the discount is then spread over the eligible lines in proportion to
@@ -13,7 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
@@ -153,8 +152,9 @@ def eligible(voucher: Voucher, line: VoucherLine, categories: Iterable[int]) -> 
     all their descendants (a category includes its subcategories)."""
     if not voucher.restricted:
         return True
+    within = categories if isinstance(categories, (set, frozenset)) else set(categories)
     return line.product_id in voucher.product_ids or (
-        line.category_id is not None and line.category_id in set(categories)
+        line.category_id is not None and line.category_id in within
     )
 
 
@@ -183,6 +183,50 @@ def discount_of(voucher: Voucher, eligible_total: int) -> int:
     if voucher.kind is VoucherKind.FIXED:
         return min(eligible_total, int(voucher.value))
     return 0
+
+
+@dataclass(frozen=True)
+class Deal:
+    """A voucher as it applies to the lines of one cart or order (in their order)."""
+
+    voucher: Voucher
+    eligible: tuple[bool, ...]
+
+    @property
+    def free_shipping(self) -> bool:
+        return self.voucher.kind is VoucherKind.FREE_SHIPPING
+
+    def shares(self, amounts: Sequence[int]) -> list[int]:
+        """Each line's share of the voucher's discount, the lines costing `amounts` (after their
+        own discounts): the discount of the eligible lines' total, spread over them."""
+        if len(amounts) != len(self.eligible):
+            raise ValueError("One amount per line.")
+        counted = [a if e else 0 for a, e in zip(amounts, self.eligible, strict=True)]
+        return spread(discount_of(self.voucher, sum(counted)), counted)
+
+
+def deal(
+    voucher: Voucher | None,
+    lines: Sequence[VoucherLine],
+    *,
+    categories: Iterable[int],
+    now: datetime,
+    counted: bool = False,
+) -> Deal:
+    """The voucher applied to these lines, or VoucherInvalid saying why it does not apply.
+    `categories`: the voucher's categories with their descendants. `counted`: this use is already
+    counted in `used_count` (at checkout), so reaching the limit with it is fine."""
+    within = frozenset(categories)
+    flags = tuple(voucher is not None and eligible(voucher, line, within) for line in lines)
+    if voucher is not None and counted:
+        voucher = replace(voucher, used_count=voucher.used_count - 1)
+    applied = check_applies(
+        voucher,
+        now=now,
+        subtotal=sum(line.amount for line in lines),
+        eligible_total=sum(line.amount for line, e in zip(lines, flags, strict=True) if e),
+    )
+    return Deal(applied, flags)
 
 
 def spread(discount: int, amounts: Sequence[int]) -> list[int]:

@@ -41,11 +41,17 @@ class CartStore(Protocol):
         """Drop a line; False when it was not there."""
         ...
 
+    async def set_voucher(self, owner: str, code: str | None, now: datetime, limits: CartLimits) -> None:
+        """Apply a voucher's code to the cart (creating it, empty, if need be), or take it off
+        (None). A cart keeps one voucher: a new code replaces the one it had."""
+        ...
+
     async def clear(self, owner: str) -> None: ...
 
     async def take(self, owner: str, now: datetime, limits: CartLimits) -> CartSnapshot | None:
-        """Remove the cart and return what it held, atomically: of two concurrent takes, one gets
-        the lines and the other None (checkout cannot turn one cart into two orders)."""
+        """Remove the cart and return what it held (its voucher too), atomically: of two concurrent
+        takes, one gets the lines and the other None (checkout cannot turn one cart into two
+        orders)."""
         ...
 
     async def purge_expired(self, now: datetime, limits: CartLimits) -> int:

@@ -21,6 +21,8 @@ class OrderFilter:
     """Only pending, unpaid orders placed before this moment (the expiry sweep)."""
     payment_methods: frozenset[PaymentMethod] | None = None
     """Only orders to be paid by one of these."""
+    voucher_code: str | None = None
+    """Only orders that used the voucher with this (normalized) code."""
 
 
 class OrderRepository(Protocol):

@@ -24,6 +24,7 @@ from shop_core.domain.cart import (
     StockShortage,
     check_quantity,
     check_stock,
+    customer_of,
     customer_owner,
     guest_owner_of,
     keyed_variant,
@@ -37,10 +38,12 @@ from shop_core.domain.errors import NotFound
 from shop_core.domain.ids import MAX_ID
 from shop_core.domain.money import exponent_of, format_minor, percent_off
 from shop_core.domain.variants import Variant, line_variant, name_in
+from shop_core.domain.vouchers import VoucherInvalid, VoucherLine
 from shop_core.ports.cart import CartLimitReached, CartStore
 from shop_core.ports.clock import Clock
 from shop_core.ports.persistence import UnitOfWorkFactory
-from shop_core.services.commands import Command
+from shop_core.services.commands import NO_NUL, Command
+from shop_core.services.voucher_deals import check_for_cart, code_of
 
 ProductId = Annotated[int, msgspec.Meta(ge=1, le=MAX_ID)]
 VariantId = Annotated[int, msgspec.Meta(ge=1, le=MAX_ID)]
@@ -101,11 +104,47 @@ class CartLineView(msgspec.Struct, kw_only=True):
     ]
 
 
+class ApplyVoucher(Command):
+    code: Annotated[str, msgspec.Meta(min_length=1, max_length=64, pattern=NO_NUL, examples=["SAVE10"])]
+
+
+class VoucherProblem(msgspec.Struct, kw_only=True):
+    """Why the cart's voucher does not apply now (it stays on the cart; checkout refuses it)."""
+
+    code: Annotated[str, msgspec.Meta(examples=["voucher_invalid"])]
+    reason: Annotated[
+        str,
+        msgspec.Meta(
+            description="unknown, not_started, expired, minimum_not_met, not_applicable or used_up",
+            examples=["expired"],
+        ),
+    ]
+    detail: str
+
+
 class CartView(msgspec.Struct, kw_only=True):
     items: list[CartLineView]
     item_count: int
-    subtotal: str
+    subtotal: Annotated[
+        str, msgspec.Meta(description="The in-stock lines' `line_total`s: goods after product discounts.")
+    ]
     updated_at: datetime | None
+    voucher_code: Annotated[
+        str | None, msgspec.Meta(description="The voucher applied to the cart (`POST /api/cart/voucher/`).")
+    ] = None
+    voucher_error: Annotated[
+        VoucherProblem | None,
+        msgspec.Meta(
+            description="Set when the cart's voucher does not apply now (expired, minimum not met, "
+            "nothing it applies to...): checked again on every read, reported here rather than "
+            "dropped; checkout refuses it with 400 `voucher_invalid`."
+        ),
+    ] = None
+    discount: Annotated[
+        str, msgspec.Meta(description="What the voucher takes off the goods now (0 when none applies).")
+    ] = "0"
+    free_shipping: Annotated[bool, msgspec.Meta(description="The voucher makes shipping free.")] = False
+    total: Annotated[str, msgspec.Meta(description="`subtotal - discount`, before shipping and tax.")] = "0"
 
 
 @dataclass(frozen=True)
@@ -157,7 +196,29 @@ async def resolve_owner(
 
 async def view_cart(owner: str, ctx: CartContext) -> CartView:
     snapshot = await ctx.store.get(owner, ctx.clock.now(), ctx.limits)
-    return await _priced(snapshot, ctx)
+    return await _priced(owner, snapshot, ctx)
+
+
+async def apply_voucher(owner: str, cmd: ApplyVoucher, ctx: CartContext) -> CartView:
+    """Put a voucher on the cart (replacing any other): only one that applies to the cart now, else
+    400 `voucher_invalid` saying why, and the cart keeps what it had."""
+    code = code_of(cmd.code)
+    now = ctx.clock.now()
+    snapshot = await ctx.store.get(owner, now, ctx.limits)
+    _, lines = await _voucher_lines(snapshot, ctx)
+    async with ctx.uow() as unit:
+        await check_for_cart(unit, code, lines, user_id=customer_of(owner), now=now)
+    await ctx.store.set_voucher(owner, code, now, ctx.limits)
+    return await view_cart(owner, ctx)
+
+
+async def remove_voucher(owner: str, ctx: CartContext) -> CartView:
+    """Take the voucher off the cart (nothing to take off is fine)."""
+    now = ctx.clock.now()
+    snapshot = await ctx.store.get(owner, now, ctx.limits)
+    if snapshot is not None and snapshot.voucher_code is not None:
+        await ctx.store.set_voucher(owner, None, now, ctx.limits)
+    return await view_cart(owner, ctx)
 
 
 async def add_to_cart(owner: str, cmd: AddToCart, ctx: CartContext) -> CartView:
@@ -308,32 +369,55 @@ def _name_of(product: Product, variant: Variant) -> str:
     return name_in(product.options, variant.options)
 
 
-async def _priced(snapshot: CartSnapshot | None, ctx: CartContext) -> CartView:
+async def _priced(owner: str, snapshot: CartSnapshot | None, ctx: CartContext) -> CartView:
+    exponent = exponent_of(ctx.currency)
+    items, lines = await _voucher_lines(snapshot, ctx)
+    subtotal = sum(line.amount for line in lines)
+    view = CartView(
+        items=items,
+        item_count=sum(item.quantity for item in items if item.in_stock),
+        subtotal=format_minor(subtotal, exponent),
+        updated_at=snapshot.updated_at if snapshot else None,
+        discount=format_minor(0, exponent),
+        total=format_minor(subtotal, exponent),
+    )
+    if snapshot is None or snapshot.voucher_code is None:
+        return view
+    view.voucher_code = snapshot.voucher_code
+    try:
+        async with ctx.uow() as unit:
+            applied = await check_for_cart(
+                unit, snapshot.voucher_code, lines, user_id=customer_of(owner), now=ctx.clock.now()
+            )
+    except VoucherInvalid as exc:
+        view.voucher_error = VoucherProblem(code=exc.code, reason=exc.reason.value, detail=exc.detail)
+        return view
+    discount = sum(applied.shares([line.amount for line in lines]))
+    view.discount = format_minor(discount, exponent)
+    view.total = format_minor(subtotal - discount, exponent)
+    view.free_shipping = applied.free_shipping
+    return view
+
+
+async def _voucher_lines(
+    snapshot: CartSnapshot | None, ctx: CartContext
+) -> tuple[list[CartLineView], list[VoucherLine]]:
+    """The cart's lines as the customer sees them, and its in-stock lines as a voucher sees them
+    (what they cost after the product's discount)."""
     if snapshot is None or not snapshot.lines:
-        return CartView(
-            items=[],
-            item_count=0,
-            subtotal=format_minor(0, exponent_of(ctx.currency)),
-            updated_at=snapshot.updated_at if snapshot else None,
-        )
+        return [], []
     exponent = exponent_of(ctx.currency)
     products, variants = await _catalog(snapshot, ctx)
     items: list[CartLineView] = []
-    subtotal = count = 0
+    lines: list[VoucherLine] = []
     for line, quantity in sorted(snapshot.lines.items()):
         product = products.get(line[0])
         variant = keyed_variant(line, variants.get(line[0], ()))
         view, unit = _line_view(line, quantity, product, variant, exponent)
-        if view.in_stock:
-            subtotal += unit * quantity
-            count += quantity
+        if view.in_stock and product is not None:
+            lines.append(VoucherLine(line[0], product.category_id, unit * quantity))
         items.append(view)
-    return CartView(
-        items=items,
-        item_count=count,
-        subtotal=format_minor(subtotal, exponent),
-        updated_at=snapshot.updated_at,
-    )
+    return items, lines
 
 
 def _line_view(
@@ -428,6 +512,13 @@ class Carts:
 
     async def clear_cart(self, owner: str) -> CartView:
         return await clear_cart(owner, self.context)
+
+    async def apply_voucher(self, owner: str, cmd: ApplyVoucher) -> CartView:
+        """See `apply_voucher`: 400 `voucher_invalid` with the reason when it does not apply."""
+        return await apply_voucher(owner, cmd, self.context)
+
+    async def remove_voucher(self, owner: str) -> CartView:
+        return await remove_voucher(owner, self.context)
 
     async def merge_carts(self, guest: str, customer: str) -> CartView:
         return await merge_carts(guest, customer, self.context)

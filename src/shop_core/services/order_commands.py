@@ -33,17 +33,32 @@ class OrderItemInput(Command, kw_only=True, omit_defaults=True):
     quantity: Annotated[int, msgspec.Meta(ge=1, le=1_000_000)]
 
 
+VoucherCode = Annotated[
+    str,
+    msgspec.Meta(
+        max_length=64,
+        pattern=NO_NUL,
+        examples=["SAVE10"],
+        description="A voucher's code (any case). Cart checkout uses the cart's voucher when this is "
+        "left out. 400 `voucher_invalid` when it does not apply, 409 `voucher_exhausted` when its "
+        "uses are gone.",
+    ),
+]
+
+
 class PlaceOrder(Command):
     items: Annotated[list[OrderItemInput], msgspec.Meta(min_length=1, max_length=1000)]
     shipping_address: AddressInput
     payment_method: Annotated[str, msgspec.Meta(max_length=32, examples=["stripe", "sslcommerz", "cod"])]
     billing_address: AddressInput | None = None
+    voucher_code: VoucherCode | None = None
 
 
 class Checkout(Command):
     shipping_address: AddressInput
     payment_method: Annotated[str, msgspec.Meta(max_length=32, examples=["stripe", "sslcommerz", "cod"])]
     billing_address: AddressInput | None = None
+    voucher_code: VoucherCode | None = None
 
 
 class ChangeOrderStatus(Command):

@@ -57,16 +57,29 @@ class OrderItemView(msgspec.Struct, kw_only=True):
         str, msgspec.Meta(description="`unit_price * quantity`: the line at list price, before its discount.")
     ]
     discount_amount: Annotated[
-        str, msgspec.Meta(description="What the product's discount took off the whole line.")
+        str,
+        msgspec.Meta(
+            description="What discounts took off the whole line: the product's own discount (or a "
+            "sale's), plus the line's share of the order's voucher (`voucher_discount`)."
+        ),
     ]
+    voucher_discount: Annotated[
+        str,
+        msgspec.Meta(
+            description="The line's share of the voucher's discount (part of `discount_amount`): the "
+            "voucher's discount spread over the lines it applies to in proportion to their value, "
+            "the rounding remainder going to the largest line; the lines' shares add up to the "
+            "order's `voucher_discount` exactly."
+        ),
+    ] = "0"
     tax_amount: Annotated[str, msgspec.Meta(description="The line's tax, on `line_total - discount_amount`.")]
     final_unit_price: Annotated[
         str,
         msgspec.Meta(
-            description="One unit after the discount (the cart's `unit_price`): `(line_total - "
-            "discount_amount) / quantity`, rounded half-up to the currency's minor unit. A product's "
-            "discount is taken per unit, so this is exact: `final_unit_price * quantity = line_total - "
-            "discount_amount`."
+            description="One unit after the product's discount (the cart's `unit_price`): `(line_total - "
+            "discount_amount + voucher_discount) / quantity`, rounded half-up to the currency's minor "
+            "unit. A product's discount is taken per unit, so this is exact: `final_unit_price * "
+            "quantity = line_total - discount_amount + voucher_discount`."
         ),
     ]
 
@@ -104,6 +117,12 @@ class OrderView(msgspec.Struct, kw_only=True):
     updated_at: datetime
     paid_at: datetime | None
     delivered_at: datetime | None
+    voucher_code: Annotated[
+        str | None, msgspec.Meta(description="The voucher used at checkout (its code then), or null.")
+    ] = None
+    voucher_discount: Annotated[
+        str, msgspec.Meta(description="The voucher's part of `discount_amount` (0 without a voucher).")
+    ] = "0"
     events: list[OrderEventView] | msgspec.UnsetType = msgspec.UNSET
     """The audit trail: shown to staff only."""
 
@@ -140,8 +159,11 @@ def order_view(order: Order, events: list[OrderEvent] | None = None) -> OrderVie
                 discount_amount=money(line.discount_amount),
                 tax_amount=money(line.tax_amount),
                 final_unit_price=money(
-                    final_unit_price(line.line_total, line.discount_amount, line.quantity)
+                    final_unit_price(
+                        line.line_total, line.discount_amount - line.voucher_discount, line.quantity
+                    )
                 ),
+                voucher_discount=money(line.voucher_discount),
             )
             for line in order.lines
         ],
@@ -156,6 +178,8 @@ def order_view(order: Order, events: list[OrderEvent] | None = None) -> OrderVie
         updated_at=order.updated_at,
         paid_at=order.paid_at,
         delivered_at=order.delivered_at,
+        voucher_code=order.voucher_code,
+        voucher_discount=money(order.voucher_discount),
         events=msgspec.UNSET
         if events is None
         else [

@@ -32,7 +32,7 @@ import msgspec
 
 from shop_core.domain.actors import SYSTEM, Actor, require_staff
 from shop_core.domain.addresses import Address, address_of
-from shop_core.domain.cart import DEFAULT_VARIANT, LineKey, keyed_variant
+from shop_core.domain.cart import DEFAULT_VARIANT, CartSnapshot, LineKey, keyed_variant
 from shop_core.domain.catalog import TakenProduct
 from shop_core.domain.errors import Conflict, DomainError, InvalidInput, NotFound, PermissionDenied
 from shop_core.domain.money import exponent_of, format_minor
@@ -51,6 +51,7 @@ from shop_core.domain.payments import PaymentState, Refund, RefundState
 from shop_core.domain.pricing import Pricing
 from shop_core.domain.stock import OrderStockMovement, StockMovement, StockReason, fell_below
 from shop_core.domain.variants import Variant, line_variant, name_in
+from shop_core.domain.vouchers import VoucherLine
 from shop_core.ports.cart import CartLimitReached
 from shop_core.ports.clock import Clock
 from shop_core.ports.orders import OrderFilter, PlacementKey
@@ -67,6 +68,7 @@ from shop_core.services.order_commands import (
 from shop_core.services.order_views import OrderView, order_view
 from shop_core.services.stock import record_low_stock
 from shop_core.services.views import Page
+from shop_core.services.voucher_deals import code_of, use_at_checkout
 
 if TYPE_CHECKING:
     from shop_core.services.payments import Payments
@@ -107,6 +109,16 @@ class _Request:
     billing: Address
     method: PaymentMethod
     fingerprint: str
+    voucher_code: str | None = None
+    """The code sent with the request (normalized): it wins over the cart's."""
+
+
+@dataclass(frozen=True)
+class _Items:
+    """What an order is for: its lines, and the code of the voucher the cart carried."""
+
+    lines: dict[LineKey, int]
+    voucher_code: str | None = None
 
 
 # --- placing ---------------------------------------------------------------------------------------
@@ -127,8 +139,8 @@ async def place_order(
         wanted[line] = wanted.get(line, 0) + item.quantity
     _check_items(wanted, ctx)
 
-    async def items() -> dict[LineKey, int]:
-        return wanted
+    async def items() -> _Items:
+        return _Items(wanted)
 
     return await _place(
         user_id, actor, request, key=key, items=items, undo=None, ctx=ctx, strict_products=True
@@ -148,22 +160,25 @@ async def checkout_cart(
     request = _checked(cmd, "cart", ctx)
     if key is not None and (replayed := await _claim_apart(user_id, key, request.fingerprint, ctx)):
         return replayed
-    taken: dict[LineKey, int] = {}
+    taken: list[CartSnapshot] = []
 
-    async def items() -> dict[LineKey, int]:
+    async def items() -> _Items:
         snapshot = await ctx.cart.store.take(owner, ctx.clock.now(), ctx.cart.limits)
         if snapshot is None or not snapshot.lines:
             raise InvalidInput("The cart is empty.", {"cart": ["The cart is empty."]})
-        taken.update(snapshot.lines)
-        return dict(snapshot.lines)
+        taken.append(snapshot)
+        return _Items(dict(snapshot.lines), snapshot.voucher_code)
 
     async def put_back() -> None:
         now = ctx.clock.now()
-        for line, quantity in taken.items():
-            try:
-                await ctx.cart.store.add(owner, line, quantity, now, ctx.cart.limits)
-            except (CartLimitReached, DomainError):
-                log.warning("checkout failed and line %s could not go back into cart %s", line, owner)
+        for snapshot in taken:
+            for line, quantity in snapshot.lines.items():
+                try:
+                    await ctx.cart.store.add(owner, line, quantity, now, ctx.cart.limits)
+                except (CartLimitReached, DomainError):
+                    log.warning("checkout failed and line %s could not go back into cart %s", line, owner)
+            if snapshot.voucher_code is not None:
+                await ctx.cart.store.set_voucher(owner, snapshot.voucher_code, now, ctx.cart.limits)
 
     try:
         return await _place(
@@ -223,7 +238,7 @@ async def _place(
     *,
     key: str | None,
     claimed: bool = False,
-    items: Callable[[], Awaitable[dict[LineKey, int]]],
+    items: Callable[[], Awaitable[_Items]],
     undo: Callable[[], Awaitable[None]] | None,
     ctx: OrderContext,
     strict_products: bool,
@@ -235,8 +250,13 @@ async def _place(
         async with ctx.uow() as uow:
             wanted = await items()
             got_items = True
-            taken = await _take_stock(uow, wanted, strict_products=strict_products)
-            lines, totals = ctx.pricing.price(taken)
+            taken = await _take_stock(uow, wanted.lines, strict_products=strict_products)
+            code = request.voucher_code or wanted.voucher_code
+            deal = None
+            if code is not None:
+                sold = [VoucherLine(p.id, p.category_id, p.final_price * q) for p, q in taken]
+                deal = await use_at_checkout(uow, code, sold, user_id=user_id, now=now)
+            lines, totals = ctx.pricing.price(taken, deal)
             order = Order.place(
                 user_id=user_id,
                 lines=lines,
@@ -246,6 +266,9 @@ async def _place(
                 shipping_address=request.shipping,
                 billing_address=request.billing,
                 now=now,
+                voucher=None
+                if deal is None or deal.voucher.id is None
+                else (deal.voucher.id, deal.voucher.code),
             )
             order.lines = [
                 replace(line, variant_id=product.variant_id, variant_name=product.variant_name)
@@ -463,9 +486,13 @@ def _checked(cmd: PlaceOrder | Checkout, scope: str, ctx: OrderContext) -> _Requ
         errors.update(exc.errors)
     if errors or shipping is None or billing is None or method is None:
         raise InvalidInput("The order cannot be placed as sent.", errors)
-    body = msgspec.json.encode(cmd, order="sorted")
+    code = None if cmd.voucher_code is None else code_of(cmd.voucher_code)
+    fields = msgspec.structs.asdict(cmd)
+    if cmd.voucher_code is None:
+        del fields["voucher_code"]  # a request without one is fingerprinted as before vouchers
+    body = msgspec.json.encode(fields, order="sorted")
     fingerprint = hashlib.sha256(scope.encode() + b"\0" + body).hexdigest()
-    return _Request(shipping, billing, method, fingerprint)
+    return _Request(shipping, billing, method, fingerprint, code)
 
 
 def _address(raw: AddressInput, field: str) -> Address:
@@ -523,6 +550,7 @@ async def list_orders(
     status: str | None = None,
     user_id: int | None = None,
     since: datetime | None = None,
+    voucher_code: str | None = None,
     offset: int = 0,
     limit: int = 20,
 ) -> Page[OrderView]:
@@ -531,6 +559,7 @@ async def list_orders(
         user_id=user_id if viewer.is_staff else viewer.user_id,
         status=parse_status(status) if status else None,
         since=since,
+        voucher_code=None if voucher_code is None else voucher_code.strip().upper(),
     )
     async with ctx.uow() as uow:
         found, total = await uow.orders.page(where, offset=offset, limit=limit)
@@ -550,13 +579,21 @@ async def list_orders_with_emails(
     status: str | None = None,
     user_id: int | None = None,
     since: datetime | None = None,
+    voucher_code: str | None = None,
     offset: int = 0,
     limit: int = 20,
 ) -> Page[StaffOrderView]:
     """`list_orders` as staff see it, with one more query for the emails of the page's customers."""
     require_staff(viewer)
     found = await list_orders(
-        viewer, ctx, status=status, user_id=user_id, since=since, offset=offset, limit=limit
+        viewer,
+        ctx,
+        status=status,
+        user_id=user_id,
+        since=since,
+        voucher_code=voucher_code,
+        offset=offset,
+        limit=limit,
     )
     async with ctx.uow() as uow:
         emails = await uow.users.emails_of({o.user_id for o in found.items})
@@ -666,12 +703,25 @@ async def move(
         trail.append(
             OrderEvent("stock_returned", now, actor.label, note=f"{len(movements)} line(s) back in stock")
         )
+    if target is OrderStatus.CANCELLED and before is OrderStatus.PENDING and not order.was_paid:
+        trail += await _give_voucher_back(uow, order, actor, now)
     if (target is OrderStatus.CANCELLED and was_paid) or (by_hand and by_hand != BY_HAND):
         trail.append(OrderEvent("refund", now, actor.label, note=refunded_by))
     await uow.orders.add_events(order.id, trail)
     for name in jobs_after_move(target):
         await jobs.record(uow, name, f"{name}:{order.id}", {"order_id": order.id}, now)
     return await uow.orders.events(order.id)
+
+
+async def _give_voucher_back(uow: UnitOfWork, order: Order, actor: Actor, now: datetime) -> list[OrderEvent]:
+    """An unpaid order cancelled (or expired) gives its voucher's use back: once, since an order
+    is cancelled once (the move is an optimistic update of the order's row)."""
+    if order.voucher_id is None:
+        return []
+    await uow.vouchers.give_back(order.voucher_id, order.user_id)
+    return [
+        OrderEvent("voucher_returned", now, actor.label, note=f"a use of {order.voucher_code} given back")
+    ]
 
 
 BY_HAND = "refund to be made by hand (cash or no gateway payment)"
@@ -828,11 +878,19 @@ class Orders:
         status: str | None = None,
         user_id: int | None = None,
         since: datetime | None = None,
+        voucher_code: str | None = None,
         offset: int = 0,
         limit: int = 20,
     ) -> Page[OrderView]:
         return await list_orders(
-            viewer, self.context, status=status, user_id=user_id, since=since, offset=offset, limit=limit
+            viewer,
+            self.context,
+            status=status,
+            user_id=user_id,
+            since=since,
+            voucher_code=voucher_code,
+            offset=offset,
+            limit=limit,
         )
 
     async def list_orders_with_emails(
@@ -842,11 +900,19 @@ class Orders:
         status: str | None = None,
         user_id: int | None = None,
         since: datetime | None = None,
+        voucher_code: str | None = None,
         offset: int = 0,
         limit: int = 20,
     ) -> Page[StaffOrderView]:
         return await list_orders_with_emails(
-            viewer, self.context, status=status, user_id=user_id, since=since, offset=offset, limit=limit
+            viewer,
+            self.context,
+            status=status,
+            user_id=user_id,
+            since=since,
+            voucher_code=voucher_code,
+            offset=offset,
+            limit=limit,
         )
 
     async def cancel_order(self, order_id: int, actor: Actor, note: str = "") -> OrderView:

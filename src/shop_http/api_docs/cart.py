@@ -15,8 +15,9 @@ from shop_core.domain.cart import CartLimits, StockShortage, check_quantity, gue
 from shop_core.domain.errors import AuthenticationFailed, Conflict, InvalidInput, NotFound, ServiceUnavailable
 from shop_core.domain.orders import OutOfStock, parse_payment_method
 from shop_core.domain.variants import VariantRequired, line_variant
+from shop_core.domain.vouchers import Reason, VoucherExhausted, VoucherInvalid
 from shop_core.services.cart import NOT_IN_CART as VARIANT_NOT_IN_CART
-from shop_core.services.cart import AddToCart, CartView, SetQuantity
+from shop_core.services.cart import AddToCart, ApplyVoucher, CartView, SetQuantity
 from shop_core.services.order_commands import Checkout
 from shop_http.api_docs.examples import ADDRESS_INPUT, CART, EMPTY_CART, TWO_VARIANTS, VARIANT_CART
 from shop_http.cart_token import CART_TOKEN
@@ -122,15 +123,23 @@ NOT_IN_CART = error(
 )
 BAD_CHECKOUT = error(
     InvalidInput,
-    "The cart is empty, an address or the payment method is invalid, or the `X-Cart-Token` or "
-    "`Idempotency-Key` is malformed.",
+    "The cart is empty, an address or the payment method is invalid, the `X-Cart-Token` or "
+    f"`Idempotency-Key` is malformed, or `{VoucherInvalid.code}`: the voucher does not apply.",
     sample(InvalidInput("The cart is empty.", {"cart": ["The cart is empty."]})),
+    sample(VoucherInvalid(Reason.MINIMUM_NOT_MET)),
     sample(
         InvalidInput(
             "The order cannot be placed as sent.",
             refusal(parse_payment_method, "card", kind=InvalidInput).errors,
         )
     ),
+)
+NO_VOUCHER = error(
+    InvalidInput,
+    f"`{VoucherInvalid.code}`: the voucher does not apply to this cart now; `errors.code` says why "
+    "(unknown, not started, expired, minimum not met, nothing in the cart it applies to, used up). "
+    "The cart keeps the voucher it had.",
+    *(sample(VoucherInvalid(reason)) for reason in Reason),
 )
 NOT_LOGGED_IN = error(
     AuthenticationFailed,
@@ -180,8 +189,22 @@ CHECKOUT = (
     "Customers only (a guest logs in first; its `X-Cart-Token` merges the guest cart). Everything in "
     "the cart becomes one order at the catalog's current prices and the cart is emptied. 400 for an "
     f"empty cart (also what a second click gets), 409 `{OutOfStock.code}` when stock ran out since "
-    "it was added (nothing is taken and the cart is left as it was). Send an `Idempotency-Key`."
+    "it was added (nothing is taken and the cart is left as it was). Send an `Idempotency-Key`. "
+    "The cart's voucher (or `voucher_code`, which wins over it) is applied and its use counted "
+    f"with the order: 400 `{VoucherInvalid.code}` when it does not apply, 409 "
+    f"`{VoucherExhausted.code}` when its uses (everyone's, or this customer's) are gone; either way "
+    "the cart is left as it was."
 )
+APPLY_VOUCHER = (
+    "Puts a voucher on the cart, replacing the one it had (one per cart). Codes are "
+    "case-insensitive. The cart then shows `voucher_code`, the `discount` it gives now and the "
+    "`total`; it is checked again on every read of the cart, and a voucher that stopped applying "
+    "(expired, the cart fell below its minimum...) stays on the cart with `voucher_error` saying "
+    "why, and checkout refuses it. Its uses are counted at checkout, not here. Rate-limited like "
+    f"login, against guessing codes. {GUEST_RULES}"
+)
+APPLY_VOUCHER_BODY = body(request_example(ApplyVoucher, "A code", code="SAVE10"))
+REMOVE_VOUCHER = f"Takes the voucher off the cart (a cart without one answers as it is). {GUEST_RULES}"
 CHECKOUT_BODY = body(
     request_example(
         Checkout, "Pay by card (Stripe)", shipping_address=ADDRESS_INPUT, payment_method="stripe"

@@ -24,6 +24,7 @@ from shop_core.domain.orders import (
     parse_status,
 )
 from shop_core.domain.variants import VariantRequired, line_variant
+from shop_core.domain.vouchers import Reason, VoucherExhausted, VoucherInvalid
 from shop_core.services.order_commands import ChangeOrderStatus, PlaceOrder
 from shop_core.services.order_views import OrderView
 from shop_core.services.orders import IdempotencyKeyInUse, IdempotencyKeyReused
@@ -108,8 +109,10 @@ CONFLICT = error(
     Conflict,
     f"`{OutOfStock.code}`: some lines cannot be served (`shortages` names each, nothing was taken); "
     f"`{IdempotencyKeyReused.code}`: the key was used for a different request; "
-    f"`{IdempotencyKeyInUse.code}`: a request with that key is still being processed.",
+    f"`{IdempotencyKeyInUse.code}`: a request with that key is still being processed; "
+    f"`{VoucherExhausted.code}`: the voucher's uses (everyone's, or this customer's) are gone.",
     sample(OutOfStock([Shortage(product_id=1, requested=5, available=3)]), OutOfStockBody),
+    sample(VoucherExhausted(), OutOfStockBody),
     sample(
         OutOfStock([Shortage(product_id=7, requested=2, available=1, variant_id=23, variant_name="M / Red")]),
         OutOfStockBody,
@@ -128,8 +131,10 @@ BAD_ORDER = error(
     InvalidInput,
     "A field is missing or invalid (an address, the payment method, a quantity), a product or variant "
     f"is unknown or not sold, `{VariantRequired.code}` (an item names no `variant_id` and the product "
-    "has several variants), or the `Idempotency-Key` is malformed.",
+    "has several variants), the `Idempotency-Key` is malformed, or "
+    f"`{VoucherInvalid.code}`: the voucher does not apply (`errors.code` says why).",
     sample(refusal(line_variant, 7, TWO_VARIANTS, None, kind=VariantRequired)),
+    sample(VoucherInvalid(Reason.EXPIRED)),
     ErrorBody(
         detail="The order cannot be placed as sent.",
         code=InvalidInput.code,

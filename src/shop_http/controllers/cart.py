@@ -27,7 +27,7 @@ from litestar.params import Parameter, QueryParameter
 from shop_core.bootstrap import Shop
 from shop_core.domain.errors import AuthenticationFailed
 from shop_core.domain.ids import MAX_ID
-from shop_core.services.cart import AddToCart, CartView, SetQuantity
+from shop_core.services.cart import AddToCart, ApplyVoucher, CartView, SetQuantity
 from shop_core.services.order_commands import Checkout
 from shop_core.services.order_views import OrderView
 from shop_http.api_docs import cart as doc
@@ -182,6 +182,54 @@ class CartController(Controller):
     async def clear(self, shop: NamedDependency[Shop], request: Request[Any, Any, Any]) -> Response[CartView]:
         owner, token = await _owner(shop, request, create=False)
         return _answer(await shop.cart.clear_cart(owner), token)
+
+    @post(
+        "/voucher",
+        status_code=200,
+        security=OPTIONAL_AUTH,
+        operation_class=doc.CART_OPERATION,
+        operation_id="applyCartVoucher",
+        summary="Apply a voucher to the cart",
+        description=doc.APPLY_VOUCHER,
+        responses={
+            **doc.ONE_CART,
+            **doc.NO_VOUCHER,
+            **doc.OPTIONAL_BEARER,
+            **raises(REQUEST_TOO_LARGE, RATE_LIMITED),
+            **doc.CARTS_DOWN,
+        },
+        opt={**PUBLIC, "auth_rate_limit": True},
+    )
+    async def apply_voucher(
+        self,
+        shop: NamedDependency[Shop],
+        request: Request[Any, Any, Any],
+        data: Annotated[ApplyVoucher, doc.APPLY_VOUCHER_BODY],
+    ) -> Response[CartView]:
+        owner, token = await _owner(shop, request, create=True)
+        return _answer(await shop.cart.apply_voucher(owner, data), token)
+
+    @delete(
+        "/voucher",
+        status_code=200,
+        security=OPTIONAL_AUTH,
+        operation_class=doc.CART_OPERATION,
+        operation_id="removeCartVoucher",
+        summary="Take the voucher off the cart",
+        description=doc.REMOVE_VOUCHER,
+        responses={
+            **doc.ONE_CART,
+            **doc.BAD_TOKEN,
+            **doc.OPTIONAL_BEARER,
+            **raises(RATE_LIMITED),
+            **doc.CARTS_DOWN,
+        },
+    )
+    async def remove_voucher(
+        self, shop: NamedDependency[Shop], request: Request[Any, Any, Any]
+    ) -> Response[CartView]:
+        owner, token = await _owner(shop, request, create=False)
+        return _answer(await shop.cart.remove_voucher(owner), token)
 
     @post(
         "/checkout",

@@ -107,12 +107,27 @@ class OrderController(Controller):
                 examples=[Example(value=2)],
             ),
         ] = None,
+        voucher_code: Annotated[
+            str | None,
+            QueryParameter(
+                max_length=64,
+                pattern=r"^[^\x00]*$",
+                required=False,
+                description="Only orders that used this voucher (its code, any case).",
+                examples=[Example(value="SAVE10")],
+            ),
+        ] = None,
         page: PageNumber = 1,
         page_size: PageSize = DEFAULT_PAGE_SIZE,
     ) -> PageOf[OrderView]:
         offset, limit = window(page, page_size)
         found = await shop.orders.list_orders(
-            actor_of(request.user), status=status, user_id=user, offset=offset, limit=limit
+            actor_of(request.user),
+            status=status,
+            user_id=user,
+            voucher_code=voucher_code,
+            offset=offset,
+            limit=limit,
         )
         return page_of(request, found.items, found.total, page, page_size)
 

@@ -44,13 +44,19 @@ class SqlCartStore:
 
     async def get(self, owner: str, now: datetime, limits: CartLimits) -> CartSnapshot | None:
         async with self._engine.connect() as conn:
-            updated = await conn.scalar(sa.select(carts.c.updated_at).where(carts.c.owner == owner))
-            if updated is None or is_expired(updated, now, limits):
+            cart = (
+                await conn.execute(
+                    sa.select(carts.c.updated_at, carts.c.voucher_code).where(carts.c.owner == owner)
+                )
+            ).first()
+            if cart is None or is_expired(cart.updated_at, now, limits):
                 return None
             rows = await conn.execute(
                 sa.select(_C.product_id, _C.variant_id, _C.quantity).where(_C.owner == owner)
             )
-            return CartSnapshot(lines=_lines(rows), updated_at=updated)
+            return CartSnapshot(
+                lines=_lines(rows), updated_at=cart.updated_at, voucher_code=cart.voucher_code
+            )
 
     async def add(self, owner: str, line: LineKey, quantity: int, now: datetime, limits: CartLimits) -> int:
         async with self._engine.begin() as conn:
@@ -99,6 +105,11 @@ class SqlCartStore:
                 await conn.execute(carts.update().where(carts.c.owner == owner).values(updated_at=now))
         return bool(gone.rowcount)
 
+    async def set_voucher(self, owner: str, code: str | None, now: datetime, limits: CartLimits) -> None:
+        async with self._engine.begin() as conn:
+            await self._touch(conn, owner, now, limits)
+            await conn.execute(carts.update().where(carts.c.owner == owner).values(voucher_code=code))
+
     async def clear(self, owner: str) -> None:
         async with self._engine.begin() as conn:
             await conn.execute(cart_lines.delete().where(cart_lines.c.owner == owner))
@@ -113,12 +124,16 @@ class SqlCartStore:
                 .returning(_C.product_id, _C.variant_id, _C.quantity)
             )
             lines = _lines(rows)
-            updated = await conn.scalar(
-                carts.delete().where(carts.c.owner == owner).returning(carts.c.updated_at)
-            )
-        if updated is None or is_expired(updated, now, limits) or not lines:
+            cart = (
+                await conn.execute(
+                    carts.delete()
+                    .where(carts.c.owner == owner)
+                    .returning(carts.c.updated_at, carts.c.voucher_code)
+                )
+            ).first()
+        if cart is None or is_expired(cart.updated_at, now, limits) or not lines:
             return None
-        return CartSnapshot(lines=lines, updated_at=updated)
+        return CartSnapshot(lines=lines, updated_at=cart.updated_at, voucher_code=cart.voucher_code)
 
     async def purge_expired(self, now: datetime, limits: CartLimits) -> int:
         cutoff = now - limits.ttl
@@ -133,6 +148,7 @@ class SqlCartStore:
         updated = await conn.scalar(sa.select(carts.c.updated_at).where(carts.c.owner == owner))
         if updated is not None and is_expired(updated, now, limits):
             await conn.execute(cart_lines.delete().where(cart_lines.c.owner == owner))
+            await conn.execute(carts.update().where(carts.c.owner == owner).values(voucher_code=None))
         insert = dialect_insert(self._engine, carts).values(owner=owner, updated_at=now)
         await conn.execute(
             insert.on_conflict_do_update(index_elements=[carts.c.owner], set_={"updated_at": now})

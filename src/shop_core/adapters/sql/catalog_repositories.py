@@ -189,7 +189,7 @@ class SqlProductRepository:
             found = await fast.take_stock(product_id, quantity, now, variant_id)
             if found is None:
                 return None
-            pid, name, sku, price, hundredths, stock, vid, left, options, values = found
+            pid, name, sku, price, hundredths, stock, vid, left, options, values, category = found
             percent = (Decimal(hundredths) / 100).quantize(Decimal("0.01"))
             options, values = _json(options), _json(values)
         else:
@@ -201,10 +201,10 @@ class SqlProductRepository:
                 return None
             vid, left, sku, own_price, values = variant
             result = (await connection.execute(_TAKE_PRODUCT, parameters)).one()
-            pid, name, base_price, percent, stock, options = result
+            pid, name, base_price, percent, stock, options, category = result
             price = base_price if own_price is None else own_price
         name_of_variant = name_in(options, values)
-        row = TakenProduct(pid, name, sku, price, percent, stock, vid, left, name_of_variant)
+        row = TakenProduct(pid, name, sku, price, percent, stock, vid, left, name_of_variant, category)
         self._keep_loaded(product_id, row.stock_quantity)
         return row
 
@@ -268,6 +268,7 @@ _TAKE_PRODUCT = (
         products.c.discount_percentage,
         products.c.stock_quantity,
         products.c.options,
+        products.c.category_id,
     )
 )
 

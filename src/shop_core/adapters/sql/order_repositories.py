@@ -49,6 +49,7 @@ _LINE_FIELDS = (
     "line_total",
     "discount_amount",
     "tax_amount",
+    "voucher_discount",
 )
 
 
@@ -257,6 +258,8 @@ def _conditions(where: OrderFilter) -> list[sa.ColumnElement[bool]]:
             orders.c.payment_status != OrderPaymentStatus.PAID.value,
             orders.c.created_at < where.unpaid_before,
         ]
+    if where.voucher_code is not None:
+        conditions.append(orders.c.voucher_code == where.voucher_code)
     if where.payment_methods is not None:
         conditions.append(orders.c.payment_method.in_(sorted(m.value for m in where.payment_methods)))
     return conditions
@@ -282,6 +285,9 @@ def _row_of(order: Order) -> dict[str, Any]:
         "paid_at": order.paid_at,
         "delivered_at": order.delivered_at,
         "version": order.version,
+        "voucher_id": order.voucher_id,
+        "voucher_code": order.voucher_code,
+        "voucher_discount": order.voucher_discount,
     }
 
 
@@ -307,6 +313,9 @@ def _order_of(row: sa.Row[Any], lines: list[OrderLine]) -> Order:
         delivered_at=row.delivered_at,
         version=row.version,
         lines=lines,
+        voucher_id=row.voucher_id,
+        voucher_code=row.voucher_code,
+        voucher_discount=row.voucher_discount,
     )
 
 

@@ -131,6 +131,9 @@ ORDER_COLUMNS = (
     "paid_at",
     "delivered_at",
     "version",
+    "voucher_id",
+    "voucher_code",
+    "voucher_discount",
 )
 """The columns of `orders` an order is inserted with, the keys of the repository's order row."""
 _ORDER_PARAMETERS = tuple((f"orders.{c}", c) for c in ORDER_COLUMNS)
@@ -146,6 +149,7 @@ _LINE_COLUMNS = (
     _column("order_lines", "line_total", "bigint"),
     _column("order_lines", "discount_amount", "bigint"),
     _column("order_lines", "tax_amount", "bigint"),
+    _column("order_lines", "voucher_discount", "bigint"),
 )
 _MOVEMENT_COLUMNS = (
     _column("stock_movements", "product_id", "int"),
@@ -224,7 +228,7 @@ UPDATE products SET stock_quantity = products.stock_quantity - {_take("quantity"
 FROM v WHERE products.id = {_take("product_id")}
 RETURNING products.id, products.name, v.sku, COALESCE(v.price, products.price),
     products.discount_percentage, products.stock_quantity, v.id, v.stock_quantity,
-    products.options, v.options
+    products.options, v.options, products.category_id
 """  # noqa: S608
 
 _JOB_COLUMNS = (
@@ -271,7 +275,8 @@ class PgFastPath:
         """Take `quantity` from an active variant of an active product (None: its default variant)
         if it has that many: (product id, name, the variant's sku, its price, the product's
         discount_percentage in hundredths, the product's stock_quantity after, the variant's id and
-        stock_quantity after, the product's options and the variant's, as JSON text), or None."""
+        stock_quantity after, the product's options and the variant's, as JSON text, the product's
+        category_id), or None."""
         connection = await self._in_transaction()
         values = {"product_id": product_id, "quantity": quantity, "now": now, "variant_id": variant_id}
         return await connection.fetchrow(_TAKE_STOCK, *_take.values(values))
