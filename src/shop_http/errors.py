@@ -32,6 +32,7 @@ from shop_core.domain.errors import (
     TooManyAttempts,
 )
 from shop_core.domain.orders import OutOfStock, Shortage
+from shop_core.domain.vouchers import VoucherInvalid
 
 log = logging.getLogger("shop.http")
 
@@ -131,6 +132,8 @@ def body_of(exc: DomainError) -> dict[str, Any]:
         extra = {"available": exc.available}
     elif isinstance(exc, OutOfStock):
         extra = {"shortages": [_shortage(short) for short in exc.shortages]}
+    elif isinstance(exc, VoucherInvalid):
+        extra = {"reason": exc.reason.value}
     return {"errors": errors, "extra": extra}
 
 

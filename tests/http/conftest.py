@@ -141,11 +141,14 @@ async def all_emails(client: Client, staff: Account) -> list[str]:
 
 
 def assert_error(response: httpx.Response, status: int, code: str | None = None) -> dict[str, Any]:
-    """API.md's error shape: `{detail, code, errors?}`, JSON, `errors` only on 400."""
+    """API.md's error shape: `{detail, code, errors?}` (and `reason` for `voucher_invalid`), JSON,
+    `errors` only on 400."""
     assert response.status_code == status, response.text
     assert response.headers["content-type"].startswith("application/json")
     body: dict[str, Any] = response.json()
-    assert set(body) <= {"detail", "code", "errors"}, body
+    # Part 2: a voucher that does not apply also says why (`reason`).
+    allowed = {"detail", "code", "errors"} | ({"reason"} if body.get("code") == "voucher_invalid" else set())
+    assert set(body) <= allowed, body
     assert isinstance(body["detail"], str)
     assert body["detail"]
     assert isinstance(body["code"], str)

@@ -65,6 +65,12 @@ class StockErrorBody(ErrorBody):
     available: int | None = None
 
 
+class VoucherErrorBody(ErrorBody):
+    """A 400 `voucher_invalid` says why the voucher does not apply."""
+
+    reason: str | None = None
+
+
 # --- answers ---------------------------------------------------------------------------------------
 
 ONE_CART = ok(
@@ -139,7 +145,8 @@ NO_VOUCHER = error(
     f"`{VoucherInvalid.code}`: the voucher does not apply to this cart now; `errors.code` says why "
     "(unknown, not started, expired, minimum not met, nothing in the cart it applies to, used up). "
     "The cart keeps the voucher it had.",
-    *(sample(VoucherInvalid(reason)) for reason in Reason),
+    *(sample(VoucherInvalid(reason), VoucherErrorBody) for reason in Reason),
+    data_container=VoucherErrorBody,
 )
 NOT_LOGGED_IN = error(
     AuthenticationFailed,
