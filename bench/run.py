@@ -8,7 +8,9 @@ categories, then serves and measures, one after the other, each on a free port w
 3. the reference app (`bench/reference_app.py`, uvicorn): list, detail;
 4. checkout: the shop (cache on) and then the reference, each `POST /api/orders/` with 3-line
    orders from authenticated customers (the shop: with its Idempotency-Key, order event and stock
-   movements; the reference: the bare transaction of `bench/reference_orders.py`).
+   movements; the reference: the bare transaction of `bench/reference_orders.py`); between them,
+   the shop again with a 10% voucher on every order (`checkout + voucher`, measured against the
+   shop's plain checkout: what counting a voucher's use costs).
 
 Every scenario is warmed up, then driven by wrk at 32 connections (2 threads) for a fixed time.
 Prints the table and the targets, writes `bench/results/<UTC timestamp>.json` and `latest.json`.
@@ -77,7 +79,7 @@ local tokens = {%(tokens)s}
 local products = {%(products)s}
 local threads = {}
 local address = '"shipping_address":{"full_name":"Bench Customer","line1":"1 Bench Street",' ..
-  '"city":"Dhaka","postal_code":"1207","country":"BD"},"payment_method":"cod"}'
+  '"city":"Dhaka","postal_code":"1207","country":"BD"},"payment_method":"cod"%(extra)s}'
 
 setup = function(thread)
   table.insert(threads, thread)
@@ -142,12 +144,15 @@ end
 CHECKOUT_PATH = "/api/orders/"
 CHECKOUT_STOCK = 100_000_000  # never runs out during a run
 CHECKOUT_PASSWORD = "bench-Customer-2026"  # noqa: S105 - throwaway accounts in a throwaway database
+BENCH_VOUCHER = "BENCH10"
+VOUCHER_SCENARIO = "checkout + voucher"
 TARGETS = (  # (app run, scenario, minimum ratio to the reference)
     ("cache on", "list", 1.0),
     ("cache on", "detail", 1.5),
     ("cache off", "list", 0.7),
     ("cache off", "detail", 0.6),
     ("cache on", "checkout", 0.5),
+    ("cache on", VOUCHER_SCENARIO, 0.9),  # against the shop's plain checkout, not the reference
 )
 MAX_TAIL = 4.0  # p99 / p50
 X = "\N{MULTIPLICATION SIGN}"
@@ -482,16 +487,35 @@ def customer_tokens(server: Server, count: int) -> list[str]:
         return list(pool.map(one, range(1, count + 1)))
 
 
-def checkout_script(path: Path, tokens: list[str], product_ids: list[int]) -> Path:
+def checkout_script(
+    path: Path, tokens: list[str], product_ids: list[int], voucher: str | None = None
+) -> Path:
+    """The checkout's wrk script; with `voucher`, every order sends that `voucher_code`."""
     path.write_text(
         CHECKOUT_SCRIPT
         % {
             "tokens": ",".join(f'"{t}"' for t in tokens),
             "products": ",".join(map(str, product_ids)),
             "path": CHECKOUT_PATH,
+            "extra": "" if voucher is None else f',"voucher_code":"{voucher}"',
         }
     )
     return path
+
+
+async def _add_voucher(url: str) -> None:
+    """10% off everything, with limits so high a run never reaches them: the checkout still counts
+    every use against both (the conditional update of the voucher and the customer's uses)."""
+    conn = await asyncpg.connect(url)
+    try:
+        await conn.execute(
+            "INSERT INTO vouchers (code, kind, percentage, usage_limit, per_customer_limit, used_count,"
+            " is_active, created_at, updated_at) VALUES ($1, 'percentage', 1000, 1000000000, 1000000000,"
+            " 0, true, now(), now()) ON CONFLICT (code) DO NOTHING",
+            BENCH_VOUCHER,
+        )
+    finally:
+        await conn.close()
 
 
 COUNTED = ("orders", "order_lines", "order_events", "stock_movements", "idempotency_keys")
@@ -506,7 +530,14 @@ async def _counts(url: str) -> dict[str, int]:
 
 
 def measure_checkout(
-    server: Server, run: str, args: argparse.Namespace, script: Path, db_url: str, *, sample: dict[str, Any]
+    server: Server,
+    run: str,
+    args: argparse.Namespace,
+    script: Path,
+    db_url: str,
+    *,
+    sample: dict[str, Any],
+    scenario: str = "checkout",
 ) -> Result:
     """One order placed by hand (must be 201), a warm-up, then the measured run; the rows written."""
     headers = {"Authorization": sample["authorization"], "Idempotency-Key": f"probe-{secrets.token_hex(8)}"}
@@ -533,7 +564,7 @@ def measure_checkout(
         )
     result = Result(
         run=run,
-        scenario="checkout",
+        scenario=scenario,
         path=CHECKOUT_PATH,
         method="POST",
         requests=int(n["requests"]),
@@ -550,7 +581,7 @@ def measure_checkout(
         },
     )
     console.print(
-        f"  {run:>9}  checkout {result.requests_per_s:>9,.0f} orders/s"
+        f"  {run:>9}  {scenario} {result.requests_per_s:>9,.0f} orders/s"
         f"  p50 {result.p50_ms:6.2f} ms  p99 {result.p99_ms:6.2f} ms  rows: "
         + ", ".join(f"{k} +{v:,}" for k, v in written.items())
         + (f"  [red]{errors} errors[/]" if errors else "")
@@ -626,8 +657,9 @@ def targets(results: list[Result]) -> list[dict[str, Any]]:
         value = row.ratio
         checks.append(
             {
-                "target": f"{'' if scenario == 'checkout' else 'product '}{scenario}, {run}: "
-                f"≥ {minimum:.1f}{X} the reference",
+                "target": f"{'' if 'checkout' in scenario else 'product '}{scenario}, {run}: "
+                f"≥ {minimum:.1f}{X} the "
+                + ("plain checkout" if scenario == VOUCHER_SCENARIO else "reference"),
                 "value": value,
                 "ok": value is not None and value >= minimum,
                 "shown": "n/a" if value is None else f"{value:.2f}{X}",
@@ -792,6 +824,10 @@ class Bench:
     @staticmethod
     def ratios(results: list[Result]) -> None:
         base = {r.scenario: r.requests_per_s for r in results if r.run == "reference"}
+        # The voucher's checkout is measured against the shop's own plain checkout.
+        plain = next((r for r in results if r.scenario == "checkout" and r.run != "reference"), None)
+        if plain is not None:
+            base[VOUCHER_SCENARIO] = plain.requests_per_s
         for r in results:
             if r.scenario in base and r.run != "reference":
                 r.ratio = round(r.requests_per_s / base[r.scenario], 2)
@@ -828,6 +864,16 @@ class Bench:
             script = checkout_script(workdir / "checkout.lua", tokens, products)
             sample["authorization"] = f"Bearer {tokens[0]}"
             results.append(measure_checkout(server, "cache on", args, script, self.db_url, sample=sample))
+            # The same orders with a voucher applied: what counting its use costs.
+            asyncio.run(_add_voucher(self.db_url))
+            with_voucher = checkout_script(workdir / "voucher.lua", tokens, products, BENCH_VOUCHER)
+            voucher_sample = sample | {"body": sample["body"] | {"voucher_code": BENCH_VOUCHER}}
+            results.append(
+                measure_checkout(
+                    server, "cache on", args, with_voucher, self.db_url,
+                    sample=voucher_sample, scenario=VOUCHER_SCENARIO,
+                )
+            )  # fmt: skip
         port = free_port()
         reference_env = env | {"BENCH_DATABASE_URL": self.db_url}
         with serving("reference checkout", self.reference_command(port), reference_env, workdir, port) as ref:
