@@ -248,6 +248,46 @@ _ADD_JOB = (
     f" VALUES ({', '.join(_job(c) for c in _JOB_COLUMNS)}) ON CONFLICT (key) DO NOTHING RETURNING id"
 )
 
+_VOUCHER_COLUMNS = (
+    "id",
+    "code",
+    "kind",
+    "percentage",
+    "amount",
+    "min_subtotal",
+    "starts_at",
+    "ends_at",
+    "usage_limit",
+    "per_customer_limit",
+    "used_count",
+    "is_active",
+)
+"""The `vouchers` columns `use_voucher` returns (then `counted`, `product_ids`, `category_ids`)."""
+_use = _Parameters(["code", "user_id"])  # $1, $2
+# The voucher's use, counted for everyone (only while it has uses left) and for the customer (only
+# under its per-customer limit), and the voucher as it is after, with its restrictions: one round
+# trip. `counted` 0: the customer's uses are gone (the caller rolls the transaction back). The
+# per-customer limit is read from the voucher's row as it was when the statement began.
+_USE_VOUCHER = f"""
+WITH v AS (
+    UPDATE vouchers SET used_count = used_count + 1
+    WHERE code = {_use("code")} AND is_active AND (usage_limit IS NULL OR used_count < usage_limit)
+    RETURNING {", ".join(_VOUCHER_COLUMNS)}
+), u AS (
+    INSERT INTO voucher_uses (voucher_id, user_id, count)
+    SELECT v.id, {_use("user_id")}, 1 FROM v
+    ON CONFLICT (voucher_id, user_id) DO UPDATE SET count = voucher_uses.count + 1
+    WHERE voucher_uses.count < COALESCE(
+        (SELECT per_customer_limit FROM vouchers WHERE vouchers.id = voucher_uses.voucher_id), 2147483647
+    )
+    RETURNING 1
+)
+SELECT {", ".join(f"v.{c}" for c in _VOUCHER_COLUMNS)}, (SELECT count(*) FROM u) AS counted,
+    ARRAY(SELECT product_id FROM voucher_products WHERE voucher_id = v.id) AS product_ids,
+    ARRAY(SELECT category_id FROM voucher_categories WHERE voucher_id = v.id) AS category_ids
+FROM v
+"""  # noqa: S608
+
 _PEEK_USER = f"SELECT {', '.join(c.name for c in users.c)} FROM users WHERE id = $1"  # noqa: S608
 
 
@@ -280,6 +320,14 @@ class PgFastPath:
         connection = await self._in_transaction()
         values = {"product_id": product_id, "quantity": quantity, "now": now, "variant_id": variant_id}
         return await connection.fetchrow(_TAKE_STOCK, *_take.values(values))
+
+    async def use_voucher(self, code: str, user_id: int) -> Any | None:
+        """Count a use of the active voucher with `code` by `user_id` (see `_USE_VOUCHER`): the
+        voucher's row after it (`percentage` in hundredths), `counted` (0: the customer's own uses
+        are gone), and its `product_ids` and `category_ids`; None when it is unknown, inactive or
+        used up."""
+        connection = await self._in_transaction()
+        return await connection.fetchrow(_USE_VOUCHER, *_use.values({"code": code, "user_id": user_id}))
 
     async def claim_key(self, user_id: int, key: str, fingerprint: str, now: datetime) -> bool:
         """Whether this insert claimed the idempotency key (it waits for a concurrent claim)."""

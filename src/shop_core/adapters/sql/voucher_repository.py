@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
+from types import SimpleNamespace
 from typing import Any
 
 import sqlalchemy as sa
@@ -13,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shop_core.adapters.sql.orm import voucher_categories, voucher_products, voucher_uses, vouchers
+from shop_core.adapters.sql.pg_fast_path import pg_fast_path
 from shop_core.adapters.sql.upsert import session_insert
 from shop_core.domain.errors import Conflict
 from shop_core.domain.ids import MAX_ID
@@ -157,6 +159,16 @@ class SqlVoucherRepository:
         return gone is not None
 
     async def use(self, code: str, user_id: int) -> Voucher | None:
+        fast = await pg_fast_path(self._session)
+        if fast is not None:  # PostgreSQL: both counts and the voucher in one statement
+            found = await fast.use_voucher(code, user_id)
+            if found is None or not found["counted"]:
+                return None
+            columns = dict(found.items())
+            if columns["percentage"] is not None:
+                columns["percentage"] = (Decimal(columns["percentage"]) / 100).quantize(Decimal("0.01"))
+            stored = SimpleNamespace(**columns)
+            return _voucher_of(stored, frozenset(found["product_ids"]), frozenset(found["category_ids"]))
         counted = await self._session.execute(
             vouchers.update()
             .where(
