@@ -38,6 +38,7 @@ def list_orders(
     status: str | None = typer.Option(None, "--status", help="Only orders in this status, e.g. pending."),
     email: str | None = typer.Option(None, "--email", help="Only this customer's orders."),
     since: datetime | None = SINCE,
+    voucher: str | None = typer.Option(None, "--voucher", help="Only orders that used this voucher code."),
     page: int = PAGE,
     page_size: int = PAGE_SIZE,
     as_json: bool = JSON,
@@ -49,7 +50,13 @@ def list_orders(
     async def load(shop: Shop) -> Page[StaffOrderView]:
         user_id = (await shop.accounts.find_user(email, OPERATOR)).id if email is not None else None
         return await shop.orders.list_orders_with_emails(
-            OPERATOR, status=status, user_id=user_id, since=start, offset=offset, limit=limit
+            OPERATOR,
+            status=status,
+            user_id=user_id,
+            since=start,
+            voucher_code=voucher,
+            offset=offset,
+            limit=limit,
         )
 
     found = run(load)
@@ -109,6 +116,8 @@ def show(number: str = NUMBER, as_json: bool = JSON) -> None:
     currency = order.currency
     _say(f"subtotal: {order.subtotal} {currency}")
     _say(f"discount: {order.discount_amount} {currency}")
+    if order.voucher_code is not None:
+        _say(f"voucher: {escape(order.voucher_code)} ({order.voucher_discount} {currency} of the discount)")
     _say(f"tax: {order.tax_amount} {currency}")
     _say(f"shipping: {order.shipping_cost} {currency}")
     _say(f"[bold]total: {order.total_price} {currency}[/]")

@@ -19,6 +19,7 @@ from sqlalchemy.engine import Engine
 
 from shop_core.bootstrap import bootstrap
 from shop_core.domain.actors import Actor
+from shop_core.domain.vouchers import Voucher, VoucherKind
 from shop_core.services.commands import RegisterUser
 from shop_core.services.order_commands import PlaceOrder
 from tests.cli.conftest import Cli, error_line, ok, table_rows
@@ -78,8 +79,10 @@ def place(
     at: datetime | None = None,
     method: str = "cod",
     billing: dict[str, str] | None = None,
+    voucher: str | None = None,
 ) -> str:
-    """Place an order of `lines` (sku: quantity) for the customer, at `at` (now by default); its number."""
+    """Place an order of `lines` (sku: quantity) for the customer, at `at` (now by default), with a
+    10% voucher of that code if one is named; its number."""
     ids = product_ids(cli)
     body: dict[str, Any] = {
         "items": [{"product_id": ids[sku], "quantity": quantity} for sku, quantity in lines.items()],
@@ -88,12 +91,22 @@ def place(
     }
     if billing is not None:
         body["billing_address"] = billing
+    if voucher is not None:
+        body["voucher_code"] = voucher
     cmd = msgspec.convert(body, PlaceOrder)
     clock = FakeClock(at) if at is not None else FakeClock()
 
     async def go() -> str:
         settings = make_settings(cli.database_url, **PRICING)
         async with bootstrap(settings, hasher=fast_hasher(), clock=clock) as shop:
+            if voucher is not None:
+                async with shop.ports.uow() as uow:
+                    if await uow.vouchers.by_code(voucher.upper()) is None:
+                        code = voucher.upper()
+                        await uow.vouchers.add(
+                            Voucher(code, VoucherKind.PERCENTAGE, Decimal(10)), clock.now()
+                        )
+                        await uow.commit()
             actor = Actor(f"user:{user_id}", user_id, is_staff=False)
             return (await shop.orders.place_order(user_id, actor, cmd)).order.order_number
 
@@ -160,6 +173,20 @@ def test_list_filters_by_status_email_and_date(cli: Cli) -> None:
     both = ok(cli("orders", "list", "--email", "ann@example.com", "--since", since, "--status", "pending"))
     assert numbers(both) == []
     assert both.strip() == "page 1 of 1: 0 of 0 orders"
+
+
+def test_list_filters_by_voucher_and_show_names_it(cli: Cli) -> None:
+    ann = register(cli, "ann@example.com")
+    plain = place(cli, ann, {"LAMP-1": 1})
+    with_voucher = place(cli, ann, {"LAMP-1": 2}, voucher="xmas-10")
+
+    assert numbers(ok(cli("orders", "list", "--voucher", "XMAS-10"))) == [with_voucher]
+    assert numbers(ok(cli("orders", "list", "--voucher", "xmas-10"))) == [with_voucher]
+    assert numbers(ok(cli("orders", "list", "--voucher", "OTHER"))) == []
+    assert set(numbers(ok(cli("orders", "list")))) == {plain, with_voucher}
+    shown = ok(cli("orders", "show", with_voucher))
+    assert "voucher: XMAS-10 (2.00 USD of the discount)" in shown
+    assert "voucher:" not in ok(cli("orders", "show", plain))
 
 
 def test_list_pages_show_part_of_the_total(cli: Cli) -> None:
