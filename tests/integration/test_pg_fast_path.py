@@ -54,7 +54,6 @@ def placeholders(statement: str) -> set[int]:
         (pg_fast_path._CLAIM_KEY, pg_fast_path._claim),
         (pg_fast_path._TAKE_STOCK, pg_fast_path._take),
         (pg_fast_path._ADD_JOB, pg_fast_path._job),
-        (pg_fast_path._USE_VOUCHER, pg_fast_path._use),
     ],
 )
 def test_every_placeholder_is_numbered_from_a_name_and_each_name_is_used(

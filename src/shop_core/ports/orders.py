@@ -25,6 +25,11 @@ class OrderFilter:
     """Only orders that used the voucher with this (normalized) code."""
 
 
+class VoucherUseRefused(Exception):
+    """The order's voucher had no use left (for everyone, or for its customer), or was deactivated,
+    when the order was stored."""
+
+
 class OrderRepository(Protocol):
     async def add_placed(
         self,
@@ -39,6 +44,12 @@ class OrderRepository(Protocol):
 
         False when the key is already another order's (a request with it committed first): the
         caller must then roll back and answer with that order.
+
+        An order that used a voucher (`order.voucher_id`) counts that use here too, for everyone
+        and for its customer (`VoucherRepository.count_use`), as late in the transaction as it can
+        be: the voucher's row is every checkout's with that voucher, so it is held for as short a
+        time as possible. Raises VoucherUseRefused when the use cannot be counted (the caller rolls
+        back).
         """
         ...
 

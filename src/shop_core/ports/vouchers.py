@@ -1,6 +1,7 @@
 """Where vouchers live, and the one way a use of a voucher is counted: a conditional update in the
 order's transaction, so that however many checkouts race for the last use, only `usage_limit` of
-them (and, per customer, `per_customer_limit`) get it."""
+them (and, per customer, `per_customer_limit`) get it. The order placement counts it
+(`OrderRepository.add_placed`), as the transaction's last write to the voucher's row."""
 
 from __future__ import annotations
 
@@ -51,11 +52,11 @@ class VoucherRepository(Protocol):
 
     async def delete(self, voucher_id: int) -> bool: ...
 
-    async def use(self, code: str, user_id: int) -> Voucher | None:
-        """Count one use of the active voucher with this code by this customer, if it has uses
-        left, for everyone and for this customer: the voucher as it is after the use; None when it
-        is unknown, inactive or used up (nothing counted). Conditional updates in the caller's
-        transaction: concurrent uses queue on the voucher's row."""
+    async def count_use(self, voucher_id: int, user_id: int) -> bool:
+        """Count one use of the active voucher by this customer, if it has uses left for everyone
+        (`usage_limit`) and for this customer (`per_customer_limit`); False, counting nothing, when
+        it has not (or is inactive). Conditional updates in the caller's transaction: concurrent
+        uses queue on the voucher's row, so call it last (the order placement does)."""
         ...
 
     async def give_back(self, voucher_id: int, user_id: int) -> None:

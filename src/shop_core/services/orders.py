@@ -54,7 +54,7 @@ from shop_core.domain.variants import Variant, line_variant, name_in
 from shop_core.domain.vouchers import VoucherLine
 from shop_core.ports.cart import CartLimitReached
 from shop_core.ports.clock import Clock
-from shop_core.ports.orders import OrderFilter, PlacementKey
+from shop_core.ports.orders import OrderFilter, PlacementKey, VoucherUseRefused
 from shop_core.ports.persistence import UnitOfWork, UnitOfWorkFactory
 from shop_core.services import jobs
 from shop_core.services.cart import CartContext, resolve_owner
@@ -68,7 +68,7 @@ from shop_core.services.order_commands import (
 from shop_core.services.order_views import OrderView, order_view
 from shop_core.services.stock import record_low_stock
 from shop_core.services.views import Page
-from shop_core.services.voucher_deals import code_of, use_at_checkout
+from shop_core.services.voucher_deals import code_of, for_checkout, refused_use
 
 if TYPE_CHECKING:
     from shop_core.services.payments import Payments
@@ -255,7 +255,7 @@ async def _place(
             deal = None
             if code is not None:
                 sold = [VoucherLine(p.id, p.category_id, p.final_price * q) for p, q in taken]
-                deal = await use_at_checkout(uow, code, sold, user_id=user_id, now=now)
+                deal = await for_checkout(uow, code, sold, now=now)
             lines, totals = ctx.pricing.price(taken, deal)
             order = Order.place(
                 user_id=user_id,
@@ -303,6 +303,11 @@ async def _place(
         if isinstance(exc, _KeyTaken):
             raise IdempotencyKeyReused() from None
         raise
+    except VoucherUseRefused:
+        if got_items and undo is not None:
+            await undo()
+        assert order.voucher_id is not None
+        raise await refused_use(ctx.uow, order.voucher_id) from None
     except BaseException:
         if got_items and undo is not None:
             await undo()

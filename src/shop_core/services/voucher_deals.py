@@ -1,5 +1,5 @@
 """A voucher applied to a cart or an order: the lookups the domain's `deal` needs, in one place for
-the cart (which checks it on every read) and the checkout (which counts its use)."""
+the cart (which checks it on every read) and the checkout (whose order placement counts its use)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from shop_core.domain.catalog import descendants
-from shop_core.domain.errors import InvalidInput
+from shop_core.domain.errors import DomainError, InvalidInput
 from shop_core.domain.vouchers import (
     Deal,
     Reason,
@@ -18,7 +18,7 @@ from shop_core.domain.vouchers import (
     deal,
     normalize_code,
 )
-from shop_core.ports.persistence import UnitOfWork
+from shop_core.ports.persistence import UnitOfWork, UnitOfWorkFactory
 
 
 def code_of(raw: str) -> str:
@@ -61,17 +61,22 @@ async def check_for_cart(
     return deal(voucher, lines, categories=categories, now=now)
 
 
-async def use_at_checkout(
-    uow: UnitOfWork, code: str, lines: Sequence[VoucherLine], *, user_id: int, now: datetime
-) -> Deal:
-    """Count this customer's use of the voucher in the order's transaction and apply it to the
-    order's lines: VoucherExhausted when its uses (everyone's, or this customer's) are gone,
-    VoucherInvalid when it does not apply. Either way the caller's transaction is rolled back,
-    and the use with it."""
-    voucher = await uow.vouchers.use(code, user_id)
-    if voucher is None:
-        known = await uow.vouchers.by_code(code)
-        if known is None or not known.is_active:
-            raise VoucherInvalid(Reason.UNKNOWN)
+async def for_checkout(uow: UnitOfWork, code: str, lines: Sequence[VoucherLine], *, now: datetime) -> Deal:
+    """The voucher applied to an order's lines: VoucherInvalid when it does not apply,
+    VoucherExhausted when its uses are gone. Read without a lock: its use is counted, under its
+    limits, when the order is stored (`OrderRepository.add_placed`), which refuses it
+    (VoucherUseRefused, see `refused_use`) if the last use went meanwhile."""
+    voucher = await uow.vouchers.by_code(code)
+    if voucher is not None and voucher.is_active and voucher.uses_left == 0:
         raise VoucherExhausted()
-    return deal(voucher, lines, categories=await categories_of(uow, voucher), now=now, counted=True)
+    return deal(voucher, lines, categories=await categories_of(uow, voucher) if voucher else set(), now=now)
+
+
+async def refused_use(uow_factory: UnitOfWorkFactory, voucher_id: int) -> DomainError:
+    """Why storing an order could not count its voucher's use: it was deactivated (or deleted)
+    meanwhile, or its uses (everyone's, or the customer's) are gone."""
+    async with uow_factory() as uow:
+        voucher = await uow.vouchers.get(voucher_id)
+    if voucher is None or not voucher.is_active:
+        return VoucherInvalid(Reason.UNKNOWN)
+    return VoucherExhausted()

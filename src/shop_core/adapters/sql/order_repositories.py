@@ -24,6 +24,7 @@ from shop_core.adapters.sql.orm import (
 )
 from shop_core.adapters.sql.pg_fast_path import pg_fast_path
 from shop_core.adapters.sql.upsert import session_insert
+from shop_core.adapters.sql.voucher_repository import SqlVoucherRepository
 from shop_core.domain.addresses import Address
 from shop_core.domain.invoices import Invoice
 from shop_core.domain.orders import (
@@ -36,7 +37,7 @@ from shop_core.domain.orders import (
     new_order_number,
 )
 from shop_core.domain.stock import OrderStockMovement
-from shop_core.ports.orders import OrderFilter, PlacementKey, StoredKey
+from shop_core.ports.orders import OrderFilter, PlacementKey, StoredKey, VoucherUseRefused
 
 _LINE_FIELDS = (
     "product_id",
@@ -134,11 +135,15 @@ class SqlOrderRepository:
             await self.add_events(order.id, events)
             if key is not None:
                 await connection.execute(_COMPLETE_KEY, {"uid": key.user_id, "k": key.key, "oid": order.id})
+            if order.voucher_id is not None:  # last: the voucher's row is held until the commit
+                vouchers = SqlVoucherRepository(self._session)
+                if not await vouchers.count_use(order.voucher_id, order.user_id):
+                    raise VoucherUseRefused
             return True
         # PostgreSQL: the order, its lines, movements, events and key in one statement.
         fresh = key is not None and not key.claimed
         for _ in range(10):  # a clash of random order numbers is rare; draw again
-            order_id, key_taken = await fast.place_order(
+            order_id, key_taken, voucher_counted = await fast.place_order(
                 _row_of(order),
                 order.lines,
                 movements,
@@ -149,7 +154,11 @@ class SqlOrderRepository:
             )
             if order_id is not None:
                 order.id = order_id
-                return not (fresh and key_taken)
+                if fresh and key_taken:
+                    return False
+                if not voucher_counted:
+                    raise VoucherUseRefused
+                return True
             order.number = new_order_number(order.created_at)
         raise RuntimeError("could not draw a free order number")
 

@@ -110,7 +110,8 @@ def _clipped(column: str) -> Callable[[Any], str]:
     return lambda event: get(event)[:length]
 
 
-# --- the order placement: the order, its lines, stock movements, events and key in one statement --
+# --- the order placement: the order, its lines, stock movements, events, key and voucher use in one
+# statement ---------------------------------------------------------------------------------------
 
 ORDER_COLUMNS = (
     "number",
@@ -195,8 +196,22 @@ WITH o AS (
         {_place("orders.created_at")}, o.id
     FROM o WHERE {_place("fresh_key", "text")} IS NOT NULL
     ON CONFLICT (user_id, key) DO NOTHING RETURNING 1
+), vc AS (
+    UPDATE vouchers SET used_count = used_count + 1 FROM o
+    WHERE vouchers.id = {_place("orders.voucher_id")} AND vouchers.is_active
+        AND (vouchers.usage_limit IS NULL OR vouchers.used_count < vouchers.usage_limit)
+    RETURNING vouchers.id, o.user_id
+), vu AS (
+    INSERT INTO voucher_uses (voucher_id, user_id, count)
+    SELECT vc.id, vc.user_id, 1 FROM vc
+    ON CONFLICT (voucher_id, user_id) DO UPDATE SET count = voucher_uses.count + 1
+    WHERE voucher_uses.count < COALESCE(
+        (SELECT per_customer_limit FROM vouchers WHERE vouchers.id = voucher_uses.voucher_id), 2147483647
+    )
+    RETURNING 1
 )
-SELECT (SELECT id FROM o), {_place("fresh_key", "text")} IS NOT NULL AND NOT EXISTS (SELECT 1 FROM c)
+SELECT (SELECT id FROM o), {_place("fresh_key", "text")} IS NOT NULL AND NOT EXISTS (SELECT 1 FROM c),
+    {_place("orders.voucher_id")} IS NULL OR EXISTS (SELECT 1 FROM vu)
 """  # noqa: S608
 
 
@@ -262,30 +277,14 @@ _VOUCHER_COLUMNS = (
     "used_count",
     "is_active",
 )
-"""The `vouchers` columns `use_voucher` returns (then `counted`, `product_ids`, `category_ids`)."""
-_use = _Parameters(["code", "user_id"])  # $1, $2
-# The voucher's use, counted for everyone (only while it has uses left) and for the customer (only
-# under its per-customer limit), and the voucher as it is after, with its restrictions: one round
-# trip. `counted` 0: the customer's uses are gone (the caller rolls the transaction back). The
-# per-customer limit is read from the voucher's row as it was when the statement began.
-_USE_VOUCHER = f"""
-WITH v AS (
-    UPDATE vouchers SET used_count = used_count + 1
-    WHERE code = {_use("code")} AND is_active AND (usage_limit IS NULL OR used_count < usage_limit)
-    RETURNING {", ".join(_VOUCHER_COLUMNS)}
-), u AS (
-    INSERT INTO voucher_uses (voucher_id, user_id, count)
-    SELECT v.id, {_use("user_id")}, 1 FROM v
-    ON CONFLICT (voucher_id, user_id) DO UPDATE SET count = voucher_uses.count + 1
-    WHERE voucher_uses.count < COALESCE(
-        (SELECT per_customer_limit FROM vouchers WHERE vouchers.id = voucher_uses.voucher_id), 2147483647
-    )
-    RETURNING 1
-)
-SELECT {", ".join(f"v.{c}" for c in _VOUCHER_COLUMNS)}, (SELECT count(*) FROM u) AS counted,
+"""The `vouchers` columns `voucher_by_code` returns (then `product_ids` and `category_ids`)."""
+# The voucher and its restrictions, by code: one round trip (the checkout reads it unlocked; the
+# order placement counts its use, last).
+_VOUCHER_BY_CODE = f"""
+SELECT {", ".join(f"v.{c}" for c in _VOUCHER_COLUMNS)},
     ARRAY(SELECT product_id FROM voucher_products WHERE voucher_id = v.id) AS product_ids,
     ARRAY(SELECT category_id FROM voucher_categories WHERE voucher_id = v.id) AS category_ids
-FROM v
+FROM vouchers v WHERE v.code = $1
 """  # noqa: S608
 
 _PEEK_USER = f"SELECT {', '.join(c.name for c in users.c)} FROM users WHERE id = $1"  # noqa: S608
@@ -321,13 +320,10 @@ class PgFastPath:
         values = {"product_id": product_id, "quantity": quantity, "now": now, "variant_id": variant_id}
         return await connection.fetchrow(_TAKE_STOCK, *_take.values(values))
 
-    async def use_voucher(self, code: str, user_id: int) -> Any | None:
-        """Count a use of the active voucher with `code` by `user_id` (see `_USE_VOUCHER`): the
-        voucher's row after it (`percentage` in hundredths), `counted` (0: the customer's own uses
-        are gone), and its `product_ids` and `category_ids`; None when it is unknown, inactive or
-        used up."""
-        connection = await self._in_transaction()
-        return await connection.fetchrow(_USE_VOUCHER, *_use.values({"code": code, "user_id": user_id}))
+    async def voucher_by_code(self, code: str) -> Any | None:
+        """The voucher's row (`percentage` in hundredths) with its `product_ids` and
+        `category_ids`, or None."""
+        return await self._adapted.driver_connection.fetchrow(_VOUCHER_BY_CODE, code)
 
     async def claim_key(self, user_id: int, key: str, fingerprint: str, now: datetime) -> bool:
         """Whether this insert claimed the idempotency key (it waits for a concurrent claim)."""
@@ -362,11 +358,13 @@ class PgFastPath:
         claimed_key: str | None,
         fresh_key: str | None,
         fingerprint: str | None,
-    ) -> tuple[int | None, bool]:
-        """Insert the order (its row: `ORDER_COLUMNS`), its lines, movements and events, and tie
-        its idempotency key to it: the `claimed_key` already claimed, or the `fresh_key` claimed
-        here. Returns the order's id (None: its number is taken, nothing was written) and whether
-        the fresh key was already someone's (then the order is written all the same)."""
+    ) -> tuple[int | None, bool, bool]:
+        """Insert the order (its row: `ORDER_COLUMNS`), its lines, movements and events, tie its
+        idempotency key to it (the `claimed_key` already claimed, or the `fresh_key` claimed here),
+        and count the use of its voucher, if it has one (for everyone and for its customer, each
+        only within its limit). Returns the order's id (None: its number is taken, nothing was
+        written), whether the fresh key was already someone's (then the order is written all the
+        same), and whether its voucher's use was counted (True without a voucher)."""
         connection = await self._in_transaction()
         values: dict[str, Any] = {parameter: order[column] for parameter, column in _ORDER_PARAMETERS}
         for parameter, column in _JSON_PARAMETERS:
@@ -375,8 +373,8 @@ class PgFastPath:
         values |= _array_values(_MOVEMENT_COLUMNS, movements)
         values |= _array_values(_EVENT_COLUMNS, events)
         values |= {"claimed_key": claimed_key, "fresh_key": fresh_key, "fingerprint": fingerprint}
-        order_id, key_taken = await connection.fetchrow(_PLACE_ORDER, *_place.values(values))
-        return order_id, bool(key_taken)
+        order_id, key_taken, voucher_counted = await connection.fetchrow(_PLACE_ORDER, *_place.values(values))
+        return order_id, bool(key_taken), bool(voucher_counted)
 
 
 async def pg_fast_path(session: AsyncSession) -> PgFastPath | None:

@@ -109,6 +109,17 @@ class SqlVoucherRepository:
         return await self._one(_V.id == voucher_id)
 
     async def by_code(self, code: str) -> Voucher | None:
+        fast = await pg_fast_path(self._session)
+        if fast is not None:  # PostgreSQL: the voucher and its restrictions in one round trip
+            found = await fast.voucher_by_code(code)
+            if found is None:
+                return None
+            columns = dict(found.items())
+            if columns["percentage"] is not None:
+                columns["percentage"] = (Decimal(columns["percentage"]) / 100).quantize(Decimal("0.01"))
+            return _voucher_of(
+                SimpleNamespace(**columns), frozenset(found["product_ids"]), frozenset(found["category_ids"])
+            )
         return await self._one(_V.code == code)
 
     async def codes_taken(self, codes: Sequence[str]) -> set[str]:
@@ -158,42 +169,30 @@ class SqlVoucherRepository:
         gone = await self._session.scalar(vouchers.delete().where(_V.id == voucher_id).returning(_V.id))
         return gone is not None
 
-    async def use(self, code: str, user_id: int) -> Voucher | None:
-        fast = await pg_fast_path(self._session)
-        if fast is not None:  # PostgreSQL: both counts and the voucher in one statement
-            found = await fast.use_voucher(code, user_id)
-            if found is None or not found["counted"]:
-                return None
-            columns = dict(found.items())
-            if columns["percentage"] is not None:
-                columns["percentage"] = (Decimal(columns["percentage"]) / 100).quantize(Decimal("0.01"))
-            stored = SimpleNamespace(**columns)
-            return _voucher_of(stored, frozenset(found["product_ids"]), frozenset(found["category_ids"]))
+    async def count_use(self, voucher_id: int, user_id: int) -> bool:
         counted = await self._session.execute(
             vouchers.update()
             .where(
-                _V.code == code,
+                _V.id == voucher_id,
                 _V.is_active.is_(True),
                 sa.or_(_V.usage_limit.is_(None), _V.used_count < _V.usage_limit),
             )
             .values(used_count=_V.used_count + 1)
-            .returning(*vouchers.c)
+            .returning(_V.per_customer_limit)
         )
         row = counted.first()
         if row is None:
-            return None
+            return False
         limit = row.per_customer_limit
         insert = session_insert(self._session, voucher_uses).values(
-            voucher_id=row.id, user_id=user_id, count=1
+            voucher_id=voucher_id, user_id=user_id, count=1
         )
         upsert = insert.on_conflict_do_update(
             index_elements=[_U.voucher_id, _U.user_id],
             set_={"count": _U.count + 1},
             where=sa.true() if limit is None else _U.count < limit,
         ).returning(_U.count)
-        if (await self._session.execute(upsert)).first() is None:
-            return None  # this customer's uses are gone; the caller's transaction rolls the count back
-        return (await self._with_restrictions([row]))[0]
+        return (await self._session.execute(upsert)).first() is not None
 
     async def give_back(self, voucher_id: int, user_id: int) -> None:
         await self._session.execute(
