@@ -285,29 +285,32 @@ def generate(
         category=category,
     )
     cmd = guarded(lambda: msgspec.convert(fields | {"count": count, "prefix": prefix}, GenerateVouchers))
-    target = None if csv_file in (None, STDIO) else Path(csv_file)
-    if target is not None and target.is_dir():
-        fail(f"{csv_file} is a directory; give a file name.")
-    handle = None if target is None else open_temporary(target)  # fails before any voucher is made
-    try:
+
+    def make() -> list[VoucherView]:
         with progress_bar("Generating", count) as bar:
-            made = run(lambda shop: shop.vouchers.generate_vouchers(cmd, OPERATOR, bar), settings)
-        if csv_file is None:
-            _write(lambda out: out.writelines(f"{v.code}\n" for v in made))
-            errors.print(f"Generated {len(made)} vouchers.", highlight=False)
-            return
-        if handle is None:
-            _write(lambda out: _write_csv(out, made))
-            return
+            return run(lambda shop: shop.vouchers.generate_vouchers(cmd, OPERATOR, bar), settings)
+
+    if csv_file is None:
+        made = make()
+        _write(lambda out: out.writelines(f"{v.code}\n" for v in made))
+        errors.print(f"Generated {len(made)} vouchers.", highlight=False)
+        return
+    if csv_file == STDIO:
+        made = make()
+        _write(lambda out: _write_csv(out, made))
+        return
+    target = Path(csv_file)
+    if target.is_dir():
+        fail(f"{csv_file} is a directory; give a file name.")
+    handle = open_temporary(target)  # before any voucher is made: a file that cannot be written fails first
+    try:
         with handle:
+            made = make()
             _write_csv(handle, made)
-        assert target is not None
         publish(Path(handle.name), target)
     finally:
-        if handle is not None:
-            handle.close()
-            Path(handle.name).unlink(missing_ok=True)
-    _say(f"Generated {len(made)} vouchers into {escape(str(csv_file))}.")
+        Path(handle.name).unlink(missing_ok=True)
+    _say(f"Generated {len(made)} vouchers into {escape(csv_file)}.")
 
 
 def _write_csv(out: IO[str], made: list[VoucherView]) -> None:

@@ -40,6 +40,7 @@ _AN_ID = re.compile(r"^[0-9]{1,10}$")
 
 
 def changes_of(cmd: msgspec.Struct, *leave_out: str) -> dict[str, Any]:
+    """The fields a command sets (a PATCH's sent ones), but those left out."""
     fields = msgspec.structs.asdict(cmd)
     return {k: v for k, v in fields.items() if v is not msgspec.UNSET and k not in leave_out}
 
