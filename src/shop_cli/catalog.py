@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import csv
-import os
 import sys
-import tempfile
 from collections.abc import Sequence
 from enum import StrEnum
 from pathlib import Path
@@ -15,6 +13,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
+from shop_cli.files import open_temporary, publish
 from shop_cli.progress import progress_bar
 from shop_cli.runner import OPERATOR, YES, confirm, console, fail, load_settings, run
 from shop_core.bootstrap import Shop
@@ -123,11 +122,11 @@ def export(
     target = Path(file)
     if target.is_dir():
         fail(f"{file} is a directory; give a file name.")
-    handle = _open_temporary(target)
+    handle = open_temporary(target)
     try:
         with handle:
             count = run(lambda shop: _export(shop, handle), settings)
-        _publish(Path(handle.name), target)
+        publish(Path(handle.name), target)
     finally:
         Path(handle.name).unlink(missing_ok=True)
     console.print(f"Exported {count} products to {escape(file)}.", highlight=False, soft_wrap=True)
@@ -243,31 +242,3 @@ async def _export(shop: Shop, out: IO[str]) -> int:
             bar(products)
     out.flush()
     return written
-
-
-def _open_temporary(target: Path) -> IO[str]:
-    """A new file beside the target: the target is only replaced once the export is complete."""
-    try:
-        return tempfile.NamedTemporaryFile(  # closed by the caller
-            "w",
-            dir=target.parent,
-            prefix=f".{target.name}.",
-            suffix=".part",
-            delete=False,
-            encoding="utf-8",
-            newline="",
-        )
-    except FileNotFoundError:
-        fail(f"Cannot write {target}: the directory {target.parent} does not exist.")
-    except OSError as exc:
-        fail(f"Cannot write {target}: {exc.strerror or exc}.")
-
-
-def _publish(written: Path, target: Path) -> None:
-    umask = os.umask(0)
-    os.umask(umask)
-    try:
-        written.chmod(0o666 & ~umask)  # what a plain open() would have made (temporary files are 0600)
-        written.replace(target)
-    except OSError as exc:
-        fail(f"Cannot write {target}: {exc.strerror or exc}.")

@@ -43,6 +43,7 @@ from shop_core.services.password_reset import ResetConfig
 from shop_core.services.payments import PaymentContext, Payments
 from shop_core.services.sessions import Sessions
 from shop_core.services.stock import Stock
+from shop_core.services.vouchers import Vouchers
 from shop_core.settings import Settings
 
 if TYPE_CHECKING:
@@ -130,6 +131,7 @@ class Shop:
             clock=ports.clock,
             low_stock_threshold=settings.low_stock_threshold,
         )
+        self.vouchers = Vouchers(uow=ports.uow, clock=ports.clock, currency=settings.currency)
         self.cart = Carts(
             store=ports.carts,
             uow=ports.uow,

@@ -25,6 +25,7 @@ from shop_http.controllers.payments import PaymentController
 from shop_http.controllers.products import ProductController
 from shop_http.controllers.users import UserController
 from shop_http.controllers.variants import VariantController
+from shop_http.controllers.vouchers import VoucherController
 from shop_http.errors import EXCEPTION_HANDLERS
 from shop_http.headers import security_headers
 from shop_http.limits import rate_limit_stores, rate_limits
@@ -75,6 +76,7 @@ def create_app(settings: Settings | None = None, shop_factory: ShopFactory = boo
             CartController,
             OrderController,
             PaymentController,
+            VoucherController,
             HealthController,
             docs,
             docs_assets,

@@ -344,6 +344,10 @@ def openapi_config() -> OpenAPIConfig:
                 description="Stripe, SSLCommerz and cash on delivery: starting a payment, the gateways' "
                 "webhooks, verification, refunds.",
             ),
+            Tag(
+                name="Vouchers (staff)",
+                description="Discount codes: percentage, fixed amount or free shipping, with limits.",
+            ),
             Tag(name="Health", description="Liveness and readiness."),
         ],
         use_handler_docstrings=True,

@@ -288,12 +288,14 @@ async def test_take_hands_over_the_voucher_and_clear_drops_it(store: CartStore, 
     assert await store.get(OWNER, t0, LIMITS) is None
     await store.add(OWNER, (7, 0), 1, t0, LIMITS)
     cart = await store.get(OWNER, t0, LIMITS)
-    assert cart is not None and cart.voucher_code is None
+    assert cart is not None
+    assert cart.voucher_code is None
     await store.set_voucher(OWNER, "SAVE10", t0, LIMITS)
     await store.clear(OWNER)
     await store.add(OWNER, (7, 0), 1, t0, LIMITS)
     cart = await store.get(OWNER, t0, LIMITS)
-    assert cart is not None and cart.voucher_code is None
+    assert cart is not None
+    assert cart.voucher_code is None
 
 
 async def test_an_expired_cart_loses_its_voucher(store: CartStore, t0: datetime) -> None:

@@ -31,7 +31,10 @@ class VoucherRepository(Protocol):
         """Store many new vouchers at once (bulk generation); Conflict when a code is taken."""
         ...
 
-    async def get(self, voucher_id: int) -> Voucher | None: ...
+    async def get(self, voucher_id: int, *, for_update: bool = False) -> Voucher | None:
+        """The voucher with this id; `for_update` locks its row until the transaction ends (a
+        checkout's `use` then waits for a staff change of its limits, and sees it)."""
+        ...
 
     async def by_code(self, code: str) -> Voucher | None:
         """The voucher with this (normalized) code."""
@@ -51,6 +54,11 @@ class VoucherRepository(Protocol):
         ...
 
     async def delete(self, voucher_id: int) -> bool: ...
+
+    async def is_ordered(self, voucher_id: int) -> bool:
+        """Whether any order used the voucher (orders keep its code; such a voucher is deactivated,
+        never erased)."""
+        ...
 
     async def count_use(self, voucher_id: int, user_id: int) -> bool:
         """Count one use of the active voucher by this customer, if it has uses left for everyone

@@ -14,6 +14,7 @@ import pytest
 from shop_core.bootstrap import Shop
 from shop_core.domain.actors import Actor
 from shop_core.domain.errors import PermissionDenied
+from shop_core.domain.vouchers import VoucherKind
 from shop_core.services.catalog_commands import (
     ChangeStock,
     CreateCategory,
@@ -26,6 +27,7 @@ from shop_core.services.commands import CreateAdmin
 from shop_core.services.order_commands import ChangeOrderStatus
 from shop_core.services.payment_views import RefundPayment
 from shop_core.services.shopify_import import read_shopify_file
+from shop_core.services.voucher_commands import CreateVoucher, GenerateVouchers, UpdateVoucher
 from tests.fakes import fake_shop
 
 CUSTOMER = Actor.user(7, "eve@example.com", is_staff=False)
@@ -82,6 +84,18 @@ STAFF_ONLY: dict[str, UseCase] = {
     "jobs.get_job": lambda s, a: s.jobs.get_job(1, a),
     "jobs.retry_job": lambda s, a: s.jobs.retry_job(1, a),
     "operations.seed_demo": lambda s, a: s.operations.seed_demo(a),
+    "vouchers.create_voucher": lambda s, a: s.vouchers.create_voucher(
+        CreateVoucher(code="XMAS-10", kind=VoucherKind.FREE_SHIPPING), a
+    ),
+    "vouchers.list_vouchers": lambda s, a: s.vouchers.list_vouchers(a),
+    "vouchers.get_voucher": lambda s, a: s.vouchers.get_voucher(1, a),
+    "vouchers.find_voucher": lambda s, a: s.vouchers.find_voucher("XMAS-10", a),
+    "vouchers.update_voucher": lambda s, a: s.vouchers.update_voucher(1, UpdateVoucher(usage_limit=5), a),
+    "vouchers.deactivate_voucher": lambda s, a: s.vouchers.deactivate_voucher("XMAS-10", a),
+    "vouchers.delete_voucher": lambda s, a: s.vouchers.delete_voucher(1, a),
+    "vouchers.generate_vouchers": lambda s, a: s.vouchers.generate_vouchers(
+        GenerateVouchers(count=3, prefix="XMAS-", kind=VoucherKind.FREE_SHIPPING), a
+    ),
 }
 
 # Use cases that take an actor but serve customers too (they see and act on their own things only).
@@ -130,7 +144,18 @@ def test_every_use_case_that_takes_an_actor_is_classified() -> None:
     """A new use case taking an `actor` must be listed above: staff-only (and tested here) or not."""
     shop, _, _ = fake_shop()
     takes_actor = set()
-    areas = ("accounts", "sessions", "catalog", "stock", "cart", "orders", "invoices", "payments", "jobs")
+    areas = (
+        "accounts",
+        "sessions",
+        "catalog",
+        "stock",
+        "cart",
+        "orders",
+        "invoices",
+        "payments",
+        "jobs",
+        "vouchers",
+    )
     for area in (*areas, "operations"):
         service = getattr(shop, area)
         for method, function in inspect.getmembers(service, inspect.ismethod):

@@ -13,11 +13,11 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shop_core.adapters.sql.orm import voucher_categories, voucher_products, voucher_uses, vouchers
+from shop_core.adapters.sql.orm import orders, voucher_categories, voucher_products, voucher_uses, vouchers
 from shop_core.adapters.sql.pg_fast_path import pg_fast_path
 from shop_core.adapters.sql.upsert import session_insert
-from shop_core.domain.errors import Conflict
 from shop_core.domain.ids import MAX_ID
+from shop_core.domain.voucher_codes import VoucherCodeTaken
 from shop_core.domain.vouchers import Voucher, VoucherKind
 from shop_core.ports.vouchers import VoucherFilter
 
@@ -25,8 +25,8 @@ _V = vouchers.c
 _U = voucher_uses.c
 
 
-def _taken() -> Conflict:
-    return Conflict("A voucher with this code already exists (codes are case-insensitive).")
+def _taken() -> VoucherCodeTaken:
+    return VoucherCodeTaken()
 
 
 def _row_of(voucher: Voucher) -> dict[str, Any]:
@@ -103,10 +103,10 @@ class SqlVoucherRepository:
             voucher.id = int(voucher_id)
             await self._link(voucher)
 
-    async def get(self, voucher_id: int) -> Voucher | None:
+    async def get(self, voucher_id: int, *, for_update: bool = False) -> Voucher | None:
         if not 0 < voucher_id <= MAX_ID:
             return None
-        return await self._one(_V.id == voucher_id)
+        return await self._one(_V.id == voucher_id, for_update=for_update)
 
     async def by_code(self, code: str) -> Voucher | None:
         fast = await pg_fast_path(self._session)
@@ -169,6 +169,12 @@ class SqlVoucherRepository:
         gone = await self._session.scalar(vouchers.delete().where(_V.id == voucher_id).returning(_V.id))
         return gone is not None
 
+    async def is_ordered(self, voucher_id: int) -> bool:
+        found = await self._session.scalar(
+            sa.select(orders.c.id).where(orders.c.voucher_id == voucher_id).limit(1)
+        )
+        return found is not None
+
     async def count_use(self, voucher_id: int, user_id: int) -> bool:
         counted = await self._session.execute(
             vouchers.update()
@@ -212,8 +218,9 @@ class SqlVoucherRepository:
         )
         return int(found or 0)
 
-    async def _one(self, condition: sa.ColumnElement[bool]) -> Voucher | None:
-        rows = (await self._session.execute(sa.select(vouchers).where(condition))).all()
+    async def _one(self, condition: sa.ColumnElement[bool], *, for_update: bool = False) -> Voucher | None:
+        query = sa.select(vouchers).where(condition)
+        rows = (await self._session.execute(query.with_for_update() if for_update else query)).all()
         found = await self._with_restrictions(rows)
         return found[0] if found else None
 
