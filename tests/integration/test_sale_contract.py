@@ -131,7 +131,7 @@ async def test_a_sale_is_stored_as_given_and_read_back(harness: Harness, shelf: 
 
 
 async def test_sales_are_paged_newest_first(harness: Harness, shelf: Shelf) -> None:
-    older, newer, newest = await stored(
+    await stored(
         harness,
         sale("Older", "10", -3, 1, products=[shelf.pot]),
         sale("Newer", "20", -2, 1, categories=[shelf.garden]),
