@@ -10,7 +10,20 @@ from importlib import metadata
 import typer
 from rich.table import Table
 
-from shop_cli import carts, catalog, categories, db, jobs, openapi, orders, payments, products, stock, users
+from shop_cli import (
+    carts,
+    catalog,
+    categories,
+    db,
+    jobs,
+    openapi,
+    orders,
+    payments,
+    products,
+    sales,
+    stock,
+    users,
+)
 from shop_cli.runner import OPERATOR, console, fail, guarded, load_settings
 from shop_cli.runner import run as run_use_case
 from shop_core.bootstrap import Shop, migrate, queue_url
@@ -30,6 +43,7 @@ app.add_typer(catalog.app, name="catalog")
 app.add_typer(categories.app, name="categories")
 app.add_typer(products.app, name="products")
 app.add_typer(stock.app, name="stock")
+app.add_typer(sales.app, name="sales")
 app.add_typer(carts.app, name="carts")
 app.add_typer(orders.app, name="orders")
 app.add_typer(payments.app, name="payments")
