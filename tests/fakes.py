@@ -22,7 +22,7 @@ from shop_core.domain.cart import (
     within_line_maximum,
 )
 from shop_core.domain.catalog import Category, Product, descendants
-from shop_core.domain.errors import Conflict
+from shop_core.domain.errors import Conflict, InvalidInput
 from shop_core.domain.jobs import Job
 from shop_core.domain.sales import RunningSale, Sale, ancestry, best_of, next_boundary
 from shop_core.domain.stock import StockMovement
@@ -560,9 +560,16 @@ class FakeSaleRepository:
         self._ids = ids
 
     async def add(self, sale: Sale) -> Sale:
+        await self._check_links(sale)
         sale.id = next(self._ids)
         self._rows[sale.id] = sale
         return sale
+
+    async def _check_links(self, sale: Sale) -> None:
+        """The foreign keys of the link tables."""
+        if any(await self.unknown(sale.product_ids, sale.category_ids)):
+            gone = "A product or category the sale names was deleted meanwhile; look again."
+            raise InvalidInput(gone, {"product_ids": [gone], "category_ids": [gone]})
 
     async def get(self, sale_id: int) -> Sale | None:
         return self._rows.get(sale_id)
@@ -573,6 +580,7 @@ class FakeSaleRepository:
 
     async def save(self, sale: Sale) -> None:
         assert sale.id is not None
+        await self._check_links(sale)
         self._rows[sale.id] = sale
 
     async def delete(self, sale: Sale) -> None:

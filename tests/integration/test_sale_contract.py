@@ -16,6 +16,7 @@ from shop_core.adapters.sql.database import open_database
 from shop_core.adapters.sql.unit_of_work import SqlUnitOfWork
 from shop_core.adapters.system_clock import SystemClock
 from shop_core.domain.catalog import Category, Product
+from shop_core.domain.errors import InvalidInput
 from shop_core.domain.sales import RunningSale, Sale
 from shop_core.ports.catalog import CatalogReader, ProductFilter
 from shop_core.ports.persistence import UnitOfWorkFactory
@@ -200,6 +201,20 @@ async def test_unknown_products_and_categories_are_named(harness: Harness, shelf
     assert none == ([], [])
     assert some == ([998, 999, MAX_ID, 10**12], [404])
     assert empty == ([], [])
+
+
+async def test_a_sale_naming_what_does_not_exist_is_refused_by_the_store_too(
+    harness: Harness, shelf: Shelf
+) -> None:
+    """The use cases look first (`unknown`); a product deleted since then is refused by the store
+    itself (the link tables' foreign keys), as bad input, not a server error."""
+    for targets in ({"products": [shelf.pot, 999]}, {"categories": [404]}):
+        async with harness.uow() as uow:
+            with pytest.raises(InvalidInput, match="deleted meanwhile"):
+                await uow.sales.add(sale("Gone", "10", 0, 1, **targets))
+
+    async with harness.uow() as uow:
+        assert await uow.sales.page(offset=0, limit=10) == ([], 0)
 
 
 # --- running sales -----------------------------------------------------------------------------------

@@ -18,9 +18,11 @@ from typing import Any
 
 import sqlalchemy as sa
 from advanced_alchemy.types import DateTimeUTC
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shop_core.adapters.sql.orm import categories, products, sale_categories, sale_products, sales
+from shop_core.domain.errors import InvalidInput
 from shop_core.domain.ids import MAX_ID
 from shop_core.domain.sales import RunningSale, Sale, best_of
 
@@ -232,12 +234,16 @@ class SqlSaleRepository:
         return found
 
     async def _link(self, sale: Sale) -> None:
-        if sale.product_ids:
-            rows = [{"sale_id": sale.id, "product_id": i} for i in sorted(sale.product_ids)]
-            await self._session.execute(sa.insert(sale_products), rows)
-        if sale.category_ids:
-            rows = [{"sale_id": sale.id, "category_id": i} for i in sorted(sale.category_ids)]
-            await self._session.execute(sa.insert(sale_categories), rows)
+        try:
+            if sale.product_ids:
+                rows = [{"sale_id": sale.id, "product_id": i} for i in sorted(sale.product_ids)]
+                await self._session.execute(sa.insert(sale_products), rows)
+            if sale.category_ids:
+                rows = [{"sale_id": sale.id, "category_id": i} for i in sorted(sale.category_ids)]
+                await self._session.execute(sa.insert(sale_categories), rows)
+        except IntegrityError as exc:  # deleted since `unknown` found it: the transaction is lost
+            gone = "A product or category the sale names was deleted meanwhile; look again."
+            raise InvalidInput(gone, {"product_ids": [gone], "category_ids": [gone]}) from exc
 
     async def _unlink(self, sale_id: int) -> None:
         await self._session.execute(sa.delete(sale_products).where(sale_products.c.sale_id == sale_id))
