@@ -605,6 +605,10 @@ class FakeSaleRepository:
     ) -> dict[int, Decimal]:
         return {key: sale.percentage for key, sale in (await self.running(product_category, now)).items()}
 
+    async def running_percentages_of(self, product_ids: Collection[int], now: datetime) -> dict[int, Decimal]:
+        stored = {i: p.category_id for i in product_ids if (p := self._products.get(i)) is not None}
+        return await self.running_percentages(stored, now)
+
     async def next_boundary(self, now: datetime) -> datetime | None:
         return next_boundary(self._rows.values(), now)
 

@@ -264,6 +264,29 @@ async def test_running_percentages_are_what_a_cart_line_is_priced_with(
     assert none == beyond == {}
 
 
+async def test_percentages_by_product_id_alone_follow_the_stored_categories(
+    harness: Harness, shelf: Shelf
+) -> None:
+    await stored(
+        harness,
+        sale("Home", "10", -1, 1, categories=[shelf.home]),
+        sale("Pot", "15", -1, 1, products=[shelf.pot]),
+        sale("Lid", "30", -1, 1, products=[shelf.lid]),
+        sale("Garden, later", "50", 1, 2, categories=[shelf.garden]),
+    )
+    everything = [shelf.pot, shelf.hose, shelf.lid]
+
+    async with harness.uow() as uow:
+        by_id = await uow.sales.running_percentages_of([*everything, 999, 10**12], NOW)
+        given = await uow.sales.running_percentages(shelf.categories_of(), NOW)
+        later = await uow.sales.running_percentages_of(everything, NOW + 1.5 * HOUR)
+        none = await uow.sales.running_percentages_of([], NOW)
+
+    assert by_id == given == {shelf.pot: Decimal(15), shelf.lid: Decimal(30)}
+    assert later == {shelf.hose: Decimal(50)}
+    assert none == {}
+
+
 async def test_equal_sales_are_told_apart_the_same_way_everywhere(harness: Harness, shelf: Shelf) -> None:
     short, long, _ = await stored(
         harness,

@@ -48,6 +48,11 @@ class SaleRepository(Protocol):
         """`running`, the percentages alone: what a cart line and an order line are priced with."""
         ...
 
+    async def running_percentages_of(self, product_ids: Collection[int], now: datetime) -> dict[int, Decimal]:
+        """`running_percentages` for products by id alone, their categories as stored (for a caller
+        that has not loaded them, as checkout has not): still one query."""
+        ...
+
     async def next_boundary(self, now: datetime) -> datetime | None:
         """The earliest instant after `now` at which a sale starts or ends; None when none will."""
         ...

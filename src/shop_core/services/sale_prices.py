@@ -8,14 +8,14 @@ category or any category above it), never both stacked, rounded half-up.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from datetime import datetime
 from decimal import Decimal
 
 from shop_core.domain.sales import best_discount, sale_price
 from shop_core.ports.persistence import UnitOfWork
 
-__all__ = ["best_discount", "sale_percentages", "sale_price"]
+__all__ = ["best_discount", "sale_percentages", "sale_percentages_of", "sale_price"]
 
 
 async def sale_percentages(
@@ -29,3 +29,11 @@ async def sale_percentages(
     A line is then priced `sale_price(listed, product.discount_percentage, [found[id]] if id in
     found else [])`, or its product given `best_discount(own, ...)` as its discount."""
     return await uow.sales.running_percentages(product_category, now)
+
+
+async def sale_percentages_of(
+    uow: UnitOfWork, product_ids: Collection[int], now: datetime
+) -> dict[int, Decimal]:
+    """`sale_percentages` for products by id alone (checkout's taken stock does not carry their
+    categories): their categories as stored, read in the same one query."""
+    return await uow.sales.running_percentages_of(product_ids, now)

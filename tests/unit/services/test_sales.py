@@ -16,7 +16,7 @@ from shop_core.domain.actors import Actor
 from shop_core.domain.errors import Conflict, InvalidInput, NotFound
 from shop_core.services.catalog_commands import CreateCategory, CreateProduct, ProductQuery, UpdateProduct
 from shop_core.services.catalog_variants import AddVariant
-from shop_core.services.sale_prices import sale_percentages
+from shop_core.services.sale_prices import sale_percentages, sale_percentages_of
 from shop_core.services.sales import CreateSale, SaleView, UpdateSale
 from tests.fakes import FakeCatalogReader, FakeClock, FakeDatabase, fake_shop
 
@@ -389,3 +389,5 @@ async def test_sale_percentages_are_what_carts_and_checkout_price_with(shelf: Sh
 
     assert now == {shelf.ids["POT"]: Decimal("20.00")}
     assert later == {shelf.ids["LID"]: Decimal("30.00")}
+    async with shelf.shop.ports.uow() as uow:
+        assert await sale_percentages_of(uow, list(wanted), shelf.clock.now()) == now

@@ -3,7 +3,8 @@ statements prices ask of them, which the catalog reader sends too:
 
 - `running_sales_statement`: which running sales cover which of some products (by product id, or by
   category: a category's sales cover the products of its descendants, so each category of the
-  products is followed up to the root), one query, sorted out per product by `best_running`;
+  products, given or as stored, is followed up to the root), one query, sorted out per product by
+  `best_running`;
 - `sales_outlook`: one row saying whether any sale runs now and when the next one starts or ends,
   which the catalog's page statements join, so a page needs no query of its own for it.
 """
@@ -40,10 +41,14 @@ def _running(now: Any) -> sa.ColumnElement[bool]:
     return sa.and_(_S.starts_at <= now, _S.ends_at > now)
 
 
-def running_sales_statement(product_ids: list[int], category_ids: list[int], now: datetime) -> sa.Select[Any]:
+def running_sales_statement(
+    product_ids: list[int], category_ids: list[int], now: datetime, *, stored_categories: bool = False
+) -> sa.Select[Any]:
     """Rows `(by_product, target, id, name, percentage, ends_at)`: each sale running at `now` with
-    a product it names (`by_product` 1, `target` the product) or a category of `category_ids` it
-    covers (`by_product` 0, `target` that category), itself or through a category above it."""
+    a product it names (`by_product` 1, `target` the product) or a category it covers, itself or
+    through a category above it: one of `category_ids` (`by_product` 0, `target` that category), or
+    with `stored_categories` the category each product has in the products table (`by_product` 1,
+    `target` the product)."""
     sale_columns = (_S.id, _S.name, _S.percentage, _S.ends_at)
     direct = (
         sa.select(sa.literal_column("1").label("by_product"), sale_products.c.product_id.label("target"))
@@ -51,14 +56,18 @@ def running_sales_statement(product_ids: list[int], category_ids: list[int], now
         .select_from(sales.join(sale_products, sale_products.c.sale_id == _S.id))
         .where(_running(now), sale_products.c.product_id.in_(product_ids))
     )
-    if not category_ids:
+    if stored_categories:
+        start = sa.select(products.c.id.label("start"), products.c.category_id.label("category_id")).where(
+            products.c.id.in_(product_ids), products.c.category_id.is_not(None)
+        )
+    elif category_ids:
+        start = sa.select(categories.c.id.label("start"), categories.c.id.label("category_id")).where(
+            categories.c.id.in_(category_ids)
+        )
+    else:
         return direct
-    # Each category with every one above it: (the category asked about, one of its line).
-    line = (
-        sa.select(categories.c.id.label("start"), categories.c.id.label("category_id"))
-        .where(categories.c.id.in_(category_ids))
-        .cte("line", recursive=True)
-    )
+    # (what was asked about, a category of its line): its category, and every one above it.
+    line = start.cte("line", recursive=True)
     up = categories.alias("up")
     line = line.union(
         sa.select(line.c.start, up.c.parent_id)
@@ -66,7 +75,7 @@ def running_sales_statement(product_ids: list[int], category_ids: list[int], now
         .where(up.c.parent_id.is_not(None))
     )
     through = (
-        sa.select(sa.literal_column("0"), line.c.start)
+        sa.select(sa.literal_column("1" if stored_categories else "0"), line.c.start)
         .add_columns(*sale_columns)
         .select_from(
             line.join(sale_categories, sale_categories.c.category_id == line.c.category_id).join(
@@ -105,6 +114,18 @@ async def find_running(
         return {}
     statement = running_sales_statement(product_ids, _ids(product_category.values()), now)
     return best_running((await execute(statement)).all(), product_category)
+
+
+async def find_running_of(
+    execute: Any, product_ids: Collection[int], now: datetime
+) -> dict[int, RunningSale]:
+    """`find_running` for products whose categories the caller does not have: the products
+    table's, in the same query."""
+    wanted = _ids(product_ids)
+    if not wanted:
+        return {}
+    statement = running_sales_statement(wanted, [], now, stored_categories=True)
+    return best_running((await execute(statement)).all(), dict.fromkeys(wanted))
 
 
 def next_change(now: Any) -> sa.ColumnElement[Any]:
@@ -206,6 +227,10 @@ class SqlSaleRepository:
         self, product_category: Mapping[int, int | None], now: datetime
     ) -> dict[int, Decimal]:
         found = await self.running(product_category, now)
+        return {product_id: sale.percentage for product_id, sale in found.items()}
+
+    async def running_percentages_of(self, product_ids: Collection[int], now: datetime) -> dict[int, Decimal]:
+        found = await find_running_of(self._session.execute, product_ids, now)
         return {product_id: sale.percentage for product_id, sale in found.items()}
 
     async def next_boundary(self, now: datetime) -> datetime | None:
