@@ -236,3 +236,39 @@ async def test_a_sale_written_through_one_instance_is_priced_at_once_by_the_othe
         assert await cached(b, shop.ids) == PLAIN
         customer = await new_account(b)
         assert await seen_by(b, shop.ids, customer.headers) == PLAIN
+
+
+# --- what it costs ------------------------------------------------------------------------------------
+
+
+async def test_a_page_asks_for_sales_once_and_only_while_one_runs(database_url: str) -> None:
+    """With the cache off every read is computed: a page of 30 products costs the same statements
+    with no sale, or one still to come, and exactly one more while one runs, whatever the page size."""
+    clock = FakeClock()
+    async with on_the_clock(make_settings(database_url, cache_enabled=False), clock) as client:
+        shop = await Shop(client, await new_staff(client)).stock()
+        for n in range(30):
+            sent = {"name": f"Pan {n}", "sku": f"PAN-{n}", "price": "3.00", "category": shop.ids["pots"]}
+            assert (
+                await client.post("/api/products/", json=sent, headers=shop.staff.headers)
+            ).status_code == 201
+
+        async def statements(path: str) -> int:
+            await client.get(path)  # warm up
+            with sql_statements(client) as seen:
+                assert (await client.get(path)).status_code == 200
+            return len(seen)
+
+        pages = (
+            "/api/products/?page_size=5",
+            "/api/products/?page_size=40",
+            f"/api/products/{shop.ids['pot']}/",
+        )
+        plain = [await statements(path) for path in pages]
+        await shop.sale(clock, "50", starts=1, ends=2, category_ids=[shop.ids["kitchen"]])
+        assert [await statements(path) for path in pages] == plain
+        clock.advance(HOUR)
+        assert [await statements(path) for path in pages] == [n + 1 for n in plain]
+        assert (await client.get("/api/products/?page_size=40")).json()["results"][0][
+            "final_price"
+        ] == "10.00"
