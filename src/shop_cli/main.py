@@ -20,6 +20,7 @@ from shop_cli import (
     orders,
     payments,
     products,
+    sales,
     stock,
     users,
     vouchers,
@@ -43,6 +44,7 @@ app.add_typer(catalog.app, name="catalog")
 app.add_typer(categories.app, name="categories")
 app.add_typer(products.app, name="products")
 app.add_typer(stock.app, name="stock")
+app.add_typer(sales.app, name="sales")
 app.add_typer(carts.app, name="carts")
 app.add_typer(orders.app, name="orders")
 app.add_typer(payments.app, name="payments")

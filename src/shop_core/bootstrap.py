@@ -41,6 +41,7 @@ from shop_core.services.operations import Operations
 from shop_core.services.orders import OrderContext, Orders
 from shop_core.services.password_reset import ResetConfig
 from shop_core.services.payments import PaymentContext, Payments
+from shop_core.services.sales import Sales
 from shop_core.services.sessions import Sessions
 from shop_core.services.stock import Stock
 from shop_core.services.vouchers import Vouchers
@@ -97,6 +98,7 @@ class Shop:
             enabled=settings.cache_enabled,
             metrics=ports.metrics,
             version=ports.catalog_version,
+            clock=ports.clock,
         )
         known = KnownUsers()
         self.accounts = Accounts(
@@ -132,6 +134,7 @@ class Shop:
             low_stock_threshold=settings.low_stock_threshold,
         )
         self.vouchers = Vouchers(uow=ports.uow, clock=ports.clock, currency=settings.currency)
+        self.sales = Sales(uow=ports.uow, cache=self.catalog_cache, clock=ports.clock)
         self.cart = Carts(
             store=ports.carts,
             uow=ports.uow,

@@ -337,6 +337,11 @@ def openapi_config() -> OpenAPIConfig:
             Tag(name="Auth", description="Accounts, sessions and tokens."),
             Tag(name="Users (staff)", description="Staff views of accounts."),
             Tag(name="Catalog", description="Categories and products. Reads are public and cached."),
+            Tag(
+                name="Sales (staff)",
+                description="Timed percentage sales on products and categories, shown in the catalog's "
+                "`final_price` while they run.",
+            ),
             Tag(name="Cart", description="The customer's (or a guest's) cart, priced from the catalog."),
             Tag(name="Orders", description="Placing orders, their life, and invoices."),
             Tag(

@@ -239,8 +239,9 @@ PART_1_PRODUCT_FIELDS = {
     "created_at",
     "updated_at",
 }
-# Part 2 ("Variants") adds what a product's variants differ by, and the variants themselves.
-PRODUCT_FIELDS = PART_1_PRODUCT_FIELDS | {"options", "variants"}
+# Part 2 adds what a product's variants differ by, the variants themselves ("Variants"), and the
+# running sale that sets its final price, if any ("Vouchers and sales").
+PRODUCT_FIELDS = PART_1_PRODUCT_FIELDS | {"options", "variants", "sale"}
 STAFF_PRODUCT_FIELDS = PRODUCT_FIELDS | {"cost_price"}
 CATEGORY_FIELDS = {"id", "name", "slug", "parent", "description"}
 PAGE_FIELDS = {"count", "next", "previous", "results"}

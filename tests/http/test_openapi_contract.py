@@ -19,6 +19,7 @@ import json
 import os
 import shutil
 from collections.abc import Iterator
+from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -41,6 +42,7 @@ from shop_core.domain.actors import Actor
 from shop_core.services.catalog_commands import CreateCategory, CreateProduct
 from shop_core.services.commands import CreateAdmin, RegisterUser
 from shop_core.services.order_commands import AddressInput, OrderItemInput, PlaceOrder
+from shop_core.services.sales import CreateSale
 from shop_core.settings import Settings
 from tests.conftest import build_app, fast_hasher, make_settings
 
@@ -82,7 +84,8 @@ schema = schemathesis.openapi.from_dict(copy.deepcopy(SCHEMA), config=CONFIG)
 
 
 async def _seed(settings: Settings) -> None:
-    """A staff member, a customer, two categories, three products, a cash order and its payment."""
+    """A staff member, a customer, two categories, three products, a cash order and its payment, and
+    a sale running on the products."""
     async with bootstrap(settings, hasher=fast_hasher()) as shop:
         staff = await shop.accounts.create_admin(
             CreateAdmin(email=STAFF_EMAIL, password=PASSWORD), Actor.operator()
@@ -107,6 +110,9 @@ async def _seed(settings: Settings) -> None:
         await shop.payments.confirm_cash(
             placed.order.order_number, Actor(STAFF_EMAIL, staff.id, is_staff=True)
         )
+        ends = shop.ports.clock.now() + timedelta(days=30)
+        sale = CreateSale(name="Mugs month", percentage=Decimal(15), ends_at=ends, category_ids=[mugs.id])
+        await shop.sales.create_sale(sale, Actor.operator())
 
 
 @pytest.fixture(scope="module")

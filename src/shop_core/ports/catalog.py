@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Protocol
 
 from shop_core.domain.catalog import Category, Product, TakenProduct
+from shop_core.domain.sales import RunningSale
 from shop_core.domain.stock import StockMovement
 from shop_core.domain.variants import Variant
 
@@ -152,13 +154,28 @@ class ProductFilter:
 
 
 class CatalogReader(Protocol):
-    """The read side: rows straight from the database, one query per page (plus the count)."""
+    """The read side: rows straight from the database, one query per page (plus the count).
 
-    async def products(self, query: ProductFilter, *, offset: int, limit: int) -> tuple[list[Any], int]:
+    Each product row also says, as of `now` (the shop's clock), whether any sale is running
+    (`sales_running`) and the next instant a sale starts or ends (`sales_change_at`, None: none
+    will); without `now`, no sale runs and none will. Only when one runs does a page need
+    `running_sales`, the one more query that finds which of its products a sale covers."""
+
+    async def products(
+        self, query: ProductFilter, *, offset: int, limit: int, now: datetime | None = None
+    ) -> tuple[list[Any], int]:
         """Rows with the product's columns plus `category_name`, and the total count."""
         ...
 
-    async def product(self, product_id: int, *, include_inactive: bool) -> Any | None: ...
+    async def product(
+        self, product_id: int, *, include_inactive: bool, now: datetime | None = None
+    ) -> Any | None: ...
+
+    async def running_sales(
+        self, product_category: Mapping[int, int | None], now: datetime
+    ) -> dict[int, RunningSale]:
+        """`SaleRepository.running`, outside any unit of work: one query."""
+        ...
 
     async def categories(self, *, offset: int, limit: int) -> tuple[list[Category], int]: ...
 

@@ -16,6 +16,7 @@ from shop_core.ports.catalog import (
 from shop_core.ports.jobs import JobLedger
 from shop_core.ports.orders import IdempotencyRepository, InvoiceRepository, OrderRepository
 from shop_core.ports.payments import PaymentRepository
+from shop_core.ports.sales import SaleRepository
 from shop_core.ports.vouchers import VoucherRepository
 
 
@@ -114,6 +115,9 @@ class UnitOfWork(Protocol):
     def jobs(self) -> JobLedger:
         """Jobs recorded here are handed to the queue once (and only if) the transaction commits."""
         ...
+
+    @property
+    def sales(self) -> SaleRepository: ...
 
     async def __aenter__(self) -> Self: ...
 

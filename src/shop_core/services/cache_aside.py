@@ -28,6 +28,15 @@ answers, so entries written before the outage are not served after it. A cache t
 empty counts its version on from the clock, never from a number already used, so no local copy
 made before the restart can match a key after it.
 
+Sales start and end by the clock, with no write to bump a version: a catalog value computed while
+a sale is due to start or end (`get_or_compute_until`) holds only until that instant of the shop's
+clock (the `Clock` port, which tests move). It carries the instant with it, in front of its bytes
+in the shared cache (under keys of their own, so a process of an older release never reads it) and
+beside them in the local copy; a read at or past it is a miss, and the value is computed afresh.
+The shared cache's time to live is real time, not the shop's, so it cannot be the guard; it is
+only kept no longer than the time the value has left. A cached read still costs one read of the
+version counter: the instant is checked in the process.
+
 Each lookup is reported to the `Metrics` port as a hit (the local copy or the shared cache had the
 value) or a miss; reads that bypass the cache (it is off, or unreachable) are not lookups.
 """
@@ -37,13 +46,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import secrets
+import struct
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 from shop_core.domain.errors import ServiceUnavailable
 from shop_core.ports.cache import Cache, CatalogVersion
+from shop_core.ports.clock import Clock
 from shop_core.ports.metrics import NULL_METRICS, Metrics
 from shop_core.services.circuit_breaker import CircuitBreaker
 
@@ -53,6 +67,28 @@ VERSION_KEY = "catalog:version"
 # Before the first write (or after the shared cache restarted empty) there is no version; such
 # keys are shared but never kept locally, since the same key can come back after a restart.
 UNVERSIONED = "catalog:0:"
+# Values that hold until an instant are kept under names of their own, their instant in front.
+TIMED = "until:"
+NEVER = 2**63 - 1  # the instant of a value that holds until the catalog changes, as `_micros` counts
+_UNTIL = struct.Struct(">q")
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+
+
+@dataclass(frozen=True)
+class Timed:
+    """A computed value, and the instant of the shop's clock until which it holds: the next time a
+    sale starts or ends, when it was computed (None: until the catalog changes)."""
+
+    value: bytes
+    until: datetime | None = None
+
+
+def _micros(at: datetime) -> int:
+    return (at - _EPOCH) // _MICROSECOND
+
+
+Compute = Callable[[], Awaitable[Timed]]
 
 
 class CacheAside:
@@ -71,11 +107,13 @@ class CacheAside:
         version: CatalogVersion | None = None,
         check_every: float = 1.0,
         monotonic: Callable[[], float] = time.monotonic,
+        clock: Clock | None = None,
     ) -> None:
         """`lock_ttl`: the lease of the lock a computation holds (renewed every third of it while
         it runs); `wait_step`: how often a process waiting for another's computation checks that
         the other is still alive. `version`: the database's catalog version, read at most every
-        `check_every` seconds of `monotonic` (a clock tests may drive)."""
+        `check_every` seconds of `monotonic` (a clock tests may drive). `clock`: the shop's, which
+        the instants of `get_or_compute_until` are on (by default, the system's)."""
         self._cache = cache
         self._metrics = metrics
         self.ttl = ttl
@@ -83,7 +121,7 @@ class CacheAside:
         self._lock_ttl = lock_ttl
         self._wait_step = min(wait_step, lock_ttl)
         self._inflight: dict[str, asyncio.Future[bytes]] = {}
-        self._local: OrderedDict[str, tuple[bytes, float]] = OrderedDict()
+        self._local: OrderedDict[str, tuple[bytes, float, int]] = OrderedDict()  # value, expiry, until
         self._local_max = local_entries
         self.computations = 0
         self._bump_owed = False
@@ -95,6 +133,7 @@ class CacheAside:
         self._checked_at: float | None = None
         self._checking = asyncio.Lock()
         self._stored_bump_owed = False
+        self._clock = clock
 
     async def key(self, name: str) -> str:
         """`name` qualified by the current catalog version (and the database's, when known)."""
@@ -175,26 +214,50 @@ class CacheAside:
     # --- reads -----------------------------------------------------------------------------------
 
     async def get_or_compute(self, name: str, compute: Callable[[], Awaitable[bytes]]) -> bytes:
+        async def timed() -> Timed:
+            return Timed(await compute())
+
+        return await self._get(name, timed, timed=False)
+
+    async def get_or_compute_until(self, name: str, compute: Compute) -> bytes:
+        """`get_or_compute` for a value that holds only until an instant of the shop's clock
+        (`Timed.until`): read at or past it, it is computed again."""
+        return await self._get(f"{TIMED}{name}", compute, timed=True)
+
+    async def _get(self, name: str, compute: Compute, *, timed: bool) -> bytes:
         if not self.enabled or self.breaker.is_open or not await self.repair():
-            return await self._computed(compute)
+            return (await self._computed(compute)).value
         try:
-            return await self._cached(name, compute)
+            return await self._cached(name, compute, timed)
         except ServiceUnavailable:
             self.breaker.trip()
-            return await self._computed(compute)
+            return (await self._computed(compute)).value
 
     async def aclose(self) -> None:
         await self.breaker.aclose()
 
-    async def _cached(self, name: str, compute: Callable[[], Awaitable[bytes]]) -> bytes:
+    def _now(self) -> int:
+        """The shop's clock, in microseconds since the epoch."""
+        return _micros(self._clock.now() if self._clock is not None else datetime.now(UTC))
+
+    def _open(self, raw: bytes | None, timed: bool) -> tuple[bytes, int] | None:
+        """A value read from the shared cache and its instant (`NEVER` for an untimed one); None
+        when there is none, or it no longer holds."""
+        if raw is None or not timed:
+            return None if raw is None else (raw, NEVER)
+        (until,) = _UNTIL.unpack_from(raw)
+        return (raw[_UNTIL.size :], until) if until > self._now() else None
+
+    async def _cached(self, name: str, compute: Compute, timed: bool) -> bytes:
         key = await self.key(name)
-        if (seen := self._local.get(key)) is not None and seen[1] > time.monotonic():
+        seen = self._local.get(key)
+        if seen is not None and seen[1] > time.monotonic() and (not timed or seen[2] > self._now()):
             self._metrics.cache_lookup(True)
             return seen[0]
-        if (hit := await self._cache.get(key)) is not None:
+        if (hit := self._open(await self._cache.get(key), timed)) is not None:
             self._metrics.cache_lookup(True)
-            self._remember(key, hit)
-            return hit
+            self._remember(key, *hit)
+            return hit[0]
         self._metrics.cache_lookup(False)  # computed here, or by the request already computing it
         if (running := self._inflight.get(key)) is not None:
             try:
@@ -203,12 +266,12 @@ class CacheAside:
                 task = asyncio.current_task()
                 if running.cancelled() and task is not None and not task.cancelling():
                     # The caller computing it was cancelled, not this one: compute it afresh.
-                    return await self.get_or_compute(name, compute)
+                    return await self._get(name, compute, timed=timed)
                 raise
         future: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
         self._inflight[key] = future
         try:
-            value = await self._fill(key, compute)
+            value, until = await self._fill(key, compute, timed)
         except asyncio.CancelledError:
             future.cancel()
             raise
@@ -218,49 +281,59 @@ class CacheAside:
             raise
         else:
             future.set_result(value)
-            self._remember(key, value)
+            self._remember(key, value, until)
             return value
         finally:
             del self._inflight[key]
 
-    def _remember(self, key: str, value: bytes) -> None:
+    def _seconds_left(self, until: int) -> float:
+        """How long a value may be kept: the time to live, or less when its instant comes sooner."""
+        if until == NEVER:
+            return self.ttl
+        return min(self.ttl, (until - self._now()) / 1_000_000)
+
+    def _remember(self, key: str, value: bytes, until: int) -> None:
         if key.startswith(UNVERSIONED):
             return
-        self._local[key] = (value, time.monotonic() + self.ttl)
+        self._local[key] = (value, time.monotonic() + self._seconds_left(until), until)
         self._local.move_to_end(key)
         while len(self._local) > self._local_max:
             self._local.popitem(last=False)
 
-    async def _fill(self, key: str, compute: Callable[[], Awaitable[bytes]]) -> bytes:
+    async def _fill(self, key: str, compute: Compute, timed: bool) -> tuple[bytes, int]:
         """Compute under a shared lock; while another process holds it, wait for its result, or
         take the lock over when it lets go without one (it failed) or stops renewing it (it died)."""
         lock = f"{key}:lock"
         token = secrets.token_hex(8).encode()
         while True:
             if await self._cache.add(lock, token, self._lock_ttl):
-                return await self._fill_holding(key, lock, token, compute)
+                return await self._fill_holding(key, lock, token, compute, timed)
             if (holder := await self._cache.get(lock)) is not None:
                 # Woken by the holder's notice that it is done; at each step, a lock still there
                 # (renewed) says the holder is alive, a lock gone lets this process take over.
                 await self._cache.wait(f"{key}:done:{holder.decode()}", self._wait_step)
-            if (hit := await self._cache.get(key)) is not None:
+            if (hit := self._open(await self._cache.get(key), timed)) is not None:
                 return hit
 
     async def _fill_holding(
-        self, key: str, lock: str, token: bytes, compute: Callable[[], Awaitable[bytes]]
-    ) -> bytes:
+        self, key: str, lock: str, token: bytes, compute: Compute, timed: bool
+    ) -> tuple[bytes, int]:
         try:
-            if (hit := await self._cache.get(key)) is not None:
+            if (hit := self._open(await self._cache.get(key), timed)) is not None:
                 return hit  # filled by the holder before, between this caller's miss and its lock
             renewing = asyncio.get_running_loop().create_task(self._renew(lock, token))
             try:
-                value = await self._computed(compute)
+                computed = await self._computed(compute)
             finally:
                 renewing.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await renewing
-            await self._cache.set(key, value, self.ttl)
-            return value
+            until = NEVER if computed.until is None else _micros(computed.until)
+            if not timed:
+                await self._cache.set(key, computed.value, self.ttl)
+            elif (left := self._seconds_left(until)) > 0:  # else it no longer holds: keep nothing
+                await self._cache.set(key, _UNTIL.pack(until) + computed.value, max(1, math.ceil(left)))
+            return computed.value, until
         finally:
             await self._cache.delete_if(lock, token)
             await self._cache.notify(f"{key}:done:{token.decode()}", self._lock_ttl)
@@ -276,6 +349,6 @@ class CacheAside:
             except ServiceUnavailable:
                 continue  # the shared cache blinked: try again at the next step
 
-    async def _computed(self, compute: Callable[[], Awaitable[bytes]]) -> bytes:
+    async def _computed(self, compute: Compute) -> Timed:
         self.computations += 1
         return await compute()

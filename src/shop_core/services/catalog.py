@@ -51,7 +51,7 @@ class Catalog:
         self._cache = cache
         self._clock = clock
         self._currency = currency
-        self._reads = catalog_reads.CatalogContext(reader, cache, currency)
+        self._reads = catalog_reads.CatalogContext(reader, cache, currency, clock)
 
     # reads: anyone; `staff` shows inactive products and staff-only fields
     async def list_products(
@@ -108,7 +108,9 @@ class Catalog:
 
     async def list_variants(self, product_id: int, actor: Actor) -> list[VariantView]:
         require_staff(actor)
-        return await catalog_variants.list_variants(product_id, uow=self._uow(), currency=self._currency)
+        return await catalog_variants.list_variants(
+            product_id, uow=self._uow(), clock=self._clock, currency=self._currency
+        )
 
     async def add_variant(self, product_id: int, cmd: AddVariant, actor: Actor) -> VariantView:
         require_staff(actor)

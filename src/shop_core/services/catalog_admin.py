@@ -34,6 +34,7 @@ from shop_core.services.catalog_commands import (
     UpdateCategory,
     UpdateProduct,
 )
+from shop_core.services.catalog_reads import running_sales
 from shop_core.services.catalog_views import CategoryView, StaffProductView, staff_product_view
 
 
@@ -62,7 +63,7 @@ async def create_product(
             )
         await uow.commit()
     await cache.invalidate()
-    return await _read_back(product, reader, currency)
+    return await _read_back(product, reader, currency, clock)
 
 
 async def update_product(
@@ -94,14 +95,19 @@ async def update_product(
             await uow.stock.add(movement_of(product, delta, StockReason.ADJUSTMENT, actor.label, now))
         await uow.commit()
     await cache.invalidate()
-    return await _read_back(product, reader, currency)
+    return await _read_back(product, reader, currency, clock)
 
 
-async def _read_back(product: Product, reader: CatalogReader, currency: str) -> StaffProductView:
-    """The stored product as staff see it (with its category's name)."""
+async def _read_back(
+    product: Product, reader: CatalogReader, currency: str, clock: Clock
+) -> StaffProductView:
+    """The stored product as staff see it (with its category's name, priced as the catalog shows it)."""
     assert product.id is not None
-    row = await reader.product(product.id, include_inactive=True)
-    return staff_product_view(row if row is not None else product, currency)
+    now = clock.now()
+    row = await reader.product(product.id, include_inactive=True, now=now)
+    if row is None:
+        return staff_product_view(product, currency)
+    return staff_product_view(row, currency, (await running_sales([row], now, reader)).get(product.id))
 
 
 async def delete_product(product_id: int, *, uow: UnitOfWork, cache: CacheAside) -> None:

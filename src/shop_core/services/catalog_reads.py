@@ -1,15 +1,25 @@
-"""The catalog's read use cases: the hot path, cached for everyone but staff."""
+"""The catalog's read use cases: the hot path, cached for everyone but staff.
+
+Prices follow the running sales: each page (or product) is read with the shop's clock, which tells
+whether a sale runs (then one more query finds which of its products a sale covers) and when the
+next one starts or ends; the cached value holds until then (`CacheAside.get_or_compute_until`).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 
 import msgspec
 
 from shop_core.domain.errors import InvalidInput, NotFound
 from shop_core.domain.money import minor_units
+from shop_core.domain.sales import RunningSale
 from shop_core.ports.catalog import CatalogReader, ProductFilter
-from shop_core.services.cache_aside import CacheAside
+from shop_core.ports.clock import Clock
+from shop_core.services.cache_aside import CacheAside, Timed
 from shop_core.services.catalog_commands import ProductQuery
 from shop_core.services.catalog_views import CategoryView, EncodedPage, view_for
 
@@ -34,6 +44,7 @@ class CatalogContext:
     reader: CatalogReader
     cache: CacheAside
     currency: str
+    clock: Clock
 
 
 def product_filter(query: ProductQuery, currency: str, *, staff: bool) -> ProductFilter:
@@ -58,34 +69,45 @@ def product_filter(query: ProductQuery, currency: str, *, staff: bool) -> Produc
     )
 
 
+async def running_sales(rows: Sequence[Any], now: datetime, reader: CatalogReader) -> dict[int, RunningSale]:
+    """The best running sale of each product of reader rows read at `now`: one query, and none when
+    no sale runs (as the rows say)."""
+    if not rows or not rows[0].sales_running:
+        return {}
+    return await reader.running_sales({row.id: row.category_id for row in rows}, now)
+
+
 async def list_products(
     query: ProductQuery, *, page: int, page_size: int, staff: bool, ctx: CatalogContext
 ) -> EncodedPage:
     """A page of products (JSON results); a page past the end is NotFound."""
     flt = product_filter(query, ctx.currency, staff=staff)
-
-    async def compute() -> bytes:
-        return _pack.encode(await _product_page(flt, page, page_size, staff, ctx))
-
     if staff:
-        return await _product_page(flt, page, page_size, staff, ctx)
+        return (await _product_page(flt, page, page_size, staff, ctx))[0]
+
+    async def compute() -> Timed:
+        found, until = await _product_page(flt, page, page_size, staff, ctx)
+        return Timed(_pack.encode(found), until)
+
     return _unpack_page.decode(
-        await ctx.cache.get_or_compute(f"products:{page}:{page_size}:{flt!r}", compute)
+        await ctx.cache.get_or_compute_until(f"products:{page}:{page_size}:{flt!r}", compute)
     )
 
 
 async def get_product(product_id: int, *, staff: bool, ctx: CatalogContext) -> bytes:
     """One product as JSON; inactive products only for staff."""
 
-    async def compute() -> bytes:
-        row = await ctx.reader.product(product_id, include_inactive=staff)
+    async def compute() -> Timed:
+        now = ctx.clock.now()
+        row = await ctx.reader.product(product_id, include_inactive=staff, now=now)
         if row is None:
             raise NotFound("No such product.")
-        return _json.encode(view_for(staff)(row, ctx.currency))
+        sale = (await running_sales([row], now, ctx.reader)).get(row.id)
+        return Timed(_json.encode(view_for(staff)(row, ctx.currency, sale)), row.sales_change_at)
 
     if staff:
-        return await compute()
-    return await ctx.cache.get_or_compute(f"product:{product_id}", compute)
+        return (await compute()).value
+    return await ctx.cache.get_or_compute_until(f"product:{product_id}", compute)
 
 
 async def list_categories(*, page: int, page_size: int, ctx: CatalogContext) -> EncodedPage:
@@ -103,7 +125,7 @@ async def get_category(
 ) -> CategoryDetail:
     """The category, its children, and a page of its products (those of its descendants too)."""
 
-    async def compute() -> CategoryDetail:
+    async def compute() -> tuple[CategoryDetail, datetime | None]:
         category = await ctx.reader.category(category_id)
         if category is None:
             raise NotFound("No such category.")
@@ -113,28 +135,34 @@ async def get_category(
             | {"children": [CategoryView.of(c) for c in children]}
         )
         flt = ProductFilter(category_id=category_id, include_inactive=staff)
-        products = await _product_page(flt, page, page_size, staff, ctx)
-        return CategoryDetail(head[:-1], products)
+        products, until = await _product_page(flt, page, page_size, staff, ctx)
+        return CategoryDetail(head[:-1], products), until
 
     if staff:
-        return await compute()
+        return (await compute())[0]
 
-    async def packed() -> bytes:
-        return _pack.encode(await compute())
+    async def packed() -> Timed:
+        detail, until = await compute()
+        return Timed(_pack.encode(detail), until)
 
     return _unpack_detail.decode(
-        await ctx.cache.get_or_compute(f"category:{category_id}:{page}:{page_size}", packed)
+        await ctx.cache.get_or_compute_until(f"category:{category_id}:{page}:{page_size}", packed)
     )
 
 
 async def _product_page(
     flt: ProductFilter, page: int, page_size: int, staff: bool, ctx: CatalogContext
-) -> EncodedPage:
+) -> tuple[EncodedPage, datetime | None]:
+    """The page, and the next time a sale starts or ends as it was read: its prices hold until
+    then (None: until the catalog changes)."""
     offset = (page - 1) * page_size
-    rows, total = await ctx.reader.products(flt, offset=offset, limit=page_size)
-    to_view = view_for(staff)
+    now = ctx.clock.now()
+    rows, total = await ctx.reader.products(flt, offset=offset, limit=page_size, now=now)
     _check_page(page, offset, total)
-    return EncodedPage(total, _json.encode([to_view(r, ctx.currency) for r in rows]))
+    sales = await running_sales(rows, now, ctx.reader)
+    to_view = view_for(staff)
+    results = _json.encode([to_view(r, ctx.currency, sales.get(r.id)) for r in rows])
+    return EncodedPage(total, results), rows[0].sales_change_at if rows else None
 
 
 def _check_page(page: int, offset: int, total: int) -> None:

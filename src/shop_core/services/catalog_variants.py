@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from typing import Annotated
 
 import msgspec
@@ -266,7 +267,7 @@ async def _written(
             now=now,
             reason=StockReason.ADJUSTMENT,
         )
-        view = variant_view(product, variant, currency)
+        view = variant_view(product, variant, currency, await _sale_of(uow, product, now))
         await uow.commit()
     await cache.invalidate()
     return view
@@ -288,10 +289,20 @@ async def delete_variant(product_id: int, variant_id: int, *, uow: UnitOfWork, c
     await cache.invalidate()
 
 
-async def list_variants(product_id: int, *, uow: UnitOfWork, currency: str) -> list[VariantView]:
+async def list_variants(
+    product_id: int, *, uow: UnitOfWork, clock: Clock, currency: str
+) -> list[VariantView]:
     """Every variant of the product, inactive ones too (staff)."""
     async with uow:
         product = await uow.products.get(product_id)
         if product is None:
             raise NotFound("No such product.")
-        return [variant_view(product, v, currency) for v in await uow.variants.for_product(product_id)]
+        sale = await _sale_of(uow, product, clock.now())
+        return [variant_view(product, v, currency, sale) for v in await uow.variants.for_product(product_id)]
+
+
+async def _sale_of(uow: UnitOfWork, product: Product, now: datetime) -> Decimal | None:
+    """The percentage of the best sale running on the product, if any (its variants' final prices
+    follow it, as in the catalog)."""
+    assert product.id is not None
+    return (await uow.sales.running_percentages({product.id: product.category_id}, now)).get(product.id)

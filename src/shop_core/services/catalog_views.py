@@ -11,7 +11,13 @@ import msgspec
 
 from shop_core.domain.catalog import Category, Product
 from shop_core.domain.money import exponent_of, format_minor, percent_off
+from shop_core.domain.sales import RunningSale, best_discount
 from shop_core.domain.variants import ProductOption, Variant, stored_options, variant_name
+
+FINAL_PRICE = (
+    "Price less the discount it sells at: the better of the product's own `discount_percentage` and "
+    "the best running sale (`sale`), never both; rounded half-up."
+)
 
 
 class CategoryView(msgspec.Struct, kw_only=True):
@@ -55,10 +61,23 @@ class VariantView(msgspec.Struct, kw_only=True):
     price: Annotated[
         str, msgspec.Meta(examples=["19.99"], description="Its own price, else the product's base price.")
     ]
-    final_price: Annotated[str, msgspec.Meta(examples=["17.99"], description="Price less the discount.")]
+    final_price: Annotated[str, msgspec.Meta(examples=["17.99"], description=FINAL_PRICE)]
     stock_quantity: int
     is_active: bool
     weight_grams: int | None
+
+
+class RunningSaleView(msgspec.Struct, kw_only=True):
+    """The running sale that sets a product's `final_price`."""
+
+    id: int
+    name: Annotated[str, msgspec.Meta(examples=["Black Friday"])]
+    percentage: Annotated[Decimal, msgspec.Meta(description='Percent off, two decimals: "20.00".')]
+    ends_at: Annotated[datetime, msgspec.Meta(description="When it ends, and the price with it.")]
+
+    @classmethod
+    def of(cls, sale: RunningSale) -> RunningSaleView:
+        return cls(id=sale.id, name=sale.name, percentage=sale.percentage, ends_at=sale.ends_at)
 
 
 class ProductView(msgspec.Struct, kw_only=True):
@@ -75,8 +94,10 @@ class ProductView(msgspec.Struct, kw_only=True):
             description="Decimal string, store currency: the lowest price of its active variants.",
         ),
     ]
-    discount_percentage: Decimal
-    final_price: Annotated[str, msgspec.Meta(examples=["17.99"], description="Price less the discount.")]
+    discount_percentage: Annotated[
+        Decimal, msgspec.Meta(description="The product's own discount (a running sale may beat it).")
+    ]
+    final_price: Annotated[str, msgspec.Meta(examples=["17.99"], description=FINAL_PRICE)]
     stock_quantity: Annotated[int, msgspec.Meta(description="What its active variants hold together.")]
     sku: str
     image_url: str
@@ -93,6 +114,14 @@ class ProductView(msgspec.Struct, kw_only=True):
             "and stock. Customers see the active ones; staff see all."
         ),
     ] = []
+    sale: Annotated[
+        RunningSaleView | None,
+        msgspec.Meta(
+            description="The running sale that sets `final_price` (and its variants' final prices): "
+            "the best running sale on the product or its category (or a category above it), when "
+            "it beats the product's own discount; else null."
+        ),
+    ] = None
 
 
 class StaffProductView(ProductView, kw_only=True):
@@ -137,27 +166,32 @@ def _variant_view(
     )
 
 
-def _variant_views(row: Any, currency: str, *, staff: bool) -> list[VariantView]:
+def _variant_views(row: Any, currency: str, *, staff: bool, discount: Decimal) -> list[VariantView]:
     """The variants of a reader row (a JSON array), or none for a row without them."""
     options = stored_options(row.options)
     base: int = getattr(row, "base_price", row.price)
     exponent = exponent_of(currency)
     return [
-        _variant_view(raw, options, base, row.discount_percentage, exponent)
+        _variant_view(raw, options, base, discount, exponent)
         for raw in getattr(row, "variants", None) or ()
         if staff or raw["is_active"]
     ]
 
 
-def variant_view(product: Product, variant: Variant, currency: str) -> VariantView:
+def variant_view(
+    product: Product, variant: Variant, currency: str, sale: Decimal | None = None
+) -> VariantView:
+    """A variant of `product`, priced with the best running sale's percentage covering it, if any."""
     raw = {name: getattr(variant, name) for name in ("id", "sku", "options", "price", "stock_quantity")}
     raw |= {"is_active": variant.is_active, "weight_grams": variant.weight_grams}
     options = stored_options(product.options)
-    return _variant_view(raw, options, product.price, product.discount_percentage, exponent_of(currency))
+    discount = best_discount(product.discount_percentage, () if sale is None else (sale,))
+    return _variant_view(raw, options, product.price, discount, exponent_of(currency))
 
 
-def _fields(row: Any, currency: str, *, staff: bool = False) -> dict[str, Any]:
-    discount: Decimal = row.discount_percentage
+def _fields(row: Any, currency: str, sale: RunningSale | None, *, staff: bool = False) -> dict[str, Any]:
+    own: Decimal = row.discount_percentage
+    discount = best_discount(own, () if sale is None else (sale.percentage,))
     exponent = exponent_of(currency)
     return {
         "id": row.id,
@@ -167,7 +201,7 @@ def _fields(row: Any, currency: str, *, staff: bool = False) -> dict[str, Any]:
         "category": row.category_id,
         "category_name": getattr(row, "category_name", None),
         "price": format_minor(row.price, exponent),
-        "discount_percentage": discount,
+        "discount_percentage": own,
         "final_price": format_minor(percent_off(row.price, discount), exponent),
         "stock_quantity": row.stock_quantity,
         "sku": row.sku,
@@ -176,22 +210,24 @@ def _fields(row: Any, currency: str, *, staff: bool = False) -> dict[str, Any]:
         "created_at": row.created_at,
         "updated_at": row.updated_at,
         "options": [OptionView(name=o.name, values=list(o.values)) for o in stored_options(row.options)],
-        "variants": _variant_views(row, currency, staff=staff),
+        "variants": _variant_views(row, currency, staff=staff, discount=discount),
+        "sale": RunningSaleView.of(sale) if sale is not None and discount != own else None,
     }
 
 
-def product_view(row: Any, currency: str) -> ProductView:
-    """A product row (a domain Product, or a reader row with `category_name`) as customers see it."""
-    return ProductView(**_fields(row, currency))
+def product_view(row: Any, currency: str, sale: RunningSale | None = None) -> ProductView:
+    """A product row (a domain Product, or a reader row with `category_name`) as customers see it,
+    priced with the best running sale covering it, if any."""
+    return ProductView(**_fields(row, currency, sale))
 
 
-def staff_product_view(row: Any, currency: str) -> StaffProductView:
+def staff_product_view(row: Any, currency: str, sale: RunningSale | None = None) -> StaffProductView:
     cost = row.cost_price
     return StaffProductView(
-        **_fields(row, currency, staff=True),
+        **_fields(row, currency, sale, staff=True),
         cost_price=None if cost is None else format_minor(cost, exponent_of(currency)),
     )
 
 
-def view_for(staff: bool) -> Callable[[Any, str], ProductView]:
+def view_for(staff: bool) -> Callable[[Any, str, RunningSale | None], ProductView]:
     return staff_product_view if staff else product_view

@@ -15,11 +15,13 @@ from shop_core.services.catalog_views import (
     CategoryView,
     OptionView,
     ProductView,
+    RunningSaleView,
     StaffProductView,
     VariantView,
 )
 from shop_core.services.order_views import AddressView, OrderEventView, OrderItemView, OrderView
 from shop_core.services.payment_views import PaymentView, RefundView
+from shop_core.services.sales import SaleView
 from shop_core.services.views import UserView
 
 AT = datetime(2026, 11, 26, 18, 0, tzinfo=UTC)
@@ -67,6 +69,30 @@ PRODUCT = ProductView(
     ],
 )
 STAFF_PRODUCT = StaffProductView(**msgspec.structs.asdict(PRODUCT), cost_price="4.80")
+BLACK_FRIDAY = SaleView(
+    id=1,
+    name="Black Friday",
+    percentage=Decimal("20.00"),
+    starts_at=datetime(2026, 11, 27, tzinfo=UTC),
+    ends_at=datetime(2026, 11, 30, tzinfo=UTC),
+    product_ids=[],
+    category_ids=[2, 5],
+    status="running",
+    created_at=AT,
+    updated_at=AT,
+)
+ON_SALE = msgspec.structs.replace(
+    PRODUCT,
+    final_price="10.00",
+    variants=[msgspec.structs.replace(PRODUCT.variants[0], final_price="10.00")],
+    sale=RunningSaleView(
+        id=BLACK_FRIDAY.id,
+        name=BLACK_FRIDAY.name,
+        percentage=BLACK_FRIDAY.percentage,
+        ends_at=BLACK_FRIDAY.ends_at,
+    ),
+)
+"""A product in a category on sale: 20% beats its own 10% (`final_price` 10.00, not 9.00)."""
 RED_M = VariantView(
     id=7,
     sku="TEE-M-RED",

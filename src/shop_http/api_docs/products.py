@@ -9,7 +9,7 @@ from shop_core.domain.errors import AuthenticationFailed, Conflict, InvalidInput
 from shop_core.services.catalog_commands import CreateProduct, ProductQuery, ReplaceProduct, UpdateProduct
 from shop_core.services.catalog_reads import ORDERINGS, product_filter
 from shop_core.services.catalog_views import ProductView, StaffProductView
-from shop_http.api_docs.examples import PRODUCT, STAFF_PRODUCT
+from shop_http.api_docs.examples import ON_SALE, PRODUCT, STAFF_PRODUCT
 from shop_http.openapi import body, error, example, ok, refusal, request_example, sample
 from shop_http.pagination import PageOf
 
@@ -27,8 +27,14 @@ PAGE = ok(
         ),
         "The first page",
     ),
+    example(PageOf(count=1, next=None, previous=None, results=[ON_SALE]), "A product on sale"),
 )
-ONE_PRODUCT = ok(ProductView, "The product (staff also see `cost_price`).", example(PRODUCT))
+ONE_PRODUCT = ok(
+    ProductView,
+    "The product (staff also see `cost_price`).",
+    example(PRODUCT, "A product"),
+    example(ON_SALE, "A product on sale"),
+)
 STAFF_VIEW = example(STAFF_PRODUCT)
 CREATED = ok(StaffProductView, "The new product, as staff see it.", STAFF_VIEW, status=201)
 AS_STAFF_SEE_IT = ok(StaffProductView, "The product, as staff see it.", STAFF_VIEW)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Callable
+from datetime import timedelta
+from typing import Any
 
 import pytest
 from redis.asyncio import Redis
@@ -11,7 +13,8 @@ from redis.asyncio import Redis
 from shop_core.adapters.memory_cache import MemoryCache
 from shop_core.adapters.redis_cache import RedisCache
 from shop_core.ports.cache import Cache
-from shop_core.services.cache_aside import VERSION_KEY, CacheAside
+from shop_core.services.cache_aside import TIMED, VERSION_KEY, CacheAside, Timed
+from tests.fakes import FakeClock
 
 
 class Watch:
@@ -363,3 +366,113 @@ async def test_a_write_in_one_process_invalidates_the_other(clients: list[Redis]
     assert await second.get_or_compute("product:1", compute) == b"new"
     assert await first.get_or_compute("product:1", compute) == b"new"
     assert first.computations + second.computations == 2
+
+
+# --- values that hold until an instant of the shop's clock (a sale's start or end) ----------------
+
+
+class Prices:
+    """A computation whose values hold `hold` of the shop's clock: b"price 1", b"price 2", ..."""
+
+    def __init__(self, clock: FakeClock, hold: timedelta | None) -> None:
+        self.clock = clock
+        self.hold = hold
+        self.runs = 0
+
+    async def __call__(self) -> Timed:
+        self.runs += 1
+        until = None if self.hold is None else self.clock.now() + self.hold
+        return Timed(f"price {self.runs}".encode(), until)
+
+
+class Stored:
+    """A Cache that remembers the time to live of each value it is given."""
+
+    def __init__(self, inner: Cache) -> None:
+        self.inner = inner
+        self.ttls: list[int] = []
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+    async def set(self, key: str, value: bytes, ttl: int) -> None:
+        self.ttls.append(ttl)
+        await self.inner.set(key, value, ttl)
+
+
+async def test_a_timed_value_is_computed_again_once_its_instant_comes(one_cache: Cache) -> None:
+    clock = FakeClock()
+    shared = Stored(one_cache)
+    aside = CacheAside(shared, ttl=600, clock=clock)  # type: ignore[arg-type]
+    prices = Prices(clock, timedelta(minutes=5))
+
+    assert await aside.get_or_compute_until("product:1", prices) == b"price 1"
+    clock.advance(299)
+    assert await aside.get_or_compute_until("product:1", prices) == b"price 1"  # the local copy
+    aside._local.clear()
+    assert await aside.get_or_compute_until("product:1", prices) == b"price 1"  # the shared cache
+    clock.advance(1)  # its instant: no longer holds, in either copy
+    assert await aside.get_or_compute_until("product:1", prices) == b"price 2"
+    aside._local.clear()
+    assert await aside.get_or_compute_until("product:1", prices) == b"price 2"
+
+    assert prices.runs == aside.computations == 2
+    assert shared.ttls == [300, 300]  # no longer than the time it has left (not the 600 s ttl)
+
+
+async def test_a_timed_value_without_an_instant_holds_until_the_catalog_changes(one_cache: Cache) -> None:
+    clock = FakeClock()
+    aside = CacheAside(Stored(one_cache), ttl=600, clock=clock)  # type: ignore[arg-type]
+    prices = Prices(clock, None)
+
+    assert await aside.get_or_compute_until("list", prices) == b"price 1"
+    clock.advance(10**6)
+    aside._local.clear()
+    assert await aside.get_or_compute_until("list", prices) == b"price 1"
+    await aside.invalidate()
+    assert await aside.get_or_compute_until("list", prices) == b"price 2"
+
+
+async def test_a_value_whose_instant_passed_while_it_was_computed_is_not_kept(one_cache: Cache) -> None:
+    clock = FakeClock()
+    shared = Stored(one_cache)
+    aside = CacheAside(shared, ttl=600, clock=clock)  # type: ignore[arg-type]
+
+    async def slow() -> Timed:
+        until = clock.now() + timedelta(seconds=1)
+        clock.advance(2)  # the sale started while the page was read
+        return Timed(b"stale at once", until)
+
+    assert await aside.get_or_compute_until("product:1", slow) == b"stale at once"
+    assert shared.ttls == []
+    assert await aside.get_or_compute_until("product:1", Prices(clock, None)) == b"price 1"
+
+
+async def test_timed_values_are_kept_apart_from_plain_ones(memory: MemoryCache) -> None:
+    """Under names of their own, their instant in front: a process that does not know the format
+    (an older release, mid-deploy) never reads one as a plain value, nor the other way round."""
+    clock = FakeClock()
+    aside = CacheAside(memory, ttl=60, clock=clock)
+    await aside.get_or_compute_until("product:1", Prices(clock, timedelta(hours=1)))
+
+    assert await memory.get(await aside.key("product:1")) is None
+    raw = await memory.get(await aside.key(f"{TIMED}product:1"))
+    assert raw is not None
+    assert raw.endswith(b"price 1")
+    assert len(raw) == 8 + len(b"price 1")  # the instant, in microseconds, before the value
+
+
+@pytest.mark.redis
+async def test_a_timed_value_holds_in_every_process_until_the_same_instant(
+    clients: list[Redis], redis_prefix: str
+) -> None:
+    clock = FakeClock()  # both processes on the shop's clock (which, in a shop, is the system's)
+    first, second = (CacheAside(RedisCache(client, redis_prefix), ttl=600, clock=clock) for client in clients)
+    prices = Prices(clock, timedelta(hours=1))
+
+    assert await first.get_or_compute_until("product:1", prices) == b"price 1"
+    assert await second.get_or_compute_until("product:1", prices) == b"price 1"
+    clock.advance(3600)
+    assert await second.get_or_compute_until("product:1", prices) == b"price 2"
+    assert await first.get_or_compute_until("product:1", prices) == b"price 2"  # its local copy expired
+    assert prices.runs == first.computations + second.computations == 2

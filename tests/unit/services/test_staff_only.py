@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -26,6 +27,7 @@ from shop_core.services.catalog_variants import AddVariant, UpdateVariant
 from shop_core.services.commands import CreateAdmin
 from shop_core.services.order_commands import ChangeOrderStatus
 from shop_core.services.payment_views import RefundPayment
+from shop_core.services.sales import CreateSale, UpdateSale
 from shop_core.services.shopify_import import read_shopify_file
 from shop_core.services.voucher_commands import CreateVoucher, GenerateVouchers, UpdateVoucher
 from tests.fakes import fake_shop
@@ -96,6 +98,12 @@ STAFF_ONLY: dict[str, UseCase] = {
     "vouchers.generate_vouchers": lambda s, a: s.vouchers.generate_vouchers(
         GenerateVouchers(count=3, prefix="XMAS-", kind=VoucherKind.FREE_SHIPPING), a
     ),
+    "sales.create_sale": lambda s, a: s.sales.create_sale(_sale(s), a),
+    "sales.list_sales": lambda s, a: s.sales.list_sales(a),
+    "sales.get_sale": lambda s, a: s.sales.get_sale(1, a),
+    "sales.update_sale": lambda s, a: s.sales.update_sale(1, UpdateSale(name="Renamed"), a),
+    "sales.end_sale": lambda s, a: s.sales.end_sale(1, a),
+    "sales.delete_sale": lambda s, a: s.sales.delete_sale(1, a),
 }
 
 # Use cases that take an actor but serve customers too (they see and act on their own things only).
@@ -116,13 +124,21 @@ FOR_CUSTOMERS_TOO = {
 }
 
 
+def _sale(shop: Shop) -> CreateSale:
+    """10% off the lamp for a day, from now."""
+    ends_at = shop.ports.clock.now() + timedelta(days=1)
+    return CreateSale(name="Lamp days", percentage=Decimal(10), ends_at=ends_at, product_ids=[1])
+
+
 @pytest.fixture
 async def shop() -> Shop:
-    shop, _, _ = fake_shop()
+    shop, _, clock = fake_shop()
     await shop.catalog.create_category(CreateCategory(name="Lighting"), STAFF)
     await shop.catalog.create_product(
         CreateProduct(name="Lamp", sku="L-1", price=Decimal("20.00"), stock_quantity=10), STAFF
     )
+    await shop.sales.create_sale(_sale(shop), STAFF)
+    clock.advance(60)  # the sale runs: ending it would change it
     return shop
 
 
@@ -155,6 +171,7 @@ def test_every_use_case_that_takes_an_actor_is_classified() -> None:
         "payments",
         "jobs",
         "vouchers",
+        "sales",
     )
     for area in (*areas, "operations"):
         service = getattr(shop, area)
@@ -171,9 +188,11 @@ async def _state(shop: Shop) -> tuple[Any, ...]:
         categories = await uow.categories.all()
         users, _ = await uow.users.list(offset=0, limit=100)
         movements = await shop.stock.stock_history("L-1", STAFF)
+        sales, _ = await uow.sales.page(offset=0, limit=100)
     return (
         [(p.sku, p.name, p.stock_quantity, p.is_active) for p in products],
         sorted(c.name for c in categories),
         [(u.email, u.is_active) for u in users],
         len(movements),
+        [(s.id, s.name, s.percentage, s.starts_at, s.ends_at, s.product_ids) for s in sales],
     )

@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import functools
+from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
+from advanced_alchemy.types import DateTimeUTC
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shop_core.adapters.sql.orm import categories, product_variants, products
+from shop_core.adapters.sql.sale_repository import find_running, sales_outlook
 from shop_core.domain.catalog import Category
 from shop_core.domain.ids import MAX_ID
+from shop_core.domain.sales import RunningSale
 from shop_core.ports.catalog import ProductFilter
 
 _V = product_variants.c
@@ -24,6 +29,7 @@ _COLUMNS = (
     products.c.price.label("base_price"),
     categories.c.name.label("category_name"),
 )
+_NOW = sa.bindparam("now", type_=DateTimeUTC(timezone=True))  # the shop's clock; None: no sales
 _ORDER = {  # by the names of `_COLUMNS`, and whether descending
     "id": (("id", False),),
     "price": (("price", False), ("id", False)),
@@ -122,7 +128,8 @@ def _conditions(shape: _Shape) -> list[sa.ColumnElement[bool]]:
 def _list_statements(shape: _Shape, dialect: str) -> tuple[sa.Select[Any], sa.Select[Any]]:
     """The page and count statements of a shape, built once (the hot path reuses them). The page is
     cut first and its products' variants gathered after, for the page's rows only (in the same
-    select they would be gathered for every row the OFFSET skips, too)."""
+    select they would be gathered for every row the OFFSET skips, too). Each row also says whether
+    a sale runs, and when the next starts or ends (`sales_outlook`: one row, joined to every row)."""
     where = _conditions(shape)
     columns = {c.name: c for c in _COLUMNS}
     cut = (
@@ -134,7 +141,12 @@ def _list_statements(shape: _Shape, dialect: str) -> tuple[sa.Select[Any], sa.Se
         .limit(sa.bindparam("limit", type_=sa.Integer))
         .subquery("page")
     )
-    page = sa.select(cut, _variants_json(dialect, cut.c.id)).order_by(*_order_by(cut.c, shape.ordering))
+    outlook = sales_outlook(_NOW)
+    page = (
+        sa.select(cut, _variants_json(dialect, cut.c.id), *outlook.c)
+        .select_from(cut.join(outlook, sa.true()))
+        .order_by(*_order_by(cut.c, shape.ordering))
+    )
     count = sa.select(sa.func.count()).select_from(products).where(*where)
     return page, count
 
@@ -185,9 +197,12 @@ def _variants_json(dialect: str, product_id: Any) -> sa.ColumnElement[Any]:
 def _detail_statements(dialect: str) -> tuple[sa.Select[Any], sa.Select[Any]]:
     """The detail query is the hottest statement: built once per dialect, with a bound parameter;
     any product, and active products only."""
+    outlook = sales_outlook(_NOW)
     detail = (
-        sa.select(*_COLUMNS, _variants_json(dialect, products.c.id))
-        .select_from(products.outerjoin(categories, products.c.category_id == categories.c.id))
+        sa.select(*_COLUMNS, _variants_json(dialect, products.c.id), *outlook.c)
+        .select_from(
+            products.outerjoin(categories, products.c.category_id == categories.c.id).join(outlook, sa.true())
+        )
         .where(products.c.id == sa.bindparam("product_id"))
     )
     return detail, detail.where(products.c.is_active.is_(True))
@@ -202,25 +217,36 @@ class SqlCatalogReader:
             else engine
         )
 
-    async def products(self, query: ProductFilter, *, offset: int, limit: int) -> tuple[list[Any], int]:
+    async def products(
+        self, query: ProductFilter, *, offset: int, limit: int, now: datetime | None = None
+    ) -> tuple[list[Any], int]:
         found = _shape_and_values(query)
         if found is None:
             return [], 0
         shape, values = found
         page, count = _list_statements(shape, self._engine.dialect.name)
         async with self._engine.connect() as conn:
-            rows = list((await conn.execute(page, {**values, "offset": offset, "limit": limit})).all())
+            given = {**values, "offset": offset, "limit": limit, "now": now}
+            rows = list((await conn.execute(page, given)).all())
             if 0 < len(rows) < limit:
                 return rows, len(rows) + offset
             return rows, int(await conn.scalar(count, values) or 0)
 
-    async def product(self, product_id: int, *, include_inactive: bool) -> Any | None:
+    async def product(
+        self, product_id: int, *, include_inactive: bool, now: datetime | None = None
+    ) -> Any | None:
         if not 0 < product_id <= MAX_ID:
             return None
         any_product, active_product = _detail_statements(self._engine.dialect.name)
         query = any_product if include_inactive else active_product
         async with self._engine.connect() as conn:
-            return (await conn.execute(query, {"product_id": product_id})).first()
+            return (await conn.execute(query, {"product_id": product_id, "now": now})).first()
+
+    async def running_sales(
+        self, product_category: Mapping[int, int | None], now: datetime
+    ) -> dict[int, RunningSale]:
+        async with self._engine.connect() as conn:
+            return await find_running(conn.execute, product_category, now)
 
     async def categories(self, *, offset: int, limit: int) -> tuple[list[Category], int]:
         async with self._engine.connect() as conn:

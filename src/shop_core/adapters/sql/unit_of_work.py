@@ -22,6 +22,7 @@ from shop_core.adapters.sql.order_repositories import (
 from shop_core.adapters.sql.payment_repositories import SqlPaymentRepository
 from shop_core.adapters.sql.pg_fast_path import forget_connection
 from shop_core.adapters.sql.repositories import SqlPasswordResetRepository, SqlUserRepository
+from shop_core.adapters.sql.sale_repository import SqlSaleRepository
 from shop_core.adapters.sql.variant_repository import SqlVariantRepository
 from shop_core.adapters.sql.voucher_repository import SqlVoucherRepository
 from shop_core.domain.jobs import Job
@@ -102,6 +103,10 @@ class SqlUnitOfWork:
     @property
     def jobs(self) -> SqlJobLedger:
         return self._repository(SqlJobLedger)
+
+    @property
+    def sales(self) -> SqlSaleRepository:
+        return self._repository(SqlSaleRepository)
 
     async def __aenter__(self) -> Self:
         self._session = self._sessions()
