@@ -18,6 +18,7 @@ from tests.conftest import make_settings
 from tests.http.conftest import (
     Account,
     Catalog,
+    Client,
     assert_error,
     engine_of,
     in_app,
@@ -49,15 +50,21 @@ async def add_voucher(
     catalog: Catalog, code: str, kind: str = "percentage", value: str = "10", **extra: Any
 ) -> Voucher:
     """A voucher stored through the repository (the staff API has its own tests)."""
+    return await add_voucher_to(catalog.client, code, kind, value, **extra)
+
+
+async def add_voucher_to(
+    client: Client, code: str, kind: str = "percentage", value: str = "10", **extra: Any
+) -> Voucher:
     voucher = Voucher(code=code, kind=VoucherKind(kind), value=Decimal(value), **extra)
 
     async def run() -> Voucher:
-        async with shop_of(catalog.client).ports.uow() as uow:
+        async with shop_of(client).ports.uow() as uow:
             stored = await uow.vouchers.add(voucher, datetime.now(UTC))
             await uow.commit()
         return stored
 
-    stored: Voucher = await in_app(catalog.client, run)
+    stored: Voucher = await in_app(client, run)
     return stored
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import datetime
+from decimal import Decimal
 from typing import Annotated
 
 import msgspec
@@ -36,13 +37,14 @@ from shop_core.domain.cart import (
 from shop_core.domain.catalog import Product
 from shop_core.domain.errors import NotFound
 from shop_core.domain.ids import MAX_ID
-from shop_core.domain.money import exponent_of, format_minor, percent_off
+from shop_core.domain.money import exponent_of, format_minor
 from shop_core.domain.variants import Variant, line_variant, name_in
 from shop_core.domain.vouchers import VoucherInvalid, VoucherLine
 from shop_core.ports.cart import CartLimitReached, CartStore
 from shop_core.ports.clock import Clock
 from shop_core.ports.persistence import UnitOfWorkFactory
 from shop_core.services.commands import NO_NUL, Command
+from shop_core.services.sale_prices import sale_percentages, sale_price
 from shop_core.services.voucher_deals import check_for_cart, code_of
 
 ProductId = Annotated[int, msgspec.Meta(ge=1, le=MAX_ID)]
@@ -89,8 +91,9 @@ class CartLineView(msgspec.Struct, kw_only=True):
     unit_price: Annotated[
         str,
         msgspec.Meta(
-            description="One unit's price after the product's discount: what the customer pays (an "
-            "order line's `final_unit_price`). The variant's own price, when it has one."
+            description="One unit's price after the product's discount, or a running sale's when that is "
+            "better (never both): what the customer pays before a voucher (an order line's "
+            "`final_unit_price`). The variant's own price, when it has one."
         ),
     ]
     quantity: int
@@ -295,7 +298,7 @@ async def merge_carts(guest: str, customer: str, ctx: CartContext) -> CartView:
     snapshot = await ctx.store.get(guest, now, ctx.limits)
     if snapshot is not None and snapshot.lines:
         mine = await ctx.store.get(customer, now, ctx.limits)
-        products, variants = await _catalog(snapshot, ctx)
+        products, variants, _ = await _catalog(snapshot, ctx)
         for line, quantity in sorted(snapshot.lines.items()):
             product = products.get(line[0])
             variant = keyed_variant(line, variants.get(line[0], ()))
@@ -357,12 +360,18 @@ async def _line_in_cart(
 
 
 async def _catalog(
-    snapshot: CartSnapshot, ctx: CartContext
-) -> tuple[dict[int, Product], dict[int, list[Variant]]]:
-    """The products of the cart's lines and their variants (two queries)."""
+    snapshot: CartSnapshot, ctx: CartContext, *, with_sales: bool = False
+) -> tuple[dict[int, Product], dict[int, list[Variant]], dict[int, Decimal]]:
+    """The products of the cart's lines and their variants (two queries), and `with_sales` the
+    percentage of the best sale running now for each product one covers (a third)."""
     ids = sorted({product_id for product_id, _ in snapshot.lines})
     async with ctx.uow() as unit:
-        return await unit.products.by_ids(ids), await unit.variants.for_products(ids)
+        products, variants = await unit.products.by_ids(ids), await unit.variants.for_products(ids)
+        sales: dict[int, Decimal] = {}
+        if with_sales and products:
+            on_sale = {p.id: p.category_id for p in products.values() if p.id is not None}
+            sales = await sale_percentages(unit, on_sale, ctx.clock.now())
+        return products, variants, sales
 
 
 def _name_of(product: Product, variant: Variant) -> str:
@@ -407,13 +416,13 @@ async def _voucher_lines(
     if snapshot is None or not snapshot.lines:
         return [], []
     exponent = exponent_of(ctx.currency)
-    products, variants = await _catalog(snapshot, ctx)
+    products, variants, sales = await _catalog(snapshot, ctx, with_sales=True)
     items: list[CartLineView] = []
     lines: list[VoucherLine] = []
     for line, quantity in sorted(snapshot.lines.items()):
         product = products.get(line[0])
         variant = keyed_variant(line, variants.get(line[0], ()))
-        view, unit = _line_view(line, quantity, product, variant, exponent)
+        view, unit = _line_view(line, quantity, product, variant, exponent, sale=sales.get(line[0]))
         if view.in_stock and product is not None:
             lines.append(VoucherLine(line[0], product.category_id, unit * quantity))
         items.append(view)
@@ -421,11 +430,18 @@ async def _voucher_lines(
 
 
 def _line_view(
-    line: LineKey, quantity: int, product: Product | None, variant: Variant | None, exponent: int
+    line: LineKey,
+    quantity: int,
+    product: Product | None,
+    variant: Variant | None,
+    exponent: int,
+    *,
+    sale: Decimal | None = None,
 ) -> tuple[CartLineView, int]:
-    """A line as the customer sees it, and its unit price (minor units). A line of a deleted product
-    shows nothing of it; one whose variant is gone (deleted, or the default variant of a product that
-    got options) shows the product's name and price. Either is out of stock."""
+    """A line as the customer sees it, and its unit price (minor units): after the better of the
+    product's own discount and the running `sale` that covers it, if any (never both). A line of a
+    deleted product shows nothing of it; one whose variant is gone (deleted, or the default variant
+    of a product that got options) shows the product's name and price. Either is out of stock."""
     product_id, variant_key = line
     if product is None:
         zero = format_minor(0, exponent)
@@ -443,7 +459,7 @@ def _line_view(
         )
         return view, 0
     listed = product.price if variant is None else variant.effective_price(product.price)
-    unit = percent_off(listed, product.discount_percentage)
+    unit = sale_price(listed, product.discount_percentage, () if sale is None else (sale,))
     view = CartLineView(
         product_id=product_id,
         variant_id=variant_key if variant is None or variant.id is None else variant.id,

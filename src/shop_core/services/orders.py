@@ -66,6 +66,7 @@ from shop_core.services.order_commands import (
     PlaceOrder,
 )
 from shop_core.services.order_views import OrderView, order_view
+from shop_core.services.sale_prices import best_discount, sale_percentages
 from shop_core.services.stock import record_low_stock
 from shop_core.services.views import Page
 from shop_core.services.voucher_deals import code_of, for_checkout, refused_use
@@ -250,7 +251,9 @@ async def _place(
         async with ctx.uow() as uow:
             wanted = await items()
             got_items = True
-            taken = await _take_stock(uow, wanted.lines, strict_products=strict_products)
+            taken = await _on_sale(
+                uow, await _take_stock(uow, wanted.lines, strict_products=strict_products), now
+            )
             code = request.voucher_code or wanted.voucher_code
             deal = None
             if code is not None:
@@ -367,6 +370,20 @@ async def _take_stock(
     if short:
         _refuse(*await _shortages(uow, short), strict_products=strict_products)
     return taken
+
+
+async def _on_sale(
+    uow: UnitOfWork, taken: list[tuple[TakenProduct, int]], now: datetime
+) -> list[tuple[TakenProduct, int]]:
+    """The taken products at the discount they sell at now: the better of their own and the best
+    running sale that covers them (never both), which the order's lines then keep."""
+    running = await sale_percentages(uow, {p.id: p.category_id for p, _ in taken}, now)
+    return [
+        (replace(p, discount_percentage=best_discount(p.discount_percentage, (running[p.id],))), q)
+        if p.id in running
+        else (p, q)
+        for p, q in taken
+    ]
 
 
 def _shared(product_ids: Iterable[int]) -> set[int]:
