@@ -79,8 +79,12 @@ async def sql(catalog: Catalog, statement: str, **params: Any) -> list[Any]:
 
 
 async def used_count(catalog: Catalog, code: str) -> int:
-    rows = await sql(catalog, "SELECT used_count FROM vouchers WHERE code = :c", c=code)
-    return int(rows[0].used_count)
+    """The voucher's `used_count` as staff see it."""
+    found = await catalog.client.get("/api/vouchers/", params={"search": code}, headers=catalog.staff.headers)
+    assert found.status_code == 200, found.text
+    [voucher] = [v for v in found.json()["results"] if v["code"] == code]
+    count: int = voucher["used_count"]
+    return count
 
 
 async def fill(catalog: Catalog, account: Account, *items: tuple[int, int]) -> None:
@@ -387,6 +391,42 @@ async def test_a_per_customer_limit_holds_for_each_customer(shop: Catalog) -> No
     other = await new_account(shop.client)
     assert (await shop.client.post("/api/orders/", json=order, headers=other.headers)).status_code == 201
     assert await used_count(shop, "WELCOME") == 2
+
+
+async def test_a_limit_set_on_a_voucher_in_use_counts_the_uses_so_far(shop: Catalog) -> None:
+    lamp = await shop.product("Lamp", "30.00", stock_quantity=10)
+    voucher = await add_voucher(shop, "OPEN")
+    order = {"items": [{"product_id": lamp["id"], "quantity": 1}], **CHECKOUT, "voucher_code": "OPEN"}
+    for _ in range(3):
+        assert (
+            await shop.client.post("/api/orders/", json=order, headers=shop.customer.headers)
+        ).status_code == 201
+    assert await used_count(shop, "OPEN") == 3
+
+    limited = await shop.client.patch(
+        f"/api/vouchers/{voucher.id}/", json={"usage_limit": 4}, headers=shop.staff.headers
+    )
+
+    assert limited.status_code == 200, limited.text
+    assert (limited.json()["used_count"], limited.json()["uses_left"]) == (3, 1)
+    assert (
+        await shop.client.post("/api/orders/", json=order, headers=shop.customer.headers)
+    ).status_code == 201
+    assert_error(
+        await shop.client.post("/api/orders/", json=order, headers=shop.customer.headers),
+        409,
+        "voucher_exhausted",
+    )
+    assert await used_count(shop, "OPEN") == 4
+    # Lifted again, the uses keep counting.
+    lifted = await shop.client.patch(
+        f"/api/vouchers/{voucher.id}/", json={"usage_limit": None}, headers=shop.staff.headers
+    )
+    assert (lifted.json()["used_count"], lifted.json()["uses_left"]) == (4, None)
+    assert (
+        await shop.client.post("/api/orders/", json=order, headers=shop.customer.headers)
+    ).status_code == 201
+    assert await used_count(shop, "OPEN") == 5
 
 
 async def test_cancelling_an_unpaid_order_gives_the_use_back_once(shop: Catalog) -> None:

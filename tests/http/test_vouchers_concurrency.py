@@ -9,8 +9,10 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
+
 from tests.conftest import make_settings
-from tests.http.conftest import open_catalog, shop_of
+from tests.http.conftest import assert_error, open_catalog, shop_of
 from tests.http.test_cart_vouchers import add_voucher, assert_totals_identity, sql, used_count
 from tests.http.test_orders_concurrency import (
     CHECKOUT,
@@ -80,10 +82,14 @@ async def test_fifty_checkouts_racing_for_ten_uses_place_exactly_ten_orders(pg_u
             assert kept["voucher_error"]["reason"] == "used_up"
 
 
-async def test_one_customer_racing_orders_gets_exactly_the_per_customer_limit(pg_url: str) -> None:
+@pytest.mark.parametrize("usage_limit", [100, None])
+async def test_one_customer_racing_orders_gets_exactly_the_per_customer_limit(
+    pg_url: str, usage_limit: int | None
+) -> None:
+    """With a usage limit the voucher's row queues the orders; without one, only the customer's."""
     async with open_catalog(make_settings(pg_url, database_pool_size=40)) as catalog:
         lamp = await catalog.product("Lamp", "25.00", stock_quantity=100)
-        await add_voucher(catalog, "TWICE", per_customer_limit=2, usage_limit=100)
+        await add_voucher(catalog, "TWICE", per_customer_limit=2, usage_limit=usage_limit)
         buyer = catalog.customer
 
         answers = await answers_of(
@@ -140,3 +146,36 @@ async def test_racing_cancels_and_the_expiry_give_a_use_back_exactly_once(pg_url
             catalog, "SELECT count(*) AS n FROM order_events WHERE action = 'voucher_returned'"
         )
         assert returned[0].n == 3
+
+
+async def test_a_limit_set_while_checkouts_race_is_never_passed(pg_url: str) -> None:
+    """Checkouts of a voucher without a limit take only a share lock on its row; a limit set
+    meanwhile waits for them and counts their uses, so no order gets past it."""
+    async with open_catalog(make_settings(pg_url, database_pool_size=60)) as catalog:
+        lamps = [await catalog.product(f"Lamp {n}", "25.00", stock_quantity=5) for n in range(30)]
+        voucher = await add_voucher(catalog, "OPEN")
+        buyers = await customers(catalog.client, 30)
+        orders = [
+            Call("POST", "/api/orders/", order_with(lamp["id"], "OPEN"), dict(buyer.headers))
+            for buyer, lamp in zip(buyers, lamps, strict=True)
+        ]
+        limit = Call(
+            "PATCH", f"/api/vouchers/{voucher.id}/", {"usage_limit": 12}, dict(catalog.staff.headers)
+        )
+
+        answers = await answers_of(catalog.client, [*orders[:15], limit, *orders[15:]])
+
+        no_server_errors(answers)
+        placed = sum(1 for r in answers if r.status_code == 201)
+        changed = answers[15]
+        if changed.status_code == 200:  # the limit came in time: no order got past it
+            assert placed <= 12, (placed, changed.text)
+        else:  # more than 12 had counted before it: refused, nothing changed
+            assert "usage_limit" in assert_error(changed, 400)["errors"]
+        rows = await sql(catalog, "SELECT count(*) AS n FROM orders WHERE voucher_id = :v", v=voucher.id)
+        assert rows[0].n == placed == await used_count(catalog, "OPEN")
+        final = (
+            await catalog.client.get(f"/api/vouchers/{voucher.id}/", headers=catalog.staff.headers)
+        ).json()
+        if final["usage_limit"] is not None:
+            assert final["used_count"] <= final["usage_limit"]

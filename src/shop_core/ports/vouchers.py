@@ -37,7 +37,9 @@ class VoucherRepository(Protocol):
         ...
 
     async def by_code(self, code: str) -> Voucher | None:
-        """The voucher with this (normalized) code."""
+        """The voucher with this (normalized) code, as the cart and checkout read it: `used_count`
+        is exact for a voucher with a `usage_limit` (its row counts the uses) and not counted for
+        one without (`get` and `page` count every voucher's uses)."""
         ...
 
     async def codes_taken(self, codes: Sequence[str]) -> set[str]:
@@ -49,8 +51,9 @@ class VoucherRepository(Protocol):
         ...
 
     async def save(self, voucher: Voucher, now: datetime) -> None:
-        """Write a changed voucher and its restrictions (never `used_count`, which only `use` and
-        `give_back` move)."""
+        """Write a changed voucher and its restrictions. With a `usage_limit`, its row's count of
+        uses is set from the customers' counts (a voucher without one does not count them on its
+        row); lock the voucher first (`get(..., for_update=True)`) so no use slips past."""
         ...
 
     async def delete(self, voucher_id: int) -> bool: ...

@@ -153,14 +153,17 @@ async def get_voucher(voucher_id: int, *, uow: UnitOfWork, currency: str) -> Vou
     return VoucherView.of(voucher, currency)
 
 
-async def _find(uow: UnitOfWork, key: str) -> Voucher:
-    """The voucher with this code (in any case), else with this id."""
+async def _find(uow: UnitOfWork, key: str, *, for_update: bool = False) -> Voucher:
+    """The voucher with this code (in any case), else with this id (its uses counted, and its row
+    locked `for_update`)."""
     key = key.strip()
-    found = None
+    voucher_id = None
     with suppress(InvalidInput):  # not a code: perhaps an id
-        found = await uow.vouchers.by_code(normalize_code(key))
-    if found is None and _AN_ID.match(key):
-        found = await uow.vouchers.get(int(key))
+        named = await uow.vouchers.by_code(normalize_code(key))
+        voucher_id = None if named is None else named.id
+    if voucher_id is None and _AN_ID.match(key):
+        voucher_id = int(key)
+    found = None if voucher_id is None else await uow.vouchers.get(voucher_id, for_update=for_update)
     if found is None:
         raise NotFound(f"No voucher with the code or id {key!r}.")
     return found
@@ -195,7 +198,7 @@ async def update_voucher(
 async def deactivate_voucher(key: str, *, uow: UnitOfWork, clock: Clock, currency: str) -> VoucherView:
     """Stop a voucher (by code or id) from applying; carts that hold it say so on their next read."""
     async with uow:
-        voucher = await _find(uow, key)
+        voucher = await _find(uow, key, for_update=True)
         if voucher.is_active:
             voucher.is_active = False
             await uow.vouchers.save(voucher, clock.now())

@@ -112,6 +112,11 @@ def _clipped(column: str) -> Callable[[Any], str]:
 
 # --- the order placement: the order, its lines, stock movements, events, key and voucher use in one
 # statement ---------------------------------------------------------------------------------------
+# The voucher's use (`vc`, `vs`, `vu`): a voucher with a `usage_limit` counts it on its own row,
+# conditionally (`vc`: concurrent checkouts queue on that row, which is why this comes last); one
+# without takes only a share lock on its row (`vs`: checkouts do not queue on each other; a staff
+# change of the voucher waits for them). Either way the customer's uses are counted under
+# `per_customer_limit` (`vu`), on the customer's own row.
 
 ORDER_COLUMNS = (
     "number",
@@ -199,11 +204,15 @@ WITH o AS (
 ), vc AS (
     UPDATE vouchers SET used_count = used_count + 1 FROM o
     WHERE vouchers.id = {_place("orders.voucher_id")} AND vouchers.is_active
-        AND (vouchers.usage_limit IS NULL OR vouchers.used_count < vouchers.usage_limit)
+        AND vouchers.usage_limit IS NOT NULL AND vouchers.used_count < vouchers.usage_limit
     RETURNING vouchers.id, o.user_id
+), vs AS (
+    SELECT vouchers.id, o.user_id FROM vouchers, o
+    WHERE vouchers.id = {_place("orders.voucher_id")} AND vouchers.is_active AND vouchers.usage_limit IS NULL
+    FOR SHARE OF vouchers
 ), vu AS (
     INSERT INTO voucher_uses (voucher_id, user_id, count)
-    SELECT vc.id, vc.user_id, 1 FROM vc
+    SELECT id, user_id, 1 FROM (SELECT id, user_id FROM vc UNION ALL SELECT id, user_id FROM vs) AS counted
     ON CONFLICT (voucher_id, user_id) DO UPDATE SET count = voucher_uses.count + 1
     WHERE voucher_uses.count < COALESCE(
         (SELECT per_customer_limit FROM vouchers WHERE vouchers.id = voucher_uses.voucher_id), 2147483647

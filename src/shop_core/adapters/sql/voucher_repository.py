@@ -120,7 +120,7 @@ class SqlVoucherRepository:
             return _voucher_of(
                 SimpleNamespace(**columns), frozenset(found["product_ids"]), frozenset(found["category_ids"])
             )
-        return await self._one(_V.code == code)
+        return await self._one(_V.code == code, count_uses=False)
 
     async def codes_taken(self, codes: Sequence[str]) -> set[str]:
         wanted = sorted(set(codes))
@@ -149,9 +149,15 @@ class SqlVoucherRepository:
 
     async def save(self, voucher: Voucher, now: datetime) -> None:
         assert voucher.id is not None
+        # With a limit, the row counts the uses: from the customers' counts, which every use moves
+        # (a voucher that had no limit did not count them on its row).
+        counted = sa.select(sa.func.coalesce(sa.func.sum(_U.count), 0)).where(_U.voucher_id == voucher.id)
+        used = {"used_count": counted.scalar_subquery()} if voucher.usage_limit is not None else {}
         try:
             await self._session.execute(
-                vouchers.update().where(_V.id == voucher.id).values(**_row_of(voucher), updated_at=now)
+                vouchers.update()
+                .where(_V.id == voucher.id)
+                .values(**_row_of(voucher), **used, updated_at=now)
             )
         except IntegrityError as exc:
             raise _taken() from exc
@@ -176,20 +182,26 @@ class SqlVoucherRepository:
         return found is not None
 
     async def count_use(self, voucher_id: int, user_id: int) -> bool:
-        counted = await self._session.execute(
-            vouchers.update()
-            .where(
-                _V.id == voucher_id,
-                _V.is_active.is_(True),
-                sa.or_(_V.usage_limit.is_(None), _V.used_count < _V.usage_limit),
+        # (PostgreSQL counts it in the order placement's statement: `pg_fast_path._PLACE_ORDER`.)
+        voucher = (
+            await self._session.execute(
+                sa.select(_V.usage_limit, _V.per_customer_limit).where(
+                    _V.id == voucher_id, _V.is_active.is_(True)
+                )
             )
-            .values(used_count=_V.used_count + 1)
-            .returning(_V.per_customer_limit)
-        )
-        row = counted.first()
-        if row is None:
+        ).first()
+        if voucher is None:
             return False
-        limit = row.per_customer_limit
+        if voucher.usage_limit is not None:  # the limit counts on the voucher's row, conditionally
+            counted = await self._session.scalar(
+                vouchers.update()
+                .where(_V.id == voucher_id, _V.used_count < _V.usage_limit)
+                .values(used_count=_V.used_count + 1)
+                .returning(_V.id)
+            )
+            if counted is None:
+                return False
+        limit = voucher.per_customer_limit
         insert = session_insert(self._session, voucher_uses).values(
             voucher_id=voucher_id, user_id=user_id, count=1
         )
@@ -203,7 +215,7 @@ class SqlVoucherRepository:
     async def give_back(self, voucher_id: int, user_id: int) -> None:
         await self._session.execute(
             vouchers.update()
-            .where(_V.id == voucher_id, _V.used_count > 0)
+            .where(_V.id == voucher_id, _V.usage_limit.is_not(None), _V.used_count > 0)
             .values(used_count=_V.used_count - 1)
         )
         await self._session.execute(
@@ -218,17 +230,22 @@ class SqlVoucherRepository:
         )
         return int(found or 0)
 
-    async def _one(self, condition: sa.ColumnElement[bool], *, for_update: bool = False) -> Voucher | None:
+    async def _one(
+        self, condition: sa.ColumnElement[bool], *, for_update: bool = False, count_uses: bool = True
+    ) -> Voucher | None:
         query = sa.select(vouchers).where(condition)
         rows = (await self._session.execute(query.with_for_update() if for_update else query)).all()
-        found = await self._with_restrictions(rows)
+        found = await self._with_restrictions(rows, count_uses=count_uses)
         return found[0] if found else None
 
-    async def _with_restrictions(self, rows: Sequence[Any]) -> list[Voucher]:
-        """The vouchers of these rows with their products and categories (one query for all)."""
+    async def _with_restrictions(self, rows: Sequence[Any], *, count_uses: bool = True) -> list[Voucher]:
+        """The vouchers of these rows with their products and categories, and (`count_uses`) the
+        uses of those without a usage_limit, whose rows do not count them (one query for all)."""
         ids = [int(r.id) for r in rows]
         products: dict[int, set[int]] = {}
         categories: dict[int, set[int]] = {}
+        uses: dict[int, int] = {}
+        unlimited = [int(r.id) for r in rows if r.usage_limit is None] if count_uses else []
         if ids:
             query = sa.union_all(
                 sa.select(
@@ -241,13 +258,26 @@ class SqlVoucherRepository:
                     sa.literal("c").label("kind"),
                     voucher_categories.c.category_id,
                 ).where(voucher_categories.c.voucher_id.in_(ids)),
+                sa.select(_U.voucher_id, sa.literal("u").label("kind"), sa.func.sum(_U.count))
+                .where(_U.voucher_id.in_(unlimited))
+                .group_by(_U.voucher_id),
             )
             for voucher_id, kind, target in (await self._session.execute(query)).all():
-                (products if kind == "p" else categories).setdefault(int(voucher_id), set()).add(int(target))
-        return [
-            _voucher_of(r, frozenset(products.get(int(r.id), ())), frozenset(categories.get(int(r.id), ())))
-            for r in rows
-        ]
+                if kind == "u":
+                    uses[int(voucher_id)] = int(target)
+                else:
+                    (products if kind == "p" else categories).setdefault(int(voucher_id), set()).add(
+                        int(target)
+                    )
+        found = []
+        for r in rows:
+            voucher = _voucher_of(
+                r, frozenset(products.get(int(r.id), ())), frozenset(categories.get(int(r.id), ()))
+            )
+            if int(r.id) in unlimited:
+                voucher.used_count = uses.get(int(r.id), 0)
+            found.append(voucher)
+        return found
 
     async def _link(self, voucher: Voucher) -> None:
         if voucher.product_ids:
