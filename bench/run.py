@@ -9,8 +9,9 @@ categories, then serves and measures, one after the other, each on a free port w
 4. checkout: the shop (cache on) and then the reference, each `POST /api/orders/` with 3-line
    orders from authenticated customers (the shop: with its Idempotency-Key, order event and stock
    movements; the reference: the bare transaction of `bench/reference_orders.py`); between them,
-   the shop again with a 10% voucher on every order (`checkout + voucher`, measured against the
-   shop's plain checkout: what counting a voucher's use costs).
+   the shop again with a 10% voucher on every order (`checkout + voucher`, one use per customer;
+   `checkout + limited voucher`, also limited in all: every checkout counts it on the voucher's
+   row), each measured against the shop's plain checkout: what counting a voucher's use costs.
 
 Every scenario is warmed up, then driven by wrk at 32 connections (2 threads) for a fixed time.
 Prints the table and the targets, writes `bench/results/<UTC timestamp>.json` and `latest.json`.
@@ -144,8 +145,10 @@ end
 CHECKOUT_PATH = "/api/orders/"
 CHECKOUT_STOCK = 100_000_000  # never runs out during a run
 CHECKOUT_PASSWORD = "bench-Customer-2026"  # noqa: S105 - throwaway accounts in a throwaway database
-BENCH_VOUCHER = "BENCH10"
+BENCH_VOUCHER = "BENCH10"  # 10% off, one use per customer... a million times over: no global limit
+LIMITED_VOUCHER = "LIMITED10"  # the same with a usage_limit: every checkout queues on its row
 VOUCHER_SCENARIO = "checkout + voucher"
+LIMITED_SCENARIO = "checkout + limited voucher"
 TARGETS = (  # (app run, scenario, minimum ratio to the reference)
     ("cache on", "list", 1.0),
     ("cache on", "detail", 1.5),
@@ -153,6 +156,7 @@ TARGETS = (  # (app run, scenario, minimum ratio to the reference)
     ("cache off", "detail", 0.6),
     ("cache on", "checkout", 0.5),
     ("cache on", VOUCHER_SCENARIO, 0.9),  # against the shop's plain checkout, not the reference
+    ("cache on", LIMITED_SCENARIO, 0.8),  # likewise; every checkout takes the voucher's row in turn
 )
 MAX_TAIL = 4.0  # p99 / p50
 X = "\N{MULTIPLICATION SIGN}"
@@ -503,17 +507,20 @@ def checkout_script(
     return path
 
 
-async def _add_voucher(url: str) -> None:
-    """10% off everything, with limits so high a run never reaches them: the checkout still counts
-    every use against both (the conditional update of the voucher and the customer's uses)."""
+async def _add_vouchers(url: str) -> None:
+    """Two 10% vouchers with limits so high a run never reaches them, so every use is still counted
+    against them: BENCH10 with a per-customer limit (counted on the customer's row), LIMITED10 also
+    with a usage_limit (counted on the voucher's own row, which every checkout with it queues on)."""
     conn = await asyncpg.connect(url)
     try:
-        await conn.execute(
-            "INSERT INTO vouchers (code, kind, percentage, usage_limit, per_customer_limit, used_count,"
-            " is_active, created_at, updated_at) VALUES ($1, 'percentage', 1000, 1000000000, 1000000000,"
-            " 0, true, now(), now()) ON CONFLICT (code) DO NOTHING",
-            BENCH_VOUCHER,
-        )
+        for code, usage_limit in ((BENCH_VOUCHER, None), (LIMITED_VOUCHER, 1_000_000_000)):
+            await conn.execute(
+                "INSERT INTO vouchers (code, kind, percentage, usage_limit, per_customer_limit, used_count,"
+                " is_active, created_at, updated_at) VALUES ($1, 'percentage', 1000, $2, 1000000000, 0,"
+                " true, now(), now()) ON CONFLICT (code) DO NOTHING",
+                code,
+                usage_limit,
+            )
     finally:
         await conn.close()
 
@@ -659,7 +666,7 @@ def targets(results: list[Result]) -> list[dict[str, Any]]:
             {
                 "target": f"{'' if 'checkout' in scenario else 'product '}{scenario}, {run}: "
                 f"≥ {minimum:.1f}{X} the "
-                + ("plain checkout" if scenario == VOUCHER_SCENARIO else "reference"),
+                + ("plain checkout" if scenario in (VOUCHER_SCENARIO, LIMITED_SCENARIO) else "reference"),
                 "value": value,
                 "ok": value is not None and value >= minimum,
                 "shown": "n/a" if value is None else f"{value:.2f}{X}",
@@ -827,7 +834,7 @@ class Bench:
         # The voucher's checkout is measured against the shop's own plain checkout.
         plain = next((r for r in results if r.scenario == "checkout" and r.run != "reference"), None)
         if plain is not None:
-            base[VOUCHER_SCENARIO] = plain.requests_per_s
+            base[VOUCHER_SCENARIO] = base[LIMITED_SCENARIO] = plain.requests_per_s
         for r in results:
             if r.scenario in base and r.run != "reference":
                 r.ratio = round(r.requests_per_s / base[r.scenario], 2)
@@ -865,15 +872,16 @@ class Bench:
             sample["authorization"] = f"Bearer {tokens[0]}"
             results.append(measure_checkout(server, "cache on", args, script, self.db_url, sample=sample))
             # The same orders with a voucher applied: what counting its use costs.
-            asyncio.run(_add_voucher(self.db_url))
-            with_voucher = checkout_script(workdir / "voucher.lua", tokens, products, BENCH_VOUCHER)
-            voucher_sample = sample | {"body": sample["body"] | {"voucher_code": BENCH_VOUCHER}}
-            results.append(
-                measure_checkout(
-                    server, "cache on", args, with_voucher, self.db_url,
-                    sample=voucher_sample, scenario=VOUCHER_SCENARIO,
-                )
-            )  # fmt: skip
+            asyncio.run(_add_vouchers(self.db_url))
+            for code, scenario in ((BENCH_VOUCHER, VOUCHER_SCENARIO), (LIMITED_VOUCHER, LIMITED_SCENARIO)):
+                with_voucher = checkout_script(workdir / f"{code}.lua", tokens, products, code)
+                voucher_sample = sample | {"body": sample["body"] | {"voucher_code": code}}
+                results.append(
+                    measure_checkout(
+                        server, "cache on", args, with_voucher, self.db_url,
+                        sample=voucher_sample, scenario=scenario,
+                    )
+                )  # fmt: skip
         port = free_port()
         reference_env = env | {"BENCH_DATABASE_URL": self.db_url}
         with serving("reference checkout", self.reference_command(port), reference_env, workdir, port) as ref:
