@@ -488,6 +488,8 @@ class FakeDatabase:
         self.jobs: dict[str, Job] = {}
         self.job_ids = itertools.count(1)
         self.sales: dict[int, Sale] = {}
+        self.voucher_restrictions: dict[str, tuple[set[int], set[int]]] = {}
+        """Each voucher's code: the products and the categories it is restricted to."""
         self.sale_ids = itertools.count(1)
 
 
@@ -541,6 +543,20 @@ def running_sales(
 
 def _copied_sales(rows: dict[int, Sale]) -> dict[int, Sale]:
     return {key: dataclasses.replace(row) for key, row in rows.items()}
+
+
+class FakeVoucherRestrictions:
+    """What catalog rules ask of vouchers (their restrictions); vouchers themselves are exercised
+    against the real databases."""
+
+    def __init__(self, rows: dict[str, tuple[set[int], set[int]]]) -> None:
+        self._rows = rows
+
+    async def naming_product(self, product_id: int) -> list[str]:
+        return sorted(code for code, (products, _) in self._rows.items() if product_id in products)
+
+    async def naming_category(self, category_id: int) -> list[str]:
+        return sorted(code for code, (_, categories) in self._rows.items() if category_id in categories)
 
 
 class FakeSaleRepository:
@@ -644,6 +660,7 @@ class FakeUnitOfWork:
         self.orders = FakeOrderRepository(db.ordered_products)
         self._sales = _copied_sales(db.sales)
         self.sales = FakeSaleRepository(self._sales, self._products, self._categories, db.sale_ids)
+        self.vouchers = FakeVoucherRestrictions(db.voucher_restrictions)
 
     async def __aexit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None

@@ -513,3 +513,23 @@ async def test_the_voucher_endpoint_is_rate_limited_like_login(sqlite_url: str) 
         # Even the right code waits now; the cart is as it was.
         assert (await apply(shop, shop.customer, "REAL")).status_code == 429
         assert (await cart(shop, shop.customer))["voucher_code"] is None
+
+
+async def test_what_a_voucher_is_restricted_to_cannot_be_erased_from_under_it(shop: Catalog) -> None:
+    """Erasing the last product or category a voucher names would make it apply to everything."""
+    spare = await shop.category("Spare")
+    lamp = await shop.product("Lamp", "30.00", stock_quantity=10)
+    await add_voucher(shop, "LAMPS", product_ids=frozenset({lamp["id"]}))
+    await add_voucher(shop, "SPARE", category_ids=frozenset({spare["id"]}))
+
+    deleted = await shop.client.delete(f"/api/products/{lamp['id']}/", headers=shop.staff.headers)
+    refused = await shop.client.delete(f"/api/categories/{spare['id']}/", headers=shop.staff.headers)
+
+    assert deleted.status_code == 204, deleted.text
+    kept = await shop.client.get(f"/api/products/{lamp['id']}/", headers=shop.staff.headers)
+    assert kept.status_code == 200
+    assert kept.json()["is_active"] is False  # deactivated, not erased
+    assert "SPARE" in assert_error(refused, 409)["detail"]
+    assert (await shop.client.get(f"/api/categories/{spare['id']}/")).status_code == 200
+    restricted = await sql(shop, "SELECT count(*) AS n FROM voucher_products")
+    assert restricted[0].n == 1

@@ -58,6 +58,15 @@ class VoucherRepository(Protocol):
 
     async def delete(self, voucher_id: int) -> bool: ...
 
+    async def naming_product(self, product_id: int) -> list[str]:
+        """The codes of the vouchers restricted to this product (it cannot be erased, only
+        deactivated: without it such a voucher could apply to everything)."""
+        ...
+
+    async def naming_category(self, category_id: int) -> list[str]:
+        """The codes of the vouchers restricted to this category (it cannot be deleted)."""
+        ...
+
     async def is_ordered(self, voucher_id: int) -> bool:
         """Whether any order used the voucher (orders keep its code; such a voucher is deactivated,
         never erased)."""

@@ -115,8 +115,9 @@ async def delete_product(product_id: int, *, uow: UnitOfWork, cache: CacheAside)
         product = await uow.products.get(product_id)
         if product is None:
             raise NotFound("No such product.")
-        if await uow.orders.product_is_ordered(product_id):
-            product.is_active = False  # orders keep pointing at it: deactivated, never erased
+        if await uow.orders.product_is_ordered(product_id) or await uow.vouchers.naming_product(product_id):
+            # Orders keep pointing at it, or a voucher is restricted to it: deactivated, never erased.
+            product.is_active = False
             await uow.products.save(product)
         else:
             await uow.products.delete(product)
@@ -237,6 +238,10 @@ async def delete_category(category_id: int, *, uow: UnitOfWork, cache: CacheAsid
             raise Conflict("The category has subcategories; move or delete them first.")
         if await uow.categories.has_products(category_id):
             raise Conflict("The category has products; move or delete them first.")
+        if codes := await uow.vouchers.naming_category(category_id):
+            raise Conflict(
+                f"Vouchers are restricted to the category ({', '.join(codes)}); change them first."
+            )
         await uow.categories.delete(category)
         await uow.commit()
     await cache.invalidate()

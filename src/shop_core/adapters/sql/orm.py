@@ -233,11 +233,15 @@ vouchers = sa.Table(
     ),
 )
 
+# RESTRICT on the products and categories a voucher is restricted to: erasing the last of them would
+# leave a voucher that applies to everything (the catalog deactivates such a product instead, and
+# refuses to delete such a category).
 voucher_products = sa.Table(
     "voucher_products",
     metadata,
     sa.Column("voucher_id", sa.Integer, sa.ForeignKey("vouchers.id", ondelete="CASCADE"), primary_key=True),
-    sa.Column("product_id", sa.Integer, sa.ForeignKey("products.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("product_id", sa.Integer, sa.ForeignKey("products.id", ondelete="RESTRICT"), primary_key=True),
+    sa.Index("ix_voucher_products_product_id", "product_id"),
 )
 
 voucher_categories = sa.Table(
@@ -245,8 +249,9 @@ voucher_categories = sa.Table(
     metadata,
     sa.Column("voucher_id", sa.Integer, sa.ForeignKey("vouchers.id", ondelete="CASCADE"), primary_key=True),
     sa.Column(
-        "category_id", sa.Integer, sa.ForeignKey("categories.id", ondelete="CASCADE"), primary_key=True
+        "category_id", sa.Integer, sa.ForeignKey("categories.id", ondelete="RESTRICT"), primary_key=True
     ),
+    sa.Index("ix_voucher_categories_category_id", "category_id"),
 )
 
 # How often each customer used each voucher: the per-customer limit, kept by conditional upserts.

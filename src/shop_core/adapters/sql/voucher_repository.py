@@ -175,6 +175,24 @@ class SqlVoucherRepository:
         gone = await self._session.scalar(vouchers.delete().where(_V.id == voucher_id).returning(_V.id))
         return gone is not None
 
+    async def naming_product(self, product_id: int) -> list[str]:
+        query = (
+            sa.select(_V.code)
+            .join(voucher_products, voucher_products.c.voucher_id == _V.id)
+            .where(voucher_products.c.product_id == product_id)
+            .order_by(_V.code)
+        )
+        return list(await self._session.scalars(query))
+
+    async def naming_category(self, category_id: int) -> list[str]:
+        query = (
+            sa.select(_V.code)
+            .join(voucher_categories, voucher_categories.c.voucher_id == _V.id)
+            .where(voucher_categories.c.category_id == category_id)
+            .order_by(_V.code)
+        )
+        return list(await self._session.scalars(query))
+
     async def is_ordered(self, voucher_id: int) -> bool:
         found = await self._session.scalar(
             sa.select(orders.c.id).where(orders.c.voucher_id == voucher_id).limit(1)

@@ -21,8 +21,17 @@ branch_labels = None
 depends_on = None
 
 
-def _link(table: str, owner: str, owner_table: str, target: str, target_table: str) -> None:
-    """A two-column link table, each side a cascading foreign key."""
+def _link(
+    table: str,
+    owner: str,
+    owner_table: str,
+    target: str,
+    target_table: str,
+    *,
+    target_delete: str = "CASCADE",
+) -> None:
+    """A two-column link table: the owner's side a cascading foreign key, the target's
+    `target_delete`."""
     op.create_table(
         table,
         sa.Column(owner, sa.Integer(), nullable=False),
@@ -34,7 +43,7 @@ def _link(table: str, owner: str, owner_table: str, target: str, target_table: s
             [target],
             [f"{target_table}.id"],
             name=op.f(f"fk_{table}_{target}_{target_table}"),
-            ondelete="CASCADE",
+            ondelete=target_delete,
         ),
         sa.PrimaryKeyConstraint(owner, target, name=op.f(f"pk_{table}")),
     )
@@ -73,8 +82,16 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_vouchers")),
         sa.UniqueConstraint("code", name=op.f("uq_vouchers_code")),
     )
-    _link("voucher_products", "voucher_id", "vouchers", "product_id", "products")
-    _link("voucher_categories", "voucher_id", "vouchers", "category_id", "categories")
+    # RESTRICT: erasing the last product or category a voucher is restricted to would make it apply
+    # to everything (the catalog deactivates such a product, and refuses to delete such a category).
+    _link("voucher_products", "voucher_id", "vouchers", "product_id", "products", target_delete="RESTRICT")
+    _link(
+        "voucher_categories", "voucher_id", "vouchers", "category_id", "categories", target_delete="RESTRICT"
+    )
+    with op.batch_alter_table("voucher_products", schema=None) as batch_op:
+        batch_op.create_index("ix_voucher_products_product_id", ["product_id"], unique=False)
+    with op.batch_alter_table("voucher_categories", schema=None) as batch_op:
+        batch_op.create_index("ix_voucher_categories_category_id", ["category_id"], unique=False)
     op.create_table(
         "voucher_uses",
         sa.Column("voucher_id", sa.Integer(), nullable=False),
