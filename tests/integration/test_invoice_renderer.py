@@ -6,6 +6,7 @@ import dataclasses
 import io
 import re
 import unicodedata
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
@@ -171,3 +172,11 @@ def test_a_pro_forma_has_no_invoice_number() -> None:
     assert "Pro-forma invoice" in text
     assert "Not a tax invoice" in text
     assert "INV-" not in text
+
+
+def test_the_discount_names_the_voucher_it_came_from() -> None:
+    plain = document([line(1)])
+    _, with_voucher = read(FpdfInvoiceRenderer().render(replace(plain, voucher_code="XMAS-15")))
+    _, without = read(FpdfInvoiceRenderer().render(plain))
+    assert "Discount (voucher XMAS-15)" in words(with_voucher)
+    assert "voucher" not in words(without)

@@ -193,7 +193,11 @@ class FpdfInvoiceRenderer:
         currency = document.currency
         for label, amount, style in (
             ("Subtotal", document.subtotal, ""),
-            ("Discount", document.discount, ""),
+            (
+                f"Discount (voucher {document.voucher_code})" if document.voucher_code else "Discount",
+                document.discount,
+                "",
+            ),
             ("Tax", document.tax, ""),
             ("Shipping", document.shipping, ""),
             ("Total", document.total, "B"),

@@ -60,6 +60,8 @@ class InvoiceDocument:
     payment_status: str
     proforma: bool = False
     """An unpaid order's document: `invoice_number` is empty, it is not a tax invoice."""
+    voucher_code: str | None = None
+    """The voucher the order used (part of `discount`), named on the invoice."""
 
     @property
     def title(self) -> str:

@@ -135,6 +135,7 @@ def document_of(
         tax=money(order.tax_amount),
         shipping=money(order.shipping_cost),
         total=money(order.total_price),
+        voucher_code=order.voucher_code,
         payment_method=order.payment_method.value,
         payment_status=order.payment_status.value,
         proforma=proforma,

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from html.parser import HTMLParser
 
+import msgspec
 import pytest
 
 from shop_core.adapters.jinja_templates import JinjaEmailRenderer
@@ -112,6 +113,17 @@ def test_order_confirmation() -> None:
 def test_order_confirmation_shows_a_discount() -> None:
     email = emails.order_confirmation(STORE, TO, order(discount="3.00"), templates=templates)
     assert_in_both(email, "Discount", "-3.00")
+
+
+def test_every_order_email_names_the_voucher_of_the_discount() -> None:
+    with_voucher = msgspec.structs.replace(
+        order(discount="3.00"), voucher_code="SAVE10", voucher_discount="3.00"
+    )
+    for build in (emails.order_confirmation, emails.order_shipped):
+        email = build(STORE, TO, with_voucher, templates=templates)
+        assert_in_both(email, "Discount (voucher SAVE10)", "-3.00")
+    plain = emails.order_confirmation(STORE, TO, order(discount="3.00"), templates=templates)
+    assert "voucher" not in plain.text
 
 
 def test_payment_received_attaches_the_invoice() -> None:
