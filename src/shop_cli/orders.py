@@ -16,7 +16,7 @@ from shop_core.domain.variants import line_title
 from shop_core.services.invoices import InvoiceFile
 from shop_core.services.order_commands import ChangeOrderStatus
 from shop_core.services.order_views import AddressView, OrderEventView, OrderView
-from shop_core.services.orders import StaffOrderView
+from shop_core.services.orders import OrderQuery, StaffOrderView
 from shop_core.services.views import Page
 
 app = typer.Typer(help="Orders: list, inspect, move along, cancel, invoice.", no_args_is_help=True)
@@ -49,15 +49,8 @@ def list_orders(
 
     async def load(shop: Shop) -> Page[StaffOrderView]:
         user_id = (await shop.accounts.find_user(email, OPERATOR)).id if email is not None else None
-        return await shop.orders.list_orders_with_emails(
-            OPERATOR,
-            status=status,
-            user_id=user_id,
-            since=start,
-            voucher_code=voucher,
-            offset=offset,
-            limit=limit,
-        )
+        query = OrderQuery(status=status, user_id=user_id, since=start, voucher_code=voucher)
+        return await shop.orders.list_orders_with_emails(OPERATOR, query, offset=offset, limit=limit)
 
     found = run(load)
     check_page(page, page_size, found.total)

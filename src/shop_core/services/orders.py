@@ -565,23 +565,27 @@ async def get_order_by_number(number: str, viewer: Actor, ctx: OrderContext) -> 
     return order_view(order, events)
 
 
+@dataclass(frozen=True)
+class OrderQuery:
+    """Which orders a list shows (every filter optional)."""
+
+    status: str | None = None
+    user_id: int | None = None
+    """Staff only: one customer's orders (customers always see their own)."""
+    since: datetime | None = None
+    voucher_code: str | None = None
+    """The orders that used the voucher with this code (any case)."""
+
+
 async def list_orders(
-    viewer: Actor,
-    ctx: OrderContext,
-    *,
-    status: str | None = None,
-    user_id: int | None = None,
-    since: datetime | None = None,
-    voucher_code: str | None = None,
-    offset: int = 0,
-    limit: int = 20,
+    viewer: Actor, ctx: OrderContext, query: OrderQuery, *, offset: int = 0, limit: int = 20
 ) -> Page[OrderView]:
-    """Newest first; customers see their own orders only (their `user` filter is ignored)."""
+    """Newest first; customers see their own orders only (their `user_id` filter is ignored)."""
     where = OrderFilter(
-        user_id=user_id if viewer.is_staff else viewer.user_id,
-        status=parse_status(status) if status else None,
-        since=since,
-        voucher_code=None if voucher_code is None else voucher_code.strip().upper(),
+        user_id=query.user_id if viewer.is_staff else viewer.user_id,
+        status=parse_status(query.status) if query.status else None,
+        since=query.since,
+        voucher_code=None if query.voucher_code is None else query.voucher_code.strip().upper(),
     )
     async with ctx.uow() as uow:
         found, total = await uow.orders.page(where, offset=offset, limit=limit)
@@ -595,28 +599,11 @@ class StaffOrderView(OrderView, kw_only=True):
 
 
 async def list_orders_with_emails(
-    viewer: Actor,
-    ctx: OrderContext,
-    *,
-    status: str | None = None,
-    user_id: int | None = None,
-    since: datetime | None = None,
-    voucher_code: str | None = None,
-    offset: int = 0,
-    limit: int = 20,
+    viewer: Actor, ctx: OrderContext, query: OrderQuery, *, offset: int = 0, limit: int = 20
 ) -> Page[StaffOrderView]:
     """`list_orders` as staff see it, with one more query for the emails of the page's customers."""
     require_staff(viewer)
-    found = await list_orders(
-        viewer,
-        ctx,
-        status=status,
-        user_id=user_id,
-        since=since,
-        voucher_code=voucher_code,
-        offset=offset,
-        limit=limit,
-    )
+    found = await list_orders(viewer, ctx, query, offset=offset, limit=limit)
     async with ctx.uow() as uow:
         emails = await uow.users.emails_of({o.user_id for o in found.items})
     return Page(
@@ -894,47 +881,15 @@ class Orders:
         return await get_order_by_number(number, viewer, self.context)
 
     async def list_orders(
-        self,
-        viewer: Actor,
-        *,
-        status: str | None = None,
-        user_id: int | None = None,
-        since: datetime | None = None,
-        voucher_code: str | None = None,
-        offset: int = 0,
-        limit: int = 20,
+        self, viewer: Actor, query: OrderQuery | None = None, *, offset: int = 0, limit: int = 20
     ) -> Page[OrderView]:
-        return await list_orders(
-            viewer,
-            self.context,
-            status=status,
-            user_id=user_id,
-            since=since,
-            voucher_code=voucher_code,
-            offset=offset,
-            limit=limit,
-        )
+        return await list_orders(viewer, self.context, query or OrderQuery(), offset=offset, limit=limit)
 
     async def list_orders_with_emails(
-        self,
-        viewer: Actor,
-        *,
-        status: str | None = None,
-        user_id: int | None = None,
-        since: datetime | None = None,
-        voucher_code: str | None = None,
-        offset: int = 0,
-        limit: int = 20,
+        self, viewer: Actor, query: OrderQuery | None = None, *, offset: int = 0, limit: int = 20
     ) -> Page[StaffOrderView]:
         return await list_orders_with_emails(
-            viewer,
-            self.context,
-            status=status,
-            user_id=user_id,
-            since=since,
-            voucher_code=voucher_code,
-            offset=offset,
-            limit=limit,
+            viewer, self.context, query or OrderQuery(), offset=offset, limit=limit
         )
 
     async def cancel_order(self, order_id: int, actor: Actor, note: str = "") -> OrderView:

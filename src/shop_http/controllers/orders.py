@@ -19,6 +19,7 @@ from shop_core.domain.errors import AuthenticationFailed, InvalidInput, Permissi
 from shop_core.domain.ids import MAX_ID
 from shop_core.services.order_commands import IDEMPOTENCY_KEY, ChangeOrderStatus, Checkout, PlaceOrder
 from shop_core.services.order_views import OrderView
+from shop_core.services.orders import OrderQuery
 from shop_core.services.payment_views import PaymentView
 from shop_core.services.views import UserView
 from shop_http.api_docs import orders as doc
@@ -121,14 +122,8 @@ class OrderController(Controller):
         page_size: PageSize = DEFAULT_PAGE_SIZE,
     ) -> PageOf[OrderView]:
         offset, limit = window(page, page_size)
-        found = await shop.orders.list_orders(
-            actor_of(request.user),
-            status=status,
-            user_id=user,
-            voucher_code=voucher_code,
-            offset=offset,
-            limit=limit,
-        )
+        query = OrderQuery(status=status, user_id=user, voucher_code=voucher_code)
+        found = await shop.orders.list_orders(actor_of(request.user), query, offset=offset, limit=limit)
         return page_of(request, found.items, found.total, page, page_size)
 
     @post(
