@@ -151,3 +151,23 @@ async def test_a_voucher_applies_to_the_price_after_the_sale(store: Store) -> No
 
     assert order["voucher_discount"] == "5.40"
     assert order["discount_amount"] == "21.40"  # the sale's 10.00, the knife's own 6.00, the voucher's 5.40
+
+
+async def test_a_sale_on_a_product_prices_it_in_the_cart_and_the_order(store: Store) -> None:
+    now = store.clock.now()
+    await store.post(
+        "/api/sales/",
+        {
+            "name": "Lids",
+            "percentage": "40",
+            "starts_at": (now - timedelta(minutes=1)).isoformat(),
+            "ends_at": (now + timedelta(hours=1)).isoformat(),
+            "product_ids": [store.ids["lid"]],
+        },
+    )
+    assert await store.unit_prices() == {**BEFORE, "lid": "3.00"}
+
+    order = await store.checkout()
+
+    lid = next(line for line in order["items"] if line["sku"] == "LID")
+    assert (lid["final_unit_price"], lid["discount_amount"]) == ("3.00", "4.00")

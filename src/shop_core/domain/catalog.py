@@ -139,7 +139,9 @@ class TakenProduct:
     variant_name: str = ""
     """"M / Red"; "" for a product's default variant. `sku` and `price` are the variant's."""
     category_id: int | None = None
-    """The product's category (what vouchers and sales restricted to categories look at)."""
+    """The product's category (what vouchers restricted to categories look at)."""
+    sale_percentage: Decimal | None = None
+    """The best sale running when the stock was taken that covers the product, if any."""
 
     @property
     def final_price(self) -> int:

@@ -76,8 +76,9 @@ class ProductRepository(Protocol):
         """Take `quantity` from an active variant of an active product (None: its default variant)
         with one conditional statement, and from the product's total with it (the rows stay locked
         until the transaction ends); the product as it is now (priced and named as that variant,
-        with what it has left), or None, changing nothing, when either is unknown or inactive, the
-        variant is another product's, or it has less in stock."""
+        with what it has left, and the best sale running at the clock's now that covers it), or
+        None, changing nothing, when either is unknown or inactive, the variant is another
+        product's, or it has less in stock."""
         ...
 
     async def add_many(self, products: Sequence[Product]) -> None: ...

@@ -66,7 +66,7 @@ from shop_core.services.order_commands import (
     PlaceOrder,
 )
 from shop_core.services.order_views import OrderView, order_view
-from shop_core.services.sale_prices import best_discount, sale_percentages
+from shop_core.services.sale_prices import best_discount
 from shop_core.services.stock import record_low_stock
 from shop_core.services.views import Page
 from shop_core.services.voucher_deals import code_of, for_checkout, refused_use
@@ -251,9 +251,7 @@ async def _place(
         async with ctx.uow() as uow:
             wanted = await items()
             got_items = True
-            taken = await _on_sale(
-                uow, await _take_stock(uow, wanted.lines, strict_products=strict_products), now
-            )
+            taken = _on_sale(await _take_stock(uow, wanted.lines, strict_products=strict_products))
             code = request.voucher_code or wanted.voucher_code
             deal = None
             if code is not None:
@@ -372,15 +370,12 @@ async def _take_stock(
     return taken
 
 
-async def _on_sale(
-    uow: UnitOfWork, taken: list[tuple[TakenProduct, int]], now: datetime
-) -> list[tuple[TakenProduct, int]]:
-    """The taken products at the discount they sell at now: the better of their own and the best
-    running sale that covers them (never both), which the order's lines then keep."""
-    running = await sale_percentages(uow, {p.id: p.category_id for p, _ in taken}, now)
+def _on_sale(taken: list[tuple[TakenProduct, int]]) -> list[tuple[TakenProduct, int]]:
+    """The taken products at the discount they sell at: the better of their own and the best sale
+    running when their stock was taken (never both), which the order's lines then keep."""
     return [
-        (replace(p, discount_percentage=best_discount(p.discount_percentage, (running[p.id],))), q)
-        if p.id in running
+        (replace(p, discount_percentage=best_discount(p.discount_percentage, (p.sale_percentage,))), q)
+        if p.sale_percentage is not None
         else (p, q)
         for p, q in taken
     ]

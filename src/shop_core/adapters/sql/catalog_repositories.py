@@ -17,6 +17,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from shop_core.adapters.sql.orm import categories, product_variants, products, stock_movements
 from shop_core.adapters.sql.pg_fast_path import pg_fast_path
+from shop_core.adapters.sql.sale_repository import find_running_of
 from shop_core.adapters.sql.variant_rows import default_variants, lock_variants
 from shop_core.domain.catalog import Category, Product, TakenProduct
 from shop_core.domain.errors import Conflict
@@ -189,8 +190,9 @@ class SqlProductRepository:
             found = await fast.take_stock(product_id, quantity, now, variant_id)
             if found is None:
                 return None
-            pid, name, sku, price, hundredths, stock, vid, left, options, values, category = found
+            pid, name, sku, price, hundredths, stock, vid, left, options, values, category, on_sale = found
             percent = (Decimal(hundredths) / 100).quantize(Decimal("0.01"))
+            sale = None if on_sale is None else (Decimal(on_sale) / 100).quantize(Decimal("0.01"))
             options, values = _json(options), _json(values)
         else:
             connection = await self._session.connection()
@@ -203,8 +205,10 @@ class SqlProductRepository:
             result = (await connection.execute(_TAKE_PRODUCT, parameters)).one()
             pid, name, base_price, percent, stock, options, category = result
             price = base_price if own_price is None else own_price
+            running = await find_running_of(connection.execute, [pid], now)
+            sale = running[pid].percentage if pid in running else None
         name_of_variant = name_in(options, values)
-        row = TakenProduct(pid, name, sku, price, percent, stock, vid, left, name_of_variant, category)
+        row = TakenProduct(pid, name, sku, price, percent, stock, vid, left, name_of_variant, category, sale)
         self._keep_loaded(product_id, row.stock_quantity)
         return row
 

@@ -235,7 +235,10 @@ _CLAIM_KEY = (
 
 _take = _Parameters(["product_id", "quantity", "now", "variant_id"])  # $1, $2, $3, $4 in that order
 # The variant first (the product's default one when no variant is named), then the product's total:
-# the order every stock change takes the two rows in. One round trip.
+# the order every stock change takes the two rows in. It also returns the best percentage of the
+# sales running now that cover the product (named, or through its category or one above it), as
+# `domain.sales` has it (`sale_repository.running_sales_statement` is the same rule for pages):
+# with no sale running, an index probe of `sales` and nothing more. One round trip.
 _TAKE_STOCK = f"""
 WITH v AS (
     UPDATE product_variants SET stock_quantity = stock_quantity - {_take("quantity")},
@@ -252,7 +255,19 @@ UPDATE products SET stock_quantity = products.stock_quantity - {_take("quantity"
 FROM v WHERE products.id = {_take("product_id")}
 RETURNING products.id, products.name, v.sku, COALESCE(v.price, products.price),
     products.discount_percentage, products.stock_quantity, v.id, v.stock_quantity,
-    products.options, v.options, products.category_id
+    products.options, v.options, products.category_id,
+    (SELECT max(s.percentage) FROM sales s
+     WHERE s.starts_at <= {_take("now")} AND s.ends_at > {_take("now")}
+        AND (EXISTS (SELECT 1 FROM sale_products sp WHERE sp.sale_id = s.id AND sp.product_id = products.id)
+            OR EXISTS (
+                WITH RECURSIVE up(id) AS (
+                    SELECT products.category_id
+                    UNION
+                    SELECT c.parent_id FROM categories c JOIN up ON c.id = up.id WHERE c.parent_id IS NOT NULL
+                )
+                SELECT 1 FROM sale_categories sc
+                WHERE sc.sale_id = s.id AND sc.category_id IN (SELECT id FROM up)
+            )))
 """  # noqa: S608
 
 _JOB_COLUMNS = (
@@ -324,7 +339,7 @@ class PgFastPath:
         if it has that many: (product id, name, the variant's sku, its price, the product's
         discount_percentage in hundredths, the product's stock_quantity after, the variant's id and
         stock_quantity after, the product's options and the variant's, as JSON text, the product's
-        category_id), or None."""
+        category_id, the best running sale's percentage in hundredths or None), or None."""
         connection = await self._in_transaction()
         values = {"product_id": product_id, "quantity": quantity, "now": now, "variant_id": variant_id}
         return await connection.fetchrow(_TAKE_STOCK, *_take.values(values))
