@@ -696,7 +696,8 @@ def show(results: list[Result], checks: list[dict[str, Any]], args: argparse.Nam
         table.add_column(column, justify="left" if column in ("scenario", "run") else "right")
     for r in results:
         table.add_row(
-            f"{r.method} {r.path}",
+            f"{r.method} {r.path}"
+            + (f" ({r.scenario})" if r.scenario in (VOUCHER_SCENARIO, LIMITED_SCENARIO) else ""),
             r.run,
             f"{r.requests_per_s:,.0f}",
             f"{r.p50_ms:.2f} ms",
