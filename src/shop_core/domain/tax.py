@@ -1,0 +1,91 @@
+"""Tax by country (and region): which rate applies to an address, and the tax on an amount, added
+to a net price or extracted from a gross one. Plain data and rules (issue 18's first step: the
+stores, the use cases and pricing's two modes come with its wiring).
+
+Money is integer minor units, rounded half-up once per amount. A gross amount `g` at rate `r`
+holds `round_half_up(g * r / (1 + r))` of tax and the rest is its net, so net + tax is `g` exactly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import Decimal
+
+from shop_core.domain.addresses import COUNTRIES
+from shop_core.domain.errors import InvalidInput
+from shop_core.domain.money import round_half_up
+
+RATE_PLACES = Decimal("0.0001")  # 15.25% is 0.1525
+MAX_NAME = 50
+MAX_REGION = 64
+
+
+@dataclass(frozen=True)
+class TaxRate:
+    country: str
+    """ISO 3166-1 alpha-2, upper case."""
+    rate: Decimal
+    """A fraction: 0.15 is 15%; from 0 up to (not including) 1."""
+    name: str = "Tax"
+    """What the invoice calls it: "VAT", "GST"..."""
+    region: str | None = None
+    """A state or division within the country (compared without regard to case); None: the
+    country's rate wherever no region's applies."""
+    id: int | None = None
+
+
+def check_country(raw: str, *, field: str = "country") -> str:
+    """An ISO 3166-1 alpha-2 code as sent: two upper-case letters of an assigned code (a lower-case
+    one is refused, not guessed at)."""
+    if raw not in COUNTRIES:
+        hint = f" Did you mean {raw.upper()}?" if raw.upper() in COUNTRIES else ""
+        raise InvalidInput.field(
+            field, f"Use an ISO 3166-1 alpha-2 country code in capitals, such as BD.{hint}"
+        )
+    return raw
+
+
+def check_tax_rate(rate: TaxRate) -> None:
+    """The invariants a tax rate keeps; InvalidInput lists every broken one."""
+    errors: dict[str, list[str]] = {}
+    try:
+        check_country(rate.country)
+    except InvalidInput as exc:
+        errors.update(exc.errors)
+    if not Decimal(0) <= rate.rate < Decimal(1):
+        errors["rate"] = ["A rate is a fraction from 0 up to 1 (0.15 is 15%)."]
+    elif rate.rate.quantize(RATE_PLACES) != rate.rate:
+        errors["rate"] = ["Use at most four decimal places (0.1525 is 15.25%)."]
+    if not 0 < len(rate.name.strip()) <= MAX_NAME:
+        errors["name"] = [f"Name the tax in 1 to {MAX_NAME} characters."]
+    if rate.region is not None and not 0 < len(rate.region.strip()) <= MAX_REGION:
+        errors["region"] = [f"A region is 1 to {MAX_REGION} characters (leave it out for the whole country)."]
+    if errors:
+        raise InvalidInput("The tax rate is not valid.", errors)
+
+
+def rate_for(rates: Iterable[TaxRate], country: str, region: str | None = None) -> TaxRate | None:
+    """The most specific rate for an address: its country's rate for its region, else its
+    country's rate for the whole country, else None (the shop's default applies)."""
+    wanted = None if region is None else region.strip().casefold()
+    whole: TaxRate | None = None
+    for rate in rates:
+        if rate.country != country:
+            continue
+        if rate.region is None:
+            whole = rate
+        elif wanted is not None and rate.region.strip().casefold() == wanted:
+            return rate
+    return whole
+
+
+def tax_added(net: int, rate: Decimal) -> int:
+    """The tax on a net amount (prices without tax): `net * rate`, rounded half-up."""
+    return round_half_up(Decimal(net) * rate)
+
+
+def tax_included(gross: int, rate: Decimal) -> int:
+    """The tax a gross amount holds (prices with tax): `gross * rate / (1 + rate)`, rounded
+    half-up; the net is what is left, so the two add up to `gross` exactly."""
+    return round_half_up(Decimal(gross) * rate / (1 + rate))
