@@ -49,6 +49,9 @@ class FakeUserRepository:
         self._rows = rows
         self._ids = ids
 
+    async def lock(self, user_id: int) -> None:
+        """Nothing runs concurrently in the fake."""
+
     async def add(self, user: User) -> User:
         taken = any(u.email == user.email or u.username == user.username for u in self._rows.values())
         if taken:

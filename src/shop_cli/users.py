@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import msgspec
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from shop_cli.paging import JSON, PAGE, PAGE_SIZE, check_page, footer, print_page, window
-from shop_cli.runner import OPERATOR, console, fail, guarded, run
+from shop_cli.runner import OPERATOR, console, fail, guarded, print_json, run
+from shop_core.bootstrap import Shop
+from shop_core.services.address_book import SavedAddressView
 from shop_core.services.commands import CreateAdmin
 
 app = typer.Typer(help="User accounts.", no_args_is_help=True)
@@ -64,6 +67,45 @@ def list_users(
         )
     console.print(table)
     footer("user", page, page_size, found.total, len(found.items))
+
+
+@app.command()
+def addresses(
+    email: str = typer.Argument(..., help="The customer's email."),
+    as_json: bool = JSON,
+) -> None:
+    """A customer's address book: their saved addresses and which are the defaults."""
+
+    async def load(shop: Shop) -> list[SavedAddressView]:
+        user = await shop.accounts.find_user(email, OPERATOR)
+        return await shop.addresses.addresses_of(user.id, OPERATOR)
+
+    found = run(load)
+    if as_json:
+        print_json(found)
+        return
+    if not found:
+        console.print(f"No saved addresses for {escape(email)}.")
+        return
+    table = Table(title=f"Addresses of {escape(email)}")
+    for column in ("id", "name", "address", "country", "phone", "default for"):
+        table.add_column(column, justify="right" if column == "id" else "left", overflow="fold")
+    for entry in found:
+        kinds = [
+            k
+            for k, on in (("shipping", entry.is_default_shipping), ("billing", entry.is_default_billing))
+            if on
+        ]
+        parts = [entry.line1, entry.line2, f"{entry.postal_code} {entry.city}"]
+        table.add_row(
+            str(entry.id),
+            escape(entry.full_name),
+            escape(", ".join(p for p in parts if p)),
+            entry.country,
+            escape(entry.phone),
+            ", ".join(kinds),
+        )
+    console.print(table)
 
 
 @app.command()

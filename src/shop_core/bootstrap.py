@@ -28,6 +28,7 @@ from shop_core.ports.persistence import UnitOfWorkFactory
 from shop_core.ports.security import LoginThrottle, PasswordHasher, TokenCodec, TokenStore
 from shop_core.services import jobs
 from shop_core.services.accounts import Accounts
+from shop_core.services.address_book import AddressBook
 from shop_core.services.auth_config import AuthConfig
 from shop_core.services.cache_aside import CacheAside
 from shop_core.services.cart import CartContext, Carts
@@ -134,6 +135,7 @@ class Shop:
             low_stock_threshold=settings.low_stock_threshold,
         )
         self.vouchers = Vouchers(uow=ports.uow, clock=ports.clock, currency=settings.currency)
+        self.addresses = AddressBook(uow=ports.uow, clock=ports.clock)
         self.sales = Sales(uow=ports.uow, cache=self.catalog_cache, clock=ports.clock)
         self.cart = Carts(
             store=ports.carts,

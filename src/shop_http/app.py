@@ -15,6 +15,7 @@ from litestar.di import Provide
 
 from shop_core.bootstrap import Shop, bootstrap
 from shop_core.settings import Environment, Settings
+from shop_http.controllers.addresses import AddressController
 from shop_http.controllers.auth import AuthController
 from shop_http.controllers.cart import CART_TOKEN, CartController
 from shop_http.controllers.categories import CategoryController
@@ -76,6 +77,7 @@ def create_app(settings: Settings | None = None, shop_factory: ShopFactory = boo
             CategoryController,
             SaleController,
             CartController,
+            AddressController,
             OrderController,
             PaymentController,
             VoucherController,

@@ -343,6 +343,7 @@ def openapi_config() -> OpenAPIConfig:
                 "`final_price` while they run.",
             ),
             Tag(name="Cart", description="The customer's (or a guest's) cart, priced from the catalog."),
+            Tag(name="Addresses", description="The customer's address book, for checkout by id."),
             Tag(name="Orders", description="Placing orders, their life, and invoices."),
             Tag(
                 name="Payments",

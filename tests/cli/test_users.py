@@ -1,4 +1,4 @@
-"""`shop users create-admin|list|deactivate`."""
+"""`shop users create-admin|list|addresses|deactivate`."""
 
 from __future__ import annotations
 
@@ -168,3 +168,45 @@ def test_an_error_stays_on_one_line_however_narrow_the_output(cli: Cli) -> None:
     line = error_line(cli("users", "deactivate", "nobody@example.com", env={"COLUMNS": "30"}))
 
     assert line == "error: No user with the email 'nobody@example.com'."
+
+
+def test_addresses_lists_a_customers_address_book_with_its_defaults(cli: Cli) -> None:
+    import asyncio
+
+    from shop_core.bootstrap import bootstrap
+    from shop_core.domain.actors import Actor
+    from shop_core.services.address_book import SaveAddress
+    from shop_core.services.commands import RegisterUser
+    from tests.conftest import fast_hasher, make_settings
+
+    home = {
+        "full_name": "Ada [b]Lovelace[/b]",
+        "line1": "12 Square",
+        "city": "London",
+        "postal_code": "N1",
+        "country": "GB",
+    }
+
+    async def fill() -> None:
+        async with bootstrap(make_settings(cli.database_url), hasher=fast_hasher()) as shop:
+            ada = await shop.accounts.register(RegisterUser(email="ada@example.com", password=PASSWORD))
+            actor = Actor.user(ada.id, ada.email, is_staff=False)
+            await shop.addresses.add_address(actor, SaveAddress(**home))
+            await shop.addresses.add_address(
+                actor, SaveAddress(**{**home, "line1": "1 Office Park"}, is_default_billing=True)
+            )
+
+    asyncio.run(fill())
+
+    table = ok(cli("users", "addresses", "ada@example.com"))
+    assert "[b]Lovelace[/b]" in table  # shown as written, never as markup
+    assert "12 Square, N1 London" in table
+    assert "shipping" in table
+    listed = json.loads(ok(cli("users", "addresses", "ada@example.com", "--json")))
+    assert [(a["line1"], a["is_default_shipping"], a["is_default_billing"]) for a in listed] == [
+        ("12 Square", True, False),
+        ("1 Office Park", False, True),
+    ]
+    ok(cli("users", "create-admin", "--email", "boss@example.com", "--password", PASSWORD))
+    assert "No saved addresses for boss@example.com." in ok(cli("users", "addresses", "boss@example.com"))
+    assert error_line(cli("users", "addresses", "nobody@example.com"))

@@ -7,6 +7,7 @@ from types import TracebackType
 from typing import Protocol, Self
 
 from shop_core.domain.users import User
+from shop_core.ports.address_book import AddressRepository
 from shop_core.ports.catalog import (
     CategoryRepository,
     ProductRepository,
@@ -33,6 +34,11 @@ class UserRepository(Protocol):
         ...
 
     async def get_by_email(self, email: str) -> User | None: ...
+
+    async def lock(self, user_id: int) -> None:
+        """Lock the user's row until the transaction ends: what serialises changes of what belongs
+        to one customer (their address book)."""
+        ...
 
     async def get_by_username(self, username: str) -> User | None:
         """Usernames are matched ignoring case, as they are unique ignoring case."""
@@ -92,6 +98,9 @@ class UnitOfWork(Protocol):
 
     @property
     def vouchers(self) -> VoucherRepository: ...
+
+    @property
+    def addresses(self) -> AddressRepository: ...
 
     @property
     def stock(self) -> StockMovementRepository: ...

@@ -46,19 +46,37 @@ VoucherCode = Annotated[
 ]
 
 
+SavedAddressId = Annotated[
+    int,
+    msgspec.Meta(
+        ge=1,
+        le=MAX_ID,
+        description="An address of the customer's address book (`/api/addresses/`), copied into the "
+        "order; instead of the address itself. Someone else's is 404.",
+    ),
+]
+SHIPPING_ADDRESS = (
+    "Where to ship; or `shipping_address_id`; with neither, the customer's default shipping address."
+)
+
+
 class PlaceOrder(Command):
     items: Annotated[list[OrderItemInput], msgspec.Meta(min_length=1, max_length=1000)]
-    shipping_address: AddressInput
     payment_method: Annotated[str, msgspec.Meta(max_length=32, examples=["stripe", "sslcommerz", "cod"])]
+    shipping_address: Annotated[AddressInput | None, msgspec.Meta(description=SHIPPING_ADDRESS)] = None
     billing_address: AddressInput | None = None
     voucher_code: VoucherCode | None = None
+    shipping_address_id: SavedAddressId | None = None
+    billing_address_id: SavedAddressId | None = None
 
 
 class Checkout(Command):
-    shipping_address: AddressInput
     payment_method: Annotated[str, msgspec.Meta(max_length=32, examples=["stripe", "sslcommerz", "cod"])]
+    shipping_address: Annotated[AddressInput | None, msgspec.Meta(description=SHIPPING_ADDRESS)] = None
     billing_address: AddressInput | None = None
     voucher_code: VoucherCode | None = None
+    shipping_address_id: SavedAddressId | None = None
+    billing_address_id: SavedAddressId | None = None
 
 
 class ChangeOrderStatus(Command):

@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, NoReturn
 import msgspec
 
 from shop_core.domain.actors import SYSTEM, Actor, require_staff
+from shop_core.domain.address_book import Default
 from shop_core.domain.addresses import Address, address_of
 from shop_core.domain.cart import DEFAULT_VARIANT, CartSnapshot, LineKey, keyed_variant
 from shop_core.domain.catalog import TakenProduct
@@ -57,6 +58,7 @@ from shop_core.ports.clock import Clock
 from shop_core.ports.orders import OrderFilter, PlacementKey, VoucherUseRefused
 from shop_core.ports.persistence import UnitOfWork, UnitOfWorkFactory
 from shop_core.services import jobs
+from shop_core.services.address_book import address_for_order
 from shop_core.services.cart import CartContext, resolve_owner
 from shop_core.services.order_commands import (
     IDEMPOTENCY_KEY,
@@ -131,7 +133,7 @@ async def place_order(
     """An order for the items given (POST /api/orders/). An item names a product's variant; one
     without `variant_id` means the product's only active variant (400 `variant_required` when it
     has several). Items of the same variant add up."""
-    request = _checked(cmd, "orders", ctx)
+    request = await _checked(cmd, "orders", user_id, ctx)
     wanted: dict[LineKey, int] = {}
     for item in cmd.items:
         # 0: no variant named. The product's default variant is taken, which is its only active
@@ -158,7 +160,7 @@ async def checkout_cart(
     (and committed) before the cart is touched, so a concurrent retry waits for this request's
     order instead of finding the cart empty.
     """
-    request = _checked(cmd, "cart", ctx)
+    request = await _checked(cmd, "cart", user_id, ctx)
     if key is not None and (replayed := await _claim_apart(user_id, key, request.fingerprint, ctx)):
         return replayed
     taken: list[CartSnapshot] = []
@@ -485,15 +487,25 @@ def check_idempotency_key(raw: str | None) -> str | None:
     return raw
 
 
-def _checked(cmd: PlaceOrder | Checkout, scope: str, ctx: OrderContext) -> _Request:
+# Fields after Part 1's: left out of a request's fingerprint when not sent, so the same request
+# is fingerprinted as it was before they existed.
+_NEWER_FIELDS = ("voucher_code", "shipping_address_id", "billing_address_id")
+
+
+async def _checked(cmd: PlaceOrder | Checkout, scope: str, user_id: int, ctx: OrderContext) -> _Request:
     errors: dict[str, list[str]] = {}
     shipping = billing = None
+    for kind in ("shipping", "billing"):
+        if getattr(cmd, f"{kind}_address") is not None and getattr(cmd, f"{kind}_address_id") is not None:
+            errors[f"{kind}_address_id"] = [f"Send {kind}_address or {kind}_address_id, not both."]
     try:
-        shipping = _address(cmd.shipping_address, "shipping_address")
+        shipping = (
+            None if cmd.shipping_address is None else _address(cmd.shipping_address, "shipping_address")
+        )
     except InvalidInput as exc:
         errors.update(exc.errors)
     try:
-        billing = _address(cmd.billing_address, "billing_address") if cmd.billing_address else shipping
+        billing = None if cmd.billing_address is None else _address(cmd.billing_address, "billing_address")
     except InvalidInput as exc:
         errors.update(exc.errors)
     method = None
@@ -501,15 +513,43 @@ def _checked(cmd: PlaceOrder | Checkout, scope: str, ctx: OrderContext) -> _Requ
         method = parse_payment_method(cmd.payment_method)
     except InvalidInput as exc:
         errors.update(exc.errors)
-    if errors or shipping is None or billing is None or method is None:
+    if errors or method is None:
         raise InvalidInput("The order cannot be placed as sent.", errors)
+    if shipping is None or cmd.billing_address_id is not None:
+        shipping, billing = await _saved_addresses(cmd, user_id, shipping, billing, ctx)
     code = None if cmd.voucher_code is None else code_of(cmd.voucher_code)
-    fields = msgspec.structs.asdict(cmd)
-    if cmd.voucher_code is None:
-        del fields["voucher_code"]  # a request without one is fingerprinted as before vouchers
+    fields = {k: v for k, v in msgspec.structs.asdict(cmd).items() if v is not None or k not in _NEWER_FIELDS}
     body = msgspec.json.encode(fields, order="sorted")
     fingerprint = hashlib.sha256(scope.encode() + b"\0" + body).hexdigest()
-    return _Request(shipping, billing, method, fingerprint, code)
+    return _Request(shipping, billing or shipping, method, fingerprint, code)
+
+
+async def _saved_addresses(
+    cmd: PlaceOrder | Checkout,
+    user_id: int,
+    shipping: Address | None,
+    billing: Address | None,
+    ctx: OrderContext,
+) -> tuple[Address, Address | None]:
+    """The addresses an order names from the customer's address book (by id, or the defaults when
+    it sends no shipping address): copied, so a later change of the book changes no order."""
+    async with ctx.uow() as uow:
+        if cmd.shipping_address_id is not None:
+            shipping = await address_for_order(uow, user_id, cmd.shipping_address_id, "shipping_address_id")
+        elif shipping is None:
+            default = await uow.addresses.default(user_id, Default.SHIPPING)
+            if default is None:
+                raise InvalidInput(
+                    "The order cannot be placed as sent.",
+                    {"shipping_address": ["This field is required (or save a default shipping address)."]},
+                )
+            shipping = default.address
+            if billing is None and cmd.billing_address_id is None:
+                found = await uow.addresses.default(user_id, Default.BILLING)
+                billing = None if found is None else found.address
+        if cmd.billing_address_id is not None:
+            billing = await address_for_order(uow, user_id, cmd.billing_address_id, "billing_address_id")
+    return shipping, billing
 
 
 def _address(raw: AddressInput, field: str) -> Address:

@@ -104,6 +104,7 @@ STAFF_ONLY: dict[str, UseCase] = {
     "sales.update_sale": lambda s, a: s.sales.update_sale(1, UpdateSale(name="Renamed"), a),
     "sales.end_sale": lambda s, a: s.sales.end_sale(1, a),
     "sales.delete_sale": lambda s, a: s.sales.delete_sale(1, a),
+    "addresses.addresses_of": lambda s, a: s.addresses.addresses_of(7, a),
 }
 
 # Use cases that take an actor but serve customers too (they see and act on their own things only).
@@ -121,6 +122,11 @@ FOR_CUSTOMERS_TOO = {
     "payments.verify_payment",
     "payments.payments_of_order",
     "payments.cancel_order",
+    "addresses.list_addresses",
+    "addresses.add_address",
+    "addresses.get_address",
+    "addresses.update_address",
+    "addresses.delete_address",
 }
 
 
@@ -172,6 +178,7 @@ def test_every_use_case_that_takes_an_actor_is_classified() -> None:
         "jobs",
         "vouchers",
         "sales",
+        "addresses",
     )
     for area in (*areas, "operations"):
         service = getattr(shop, area)

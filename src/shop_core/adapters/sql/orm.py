@@ -204,6 +204,41 @@ cart_lines = sa.Table(
     sa.CheckConstraint("quantity > 0", name="quantity_positive"),
 )
 
+# Customers' saved addresses. At most one default for shipping and one for billing per customer
+# (partial unique indexes: two concurrent changes cannot both leave a default).
+addresses = sa.Table(
+    "addresses",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("user_id", sa.Integer, sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("full_name", sa.String(200), nullable=False),
+    sa.Column("line1", sa.String(200), nullable=False),
+    sa.Column("line2", sa.String(200), nullable=False, server_default=""),
+    sa.Column("city", sa.String(100), nullable=False),
+    sa.Column("postal_code", sa.String(20), nullable=False),
+    sa.Column("country", sa.String(2), nullable=False),
+    sa.Column("phone", sa.String(32), nullable=False, server_default=""),
+    sa.Column("is_default_shipping", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("is_default_billing", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("created_at", DateTimeUTC(timezone=True), nullable=False),
+    sa.Column("updated_at", DateTimeUTC(timezone=True), nullable=False),
+    sa.Index("ix_addresses_user_id", "user_id"),
+    sa.Index(
+        "uq_addresses_default_shipping",
+        "user_id",
+        unique=True,
+        sqlite_where=sa.text("is_default_shipping"),
+        postgresql_where=sa.text("is_default_shipping"),
+    ),
+    sa.Index(
+        "uq_addresses_default_billing",
+        "user_id",
+        unique=True,
+        sqlite_where=sa.text("is_default_billing"),
+        postgresql_where=sa.text("is_default_billing"),
+    ),
+)
+
 # Discount codes. `code` is stored normalized (upper case), so uniqueness ignores case. A percentage
 # voucher has `percentage` (hundredths exact), a fixed one `amount` (minor units), free shipping
 # neither. `used_count` moves only by conditional updates (see VoucherRepository.use).

@@ -37,6 +37,10 @@ class SqlUserRepository:
     async def get(self, user_id: int) -> User | None:
         return await self._session.get(User, user_id)
 
+    async def lock(self, user_id: int) -> None:
+        query = sa.select(users.c.id).where(users.c.id == user_id).with_for_update()
+        await self._session.execute(query)
+
     async def get_read_only(self, user_id: int) -> User | None:
         fast = await pg_fast_path(self._session)
         if fast is None:

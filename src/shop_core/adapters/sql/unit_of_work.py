@@ -8,6 +8,7 @@ from typing import Any, Self, TypeVar, cast
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from shop_core.adapters.sql.address_repository import SqlAddressRepository
 from shop_core.adapters.sql.catalog_repositories import (
     SqlCategoryRepository,
     SqlProductRepository,
@@ -75,6 +76,10 @@ class SqlUnitOfWork:
     @property
     def vouchers(self) -> SqlVoucherRepository:
         return self._repository(SqlVoucherRepository)
+
+    @property
+    def addresses(self) -> SqlAddressRepository:
+        return self._repository(SqlAddressRepository)
 
     @property
     def stock(self) -> SqlStockMovementRepository:
