@@ -26,6 +26,7 @@ FIELDS = {
     "line2",
     "city",
     "postal_code",
+    "region",
     "country",
     "phone",
     "is_default_shipping",

@@ -20,7 +20,15 @@ COUNTRIES = frozenset(
     """.split()  # noqa: SIM905 - a table of codes reads better than 249 quoted strings
 )
 
-LIMITS = {"full_name": 200, "line1": 200, "line2": 200, "city": 100, "postal_code": 20, "phone": 32}
+LIMITS = {
+    "full_name": 200,
+    "line1": 200,
+    "line2": 200,
+    "city": 100,
+    "postal_code": 20,
+    "phone": 32,
+    "region": 64,
+}
 REQUIRED = ("full_name", "line1", "city", "postal_code", "country")
 
 
@@ -33,9 +41,13 @@ class Address:
     country: str
     line2: str = ""
     phone: str = ""
+    region: str = ""
+    """A state, province or division (what tax rates by region match); "" for none."""
 
     def as_dict(self) -> dict[str, str]:
-        return {
+        """The address's parts; `region` only when it has one, so an address without one reads as
+        it did before regions existed."""
+        parts = {
             "full_name": self.full_name,
             "line1": self.line1,
             "line2": self.line2,
@@ -44,10 +56,15 @@ class Address:
             "country": self.country,
             "phone": self.phone,
         }
+        if self.region:
+            parts["region"] = self.region
+        return parts
 
     def lines(self) -> list[str]:
         """The address as printed on an invoice or a label."""
-        parts = [self.full_name, self.line1, self.line2, f"{self.postal_code} {self.city}", self.country]
+        city = " ".join(p for p in (self.postal_code, self.city) if p)
+        region = f"{city}, {self.region}" if self.region else city
+        parts = [self.full_name, self.line1, self.line2, region, self.country]
         return [p for p in parts if p] + ([self.phone] if self.phone else [])
 
 

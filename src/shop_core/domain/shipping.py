@@ -39,6 +39,13 @@ class CountryInAnotherZone(Conflict):
         super().__init__(f"{country} is already in the zone {zone!r}; take it out of that zone first.")
 
 
+class ZoneNameTaken(Conflict):
+    code = "zone_name_taken"
+
+    def __init__(self, name: str) -> None:
+        super().__init__(f"There is a zone named {name!r} already.")
+
+
 @dataclass
 class Zone:
     name: str

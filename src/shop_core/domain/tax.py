@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from shop_core.domain.addresses import COUNTRIES
-from shop_core.domain.errors import InvalidInput
+from shop_core.domain.errors import Conflict, InvalidInput
 from shop_core.domain.money import round_half_up
 
 RATE_PLACES = Decimal("0.0001")  # 15.25% is 0.1525
@@ -33,6 +33,30 @@ class TaxRate:
     """A state or division within the country (compared without regard to case); None: the
     country's rate wherever no region's applies."""
     id: int | None = None
+
+
+class TaxRateTaken(Conflict):
+    """A country (or one of its regions) has one rate (409)."""
+
+    code = "tax_rate_taken"
+
+    def __init__(self, country: str, region: str | None) -> None:
+        where = country if region is None else f"{country}, {region}"
+        super().__init__(f"{where} already has a tax rate; change that one instead.")
+
+
+def rate_bp(rate: Decimal) -> int:
+    """A rate as stored: basis points (0.1525 is 1525)."""
+    return int(rate * 10_000)
+
+
+def rate_of_bp(bp: int) -> Decimal:
+    return (Decimal(bp) / 10_000).quantize(RATE_PLACES)
+
+
+def region_key(region: str | None) -> str:
+    """How regions are compared: trimmed and case-folded; '' for the whole country."""
+    return "" if region is None else region.strip().casefold()
 
 
 def check_country(raw: str, *, field: str = "country") -> str:
@@ -68,14 +92,14 @@ def check_tax_rate(rate: TaxRate) -> None:
 def rate_for(rates: Iterable[TaxRate], country: str, region: str | None = None) -> TaxRate | None:
     """The most specific rate for an address: its country's rate for its region, else its
     country's rate for the whole country, else None (the shop's default applies)."""
-    wanted = None if region is None else region.strip().casefold()
+    wanted = region_key(region)
     whole: TaxRate | None = None
     for rate in rates:
         if rate.country != country:
             continue
         if rate.region is None:
             whole = rate
-        elif wanted is not None and rate.region.strip().casefold() == wanted:
+        elif wanted and region_key(rate.region) == wanted:
             return rate
     return whole
 

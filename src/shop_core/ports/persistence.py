@@ -18,6 +18,7 @@ from shop_core.ports.jobs import JobLedger
 from shop_core.ports.orders import IdempotencyRepository, InvoiceRepository, OrderRepository
 from shop_core.ports.payments import PaymentRepository
 from shop_core.ports.sales import SaleRepository
+from shop_core.ports.shipping import ShippingRepository, TaxRateRepository
 from shop_core.ports.vouchers import VoucherRepository
 
 
@@ -101,6 +102,12 @@ class UnitOfWork(Protocol):
 
     @property
     def addresses(self) -> AddressRepository: ...
+
+    @property
+    def shipping(self) -> ShippingRepository: ...
+
+    @property
+    def tax_rates(self) -> TaxRateRepository: ...
 
     @property
     def stock(self) -> StockMovementRepository: ...

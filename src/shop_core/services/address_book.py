@@ -26,7 +26,7 @@ from shop_core.domain.errors import AuthenticationFailed, NotFound
 from shop_core.ports.clock import Clock
 from shop_core.ports.persistence import UnitOfWork, UnitOfWorkFactory
 from shop_core.services.commands import NO_NUL, Command
-from shop_core.services.order_commands import AddressInput, Text
+from shop_core.services.order_commands import AddressInput, Region, Text
 from shop_core.services.order_views import AddressView
 
 UNSET = msgspec.UNSET
@@ -52,6 +52,7 @@ class UpdateAddress(Command):
     postal_code: Annotated[str, msgspec.Meta(max_length=20, pattern=NO_NUL)] | Unset = UNSET
     country: Annotated[str, msgspec.Meta(max_length=2, pattern=NO_NUL)] | Unset = UNSET
     phone: Annotated[str, msgspec.Meta(max_length=32, pattern=r"^[0-9+() .-]*$")] | Unset = UNSET
+    region: Region | Unset = UNSET
     is_default_shipping: bool | Unset = UNSET
     is_default_billing: bool | Unset = UNSET
 
@@ -65,7 +66,7 @@ class SavedAddressView(AddressView, kw_only=True):
     def of(cls, saved: SavedAddress) -> SavedAddressView:
         assert saved.id is not None
         return cls(
-            **saved.address.as_dict(),
+            **saved.address.as_dict() | {"region": saved.address.region},
             id=saved.id,
             is_default_shipping=saved.is_default_shipping,
             is_default_billing=saved.is_default_billing,

@@ -14,6 +14,17 @@ Text = Annotated[str, msgspec.Meta(max_length=200, pattern=NO_NUL)]
 IDEMPOTENCY_KEY = r"^[\x21-\x7e]{1,255}$"  # printable ASCII, no spaces: what clients generate (UUIDs)
 
 
+Region = Annotated[
+    str,
+    msgspec.Meta(
+        max_length=64,
+        pattern=NO_NUL,
+        examples=["CA", "Dhaka"],
+        description="State, province or division: a tax rate set for it applies (else the country's).",
+    ),
+]
+
+
 class AddressInput(Command):
     full_name: Text
     line1: Text
@@ -22,6 +33,7 @@ class AddressInput(Command):
     country: Annotated[str, msgspec.Meta(max_length=2, pattern=NO_NUL, examples=["US", "GB", "BD"])]
     line2: Text = ""
     phone: Annotated[str, msgspec.Meta(max_length=32, pattern=r"^[0-9+() .-]*$")] = ""
+    region: Region = ""
 
 
 class OrderItemInput(Command, kw_only=True, omit_defaults=True):

@@ -21,6 +21,10 @@ class AddressView(msgspec.Struct, kw_only=True):
     postal_code: str
     country: str
     phone: str
+    region: Annotated[
+        str | msgspec.UnsetType,
+        msgspec.Meta(description="State, province or division; left out when the address has none."),
+    ] = msgspec.UNSET
 
 
 class OrderItemView(msgspec.Struct, kw_only=True):

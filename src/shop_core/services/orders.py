@@ -519,6 +519,10 @@ async def _checked(cmd: PlaceOrder | Checkout, scope: str, user_id: int, ctx: Or
         shipping, billing = await _saved_addresses(cmd, user_id, shipping, billing, ctx)
     code = None if cmd.voucher_code is None else code_of(cmd.voucher_code)
     fields = {k: v for k, v in msgspec.structs.asdict(cmd).items() if v is not None or k not in _NEWER_FIELDS}
+    for name in ("shipping_address", "billing_address"):
+        if isinstance(sent := fields[name], AddressInput):
+            # An address without a region is fingerprinted as it was before regions existed.
+            fields[name] = {k: v for k, v in msgspec.structs.asdict(sent).items() if k != "region" or v}
     body = msgspec.json.encode(fields, order="sorted")
     fingerprint = hashlib.sha256(scope.encode() + b"\0" + body).hexdigest()
     return _Request(shipping, billing or shipping, method, fingerprint, code)

@@ -114,6 +114,7 @@ def test_length_limits(part: str, limit: int) -> None:
         "city": 100,
         "postal_code": 20,
         "phone": 32,
+        "region": 64,
     }
 
     at_limit = address_of({**VALID, part: "a" * limit}, "shipping_address")

@@ -13,13 +13,14 @@ from shop_core.domain.addresses import Address
 from shop_core.domain.ids import MAX_ID
 
 _A = addresses.c
-_FIELDS = ("full_name", "line1", "line2", "city", "postal_code", "country", "phone")
+_FIELDS = ("full_name", "line1", "line2", "city", "postal_code", "country", "phone", "region")
 
 
 def _row_of(saved: SavedAddress) -> dict[str, Any]:
     return {
         "user_id": saved.user_id,
         **saved.address.as_dict(),
+        "region": saved.address.region,
         "is_default_shipping": saved.is_default_shipping,
         "is_default_billing": saved.is_default_billing,
         "created_at": saved.created_at,

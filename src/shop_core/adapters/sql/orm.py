@@ -218,6 +218,7 @@ addresses = sa.Table(
     sa.Column("postal_code", sa.String(20), nullable=False),
     sa.Column("country", sa.String(2), nullable=False),
     sa.Column("phone", sa.String(32), nullable=False, server_default=""),
+    sa.Column("region", sa.String(64), nullable=False, server_default=""),
     sa.Column("is_default_shipping", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("is_default_billing", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("created_at", DateTimeUTC(timezone=True), nullable=False),
@@ -331,6 +332,70 @@ sale_categories = sa.Table(
     ),
 )
 
+# Shipping zones: a country is in one zone at most (the country is the key of its row).
+shipping_zones = sa.Table(
+    "shipping_zones",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("name", sa.String(100), nullable=False, unique=True),
+)
+
+shipping_zone_countries = sa.Table(
+    "shipping_zone_countries",
+    metadata,
+    sa.Column("country", sa.String(2), primary_key=True),
+    sa.Column(
+        "zone_id",
+        sa.Integer,
+        sa.ForeignKey("shipping_zones.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+)
+
+shipping_methods = sa.Table(
+    "shipping_methods",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column(
+        "zone_id",
+        sa.Integer,
+        sa.ForeignKey("shipping_zones.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    sa.Column("name", sa.String(100), nullable=False),
+    sa.Column("price", sa.BigInteger, nullable=False),
+    sa.Column("free_over", sa.BigInteger),
+    sa.Column("min_weight_grams", sa.Integer),
+    sa.Column("max_weight_grams", sa.Integer),
+    sa.Column("delivery_days", sa.Integer),
+    sa.CheckConstraint("price >= 0", name="price_not_negative"),
+    sa.CheckConstraint("free_over IS NULL OR free_over >= 0", name="free_over_not_negative"),
+    sa.CheckConstraint("min_weight_grams IS NULL OR min_weight_grams >= 0", name="min_weight_not_negative"),
+    sa.CheckConstraint("max_weight_grams IS NULL OR max_weight_grams >= 0", name="max_weight_not_negative"),
+    sa.CheckConstraint(
+        "min_weight_grams IS NULL OR max_weight_grams IS NULL OR min_weight_grams <= max_weight_grams",
+        name="weights_in_order",
+    ),
+    sa.CheckConstraint("delivery_days IS NULL OR delivery_days >= 0", name="delivery_days_not_negative"),
+)
+
+# Tax rates by country, and optionally region: `rate_bp` in basis points (1525 is 15.25%);
+# `region_key` is the region case-folded ('' for the whole country), unique per country.
+tax_rates = sa.Table(
+    "tax_rates",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("country", sa.String(2), nullable=False),
+    sa.Column("region", sa.String(64)),
+    sa.Column("region_key", sa.String(64), nullable=False, server_default=""),
+    sa.Column("rate_bp", sa.Integer, nullable=False),
+    sa.Column("name", sa.String(50), nullable=False),
+    sa.CheckConstraint("rate_bp >= 0 AND rate_bp < 10000", name="rate_in_range"),
+    sa.UniqueConstraint("country", "region_key", name="uq_tax_rates_country_region_key"),
+)
+
 _MONEY = ("subtotal", "discount_amount", "tax_amount", "shipping_cost", "total_price")
 
 orders = sa.Table(
@@ -356,7 +421,18 @@ orders = sa.Table(
     sa.Column("voucher_id", sa.Integer, sa.ForeignKey("vouchers.id", ondelete="SET NULL")),
     sa.Column("voucher_code", sa.String(32)),
     sa.Column("voucher_discount", sa.BigInteger, nullable=False, server_default="0"),
+    # The shipping method chosen, copied (its name and list price as they were); SET NULL: a method
+    # removed later leaves its orders as they were. `shipping_tax` is the shipping's part of
+    # `tax_amount`; the tax rate (basis points) and name applied; whether prices included tax.
+    sa.Column("shipping_method_id", sa.Integer, sa.ForeignKey("shipping_methods.id", ondelete="SET NULL")),
+    sa.Column("shipping_method_name", sa.String(100)),
+    sa.Column("shipping_method_price", sa.BigInteger),
+    sa.Column("shipping_tax", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("tax_rate_bp", sa.Integer),
+    sa.Column("tax_name", sa.String(50)),
+    sa.Column("prices_include_tax", sa.Boolean, nullable=False, server_default=sa.false()),
     *(sa.CheckConstraint(f"{name} >= 0", name=f"{name}_not_negative") for name in _MONEY),
+    sa.CheckConstraint("shipping_tax BETWEEN 0 AND tax_amount", name="shipping_tax_within_tax"),
     sa.CheckConstraint("voucher_discount BETWEEN 0 AND discount_amount", name="voucher_within_discount"),
     sa.CheckConstraint(
         "total_price = subtotal - discount_amount + tax_amount + shipping_cost", name="total_adds_up"
@@ -365,6 +441,9 @@ orders = sa.Table(
     sa.Index("ix_orders_status_created_at", "status", "created_at"),
     sa.Index("ix_orders_created_at", "created_at"),
     sa.Index("ix_orders_voucher_code_created_at", "voucher_code", "created_at"),
+    # For the foreign keys' SET NULL when a voucher or a method is deleted (no scan of all orders).
+    sa.Index("ix_orders_voucher_id", "voucher_id"),
+    sa.Index("ix_orders_shipping_method_id", "shipping_method_id"),
 )
 
 order_lines = sa.Table(
@@ -396,6 +475,9 @@ order_lines = sa.Table(
     sa.Column("tax_amount", sa.BigInteger, nullable=False),
     # The line's share of the order's voucher discount (part of its `discount_amount`).
     sa.Column("voucher_discount", sa.BigInteger, nullable=False, server_default="0"),
+    # The tax rate (basis points) and its name as applied to the line; NULL on older orders.
+    sa.Column("tax_rate_bp", sa.Integer),
+    sa.Column("tax_name", sa.String(50)),
     sa.CheckConstraint("quantity > 0", name="quantity_positive"),
     sa.CheckConstraint("voucher_discount BETWEEN 0 AND discount_amount", name="voucher_within_discount"),
 )

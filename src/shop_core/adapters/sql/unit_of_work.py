@@ -24,6 +24,7 @@ from shop_core.adapters.sql.payment_repositories import SqlPaymentRepository
 from shop_core.adapters.sql.pg_fast_path import forget_connection
 from shop_core.adapters.sql.repositories import SqlPasswordResetRepository, SqlUserRepository
 from shop_core.adapters.sql.sale_repository import SqlSaleRepository
+from shop_core.adapters.sql.shipping_repository import SqlShippingRepository, SqlTaxRateRepository
 from shop_core.adapters.sql.variant_repository import SqlVariantRepository
 from shop_core.adapters.sql.voucher_repository import SqlVoucherRepository
 from shop_core.domain.jobs import Job
@@ -80,6 +81,14 @@ class SqlUnitOfWork:
     @property
     def addresses(self) -> SqlAddressRepository:
         return self._repository(SqlAddressRepository)
+
+    @property
+    def shipping(self) -> SqlShippingRepository:
+        return self._repository(SqlShippingRepository)
+
+    @property
+    def tax_rates(self) -> SqlTaxRateRepository:
+        return self._repository(SqlTaxRateRepository)
 
     @property
     def stock(self) -> SqlStockMovementRepository:
