@@ -44,6 +44,7 @@ from shop_core.services.password_reset import ResetConfig
 from shop_core.services.payments import PaymentContext, Payments
 from shop_core.services.sales import Sales
 from shop_core.services.sessions import Sessions
+from shop_core.services.shipping_offers import ShippingOffers
 from shop_core.services.stock import Stock
 from shop_core.services.vouchers import Vouchers
 from shop_core.settings import Settings
@@ -145,6 +146,7 @@ class Shop:
             currency=settings.currency,
             secret=settings.secret_key,
         )
+        self.shipping_offers = ShippingOffers(self.cart.context, pricing_of(settings).shipping)
         orders = order_context_of(settings, ports, self.cart.context)
         self.payments = Payments(PaymentContext(orders, ports.gateways, ports.metrics))
         self.orders = Orders(orders, self.cart.context, self.payments, secret=settings.secret_key)

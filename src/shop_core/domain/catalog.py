@@ -142,6 +142,8 @@ class TakenProduct:
     """The product's category (what vouchers restricted to categories look at)."""
     sale_percentage: Decimal | None = None
     """The best sale running when the stock was taken that covers the product, if any."""
+    weight_grams: int | None = None
+    """The variant's weight per unit, if it has one (shipping methods' weight bounds look at it)."""
 
     @property
     def final_price(self) -> int:

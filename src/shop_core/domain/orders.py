@@ -5,11 +5,12 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal
 from enum import StrEnum
 
 from shop_core.domain.addresses import Address
 from shop_core.domain.errors import Conflict, InvalidInput
-from shop_core.domain.pricing import PricedLine, Totals
+from shop_core.domain.pricing import PricedLine, TaxTerms, Totals
 
 
 class OrderStatus(StrEnum):
@@ -96,6 +97,10 @@ class OrderLine:
     """"M / Red"; "" for a product's default variant."""
     voucher_discount: int = 0
     """The line's share of the order's voucher discount (part of `discount_amount`)."""
+    tax_rate: Decimal | None = None
+    """The rate applied to the line (0.2 is 20%); None on orders from before rates were kept."""
+    tax_name: str | None = None
+    """What the rate is called ("VAT")."""
 
     @classmethod
     def of(cls, priced: PricedLine) -> OrderLine:
@@ -109,6 +114,8 @@ class OrderLine:
             priced.discount_amount,
             priced.tax_amount,
             voucher_discount=priced.voucher_discount,
+            tax_rate=priced.tax_rate,
+            tax_name=priced.tax_name,
         )
 
 
@@ -124,6 +131,17 @@ class OrderEvent:
     note: str = ""
     order_id: int | None = None
     id: int | None = None
+
+
+@dataclass(frozen=True)
+class ShippingChoice:
+    """The shipping method an order was placed with, copied: its id then, its name and its list
+    price (what it charged may be less: free from its threshold, or with a voucher)."""
+
+    method_id: int | None
+    """None once the method is deleted."""
+    name: str
+    price: int
 
 
 @dataclass(eq=False)
@@ -153,6 +171,15 @@ class Order:
     """The voucher used, as its code was when the order was placed."""
     voucher_discount: int = 0
     """The voucher's part of `discount_amount`."""
+    shipping_method: ShippingChoice | None = None
+    """None: the shop's flat shipping (no zones), or an order from before zones."""
+    shipping_tax: int = 0
+    """The shipping's part of `tax_amount`."""
+    tax_rate: Decimal | None = None
+    """The rate applied (to every line, and to shipping when it is taxed); None on older orders."""
+    tax_name: str | None = None
+    prices_include_tax: bool = False
+    """Catalog prices were gross: the amounts kept are net, the tax extracted from them."""
 
     @classmethod
     def place(
@@ -167,9 +194,12 @@ class Order:
         billing_address: Address,
         now: datetime,
         voucher: tuple[int, str] | None = None,
+        shipping_method: ShippingChoice | None = None,
+        tax: TaxTerms | None = None,
     ) -> Order:
         """A new pending order; `voucher`: the (id, code) of the voucher it used, whose discount
-        `totals` and `lines` hold."""
+        `totals` and `lines` hold; `shipping_method` the method chosen; `tax` the terms the lines
+        and `totals` were priced on."""
         if not lines:
             raise InvalidInput.field("items", "An order needs at least one item.")
         return cls(
@@ -192,6 +222,11 @@ class Order:
             voucher_id=voucher[0] if voucher else None,
             voucher_code=voucher[1] if voucher else None,
             voucher_discount=totals.voucher_discount,
+            shipping_method=shipping_method,
+            shipping_tax=totals.shipping_tax,
+            tax_rate=None if tax is None else tax.rate,
+            tax_name=None if tax is None else tax.name,
+            prices_include_tax=tax is not None and tax.included,
         )
 
     @property

@@ -9,7 +9,7 @@ weight bounds (inclusive) and an optional delivery estimate. Money is integer mi
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from shop_core.domain.errors import Conflict, InvalidInput
@@ -24,9 +24,9 @@ class ShippingUnavailable(InvalidInput):
 
     code = "shipping_unavailable"
 
-    def __init__(self, country: str, reason: str = "") -> None:
+    def __init__(self, country: str, reason: str = "", *, field: str = "country") -> None:
         message = reason or f"We do not ship to {country}."
-        super().__init__(message, {"country": [message]})
+        super().__init__(message, {field: [message]})
         self.country = country
 
 
@@ -141,3 +141,50 @@ def cost(method: Method, goods: int, *, free_shipping: bool = False) -> int:
     if free_shipping or (method.free_over is not None and goods >= method.free_over):
         return 0
     return method.price
+
+
+def parcel_weight(units: Iterable[tuple[int | None, int]]) -> int:
+    """The weight of (weight per unit, quantity) lines in grams; a unit without a weight counts
+    as nothing."""
+    return sum((weight or 0) * quantity for weight, quantity in units)
+
+
+@dataclass(frozen=True)
+class Offer:
+    """A method that can carry a parcel, and what it costs for it."""
+
+    method: Method
+    cost: int
+
+
+def offers(
+    methods: Iterable[Method], goods: int, weight_grams: int, *, free_shipping: bool = False
+) -> list[Offer]:
+    """The methods that carry a parcel of this weight, each priced for goods worth `goods` (after
+    discounts), cheapest first (then by id)."""
+    found = [
+        Offer(method, cost(method, goods, free_shipping=free_shipping))
+        for method in methods
+        if carries(method, weight_grams)
+    ]
+    return sorted(found, key=lambda offer: (offer.cost, offer.method.id or 0))
+
+
+def weight_limits(method: Method) -> str:
+    """A method's weight bounds in words ("up to 2000 g", "from 500 g to 2000 g")."""
+    low, high = method.min_weight_grams, method.max_weight_grams
+    if low is not None and high is not None:
+        return f"from {low} g to {high} g"
+    if high is not None:
+        return f"up to {high} g"
+    return f"from {low} g" if low is not None else "any weight"
+
+
+@dataclass(frozen=True)
+class MethodShipping:
+    """Pricing's shipping policy for an order sent by one method."""
+
+    method: Method
+
+    def cost_for(self, goods: int, lines: Sequence[object]) -> int:
+        return cost(self.method, goods)

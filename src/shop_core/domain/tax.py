@@ -54,6 +54,11 @@ def rate_of_bp(bp: int) -> Decimal:
     return (Decimal(bp) / 10_000).quantize(RATE_PLACES)
 
 
+def rate_text(rate: Decimal) -> str:
+    """A rate as the API shows it: "0.2" for 20%, "0.1525" for 15.25%, "0" for none."""
+    return format(rate.normalize(), "f") if rate else "0"
+
+
 def region_key(region: str | None) -> str:
     """How regions are compared: trimmed and case-folded; '' for the whole country."""
     return "" if region is None else region.strip().casefold()

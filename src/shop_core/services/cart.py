@@ -38,6 +38,7 @@ from shop_core.domain.catalog import Product
 from shop_core.domain.errors import NotFound
 from shop_core.domain.ids import MAX_ID
 from shop_core.domain.money import exponent_of, format_minor
+from shop_core.domain.shipping import parcel_weight
 from shop_core.domain.variants import Variant, line_variant, name_in
 from shop_core.domain.vouchers import VoucherInvalid, VoucherLine
 from shop_core.ports.cart import CartLimitReached, CartStore
@@ -208,7 +209,7 @@ async def apply_voucher(owner: str, cmd: ApplyVoucher, ctx: CartContext) -> Cart
     code = code_of(cmd.code)
     now = ctx.clock.now()
     snapshot = await ctx.store.get(owner, now, ctx.limits)
-    _, lines = await _voucher_lines(snapshot, ctx)
+    _, lines, _ = await _voucher_lines(snapshot, ctx)
     async with ctx.uow() as unit:
         await check_for_cart(unit, code, lines, user_id=customer_of(owner), now=now)
     await ctx.store.set_voucher(owner, code, now, ctx.limits)
@@ -378,9 +379,41 @@ def _name_of(product: Product, variant: Variant) -> str:
     return name_in(product.options, variant.options)
 
 
+@dataclass(frozen=True)
+class Goods:
+    """What shipping looks at of a cart's in-stock lines."""
+
+    amount: int
+    """After discounts (the voucher's included), at the prices the customer sees."""
+    weight_grams: int
+    free_shipping: bool = False
+    """Its voucher makes shipping free."""
+
+
+async def goods_of(snapshot: CartSnapshot | None, owner: str | None, ctx: CartContext) -> Goods:
+    """The goods of a cart (or of any lines put in a snapshot), as shipping prices them: a voucher
+    that no longer applies counts for nothing."""
+    _, lines, weight = await _voucher_lines(snapshot, ctx)
+    amount = sum(line.amount for line in lines)
+    if snapshot is None or snapshot.voucher_code is None or not lines:
+        return Goods(amount, weight)
+    try:
+        async with ctx.uow() as unit:
+            applied = await check_for_cart(
+                unit,
+                snapshot.voucher_code,
+                lines,
+                user_id=None if owner is None else customer_of(owner),
+                now=ctx.clock.now(),
+            )
+    except VoucherInvalid:
+        return Goods(amount, weight)
+    return Goods(amount - sum(applied.shares([line.amount for line in lines])), weight, applied.free_shipping)
+
+
 async def _priced(owner: str, snapshot: CartSnapshot | None, ctx: CartContext) -> CartView:
     exponent = exponent_of(ctx.currency)
-    items, lines = await _voucher_lines(snapshot, ctx)
+    items, lines, _ = await _voucher_lines(snapshot, ctx)
     subtotal = sum(line.amount for line in lines)
     view = CartView(
         items=items,
@@ -410,23 +443,25 @@ async def _priced(owner: str, snapshot: CartSnapshot | None, ctx: CartContext) -
 
 async def _voucher_lines(
     snapshot: CartSnapshot | None, ctx: CartContext
-) -> tuple[list[CartLineView], list[VoucherLine]]:
-    """The cart's lines as the customer sees them, and its in-stock lines as a voucher sees them
-    (what they cost after the product's discount)."""
+) -> tuple[list[CartLineView], list[VoucherLine], int]:
+    """The cart's lines as the customer sees them, its in-stock lines as a voucher sees them (what
+    they cost after the product's discount), and what those weigh (grams)."""
     if snapshot is None or not snapshot.lines:
-        return [], []
+        return [], [], 0
     exponent = exponent_of(ctx.currency)
     products, variants, sales = await _catalog(snapshot, ctx, with_sales=True)
     items: list[CartLineView] = []
     lines: list[VoucherLine] = []
+    weights: list[tuple[int | None, int]] = []
     for line, quantity in sorted(snapshot.lines.items()):
         product = products.get(line[0])
         variant = keyed_variant(line, variants.get(line[0], ()))
         view, unit = _line_view(line, quantity, product, variant, exponent, sale=sales.get(line[0]))
-        if view.in_stock and product is not None:
+        if view.in_stock and product is not None and variant is not None:
             lines.append(VoucherLine(line[0], product.category_id, unit * quantity))
+            weights.append((variant.weight_grams, quantity))
         items.append(view)
-    return items, lines
+    return items, lines, parcel_weight(weights)
 
 
 def _line_view(

@@ -67,6 +67,16 @@ SavedAddressId = Annotated[
         "order; instead of the address itself. Someone else's is 404.",
     ),
 ]
+ShippingMethodId = Annotated[
+    int,
+    msgspec.Meta(
+        ge=1,
+        le=MAX_ID,
+        description="The shipping method (`GET /api/cart/shipping-methods/?country=XX`): required once "
+        "the shop has shipping zones, left out otherwise. 400 `shipping_unavailable` when it cannot "
+        "ship this order there.",
+    ),
+]
 SHIPPING_ADDRESS = (
     "Where to ship; or `shipping_address_id`; with neither, the customer's default shipping address."
 )
@@ -80,6 +90,7 @@ class PlaceOrder(Command):
     voucher_code: VoucherCode | None = None
     shipping_address_id: SavedAddressId | None = None
     billing_address_id: SavedAddressId | None = None
+    shipping_method_id: ShippingMethodId | None = None
 
 
 class Checkout(Command):
@@ -89,6 +100,7 @@ class Checkout(Command):
     voucher_code: VoucherCode | None = None
     shipping_address_id: SavedAddressId | None = None
     billing_address_id: SavedAddressId | None = None
+    shipping_method_id: ShippingMethodId | None = None
 
 
 class ChangeOrderStatus(Command):

@@ -11,6 +11,7 @@ from shop_core.domain.addresses import Address
 from shop_core.domain.money import exponent_of, format_minor
 from shop_core.domain.orders import Order, OrderEvent
 from shop_core.domain.pricing import final_unit_price
+from shop_core.domain.tax import rate_text
 
 
 class AddressView(msgspec.Struct, kw_only=True):
@@ -76,7 +77,20 @@ class OrderItemView(msgspec.Struct, kw_only=True):
             "order's `voucher_discount` exactly."
         ),
     ] = "0"
-    tax_amount: Annotated[str, msgspec.Meta(description="The line's tax, on `line_total - discount_amount`.")]
+    tax_amount: Annotated[
+        str,
+        msgspec.Meta(
+            description="The line's tax, on `line_total - discount_amount` (with prices that include "
+            "tax, the tax they held: then every amount of the line is net)."
+        ),
+    ]
+    tax_rate: Annotated[
+        str | None,
+        msgspec.Meta(
+            description='The rate applied, "0.2" for 20% (null on orders from before rates were kept).'
+        ),
+    ] = None
+    tax_name: Annotated[str | None, msgspec.Meta(description='What the rate is called, "VAT".')] = None
     final_unit_price: Annotated[
         str,
         msgspec.Meta(
@@ -84,6 +98,20 @@ class OrderItemView(msgspec.Struct, kw_only=True):
             "discount_amount + voucher_discount) / quantity`, rounded half-up to the currency's minor "
             "unit. A product's discount is taken per unit, so this is exact: `final_unit_price * "
             "quantity = line_total - discount_amount + voucher_discount`."
+        ),
+    ]
+
+
+class ShippingMethodView(msgspec.Struct, kw_only=True):
+    """The shipping method the order was placed with, as it was then."""
+
+    id: Annotated[int | None, msgspec.Meta(description="Null once the method is deleted.")]
+    name: str
+    price: Annotated[
+        str,
+        msgspec.Meta(
+            description="Its list price then (the order's `shipping_cost` may be less: free from its "
+            "threshold or with a voucher)."
         ),
     ]
 
@@ -127,6 +155,27 @@ class OrderView(msgspec.Struct, kw_only=True):
     voucher_discount: Annotated[
         str, msgspec.Meta(description="The voucher's part of `discount_amount` (0 without a voucher).")
     ] = "0"
+    shipping_method: Annotated[
+        ShippingMethodView | None,
+        msgspec.Meta(description="The shipping method chosen; null with the shop's flat shipping."),
+    ] = None
+    shipping_tax: Annotated[
+        str, msgspec.Meta(description="The shipping's part of `tax_amount` (0 when shipping is not taxed).")
+    ] = "0"
+    tax_rate: Annotated[
+        str | None,
+        msgspec.Meta(
+            description='The tax rate applied, "0.2" for 20% (null on orders from before rates were kept).'
+        ),
+    ] = None
+    tax_name: Annotated[str | None, msgspec.Meta(description='What the rate is called, "VAT".')] = None
+    prices_include_tax: Annotated[
+        bool,
+        msgspec.Meta(
+            description="Catalog prices included tax: the amounts shown are net and `tax_amount` is "
+            "the tax they held; `total_price` is what the shelf prices added up to."
+        ),
+    ] = False
     events: list[OrderEventView] | msgspec.UnsetType = msgspec.UNSET
     """The audit trail: shown to staff only."""
 
@@ -168,6 +217,8 @@ def order_view(order: Order, events: list[OrderEvent] | None = None) -> OrderVie
                     )
                 ),
                 voucher_discount=money(line.voucher_discount),
+                tax_rate=None if line.tax_rate is None else rate_text(line.tax_rate),
+                tax_name=line.tax_name,
             )
             for line in order.lines
         ],
@@ -184,6 +235,17 @@ def order_view(order: Order, events: list[OrderEvent] | None = None) -> OrderVie
         delivered_at=order.delivered_at,
         voucher_code=order.voucher_code,
         voucher_discount=money(order.voucher_discount),
+        shipping_method=None
+        if order.shipping_method is None
+        else ShippingMethodView(
+            id=order.shipping_method.method_id,
+            name=order.shipping_method.name,
+            price=money(order.shipping_method.price),
+        ),
+        shipping_tax=money(order.shipping_tax),
+        tax_rate=None if order.tax_rate is None else rate_text(order.tax_rate),
+        tax_name=order.tax_name,
+        prices_include_tax=order.prices_include_tax,
         events=msgspec.UNSET
         if events is None
         else [

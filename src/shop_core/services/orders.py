@@ -50,6 +50,7 @@ from shop_core.domain.orders import (
 )
 from shop_core.domain.payments import PaymentState, Refund, RefundState
 from shop_core.domain.pricing import Pricing
+from shop_core.domain.shipping import parcel_weight
 from shop_core.domain.stock import OrderStockMovement, StockMovement, StockReason, fell_below
 from shop_core.domain.variants import Variant, line_variant, name_in
 from shop_core.domain.vouchers import VoucherLine
@@ -67,6 +68,7 @@ from shop_core.services.order_commands import (
     Checkout,
     PlaceOrder,
 )
+from shop_core.services.order_terms import check_weight, order_terms
 from shop_core.services.order_views import OrderView, order_view
 from shop_core.services.sale_prices import best_discount
 from shop_core.services.stock import record_low_stock
@@ -114,6 +116,7 @@ class _Request:
     fingerprint: str
     voucher_code: str | None = None
     """The code sent with the request (normalized): it wins over the cart's."""
+    shipping_method_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -253,13 +256,17 @@ async def _place(
         async with ctx.uow() as uow:
             wanted = await items()
             got_items = True
+            address = request.shipping
+            terms = await order_terms(uow, address, request.shipping_method_id, ctx.pricing.tax)
             taken = _on_sale(await _take_stock(uow, wanted.lines, strict_products=strict_products))
+            check_weight(terms, parcel_weight((p.weight_grams, q) for p, q in taken), address.country)
             code = request.voucher_code or wanted.voucher_code
             deal = None
             if code is not None:
                 sold = [VoucherLine(p.id, p.category_id, p.final_price * q) for p, q in taken]
                 deal = await for_checkout(uow, code, sold, now=now)
-            lines, totals = ctx.pricing.price(taken, deal)
+            shipping = terms.shipping(ctx.pricing.shipping)
+            lines, totals = ctx.pricing.price(taken, deal, tax=terms.tax, shipping=shipping)
             order = Order.place(
                 user_id=user_id,
                 lines=lines,
@@ -272,6 +279,8 @@ async def _place(
                 voucher=None
                 if deal is None or deal.voucher.id is None
                 else (deal.voucher.id, deal.voucher.code),
+                shipping_method=terms.choice,
+                tax=terms.tax,
             )
             order.lines = [
                 replace(line, variant_id=product.variant_id, variant_name=product.variant_name)
@@ -489,7 +498,7 @@ def check_idempotency_key(raw: str | None) -> str | None:
 
 # Fields after Part 1's: left out of a request's fingerprint when not sent, so the same request
 # is fingerprinted as it was before they existed.
-_NEWER_FIELDS = ("voucher_code", "shipping_address_id", "billing_address_id")
+_NEWER_FIELDS = ("voucher_code", "shipping_address_id", "billing_address_id", "shipping_method_id")
 
 
 async def _checked(cmd: PlaceOrder | Checkout, scope: str, user_id: int, ctx: OrderContext) -> _Request:
@@ -525,7 +534,7 @@ async def _checked(cmd: PlaceOrder | Checkout, scope: str, user_id: int, ctx: Or
             fields[name] = {k: v for k, v in msgspec.structs.asdict(sent).items() if k != "region" or v}
     body = msgspec.json.encode(fields, order="sorted")
     fingerprint = hashlib.sha256(scope.encode() + b"\0" + body).hexdigest()
-    return _Request(shipping, billing or shipping, method, fingerprint, code)
+    return _Request(shipping, billing or shipping, method, fingerprint, code, cmd.shipping_method_id)
 
 
 async def _saved_addresses(

@@ -14,11 +14,14 @@ from litestar.openapi.spec import OpenAPIHeader, OpenAPIType, Schema
 from shop_core.domain.cart import CartLimits, StockShortage, check_quantity, guest_owner_of
 from shop_core.domain.errors import AuthenticationFailed, Conflict, InvalidInput, NotFound, ServiceUnavailable
 from shop_core.domain.orders import OutOfStock, parse_payment_method
+from shop_core.domain.shipping import ShippingUnavailable
+from shop_core.domain.tax import check_country
 from shop_core.domain.variants import VariantRequired, line_variant
 from shop_core.domain.vouchers import Reason, VoucherExhausted, VoucherInvalid
 from shop_core.services.cart import NOT_IN_CART as VARIANT_NOT_IN_CART
 from shop_core.services.cart import AddToCart, ApplyVoucher, CartView, SetQuantity
 from shop_core.services.order_commands import Checkout
+from shop_core.services.shipping_offers import ShippingOfferView
 from shop_http.api_docs.examples import ADDRESS_INPUT, CART, EMPTY_CART, TWO_VARIANTS, VARIANT_CART
 from shop_http.cart_token import CART_TOKEN
 from shop_http.openapi import (
@@ -148,6 +151,24 @@ NO_VOUCHER = error(
     *(sample(VoucherInvalid(reason), VoucherErrorBody) for reason in Reason),
     data_container=VoucherErrorBody,
 )
+NO_SHIPPING = error(
+    InvalidInput,
+    "`country` is missing or not an ISO 3166-1 alpha-2 code in capitals, an `X-Cart-Token` this shop "
+    f"did not issue, or `{ShippingUnavailable.code}`: no shipping zone holds the country.",
+    sample(refusal(check_country, "bd", kind=InvalidInput)),
+    sample(ShippingUnavailable("AQ")),
+)
+SHIPPING_METHODS = ok(
+    list[ShippingOfferView],
+    "The methods that can carry the cart's in-stock lines there, cheapest first, each priced for "
+    "this cart (an empty list when none takes its weight).",
+    example(
+        [
+            {"id": 3, "name": "Standard", "price": "0.00", "delivery_days": 5},
+            {"id": 4, "name": "Express", "price": "12.00", "delivery_days": 1},
+        ]
+    ),
+)
 NOT_LOGGED_IN = error(
     AuthenticationFailed,
     "No bearer token (guests log in to check out), or an invalid, expired or revoked one.",
@@ -211,6 +232,14 @@ APPLY_VOUCHER = (
     f"login, against guessing codes. {GUEST_RULES}"
 )
 APPLY_VOUCHER_BODY = body(request_example(ApplyVoucher, "A code", code="SAVE10"))
+SHIPPING_METHODS_TEXT = (
+    "The shipping methods of the zone holding `country` that can carry this cart (by the weight of "
+    "its in-stock lines: each variant's `weight_grams` times its quantity), each priced as checkout "
+    "will charge it: free from the method's `free_over` (the goods after discounts) or with a "
+    "free-shipping voucher, else its price, before any tax on shipping. Send one's `id` as "
+    "`shipping_method_id` at checkout. A shop without zones answers one entry with `id` null, its "
+    f"flat shipping (checkout then takes no method). {GUEST_RULES}"
+)
 REMOVE_VOUCHER = f"Takes the voucher off the cart (a cart without one answers as it is). {GUEST_RULES}"
 CHECKOUT_BODY = body(
     request_example(

@@ -17,7 +17,7 @@ The reference is served at /api/docs; the API guide is the docs site's API page 
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from litestar import Controller, Request, Response, delete, get, post, put
 from litestar.di import NamedDependency
@@ -30,6 +30,7 @@ from shop_core.domain.ids import MAX_ID
 from shop_core.services.cart import AddToCart, ApplyVoucher, CartView, SetQuantity
 from shop_core.services.order_commands import Checkout
 from shop_core.services.order_views import OrderView
+from shop_core.services.shipping_offers import ShippingOfferView
 from shop_http.api_docs import cart as doc
 from shop_http.api_docs import orders as order_doc
 from shop_http.cart_token import CART_TOKEN
@@ -39,6 +40,8 @@ from shop_http.openapi import BEARER, OPTIONAL_AUTH, raises
 from shop_http.security import PUBLIC, provide_viewer
 
 __all__ = ["CART_TOKEN", "CartController"]
+
+T = TypeVar("T")
 
 ProductId = Annotated[
     int, Parameter(ge=1, le=MAX_ID, description="The product's id.", examples=[Example(value=1)])
@@ -51,6 +54,14 @@ VariantId = Annotated[
         le=MAX_ID,
         description=doc.VARIANT_QUERY,
         examples=[Example(value=23)],
+    ),
+]
+Country = Annotated[
+    str,
+    QueryParameter(
+        max_length=2,
+        description="Where to ship: an ISO 3166-1 alpha-2 code in capitals.",
+        examples=[Example(value="BD")],
     ),
 ]
 CHANGE_RESPONSES = {
@@ -90,6 +101,27 @@ class CartController(Controller):
     async def view(self, shop: NamedDependency[Shop], request: Request[Any, Any, Any]) -> Response[CartView]:
         owner, token = await _owner(shop, request, create=False)
         return _answer(await shop.cart.view_cart(owner), token)
+
+    @get(
+        "/shipping-methods",
+        security=OPTIONAL_AUTH,
+        operation_class=doc.CART_OPERATION,
+        operation_id="cartShippingMethods",
+        summary="The shipping methods for this cart to a country",
+        description=doc.SHIPPING_METHODS_TEXT,
+        responses={
+            **doc.SHIPPING_METHODS,
+            **doc.NO_SHIPPING,
+            **doc.OPTIONAL_BEARER,
+            **raises(RATE_LIMITED),
+            **doc.CARTS_DOWN,
+        },
+    )
+    async def shipping_methods(
+        self, shop: NamedDependency[Shop], request: Request[Any, Any, Any], country: Country
+    ) -> Response[list[ShippingOfferView]]:
+        owner, token = await _owner(shop, request, create=False)
+        return _answer(await shop.shipping_offers.cart_shipping_methods(owner, country), token)
 
     @post(
         "/add",
@@ -268,5 +300,5 @@ async def _owner(shop: Shop, request: Request[Any, Any, Any], *, create: bool) -
     return await shop.cart.cart_owner(user_id, request.headers.get(CART_TOKEN), create=create)
 
 
-def _answer(view: CartView, token: str | None) -> Response[CartView]:
+def _answer(view: T, token: str | None) -> Response[T]:
     return Response(view, headers={CART_TOKEN: token} if token else None)

@@ -190,7 +190,21 @@ class SqlProductRepository:
             found = await fast.take_stock(product_id, quantity, now, variant_id)
             if found is None:
                 return None
-            pid, name, sku, price, hundredths, stock, vid, left, options, values, category, on_sale = found
+            (
+                pid,
+                name,
+                sku,
+                price,
+                hundredths,
+                stock,
+                vid,
+                left,
+                options,
+                values,
+                category,
+                on_sale,
+                weight,
+            ) = found
             percent = (Decimal(hundredths) / 100).quantize(Decimal("0.01"))
             sale = None if on_sale is None else (Decimal(on_sale) / 100).quantize(Decimal("0.01"))
             options, values = _json(options), _json(values)
@@ -201,14 +215,16 @@ class SqlProductRepository:
             variant = (await connection.execute(statement, parameters)).first()
             if variant is None:
                 return None
-            vid, left, sku, own_price, values = variant
+            vid, left, sku, own_price, values, weight = variant
             result = (await connection.execute(_TAKE_PRODUCT, parameters)).one()
             pid, name, base_price, percent, stock, options, category = result
             price = base_price if own_price is None else own_price
             running = await find_running_of(connection.execute, [pid], now)
             sale = running[pid].percentage if pid in running else None
         name_of_variant = name_in(options, values)
-        row = TakenProduct(pid, name, sku, price, percent, stock, vid, left, name_of_variant, category, sale)
+        row = TakenProduct(
+            pid, name, sku, price, percent, stock, vid, left, name_of_variant, category, sale, weight
+        )
         self._keep_loaded(product_id, row.stock_quantity)
         return row
 
@@ -255,7 +271,7 @@ def _take_variant(which: sa.ColumnElement[bool]) -> sa.Update:
             sa.exists().where(products.c.id == sa.bindparam("pid"), products.c.is_active.is_(True)),
         )
         .values(stock_quantity=_V.stock_quantity - sa.bindparam("qty"), updated_at=sa.bindparam("now"))
-        .returning(_V.id, _V.stock_quantity, _V.sku, _V.price, _V.options)
+        .returning(_V.id, _V.stock_quantity, _V.sku, _V.price, _V.options, _V.weight_grams)
     )
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Sequence
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
@@ -34,9 +35,11 @@ from shop_core.domain.orders import (
     OrderPaymentStatus,
     OrderStatus,
     PaymentMethod,
+    ShippingChoice,
     new_order_number,
 )
 from shop_core.domain.stock import OrderStockMovement
+from shop_core.domain.tax import rate_bp, rate_of_bp
 from shop_core.ports.orders import OrderFilter, PlacementKey, StoredKey, VoucherUseRefused
 
 _LINE_FIELDS = (
@@ -51,6 +54,7 @@ _LINE_FIELDS = (
     "discount_amount",
     "tax_amount",
     "voucher_discount",
+    "tax_name",
 )
 
 
@@ -109,8 +113,7 @@ class SqlOrderRepository:
             raise RuntimeError("could not draw a free order number")
         order.id = order_id
         await connection.execute(
-            _INSERT_LINES,
-            [{"order_id": order.id, **{f: getattr(line, f) for f in _LINE_FIELDS}} for line in order.lines],
+            _INSERT_LINES, [{"order_id": order.id, **line_row(line)} for line in order.lines]
         )
         return order
 
@@ -249,7 +252,9 @@ class SqlOrderRepository:
         for line in await self._session.execute(
             sa.select(order_lines).where(order_lines.c.order_id.in_(ids)).order_by(order_lines.c.id)
         ):
-            lines[line.order_id].append(OrderLine(**{f: getattr(line, f) for f in _LINE_FIELDS}))
+            lines[line.order_id].append(
+                OrderLine(**{f: getattr(line, f) for f in _LINE_FIELDS}, tax_rate=bp_rate(line.tax_rate_bp))
+            )
         return [_order_of(row, lines[row.id]) for row in rows]
 
 
@@ -297,7 +302,35 @@ def _row_of(order: Order) -> dict[str, Any]:
         "voucher_id": order.voucher_id,
         "voucher_code": order.voucher_code,
         "voucher_discount": order.voucher_discount,
+        "shipping_method_id": None if order.shipping_method is None else order.shipping_method.method_id,
+        "shipping_method_name": None if order.shipping_method is None else order.shipping_method.name,
+        "shipping_method_price": None if order.shipping_method is None else order.shipping_method.price,
+        "shipping_tax": order.shipping_tax,
+        "tax_rate_bp": None if order.tax_rate is None else rate_bp(order.tax_rate),
+        "tax_name": order.tax_name,
+        "prices_include_tax": order.prices_include_tax,
     }
+
+
+def line_row(line: OrderLine) -> dict[str, Any]:
+    """An order line's columns."""
+    return {
+        **{f: getattr(line, f) for f in _LINE_FIELDS},
+        "tax_rate_bp": None if line.tax_rate is None else rate_bp(line.tax_rate),
+    }
+
+
+def _shipping_of(row: sa.Row[Any]) -> ShippingChoice | None:
+    if row.shipping_method_name is None:
+        return None
+    # The method's id is NULL once the method is deleted: the order keeps its name and price.
+    return ShippingChoice(
+        row.shipping_method_id or 0, row.shipping_method_name, row.shipping_method_price or 0
+    )
+
+
+def bp_rate(bp: int | None) -> Decimal | None:
+    return None if bp is None else rate_of_bp(bp)
 
 
 def _order_of(row: sa.Row[Any], lines: list[OrderLine]) -> Order:
@@ -325,6 +358,15 @@ def _order_of(row: sa.Row[Any], lines: list[OrderLine]) -> Order:
         voucher_id=row.voucher_id,
         voucher_code=row.voucher_code,
         voucher_discount=row.voucher_discount,
+        shipping_method=None
+        if row.shipping_method_name is None
+        else ShippingChoice(
+            row.shipping_method_id or 0, row.shipping_method_name, row.shipping_method_price or 0
+        ),
+        shipping_tax=row.shipping_tax,
+        tax_rate=bp_rate(row.tax_rate_bp),
+        tax_name=row.tax_name,
+        prices_include_tax=bool(row.prices_include_tax),
     )
 
 

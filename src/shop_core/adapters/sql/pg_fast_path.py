@@ -27,6 +27,7 @@ import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal
 from operator import attrgetter
 from typing import Any
 
@@ -36,6 +37,7 @@ from shop_core.adapters.sql.orm import order_events, users
 from shop_core.domain.jobs import Job
 from shop_core.domain.orders import OrderEvent, OrderLine
 from shop_core.domain.stock import OrderStockMovement
+from shop_core.domain.tax import rate_bp
 
 SQLALCHEMY_PRIVATE_API = ("_transaction", "_start_transaction")
 """What `_begin_sqlalchemy_transaction` uses of SQLAlchemy's asyncpg connection adapter
@@ -140,6 +142,13 @@ ORDER_COLUMNS = (
     "voucher_id",
     "voucher_code",
     "voucher_discount",
+    "shipping_method_id",
+    "shipping_method_name",
+    "shipping_method_price",
+    "shipping_tax",
+    "tax_rate_bp",
+    "tax_name",
+    "prices_include_tax",
 )
 """The columns of `orders` an order is inserted with, the keys of the repository's order row."""
 _ORDER_PARAMETERS = tuple((f"orders.{c}", c) for c in ORDER_COLUMNS)
@@ -156,6 +165,13 @@ _LINE_COLUMNS = (
     _column("order_lines", "discount_amount", "bigint"),
     _column("order_lines", "tax_amount", "bigint"),
     _column("order_lines", "voucher_discount", "bigint"),
+    _column(
+        "order_lines",
+        "tax_rate_bp",
+        "int",
+        lambda line: None if line.tax_rate is None else rate_bp(line.tax_rate),
+    ),
+    _column("order_lines", "tax_name", "text"),
 )
 _MOVEMENT_COLUMNS = (
     _column("stock_movements", "product_id", "int"),
@@ -175,6 +191,11 @@ _EVENT_COLUMNS = (
     _column("order_events", "to_status", "text"),
     _column("order_events", "note", "text", _clipped("note")),
 )
+
+
+def _bp(rate: Decimal | None) -> int | None:
+    return None if rate is None else rate_bp(rate)
+
 
 _place = _Parameters()
 # Built from constants only (the column names above and $n placeholders); every value is a parameter.
@@ -248,7 +269,7 @@ WITH v AS (
             ELSE id = {_take("variant_id", "int")} END
         AND is_active AND stock_quantity >= {_take("quantity")}
         AND EXISTS (SELECT 1 FROM products WHERE id = {_take("product_id")} AND is_active)
-    RETURNING id, stock_quantity, sku, price, options
+    RETURNING id, stock_quantity, sku, price, options, weight_grams
 )
 UPDATE products SET stock_quantity = products.stock_quantity - {_take("quantity")},
     updated_at = {_take("now")}
@@ -267,7 +288,8 @@ RETURNING products.id, products.name, v.sku, COALESCE(v.price, products.price),
                 )
                 SELECT 1 FROM sale_categories sc
                 WHERE sc.sale_id = s.id AND sc.category_id IN (SELECT id FROM up)
-            )))
+            ))),
+    v.weight_grams
 """  # noqa: S608
 
 _JOB_COLUMNS = (
