@@ -13,7 +13,7 @@ from shop_core.domain.cart import CartLimits
 from shop_core.domain.errors import ServiceUnavailable
 from shop_core.domain.money import minor_units
 from shop_core.domain.orders import PaymentMethod
-from shop_core.domain.pricing import FlatRateTax, FlatShipping, Pricing
+from shop_core.domain.pricing import FlatShipping, Pricing, TaxTerms
 from shop_core.ports.cache import Cache, CatalogVersion
 from shop_core.ports.cart import CartStore
 from shop_core.ports.catalog import CatalogReader
@@ -430,10 +430,13 @@ async def _build_gateways(settings: Settings, stack: AsyncExitStack) -> dict[Pay
 
 
 def pricing_of(settings: Settings) -> Pricing:
-    """The store's pricing policies from its settings: a flat tax rate and flat shipping."""
+    """The store's pricing policies from its settings: the default tax rate and mode, and flat
+    shipping."""
     free_over = settings.free_shipping_over
     return Pricing(
-        tax=FlatRateTax(settings.tax_rate),
+        tax=TaxTerms(
+            settings.tax_rate, included=settings.prices_include_tax, on_shipping=settings.tax_shipping
+        ),
         shipping=FlatShipping(
             flat=minor_units(settings.shipping_flat, settings.currency, field="shipping_flat"),
             free_over=None

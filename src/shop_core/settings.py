@@ -65,6 +65,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     cart_ttl_days: PositiveInt = 30
     store_name: Annotated[str, msgspec.Meta(min_length=1, max_length=200)] = "Shop"
     tax_rate: Decimal = Decimal(0)
+    prices_include_tax: bool = False  # catalog prices are gross: tax is extracted, not added
+    tax_shipping: bool = False  # shipping is taxed at the order's rate
     shipping_flat: Decimal = Decimal(0)
     free_shipping_over: Decimal | None = None
     order_payment_timeout: PositiveInt = 1800

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from shop_core.domain.catalog import Product
 from shop_core.domain.money import format_minor
-from shop_core.domain.pricing import FlatRateTax, FlatShipping, Pricing, final_unit_price
+from shop_core.domain.pricing import FlatShipping, Pricing, TaxTerms, final_unit_price
 
 NOW = datetime(2025, 1, 1, tzinfo=UTC)
 
@@ -54,7 +54,7 @@ def baskets(draw: st.DrawFn) -> list[tuple[Product, int]]:
 def test_the_totals_identity_and_per_line_rules_hold(
     basket: list[tuple[Product, int]], rate: Decimal, flat: int, free_over: int | None
 ) -> None:
-    pricing = Pricing(tax=FlatRateTax(rate), shipping=FlatShipping(flat=flat, free_over=free_over))
+    pricing = Pricing(tax=TaxTerms(rate), shipping=FlatShipping(flat=flat, free_over=free_over))
 
     lines, totals = pricing.price(basket)
 
@@ -86,7 +86,7 @@ def test_the_discount_is_the_list_price_less_the_final_price_per_unit(
     price: int, discount: Decimal, quantity: int
 ) -> None:
     item = product(1, price, discount)
-    line = Pricing(FlatRateTax(), FlatShipping()).line(item, quantity)
+    line = Pricing(TaxTerms(), FlatShipping()).line(item, quantity)
 
     expected_final = independent_half_up(Decimal(price) * (100 - discount) / 100)
     assert line.discount_amount == (price - expected_final) * quantity
@@ -115,7 +115,7 @@ def test_the_discount_is_the_list_price_less_the_final_price_per_unit(
 def test_worked_lines(
     price: int, discount: str, quantity: int, rate: str, expected: tuple[int, int, int]
 ) -> None:
-    pricing = Pricing(FlatRateTax(Decimal(rate)), FlatShipping())
+    pricing = Pricing(TaxTerms(Decimal(rate)), FlatShipping())
 
     (line,), totals = pricing.price([(product(1, price, Decimal(discount)), quantity)])
 
@@ -126,7 +126,7 @@ def test_worked_lines(
 
 def test_tax_is_rounded_per_line_then_summed() -> None:
     # Two lines of 0.05 at 10%: each 0.005 → 0.01, so 0.02 in all (taxing the 0.10 total would give 0.01).
-    pricing = Pricing(FlatRateTax(Decimal("0.10")), FlatShipping())
+    pricing = Pricing(TaxTerms(Decimal("0.10")), FlatShipping())
 
     lines, totals = pricing.price([(product(1, 5), 1), (product(2, 5), 1)])
 
@@ -149,7 +149,7 @@ def test_tax_is_rounded_per_line_then_summed() -> None:
 def test_free_shipping_threshold(
     goods_price: int, discount: str, free_over: int | None, shipping: int
 ) -> None:
-    pricing = Pricing(FlatRateTax(Decimal("0.10")), FlatShipping(flat=499, free_over=free_over))
+    pricing = Pricing(TaxTerms(Decimal("0.10")), FlatShipping(flat=499, free_over=free_over))
 
     _, totals = pricing.price([(product(1, goods_price, Decimal(discount)), 1)])
 
@@ -161,7 +161,7 @@ def test_free_shipping_threshold(
 
 def test_a_full_worked_order() -> None:
     # 9.99 -10% x 3 (3.00 off, tax 4.05) + 20.00 x 1 (tax 3.00) at 15%, shipping 4.99 free from 100.00.
-    pricing = Pricing(FlatRateTax(Decimal("0.15")), FlatShipping(flat=499, free_over=10_000))
+    pricing = Pricing(TaxTerms(Decimal("0.15")), FlatShipping(flat=499, free_over=10_000))
 
     lines, totals = pricing.price([(product(1, 999, Decimal(10)), 3), (product(2, 2000), 1)])
 
@@ -186,7 +186,7 @@ def test_a_priced_line_s_final_unit_price_is_exactly_the_product_s_final_price(
     """In any currency (0, 2 or 3 decimals): the final unit price times the quantity is the line's
     net, to the minor unit, as the API writes the amounts."""
     mug = product(1, price, discount)
-    line = Pricing(FlatRateTax(), FlatShipping()).line(mug, quantity)
+    line = Pricing(TaxTerms(), FlatShipping()).line(mug, quantity)
 
     assert line.final_unit_price == mug.final_price
     assert line.final_unit_price * quantity == line.line_total - line.discount_amount

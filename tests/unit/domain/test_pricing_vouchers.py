@@ -14,7 +14,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from shop_core.domain.money import exponent_of, percent_off, round_half_up
-from shop_core.domain.pricing import FlatRateTax, FlatShipping, Pricing
+from shop_core.domain.pricing import FlatShipping, Pricing, TaxTerms
 from shop_core.domain.vouchers import (
     Reason,
     Voucher,
@@ -83,7 +83,7 @@ def test_the_voucher_shares_add_up_and_the_totals_identity_holds(currency: str, 
     wanted = data.draw(items(exponent))
     voucher = data.draw(vouchers(exponent))
     rate = data.draw(st.decimals(0, Decimal("0.25"), places=4))
-    pricing = Pricing(FlatRateTax(rate), FlatShipping(flat=5 * 10**exponent))
+    pricing = Pricing(TaxTerms(rate), FlatShipping(flat=5 * 10**exponent))
     lines = lines_of(wanted)
     eligible_total = sum(
         line.amount for line in lines if not voucher.category_ids or line.category_id in voucher.category_ids
@@ -143,7 +143,7 @@ def test_the_remainder_goes_to_the_largest_eligible_line(currency: str, data: st
 
 
 def test_free_shipping_takes_nothing_off_the_goods_and_the_shipping() -> None:
-    pricing = Pricing(FlatRateTax(Decimal("0.1")), FlatShipping(flat=500))
+    pricing = Pricing(TaxTerms(Decimal("0.1")), FlatShipping(flat=500))
     lamp = Item(1, 3000, Decimal(0))
     applied = deal(
         Voucher("SHIP", VoucherKind.FREE_SHIPPING, Decimal(0)), lines_of([(lamp, 1)]), categories=(), now=NOW

@@ -212,3 +212,11 @@ def test_from_env_prefers_the_environment_over_the_env_file(tmp_path: Path) -> N
     env_file.write_text("SHOP_ACCESS_TOKEN_TTL=60\nSHOP_REFRESH_TOKEN_TTL=120\n")
     settings = Settings.from_env({"SHOP_ACCESS_TOKEN_TTL": "30"}, env_file=env_file)
     assert (settings.access_token_ttl, settings.refresh_token_ttl) == (30, 120)
+
+
+def test_tax_modes_are_off_by_default_and_parsed_as_booleans() -> None:
+    assert (Settings().prices_include_tax, Settings().tax_shipping) == (False, False)
+    settings = Settings.from_mapping({"SHOP_PRICES_INCLUDE_TAX": "true", "SHOP_TAX_SHIPPING": "1"})
+    assert (settings.prices_include_tax, settings.tax_shipping) == (True, True)
+    with pytest.raises(SettingsError, match=r"^SHOP_TAX_SHIPPING: "):
+        Settings.from_mapping({"SHOP_TAX_SHIPPING": "sometimes"})
