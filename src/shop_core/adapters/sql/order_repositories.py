@@ -324,9 +324,7 @@ def _shipping_of(row: sa.Row[Any]) -> ShippingChoice | None:
     if row.shipping_method_name is None:
         return None
     # The method's id is NULL once the method is deleted: the order keeps its name and price.
-    return ShippingChoice(
-        row.shipping_method_id or 0, row.shipping_method_name, row.shipping_method_price or 0
-    )
+    return ShippingChoice(row.shipping_method_id, row.shipping_method_name, row.shipping_method_price or 0)
 
 
 def bp_rate(bp: int | None) -> Decimal | None:
@@ -358,11 +356,7 @@ def _order_of(row: sa.Row[Any], lines: list[OrderLine]) -> Order:
         voucher_id=row.voucher_id,
         voucher_code=row.voucher_code,
         voucher_discount=row.voucher_discount,
-        shipping_method=None
-        if row.shipping_method_name is None
-        else ShippingChoice(
-            row.shipping_method_id or 0, row.shipping_method_name, row.shipping_method_price or 0
-        ),
+        shipping_method=_shipping_of(row),
         shipping_tax=row.shipping_tax,
         tax_rate=bp_rate(row.tax_rate_bp),
         tax_name=row.tax_name,
