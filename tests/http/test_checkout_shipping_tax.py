@@ -6,11 +6,13 @@ rate as they were. Every refusal leaves the stock and the cart as they were."""
 
 from __future__ import annotations
 
+import io
 from collections.abc import AsyncIterator
 from decimal import Decimal
 from typing import Any
 
 import pytest
+from pypdf import PdfReader
 
 from shop_core.domain.shipping import Method, Zone
 from shop_core.domain.tax import TaxRate
@@ -417,3 +419,24 @@ async def test_prices_with_tax_included_total_the_shelf_prices(database_url: str
         adds_up(body)
         listed = await shop.client.get(f"/api/orders/{body['id']}/", headers=shop.customer.headers)
         assert listed.json()["total_price"] == "30.00"
+
+
+async def test_the_invoice_lists_the_tax_by_rate_and_names_the_method(database_url: str) -> None:
+    settings = make_settings(database_url, prices_include_tax=True, tax_shipping=True)
+    async with open_catalog(settings) as shop:
+        lamp = await shop.product("Lamp", "12.00", stock_quantity=10)
+        (royal_mail,) = await zone(shop, "United Kingdom", {"GB"}, {"name": "Royal Mail", "price": 600})
+        await rate(shop, "GB", "0.2", "VAT")
+        placed = await order(shop, lamp["id"], 2, shipping_address=LONDON, shipping_method_id=royal_mail)
+        assert placed.status_code == 201, placed.text
+
+        pdf = await shop.client.get(
+            f"/api/orders/{placed.json()['id']}/invoice/", headers=shop.customer.headers
+        )
+
+        assert pdf.status_code == 200, pdf.text
+        text = " ".join("\n".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf.content)).pages).split())
+        # One rate: the goods' 4.00 and the shipping's 1.00 of VAT on 25.00 net, in one line.
+        assert "VAT 20% on 25.00 5.00" in text
+        assert "Shipping (Royal Mail) 5.00" in text
+        assert "Prices included tax" in text

@@ -105,6 +105,8 @@ def _code_points(document: InvoiceDocument) -> set[int]:
         document.payment_status,
         *document.billing_address,
         *document.shipping_address,
+        document.shipping_method or "",
+        *(label for label, _ in document.tax_lines or ()),
     ]
     for item in document.lines:
         texts += [item.description, item.sku, item.unit_price, item.discount, item.tax, item.line_total]
@@ -191,6 +193,7 @@ class FpdfInvoiceRenderer:
         pdf.ln(4)
 
         currency = document.currency
+        taxes = [("Tax", document.tax)] if not document.tax_lines else document.tax_lines
         for label, amount, style in (
             ("Subtotal", document.subtotal, ""),
             (
@@ -198,8 +201,12 @@ class FpdfInvoiceRenderer:
                 document.discount,
                 "",
             ),
-            ("Tax", document.tax, ""),
-            ("Shipping", document.shipping, ""),
+            *((label, amount, "") for label, amount in taxes),
+            (
+                f"Shipping ({document.shipping_method})" if document.shipping_method else "Shipping",
+                document.shipping,
+                "",
+            ),
             ("Total", document.total, "B"),
         ):
             pdf.set_font(family, style, 10)
@@ -208,6 +215,12 @@ class FpdfInvoiceRenderer:
             pdf.ln()
         pdf.ln(4)
         pdf.set_font(family, "", 10)
+        if document.prices_include_tax:
+            pdf.cell(
+                text="Prices included tax: the amounts above are net of it.",
+                new_x=XPos.LMARGIN,
+                new_y=YPos.NEXT,
+            )
         pdf.cell(text=text(f"Payment method: {document.payment_method}"), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
         pdf.cell(text=text(f"Payment status: {document.payment_status}"), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
         return bytes(pdf.output())

@@ -62,6 +62,12 @@ class InvoiceDocument:
     """An unpaid order's document: `invoice_number` is empty, it is not a tax invoice."""
     voucher_code: str | None = None
     """The voucher the order used (part of `discount`), named on the invoice."""
+    tax_lines: list[tuple[str, str]] | None = None
+    """The tax by rate ("VAT 20% on 10.00", "2.00"), adding up to `tax`; None: one line, "Tax"."""
+    shipping_method: str | None = None
+    """The shipping method's name, when the order chose one."""
+    prices_include_tax: bool = False
+    """The amounts are net: the tax was included in the prices the customer saw."""
 
     @property
     def title(self) -> str:

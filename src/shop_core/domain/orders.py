@@ -11,6 +11,7 @@ from enum import StrEnum
 from shop_core.domain.addresses import Address
 from shop_core.domain.errors import Conflict, InvalidInput
 from shop_core.domain.pricing import PricedLine, TaxTerms, Totals
+from shop_core.domain.tax import TaxGroup, grouped
 
 
 class OrderStatus(StrEnum):
@@ -228,6 +229,17 @@ class Order:
             tax_name=None if tax is None else tax.name,
             prices_include_tax=tax is not None and tax.included,
         )
+
+    def tax_groups(self) -> list[TaxGroup]:
+        """The order's tax by rate, as an invoice lists it: each line's at the rate it was taxed
+        at, and the shipping's at the order's (their tax adds up to `tax_amount`)."""
+        parts = [
+            (line.tax_name, line.tax_rate, line.line_total - line.discount_amount, line.tax_amount)
+            for line in self.lines
+        ]
+        if self.shipping_tax:
+            parts.append((self.tax_name, self.tax_rate, self.shipping_cost, self.shipping_tax))
+        return grouped(parts)
 
     @property
     def was_paid(self) -> bool:

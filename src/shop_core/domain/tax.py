@@ -118,3 +118,37 @@ def tax_included(gross: int, rate: Decimal) -> int:
     """The tax a gross amount holds (prices with tax): `gross * rate / (1 + rate)`, rounded
     half-up; the net is what is left, so the two add up to `gross` exactly."""
     return round_half_up(Decimal(gross) * rate / (1 + rate))
+
+
+def percent_text(rate: Decimal) -> str:
+    """A rate as a percentage: "20%", "7.25%"."""
+    return f"{format((rate * 100).normalize(), 'f')}%"
+
+
+@dataclass(frozen=True)
+class TaxGroup:
+    """The tax of one rate on an order: what it was charged on (net) and how much it came to."""
+
+    name: str
+    rate: Decimal | None
+    """None on orders from before rates were kept."""
+    base: int
+    tax: int
+
+    @property
+    def label(self) -> str:
+        return self.name if self.rate is None else f"{self.name} {percent_text(self.rate)}"
+
+
+def grouped(parts: Iterable[tuple[str | None, Decimal | None, int, int]]) -> list[TaxGroup]:
+    """(name, rate, base, tax) parts (the lines, the shipping) summed per name and rate, in the
+    order each first appears; parts without tax or base are left out. The groups' tax adds up to
+    the parts' exactly."""
+    groups: dict[tuple[str, Decimal | None], list[int]] = {}
+    for name, rate, base, tax in parts:
+        if base == 0 and tax == 0:
+            continue
+        summed = groups.setdefault((name or "Tax", rate), [0, 0])
+        summed[0] += base
+        summed[1] += tax
+    return [TaxGroup(name, rate, base, tax) for (name, rate), (base, tax) in groups.items()]

@@ -136,6 +136,11 @@ def document_of(
         shipping=money(order.shipping_cost),
         total=money(order.total_price),
         voucher_code=order.voucher_code,
+        tax_lines=[
+            (f"{group.label} on {money(group.base)}", money(group.tax)) for group in order.tax_groups()
+        ],
+        shipping_method=None if order.shipping_method is None else order.shipping_method.name,
+        prices_include_tax=order.prices_include_tax,
         payment_method=order.payment_method.value,
         payment_status=order.payment_status.value,
         proforma=proforma,
