@@ -64,6 +64,7 @@ class Quote:
     zone: str | None
     goods: Goods
     lines: list[QuoteLine]
+    currency: str
 
 
 def _flat(goods: Goods, flat: ShippingPolicy) -> int:
@@ -76,7 +77,7 @@ async def quote_for(goods: Goods, country: str, ctx: CartContext, flat: Shipping
     async with ctx.uow() as uow:
         destination = await uow.shipping.destination(country)
     if not destination.zones_exist:
-        return Quote(country, None, goods, [QuoteLine(None, FLAT_SHIPPING, _flat(goods, flat))])
+        return Quote(country, None, goods, [QuoteLine(None, FLAT_SHIPPING, _flat(goods, flat))], ctx.currency)
     if destination.zone is None:
         raise ShippingUnavailable(country)
     lines = [
@@ -85,7 +86,7 @@ async def quote_for(goods: Goods, country: str, ctx: CartContext, flat: Shipping
         else QuoteLine(method, method.name, None, f"carries {weight_limits(method)}")
         for method in destination.methods
     ]
-    return Quote(country, destination.zone.name, goods, lines)
+    return Quote(country, destination.zone.name, goods, lines, ctx.currency)
 
 
 async def cart_shipping_methods(
