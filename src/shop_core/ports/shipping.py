@@ -12,14 +12,17 @@ from shop_core.domain.tax import TaxRate
 
 @dataclass(frozen=True)
 class Destination:
-    """What checkout needs to know about shipping to a country, read in one go."""
+    """What checkout needs to know about shipping to a country and taxing there, read in one go."""
 
     zones_exist: bool
     """Whether the shop has any zone (without, the flat shipping settings apply)."""
-    zone: Zone | None = None
+    zone_id: int | None = None
     """The zone holding the country, if any."""
+    zone_name: str | None = None
     methods: list[Method] = field(default_factory=list)
-    """That zone's methods."""
+    """That zone's methods, by price and id."""
+    tax_rates: list[TaxRate] = field(default_factory=list)
+    """The country's tax rates (for the whole country, and by region)."""
 
 
 class ShippingRepository(Protocol):
@@ -60,7 +63,8 @@ class ShippingRepository(Protocol):
     async def delete_method(self, method: Method) -> None: ...
 
     async def destination(self, country: str) -> Destination:
-        """Whether any zone exists, the zone holding `country` and its methods."""
+        """Whether any zone exists, the zone holding `country`, its methods, and the country's
+        tax rates: one round trip (checkout's hot path)."""
         ...
 
 

@@ -46,18 +46,13 @@ def tax_terms(rate: TaxRate | None, default: TaxTerms) -> TaxTerms:
     return TaxTerms(rate.rate, rate.name, included=default.included, on_shipping=default.on_shipping)
 
 
-async def tax_for(uow: UnitOfWork, address: Address, default: TaxTerms) -> TaxTerms:
-    rates = await uow.tax_rates.of_country(address.country)
-    return tax_terms(rate_for(rates, address.country, address.region or None), default)
-
-
 async def order_terms(
     uow: UnitOfWork, address: Address, method_id: int | None, default_tax: TaxTerms
 ) -> OrderTerms:
     """The terms for an order shipped to `address` by the method `method_id` (see the module)."""
     country = address.country
     destination = await uow.shipping.destination(country)
-    tax = await tax_for(uow, address, default_tax)
+    tax = tax_terms(rate_for(destination.tax_rates, country, address.region or None), default_tax)
     if not destination.zones_exist:
         if method_id is not None:
             raise ShippingUnavailable(
@@ -66,7 +61,7 @@ async def order_terms(
                 field=METHOD_FIELD,
             )
         return OrderTerms(tax)
-    if destination.zone is None:
+    if destination.zone_id is None:
         raise ShippingUnavailable(country)
     if method_id is None:
         raise InvalidInput.field(

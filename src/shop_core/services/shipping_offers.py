@@ -78,7 +78,7 @@ async def quote_for(goods: Goods, country: str, ctx: CartContext, flat: Shipping
         destination = await uow.shipping.destination(country)
     if not destination.zones_exist:
         return Quote(country, None, goods, [QuoteLine(None, FLAT_SHIPPING, _flat(goods, flat))], ctx.currency)
-    if destination.zone is None:
+    if destination.zone_id is None:
         raise ShippingUnavailable(country)
     lines = [
         QuoteLine(method, method.name, cost(method, goods.amount, free_shipping=goods.free_shipping))
@@ -86,7 +86,7 @@ async def quote_for(goods: Goods, country: str, ctx: CartContext, flat: Shipping
         else QuoteLine(method, method.name, None, f"carries {weight_limits(method)}")
         for method in destination.methods
     ]
-    return Quote(country, destination.zone.name, goods, lines, ctx.currency)
+    return Quote(country, destination.zone_name, goods, lines, ctx.currency)
 
 
 async def cart_shipping_methods(
@@ -105,7 +105,7 @@ async def cart_shipping_methods(
         return [
             ShippingOfferView(id=None, name=FLAT_SHIPPING, price=format_minor(_flat(goods, flat), exponent))
         ]
-    if destination.zone is None:
+    if destination.zone_id is None:
         raise ShippingUnavailable(country)
     return [
         ShippingOfferView(

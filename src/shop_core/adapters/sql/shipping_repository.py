@@ -133,18 +133,52 @@ class SqlShippingRepository:
         await self._session.execute(shipping_methods.delete().where(_M.id == method.id))
 
     async def destination(self, country: str) -> Destination:
-        # One round trip for whether zones exist and which holds the country; a second for its
-        # methods only when one does.
-        zone_of = sa.select(_C.zone_id).where(_C.country == country).scalar_subquery()
-        zone_name = sa.select(_Z.name).where(_Z.id == zone_of).scalar_subquery()
-        any_zone = sa.exists(sa.select(_Z.id))
-        row = (await self._session.execute(sa.select(any_zone, zone_of, zone_name))).one()
-        if row[1] is None:
-            return Destination(bool(row[0]))
-        zone_id = int(row[1])
-        countries = await self._session.scalars(sa.select(_C.country).where(_C.zone_id == zone_id))
-        zone = Zone(row[2], frozenset(countries), zone_id)
-        return Destination(True, zone, await self.methods([zone_id]))
+        # One statement: a row per (method, rate) pair of the country's zone and rates (a handful),
+        # outer-joined to one row, so that whether zones exist comes back even with neither.
+        rows = (await self._session.execute(_DESTINATION, {"country": country})).all()
+        first = rows[0]
+        methods: dict[int, Method] = {}
+        rates: dict[int, TaxRate] = {}
+        for row in rows:
+            if row.method_id is not None and row.method_id not in methods:
+                methods[row.method_id] = Method(
+                    zone_id=int(row.zone_id),
+                    id=int(row.method_id),
+                    **{name: getattr(row, f"method_{name}") for name in _METHOD_FIELDS},
+                )
+            if row.rate_id is not None and row.rate_id not in rates:
+                rates[row.rate_id] = TaxRate(
+                    country, rate_of_bp(row.rate_bp), row.rate_name, row.rate_region, int(row.rate_id)
+                )
+        return Destination(
+            bool(first.any_zone),
+            None if first.zone_id is None else int(first.zone_id),
+            first.zone_name,
+            sorted(methods.values(), key=lambda m: (m.price, m.id or 0)),
+            sorted(rates.values(), key=lambda r: (r.region is not None, r.id or 0)),
+        )
+
+
+_ONE = sa.select(sa.literal(1).label("one")).subquery("one")
+_COUNTRY: sa.BindParameter[str] = sa.bindparam("country")
+_DESTINATION = (
+    sa.select(
+        sa.exists(sa.select(_Z.id)).label("any_zone"),
+        _C.zone_id,
+        _Z.name.label("zone_name"),
+        _M.id.label("method_id"),
+        *(_M[name].label(f"method_{name}") for name in _METHOD_FIELDS),
+        _T.id.label("rate_id"),
+        _T.rate_bp,
+        _T.name.label("rate_name"),
+        _T.region.label("rate_region"),
+    )
+    .select_from(_ONE)
+    .outerjoin(shipping_zone_countries, _C.country == _COUNTRY)
+    .outerjoin(shipping_zones, _Z.id == _C.zone_id)
+    .outerjoin(shipping_methods, _M.zone_id == _C.zone_id)
+    .outerjoin(tax_rates, _T.country == _COUNTRY)
+)
 
 
 def _rate_of(row: Any) -> TaxRate:
