@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
 
 import typer
@@ -12,6 +13,7 @@ from rich.table import Table
 from shop_cli.paging import JSON, PAGE, PAGE_SIZE, check_page, footer, print_page, window
 from shop_cli.runner import OPERATOR, YES, confirm, console, fail, load_settings, print_json, run
 from shop_core.bootstrap import Shop
+from shop_core.domain.tax import percent_text
 from shop_core.domain.variants import line_title
 from shop_core.services.invoices import InvoiceFile
 from shop_core.services.order_commands import ChangeOrderStatus
@@ -111,8 +113,15 @@ def show(number: str = NUMBER, as_json: bool = JSON) -> None:
     _say(f"discount: {order.discount_amount} {currency}")
     if order.voucher_code is not None:
         _say(f"voucher: {escape(order.voucher_code)} ({order.voucher_discount} {currency} of the discount)")
-    _say(f"tax: {order.tax_amount} {currency}")
-    _say(f"shipping: {order.shipping_cost} {currency}")
+    rate = (
+        ""
+        if order.tax_rate is None
+        else f" ({escape(order.tax_name or 'Tax')} at {percent_text(Decimal(order.tax_rate))})"
+    )
+    included = ", included in the prices" if order.prices_include_tax else ""
+    _say(f"tax: {order.tax_amount} {currency}{rate}{included}")
+    method = "" if order.shipping_method is None else f" ({escape(order.shipping_method.name)})"
+    _say(f"shipping: {order.shipping_cost} {currency}{method}")
     _say(f"[bold]total: {order.total_price} {currency}[/]")
     _say(f"shipping address: {_address(order.shipping_address)}")
     _say(f"billing address: {_address(order.billing_address)}")

@@ -310,7 +310,7 @@ def test_show_has_the_fields_lines_totals_addresses_and_trail(cli: Cli) -> None:
     for line in (
         "subtotal: 22.50 USD",
         "discount: 0.00 USD",
-        "tax: 2.25 USD",
+        "tax: 2.25 USD (Tax at 10%)",
         "shipping: 5.00 USD",
         "total: 29.75 USD",
         "shipping address: Ann Lee, 1 Main Street, 12345 Springfield, US, phone +1 555 0100",
