@@ -440,3 +440,30 @@ async def test_the_invoice_lists_the_tax_by_rate_and_names_the_method(database_u
         assert "VAT 20% on 25.00 5.00" in text
         assert "Shipping (Royal Mail) 5.00" in text
         assert "Prices included tax" in text
+
+
+async def test_a_saved_addresss_region_picks_the_regions_rate(shop: Catalog) -> None:
+    lamp = await shop.product("Lamp", "100.00", stock_quantity=10)
+    await rate(shop, "US", "0.04", "Sales tax")
+    await rate(shop, "US", "0.0725", "CA sales tax", region="CA")
+    saved = await shop.client.post("/api/addresses/", json=LOS_ANGELES, headers=shop.customer.headers)
+    assert saved.status_code == 201, saved.text
+    assert saved.json()["region"] == "ca"
+    moved = await shop.client.patch(
+        f"/api/addresses/{saved.json()['id']}/", json={"region": " CA "}, headers=shop.customer.headers
+    )
+    assert moved.json()["region"] == "CA"
+
+    placed = await shop.client.post(
+        "/api/orders/",
+        json={"items": [{"product_id": lamp["id"], "quantity": 1}], "payment_method": "cod"},
+        headers=shop.customer.headers,
+    )
+
+    assert placed.status_code == 201, placed.text
+    assert (placed.json()["tax_name"], placed.json()["tax_amount"]) == ("CA sales tax", "7.25")
+    assert placed.json()["shipping_address"]["region"] == "CA"
+    too_long = await shop.client.patch(
+        f"/api/addresses/{saved.json()['id']}/", json={"region": "x" * 65}, headers=shop.customer.headers
+    )
+    assert_error(too_long, 400)
