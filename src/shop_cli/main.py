@@ -22,6 +22,7 @@ from shop_cli import (
     products,
     sales,
     stock,
+    tax,
     users,
     vouchers,
 )
@@ -49,6 +50,7 @@ app.add_typer(carts.app, name="carts")
 app.add_typer(orders.app, name="orders")
 app.add_typer(payments.app, name="payments")
 app.add_typer(vouchers.app, name="vouchers")
+app.add_typer(tax.app, name="tax")
 app.add_typer(jobs.app, name="jobs")
 app.add_typer(openapi.app, name="openapi")
 

@@ -46,6 +46,7 @@ from shop_core.services.sales import Sales
 from shop_core.services.sessions import Sessions
 from shop_core.services.shipping_offers import ShippingOffers
 from shop_core.services.stock import Stock
+from shop_core.services.tax_rates import Tax
 from shop_core.services.vouchers import Vouchers
 from shop_core.settings import Settings
 
@@ -138,6 +139,7 @@ class Shop:
         self.vouchers = Vouchers(uow=ports.uow, clock=ports.clock, currency=settings.currency)
         self.addresses = AddressBook(uow=ports.uow, clock=ports.clock)
         self.sales = Sales(uow=ports.uow, cache=self.catalog_cache, clock=ports.clock)
+        self.tax = Tax(uow=ports.uow)
         self.cart = Carts(
             store=ports.carts,
             uow=ports.uow,

@@ -25,6 +25,7 @@ from shop_http.controllers.orders import OrderController
 from shop_http.controllers.payments import PaymentController
 from shop_http.controllers.products import ProductController
 from shop_http.controllers.sales import SaleController
+from shop_http.controllers.tax_rates import TaxRateController
 from shop_http.controllers.users import UserController
 from shop_http.controllers.variants import VariantController
 from shop_http.controllers.vouchers import VoucherController
@@ -81,6 +82,7 @@ def create_app(settings: Settings | None = None, shop_factory: ShopFactory = boo
             OrderController,
             PaymentController,
             VoucherController,
+            TaxRateController,
             HealthController,
             docs,
             docs_assets,

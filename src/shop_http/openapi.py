@@ -354,6 +354,11 @@ def openapi_config() -> OpenAPIConfig:
                 name="Vouchers (staff)",
                 description="Discount codes: percentage, fixed amount or free shipping, with limits.",
             ),
+            Tag(
+                name="Tax",
+                description="Tax rates by country and region (staff); checkout charges the most "
+                "specific one for the address.",
+            ),
             Tag(name="Health", description="Liveness and readiness."),
         ],
         use_handler_docstrings=True,

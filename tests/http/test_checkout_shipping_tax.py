@@ -123,8 +123,8 @@ async def test_without_zones_orders_are_priced_as_before(shop: Catalog) -> None:
     body = placed.json()
     assert (body["shipping_cost"], body["tax_amount"], body["total_price"]) == ("5.00", "2.00", "27.00")
     assert body["shipping_method"] is None
-    assert (body["tax_rate"], body["tax_name"], body["prices_include_tax"]) == ("0.1", "Tax", False)
-    assert (body["items"][0]["tax_rate"], body["items"][0]["tax_name"]) == ("0.1", "Tax")
+    assert (body["tax_rate"], body["tax_name"], body["prices_include_tax"]) == ("0.1000", "Tax", False)
+    assert (body["items"][0]["tax_rate"], body["items"][0]["tax_name"]) == ("0.1000", "Tax")
     assert "region" not in body["shipping_address"]
     adds_up(body)
     offered = await methods_for(shop, "BD")
@@ -336,9 +336,9 @@ async def test_the_most_specific_rate_for_the_address_applies(shop: Catalog) -> 
     ]
     assert found == [
         ("0.0725", "CA sales tax", "7.25", "0.0725", "CA sales tax"),
-        ("0.04", "Sales tax", "4.00", "0.04", "Sales tax"),
-        ("0.15", "VAT", "15.00", "0.15", "VAT"),
-        ("0.1", "Tax", "10.00", "0.1", "Tax"),  # no rate for GB: SHOP_TAX_RATE
+        ("0.0400", "Sales tax", "4.00", "0.0400", "Sales tax"),
+        ("0.1500", "VAT", "15.00", "0.1500", "VAT"),
+        ("0.1000", "Tax", "10.00", "0.1000", "Tax"),  # no rate for GB: SHOP_TAX_RATE
     ]
     assert california["shipping_address"]["region"] == "ca"
     for body in (california, new_york, bangladesh, britain):
@@ -415,7 +415,7 @@ async def test_prices_with_tax_included_total_the_shelf_prices(database_url: str
             "1.00",
         )
         assert body["prices_include_tax"] is True
-        assert (body["items"][0]["tax_amount"], body["items"][0]["tax_rate"]) == ("4.00", "0.2")
+        assert (body["items"][0]["tax_amount"], body["items"][0]["tax_rate"]) == ("4.00", "0.2000")
         adds_up(body)
         listed = await shop.client.get(f"/api/orders/{body['id']}/", headers=shop.customer.headers)
         assert listed.json()["total_price"] == "30.00"

@@ -55,8 +55,8 @@ def rate_of_bp(bp: int) -> Decimal:
 
 
 def rate_text(rate: Decimal) -> str:
-    """A rate as the API shows it: "0.2" for 20%, "0.1525" for 15.25%, "0" for none."""
-    return format(rate.normalize(), "f") if rate else "0"
+    """A rate as the API shows it: a fraction with four decimals, "0.2000" for 20%."""
+    return str(rate.quantize(RATE_PLACES))
 
 
 def region_key(region: str | None) -> str:
@@ -82,7 +82,7 @@ def check_tax_rate(rate: TaxRate) -> None:
         check_country(rate.country)
     except InvalidInput as exc:
         errors.update(exc.errors)
-    if not Decimal(0) <= rate.rate < Decimal(1):
+    if not rate.rate.is_finite() or not Decimal(0) <= rate.rate < Decimal(1):  # NaN cannot be compared
         errors["rate"] = ["A rate is a fraction from 0 up to 1 (0.15 is 15%)."]
     elif rate.rate.quantize(RATE_PLACES) != rate.rate:
         errors["rate"] = ["Use at most four decimal places (0.1525 is 15.25%)."]
@@ -90,6 +90,10 @@ def check_tax_rate(rate: TaxRate) -> None:
         errors["name"] = [f"Name the tax in 1 to {MAX_NAME} characters."]
     if rate.region is not None and not 0 < len(rate.region.strip()) <= MAX_REGION:
         errors["region"] = [f"A region is 1 to {MAX_REGION} characters (leave it out for the whole country)."]
+    elif rate.region is not None and len(region_key(rate.region)) > MAX_REGION:
+        errors["region"] = [  # as compared: "ß" is "ss"
+            f"A region is at most {MAX_REGION} characters when compared without regard to case."
+        ]
     if errors:
         raise InvalidInput("The tax rate is not valid.", errors)
 

@@ -87,7 +87,7 @@ class OrderItemView(msgspec.Struct, kw_only=True):
     tax_rate: Annotated[
         str | None,
         msgspec.Meta(
-            description='The rate applied, "0.2" for 20% (null on orders from before rates were kept).'
+            description='The rate applied, "0.2000" for 20% (null on orders from before rates were kept).'
         ),
     ] = None
     tax_name: Annotated[str | None, msgspec.Meta(description='What the rate is called, "VAT".')] = None
@@ -165,7 +165,7 @@ class OrderView(msgspec.Struct, kw_only=True):
     tax_rate: Annotated[
         str | None,
         msgspec.Meta(
-            description='The tax rate applied, "0.2" for 20% (null on orders from before rates were kept).'
+            description='The tax rate applied, "0.2000" for 20% (null on orders from before rates were kept).'
         ),
     ] = None
     tax_name: Annotated[str | None, msgspec.Meta(description='What the rate is called, "VAT".')] = None

@@ -65,9 +65,13 @@ def test_a_lower_case_country_is_refused_with_a_hint() -> None:
         (TaxRate("BD", Decimal("1"), "VAT"), {"rate"}),
         (TaxRate("BD", Decimal("-0.01"), "VAT"), {"rate"}),
         (TaxRate("BD", Decimal("0.12345"), "VAT"), {"rate"}),
+        (TaxRate("BD", Decimal("NaN"), "VAT"), {"rate"}),
+        (TaxRate("BD", Decimal("Infinity"), "VAT"), {"rate"}),
+        (TaxRate("BD", Decimal("1e999999"), "VAT"), {"rate"}),
         (TaxRate("bd", Decimal("0.15"), ""), {"country", "name"}),
         (TaxRate("US", Decimal("0.05"), "Tax", region="  "), {"region"}),
         (TaxRate("US", Decimal("0.05"), "T" * 51), {"name"}),
+        (TaxRate("DE", Decimal("0.19"), "MwSt.", region="ß" * 33), {"region"}),  # "ss" * 33 as compared
     ],
 )
 def test_a_bad_rate_names_every_field_at_fault(rate: TaxRate, fields: set[str]) -> None:

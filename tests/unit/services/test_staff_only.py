@@ -29,6 +29,7 @@ from shop_core.services.order_commands import ChangeOrderStatus
 from shop_core.services.payment_views import RefundPayment
 from shop_core.services.sales import CreateSale, UpdateSale
 from shop_core.services.shopify_import import read_shopify_file
+from shop_core.services.tax_rates import CreateTaxRate, UpdateTaxRate
 from shop_core.services.voucher_commands import CreateVoucher, GenerateVouchers, UpdateVoucher
 from tests.fakes import fake_shop
 
@@ -105,6 +106,13 @@ STAFF_ONLY: dict[str, UseCase] = {
     "sales.end_sale": lambda s, a: s.sales.end_sale(1, a),
     "sales.delete_sale": lambda s, a: s.sales.delete_sale(1, a),
     "addresses.addresses_of": lambda s, a: s.addresses.addresses_of(7, a),
+    "tax.list_rates": lambda s, a: s.tax.list_rates(a),
+    "tax.get_rate": lambda s, a: s.tax.get_rate(1, a),
+    "tax.create_rate": lambda s, a: s.tax.create_rate(
+        CreateTaxRate(country="BD", rate=Decimal("0.15"), name="VAT"), a
+    ),
+    "tax.update_rate": lambda s, a: s.tax.update_rate(1, UpdateTaxRate(rate=Decimal("0.2")), a),
+    "tax.delete_rate": lambda s, a: s.tax.delete_rate(1, a),
 }
 
 # Use cases that take an actor but serve customers too (they see and act on their own things only).
@@ -179,6 +187,7 @@ def test_every_use_case_that_takes_an_actor_is_classified() -> None:
         "vouchers",
         "sales",
         "addresses",
+        "tax",
     )
     for area in (*areas, "operations"):
         service = getattr(shop, area)

@@ -207,6 +207,12 @@ class SqlTaxRateRepository:
             _rate_of(row) for row in await self._session.execute(sa.select(tax_rates).order_by(*_RATE_ORDER))
         ]
 
+    async def page(self, *, offset: int, limit: int) -> tuple[list[TaxRate], int]:
+        query = sa.select(tax_rates).order_by(*_RATE_ORDER).offset(offset).limit(limit)
+        rates = [_rate_of(row) for row in await self._session.execute(query)]
+        total = await self._session.scalar(sa.select(sa.func.count()).select_from(tax_rates))
+        return rates, int(total or 0)
+
     async def get(self, rate_id: int) -> TaxRate | None:
         if not _known(rate_id):
             return None
