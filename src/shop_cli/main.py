@@ -21,6 +21,7 @@ from shop_cli import (
     payments,
     products,
     sales,
+    shipping,
     stock,
     tax,
     users,
@@ -46,6 +47,7 @@ app.add_typer(categories.app, name="categories")
 app.add_typer(products.app, name="products")
 app.add_typer(stock.app, name="stock")
 app.add_typer(sales.app, name="sales")
+app.add_typer(shipping.app, name="shipping")
 app.add_typer(carts.app, name="carts")
 app.add_typer(orders.app, name="orders")
 app.add_typer(payments.app, name="payments")

@@ -44,6 +44,7 @@ from shop_core.services.password_reset import ResetConfig
 from shop_core.services.payments import PaymentContext, Payments
 from shop_core.services.sales import Sales
 from shop_core.services.sessions import Sessions
+from shop_core.services.shipping import Shipping
 from shop_core.services.shipping_offers import ShippingOffers
 from shop_core.services.stock import Stock
 from shop_core.services.tax_rates import Tax
@@ -140,6 +141,7 @@ class Shop:
         self.addresses = AddressBook(uow=ports.uow, clock=ports.clock)
         self.sales = Sales(uow=ports.uow, cache=self.catalog_cache, clock=ports.clock)
         self.tax = Tax(uow=ports.uow)
+        self.shipping = Shipping(uow=ports.uow, currency=settings.currency)
         self.cart = Carts(
             store=ports.carts,
             uow=ports.uow,

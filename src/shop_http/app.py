@@ -25,6 +25,7 @@ from shop_http.controllers.orders import OrderController
 from shop_http.controllers.payments import PaymentController
 from shop_http.controllers.products import ProductController
 from shop_http.controllers.sales import SaleController
+from shop_http.controllers.shipping import ShippingZoneController
 from shop_http.controllers.tax_rates import TaxRateController
 from shop_http.controllers.users import UserController
 from shop_http.controllers.variants import VariantController
@@ -79,6 +80,7 @@ def create_app(settings: Settings | None = None, shop_factory: ShopFactory = boo
             SaleController,
             CartController,
             AddressController,
+            ShippingZoneController,
             OrderController,
             PaymentController,
             VoucherController,

@@ -344,6 +344,11 @@ def openapi_config() -> OpenAPIConfig:
             ),
             Tag(name="Cart", description="The customer's (or a guest's) cart, priced from the catalog."),
             Tag(name="Addresses", description="The customer's address book, for checkout by id."),
+            Tag(
+                name="Shipping",
+                description="Where the shop ships and what it costs: zones of countries, each with its "
+                "methods (staff).",
+            ),
             Tag(name="Orders", description="Placing orders, their life, and invoices."),
             Tag(
                 name="Payments",

@@ -35,8 +35,9 @@ class CountryInAnotherZone(Conflict):
 
     code = "country_in_another_zone"
 
-    def __init__(self, country: str, zone: str) -> None:
-        super().__init__(f"{country} is already in the zone {zone!r}; take it out of that zone first.")
+    def __init__(self, country: str, zone: str | None) -> None:
+        where = "another zone" if zone is None else f"the zone {zone!r}"
+        super().__init__(f"{country} is already in {where}; take it out of that zone first.")
 
 
 class ZoneNameTaken(Conflict):

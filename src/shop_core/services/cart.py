@@ -390,10 +390,13 @@ class Goods:
     """Its voucher makes shipping free."""
 
 
-async def goods_of(snapshot: CartSnapshot | None, owner: str | None, ctx: CartContext) -> Goods:
-    """The goods of a cart (or of any lines put in a snapshot), as shipping prices them: a voucher
-    that no longer applies counts for nothing."""
-    _, lines, weight = await _voucher_lines(snapshot, ctx)
+async def goods_of(
+    snapshot: CartSnapshot | None, owner: str | None, ctx: CartContext, *, in_stock_only: bool = True
+) -> Goods:
+    """The goods of a cart (or of any lines put in a snapshot), as shipping prices them: its
+    in-stock lines (`in_stock_only`, else every line of what is sold) and its voucher, if it still
+    applies."""
+    _, lines, weight = await _voucher_lines(snapshot, ctx, in_stock_only=in_stock_only)
     amount = sum(line.amount for line in lines)
     if snapshot is None or snapshot.voucher_code is None or not lines:
         return Goods(amount, weight)
@@ -442,10 +445,11 @@ async def _priced(owner: str, snapshot: CartSnapshot | None, ctx: CartContext) -
 
 
 async def _voucher_lines(
-    snapshot: CartSnapshot | None, ctx: CartContext
+    snapshot: CartSnapshot | None, ctx: CartContext, *, in_stock_only: bool = True
 ) -> tuple[list[CartLineView], list[VoucherLine], int]:
-    """The cart's lines as the customer sees them, its in-stock lines as a voucher sees them (what
-    they cost after the product's discount), and what those weigh (grams)."""
+    """The cart's lines as the customer sees them, its in-stock lines (`in_stock_only`, else those
+    of what is sold) as a voucher sees them (what they cost after the product's discount), and what
+    those weigh (grams)."""
     if snapshot is None or not snapshot.lines:
         return [], [], 0
     exponent = exponent_of(ctx.currency)
@@ -457,7 +461,8 @@ async def _voucher_lines(
         product = products.get(line[0])
         variant = keyed_variant(line, variants.get(line[0], ()))
         view, unit = _line_view(line, quantity, product, variant, exponent, sale=sales.get(line[0]))
-        if view.in_stock and product is not None and variant is not None:
+        sold = product is not None and product.is_active and variant is not None and variant.is_active
+        if (view.in_stock or (sold and not in_stock_only)) and product is not None and variant is not None:
             lines.append(VoucherLine(line[0], product.category_id, unit * quantity))
             weights.append((variant.weight_grams, quantity))
         items.append(view)

@@ -124,13 +124,13 @@ async def quote_items(
     items: Sequence[OrderItemInput], country: str, ctx: CartContext, flat: ShippingPolicy
 ) -> Quote:
     """What each method of the country's zone would charge for these products (at their prices
-    now, sales included; lines of products not sold or out of stock count for nothing)."""
+    now, sales included, whatever their stock; lines of products not sold count for nothing)."""
     check_country(country)
     lines: dict[LineKey, int] = {}
     for item in items:
         key = (item.product_id, item.variant_id or DEFAULT_VARIANT)
         lines[key] = lines.get(key, 0) + item.quantity
-    goods = await goods_of(CartSnapshot(lines, ctx.clock.now()), None, ctx)
+    goods = await goods_of(CartSnapshot(lines, ctx.clock.now()), None, ctx, in_stock_only=False)
     return await quote_for(goods, country, ctx, flat)
 
 

@@ -28,6 +28,7 @@ from shop_core.services.commands import CreateAdmin
 from shop_core.services.order_commands import ChangeOrderStatus
 from shop_core.services.payment_views import RefundPayment
 from shop_core.services.sales import CreateSale, UpdateSale
+from shop_core.services.shipping_commands import CreateZone, MethodInput, UpdateMethod, UpdateZone
 from shop_core.services.shopify_import import read_shopify_file
 from shop_core.services.tax_rates import CreateTaxRate, UpdateTaxRate
 from shop_core.services.voucher_commands import CreateVoucher, GenerateVouchers, UpdateVoucher
@@ -113,6 +114,17 @@ STAFF_ONLY: dict[str, UseCase] = {
     ),
     "tax.update_rate": lambda s, a: s.tax.update_rate(1, UpdateTaxRate(rate=Decimal("0.2")), a),
     "tax.delete_rate": lambda s, a: s.tax.delete_rate(1, a),
+    "shipping.list_zones": lambda s, a: s.shipping.list_zones(a),
+    "shipping.get_zone": lambda s, a: s.shipping.get_zone(1, a),
+    "shipping.find_zone": lambda s, a: s.shipping.find_zone("Asia", a),
+    "shipping.create_zone": lambda s, a: s.shipping.create_zone(CreateZone(name="Asia", countries=["BD"]), a),
+    "shipping.update_zone": lambda s, a: s.shipping.update_zone(1, UpdateZone(name="South Asia"), a),
+    "shipping.delete_zone": lambda s, a: s.shipping.delete_zone(1, a),
+    "shipping.add_method": lambda s, a: s.shipping.add_method(
+        1, MethodInput(name="Standard", price=Decimal("4.99")), a
+    ),
+    "shipping.update_method": lambda s, a: s.shipping.update_method(1, UpdateMethod(price=Decimal(0)), a),
+    "shipping.delete_method": lambda s, a: s.shipping.delete_method(1, a, zone_id=1),
 }
 
 # Use cases that take an actor but serve customers too (they see and act on their own things only).
@@ -188,6 +200,7 @@ def test_every_use_case_that_takes_an_actor_is_classified() -> None:
         "sales",
         "addresses",
         "tax",
+        "shipping",
     )
     for area in (*areas, "operations"):
         service = getattr(shop, area)

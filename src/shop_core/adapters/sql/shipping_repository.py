@@ -39,7 +39,7 @@ def _refused(exc: IntegrityError, zone: Zone) -> Conflict:
     another zone (checked under the lock first, so only a change made without it gets here)."""
     if "name" in str(exc.orig):
         return ZoneNameTaken(zone.name)
-    return CountryInAnotherZone(", ".join(sorted(zone.countries)), "another zone")
+    return CountryInAnotherZone("A country of the zone", None)
 
 
 class SqlShippingRepository:
