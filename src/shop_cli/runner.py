@@ -6,7 +6,7 @@ import asyncio
 import logging
 import os
 import sys
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any, NoReturn, TypeVar
 
@@ -209,3 +209,19 @@ def write_json(encoded: bytes) -> None:
         sys.stdout.flush()
     except BrokenPipeError:
         stdout_closed()
+
+
+def as_options(
+    use_case: Callable[[Shop], Awaitable[T]], option_of: Mapping[str, str]
+) -> Callable[[Shop], Awaitable[T]]:
+    """The use case, its refusals naming a command's options rather than the API's fields
+    (`option_of`: field → option; `methods[1].price` is named by the option of `methods`)."""
+
+    async def named(shop: Shop) -> T:
+        try:
+            return await use_case(shop)
+        except InvalidInput as exc:
+            errors = {option_of.get(f.split("[", maxsplit=1)[0], f): m for f, m in exc.errors.items()}
+            raise InvalidInput(exc.detail, errors) from None
+
+    return named

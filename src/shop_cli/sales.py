@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any, TypeVar
@@ -14,9 +13,8 @@ from rich.markup import escape
 from rich.table import Table
 
 from shop_cli.paging import JSON, PAGE, PAGE_SIZE, check_page, footer, print_page, window
-from shop_cli.runner import OPERATOR, YES, confirm, console, fail, guarded, run
+from shop_cli.runner import OPERATOR, YES, as_options, confirm, console, fail, guarded, run
 from shop_core.bootstrap import Shop
-from shop_core.domain.errors import InvalidInput
 from shop_core.services.sales import CreateSale, SaleView
 from shop_core.services.views import Page
 
@@ -56,19 +54,6 @@ def _percentage(text: str) -> Decimal:
         fail(f"--percentage {text!r}: write a number, e.g. 20 or 12.5.")
 
 
-def _as_options(use_case: Callable[[Shop], Awaitable[T]]) -> Callable[[Shop], Awaitable[T]]:
-    """The use case, its refusals naming this command's options rather than the API's fields."""
-
-    async def named(shop: Shop) -> T:
-        try:
-            return await use_case(shop)
-        except InvalidInput as exc:
-            errors = {OPTION_OF.get(field, field): messages for field, messages in exc.errors.items()}
-            raise InvalidInput(exc.detail, errors) from None
-
-    return named
-
-
 @app.command("create")
 def create(
     *,
@@ -93,7 +78,7 @@ def create(
     if starts is not None:
         fields["starts_at"] = _instant("--starts", starts)
     cmd = guarded(lambda: msgspec.convert(fields, CreateSale))
-    sale = run(_as_options(lambda shop: shop.sales.create_sale(cmd, OPERATOR)))
+    sale = run(as_options(lambda shop: shop.sales.create_sale(cmd, OPERATOR), OPTION_OF))
     console.print(
         f"Created sale {sale.id} ({escape(sale.name)}): {sale.percentage}% off {_targets(sale)}, "
         f"{_when(sale.starts_at)} to {_when(sale.ends_at)} UTC, {sale.status}.",

@@ -8,7 +8,6 @@ where the shop ships and what it costs, with the same checks and messages as the
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable
 from decimal import Decimal, InvalidOperation
 from typing import Any, TypeVar
 
@@ -18,10 +17,9 @@ from rich.markup import escape
 from rich.table import Table
 
 from shop_cli.paging import JSON, PAGE, PAGE_SIZE, check_page, footer, print_page, window
-from shop_cli.runner import OPERATOR, YES, confirm, console, fail, load_settings, print_json, run
+from shop_cli.runner import OPERATOR, YES, as_options, confirm, console, fail, load_settings, print_json, run
 from shop_cli.shipping_quote import quote
 from shop_core.bootstrap import Shop
-from shop_core.domain.errors import InvalidInput
 from shop_core.services.shipping_commands import CreateZone, MethodInput, UpdateMethod, UpdateZone
 from shop_core.services.shipping_views import MethodView, ZoneView
 
@@ -65,18 +63,6 @@ def _say(text: str) -> None:
 
 def _option(field: str) -> str:
     return OPTION_OF.get(field.split("[", maxsplit=1)[0], field)
-
-
-def _as_options(use_case: Callable[[Shop], Awaitable[T]]) -> Callable[[Shop], Awaitable[T]]:
-    """The use case, its refusals naming these commands' options rather than the API's fields."""
-
-    async def named(shop: Shop) -> T:
-        try:
-            return await use_case(shop)
-        except InvalidInput as exc:
-            raise InvalidInput(exc.detail, {_option(f): m for f, m in exc.errors.items()}) from None
-
-    return named
 
 
 def _command(fields: dict[str, Any], kind: type[T]) -> T:
@@ -161,7 +147,7 @@ def add_zone(
 ) -> None:
     """Add a zone of countries (each in one zone at most); then add its methods (`methods add`)."""
     cmd = _command({"name": name, "countries": _countries(country)}, CreateZone)
-    zone = run(_as_options(lambda shop: shop.shipping.create_zone(cmd, OPERATOR)))
+    zone = run(as_options(lambda shop: shop.shipping.create_zone(cmd, OPERATOR), OPTION_OF))
     _say(f"[green]Created zone[/] {zone.id} ({escape(zone.name)}): {', '.join(zone.countries)}.")
 
 
@@ -184,7 +170,7 @@ def change_zone(
         found = await shop.shipping.find_zone(zone, OPERATOR)
         return await shop.shipping.update_zone(found.id, cmd, OPERATOR)
 
-    changed = run(_as_options(change))
+    changed = run(as_options(change, OPTION_OF))
     _say(f"Changed zone {changed.id} ({escape(changed.name)}): {', '.join(changed.countries)}.")
 
 
@@ -296,7 +282,7 @@ def add_method(
         found = await shop.shipping.find_zone(zone, OPERATOR)
         return found, await shop.shipping.add_method(found.id, cmd, OPERATOR)
 
-    to, method = run(_as_options(add))
+    to, method = run(as_options(add, OPTION_OF))
     _say(f"[green]Added method[/] {method.id} to zone {to.id} ({escape(to.name)}): {_summary(method)}.")
 
 
@@ -318,7 +304,7 @@ def change_method(
     if not fields:
         fail("Nothing to change: give --name, --price, --free-over, --min-weight, --max-weight or --days.")
     cmd = _command(fields, UpdateMethod)
-    method = run(_as_options(lambda shop: shop.shipping.update_method(method_id, cmd, OPERATOR)))
+    method = run(as_options(lambda shop: shop.shipping.update_method(method_id, cmd, OPERATOR), OPTION_OF))
     _say(f"Changed method {method.id}: {_summary(method)}.")
 
 

@@ -4,7 +4,6 @@ percentage (20%)."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from decimal import Decimal, DecimalException
 from typing import Any, TypeVar
 
@@ -14,7 +13,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from shop_cli.paging import JSON, PAGE, PAGE_SIZE, check_page, footer, print_page, window
-from shop_cli.runner import OPERATOR, YES, confirm, console, fail, guarded, run
+from shop_cli.runner import OPERATOR, YES, as_options, confirm, console, fail, guarded, run
 from shop_core.bootstrap import Shop
 from shop_core.domain.errors import InvalidInput
 from shop_core.services.tax_rates import CreateTaxRate, TaxRateView, UpdateTaxRate
@@ -50,19 +49,6 @@ def _rate(text: str) -> Decimal:
         return Decimal(written)
     except DecimalException:  # not a number, or one too large to divide by 100
         fail(f"--rate {text!r}: write a fraction from 0 up to 1 (0.2) or a percentage (20%).")
-
-
-def _as_options(use_case: Callable[[Shop], Awaitable[T]]) -> Callable[[Shop], Awaitable[T]]:
-    """The use case, its refusals naming this command's options rather than the API's fields."""
-
-    async def named(shop: Shop) -> T:
-        try:
-            return await use_case(shop)
-        except InvalidInput as exc:
-            errors = {OPTION_OF.get(field, field): messages for field, messages in exc.errors.items()}
-            raise InvalidInput(exc.detail, errors) from None
-
-    return named
 
 
 def _converted(fields: dict[str, Any], command: type[T]) -> T:
@@ -134,7 +120,7 @@ def add(
     """Add the rate of a country, or of one of its regions (one rate per country and region)."""
     fields = {"country": country, "rate": _rate(rate), "name": name, "region": region}
     cmd = _converted(fields, CreateTaxRate)
-    made = run(_as_options(lambda shop: shop.tax.create_rate(cmd, OPERATOR)))
+    made = run(as_options(lambda shop: shop.tax.create_rate(cmd, OPERATOR), OPTION_OF))
     console.print(f"Added tax rate {made.id}: {_said(made)}.", highlight=False, soft_wrap=True)
 
 
@@ -162,7 +148,7 @@ def change(
     if not fields:
         fail("Nothing to change: give --country, --region or --whole-country, --rate or --name.")
     cmd = _converted(fields, UpdateTaxRate)
-    changed = run(_as_options(lambda shop: shop.tax.update_rate(rate_id, cmd, OPERATOR)))
+    changed = run(as_options(lambda shop: shop.tax.update_rate(rate_id, cmd, OPERATOR), OPTION_OF))
     console.print(f"Tax rate {changed.id} is now {_said(changed)}.", highlight=False, soft_wrap=True)
 
 
