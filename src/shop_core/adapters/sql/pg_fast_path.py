@@ -333,6 +333,21 @@ SELECT {", ".join(f"v.{c}" for c in _VOUCHER_COLUMNS)},
 FROM vouchers v WHERE v.code = $1
 """  # noqa: S608
 
+# Checkout's shipping and tax terms for a country (see SqlShippingRepository.destination): a row per
+# (method, rate) pair of the country's zone and rates, outer-joined to one row.
+_DESTINATION = """
+SELECT EXISTS (SELECT 1 FROM shipping_zones) AS any_zone, zc.zone_id, z.name AS zone_name,
+    m.id AS method_id, m.name AS method_name, m.price AS method_price, m.free_over AS method_free_over,
+    m.min_weight_grams AS method_min_weight_grams, m.max_weight_grams AS method_max_weight_grams,
+    m.delivery_days AS method_delivery_days,
+    t.id AS rate_id, t.rate_bp, t.name AS rate_name, t.region AS rate_region
+FROM (SELECT 1) AS one
+LEFT JOIN shipping_zone_countries zc ON zc.country = $1
+LEFT JOIN shipping_zones z ON z.id = zc.zone_id
+LEFT JOIN shipping_methods m ON m.zone_id = zc.zone_id
+LEFT JOIN tax_rates t ON t.country = $1
+"""
+
 _PEEK_USER = f"SELECT {', '.join(c.name for c in users.c)} FROM users WHERE id = $1"  # noqa: S608
 
 
@@ -370,6 +385,11 @@ class PgFastPath:
         """The voucher's row (`percentage` in hundredths) with its `product_ids` and
         `category_ids`, or None."""
         return await self._adapted.driver_connection.fetchrow(_VOUCHER_BY_CODE, code)
+
+    async def destination(self, country: str) -> list[Any]:
+        """The rows of checkout's shipping and tax terms for the country (asyncpg Records)."""
+        rows: list[Any] = await self._adapted.driver_connection.fetch(_DESTINATION, country)
+        return rows
 
     async def claim_key(self, user_id: int, key: str, fingerprint: str, now: datetime) -> bool:
         """Whether this insert claimed the idempotency key (it waits for a concurrent claim)."""
