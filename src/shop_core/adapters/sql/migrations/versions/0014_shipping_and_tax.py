@@ -116,8 +116,14 @@ def upgrade() -> None:
             ondelete="SET NULL",
         )
         batch_op.create_check_constraint("shipping_tax_within_tax", "shipping_tax BETWEEN 0 AND tax_amount")
-        batch_op.create_index("ix_orders_voucher_id", ["voucher_id"], unique=False)
-        batch_op.create_index("ix_orders_shipping_method_id", ["shipping_method_id"], unique=False)
+        for column in ("voucher_id", "shipping_method_id"):  # partial: orders without one cost nothing
+            batch_op.create_index(
+                f"ix_orders_{column}",
+                [column],
+                unique=False,
+                postgresql_where=sa.text(f"{column} IS NOT NULL"),
+                sqlite_where=sa.text(f"{column} IS NOT NULL"),
+            )
     with op.batch_alter_table("order_lines", schema=None) as batch_op:
         batch_op.add_column(sa.Column("tax_rate_bp", sa.Integer(), nullable=True))
         batch_op.add_column(sa.Column("tax_name", sa.String(length=50), nullable=True))
