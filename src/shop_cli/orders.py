@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -110,11 +111,10 @@ def show(number: str = NUMBER, as_json: bool = JSON) -> None:
         _say(f"delivered: {_when(order.delivered_at)}")
 
     lines = Table(title="Lines")
-    for column in ("item", "sku", "name", "qty", "unit price", "line total"):
+    for column in ("sku", "name", "qty", "unit price", "line total"):
         lines.add_column(column, justify="right" if column in ("qty", "unit price", "line total") else "left")
     for line in order.items:
         lines.add_row(
-            str(line.id),
             escape(line.sku),
             escape(line_title(line.product_name, line.variant_name)),
             str(line.quantity),
@@ -140,7 +140,7 @@ def show(number: str = NUMBER, as_json: bool = JSON) -> None:
     _say(f"[bold]total: {order.total_price} {currency}[/]")
     _say(f"shipping address: {_address(order.shipping_address)}")
     _say(f"billing address: {_address(order.billing_address)}")
-    _fulfilments(parcels)
+    _fulfilments(order, parcels)
 
     trail = Table(title="Audit trail")
     for column in ("at", "actor", "action", "from → to", "note"):
@@ -208,7 +208,20 @@ def _item(text: str) -> FulfilmentLineInput:
         fail(f"--line {text}: {exc}.")
 
 
-def _fulfilments(parcels: list[FulfillmentView]) -> None:
+def _fulfilments(order: OrderView, parcels: list[FulfillmentView]) -> None:
+    """What is left to ship of each item (by the id `shop orders fulfil --line` takes), and the parcels."""
+    shipped: Counter[int] = Counter()
+    for parcel in parcels:
+        for x in parcel.lines:
+            shipped[x.item_id] += x.quantity
+    left = Table(title="To ship")
+    for column in ("item", "product", "ordered", "shipped", "left"):
+        left.add_column(column, justify="left" if column == "product" else "right")
+    for item in order.items:
+        done = shipped[item.id]
+        name = escape(line_title(item.product_name, item.variant_name))
+        left.add_row(str(item.id), name, str(item.quantity), str(done), str(item.quantity - done))
+    console.print(left)
     if not parcels:
         _say("fulfilments: none")
         return
