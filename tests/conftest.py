@@ -54,6 +54,8 @@ TABLES = (
     "invoice_counters",
     "idempotency_keys",
     "order_events",
+    "fulfillment_lines",
+    "fulfillments",
     "order_lines",
     "orders",
     "vouchers",

@@ -1,11 +1,13 @@
-"""`shop orders list|show|set-status|cancel|expire-unpaid|invoice`: orders, for operators (staff)."""
+"""`shop orders list|show|set-status|fulfil|cancel|expire-unpaid|invoice`: orders, for operators (staff)."""
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
+import msgspec
 import typer
 from rich.markup import escape
 from rich.table import Table
@@ -15,13 +17,14 @@ from shop_cli.runner import OPERATOR, YES, confirm, console, fail, load_settings
 from shop_core.bootstrap import Shop
 from shop_core.domain.tax import percent_text
 from shop_core.domain.variants import line_title
+from shop_core.services.fulfilments import FulfilmentLineInput, RecordFulfilment
 from shop_core.services.invoices import InvoiceFile
 from shop_core.services.order_commands import ChangeOrderStatus
-from shop_core.services.order_views import AddressView, OrderEventView, OrderView
+from shop_core.services.order_views import AddressView, FulfillmentView, OrderEventView, OrderView
 from shop_core.services.orders import OrderQuery, StaffOrderView
 from shop_core.services.views import Page
 
-app = typer.Typer(help="Orders: list, inspect, move along, cancel, invoice.", no_args_is_help=True)
+app = typer.Typer(help="Orders: list, inspect, move along, fulfil, cancel, invoice.", no_args_is_help=True)
 
 NUMBER = typer.Argument(..., metavar="NUMBER", help="The order number, e.g. ORD-2026-8K4Q2P.")
 SINCE = typer.Option(
@@ -30,6 +33,12 @@ SINCE = typer.Option(
     formats=["%Y-%m-%d"],
     metavar="YYYY-MM-DD",
     help="Only orders placed that day (UTC) or later.",
+)
+LINE = typer.Option(
+    ...,
+    "--line",
+    metavar="ITEM:QTY",
+    help="An item (its id, from `shop orders show`) and how many shipped; repeat.",
 )
 OUT = typer.Option(..., "--out", metavar="FILE.pdf", help="Where to write the PDF.")
 
@@ -79,8 +88,13 @@ def list_orders(
 
 @app.command()
 def show(number: str = NUMBER, as_json: bool = JSON) -> None:
-    """One order: its fields, lines, totals, addresses and audit trail."""
-    order = run(lambda shop: shop.orders.get_order_by_number(number, OPERATOR))
+    """One order: its fields, lines, totals, addresses, fulfilments and audit trail."""
+
+    async def load(shop: Shop) -> tuple[OrderView, list[FulfillmentView]]:
+        found = await shop.orders.get_order_by_number(number, OPERATOR)
+        return found, await shop.fulfilments.list_of_order(found.id, OPERATOR)
+
+    order, parcels = run(load)
     if as_json:
         print_json(order)
         return
@@ -88,6 +102,7 @@ def show(number: str = NUMBER, as_json: bool = JSON) -> None:
     _say(f"customer id: {order.user_id}")
     _say(f"status: {order.status}")
     _say(f"payment: {order.payment_status} ({order.payment_method})")
+    _say(f"fulfilment: {order.fulfillment_status}")
     _say(f"placed: {_when(order.created_at)}")
     _say(f"updated: {_when(order.updated_at)}")
     if order.paid_at is not None:
@@ -125,6 +140,7 @@ def show(number: str = NUMBER, as_json: bool = JSON) -> None:
     _say(f"[bold]total: {order.total_price} {currency}[/]")
     _say(f"shipping address: {_address(order.shipping_address)}")
     _say(f"billing address: {_address(order.billing_address)}")
+    _fulfilments(order, parcels)
 
     trail = Table(title="Audit trail")
     for column in ("at", "actor", "action", "from → to", "note"):
@@ -156,6 +172,71 @@ def set_status(
         )
 
     _report(*run(change))
+
+
+@app.command()
+def fulfil(
+    number: str = NUMBER,
+    line: list[str] = LINE,
+    carrier: str | None = typer.Option(None, "--carrier", help="Who carries the parcel, e.g. DHL."),
+    tracking: str | None = typer.Option(None, "--tracking", help="The parcel's tracking number."),
+) -> None:
+    """Record a shipped parcel of an order: which items and how many (never more than is left)."""
+    wanted = [_item(text) for text in line]
+
+    async def record(shop: Shop) -> tuple[OrderView, FulfillmentView]:
+        found = await shop.orders.get_order_by_number(number, OPERATOR)
+        cmd = RecordFulfilment(lines=wanted, carrier=carrier, tracking_number=tracking)
+        parcel = await shop.fulfilments.record(found.id, cmd, OPERATOR)
+        return await shop.orders.get_order_by_number(number, OPERATOR), parcel
+
+    order, parcel = run(record)
+    shipped = ", ".join(f"item {x.item_id} x {x.quantity}" for x in parcel.lines)
+    _say(
+        f"{order.order_number}: fulfilment #{parcel.id} recorded ({escape(shipped)}); "
+        f"fulfilment {order.fulfillment_status}, status {order.status}."
+    )
+
+
+def _item(text: str) -> FulfilmentLineInput:
+    item, sep, quantity = text.partition(":")
+    if not sep or not item.strip().isdigit() or not quantity.strip().lstrip("-").isdigit():
+        fail(f"--line {text!r}: write ITEM:QTY, e.g. --line 12:2.")
+    try:
+        return msgspec.convert({"item_id": int(item), "quantity": int(quantity)}, FulfilmentLineInput)
+    except msgspec.ValidationError as exc:
+        fail(f"--line {text}: {exc}.")
+
+
+def _fulfilments(order: OrderView, parcels: list[FulfillmentView]) -> None:
+    """What is left to ship of each item (by the id `shop orders fulfil --line` takes), and the parcels."""
+    shipped: Counter[int] = Counter()
+    for parcel in parcels:
+        for x in parcel.lines:
+            shipped[x.item_id] += x.quantity
+    left = Table(title="To ship")
+    for column in ("item", "product", "ordered", "shipped", "left"):
+        left.add_column(column, justify="left" if column == "product" else "right")
+    for item in order.items:
+        done = shipped[item.id]
+        name = escape(line_title(item.product_name, item.variant_name))
+        left.add_row(str(item.id), name, str(item.quantity), str(done), str(item.quantity - done))
+    console.print(left)
+    if not parcels:
+        _say("fulfilments: none")
+        return
+    table = Table(title="Fulfilments")
+    for column in ("#", "at", "lines", "carrier", "tracking"):
+        table.add_column(column)
+    for parcel in parcels:
+        table.add_row(
+            str(parcel.id),
+            _when(parcel.created_at),
+            ", ".join(f"item {x.item_id} x {x.quantity}" for x in parcel.lines),
+            escape(parcel.carrier or ""),
+            escape(parcel.tracking_number or ""),
+        )
+    console.print(table)
 
 
 @app.command()

@@ -33,6 +33,7 @@ from shop_core.services.auth_config import AuthConfig
 from shop_core.services.cache_aside import CacheAside
 from shop_core.services.cart import CartContext, Carts
 from shop_core.services.catalog import Catalog
+from shop_core.services.fulfilments import Fulfilments
 from shop_core.services.invoices import InvoiceContext, Invoices
 from shop_core.services.job_handlers import job_handlers
 from shop_core.services.jobs import Jobs
@@ -154,6 +155,7 @@ class Shop:
         orders = order_context_of(settings, ports, self.cart.context)
         self.payments = Payments(PaymentContext(orders, ports.gateways, ports.metrics))
         self.orders = Orders(orders, self.cart.context, self.payments, secret=settings.secret_key)
+        self.fulfilments = Fulfilments(orders)
         self.invoices = Invoices(
             InvoiceContext(ports.uow, ports.clock, ports.invoice_renderer, settings.store_name)
         )

@@ -20,6 +20,7 @@ from shop_http.controllers.auth import AuthController
 from shop_http.controllers.cart import CART_TOKEN, CartController
 from shop_http.controllers.categories import CategoryController
 from shop_http.controllers.docs import docs, docs_assets, schema_yaml, swagger
+from shop_http.controllers.fulfilments import FulfilmentController
 from shop_http.controllers.health import HealthController
 from shop_http.controllers.orders import OrderController
 from shop_http.controllers.payments import PaymentController
@@ -85,6 +86,7 @@ def create_app(settings: Settings | None = None, shop_factory: ShopFactory = boo
             PaymentController,
             VoucherController,
             TaxRateController,
+            FulfilmentController,
             HealthController,
             docs,
             docs_assets,

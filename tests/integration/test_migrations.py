@@ -244,3 +244,49 @@ async def test_catalog_prices_and_cart_lines_carry_over_into_variants_and_back(
         assert "ix_products_price" in await index_names(empty_database_url, "products")
     finally:
         await engine.dispose()
+
+
+FULFILMENT_TABLES = {"fulfillments", "fulfillment_lines"}
+
+
+async def schema_differences(url: str) -> list[object]:
+    """What alembic's compare_metadata finds between the ORM's tables and the database."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from shop_core.adapters.sql.orm import metadata
+
+    engine = create_async_engine(url, poolclass=NullPool)
+    try:
+        async with engine.connect() as conn:
+            return await conn.run_sync(
+                lambda sync: compare_metadata(
+                    MigrationContext.configure(sync, opts={"compare_type": True}), metadata
+                )
+            )
+    finally:
+        await engine.dispose()
+
+
+def _touches_fulfilment(diff: object) -> bool:
+    """Does one of compare_metadata's differences concern what migration 0015 builds?"""
+    text = repr(diff)
+    return any(name in text for name in (*FULFILMENT_TABLES, "fulfillment_status"))
+
+
+async def test_migration_0015_builds_what_the_orm_describes_and_goes_down_to_0014(
+    empty_database_url: str,
+) -> None:
+    settings = make_settings(empty_database_url)
+    assert await asyncio.to_thread(migrate, settings, "upgrade") == migration_head()
+    assert await table_names(empty_database_url) >= FULFILMENT_TABLES
+    assert {"ix_fulfillments_order_id"} <= await index_names(empty_database_url, "fulfillments")
+    assert {"ix_fulfillment_lines_order_line_id"} <= await index_names(
+        empty_database_url, "fulfillment_lines"
+    )
+    assert [d for d in await schema_differences(empty_database_url) if _touches_fulfilment(d)] == []
+
+    assert await asyncio.to_thread(migrate, settings, "downgrade", "0014") == "0014"
+    assert not FULFILMENT_TABLES & await table_names(empty_database_url)
+    assert await asyncio.to_thread(migrate, settings, "upgrade", "head") == migration_head()
+    assert await table_names(empty_database_url) >= FULFILMENT_TABLES

@@ -31,6 +31,14 @@ class OrderPaymentStatus(StrEnum):
     REFUNDED = "refunded"
 
 
+class FulfillmentStatus(StrEnum):
+    """How much of the order has shipped (its fulfilments); `status` keeps its own life."""
+
+    UNFULFILLED = "unfulfilled"
+    PARTIAL = "partial"
+    FULFILLED = "fulfilled"
+
+
 class PaymentMethod(StrEnum):
     STRIPE = "stripe"
     SSLCOMMERZ = "sslcommerz"
@@ -102,6 +110,8 @@ class OrderLine:
     """The rate applied to the line (0.2 is 20%); None on orders from before rates were kept."""
     tax_name: str | None = None
     """What the rate is called ("VAT")."""
+    id: int | None = None
+    """The line's id (what a fulfilment names as `item_id`); None until the order is stored."""
 
     @classmethod
     def of(cls, priced: PricedLine) -> OrderLine:
@@ -181,6 +191,7 @@ class Order:
     tax_name: str | None = None
     prices_include_tax: bool = False
     """Catalog prices were gross: the amounts kept are net, the tax extracted from them."""
+    fulfillment_status: FulfillmentStatus = FulfillmentStatus.UNFULFILLED
 
     @classmethod
     def place(

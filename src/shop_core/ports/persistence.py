@@ -14,6 +14,7 @@ from shop_core.ports.catalog import (
     StockMovementRepository,
     VariantRepository,
 )
+from shop_core.ports.fulfilments import FulfilmentRepository
 from shop_core.ports.jobs import JobLedger
 from shop_core.ports.orders import IdempotencyRepository, InvoiceRepository, OrderRepository
 from shop_core.ports.payments import PaymentRepository
@@ -114,6 +115,9 @@ class UnitOfWork(Protocol):
 
     @property
     def orders(self) -> OrderRepository: ...
+
+    @property
+    def fulfilments(self) -> FulfilmentRepository: ...
 
     @property
     def idempotency(self) -> IdempotencyRepository: ...

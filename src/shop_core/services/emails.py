@@ -9,16 +9,21 @@ Every template gets `store` (the shop's name); order templates also get `order` 
 its `items`, money as decimal strings in `order.currency`, `shipping_address`...) and
 `has_discount`. An item names its variant after the product, "T-shirt (M / Red)", when it has a
 `variant_name` (as `domain.variants.line_title` does on the invoice).
+
+Shipping emails also get `shipments` (the order's fulfilments, `FulfillmentView`s, each with its
+`carrier` and `tracking_number`, both staff-entered: the HTML escapes them like everything else)
+and `titles` (each item's title by its `id`, to name a shipment's lines).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from decimal import Decimal
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from shop_core.ports.mail import Attachment, Email, EmailRenderer
-from shop_core.services.order_views import OrderView
+from shop_core.services.order_views import FulfillmentView, OrderView
 
 TEMPLATES_DIR = Path(__file__).with_name("email_templates")
 
@@ -27,6 +32,7 @@ SUBJECTS = {
     "order_confirmation": "Your order {number} is confirmed — {store}",
     "payment_received": "Payment received for order {number} — {store}",
     "order_shipped": "Your order {number} is on its way — {store}",
+    "order_partly_shipped": "Part of your order {number} is on its way — {store}",
     "order_cancelled": "Your order {number} has been cancelled — {store}",
     "order_cancelled_refunded": "Your order {number} has been cancelled and refunded — {store}",
     "password_reset": "Reset your password — {store}",
@@ -93,9 +99,36 @@ def payment_received(
     return _email(templates, "payment_received", to, subject, context, attachments=attachments)
 
 
-def order_shipped(store: str, to: str, order_view: OrderView, *, templates: EmailRenderer) -> Email:
+def order_shipped(
+    store: str,
+    to: str,
+    order_view: OrderView,
+    *,
+    templates: EmailRenderer,
+    shipments: Sequence[FulfillmentView] = (),
+) -> Email:
+    """`shipments`: the order's fulfilments, whose tracking numbers the email lists."""
     subject = SUBJECTS["order_shipped"].format(number=order_view.order_number, store=store)
-    return _email(templates, "order_shipped", to, subject, _order_context(store, order_view))
+    context = _order_context(store, order_view) | _shipment_context(order_view, shipments)
+    return _email(templates, "order_shipped", to, subject, context)
+
+
+def order_partly_shipped(
+    store: str, to: str, order_view: OrderView, shipment: FulfillmentView, *, templates: EmailRenderer
+) -> Email:
+    """One parcel of an order that has not shipped whole. Templates also get `shipment`."""
+    subject = SUBJECTS["order_partly_shipped"].format(number=order_view.order_number, store=store)
+    context = _order_context(store, order_view) | _shipment_context(order_view, [shipment])
+    context["shipment"] = shipment
+    return _email(templates, "order_partly_shipped", to, subject, context)
+
+
+def _shipment_context(order: OrderView, shipments: Sequence[FulfillmentView]) -> dict[str, object]:
+    titles = {
+        item.id: f"{item.product_name} ({item.variant_name})" if item.variant_name else item.product_name
+        for item in order.items
+    }
+    return {"shipments": list(shipments), "titles": titles}
 
 
 def order_cancelled(

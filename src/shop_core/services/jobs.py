@@ -42,6 +42,7 @@ WELCOME_EMAIL = "email.welcome"
 ORDER_CONFIRMATION_EMAIL = "email.order_confirmation"
 PAYMENT_RECEIVED_EMAIL = "email.payment_received"
 ORDER_SHIPPED_EMAIL = "email.order_shipped"
+ORDER_PARTLY_SHIPPED_EMAIL = "email.order_partly_shipped"
 ORDER_CANCELLED_EMAIL = "email.order_cancelled"
 PASSWORD_RESET_EMAIL = "email.password_reset"  # noqa: S105 - a job's name
 ISSUE_INVOICE = "invoice.issue"
@@ -53,6 +54,7 @@ SPECS: Mapping[str, JobSpec] = {
     ORDER_CONFIRMATION_EMAIL: _EMAIL,
     PAYMENT_RECEIVED_EMAIL: JobSpec(timeout=120, attempts=5),  # renders the invoice if need be
     ORDER_SHIPPED_EMAIL: _EMAIL,
+    ORDER_PARTLY_SHIPPED_EMAIL: _EMAIL,
     ORDER_CANCELLED_EMAIL: _EMAIL,
     PASSWORD_RESET_EMAIL: JobSpec(timeout=60, attempts=3),  # a link that arrives an hour late is no use
     ISSUE_INVOICE: JobSpec(timeout=120, attempts=5),

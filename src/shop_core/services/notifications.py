@@ -13,13 +13,13 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from shop_core.domain.actors import SYSTEM
-from shop_core.domain.orders import Order, OrderPaymentStatus, OrderStatus
+from shop_core.domain.orders import FulfillmentStatus, Order, OrderPaymentStatus, OrderStatus
 from shop_core.domain.users import User
 from shop_core.ports.clock import Clock
 from shop_core.ports.mail import EmailRenderer, Mailer, MailError
 from shop_core.ports.persistence import UnitOfWork, UnitOfWorkFactory
 from shop_core.services import emails, invoices
-from shop_core.services.order_views import order_view
+from shop_core.services.order_views import fulfillment_view, order_view
 from shop_core.services.password_reset import ResetConfig, digest
 
 log = logging.getLogger("shop.notifications")
@@ -91,11 +91,36 @@ async def send_order_shipped(order_id: int, *, ctx: NotificationContext) -> None
     if found is None:
         return
     order, user = found
-    if order.status not in (OrderStatus.SHIPPED, OrderStatus.DELIVERED):
-        return  # refunded before the email went: the customer hears about that instead
-    await ctx.mailer.send(
-        emails.order_shipped(ctx.store, user.email, order_view(order), templates=ctx.templates)
+    cod_on_its_way = (
+        order.status is OrderStatus.PENDING and order.fulfillment_status is FulfillmentStatus.FULFILLED
     )
+    if order.status not in (OrderStatus.SHIPPED, OrderStatus.DELIVERED) and not cod_on_its_way:
+        return  # refunded before the email went: the customer hears about that instead
+    async with ctx.uow() as uow:
+        shipments = [fulfillment_view(f) for f in await uow.fulfilments.of_order(order_id)]
+    await ctx.mailer.send(
+        emails.order_shipped(
+            ctx.store, user.email, order_view(order), templates=ctx.templates, shipments=shipments
+        )
+    )
+
+
+async def send_order_partly_shipped(fulfillment_id: int, *, ctx: NotificationContext) -> None:
+    """One parcel of an order that has not shipped whole, with its carrier and tracking number."""
+    async with ctx.uow() as uow:
+        shipment = await uow.fulfilments.get(fulfillment_id)
+    if shipment is None:
+        return
+    found = await _customer_and_order(ctx.uow(), shipment.order_id)
+    if found is None:
+        return
+    order, user = found
+    if order.status in (OrderStatus.CANCELLED, OrderStatus.REFUNDED):
+        return
+    email = emails.order_partly_shipped(
+        ctx.store, user.email, order_view(order), fulfillment_view(shipment), templates=ctx.templates
+    )
+    await ctx.mailer.send(email)
 
 
 async def send_order_cancelled(order_id: int, *, ctx: NotificationContext) -> None:

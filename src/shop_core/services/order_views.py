@@ -8,6 +8,7 @@ from typing import Annotated
 import msgspec
 
 from shop_core.domain.addresses import Address
+from shop_core.domain.fulfilment import Fulfilment
 from shop_core.domain.money import exponent_of, format_minor
 from shop_core.domain.orders import Order, OrderEvent
 from shop_core.domain.pricing import final_unit_price
@@ -35,6 +36,13 @@ class OrderItemView(msgspec.Struct, kw_only=True):
     `tax_amount` the line's tax on that. `final_unit_price` is one unit after the discount: what
     the cart showed as its `unit_price`."""
 
+    id: Annotated[
+        int,
+        msgspec.Meta(
+            description="The line's id: what a fulfilment names as its `item_id` "
+            "(`POST /api/orders/{id}/fulfillments/`)."
+        ),
+    ] = 0
     product_id: int
     variant_id: Annotated[
         int | None,
@@ -176,6 +184,13 @@ class OrderView(msgspec.Struct, kw_only=True):
             "the tax they held; `total_price` is what the shelf prices added up to."
         ),
     ] = False
+    fulfillment_status: Annotated[
+        str,
+        msgspec.Meta(
+            description="How much has shipped: `unfulfilled`, `partial` or `fulfilled` (see the order's "
+            "fulfillments); `status` becomes `shipped` once everything has."
+        ),
+    ] = "unfulfilled"
     events: list[OrderEventView] | msgspec.UnsetType = msgspec.UNSET
     """The audit trail: shown to staff only."""
 
@@ -201,6 +216,7 @@ def order_view(order: Order, events: list[OrderEvent] | None = None) -> OrderVie
         currency=order.currency,
         items=[
             OrderItemView(
+                id=line.id if line.id is not None else 0,
                 product_id=line.product_id,
                 variant_id=line.variant_id,
                 variant_name=line.variant_name,
@@ -246,6 +262,7 @@ def order_view(order: Order, events: list[OrderEvent] | None = None) -> OrderVie
         tax_rate=None if order.tax_rate is None else rate_text(order.tax_rate),
         tax_name=order.tax_name,
         prices_include_tax=order.prices_include_tax,
+        fulfillment_status=order.fulfillment_status.value,
         events=msgspec.UNSET
         if events is None
         else [
@@ -259,4 +276,35 @@ def order_view(order: Order, events: list[OrderEvent] | None = None) -> OrderVie
             )
             for e in events
         ],
+    )
+
+
+class FulfillmentLineView(msgspec.Struct, kw_only=True):
+    item_id: Annotated[int, msgspec.Meta(description="The order line's `id` (one of the order's `items`).")]
+    quantity: int
+
+
+class FulfillmentView(msgspec.Struct, kw_only=True):
+    """One parcel of an order: which lines left, how many of each, and how to follow it."""
+
+    id: int
+    order_id: int
+    lines: list[FulfillmentLineView]
+    carrier: str | None
+    tracking_number: str | None
+    created_at: datetime
+
+
+def fulfillment_view(fulfilment: Fulfilment) -> FulfillmentView:
+    assert fulfilment.id is not None
+    return FulfillmentView(
+        id=fulfilment.id,
+        order_id=fulfilment.order_id,
+        lines=[
+            FulfillmentLineView(item_id=line.order_line_id, quantity=line.quantity)
+            for line in fulfilment.lines
+        ],
+        carrier=fulfilment.carrier,
+        tracking_number=fulfilment.tracking_number,
+        created_at=fulfilment.created_at,
     )

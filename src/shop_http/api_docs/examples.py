@@ -202,6 +202,7 @@ ORDER = OrderView(
     currency="USD",
     items=[
         OrderItemView(
+            id=1,
             product_id=1,
             variant_id=1,
             product_name="Enamel mug",

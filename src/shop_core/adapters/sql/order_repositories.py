@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -29,6 +30,7 @@ from shop_core.adapters.sql.voucher_repository import SqlVoucherRepository
 from shop_core.domain.addresses import Address
 from shop_core.domain.invoices import Invoice
 from shop_core.domain.orders import (
+    FulfillmentStatus,
     Order,
     OrderEvent,
     OrderLine,
@@ -59,7 +61,7 @@ _LINE_FIELDS = (
 
 
 # The checkout hot path's statements, built once (per dialect where it matters).
-_INSERT_LINES = order_lines.insert()
+_INSERT_LINES = order_lines.insert().returning(order_lines.c.id, sort_by_parameter_order=True)
 _INSERT_EVENTS = order_events.insert()
 _COMPLETE_KEY = (
     idempotency_keys.update()
@@ -112,9 +114,10 @@ class SqlOrderRepository:
         else:
             raise RuntimeError("could not draw a free order number")
         order.id = order_id
-        await connection.execute(
+        ids = await connection.execute(
             _INSERT_LINES, [{"order_id": order.id, **line_row(line)} for line in order.lines]
         )
+        order.lines = _with_ids(order.lines, list(ids.scalars()))
         return order
 
     async def add_placed(
@@ -146,7 +149,7 @@ class SqlOrderRepository:
         # PostgreSQL: the order, its lines, movements, events and key in one statement.
         fresh = key is not None and not key.claimed
         for _ in range(10):  # a clash of random order numbers is rare; draw again
-            order_id, key_taken, voucher_counted = await fast.place_order(
+            order_id, key_taken, voucher_counted, line_ids = await fast.place_order(
                 _row_of(order),
                 order.lines,
                 movements,
@@ -157,6 +160,7 @@ class SqlOrderRepository:
             )
             if order_id is not None:
                 order.id = order_id
+                order.lines = _with_ids(order.lines, line_ids)
                 if fresh and key_taken:
                     return False
                 if not voucher_counted:
@@ -165,8 +169,8 @@ class SqlOrderRepository:
             order.number = new_order_number(order.created_at)
         raise RuntimeError("could not draw a free order number")
 
-    async def get(self, order_id: int) -> Order | None:
-        return await self._one(orders.c.id == order_id)
+    async def get(self, order_id: int, *, for_update: bool = False) -> Order | None:
+        return await self._one(orders.c.id == order_id, for_update=for_update)
 
     async def get_by_number(self, number: str) -> Order | None:
         return await self._one(orders.c.number == number)
@@ -182,6 +186,7 @@ class SqlOrderRepository:
                 updated_at=order.updated_at,
                 paid_at=order.paid_at,
                 delivered_at=order.delivered_at,
+                fulfillment_status=order.fulfillment_status.value,
                 version=order.version + 1,
             )
         )
@@ -239,8 +244,9 @@ class SqlOrderRepository:
         )
         return found is not None
 
-    async def _one(self, condition: sa.ColumnElement[bool]) -> Order | None:
-        rows = (await self._session.execute(sa.select(orders).where(condition))).all()
+    async def _one(self, condition: sa.ColumnElement[bool], *, for_update: bool = False) -> Order | None:
+        query = sa.select(orders).where(condition)
+        rows = (await self._session.execute(query.with_for_update() if for_update else query)).all()
         found = await self._with_lines(rows)
         return found[0] if found else None
 
@@ -253,7 +259,11 @@ class SqlOrderRepository:
             sa.select(order_lines).where(order_lines.c.order_id.in_(ids)).order_by(order_lines.c.id)
         ):
             lines[line.order_id].append(
-                OrderLine(**{f: getattr(line, f) for f in _LINE_FIELDS}, tax_rate=bp_rate(line.tax_rate_bp))
+                OrderLine(
+                    **{f: getattr(line, f) for f in _LINE_FIELDS},
+                    tax_rate=bp_rate(line.tax_rate_bp),
+                    id=line.id,
+                )
             )
         return [_order_of(row, lines[row.id]) for row in rows]
 
@@ -361,7 +371,13 @@ def _order_of(row: sa.Row[Any], lines: list[OrderLine]) -> Order:
         tax_rate=bp_rate(row.tax_rate_bp),
         tax_name=row.tax_name,
         prices_include_tax=bool(row.prices_include_tax),
+        fulfillment_status=FulfillmentStatus(row.fulfillment_status),
     )
+
+
+def _with_ids(lines: list[OrderLine], ids: Sequence[int]) -> list[OrderLine]:
+    """The lines as stored: each with the id its row got (in the order they were inserted)."""
+    return [replace(line, id=line_id) for line, line_id in zip(lines, ids, strict=True)]
 
 
 class SqlIdempotencyRepository:

@@ -431,7 +431,12 @@ orders = sa.Table(
     sa.Column("tax_rate_bp", sa.Integer),
     sa.Column("tax_name", sa.String(50)),
     sa.Column("prices_include_tax", sa.Boolean, nullable=False, server_default=sa.false()),
+    # How much has shipped (the order's fulfilments): unfulfilled, partial or fulfilled.
+    sa.Column("fulfillment_status", sa.String(16), nullable=False, server_default="unfulfilled"),
     *(sa.CheckConstraint(f"{name} >= 0", name=f"{name}_not_negative") for name in _MONEY),
+    sa.CheckConstraint(
+        "fulfillment_status IN ('unfulfilled', 'partial', 'fulfilled')", name="fulfillment_status_known"
+    ),
     sa.CheckConstraint("shipping_tax BETWEEN 0 AND tax_amount", name="shipping_tax_within_tax"),
     sa.CheckConstraint("voucher_discount BETWEEN 0 AND discount_amount", name="voucher_within_discount"),
     sa.CheckConstraint(
@@ -502,6 +507,41 @@ order_events = sa.Table(
     sa.Column("to_status", sa.String(16), nullable=False, server_default=""),
     sa.Column("note", sa.String(500), nullable=False, server_default=""),
     sa.Index("ix_order_events_order_id_id", "order_id", "id"),
+)
+
+# What left the warehouse: one row per parcel, its lines naming the order lines shipped.
+fulfillments = sa.Table(
+    "fulfillments",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column(
+        "order_id", sa.Integer, sa.ForeignKey("orders.id", ondelete="CASCADE"), nullable=False, index=True
+    ),
+    sa.Column("carrier", sa.String(100)),
+    sa.Column("tracking_number", sa.String(100)),
+    sa.Column("created_at", DateTimeUTC(timezone=True), nullable=False),
+    sa.Column("actor", sa.String(320), nullable=False),
+)
+
+fulfillment_lines = sa.Table(
+    "fulfillment_lines",
+    metadata,
+    sa.Column(
+        "fulfillment_id",
+        sa.Integer,
+        sa.ForeignKey("fulfillments.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    # RESTRICT: an order line that shipped is never erased.
+    sa.Column(
+        "order_line_id",
+        sa.Integer,
+        sa.ForeignKey("order_lines.id", ondelete="RESTRICT"),
+        primary_key=True,
+        index=True,
+    ),
+    sa.Column("quantity", sa.Integer, nullable=False),
+    sa.CheckConstraint("quantity > 0", name="quantity_positive"),
 )
 
 idempotency_keys = sa.Table(

@@ -207,6 +207,7 @@ WITH o AS (
 ), l AS (
     INSERT INTO order_lines (order_id, {_names(_LINE_COLUMNS)})
     SELECT o.id, x.* FROM o, unnest({_arrays(_place, _LINE_COLUMNS)}) AS x
+    RETURNING id
 ), m AS (
     INSERT INTO stock_movements ({_names(_MOVEMENT_COLUMNS)})
     SELECT y.* FROM o, unnest({_arrays(_place, _MOVEMENT_COLUMNS)}) AS y
@@ -241,7 +242,8 @@ WITH o AS (
     RETURNING 1
 )
 SELECT (SELECT id FROM o), {_place("fresh_key", "text")} IS NOT NULL AND NOT EXISTS (SELECT 1 FROM c),
-    {_place("orders.voucher_id")} IS NULL OR EXISTS (SELECT 1 FROM vu)
+    {_place("orders.voucher_id")} IS NULL OR EXISTS (SELECT 1 FROM vu),
+    (SELECT array_agg(id ORDER BY id) FROM l)
 """  # noqa: S608
 
 
@@ -424,13 +426,14 @@ class PgFastPath:
         claimed_key: str | None,
         fresh_key: str | None,
         fingerprint: str | None,
-    ) -> tuple[int | None, bool, bool]:
+    ) -> tuple[int | None, bool, bool, list[int]]:
         """Insert the order (its row: `ORDER_COLUMNS`), its lines, movements and events, tie its
         idempotency key to it (the `claimed_key` already claimed, or the `fresh_key` claimed here),
         and count the use of its voucher, if it has one (for everyone and for its customer, each
         only within its limit). Returns the order's id (None: its number is taken, nothing was
         written), whether the fresh key was already someone's (then the order is written all the
-        same), and whether its voucher's use was counted (True without a voucher)."""
+        same), whether its voucher's use was counted (True without a voucher), and the lines' ids
+        in the order of `lines` (they are numbered as unnest hands them over)."""
         connection = await self._in_transaction()
         values: dict[str, Any] = {parameter: order[column] for parameter, column in _ORDER_PARAMETERS}
         for parameter, column in _JSON_PARAMETERS:
@@ -439,8 +442,10 @@ class PgFastPath:
         values |= _array_values(_MOVEMENT_COLUMNS, movements)
         values |= _array_values(_EVENT_COLUMNS, events)
         values |= {"claimed_key": claimed_key, "fresh_key": fresh_key, "fingerprint": fingerprint}
-        order_id, key_taken, voucher_counted = await connection.fetchrow(_PLACE_ORDER, *_place.values(values))
-        return order_id, bool(key_taken), bool(voucher_counted)
+        order_id, key_taken, voucher_counted, line_ids = await connection.fetchrow(
+            _PLACE_ORDER, *_place.values(values)
+        )
+        return order_id, bool(key_taken), bool(voucher_counted), list(line_ids or [])
 
 
 async def pg_fast_path(session: AsyncSession) -> PgFastPath | None:

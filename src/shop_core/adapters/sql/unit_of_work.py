@@ -14,6 +14,7 @@ from shop_core.adapters.sql.catalog_repositories import (
     SqlProductRepository,
     SqlStockMovementRepository,
 )
+from shop_core.adapters.sql.fulfilment_repository import SqlFulfilmentRepository
 from shop_core.adapters.sql.job_ledger import SqlJobLedger
 from shop_core.adapters.sql.order_repositories import (
     SqlIdempotencyRepository,
@@ -97,6 +98,10 @@ class SqlUnitOfWork:
     @property
     def orders(self) -> SqlOrderRepository:
         return self._repository(SqlOrderRepository)
+
+    @property
+    def fulfilments(self) -> SqlFulfilmentRepository:
+        return self._repository(SqlFulfilmentRepository)
 
     @property
     def idempotency(self) -> SqlIdempotencyRepository:
