@@ -1,5 +1,6 @@
 """Staff's tax rates (`/api/tax-rates/`, `shop tax rates ...`): list, show, create, change, delete;
-and the rate that applies to an address (`rate_for_address`, which checkout calls).
+and the rates checkout applies (the most specific for the shipping address: see
+`services/order_terms.py`).
 
 A rate is for a country (ISO 3166-1 alpha-2 in capitals) or one of its regions, which are compared
 trimmed and without regard to case. A country and region has one rate: a second is 409
@@ -17,7 +18,7 @@ import msgspec
 
 from shop_core.domain.actors import Actor, require_staff
 from shop_core.domain.errors import InvalidInput, NotFound
-from shop_core.domain.tax import RATE_PLACES, TaxRate, check_tax_rate, rate_for
+from shop_core.domain.tax import RATE_PLACES, TaxRate, check_tax_rate
 from shop_core.ports.persistence import UnitOfWork, UnitOfWorkFactory
 from shop_core.services.catalog_commands import UNSET, Unset
 from shop_core.services.commands import Command
@@ -115,12 +116,6 @@ async def _found(uow: UnitOfWork, rate_id: int) -> TaxRate:
     if rate is None:
         raise NotFound(NO_SUCH_RATE)
     return rate
-
-
-async def rate_for_address(uow: UnitOfWork, country: str, region: str | None) -> TaxRate | None:
-    """The rate for an address, in the caller's transaction: its region's, else its country's,
-    else None (the shop's default, `SHOP_TAX_RATE`, applies)."""
-    return rate_for(await uow.tax_rates.of_country(country), country, region)
 
 
 class Tax:

@@ -1,4 +1,4 @@
-"""Tax rates' use cases (`shop.tax`) and `rate_for_address` on both databases (the fakes have no tax
+"""Tax rates' use cases (`shop.tax`) and the rate checkout finds on both databases (the fakes have no tax
 rates store): the most specific rate applies, a country and region has one rate (409 from the
 database's unique constraint, also under concurrent creates), and nothing is stored on any error."""
 
@@ -15,13 +15,13 @@ import pytest
 from shop_core.bootstrap import Shop
 from shop_core.domain.actors import Actor
 from shop_core.domain.errors import InvalidInput, NotFound, PermissionDenied
-from shop_core.domain.tax import TaxRate, TaxRateTaken
+from shop_core.domain.tax import TaxRate, TaxRateTaken, rate_for
+from shop_core.ports.persistence import UnitOfWork
 from shop_core.services.tax_rates import (
     UNPRINTABLE,
     CreateTaxRate,
     TaxRateView,
     UpdateTaxRate,
-    rate_for_address,
 )
 from tests.conftest import make_settings, shop_factory
 
@@ -45,13 +45,18 @@ async def stored(shop: Shop) -> list[TaxRateView]:
 
 
 async def applies(shop: Shop, country: str, region: str | None) -> str | None:
-    """The name of the rate `rate_for_address` finds for the address, if any."""
+    """The name of the rate checkout finds for the address, if any."""
     async with shop.ports.uow() as uow:
         found = await rate_for_address(uow, country, region)
     return None if found is None else found.name
 
 
-# --- rate_for_address: the most specific match ------------------------------------------------------
+async def rate_for_address(uow: UnitOfWork, country: str, region: str | None) -> TaxRate | None:
+    """What checkout reads (its one statement of shipping and tax terms) and picks from it."""
+    return rate_for((await uow.shipping.destination(country)).tax_rates, country, region)
+
+
+# --- the rate checkout finds: the most specific match ------------------------------------------------------
 
 
 async def test_the_most_specific_rate_applies(shop: Shop) -> None:
