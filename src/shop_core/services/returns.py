@@ -1,0 +1,301 @@
+"""Returns: customers send delivered goods back, staff approve or reject, receive (restocking or
+not) and refund them (domain/returns.py holds every rule; this runs them in transactions).
+
+Locks: every change of a return first takes its order's row lock (`orders.get(for_update=True)`),
+then the return's row; so two racing requests of one order take turns, each reading the returns
+the other made, and together never ask back more units than were delivered. A return's moves are
+also optimistic (its `version`): a stale save changes nothing and is a Conflict.
+
+Who: the order's customer asks for a return, and staff may ask on the customer's behalf (a
+return taken by phone or at the counter; the order's trail names who asked); any other customer
+gets 404, as for an order they cannot see. The customer sees their own returns, staff all;
+someone else's return is 404. Approve, reject, receive and refund are staff's (403 otherwise).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Annotated
+
+import msgspec
+
+from shop_core.domain.actors import Actor, require_staff
+from shop_core.domain.cart import DEFAULT_VARIANT
+from shop_core.domain.errors import Conflict, NotFound
+from shop_core.domain.ids import MAX_ID
+from shop_core.domain.money import exponent_of, format_minor
+from shop_core.domain.orders import Order, OrderEvent
+from shop_core.domain.returns import REASON_MAX, Return, check_request, units_in
+from shop_core.domain.stock import StockMovement, StockReason
+from shop_core.ports.persistence import UnitOfWork
+from shop_core.services.commands import Command
+from shop_core.services.orders import OrderContext, _lock_if_shared, _shared
+from shop_core.services.views import Page
+
+STAFF_ONLY = "Only staff can handle returns."
+MAX_QUANTITY = 1_000_000  # as an order's item
+
+
+class ReturnLineInput(Command):
+    item_id: Annotated[
+        int, msgspec.Meta(ge=1, le=MAX_ID, description="The order line's `id` (one of the order's `items`).")
+    ]
+    quantity: Annotated[int, msgspec.Meta(ge=1, le=MAX_QUANTITY)]
+
+
+class RequestReturn(Command):
+    """The units to send back, each item named once, and why."""
+
+    lines: Annotated[list[ReturnLineInput], msgspec.Meta(min_length=1, max_length=500)]
+    reason: Annotated[str, msgspec.Meta(min_length=1, max_length=REASON_MAX, examples=["Too small"])]
+
+
+class RejectReturn(Command):
+    note: Annotated[str, msgspec.Meta(max_length=REASON_MAX, examples=["Worn; not as sent."])] = ""
+
+
+class ReceiveReturn(Command):
+    restock: Annotated[
+        bool, msgspec.Meta(description="Put the units back into stock (movements with reason `return`).")
+    ]
+
+
+class ReturnLineView(msgspec.Struct, kw_only=True):
+    item_id: Annotated[int, msgspec.Meta(description="The order line's `id` (one of the order's `items`).")]
+    quantity: int
+
+
+class ReturnView(msgspec.Struct, kw_only=True):
+    """A return and where it stands."""
+
+    id: int
+    order_id: int
+    status: Annotated[str, msgspec.Meta(description="requested, approved, rejected, received or refunded.")]
+    lines: list[ReturnLineView]
+    reason: str
+    note: Annotated[str, msgspec.Meta(description="Staff's word on a rejection.")]
+    refund_amount: Annotated[
+        str | None,
+        msgspec.Meta(description="What the return refunds, fixed when the refund is made; null before."),
+    ]
+    restock: Annotated[bool | None, msgspec.Meta(description="Whether the goods went back into stock.")]
+    refund_id: Annotated[
+        int | None, msgspec.Meta(description="The refund made for it (staff: on the payment).")
+    ]
+    created_at: datetime
+    updated_at: datetime
+    received_at: datetime | None
+    refunded_at: datetime | None
+
+
+def return_view(item: Return, currency: str) -> ReturnView:
+    assert item.id is not None
+    amount = item.refund_amount
+    return ReturnView(
+        id=item.id,
+        order_id=item.order_id,
+        status=item.status.value,
+        lines=[ReturnLineView(item_id=i, quantity=q) for i, q in item.lines],
+        reason=item.reason,
+        note=item.note,
+        refund_amount=None if amount is None else format_minor(amount, exponent_of(currency)),
+        restock=item.restock,
+        refund_id=item.refund_id,
+        created_at=item.created_at,
+        updated_at=item.updated_at,
+        received_at=item.received_at,
+        refunded_at=item.refunded_at,
+    )
+
+
+@dataclass(frozen=True)
+class ReturnContext:
+    orders: OrderContext
+    window: timedelta
+
+
+# --- asking ------------------------------------------------------------------------------------------
+
+
+async def request_return(order_id: int, cmd: RequestReturn, actor: Actor, ctx: ReturnContext) -> ReturnView:
+    """The order's customer (or staff for them) asks to send units back: 400 for bad lines, 409
+    `return_not_allowed` (not delivered, window closed) or `return_too_many` (past what is not
+    already in a return)."""
+    async with ctx.orders.uow() as uow:
+        order = await uow.orders.get(order_id, for_update=True)
+        if order is None or order.id is None or not (actor.is_staff or order.user_id == actor.user_id):
+            raise NotFound("No such order.")  # someone else's order looks exactly like a missing one
+        now = ctx.orders.clock.now()
+        lines = check_request(
+            order,
+            [(line.item_id, line.quantity) for line in cmd.lines],
+            in_returns=units_in(await uow.returns.of_order(order.id)),
+            now=now,
+            window=ctx.window,
+        )
+        item = await uow.returns.add(Return.request(order.id, lines, cmd.reason, now))
+        await _event(
+            uow, order, item, "return_requested", actor, now=now, note=_units(item) + f": {item.reason}"
+        )
+        await uow.commit()
+    return return_view(item, order.currency)
+
+
+# --- reading -----------------------------------------------------------------------------------------
+
+
+async def get_return(return_id: int, viewer: Actor, ctx: ReturnContext) -> ReturnView:
+    """Its customer's or staff's; someone else's is NotFound."""
+    async with ctx.orders.uow() as uow:
+        item, order = await _visible(uow, return_id, viewer)
+    return return_view(item, order.currency)
+
+
+async def list_returns(
+    viewer: Actor, ctx: ReturnContext, *, offset: int = 0, limit: int = 20
+) -> Page[ReturnView]:
+    """Newest first: staff see every return, customers their own orders'."""
+    user_id = None if viewer.is_staff else (viewer.user_id or -1)
+    async with ctx.orders.uow() as uow:
+        found, total = await uow.returns.page(user_id=user_id, offset=offset, limit=limit)
+    return Page(items=[return_view(r, ctx.orders.currency) for r in found], total=total)
+
+
+# --- staff's moves -----------------------------------------------------------------------------------
+
+
+async def approve_return(return_id: int, actor: Actor, ctx: ReturnContext) -> ReturnView:
+    require_staff(actor, STAFF_ONLY)
+    async with ctx.orders.uow() as uow:
+        item, order = await _locked(uow, return_id)
+        now = ctx.orders.clock.now()
+        item.approve(now)
+        await _save(uow, item)
+        await _event(uow, order, item, "return_approved", actor, now=now, note=_units(item))
+        await uow.commit()
+    return return_view(item, order.currency)
+
+
+async def reject_return(return_id: int, cmd: RejectReturn, actor: Actor, ctx: ReturnContext) -> ReturnView:
+    require_staff(actor, STAFF_ONLY)
+    async with ctx.orders.uow() as uow:
+        item, order = await _locked(uow, return_id)
+        now = ctx.orders.clock.now()
+        item.reject(now, cmd.note)
+        await _save(uow, item)
+        await _event(uow, order, item, "return_rejected", actor, now=now, note=item.note or _units(item))
+        await uow.commit()
+    return return_view(item, order.currency)
+
+
+async def receive_return(return_id: int, cmd: ReceiveReturn, actor: Actor, ctx: ReturnContext) -> ReturnView:
+    """Staff received the goods; with `restock` their units go back into stock (reason `return`)."""
+    require_staff(actor, STAFF_ONLY)
+    async with ctx.orders.uow() as uow:
+        item, order = await _locked(uow, return_id)
+        now = ctx.orders.clock.now()
+        item.receive(now, cmd.restock)
+        await _save(uow, item)
+        note = _units(item) + ("; back in stock" if cmd.restock else "; not restocked")
+        await _event(uow, order, item, "return_received", actor, now=now, note=note)
+        if cmd.restock:
+            await _restock(uow, order, item, actor, now)
+        await uow.commit()
+    return return_view(item, order.currency)
+
+
+async def _restock(uow: UnitOfWork, order: Order, item: Return, actor: Actor, now: datetime) -> None:
+    """The return's units back into stock, in (product, variant) order as every stock change."""
+    units = item.units
+    lines = sorted(
+        (line for line in order.lines if line.id in units),
+        key=lambda line: (line.product_id, line.variant_id or DEFAULT_VARIANT),
+    )
+    shared = _shared(line.product_id for line in lines)
+    movements = []
+    for line in lines:
+        assert line.id is not None
+        await _lock_if_shared(uow, line.product_id, shared)
+        quantity = units[line.id]
+        balance = await uow.products.change_stock(line.product_id, quantity, line.variant_id)
+        if balance is not None:  # a product deleted since has no stock to take them back
+            movements.append(
+                StockMovement(
+                    product_id=line.product_id,
+                    delta=quantity,
+                    reason=StockReason.RETURN.value,
+                    balance_after=balance,
+                    created_at=now,
+                    actor=actor.label,
+                    note=f"{order.number} return #{item.id}",
+                    variant_id=line.variant_id,
+                )
+            )
+    await uow.stock.add_many(movements)
+
+
+# --- helpers -----------------------------------------------------------------------------------------
+
+
+async def _visible(uow: UnitOfWork, return_id: int, viewer: Actor) -> tuple[Return, Order]:
+    item = await uow.returns.get(return_id)
+    order = None if item is None else await uow.orders.get(item.order_id)
+    if item is None or order is None or not (viewer.is_staff or order.user_id == viewer.user_id):
+        raise NotFound("No such return.")  # someone else's return looks exactly like a missing one
+    return item, order
+
+
+async def _locked(uow: UnitOfWork, return_id: int) -> tuple[Return, Order]:
+    """The return and its order, the order's row locked first (as requests lock it), then the return's."""
+    found = await uow.returns.get(return_id)
+    if found is None:
+        raise NotFound("No such return.")
+    order = await uow.orders.get(found.order_id, for_update=True)
+    item = await uow.returns.get(return_id, for_update=True)
+    if order is None or item is None:
+        raise NotFound("No such return.")
+    return item, order
+
+
+async def _save(uow: UnitOfWork, item: Return) -> None:
+    if not await uow.returns.save(item):
+        raise Conflict(f"Return {item.id} was changed by someone else meanwhile; reload it and try again.")
+
+
+async def _event(
+    uow: UnitOfWork, order: Order, item: Return, action: str, actor: Actor, *, now: datetime, note: str
+) -> None:
+    assert order.id is not None
+    await uow.orders.add_events(
+        order.id, [OrderEvent(action, now, actor.label, note=f"return #{item.id}: {note}")]
+    )
+
+
+def _units(item: Return) -> str:
+    return ", ".join(f"item {i} x {q}" for i, q in item.lines)
+
+
+class Returns:
+    """Asking for returns (customers), reading them (owner and staff), and staff's moves."""
+
+    def __init__(self, context: ReturnContext) -> None:
+        self.context = context
+
+    async def request(self, order_id: int, cmd: RequestReturn, actor: Actor) -> ReturnView:
+        return await request_return(order_id, cmd, actor, self.context)
+
+    async def get(self, return_id: int, viewer: Actor) -> ReturnView:
+        return await get_return(return_id, viewer, self.context)
+
+    async def list(self, viewer: Actor, *, offset: int = 0, limit: int = 20) -> Page[ReturnView]:
+        return await list_returns(viewer, self.context, offset=offset, limit=limit)
+
+    async def approve(self, return_id: int, actor: Actor) -> ReturnView:
+        return await approve_return(return_id, actor, self.context)
+
+    async def reject(self, return_id: int, cmd: RejectReturn, actor: Actor) -> ReturnView:
+        return await reject_return(return_id, cmd, actor, self.context)
+
+    async def receive(self, return_id: int, cmd: ReceiveReturn, actor: Actor) -> ReturnView:
+        return await receive_return(return_id, cmd, actor, self.context)

@@ -1,0 +1,95 @@
+"""The documentation of `controllers.returns`: customers ask to send delivered goods back; staff
+approve or reject, receive (restocking or not) and refund them."""
+
+from __future__ import annotations
+
+from shop_core.domain.errors import InvalidInput, NotFound
+from shop_core.domain.returns import ReturnMoveRefused, ReturnNotAllowed, ReturnStatus, ReturnTooMany
+from shop_core.services.returns import ReceiveReturn, RejectReturn, RequestReturn, ReturnLineView, ReturnView
+from shop_http.api_docs.examples import AT
+from shop_http.openapi import body, error, example, ok, request_example, sample
+from shop_http.pagination import PageOf
+
+REQUESTED = ReturnView(
+    id=1,
+    order_id=1,
+    status="requested",
+    lines=[ReturnLineView(item_id=1, quantity=1)],
+    reason="Too small",
+    note="",
+    refund_amount=None,
+    restock=None,
+    refund_id=None,
+    created_at=AT,
+    updated_at=AT,
+    received_at=None,
+    refunded_at=None,
+)
+RECEIVED = ReturnView(
+    **{
+        **{f: getattr(REQUESTED, f) for f in REQUESTED.__struct_fields__},
+        "status": "received",
+        "restock": True,
+    }
+)
+
+# --- answers ---------------------------------------------------------------------------------------
+
+CREATED = ok(ReturnView, "The return, requested.", example(REQUESTED, "One mug back"), status=201)
+ONE = ok(ReturnView, "The return.", example(REQUESTED, "Requested"), example(RECEIVED, "Received, restocked"))
+PAGE = ok(
+    PageOf[ReturnView],
+    "A page of returns, newest first.",
+    example(PageOf(count=1, next=None, previous=None, results=[REQUESTED]), "One return"),
+)
+
+# --- errors ----------------------------------------------------------------------------------------
+
+NOT_RETURNABLE = error(
+    ReturnNotAllowed,
+    f"`{ReturnNotAllowed.code}`: the order is not delivered, or its return window has closed; "
+    f"`{ReturnTooMany.code}`: more units than were delivered and are not in another return (each "
+    "such item is named). Nothing was recorded.",
+    sample(ReturnNotAllowed("Order ORD-2026-8K4Q2PXM is shipped; only delivered goods go back.")),
+    sample(ReturnTooMany({1: (3, 1)})),
+)
+MOVE_REFUSED = error(
+    ReturnMoveRefused,
+    f"`{ReturnMoveRefused.code}`: the return cannot make this move from where it stands "
+    "(requested → approved or rejected, approved → received, received → refunded). Nothing changed.",
+    sample(ReturnMoveRefused(1, ReturnStatus.REJECTED, ReturnStatus.APPROVED)),
+)
+BAD_RETURN = error(
+    InvalidInput,
+    "A field is missing or invalid: no lines, an item named twice or not one of the order's lines, a "
+    "quantity below 1, an empty reason, or text over 1000 characters or with control characters.",
+    sample(InvalidInput.field("lines", "Order ORD-2026-8K4Q2PXM has no item 99.")),
+)
+NO_ORDER = error(NotFound, "No such order, or someone else's.", sample(NotFound("No such order.")))
+NO_RETURN = error(NotFound, "No such return, or someone else's.", sample(NotFound("No such return.")))
+
+# --- descriptions and request bodies ---------------------------------------------------------------
+
+REQUEST = (
+    "The order's customer asks to send units of a delivered order back, within the return window "
+    "(`SHOP_RETURN_WINDOW_DAYS` after delivery), naming each item (`item_id`: an item's `id`) once. "
+    "Units already in a return that was not rejected cannot be asked for again; racing requests never "
+    "ask back more than was delivered. Staff may ask on the customer's behalf; another customer's "
+    "order is 404."
+)
+REQUEST_BODY = body(
+    request_example(RequestReturn, "One mug back", lines=[{"item_id": 1, "quantity": 1}], reason="Too small"),
+)
+LIST = "Staff see every return; customers the returns of their own orders. Newest first."
+GET = "The return: its customer's or staff's; someone else's is 404."
+APPROVE = "Staff accept a requested return: the customer may send the goods."
+REJECT = "Staff refuse a requested return, with a note the customer sees."
+REJECT_BODY = body(request_example(RejectReturn, "Worn", note="Worn; not as sent."))
+RECEIVE = (
+    "Staff received the goods of an approved return; with `restock` their units go back into stock "
+    "(stock movements with reason `return`)."
+)
+RECEIVE_BODY = body(
+    request_example(ReceiveReturn, "Back on the shelf", restock=True),
+    request_example(ReceiveReturn, "Damaged: not restocked", restock=False),
+)
