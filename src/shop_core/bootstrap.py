@@ -157,7 +157,8 @@ class Shop:
         self.payments = Payments(PaymentContext(orders, ports.gateways, ports.metrics))
         self.orders = Orders(orders, self.cart.context, self.payments, secret=settings.secret_key)
         self.fulfilments = Fulfilments(orders)
-        self.returns = Returns(ReturnContext(orders, timedelta(days=settings.return_window_days)))
+        window = timedelta(days=settings.return_window_days)
+        self.returns = Returns(ReturnContext(orders, window, self.payments.context))
         self.invoices = Invoices(
             InvoiceContext(ports.uow, ports.clock, ports.invoice_renderer, settings.store_name)
         )

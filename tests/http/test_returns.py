@@ -9,6 +9,8 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 from collections.abc import AsyncIterator
+from datetime import timedelta
+from decimal import Decimal
 from functools import partial
 from typing import Any
 
@@ -18,9 +20,12 @@ import sqlalchemy as sa
 from litestar.testing import AsyncTestClient
 
 from shop_core.bootstrap import bootstrap
+from shop_core.domain.orders import PaymentMethod
+from shop_core.domain.payments import Payment, Refund
+from shop_core.ports.payments import GatewayError, PaymentGateway, RefundAnswer, RefundRequest
 from shop_http import create_app
 from tests.conftest import fast_hasher, make_settings
-from tests.http.conftest import Account, assert_error, engine_of, in_app, new_account, new_staff
+from tests.http.conftest import Account, assert_error, engine_of, in_app, new_account, new_staff, shop_of
 from tests.http.test_notifications import STORE, World, inbox  # noqa: F401 - a fixture
 from tests.smtp_server import Inbox
 
@@ -180,10 +185,11 @@ MOVES = {
     "approve": None,
     "reject": {"note": ""},
     "receive": {"restock": True},
+    "refund": None,
 }
 
 
-@pytest.mark.parametrize("where", ["requested", "approved", "rejected", "received"])
+@pytest.mark.parametrize("where", ["requested", "approved", "rejected", "received", "refunded"])
 async def test_every_move_the_table_refuses_is_409_and_changes_nothing(world: World, where: str) -> None:
     order, lamp, _ = await delivered_order(world)
     item = await asked(world, order, [(lamp, 1)])
@@ -192,6 +198,7 @@ async def test_every_move_the_table_refuses_is_409_and_changes_nothing(world: Wo
         "approved": ["approve"],
         "rejected": ["reject"],
         "received": ["approve", "receive"],
+        "refunded": ["approve", "receive", "refund"],
     }
     for action in path[where]:
         await moved(world, item, action, MOVES[action])
@@ -199,8 +206,10 @@ async def test_every_move_the_table_refuses_is_409_and_changes_nothing(world: Wo
         "requested": {"approve", "reject"},
         "approved": {"receive"},
         "rejected": set(),
-        "received": set(),
+        "received": {"refund"},
+        "refunded": set(),
     }
+    refunds = await sql(world, "SELECT id FROM refunds")
     stock = await world.stock_of(order["lamp"])
     snapshot = (await fetch(world, item)).json()
     for action, body in MOVES.items():
@@ -210,6 +219,7 @@ async def test_every_move_the_table_refuses_is_409_and_changes_nothing(world: Wo
         assert_error(refused, 409, "return_move_refused")
         assert (await fetch(world, item)).json() == snapshot
     assert await world.stock_of(order["lamp"]) == stock
+    assert await sql(world, "SELECT id FROM refunds") == refunds
 
 
 # --- refusals ---------------------------------------------------------------------------------------
@@ -295,6 +305,119 @@ async def test_visibility_and_permissions(world: World) -> None:
     assert everyone == mine
 
 
+# --- refunds ------------------------------------------------------------------------------------------
+
+
+async def received(world: World, order: dict[str, Any], lines: list[tuple[int, int]]) -> dict[str, Any]:
+    item = await asked(world, order, lines)
+    await moved(world, item, "approve")
+    return await moved(world, item, "receive", {"restock": True})
+
+
+async def order_now(world: World, order: dict[str, Any]) -> dict[str, Any]:
+    found = await world.client.get(f"/api/orders/{order['id']}/", headers=world.staff.headers)
+    assert found.status_code == 200, found.text
+    body: dict[str, Any] = found.json()
+    return body
+
+
+async def test_returns_refund_their_exact_share_through_cash_on_delivery(world: World) -> None:
+    order, lamp, mug = await delivered_order(world)
+    assert order["refunded_amount"] == "0.00"
+    first = await received(world, order, [(lamp, 1)])
+    refunded = await moved(world, first, "refund")
+    assert (refunded["status"], refunded["refund_amount"]) == ("refunded", "25.00")
+    assert refunded["refund_id"] is not None
+    assert refunded["refunded_at"] is not None
+    now = await order_now(world, order)
+    assert (now["status"], now["refunded_amount"]) == ("delivered", "25.00")
+    actions = [e["action"] for e in now["events"]]
+    assert actions[-3:] == ["return_refund_requested", "refund_succeeded", "return_refunded"]
+
+    second = await received(world, order, [(lamp, 1), (mug, 1)])
+    last = await moved(world, second, "refund")
+    # The last units bring the shipping back too: together the refunds are what was paid.
+    paid = Decimal(order["total_price"])
+    assert Decimal(last["refund_amount"]) == paid - Decimal("25.00")
+    now = await order_now(world, order)
+    assert (now["status"], now["payment_status"]) == ("refunded", "refunded")
+    assert Decimal(now["refunded_amount"]) == paid
+    rows = await sql(world, "SELECT amount, status, reason FROM refunds ORDER BY id")
+    assert [
+        (r.status, f"return #{i['id']}" in r.reason) for r, i in zip(rows, (first, second), strict=True)
+    ] == [
+        ("succeeded", True),
+        ("succeeded", True),
+    ]
+    assert_error(await act(world, second, "refund"), 409, "return_move_refused")
+
+
+class FlakyGateway:
+    """The cash-on-delivery gateway that does not answer while `down` (the refund's fate unknown)."""
+
+    def __init__(self, real: PaymentGateway) -> None:
+        self.real, self.down, self.asked = real, True, 0
+
+    async def refund(self, request: RefundRequest) -> RefundAnswer:
+        self.asked += 1
+        if self.down:
+            raise GatewayError("timed out")
+        return await self.real.refund(request)
+
+    async def refund_status(self, refund: Refund, payment: Payment) -> RefundAnswer:
+        return await self.real.refund_status(refund, payment)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.real, name)
+
+
+async def test_a_refund_the_gateway_did_not_confirm_is_asked_again_with_the_same_refund(world: World) -> None:
+    order, lamp, _ = await delivered_order(world)
+    item = await received(world, order, [(lamp, 1)])
+    gateways = shop_of(world.client).payments.context.gateways
+    assert isinstance(gateways, dict)
+    flaky = FlakyGateway(gateways[PaymentMethod.COD])
+    gateways[PaymentMethod.COD] = flaky
+    try:
+        failed = await act(world, item, "refund")
+        assert_error(failed, 502, "gateway_error")
+        pending = (await fetch(world, item)).json()
+        assert (pending["status"], pending["refund_amount"]) == ("received", "25.00")
+        refund_id = pending["refund_id"]
+        assert refund_id is not None
+        assert (await order_now(world, order))["refunded_amount"] == "0.00"
+        assert_error(await act(world, item, "refund"), 502, "gateway_error")  # still down: same refund
+        flaky.down = False
+        done = await moved(world, item, "refund")
+    finally:
+        gateways[PaymentMethod.COD] = flaky.real
+    assert (done["status"], done["refund_id"], done["refund_amount"]) == ("refunded", refund_id, "25.00")
+    assert flaky.asked == 3
+    rows = await sql(world, "SELECT id, amount, status FROM refunds")
+    assert [(r.id, r.status) for r in rows] == [(refund_id, "succeeded")]
+    assert (await order_now(world, order))["refunded_amount"] == "25.00"
+
+
+async def test_reconciliation_completes_a_return_whose_refund_stayed_pending(world: World) -> None:
+    order, lamp, _ = await delivered_order(world)
+    item = await received(world, order, [(lamp, 1)])
+    shop = shop_of(world.client)
+    gateways = shop.payments.context.gateways
+    assert isinstance(gateways, dict)
+    flaky = FlakyGateway(gateways[PaymentMethod.COD])
+    gateways[PaymentMethod.COD] = flaky
+    try:
+        assert_error(await act(world, item, "refund"), 502, "gateway_error")
+        flaky.down = False
+        report = await in_app(world.client, partial(shop.payments.reconcile_payments, timedelta(0)))
+    finally:
+        gateways[PaymentMethod.COD] = flaky.real
+    assert report.refunds_settled == 1
+    done = (await fetch(world, item)).json()
+    assert (done["status"], done["refund_amount"]) == ("refunded", "25.00")
+    assert len(await sql(world, "SELECT id FROM refunds")) == 1
+
+
 # --- PostgreSQL: racing requests ------------------------------------------------------------------------
 
 
@@ -333,3 +456,31 @@ async def test_racing_requests_never_ask_back_more_than_was_delivered(pg_world: 
     assert units[lamp] == 2
     assert units[mug] <= 1
     assert listed["count"] == codes[201]
+
+
+async def test_racing_refunds_of_one_return_refund_it_once(pg_world: World) -> None:
+    world = pg_world
+    order, lamp, mug = await delivered_order(world)
+    item = await received(world, order, [(lamp, 2), (mug, 1)])  # everything: the shipping too
+    path = f"/api/returns/{item['id']}/refund/"
+
+    async def race() -> list[httpx.Response]:
+        transport = httpx.ASGITransport(app=world.client.app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver.local") as burst:
+            return list(
+                await asyncio.gather(
+                    *(burst.post(path, json={}, headers=world.staff.headers) for _ in range(8))
+                )
+            )
+
+    responses: list[httpx.Response] = await in_app(world.client, race)
+    codes = Counter(r.status_code for r in responses)
+    assert set(codes) <= {200, 409}, [r.text for r in responses]
+    assert {r.json()["code"] for r in responses if r.status_code == 409} <= {"return_move_refused"}
+    rows = await sql(world, "SELECT amount, status FROM refunds")
+    assert [r.status for r in rows] == ["succeeded"]
+    paid = await sql(world, "SELECT amount, refunded_amount FROM payments WHERE order_id = :o", o=order["id"])
+    assert [(p.refunded_amount == p.amount == rows[0].amount) for p in paid] == [True]
+    now = await order_now(world, order)
+    assert (now["status"], now["refunded_amount"]) == ("refunded", order["total_price"])
+    assert [e["action"] for e in now["events"]].count("return_refunded") == 1

@@ -14,6 +14,10 @@ class ReturnRepository(Protocol):
 
     async def get(self, return_id: int, *, for_update: bool = False) -> Return | None: ...
 
+    async def by_refund(self, refund_id: int) -> Return | None:
+        """The return a refund was made for, if any."""
+        ...
+
     async def save(self, item: Return) -> bool:
         """Store its status and fields if nobody saved it since it was read (its `version`);
         False, and nothing changed, otherwise. Bumps `version`."""

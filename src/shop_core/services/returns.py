@@ -26,11 +26,22 @@ from shop_core.domain.errors import Conflict, NotFound
 from shop_core.domain.ids import MAX_ID
 from shop_core.domain.money import exponent_of, format_minor
 from shop_core.domain.orders import Order, OrderEvent
-from shop_core.domain.returns import REASON_MAX, Return, check_request, units_in
+from shop_core.domain.payments import Payment, PaymentState, Refund, RefundState
+from shop_core.domain.returns import (
+    REASON_MAX,
+    Return,
+    ReturnMoveRefused,
+    ReturnStatus,
+    check_request,
+    refund_for,
+    units_in,
+)
 from shop_core.domain.stock import StockMovement, StockReason
 from shop_core.ports.persistence import UnitOfWork
+from shop_core.services import payments
 from shop_core.services.commands import Command
 from shop_core.services.orders import OrderContext, _lock_if_shared, _shared
+from shop_core.services.payments import PaymentContext
 from shop_core.services.views import Page
 
 STAFF_ONLY = "Only staff can handle returns."
@@ -113,6 +124,13 @@ def return_view(item: Return, currency: str) -> ReturnView:
 class ReturnContext:
     orders: OrderContext
     window: timedelta
+    payments: PaymentContext
+
+
+class OrderNotRefundable(Conflict):
+    """The order holds no money to give back (409): unpaid (cash not collected yet, say)."""
+
+    code = "order_not_refundable"
 
 
 # --- asking ------------------------------------------------------------------------------------------
@@ -235,6 +253,101 @@ async def _restock(uow: UnitOfWork, order: Order, item: Return, actor: Actor, no
     await uow.stock.add_many(movements)
 
 
+# --- refunding ---------------------------------------------------------------------------------------
+
+
+async def refund_return(return_id: int, actor: Actor, ctx: ReturnContext) -> ReturnView:
+    """Staff refund a received return: its exact share of what was paid (`refund_for`, fixed once
+    on the return), as ONE refund through the payments machinery on the order's paid payment (cash
+    on delivery: the confirmed cash payment, refunded by hand), its id kept on the return; the
+    gateway is asked after the commit. When it answers, the return is `refunded` (in the
+    transaction that counts the refund, see `payments._complete_return`). When it does not, the
+    refund stays pending, the return `received`, and this same call (retry-refund) or
+    reconciliation asks again with the SAME refund: nothing is refunded twice.
+
+    Locks: the payment, then the order, then the return, as every refund path takes them. 409
+    `return_move_refused` unless received, `order_not_refundable` for an unpaid order,
+    `refund_exceeds_paid` past what was paid; GatewayUnavailable (502) when the gateway does not
+    answer (the refund left pending)."""
+    require_staff(actor, STAFF_ONLY)
+    async with ctx.orders.uow() as uow:
+        found = await uow.returns.get(return_id)
+        if found is None:
+            raise NotFound("No such return.")
+        paid = [
+            p
+            for p in await uow.payments.of_order(found.order_id)
+            if p.status in (PaymentState.SUCCEEDED, PaymentState.REFUNDED) and p.id is not None
+        ]
+        payment = None if not paid else await payments.lock_payment(uow, paid[-1].id or 0)
+        item, order = await _locked(uow, return_id)
+        if item.status is not ReturnStatus.RECEIVED:
+            raise ReturnMoveRefused(item.id, item.status, ReturnStatus.REFUNDED)
+        if payment is None:
+            raise OrderNotRefundable(
+                f"Order {order.number} is {order.payment_status.value}: nothing was paid."
+            )
+        now = ctx.orders.clock.now()
+        refund = await _refund_of(uow, item)
+        if refund is None:
+            refund = await _open_refund(uow, order, item, payment, actor=actor, ctx=ctx, now=now)
+        await uow.commit()
+    if refund is not None and refund.status is RefundState.PENDING:
+        await payments.refund_at_gateway(payment, refund, actor, ctx.payments)
+    return await get_return(return_id, actor, ctx)
+
+
+async def _refund_of(uow: UnitOfWork, item: Return) -> Refund | None:
+    """The return's refund still to ask for (or settled); None when a new one is to be made (none
+    yet, or the gateway refused the last: a refused refund gave nothing back)."""
+    if item.refund_id is None:
+        return None
+    refund = await uow.payments.get_refund(item.refund_id)
+    if refund is None or refund.status is RefundState.FAILED:
+        return None
+    return refund
+
+
+async def _open_refund(
+    uow: UnitOfWork,
+    order: Order,
+    item: Return,
+    payment: Payment,
+    *,
+    actor: Actor,
+    ctx: ReturnContext,
+    now: datetime,
+) -> Refund | None:
+    """Fix the return's amount (once) and make its pending refund; None for a return worth nothing
+    (refunded at once)."""
+    assert order.id is not None
+    if item.refund_amount is None:
+        others = [r for r in await uow.returns.of_order(order.id) if r.id != item.id]
+        share = refund_for(
+            order,
+            units_in(others, refunded_only=True),
+            item.units,
+            False,  # shipping goes with the return that brings the last unit back: never before
+            already_refunded_total=await payments.refunded_total(uow, order.id),
+        )
+        amount = share.amount
+    else:
+        amount = item.refund_amount
+    amount = item.fix_refund(amount, now)
+    if amount == 0:
+        item.refunded(now, 0)
+        await _save(uow, item)
+        await _event(uow, order, item, "return_refunded", actor, now=now, note="nothing to refund")
+        return None
+    reason = f"return #{item.id} of order {order.number}"
+    refund = await payments.open_refund(uow, payment, amount, reason=reason, actor=actor, ctx=ctx.payments)
+    item.refund_id = refund.id
+    await _save(uow, item)
+    note = f"refund #{refund.id} of {format_minor(amount, exponent_of(order.currency))} {order.currency}"
+    await _event(uow, order, item, "return_refund_requested", actor, now=now, note=note)
+    return refund
+
+
 # --- helpers -----------------------------------------------------------------------------------------
 
 
@@ -299,3 +412,7 @@ class Returns:
 
     async def receive(self, return_id: int, cmd: ReceiveReturn, actor: Actor) -> ReturnView:
         return await receive_return(return_id, cmd, actor, self.context)
+
+    async def refund(self, return_id: int, actor: Actor) -> ReturnView:
+        """Refund a received return; again (retry-refund) asks for the same pending refund."""
+        return await refund_return(return_id, actor, self.context)

@@ -3,9 +3,22 @@ approve or reject, receive (restocking or not) and refund them."""
 
 from __future__ import annotations
 
-from shop_core.domain.errors import InvalidInput, NotFound
-from shop_core.domain.returns import ReturnMoveRefused, ReturnNotAllowed, ReturnStatus, ReturnTooMany
-from shop_core.services.returns import ReceiveReturn, RejectReturn, RequestReturn, ReturnLineView, ReturnView
+from shop_core.domain.errors import GatewayUnavailable, InvalidInput, NotFound, ServiceUnavailable
+from shop_core.domain.returns import (
+    RefundExceedsPaid,
+    ReturnMoveRefused,
+    ReturnNotAllowed,
+    ReturnStatus,
+    ReturnTooMany,
+)
+from shop_core.services.returns import (
+    OrderNotRefundable,
+    ReceiveReturn,
+    RejectReturn,
+    RequestReturn,
+    ReturnLineView,
+    ReturnView,
+)
 from shop_http.api_docs.examples import AT
 from shop_http.openapi import body, error, example, ok, request_example, sample
 from shop_http.pagination import PageOf
@@ -92,4 +105,49 @@ RECEIVE = (
 RECEIVE_BODY = body(
     request_example(ReceiveReturn, "Back on the shelf", restock=True),
     request_example(ReceiveReturn, "Damaged: not restocked", restock=False),
+)
+
+REFUNDED = ReturnView(
+    **{
+        **{f: getattr(REQUESTED, f) for f in REQUESTED.__struct_fields__},
+        "status": "refunded",
+        "restock": True,
+        "refund_amount": "5.00",
+        "refund_id": 1,
+        "received_at": AT,
+        "refunded_at": AT,
+    }
+)
+REFUND_DONE = ok(ReturnView, "The return, refunded.", example(REFUNDED, "One mug refunded"))
+REFUND_REFUSED = error(
+    ReturnMoveRefused,
+    f"`{ReturnMoveRefused.code}`: the return is not `received` (already refunded, say); "
+    f"`{OrderNotRefundable.code}`: the order holds no money (unpaid); `{RefundExceedsPaid.code}`: "
+    "the refund would pass what was paid. Nothing was refunded.",
+    sample(ReturnMoveRefused(1, ReturnStatus.REFUNDED, ReturnStatus.REFUNDED)),
+    sample(OrderNotRefundable("Order ORD-2026-8K4Q2PXM is unpaid: nothing was paid.")),
+    sample(
+        RefundExceedsPaid(
+            "Order ORD-2026-8K4Q2PXM: refunding 5.00 USD after 30.00 would pass the 30.00 paid."
+        )
+    ),
+)
+GATEWAY_DOWN = error(
+    GatewayUnavailable,
+    f"`{GatewayUnavailable.code}`: the gateway did not confirm the refund. It stays pending on the "
+    "return (still `received`); this request again, or reconciliation, asks for the same refund.",
+    sample(GatewayUnavailable("The stripe gateway did not confirm refund #1: timed out.")),
+)
+NOT_CONFIGURED = error(
+    ServiceUnavailable,
+    "The order's gateway is not configured on this shop, or the database is unavailable.",
+    sample(ServiceUnavailable("stripe payments are not configured on this shop.", 60)),
+)
+REFUND = (
+    "Staff refund a received return: its exact share of what was paid (each line's units at what "
+    "was paid for them, discounts and tax included; shipping with the return that brings the last "
+    "unit back), fixed once, through the order's paid payment (cash on delivery: recorded as handed "
+    "back). The return becomes `refunded`, and the order `refunded` once everything paid has been "
+    "given back. When the gateway does not answer, the refund stays pending: calling this again "
+    "(or reconciliation) asks for the same refund, so nothing is refunded twice."
 )

@@ -165,3 +165,25 @@ class ReturnController(Controller):
         data: Annotated[ReceiveReturn, doc.RECEIVE_BODY],
     ) -> ReturnView:
         return await shop.returns.receive(return_id, data, actor_of(request.user))
+
+    @post(
+        "/{return_id:int}/refund",
+        status_code=200,
+        operation_id="refundReturn",
+        summary="Refund a received return through the order's payment (staff)",
+        description=doc.REFUND,
+        guards=[requires_staff],
+        responses={
+            **doc.REFUND_DONE,
+            **raises(InvalidInput, AuthenticationFailed, PermissionDenied),
+            **doc.NO_RETURN,
+            **doc.REFUND_REFUSED,
+            **raises(REQUEST_TOO_LARGE, RATE_LIMITED),
+            **doc.GATEWAY_DOWN,
+            **doc.NOT_CONFIGURED,
+        },
+    )
+    async def refund(
+        self, shop: NamedDependency[Shop], request: Request[UserView, Any, Any], return_id: ReturnId
+    ) -> ReturnView:
+        return await shop.returns.refund(return_id, actor_of(request.user))

@@ -34,6 +34,10 @@ class SqlReturnRepository:
         found = await self._where(returns.c.id == return_id, for_update=for_update)
         return found[0] if found else None
 
+    async def by_refund(self, refund_id: int) -> Return | None:
+        found = await self._where(returns.c.refund_id == refund_id)
+        return found[0] if found else None
+
     async def save(self, item: Return) -> bool:
         assert item.id is not None
         result = await self._session.execute(
