@@ -127,6 +127,12 @@ class ReturnContext:
     payments: PaymentContext
 
 
+class NoRefundToRetry(Conflict):
+    """A retry of a return's refund when none is pending (409)."""
+
+    code = "no_refund_to_retry"
+
+
 class OrderNotRefundable(Conflict):
     """The order holds no money to give back (409): unpaid (cash not collected yet, say)."""
 
@@ -256,7 +262,9 @@ async def _restock(uow: UnitOfWork, order: Order, item: Return, actor: Actor, no
 # --- refunding ---------------------------------------------------------------------------------------
 
 
-async def refund_return(return_id: int, actor: Actor, ctx: ReturnContext) -> ReturnView:
+async def refund_return(
+    return_id: int, actor: Actor, ctx: ReturnContext, *, retry: bool = False
+) -> ReturnView:
     """Staff refund a received return: its exact share of what was paid (`refund_for`, fixed once
     on the return), as ONE refund through the payments machinery on the order's paid payment (cash
     on delivery: the confirmed cash payment, refunded by hand), its id kept on the return; the
@@ -268,7 +276,8 @@ async def refund_return(return_id: int, actor: Actor, ctx: ReturnContext) -> Ret
     Locks: the payment, then the order, then the return, as every refund path takes them. 409
     `return_move_refused` unless received, `order_not_refundable` for an unpaid order,
     `refund_exceeds_paid` past what was paid; GatewayUnavailable (502) when the gateway does not
-    answer (the refund left pending)."""
+    answer (the refund left pending). With `retry`, only a refund already made is asked for again
+    (409 `no_refund_to_retry` otherwise)."""
     require_staff(actor, STAFF_ONLY)
     async with ctx.orders.uow() as uow:
         found = await uow.returns.get(return_id)
@@ -281,14 +290,19 @@ async def refund_return(return_id: int, actor: Actor, ctx: ReturnContext) -> Ret
         ]
         payment = None if not paid else await payments.lock_payment(uow, paid[-1].id or 0)
         item, order = await _locked(uow, return_id)
+        refund = await _refund_of(uow, item)
+        if retry and (refund is None or refund.status is not RefundState.PENDING):
+            raise NoRefundToRetry(
+                f"Return {item.id} has no refund waiting for its gateway; refund it instead."
+            )
         if item.status is not ReturnStatus.RECEIVED:
             raise ReturnMoveRefused(item.id, item.status, ReturnStatus.REFUNDED)
         if payment is None:
             raise OrderNotRefundable(
-                f"Order {order.number} is {order.payment_status.value}: nothing was paid."
+                f"Order {order.number} has no payment that took its money through the shop "
+                f"(payment status {order.payment_status.value}); nothing to refund through it."
             )
         now = ctx.orders.clock.now()
-        refund = await _refund_of(uow, item)
         if refund is None:
             refund = await _open_refund(uow, order, item, payment, actor=actor, ctx=ctx, now=now)
         await uow.commit()
@@ -416,3 +430,7 @@ class Returns:
     async def refund(self, return_id: int, actor: Actor) -> ReturnView:
         """Refund a received return; again (retry-refund) asks for the same pending refund."""
         return await refund_return(return_id, actor, self.context)
+
+    async def retry_refund(self, return_id: int, actor: Actor) -> ReturnView:
+        """Ask the gateway again for the return's pending refund (the same refund, never a second)."""
+        return await refund_return(return_id, actor, self.context, retry=True)

@@ -125,7 +125,12 @@ REFUND_REFUSED = error(
     f"`{OrderNotRefundable.code}`: the order holds no money (unpaid); `{RefundExceedsPaid.code}`: "
     "the refund would pass what was paid. Nothing was refunded.",
     sample(ReturnMoveRefused(1, ReturnStatus.REFUNDED, ReturnStatus.REFUNDED)),
-    sample(OrderNotRefundable("Order ORD-2026-8K4Q2PXM is unpaid: nothing was paid.")),
+    sample(
+        OrderNotRefundable(
+            "Order ORD-2026-8K4Q2PXM has no payment that took its money through the shop (payment "
+            "status unpaid); nothing to refund through it."
+        )
+    ),
     sample(
         RefundExceedsPaid(
             "Order ORD-2026-8K4Q2PXM: refunding 5.00 USD after 30.00 would pass the 30.00 paid."
