@@ -26,7 +26,7 @@ from shop_core.ports.payments import GatewayError, PaymentGateway, RefundAnswer,
 from shop_http import create_app
 from tests.conftest import fast_hasher, make_settings
 from tests.http.conftest import Account, assert_error, engine_of, in_app, new_account, new_staff, shop_of
-from tests.http.test_notifications import STORE, World, inbox  # noqa: F401 - a fixture
+from tests.http.test_notifications import STORE, World, assert_mail, inbox  # noqa: F401 - a fixture
 from tests.smtp_server import Inbox
 
 RETURN_FIELDS = {
@@ -350,6 +350,20 @@ async def test_returns_refund_their_exact_share_through_cash_on_delivery(world: 
         ("succeeded", True),
     ]
     assert_error(await act(world, second, "refund"), 409, "return_move_refused")
+
+
+async def test_the_customer_is_mailed_when_the_goods_come_back_and_when_refunded(world: World) -> None:
+    order, lamp, _ = await delivered_order(world)
+    item = await received(world, order, [(lamp, 1)])
+    await world.drain()
+    number = order["order_number"]
+    back = world.one_mail(world.customer.email, f"We received your return for order {number} — {STORE}")
+    assert_mail(back, number, "1 x Desk Lamp")
+    await moved(world, item, "refund")
+    await world.drain()
+    paid = world.one_mail(world.customer.email, f"Your return for order {number} is refunded — {STORE}")
+    assert_mail(paid, number, "1 x Desk Lamp", "25.00 USD")
+    await world.assert_every_job_complete()
 
 
 class FlakyGateway:

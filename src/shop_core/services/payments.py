@@ -56,6 +56,7 @@ from shop_core.ports.payments import (
 )
 from shop_core.ports.payments import PaymentDeclined as GatewayDeclined
 from shop_core.ports.persistence import UnitOfWork
+from shop_core.services import jobs
 from shop_core.services import orders as order_cases
 from shop_core.services.order_views import OrderView
 from shop_core.services.orders import IdempotencyKeyReused, OrderContext, visible_order
@@ -579,6 +580,8 @@ async def _complete_return(uow: UnitOfWork, refund: Refund, actor: Actor, now: d
         raise Conflict(f"Return {item.id} was changed by someone else meanwhile; try again.")
     note = f"return #{item.id}: refunded by refund #{refund.id} of {refund.amount}"
     await uow.orders.add_events(item.order_id, [OrderEvent("return_refunded", now, actor.label, note=note)])
+    name = jobs.RETURN_REFUNDED_EMAIL
+    await jobs.record(uow, name, f"{name}:{item.id}", {"return_id": item.id}, now)
 
 
 # --- refunds for other use cases (returns) -------------------------------------------------------------

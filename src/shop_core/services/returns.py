@@ -38,7 +38,7 @@ from shop_core.domain.returns import (
 )
 from shop_core.domain.stock import StockMovement, StockReason
 from shop_core.ports.persistence import UnitOfWork
-from shop_core.services import payments
+from shop_core.services import jobs, payments
 from shop_core.services.commands import Command
 from shop_core.services.orders import OrderContext, _lock_if_shared, _shared
 from shop_core.services.payments import PaymentContext
@@ -225,6 +225,7 @@ async def receive_return(return_id: int, cmd: ReceiveReturn, actor: Actor, ctx: 
         await _event(uow, order, item, "return_received", actor, now=now, note=note)
         if cmd.restock:
             await _restock(uow, order, item, actor, now)
+        await _email_job(uow, jobs.RETURN_RECEIVED_EMAIL, item, now)
         await uow.commit()
     return return_view(item, order.currency)
 
@@ -352,6 +353,7 @@ async def _open_refund(
         item.refunded(now, 0)
         await _save(uow, item)
         await _event(uow, order, item, "return_refunded", actor, now=now, note="nothing to refund")
+        await _email_job(uow, jobs.RETURN_REFUNDED_EMAIL, item, now)
         return None
     reason = f"return #{item.id} of order {order.number}"
     refund = await payments.open_refund(uow, payment, amount, reason=reason, actor=actor, ctx=ctx.payments)
@@ -397,6 +399,12 @@ async def _event(
     await uow.orders.add_events(
         order.id, [OrderEvent(action, now, actor.label, note=f"return #{item.id}: {note}")]
     )
+
+
+async def _email_job(uow: UnitOfWork, name: str, item: Return, now: datetime) -> None:
+    """The customer's email, sent by a job once this transaction commits (once per return)."""
+    assert item.id is not None
+    await jobs.record(uow, name, f"{name}:{item.id}", {"return_id": item.id}, now)
 
 
 def _units(item: Return) -> str:
