@@ -303,6 +303,9 @@ async def refund_return(
                 f"Order {order.number} has no payment that took its money through the shop "
                 f"(payment status {order.payment_status.value}); nothing to refund through it."
             )
+        if refund is not None and refund.payment_id != payment.id:
+            # Asked again on its own payment (read only: its row is locked when the answer is applied).
+            payment = await uow.payments.get(refund.payment_id) or payment
         now = ctx.orders.clock.now()
         if refund is None:
             refund = await _open_refund(uow, order, item, payment, actor=actor, ctx=ctx, now=now)
