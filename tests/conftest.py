@@ -54,6 +54,8 @@ TABLES = (
     "invoice_counters",
     "idempotency_keys",
     "order_events",
+    "return_lines",
+    "returns",
     "fulfillment_lines",
     "fulfillments",
     "order_lines",

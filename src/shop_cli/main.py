@@ -20,6 +20,7 @@ from shop_cli import (
     orders,
     payments,
     products,
+    returns,
     sales,
     shipping,
     stock,
@@ -51,6 +52,7 @@ app.add_typer(shipping.app, name="shipping")
 app.add_typer(carts.app, name="carts")
 app.add_typer(orders.app, name="orders")
 app.add_typer(payments.app, name="payments")
+app.add_typer(returns.app, name="returns")
 app.add_typer(vouchers.app, name="vouchers")
 app.add_typer(tax.app, name="tax")
 app.add_typer(jobs.app, name="jobs")

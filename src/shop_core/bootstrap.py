@@ -43,6 +43,7 @@ from shop_core.services.operations import Operations
 from shop_core.services.orders import OrderContext, Orders
 from shop_core.services.password_reset import ResetConfig
 from shop_core.services.payments import PaymentContext, Payments
+from shop_core.services.returns import ReturnContext, Returns
 from shop_core.services.sales import Sales
 from shop_core.services.sessions import Sessions
 from shop_core.services.shipping import Shipping
@@ -156,6 +157,8 @@ class Shop:
         self.payments = Payments(PaymentContext(orders, ports.gateways, ports.metrics))
         self.orders = Orders(orders, self.cart.context, self.payments, secret=settings.secret_key)
         self.fulfilments = Fulfilments(orders)
+        window = timedelta(days=settings.return_window_days)
+        self.returns = Returns(ReturnContext(orders, window, self.payments.context))
         self.invoices = Invoices(
             InvoiceContext(ports.uow, ports.clock, ports.invoice_renderer, settings.store_name)
         )

@@ -25,6 +25,7 @@ from shop_http.controllers.health import HealthController
 from shop_http.controllers.orders import OrderController
 from shop_http.controllers.payments import PaymentController
 from shop_http.controllers.products import ProductController
+from shop_http.controllers.returns import OrderReturnController, ReturnController
 from shop_http.controllers.sales import SaleController
 from shop_http.controllers.shipping import ShippingZoneController
 from shop_http.controllers.tax_rates import TaxRateController
@@ -87,6 +88,8 @@ def create_app(settings: Settings | None = None, shop_factory: ShopFactory = boo
             VoucherController,
             TaxRateController,
             FulfilmentController,
+            OrderReturnController,
+            ReturnController,
             HealthController,
             docs,
             docs_assets,

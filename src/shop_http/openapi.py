@@ -351,6 +351,11 @@ def openapi_config() -> OpenAPIConfig:
             ),
             Tag(name="Orders", description="Placing orders, their life, and invoices."),
             Tag(
+                name="Returns",
+                description="Customers send delivered goods back; staff approve or reject, receive "
+                "(restocking or not) and refund them.",
+            ),
+            Tag(
                 name="Payments",
                 description="Stripe, SSLCommerz and cash on delivery: starting a payment, the gateways' "
                 "webhooks, verification, refunds.",

@@ -290,3 +290,23 @@ async def test_migration_0015_builds_what_the_orm_describes_and_goes_down_to_001
     assert not FULFILMENT_TABLES & await table_names(empty_database_url)
     assert await asyncio.to_thread(migrate, settings, "upgrade", "head") == migration_head()
     assert await table_names(empty_database_url) >= FULFILMENT_TABLES
+
+
+RETURN_TABLES = {"returns", "return_lines"}
+
+
+async def test_migration_0016_builds_what_the_orm_describes_and_goes_down_to_0015(
+    empty_database_url: str,
+) -> None:
+    settings = make_settings(empty_database_url)
+    assert await asyncio.to_thread(migrate, settings, "upgrade") == migration_head()
+    assert await table_names(empty_database_url) >= RETURN_TABLES
+    assert {"ix_returns_order_id", "ix_returns_status_id"} <= await index_names(empty_database_url, "returns")
+    assert {"ix_return_lines_order_line_id"} <= await index_names(empty_database_url, "return_lines")
+    differences = await schema_differences(empty_database_url)
+    assert [d for d in differences if any(t in repr(d) for t in RETURN_TABLES)] == []
+
+    assert await asyncio.to_thread(migrate, settings, "downgrade", "0015") == "0015"
+    assert not RETURN_TABLES & await table_names(empty_database_url)
+    assert await asyncio.to_thread(migrate, settings, "upgrade", "head") == migration_head()
+    assert await table_names(empty_database_url) >= RETURN_TABLES

@@ -182,6 +182,8 @@ class Order:
     """The voucher used, as its code was when the order was placed."""
     voucher_discount: int = 0
     """The voucher's part of `discount_amount`."""
+    refunded_amount: int = 0
+    """What its payments gave back so far (read from them; never written with the order)."""
     shipping_method: ShippingChoice | None = None
     """None: the shop's flat shipping (no zones), or an order from before zones."""
     shipping_tax: int = 0

@@ -209,6 +209,10 @@ class Return:
     received_at: datetime | None = None
     refunded_at: datetime | None = None
     id: int | None = None
+    refund_id: int | None = None
+    """The refund made for it (its id is the gateway's idempotency key), once one is."""
+    version: int = 1
+    """Moves are optimistic: a save of a stale version changes nothing."""
 
     @classmethod
     def request(cls, order_id: int, lines: tuple[ReturnLine, ...], reason: str, now: datetime) -> Return:

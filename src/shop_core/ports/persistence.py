@@ -18,6 +18,7 @@ from shop_core.ports.fulfilments import FulfilmentRepository
 from shop_core.ports.jobs import JobLedger
 from shop_core.ports.orders import IdempotencyRepository, InvoiceRepository, OrderRepository
 from shop_core.ports.payments import PaymentRepository
+from shop_core.ports.returns import ReturnRepository
 from shop_core.ports.sales import SaleRepository
 from shop_core.ports.shipping import ShippingRepository, TaxRateRepository
 from shop_core.ports.vouchers import VoucherRepository
@@ -118,6 +119,9 @@ class UnitOfWork(Protocol):
 
     @property
     def fulfilments(self) -> FulfilmentRepository: ...
+
+    @property
+    def returns(self) -> ReturnRepository: ...
 
     @property
     def idempotency(self) -> IdempotencyRepository: ...

@@ -24,6 +24,7 @@ from urllib.parse import urlsplit
 
 from shop_core.ports.mail import Attachment, Email, EmailRenderer
 from shop_core.services.order_views import FulfillmentView, OrderView
+from shop_core.services.returns import ReturnView
 
 TEMPLATES_DIR = Path(__file__).with_name("email_templates")
 
@@ -33,6 +34,8 @@ SUBJECTS = {
     "payment_received": "Payment received for order {number} — {store}",
     "order_shipped": "Your order {number} is on its way — {store}",
     "order_partly_shipped": "Part of your order {number} is on its way — {store}",
+    "return_received": "We received your return for order {number} — {store}",
+    "return_refunded": "Your return for order {number} is refunded — {store}",
     "order_cancelled": "Your order {number} has been cancelled — {store}",
     "order_cancelled_refunded": "Your order {number} has been cancelled and refunded — {store}",
     "password_reset": "Reset your password — {store}",
@@ -121,6 +124,17 @@ def order_partly_shipped(
     context = _order_context(store, order_view) | _shipment_context(order_view, [shipment])
     context["shipment"] = shipment
     return _email(templates, "order_partly_shipped", to, subject, context)
+
+
+def return_email(
+    name: str, store: str, to: str, order_view: OrderView, item: ReturnView, *, templates: EmailRenderer
+) -> Email:
+    """`return_received` or `return_refunded`: templates also get `item` (the return, its
+    `refund_amount` set once refunded) and `titles` (each item's title by its `id`)."""
+    subject = SUBJECTS[name].format(number=order_view.order_number, store=store)
+    context = _order_context(store, order_view) | _shipment_context(order_view, [])
+    context["item"] = item
+    return _email(templates, name, to, subject, context)
 
 
 def _shipment_context(order: OrderView, shipments: Sequence[FulfillmentView]) -> dict[str, object]:

@@ -28,6 +28,8 @@ def job_handlers(context: Callable[[], notifications.NotificationContext]) -> Ma
         jobs.PAYMENT_RECEIVED_EMAIL: notify(n.send_payment_received, "order_id"),
         jobs.ORDER_SHIPPED_EMAIL: notify(n.send_order_shipped, "order_id"),
         jobs.ORDER_PARTLY_SHIPPED_EMAIL: notify(n.send_order_partly_shipped, "fulfillment_id"),
+        jobs.RETURN_RECEIVED_EMAIL: notify(n.send_return_received, "return_id"),
+        jobs.RETURN_REFUNDED_EMAIL: notify(n.send_return_refunded, "return_id"),
         jobs.ORDER_CANCELLED_EMAIL: notify(n.send_order_cancelled, "order_id"),
         jobs.ISSUE_INVOICE: notify(n.issue_invoice, "order_id"),
         jobs.LOW_STOCK_ALERT: notify(n.alert_low_stock, "product_id"),

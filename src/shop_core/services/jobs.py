@@ -43,6 +43,8 @@ ORDER_CONFIRMATION_EMAIL = "email.order_confirmation"
 PAYMENT_RECEIVED_EMAIL = "email.payment_received"
 ORDER_SHIPPED_EMAIL = "email.order_shipped"
 ORDER_PARTLY_SHIPPED_EMAIL = "email.order_partly_shipped"
+RETURN_RECEIVED_EMAIL = "email.return_received"
+RETURN_REFUNDED_EMAIL = "email.return_refunded"
 ORDER_CANCELLED_EMAIL = "email.order_cancelled"
 PASSWORD_RESET_EMAIL = "email.password_reset"  # noqa: S105 - a job's name
 ISSUE_INVOICE = "invoice.issue"
@@ -55,6 +57,8 @@ SPECS: Mapping[str, JobSpec] = {
     PAYMENT_RECEIVED_EMAIL: JobSpec(timeout=120, attempts=5),  # renders the invoice if need be
     ORDER_SHIPPED_EMAIL: _EMAIL,
     ORDER_PARTLY_SHIPPED_EMAIL: _EMAIL,
+    RETURN_RECEIVED_EMAIL: _EMAIL,
+    RETURN_REFUNDED_EMAIL: _EMAIL,
     ORDER_CANCELLED_EMAIL: _EMAIL,
     PASSWORD_RESET_EMAIL: JobSpec(timeout=60, attempts=3),  # a link that arrives an hour late is no use
     ISSUE_INVOICE: JobSpec(timeout=120, attempts=5),

@@ -21,6 +21,7 @@ from shop_core.ports.persistence import UnitOfWork, UnitOfWorkFactory
 from shop_core.services import emails, invoices
 from shop_core.services.order_views import fulfillment_view, order_view
 from shop_core.services.password_reset import ResetConfig, digest
+from shop_core.services.returns import return_view
 
 log = logging.getLogger("shop.notifications")
 
@@ -121,6 +122,31 @@ async def send_order_partly_shipped(fulfillment_id: int, *, ctx: NotificationCon
         ctx.store, user.email, order_view(order), fulfillment_view(shipment), templates=ctx.templates
     )
     await ctx.mailer.send(email)
+
+
+async def send_return_received(return_id: int, *, ctx: NotificationContext) -> None:
+    """The goods of a return came back to the shop."""
+    await _send_return("return_received", return_id, ctx)
+
+
+async def send_return_refunded(return_id: int, *, ctx: NotificationContext) -> None:
+    """A return's refund went through: how much."""
+    await _send_return("return_refunded", return_id, ctx)
+
+
+async def _send_return(name: str, return_id: int, ctx: NotificationContext) -> None:
+    async with ctx.uow() as uow:
+        item = await uow.returns.get(return_id)
+    if item is None:
+        return
+    found = await _customer_and_order(ctx.uow(), item.order_id)
+    if found is None:
+        return
+    order, user = found
+    view = return_view(item, order.currency)
+    await ctx.mailer.send(
+        emails.return_email(name, ctx.store, user.email, order_view(order), view, templates=ctx.templates)
+    )
 
 
 async def send_order_cancelled(order_id: int, *, ctx: NotificationContext) -> None:

@@ -177,6 +177,10 @@ class OrderView(msgspec.Struct, kw_only=True):
         ),
     ] = None
     tax_name: Annotated[str | None, msgspec.Meta(description='What the rate is called, "VAT".')] = None
+    refunded_amount: Annotated[
+        str,
+        msgspec.Meta(description="What its payments gave back so far (refunds, returns included)."),
+    ] = "0"
     prices_include_tax: Annotated[
         bool,
         msgspec.Meta(
@@ -239,6 +243,7 @@ def order_view(order: Order, events: list[OrderEvent] | None = None) -> OrderVie
             for line in order.lines
         ],
         subtotal=money(order.subtotal),
+        refunded_amount=money(order.refunded_amount),
         discount_amount=money(order.discount_amount),
         tax_amount=money(order.tax_amount),
         shipping_cost=money(order.shipping_cost),

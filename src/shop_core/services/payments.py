@@ -41,6 +41,7 @@ from shop_core.domain.errors import (
 from shop_core.domain.money import exponent_of, format_minor, minor_units
 from shop_core.domain.orders import Order, OrderEvent, OrderStatus, PaymentMethod
 from shop_core.domain.payments import Outcome, Payment, PaymentState, Refund, RefundState, parse_gateway
+from shop_core.domain.returns import ReturnStatus
 from shop_core.ports.metrics import NULL_METRICS, Metrics
 from shop_core.ports.payments import (
     BadWebhook,
@@ -55,6 +56,7 @@ from shop_core.ports.payments import (
 )
 from shop_core.ports.payments import PaymentDeclined as GatewayDeclined
 from shop_core.ports.persistence import UnitOfWork
+from shop_core.services import jobs
 from shop_core.services import orders as order_cases
 from shop_core.services.order_views import OrderView
 from shop_core.services.orders import IdempotencyKeyReused, OrderContext, visible_order
@@ -557,6 +559,7 @@ async def _apply_refund(
         payment.order_id,
         [OrderEvent("refund_succeeded", now, actor.label, note=f"{label} of {refund.amount}")],
     )
+    await _complete_return(uow, refund, actor, now)
     order = await uow.orders.get(payment.order_id)
     assert order is not None
     if move_order and payment.status is PaymentState.REFUNDED and order.can_move_to(OrderStatus.REFUNDED):
@@ -564,6 +567,56 @@ async def _apply_refund(
             uow, order, OrderStatus.REFUNDED, actor, ctx=ctx.orders, note=label, refunded_by=label
         )
     return True
+
+
+async def _complete_return(uow: UnitOfWork, refund: Refund, actor: Actor, now: datetime) -> None:
+    """The return this refund was made for (if any) is refunded, in the transaction that counts
+    the refund: whichever path settles it (the staff's request, a retry, reconciliation)."""
+    item = await uow.returns.by_refund(refund.id or 0)
+    if item is None or item.status is not ReturnStatus.RECEIVED:
+        return
+    item.refunded(now, refund.amount)
+    if not await uow.returns.save(item):
+        raise Conflict(f"Return {item.id} was changed by someone else meanwhile; try again.")
+    note = f"return #{item.id}: refunded by refund #{refund.id} of {refund.amount}"
+    await uow.orders.add_events(item.order_id, [OrderEvent("return_refunded", now, actor.label, note=note)])
+    name = jobs.RETURN_REFUNDED_EMAIL
+    await jobs.record(uow, name, f"{name}:{item.id}", {"return_id": item.id}, now)
+
+
+# --- refunds for other use cases (returns) -------------------------------------------------------------
+
+
+async def lock_payment(uow: UnitOfWork, payment_id: int) -> Payment:
+    """The payment, its row locked: a use case that refunds takes it first, as every refund path
+    does (payment, then order), so it never deadlocks with a refund being settled."""
+    return await _locked(uow, payment_id)
+
+
+async def refunded_total(uow: UnitOfWork, order_id: int) -> int:
+    """What the order's payments gave back, and what their pending refunds will: every refund."""
+    total = 0
+    for payment in await uow.payments.of_order(order_id):
+        total += payment.refunded_amount
+        refunds = await uow.payments.refunds_of(_pid(payment))
+        total += sum(r.amount for r in refunds if r.status is RefundState.PENDING)
+    return total
+
+
+async def open_refund(
+    uow: UnitOfWork, payment: Payment, amount: int, *, reason: str, actor: Actor, ctx: PaymentContext
+) -> Refund:
+    """In the caller's transaction, a pending refund of `amount` on `payment` (locked): its id is
+    the gateway's idempotency key. Commit, then `refund_at_gateway`."""
+    return await _new_refund(uow, payment, amount, reason=reason, actor=actor, ctx=ctx)
+
+
+async def refund_at_gateway(
+    payment: Payment, refund: Refund, actor: Actor, ctx: PaymentContext
+) -> RefundAnswer:
+    """Ask the gateway for `refund` (again: same id, so never twice) and settle what it says;
+    GatewayUnavailable, the refund left pending, when it does not answer."""
+    return await _refund_at_gateway(payment, refund, actor, ctx)
 
 
 async def _settle_refunds(payment: Payment, actor: Actor, ctx: PaymentContext) -> int:

@@ -22,6 +22,7 @@ from shop_core.adapters.sql.orm import (
     order_events,
     order_lines,
     orders,
+    payments,
     stock_movements,
 )
 from shop_core.adapters.sql.pg_fast_path import pg_fast_path
@@ -265,7 +266,17 @@ class SqlOrderRepository:
                     id=line.id,
                 )
             )
-        return [_order_of(row, lines[row.id]) for row in rows]
+        refunded: dict[int, int] = {}
+        for order_id, total in await self._session.execute(
+            sa.select(payments.c.order_id, sa.func.sum(payments.c.refunded_amount))
+            .where(payments.c.order_id.in_(ids))
+            .group_by(payments.c.order_id)
+        ):
+            refunded[order_id] = int(total or 0)
+        found = [_order_of(row, lines[row.id]) for row in rows]
+        for order in found:
+            order.refunded_amount = refunded.get(order.id or 0, 0)
+        return found
 
 
 def _conditions(where: OrderFilter) -> list[sa.ColumnElement[bool]]:

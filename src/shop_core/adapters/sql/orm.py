@@ -544,6 +544,50 @@ fulfillment_lines = sa.Table(
     sa.CheckConstraint("quantity > 0", name="quantity_positive"),
 )
 
+# Goods of a delivered order a customer sends back, and where that stands (domain/returns.py).
+returns = sa.Table(
+    "returns",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column(
+        "order_id", sa.Integer, sa.ForeignKey("orders.id", ondelete="RESTRICT"), nullable=False, index=True
+    ),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("reason", sa.String(1000), nullable=False),
+    sa.Column("note", sa.String(1000), nullable=False, server_default=""),
+    # Fixed once, when the refund is worked out (before the gateway is asked); then kept.
+    sa.Column("refund_amount", sa.BigInteger),
+    sa.Column("restock", sa.Boolean),
+    # The refund (its id is the gateway's idempotency key): a retry asks for the same one.
+    sa.Column("refund_id", sa.Integer, sa.ForeignKey("refunds.id", ondelete="RESTRICT"), unique=True),
+    sa.Column("created_at", DateTimeUTC(timezone=True), nullable=False),
+    sa.Column("updated_at", DateTimeUTC(timezone=True), nullable=False),
+    sa.Column("received_at", DateTimeUTC(timezone=True)),
+    sa.Column("refunded_at", DateTimeUTC(timezone=True)),
+    sa.Column("version", sa.Integer, nullable=False, server_default="1"),
+    sa.CheckConstraint(
+        "status IN ('requested', 'approved', 'rejected', 'received', 'refunded')", name="status_known"
+    ),
+    sa.CheckConstraint("refund_amount >= 0", name="refund_amount_not_negative"),
+    sa.Index("ix_returns_status_id", "status", "id"),
+)
+
+return_lines = sa.Table(
+    "return_lines",
+    metadata,
+    sa.Column("return_id", sa.Integer, sa.ForeignKey("returns.id", ondelete="CASCADE"), primary_key=True),
+    # RESTRICT: an order line that went back is never erased.
+    sa.Column(
+        "order_line_id",
+        sa.Integer,
+        sa.ForeignKey("order_lines.id", ondelete="RESTRICT"),
+        primary_key=True,
+        index=True,
+    ),
+    sa.Column("quantity", sa.Integer, nullable=False),
+    sa.CheckConstraint("quantity > 0", name="quantity_positive"),
+)
+
 idempotency_keys = sa.Table(
     "idempotency_keys",
     metadata,

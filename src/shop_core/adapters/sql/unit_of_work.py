@@ -24,6 +24,7 @@ from shop_core.adapters.sql.order_repositories import (
 from shop_core.adapters.sql.payment_repositories import SqlPaymentRepository
 from shop_core.adapters.sql.pg_fast_path import forget_connection
 from shop_core.adapters.sql.repositories import SqlPasswordResetRepository, SqlUserRepository
+from shop_core.adapters.sql.return_repository import SqlReturnRepository
 from shop_core.adapters.sql.sale_repository import SqlSaleRepository
 from shop_core.adapters.sql.shipping_repository import SqlShippingRepository, SqlTaxRateRepository
 from shop_core.adapters.sql.variant_repository import SqlVariantRepository
@@ -102,6 +103,10 @@ class SqlUnitOfWork:
     @property
     def fulfilments(self) -> SqlFulfilmentRepository:
         return self._repository(SqlFulfilmentRepository)
+
+    @property
+    def returns(self) -> SqlReturnRepository:
+        return self._repository(SqlReturnRepository)
 
     @property
     def idempotency(self) -> SqlIdempotencyRepository:
