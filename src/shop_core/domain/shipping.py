@@ -150,27 +150,6 @@ def parcel_weight(units: Iterable[tuple[int | None, int]]) -> int:
     return sum((weight or 0) * quantity for weight, quantity in units)
 
 
-@dataclass(frozen=True)
-class Offer:
-    """A method that can carry a parcel, and what it costs for it."""
-
-    method: Method
-    cost: int
-
-
-def offers(
-    methods: Iterable[Method], goods: int, weight_grams: int, *, free_shipping: bool = False
-) -> list[Offer]:
-    """The methods that carry a parcel of this weight, each priced for goods worth `goods` (after
-    discounts), cheapest first (then by id)."""
-    found = [
-        Offer(method, cost(method, goods, free_shipping=free_shipping))
-        for method in methods
-        if carries(method, weight_grams)
-    ]
-    return sorted(found, key=lambda offer: (offer.cost, offer.method.id or 0))
-
-
 def weight_limits(method: Method) -> str:
     """A method's weight bounds in words ("up to 2000 g", "from 500 g to 2000 g")."""
     low, high = method.min_weight_grams, method.max_weight_grams

@@ -20,7 +20,7 @@ import msgspec
 from shop_core.domain.cart import DEFAULT_VARIANT, CartSnapshot, LineKey
 from shop_core.domain.money import exponent_of, format_minor
 from shop_core.domain.pricing import ShippingPolicy
-from shop_core.domain.shipping import Method, ShippingUnavailable, carries, cost, offers, weight_limits
+from shop_core.domain.shipping import Method, ShippingUnavailable, carries, cost, weight_limits
 from shop_core.domain.tax import check_country
 from shop_core.services.cart import CartContext, Goods, goods_of
 from shop_core.services.order_commands import OrderItemInput
@@ -97,26 +97,20 @@ async def cart_shipping_methods(
     zone holds."""
     check_country(country)
     snapshot = await ctx.store.get(owner, ctx.clock.now(), ctx.limits)
-    goods = await goods_of(snapshot, owner, ctx)
+    found = await quote_for(await goods_of(snapshot, owner, ctx), country, ctx, flat)
     exponent = exponent_of(ctx.currency)
-    async with ctx.uow() as uow:
-        destination = await uow.shipping.destination(country)
-    if not destination.zones_exist:
-        return [
-            ShippingOfferView(id=None, name=FLAT_SHIPPING, price=format_minor(_flat(goods, flat), exponent))
-        ]
-    if destination.zone_id is None:
-        raise ShippingUnavailable(country)
+    carried = sorted(
+        (line for line in found.lines if line.cost is not None),
+        key=lambda line: (line.cost or 0, 0 if line.method is None else line.method.id or 0),
+    )
     return [
         ShippingOfferView(
-            id=offer.method.id,
-            name=offer.method.name,
-            price=format_minor(offer.cost, exponent),
-            delivery_days=offer.method.delivery_days,
+            id=None if line.method is None else line.method.id,
+            name=line.name,
+            price=format_minor(line.cost or 0, exponent),
+            delivery_days=None if line.method is None else line.method.delivery_days,
         )
-        for offer in offers(
-            destination.methods, goods.amount, goods.weight_grams, free_shipping=goods.free_shipping
-        )
+        for line in carried
     ]
 
 
