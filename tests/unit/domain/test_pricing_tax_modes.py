@@ -5,7 +5,6 @@ include tax, and prices without tax give what they always gave."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from itertools import pairwise
@@ -15,27 +14,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from shop_core.bootstrap import pricing_of
-from shop_core.domain.money import exponent_of, percent_off
+from shop_core.domain.money import exponent_of
 from shop_core.domain.pricing import FlatShipping, PricedLine, Pricing, TaxTerms, Totals
 from shop_core.domain.vouchers import Deal, Voucher, VoucherInvalid, VoucherKind, VoucherLine, deal
 from shop_core.settings import Settings
+from tests.unit.domain.baskets import Item, items, vouchers
 
 NOW = datetime(2026, 12, 24, 12, tzinfo=UTC)
 CURRENCIES = ["JPY", "USD", "KWD"]
-
-
-@dataclass(frozen=True)
-class Item:
-    id: int
-    price: int
-    discount: Decimal = Decimal(0)
-    category_id: int | None = None
-    name: str = "Thing"
-    sku: str = "SKU"
-
-    @property
-    def final_price(self) -> int:
-        return percent_off(self.price, self.discount)
 
 
 def half_up(value: Decimal) -> int:
@@ -46,36 +32,6 @@ def half_up(value: Decimal) -> int:
 def held(gross: int, rate: Decimal) -> int:
     """The tax a gross amount holds, written out: gross * rate / (1 + rate), half-up."""
     return half_up(Decimal(gross) * rate / (1 + rate))
-
-
-def items(exponent: int) -> st.SearchStrategy[list[tuple[Item, int]]]:
-    item = st.builds(
-        Item,
-        id=st.integers(1, 10_000),
-        price=st.integers(0, 5_000 * 10**exponent),
-        discount=st.decimals(0, 100, places=2),
-        category_id=st.sampled_from([None, 1, 2]),
-    )
-    return st.lists(st.tuples(item, st.integers(1, 50)), min_size=1, max_size=8, unique_by=lambda t: t[0].id)
-
-
-def vouchers(exponent: int) -> st.SearchStrategy[Voucher | None]:
-    percentage = st.builds(
-        Voucher,
-        code=st.just("P"),
-        kind=st.just(VoucherKind.PERCENTAGE),
-        value=st.decimals(Decimal("0.01"), 100, places=2),
-        category_ids=st.sampled_from([frozenset(), frozenset({1})]),
-    )
-    fixed = st.builds(
-        Voucher,
-        code=st.just("F"),
-        kind=st.just(VoucherKind.FIXED),
-        value=st.integers(1, 10_000 * 10**exponent).map(Decimal),
-        category_ids=st.sampled_from([frozenset(), frozenset({2})]),
-    )
-    free = st.just(Voucher("SHIP", VoucherKind.FREE_SHIPPING, Decimal(0)))
-    return st.none() | percentage | fixed | free
 
 
 def shippings(exponent: int) -> st.SearchStrategy[FlatShipping]:

@@ -5,7 +5,6 @@ totals identity holds."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -13,7 +12,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from shop_core.domain.money import exponent_of, percent_off, round_half_up
+from shop_core.domain.money import exponent_of, round_half_up
 from shop_core.domain.pricing import FlatShipping, Pricing, TaxTerms
 from shop_core.domain.vouchers import (
     Reason,
@@ -24,52 +23,9 @@ from shop_core.domain.vouchers import (
     deal,
     discount_of,
 )
+from tests.unit.domain.baskets import Item, discount_vouchers, items
 
 NOW = datetime(2026, 12, 24, 12, tzinfo=UTC)
-
-
-@dataclass(frozen=True)
-class Item:
-    id: int
-    price: int
-    discount: Decimal
-    category_id: int | None = None
-    name: str = "Thing"
-    sku: str = "SKU"
-
-    @property
-    def final_price(self) -> int:
-        return percent_off(self.price, self.discount)
-
-
-def items(exponent: int) -> st.SearchStrategy[list[tuple[Item, int]]]:
-    unit = 10**exponent
-    item = st.builds(
-        Item,
-        id=st.integers(1, 10_000),
-        price=st.integers(0, 5_000 * unit),
-        discount=st.decimals(0, 100, places=2),
-        category_id=st.sampled_from([None, 1, 2]),
-    )
-    return st.lists(st.tuples(item, st.integers(1, 50)), min_size=1, max_size=8, unique_by=lambda t: t[0].id)
-
-
-def vouchers(exponent: int) -> st.SearchStrategy[Voucher]:
-    percentage = st.builds(
-        Voucher,
-        code=st.just("P"),
-        kind=st.just(VoucherKind.PERCENTAGE),
-        value=st.decimals(Decimal("0.01"), 100, places=2),
-        category_ids=st.sampled_from([frozenset(), frozenset({1})]),
-    )
-    fixed = st.builds(
-        Voucher,
-        code=st.just("F"),
-        kind=st.just(VoucherKind.FIXED),
-        value=st.integers(1, 10_000 * 10**exponent).map(Decimal),
-        category_ids=st.sampled_from([frozenset(), frozenset({2})]),
-    )
-    return st.one_of(percentage, fixed)
 
 
 def lines_of(wanted: list[tuple[Item, int]]) -> list[VoucherLine]:
@@ -81,7 +37,7 @@ def lines_of(wanted: list[tuple[Item, int]]) -> list[VoucherLine]:
 def test_the_voucher_shares_add_up_and_the_totals_identity_holds(currency: str, data: st.DataObject) -> None:
     exponent = exponent_of(currency)
     wanted = data.draw(items(exponent))
-    voucher = data.draw(vouchers(exponent))
+    voucher = data.draw(discount_vouchers(exponent))
     rate = data.draw(st.decimals(0, Decimal("0.25"), places=4))
     pricing = Pricing(TaxTerms(rate), FlatShipping(flat=5 * 10**exponent))
     lines = lines_of(wanted)

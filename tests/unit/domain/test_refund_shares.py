@@ -6,7 +6,7 @@ shipping comes back once, with the last return."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import replace
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -15,67 +15,23 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from shop_core.domain.addresses import Address
-from shop_core.domain.money import exponent_of, percent_off
-from shop_core.domain.orders import Order, PaymentMethod
+from shop_core.domain.money import exponent_of
+from shop_core.domain.orders import Order, OrderLine, PaymentMethod
 from shop_core.domain.pricing import FlatShipping, Pricing, TaxTerms
 from shop_core.domain.returns import RefundExceedsPaid, RefundShare, refund_for
-from shop_core.domain.vouchers import Voucher, VoucherInvalid, VoucherKind, VoucherLine, deal
-from tests.unit.domain.test_returns import Line, Stored
+from shop_core.domain.vouchers import VoucherInvalid, VoucherLine, deal
+from tests.unit.domain.baskets import items, vouchers
 
 NOW = datetime(2026, 12, 24, 12, tzinfo=UTC)
 CURRENCIES = ["JPY", "USD", "KWD"]
 ADDRESS = Address(full_name="Ada Lovelace", line1="1 Main St", city="London", postal_code="N1", country="GB")
 
 
-@dataclass(frozen=True)
-class Item:
-    id: int
-    price: int
-    discount: Decimal = Decimal(0)
-    category_id: int | None = None
-    name: str = "Thing"
-    sku: str = "SKU"
-
-    @property
-    def final_price(self) -> int:
-        return percent_off(self.price, self.discount)
-
-
-def items(exponent: int) -> st.SearchStrategy[list[tuple[Item, int]]]:
-    item = st.builds(
-        Item,
-        id=st.integers(1, 10_000),
-        price=st.integers(0, 5_000 * 10**exponent),
-        discount=st.decimals(0, 100, places=2),
-        category_id=st.sampled_from([None, 1, 2]),
-    )
-    return st.lists(st.tuples(item, st.integers(1, 12)), min_size=1, max_size=5, unique_by=lambda t: t[0].id)
-
-
-def vouchers(exponent: int) -> st.SearchStrategy[Voucher | None]:
-    percentage = st.builds(
-        Voucher,
-        code=st.just("P"),
-        kind=st.just(VoucherKind.PERCENTAGE),
-        value=st.decimals(Decimal("0.01"), 100, places=2),
-        category_ids=st.sampled_from([frozenset(), frozenset({1})]),
-    )
-    fixed = st.builds(
-        Voucher,
-        code=st.just("F"),
-        kind=st.just(VoucherKind.FIXED),
-        value=st.integers(1, 10_000 * 10**exponent).map(Decimal),
-        category_ids=st.sampled_from([frozenset(), frozenset({2})]),
-    )
-    free = st.just(Voucher("SHIP", VoucherKind.FREE_SHIPPING, Decimal(0)))
-    return st.none() | percentage | fixed | free
-
-
 @st.composite
-def orders(draw: st.DrawFn, currency: str) -> Stored:
-    """An order priced as checkout prices it, then stored (its lines given ids)."""
+def orders(draw: st.DrawFn, currency: str) -> Order:
+    """An order priced as checkout prices it, then stored (its lines given ids 1, 2, ...)."""
     exponent = exponent_of(currency)
-    wanted = draw(items(exponent))
+    wanted = draw(items(exponent, max_quantity=12, max_lines=5))
     voucher = draw(vouchers(exponent))
     terms = TaxTerms(
         draw(st.decimals(0, Decimal("0.27"), places=4)),
@@ -100,11 +56,12 @@ def orders(draw: st.DrawFn, currency: str) -> Stored:
         now=NOW,
         tax=terms,
     )
-    return Stored.of(order)
+    order.lines = [replace(line, id=i) for i, line in enumerate(order.lines, start=1)]
+    return order
 
 
 @st.composite
-def return_sequences(draw: st.DrawFn, order: Stored) -> list[dict[int, int]]:
+def return_sequences(draw: st.DrawFn, order: Order) -> list[dict[int, int]]:
     """Every unit of the order sent back in some order, cut into returns of one or more units."""
     units = [line.id for line in order.lines for _ in range(line.quantity)]
     shuffled = draw(st.permutations(units))
@@ -122,7 +79,7 @@ def return_sequences(draw: st.DrawFn, order: Stored) -> list[dict[int, int]]:
     return returns
 
 
-def paid(line: Line) -> int:
+def paid(line: OrderLine) -> int:
     return line.line_total - line.discount_amount + line.tax_amount
 
 
