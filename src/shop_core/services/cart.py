@@ -40,7 +40,7 @@ from shop_core.domain.ids import MAX_ID
 from shop_core.domain.money import exponent_of, format_minor
 from shop_core.domain.shipping import parcel_weight
 from shop_core.domain.variants import Variant, line_variant, name_in
-from shop_core.domain.vouchers import VoucherInvalid, VoucherLine
+from shop_core.domain.vouchers import Deal, VoucherInvalid, VoucherLine
 from shop_core.ports.cart import CartLimitReached, CartStore
 from shop_core.ports.clock import Clock
 from shop_core.ports.persistence import UnitOfWorkFactory
@@ -401,17 +401,17 @@ async def goods_of(
     if snapshot is None or snapshot.voucher_code is None or not lines:
         return Goods(amount, weight)
     try:
-        async with ctx.uow() as unit:
-            applied = await check_for_cart(
-                unit,
-                snapshot.voucher_code,
-                lines,
-                user_id=None if owner is None else customer_of(owner),
-                now=ctx.clock.now(),
-            )
+        applied = await _deal(snapshot.voucher_code, lines, owner, ctx)
     except VoucherInvalid:
         return Goods(amount, weight)
     return Goods(amount - sum(applied.shares([line.amount for line in lines])), weight, applied.free_shipping)
+
+
+async def _deal(code: str, lines: list[VoucherLine], owner: str | None, ctx: CartContext) -> Deal:
+    """The cart's voucher as it applies to these lines now; VoucherInvalid says why it does not."""
+    async with ctx.uow() as unit:
+        user_id = None if owner is None else customer_of(owner)
+        return await check_for_cart(unit, code, lines, user_id=user_id, now=ctx.clock.now())
 
 
 async def _priced(owner: str, snapshot: CartSnapshot | None, ctx: CartContext) -> CartView:
@@ -430,10 +430,7 @@ async def _priced(owner: str, snapshot: CartSnapshot | None, ctx: CartContext) -
         return view
     view.voucher_code = snapshot.voucher_code
     try:
-        async with ctx.uow() as unit:
-            applied = await check_for_cart(
-                unit, snapshot.voucher_code, lines, user_id=customer_of(owner), now=ctx.clock.now()
-            )
+        applied = await _deal(snapshot.voucher_code, lines, owner, ctx)
     except VoucherInvalid as exc:
         view.voucher_error = VoucherProblem(code=exc.code, reason=exc.reason.value, detail=exc.detail)
         return view
