@@ -6,6 +6,7 @@ order, a return received with restock."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from functools import partial
 from typing import Any
@@ -214,6 +215,27 @@ async def test_an_entry_removed_or_sold_out_again_before_the_email_gets_none(wor
     assert await back_in_stock_mail(world, world.customer) == []
     assert len(await back_in_stock_jobs(world)) == 2
     await world.assert_every_job_complete()
+
+
+async def test_restocks_racing_on_postgresql_email_once(pg_url: str, inbox: Inbox) -> None:  # noqa: F811
+    """Two staff restock a sold-out product at the same moment: one of them brought it back (the
+    other raised it while in stock), so one job and one email."""
+    settings = make_settings(pg_url, smtp_url=inbox.url, store_name=STORE, job_retry_delay=0.01)
+    app = create_app(settings, shop_factory=partial(bootstrap, hasher=fast_hasher()))
+    async with AsyncTestClient(app) as client:
+        world = World(client, inbox, await new_staff(client), await new_account(client))
+        lamp = await world.product("Desk Lamp", stock=0)
+        entry = await wish(world, world.customer, lamp, notify=True)
+        shop = shop_of(client)
+
+        async def race() -> None:
+            changes = [ChangeStock(sku=lamp["sku"], delta=n, reason="restock") for n in (3, 4)]
+            await asyncio.gather(*(shop.stock.change_stock(c, Actor.operator()) for c in changes))
+
+        await in_app(client, race)
+        assert await world.stock_of(lamp) == 7
+        assert await back_in_stock_jobs(world) == [f"{BACK}:{entry['id']}:1"]
+        assert len(await back_in_stock_mail(world, world.customer)) == 1
 
 
 async def sql(world: World, statement: str, **params: Any) -> list[tuple[Any, ...]]:
