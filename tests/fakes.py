@@ -28,6 +28,7 @@ from shop_core.domain.sales import RunningSale, Sale, ancestry, best_of, next_bo
 from shop_core.domain.stock import StockMovement
 from shop_core.domain.users import User
 from shop_core.domain.variants import Variant, product_price, product_stock
+from shop_core.domain.wishlist import WishlistItem
 from shop_core.ports.cart import CartLimitReached
 from shop_core.ports.catalog import ProductFilter
 from shop_core.settings import Environment, Settings
@@ -494,6 +495,68 @@ class FakeDatabase:
         self.voucher_restrictions: dict[str, tuple[set[int], set[int]]] = {}
         """Each voucher's code: the products and the categories it is restricted to."""
         self.sale_ids = itertools.count(1)
+        self.wishlist: dict[int, WishlistItem] = {}
+        self.wishlist_ids = itertools.count(1)
+
+
+class FakeWishlistRepository:
+    """Wishlist entries by id (the use cases under unit test only read who watches a restock; the
+    list's own rules are tested over HTTP on both databases, tests/http/test_wishlist.py)."""
+
+    def __init__(self, rows: dict[int, WishlistItem], ids: itertools.count[int]) -> None:
+        self.rows = rows
+        self._ids = ids
+
+    def _of(self, user_id: int) -> list[WishlistItem]:
+        return sorted((i for i in self.rows.values() if i.user_id == user_id), key=lambda i: i.id or 0)
+
+    async def add(self, item: WishlistItem) -> WishlistItem:
+        if await self.find(item.user_id, item.product_id, item.variant_id) is not None:
+            raise Conflict("duplicate wishlist entry")  # as the unique indexes refuse it
+        item.id = next(self._ids)
+        self.rows[item.id] = item
+        return item
+
+    async def find(self, user_id: int, product_id: int, variant_id: int | None) -> WishlistItem | None:
+        return next(
+            (i for i in self._of(user_id) if (i.product_id, i.variant_id) == (product_id, variant_id)), None
+        )
+
+    async def get(self, item_id: int) -> WishlistItem | None:
+        return self.rows.get(item_id)
+
+    async def of_user(self, user_id: int) -> list[WishlistItem]:
+        return self._of(user_id)
+
+    async def count(self, user_id: int) -> int:
+        return len(self._of(user_id))
+
+    async def save(self, item: WishlistItem) -> None:
+        assert item.id is not None
+        self.rows[item.id] = item
+
+    async def remove(self, user_id: int, product_id: int, variant_id: int | None = None) -> int:
+        gone = [
+            i.id
+            for i in self._of(user_id)
+            if i.product_id == product_id and (variant_id is None or i.variant_id == variant_id)
+        ]
+        for item_id in gone:
+            del self.rows[item_id or 0]
+        return len(gone)
+
+    async def watching(self, product_ids: Sequence[int]) -> list[WishlistItem]:
+        wanted = set(product_ids)
+        return sorted(
+            (i for i in self.rows.values() if i.notify and i.product_id in wanted), key=lambda i: i.id or 0
+        )
+
+    async def count_restock(self, item_id: int) -> int:
+        self.rows[item_id].restocks += 1
+        return self.rows[item_id].restocks
+
+    async def popular(self, limit: int) -> list[tuple[int, str, int]]:
+        raise NotImplementedError("read over SQL only (tests/http/test_wishlist.py)")
 
 
 class FakeJobLedger:
@@ -664,6 +727,8 @@ class FakeUnitOfWork:
         self._sales = _copied_sales(db.sales)
         self.sales = FakeSaleRepository(self._sales, self._products, self._categories, db.sale_ids)
         self.vouchers = FakeVoucherRestrictions(db.voucher_restrictions)
+        self._wishlist = _copied(db.wishlist)
+        self.wishlist = FakeWishlistRepository(self._wishlist, db.wishlist_ids)
 
     async def __aexit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
@@ -680,6 +745,7 @@ class FakeUnitOfWork:
         self._db.variants = _copied(self._variants)
         self._db.jobs = dict(self._jobs)
         self._db.sales = _copied_sales(self._sales)
+        self._db.wishlist = _copied(self._wishlist)
         self._db.commits += 1
 
     async def rollback(self) -> None:

@@ -51,6 +51,7 @@ from shop_core.services.shipping_offers import ShippingOffers
 from shop_core.services.stock import Stock
 from shop_core.services.tax_rates import Tax
 from shop_core.services.vouchers import Vouchers
+from shop_core.services.wishlist import Wishlist
 from shop_core.settings import Settings
 
 if TYPE_CHECKING:
@@ -141,6 +142,7 @@ class Shop:
         )
         self.vouchers = Vouchers(uow=ports.uow, clock=ports.clock, currency=settings.currency)
         self.addresses = AddressBook(uow=ports.uow, clock=ports.clock)
+        self.wishlist = Wishlist(uow=ports.uow, clock=ports.clock, currency=settings.currency)
         self.sales = Sales(uow=ports.uow, cache=self.catalog_cache, clock=ports.clock)
         self.tax = Tax(uow=ports.uow)
         self.shipping = Shipping(uow=ports.uow, currency=settings.currency)

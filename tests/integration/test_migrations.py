@@ -310,3 +310,56 @@ async def test_migration_0016_builds_what_the_orm_describes_and_goes_down_to_001
     assert not RETURN_TABLES & await table_names(empty_database_url)
     assert await asyncio.to_thread(migrate, settings, "upgrade", "head") == migration_head()
     assert await table_names(empty_database_url) >= RETURN_TABLES
+
+
+async def test_migration_0018_builds_what_the_orm_describes_and_goes_down_to_0016(
+    empty_database_url: str,
+) -> None:
+    """The wishlist's table, its two partial unique indexes (one entry per product with no variant,
+    NULL included) and what the ORM describes; down and up again."""
+    settings = make_settings(empty_database_url)
+    assert await asyncio.to_thread(migrate, settings, "upgrade") == migration_head()
+    assert "wishlist_items" in await table_names(empty_database_url)
+    assert {
+        "uq_wishlist_items_product",
+        "uq_wishlist_items_variant",
+        "ix_wishlist_items_product_id",
+        "ix_wishlist_items_variant_id",
+    } <= await index_names(empty_database_url, "wishlist_items")
+    differences = await schema_differences(empty_database_url)
+    assert [d for d in differences if "wishlist_items" in repr(d)] == []
+
+    engine = create_async_engine(empty_database_url, poolclass=NullPool)
+    try:
+        async with engine.begin() as conn:
+            await conn.execute(
+                sa.text(
+                    "INSERT INTO users (id, email, username, password_hash, first_name, last_name,"
+                    " phone, role, is_active, date_joined)"
+                    " VALUES (1, 'a@example.com', 'a', 'x', '', '', '', 'customer', TRUE, CURRENT_TIMESTAMP)"
+                )
+            )
+        async with engine.begin() as conn:
+            await conn.execute(sa.text(WISH_PRODUCT))
+        insert = sa.text(
+            "INSERT INTO wishlist_items (user_id, product_id, variant_id, created_at)"
+            " VALUES (1, 1, :variant, CURRENT_TIMESTAMP)"
+        )
+        async with engine.begin() as conn:
+            await conn.execute(insert, {"variant": None})
+        with pytest.raises(sa.exc.IntegrityError):
+            async with engine.begin() as conn:
+                await conn.execute(insert, {"variant": None})  # NULL variant is unique too
+    finally:
+        await engine.dispose()
+
+    assert await asyncio.to_thread(migrate, settings, "downgrade", "0016") == "0016"
+    assert "wishlist_items" not in await table_names(empty_database_url)
+    assert await asyncio.to_thread(migrate, settings, "upgrade", "head") == migration_head()
+    assert "wishlist_items" in await table_names(empty_database_url)
+
+
+WISH_PRODUCT = (
+    "INSERT INTO products (id, name, slug, sku, price, stock_quantity, created_at, updated_at)"
+    " VALUES (1, 'Lamp', 'lamp', 'L-1', 500, 0, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
+)

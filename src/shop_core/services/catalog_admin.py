@@ -36,6 +36,7 @@ from shop_core.services.catalog_commands import (
 )
 from shop_core.services.catalog_reads import running_sales
 from shop_core.services.catalog_views import CategoryView, StaffProductView, staff_product_view
+from shop_core.services.stock_movements import record_movement
 
 
 async def create_product(
@@ -58,8 +59,8 @@ async def create_product(
             raise Conflict(f"A product with the sku {product.sku!r} already exists.")
         product = await uow.products.add(product)
         if product.stock_quantity:
-            await uow.stock.add(
-                movement_of(product, product.stock_quantity, StockReason.INITIAL, actor.label, now)
+            await record_movement(
+                uow, movement_of(product, product.stock_quantity, StockReason.INITIAL, actor.label, now)
             )
         await uow.commit()
     await cache.invalidate()
@@ -92,7 +93,7 @@ async def update_product(
         await uow.products.save(product)
         if product.stock_quantity != before:
             delta = product.stock_quantity - before
-            await uow.stock.add(movement_of(product, delta, StockReason.ADJUSTMENT, actor.label, now))
+            await record_movement(uow, movement_of(product, delta, StockReason.ADJUSTMENT, actor.label, now))
         await uow.commit()
     await cache.invalidate()
     return await _read_back(product, reader, currency, clock)

@@ -66,6 +66,7 @@ from shop_core.services.cache_aside import CacheAside
 from shop_core.services.catalog_commands import Amount, CreateProduct, Quantity, Sku
 from shop_core.services.catalog_variants import Grams, VariantDraft, write_variant
 from shop_core.services.csv_records import read_header
+from shop_core.services.stock_movements import record_movements
 
 PRODUCT_COLUMNS = (
     "sku",
@@ -632,13 +633,14 @@ async def _store(
     """Add the new products, record the stock the legacy fields moved, then write the variants."""
     new = [p.product for p in plans if p.created]
     await unit.products.add_many(new)
-    await unit.stock.add_many(
+    await record_movements(
+        unit,
         [
             movement_of(p, p.stock_quantity, StockReason.IMPORT, actor.label, now)
             for p in new
             if p.stock_quantity
         ]
-        + [movement_of(p.product, p.moved, StockReason.IMPORT, actor.label, now) for p in plans if p.moved]
+        + [movement_of(p.product, p.moved, StockReason.IMPORT, actor.label, now) for p in plans if p.moved],
     )
     for plan in plans:
         if plan.changed and (plan.rows or plan.moved):

@@ -36,6 +36,7 @@ from shop_core.services.cache_aside import CacheAside
 from shop_core.services.catalog_commands import UNSET, Amount, Quantity, Sku, Unset
 from shop_core.services.catalog_views import VariantView, variant_view
 from shop_core.services.commands import NO_NUL, Command
+from shop_core.services.stock_movements import record_movement
 
 OptionName = Annotated[str, msgspec.Meta(min_length=1, max_length=50, pattern=NO_NUL)]
 OptionValue = Annotated[str, msgspec.Meta(min_length=1, max_length=100, pattern=NO_NUL)]
@@ -157,7 +158,8 @@ async def _check_sku(uow: UnitOfWork, product: Product, sku: str, others: list[V
 async def _record(
     uow: UnitOfWork, variant: Variant, delta: int, reason: StockReason, *, actor: Actor, now: datetime
 ) -> None:
-    await uow.stock.add(
+    await record_movement(
+        uow,
         StockMovement(
             product_id=variant.product_id,
             delta=delta,
@@ -166,7 +168,7 @@ async def _record(
             created_at=now,
             actor=actor.label,
             variant_id=variant.id,
-        )
+        ),
     )
 
 

@@ -40,6 +40,7 @@ SUBJECTS = {
     "order_cancelled_refunded": "Your order {number} has been cancelled and refunded — {store}",
     "password_reset": "Reset your password — {store}",
     "low_stock": "Low stock: {sku} has {stock} left — {store}",
+    "back_in_stock": "Back in stock: {title} — {store}",
 }
 
 
@@ -176,6 +177,14 @@ def low_stock(
     }
     subject = SUBJECTS["low_stock"].format(sku=sku, stock=stock, store=store)
     return _email(templates, "low_stock", to, subject, context)
+
+
+def back_in_stock(store: str, to: str, title: str, *, stock: int, templates: EmailRenderer) -> Email:
+    """To a customer who asked (a wishlist entry's `notify`). Templates get `store`, `title` (the
+    product's name, with the variant's after it: "T-shirt (M / Red)") and `stock`."""
+    context: dict[str, object] = {"store": store, "title": title, "stock": stock}
+    subject = SUBJECTS["back_in_stock"].format(title=title, store=store)
+    return _email(templates, "back_in_stock", to, subject, context)
 
 
 def _filename_safe(value: str) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
-from shop_core.services import jobs, notifications
+from shop_core.services import back_in_stock_email, jobs, notifications
 
 NotificationUseCase = Callable[..., Awaitable[None]]
 
@@ -33,4 +33,5 @@ def job_handlers(context: Callable[[], notifications.NotificationContext]) -> Ma
         jobs.ORDER_CANCELLED_EMAIL: notify(n.send_order_cancelled, "order_id"),
         jobs.ISSUE_INVOICE: notify(n.issue_invoice, "order_id"),
         jobs.LOW_STOCK_ALERT: notify(n.alert_low_stock, "product_id"),
+        jobs.BACK_IN_STOCK_EMAIL: notify(back_in_stock_email.send_back_in_stock, "wishlist_item_id"),
     }

@@ -72,6 +72,7 @@ from shop_core.services.order_terms import check_weight, order_terms
 from shop_core.services.order_views import OrderView, order_view
 from shop_core.services.sale_prices import best_discount
 from shop_core.services.stock import record_low_stock
+from shop_core.services.stock_movements import record_movements
 from shop_core.services.views import Page
 from shop_core.services.voucher_deals import code_of, for_checkout, refused_use
 
@@ -756,7 +757,7 @@ async def move(
                         variant_id=line.variant_id,
                     )
                 )
-        await uow.stock.add_many(movements)
+        await record_movements(uow, movements)
         trail.append(
             OrderEvent("stock_returned", now, actor.label, note=f"{len(movements)} line(s) back in stock")
         )

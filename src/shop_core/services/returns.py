@@ -42,6 +42,7 @@ from shop_core.services import jobs, payments
 from shop_core.services.commands import Command
 from shop_core.services.orders import OrderContext, _lock_if_shared, _shared
 from shop_core.services.payments import PaymentContext
+from shop_core.services.stock_movements import record_movements
 from shop_core.services.views import Page
 
 STAFF_ONLY = "Only staff can handle returns."
@@ -257,7 +258,7 @@ async def _restock(uow: UnitOfWork, order: Order, item: Return, actor: Actor, no
                     variant_id=line.variant_id,
                 )
             )
-    await uow.stock.add_many(movements)
+    await record_movements(uow, movements)
 
 
 # --- refunding ---------------------------------------------------------------------------------------

@@ -18,6 +18,7 @@ from shop_core.services import jobs
 from shop_core.services.cache_aside import CacheAside
 from shop_core.services.catalog_commands import ChangeStock
 from shop_core.services.catalog_views import StockMovementView
+from shop_core.services.stock_movements import record_movement
 
 
 async def change_stock(
@@ -49,7 +50,7 @@ async def change_stock(
             note=cmd.note.strip(),
             variant_id=variant.id,
         )
-        await uow.stock.add(movement)
+        await record_movement(uow, movement)
         if fell_below(low_stock_threshold, balance, delta):
             await record_low_stock(uow, product.id, balance, movement.created_at)
         await uow.commit()

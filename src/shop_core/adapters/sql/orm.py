@@ -692,6 +692,39 @@ jobs = sa.Table(
     sa.Index("ix_jobs_status_id", "status", "id"),
 )
 
+# Customers' wishlists (domain/wishlist.py): one entry per (customer, product, variant or none).
+# Two partial unique indexes, since NULLs never collide in a plain unique one.
+wishlist_items = sa.Table(
+    "wishlist_items",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("user_id", sa.Integer, sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    sa.Column(
+        "product_id", sa.Integer, sa.ForeignKey("products.id", ondelete="CASCADE"), nullable=False, index=True
+    ),
+    sa.Column("variant_id", sa.Integer, sa.ForeignKey("product_variants.id", ondelete="CASCADE"), index=True),
+    sa.Column("notify", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("restocks", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("created_at", DateTimeUTC(timezone=True), nullable=False),
+    sa.Index(
+        "uq_wishlist_items_product",
+        "user_id",
+        "product_id",
+        unique=True,
+        sqlite_where=sa.text("variant_id IS NULL"),
+        postgresql_where=sa.text("variant_id IS NULL"),
+    ),
+    sa.Index(
+        "uq_wishlist_items_variant",
+        "user_id",
+        "product_id",
+        "variant_id",
+        unique=True,
+        sqlite_where=sa.text("variant_id IS NOT NULL"),
+        postgresql_where=sa.text("variant_id IS NOT NULL"),
+    ),
+)
+
 _mapped = False
 
 

@@ -29,6 +29,7 @@ from shop_core.adapters.sql.sale_repository import SqlSaleRepository
 from shop_core.adapters.sql.shipping_repository import SqlShippingRepository, SqlTaxRateRepository
 from shop_core.adapters.sql.variant_repository import SqlVariantRepository
 from shop_core.adapters.sql.voucher_repository import SqlVoucherRepository
+from shop_core.adapters.sql.wishlist_repository import SqlWishlistRepository
 from shop_core.domain.jobs import Job
 from shop_core.ports.clock import Clock
 
@@ -131,6 +132,10 @@ class SqlUnitOfWork:
     @property
     def sales(self) -> SqlSaleRepository:
         return self._repository(SqlSaleRepository)
+
+    @property
+    def wishlist(self) -> SqlWishlistRepository:
+        return self._repository(SqlWishlistRepository)
 
     async def __aenter__(self) -> Self:
         self._session = self._sessions()
