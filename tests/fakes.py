@@ -494,6 +494,8 @@ class FakeDatabase:
         self.voucher_restrictions: dict[str, tuple[set[int], set[int]]] = {}
         """Each voucher's code: the products and the categories it is restricted to."""
         self.sale_ids = itertools.count(1)
+        self.webhook_types: frozenset[str] = frozenset()
+        """The event types some webhook subscription listens to."""
 
 
 class FakeJobLedger:
@@ -632,6 +634,20 @@ class FakeSaleRepository:
         return next_boundary(self._rows.values(), now)
 
 
+class FakeWebhookListeners:
+    """The part of the webhook repository the use cases reach in a change: which event types some
+    subscription listens to (none, unless a test says otherwise)."""
+
+    def __init__(self, types: frozenset[str]) -> None:
+        self._types = types
+
+    async def listened_types(self) -> frozenset[str]:
+        return self._types
+
+    def listeners_changed(self) -> None:
+        pass
+
+
 class FakeUnitOfWork:
     def __init__(self, db: FakeDatabase) -> None:
         self._db = db
@@ -664,6 +680,7 @@ class FakeUnitOfWork:
         self._sales = _copied_sales(db.sales)
         self.sales = FakeSaleRepository(self._sales, self._products, self._categories, db.sale_ids)
         self.vouchers = FakeVoucherRestrictions(db.voucher_restrictions)
+        self.webhooks = FakeWebhookListeners(db.webhook_types)
 
     async def __aexit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None

@@ -22,6 +22,7 @@ from shop_core.ports.returns import ReturnRepository
 from shop_core.ports.sales import SaleRepository
 from shop_core.ports.shipping import ShippingRepository, TaxRateRepository
 from shop_core.ports.vouchers import VoucherRepository
+from shop_core.ports.webhooks import WebhookRepository
 
 
 class UserRepository(Protocol):
@@ -142,6 +143,9 @@ class UnitOfWork(Protocol):
 
     @property
     def sales(self) -> SaleRepository: ...
+
+    @property
+    def webhooks(self) -> WebhookRepository: ...
 
     async def __aenter__(self) -> Self: ...
 

@@ -5,14 +5,19 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
-from shop_core.services import jobs, notifications
+from shop_core.services import jobs, notifications, webhook_events
 
 NotificationUseCase = Callable[..., Awaitable[None]]
 
 
-def job_handlers(context: Callable[[], notifications.NotificationContext]) -> Mapping[str, jobs.Handler]:
+def job_handlers(
+    context: Callable[[], notifications.NotificationContext],
+    *,
+    webhooks: Callable[[], webhook_events.WebhookContext],
+) -> Mapping[str, jobs.Handler]:
     """The handler of every job kind. `context` builds the notifications' context when a job runs
-    (it raises ServiceUnavailable, failing the attempt, when sending email is not possible)."""
+    (it raises ServiceUnavailable, failing the attempt, when sending email is not possible);
+    `webhooks` the webhook jobs' (the same, without httpx)."""
 
     def notify(case: NotificationUseCase, arg: str) -> jobs.Handler:
         async def handler(payload: dict[str, Any]) -> None:
@@ -33,4 +38,5 @@ def job_handlers(context: Callable[[], notifications.NotificationContext]) -> Ma
         jobs.ORDER_CANCELLED_EMAIL: notify(n.send_order_cancelled, "order_id"),
         jobs.ISSUE_INVOICE: notify(n.issue_invoice, "order_id"),
         jobs.LOW_STOCK_ALERT: notify(n.alert_low_stock, "product_id"),
+        **webhook_events.job_handlers(webhooks),
     }

@@ -26,6 +26,7 @@ from typing import Any
 
 import msgspec
 
+from shop_core.domain import webhooks
 from shop_core.domain.actors import Actor, require_staff
 from shop_core.domain.errors import Conflict, InvalidInput, NotFound, ServiceUnavailable
 from shop_core.domain.jobs import FINISHED, Job, JobSpec, JobStatus
@@ -49,6 +50,8 @@ ORDER_CANCELLED_EMAIL = "email.order_cancelled"
 PASSWORD_RESET_EMAIL = "email.password_reset"  # noqa: S105 - a job's name
 ISSUE_INVOICE = "invoice.issue"
 LOW_STOCK_ALERT = "stock.low_alert"
+WEBHOOK_EVENT = "webhook.event"  # fans an event out to the subscriptions listening to it
+WEBHOOK_DELIVER = "webhook.deliver"  # one delivery's attempts (see services/webhook_events.py)
 
 _EMAIL = JobSpec(timeout=60, attempts=5)
 SPECS: Mapping[str, JobSpec] = {
@@ -63,6 +66,10 @@ SPECS: Mapping[str, JobSpec] = {
     PASSWORD_RESET_EMAIL: JobSpec(timeout=60, attempts=3),  # a link that arrives an hour late is no use
     ISSUE_INVOICE: JobSpec(timeout=120, attempts=5),
     LOW_STOCK_ALERT: JobSpec(timeout=60, attempts=3),
+    WEBHOOK_EVENT: JobSpec(timeout=60, attempts=5),
+    # Each attempt is cut off by the sender after SHOP_WEBHOOKS_TIMEOUT (at most 30 s); the
+    # delivery counts its own attempts (webhooks.ATTEMPTS), two more runs leave room for a crash.
+    WEBHOOK_DELIVER: JobSpec(timeout=60, attempts=webhooks.ATTEMPTS + 2),
 }
 
 RELAY_BATCH = 100
