@@ -32,6 +32,7 @@ from shop_http.controllers.tax_rates import TaxRateController
 from shop_http.controllers.users import UserController
 from shop_http.controllers.variants import VariantController
 from shop_http.controllers.vouchers import VoucherController
+from shop_http.controllers.webhooks import WebhookController
 from shop_http.errors import EXCEPTION_HANDLERS
 from shop_http.headers import security_headers
 from shop_http.limits import rate_limit_stores, rate_limits
@@ -90,6 +91,7 @@ def create_app(settings: Settings | None = None, shop_factory: ShopFactory = boo
             FulfilmentController,
             OrderReturnController,
             ReturnController,
+            WebhookController,
             HealthController,
             docs,
             docs_assets,
