@@ -33,6 +33,7 @@ class Receiver:
     script: list[Answer] = field(default_factory=list)
     released: threading.Event = field(default_factory=threading.Event)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    arrived: threading.Condition = field(default_factory=threading.Condition)
 
     def url(self, path: str = "/hooks") -> str:
         return f"http://127.0.0.1:{self.port}{path}"
@@ -41,6 +42,12 @@ class Receiver:
         """The next requests' answers, in order; then 200 again."""
         with self.lock:
             self.script.extend(answers)
+
+    def wait_for(self, count: int, timeout: float = 10.0) -> None:
+        """Block until `count` requests have arrived (woken by each arrival, never polling)."""
+        with self.arrived:
+            if not self.arrived.wait_for(lambda: len(self.received) >= count, timeout):
+                raise AssertionError(f"{len(self.received)} request(s) arrived, not {count}")
 
     def _next(self) -> Answer:
         with self.lock:
@@ -52,10 +59,11 @@ def _handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
         def do_POST(self) -> None:  # noqa: N802 - the standard library's name
             length = int(self.headers.get("content-length") or 0)
             body = self.rfile.read(length)
-            with receiver.lock:
+            with receiver.arrived:
                 receiver.received.append(
                     Received(self.path, {k.lower(): v for k, v in self.headers.items()}, body)
                 )
+                receiver.arrived.notify_all()
             answer = receiver._next()
             if answer.hang:
                 receiver.released.wait()

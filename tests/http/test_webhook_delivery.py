@@ -131,7 +131,9 @@ async def test_only_a_short_excerpt_of_the_answer_is_kept(world: World, receiver
     assert longest == 256
 
 
-async def test_a_redelivery_is_a_new_attempt_with_the_same_id_and_body(world: World, receiver: Receiver) -> None:
+async def test_a_redelivery_is_a_new_attempt_with_the_same_id_and_body(
+    world: World, receiver: Receiver
+) -> None:
     hook = await subscribe(world, receiver.url(), "order.created")
     product = await world.product("Lamp")
     await world.order([(product["id"], 1)])
@@ -153,7 +155,9 @@ async def test_a_redelivery_is_a_new_attempt_with_the_same_id_and_body(world: Wo
     assert (newest["attempt"], newest["status"]) == (2, "succeeded")
 
 
-async def test_a_paused_or_removed_subscription_receives_nothing_more(world: World, receiver: Receiver) -> None:
+async def test_a_paused_or_removed_subscription_receives_nothing_more(
+    world: World, receiver: Receiver
+) -> None:
     paused = await subscribe(world, receiver.url("/paused"), "order.created")
     removed = await subscribe(world, receiver.url("/removed"), "order.created")
     kept = await subscribe(world, receiver.url("/kept"), "order.created")

@@ -57,7 +57,12 @@ async def test_an_order_life_paid_fulfilled_shipped_delivered(
 
     await world.pay_cash(order)
     [(kind, data)] = await heard(world, hook, receiver)
-    assert (kind, data["id"], data["status"], data["payment_status"]) == ("order.paid", order["id"], "paid", "paid")
+    assert (kind, data["id"], data["status"], data["payment_status"]) == (
+        "order.paid",
+        order["id"],
+        "paid",
+        "paid",
+    )
 
     [item] = order["items"]
     shipped = await world.client.post(
@@ -125,7 +130,6 @@ async def test_a_product_changed_by_staff(world: World, hook: dict[str, Any], re
     assert data["sku"] == product["sku"]
 
 
-
 async def test_a_variant_added_by_staff(world: World, hook: dict[str, Any], receiver: Receiver) -> None:
     options = [{"name": "Size", "values": ["S", "M"]}]
     made = await world.client.post(
@@ -144,7 +148,9 @@ async def test_a_variant_added_by_staff(world: World, hook: dict[str, Any], rece
     assert (kind, data["id"], data["sku"]) == ("product.updated", made.json()["id"], "TEE-W")
 
 
-async def test_stock_falling_below_the_threshold(world: World, hook: dict[str, Any], receiver: Receiver) -> None:
+async def test_stock_falling_below_the_threshold(
+    world: World, hook: dict[str, Any], receiver: Receiver
+) -> None:
     product = await world.product("Lamp", stock=7)
     await world.order([(product["id"], 2)])  # 5 left: not below
     assert types(await heard(world, hook, receiver)) == ["order.created"]
