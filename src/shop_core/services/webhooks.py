@@ -205,15 +205,20 @@ class Webhooks:
             found, total = await uow.webhooks.deliveries(subscription_id, offset=offset, limit=limit)
         return Page(items=[delivery_view(d) for d in found], total=total)
 
-    async def redeliver(self, subscription_id: int, delivery_id: int, actor: Actor) -> DeliveryView:
+    async def redeliver(
+        self, delivery_id: int, actor: Actor, *, subscription_id: int | None = None
+    ) -> DeliveryView:
         """A new attempt of the delivery's event (same `webhook-id`, same body), sent by a job after
-        the commit. 409 when the subscription is paused or an attempt of the event is waiting."""
+        the commit. NotFound unless the delivery exists (and belongs to `subscription_id`, when
+        given); 409 when its subscription is paused or an attempt of the event is waiting."""
         require_staff(actor, STAFF_ONLY)
         async with self.uow() as uow:
-            subscription = _found(await uow.webhooks.get(subscription_id, for_update=True))
             delivery = await uow.webhooks.get_delivery(delivery_id)
-            if delivery is None or delivery.subscription_id != subscription_id:
-                raise NotFound(f"No delivery {delivery_id} of webhook subscription {subscription_id}.")
+            if delivery is None or subscription_id not in (None, delivery.subscription_id):
+                where = "" if subscription_id is None else f" of webhook subscription {subscription_id}"
+                raise NotFound(f"No delivery {delivery_id}{where}.")
+            subscription_id = delivery.subscription_id
+            subscription = _found(await uow.webhooks.get(subscription_id, for_update=True))
             if not subscription.is_active:
                 raise Conflict(f"Webhook subscription {subscription_id} is paused; resume it first.")
             last = await uow.webhooks.last_attempt_of(subscription_id, delivery.event_id)

@@ -193,4 +193,6 @@ class WebhookController(Controller):
         subscription_id: SubscriptionId,
         delivery_id: DeliveryId,
     ) -> DeliveryView:
-        return await shop.webhooks.redeliver(subscription_id, delivery_id, actor_of(request.user))
+        return await shop.webhooks.redeliver(
+            delivery_id, actor_of(request.user), subscription_id=subscription_id
+        )
