@@ -17,6 +17,8 @@ class Answer:
     headers: tuple[tuple[str, str], ...] = ()
     hang: bool = False
     """Answer nothing until the receiver closes (the sender's timeout must cut it off)."""
+    gate: threading.Event | None = None
+    """Answer only once the test opens this gate."""
 
 
 @dataclass(frozen=True)
@@ -68,6 +70,8 @@ def _handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
             if answer.hang:
                 receiver.released.wait()
                 return
+            if answer.gate is not None:
+                answer.gate.wait()
             self.send_response(answer.status)
             for name, value in answer.headers:
                 self.send_header(name, value)
