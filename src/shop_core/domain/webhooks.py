@@ -54,7 +54,7 @@ DESCRIPTION_MAX = 500
 EXCERPT_MAX = 256
 """At most this many characters of a receiver's answer are kept."""
 ERROR_MAX = 500
-ATTEMPTS = 8
+ATTEMPTS = 12
 """Attempts of one delivery (the first and its retries) before it is `failed`."""
 SECRET_PREFIX = "whsec_"  # noqa: S105 - the prefix, not a secret
 EVENT_ID_PREFIX = "msg_"
