@@ -86,16 +86,13 @@ class _GuardedTransport(httpx.AsyncHTTPTransport):
 
 
 class HttpxWebhookSender:
+    """Sends through the guarded transport itself, not an `AsyncClient`: nothing follows redirects,
+    reads proxies from the environment, or logs the URL (which may hold a receiver's token)."""
+
     def __init__(self, *, timeout: float, allow_private: bool, resolver: Resolver | None = None) -> None:
         self._timeout = timeout
         backend = GuardedBackend(resolver or system_resolver, allow_private=allow_private)
-        self._client = httpx.AsyncClient(
-            transport=_GuardedTransport(backend),
-            timeout=timeout,
-            follow_redirects=False,
-            trust_env=False,  # no proxy from the environment: it would connect past the check
-            headers={"user-agent": "shop-webhooks"},
-        )
+        self._transport = _GuardedTransport(backend)
 
     async def send(self, url: str, body: bytes, headers: dict[str, str]) -> Outcome:
         started = time.perf_counter()
@@ -103,10 +100,20 @@ class HttpxWebhookSender:
         def took() -> int:
             return round((time.perf_counter() - started) * 1000)
 
+        request = httpx.Request(
+            "POST",
+            url,
+            content=body,
+            headers={"user-agent": "shop-webhooks", **headers},
+            extensions={"timeout": httpx.Timeout(self._timeout).as_dict()},
+        )
         try:
             async with asyncio.timeout(self._timeout):
-                async with self._client.stream("POST", url, content=body, headers=headers) as response:
+                response = await self._transport.handle_async_request(request)
+                try:
                     text = await _start_of(response)
+                finally:
+                    await response.aclose()
         except TargetRefused as exc:
             return Outcome(None, took(), error=f"refused: {exc}", final=True)
         except (TimeoutError, httpx.TimeoutException):
@@ -117,7 +124,7 @@ class HttpxWebhookSender:
         return Outcome(status, took(), excerpt(text), _error_of(response))
 
     async def aclose(self) -> None:
-        await self._client.aclose()
+        await self._transport.aclose()
 
 
 def _error_of(response: httpx.Response) -> str | None:
