@@ -14,7 +14,7 @@ from shop_core.domain.errors import ServiceUnavailable
 from shop_core.domain.money import minor_units
 from shop_core.domain.orders import PaymentMethod
 from shop_core.domain.pricing import FlatShipping, Pricing, TaxTerms
-from shop_core.domain.webhooks import ListenerSnapshot
+from shop_core.domain.webhook_deliveries import ListenerSnapshot
 from shop_core.ports.cache import Cache, CatalogVersion
 from shop_core.ports.cart import CartStore
 from shop_core.ports.catalog import CatalogReader

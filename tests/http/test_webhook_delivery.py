@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from shop_core.domain.webhooks import ATTEMPTS
+from shop_core.domain.webhook_deliveries import ATTEMPTS
 from tests.http.test_notifications import World, inbox  # noqa: F401 - a fixture
 from tests.http.webhooks_support import deliveries, hooks_world, sql, subscribe, verified
 from tests.smtp_server import Inbox

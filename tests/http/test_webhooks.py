@@ -137,7 +137,7 @@ async def test_the_secret_is_shown_once_and_never_logged(
 async def _subscription_repr(made: dict[str, Any]) -> str:
     from datetime import UTC, datetime
 
-    from shop_core.domain.webhooks import Subscription
+    from shop_core.domain.webhook_deliveries import Subscription
 
     now = datetime.now(UTC)
     return repr(Subscription(made["url"], made["events"], made["secret"], now, now))

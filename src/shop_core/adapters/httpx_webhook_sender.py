@@ -20,7 +20,8 @@ from typing import Any
 import httpcore
 import httpx
 
-from shop_core.domain.webhooks import Outcome, excerpt, non_public
+from shop_core.domain.webhook_deliveries import Outcome, excerpt
+from shop_core.domain.webhooks import non_public
 
 READ_MAX = 4096
 Resolver = Callable[[str, int], Awaitable[list[str]]]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from shop_core.domain.webhooks import Delivery, Outcome, Subscription
+from shop_core.domain.webhook_deliveries import Delivery, Outcome, Subscription
 
 
 class WebhookRepository(Protocol):

@@ -26,7 +26,7 @@ from typing import Any
 
 import msgspec
 
-from shop_core.domain import webhooks
+from shop_core.domain import webhook_deliveries
 from shop_core.domain.actors import Actor, require_staff
 from shop_core.domain.errors import Conflict, InvalidInput, NotFound, ServiceUnavailable
 from shop_core.domain.jobs import FINISHED, Job, JobSpec, JobStatus
@@ -68,8 +68,8 @@ SPECS: Mapping[str, JobSpec] = {
     LOW_STOCK_ALERT: JobSpec(timeout=60, attempts=3),
     WEBHOOK_EVENT: JobSpec(timeout=60, attempts=5),
     # Each attempt is cut off by the sender after SHOP_WEBHOOKS_TIMEOUT (at most 30 s); the
-    # delivery counts its own attempts (webhooks.ATTEMPTS), two more runs leave room for a crash.
-    WEBHOOK_DELIVER: JobSpec(timeout=60, attempts=webhooks.ATTEMPTS + 2),
+    # delivery counts its own attempts (webhook_deliveries.ATTEMPTS), two more runs leave room for a crash.
+    WEBHOOK_DELIVER: JobSpec(timeout=60, attempts=webhook_deliveries.ATTEMPTS + 2),
 }
 
 RELAY_BATCH = 100

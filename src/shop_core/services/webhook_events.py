@@ -21,15 +21,8 @@ from typing import Any
 
 import msgspec
 
-from shop_core.domain.webhooks import (
-    ATTEMPTS,
-    Delivery,
-    DeliveryStatus,
-    Outcome,
-    new_event_id,
-    next_retry_at,
-    sign,
-)
+from shop_core.domain.webhook_deliveries import ATTEMPTS, Delivery, DeliveryStatus, Outcome, next_retry_at
+from shop_core.domain.webhooks import new_event_id, sign
 from shop_core.ports.clock import Clock
 from shop_core.ports.persistence import UnitOfWork, UnitOfWorkFactory
 from shop_core.ports.webhooks import WebhookSender

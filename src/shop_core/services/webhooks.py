@@ -13,13 +13,11 @@ import msgspec
 
 from shop_core.domain.actors import Actor, require_staff
 from shop_core.domain.errors import Conflict, NotFound
+from shop_core.domain.webhook_deliveries import Delivery, DeliveryStatus, Subscription
 from shop_core.domain.webhooks import (
     DESCRIPTION_MAX,
     EVENT_TYPES,
     URL_MAX,
-    Delivery,
-    DeliveryStatus,
-    Subscription,
     check_url,
     new_secret,
     parse_events,

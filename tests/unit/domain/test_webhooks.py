@@ -14,18 +14,20 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from shop_core.domain.errors import InvalidInput
-from shop_core.domain.webhooks import (
+from shop_core.domain.webhook_deliveries import (
     ATTEMPTS,
-    EVENT_TYPES,
     EXCERPT_MAX,
     Delivery,
     DeliveryStatus,
     ListenerSnapshot,
     Outcome,
+    next_retry_at,
+)
+from shop_core.domain.webhooks import (
+    EVENT_TYPES,
     check_url,
     new_event_id,
     new_secret,
-    next_retry_at,
     non_public,
     parse_events,
     sign,

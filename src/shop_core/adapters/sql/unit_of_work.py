@@ -31,7 +31,7 @@ from shop_core.adapters.sql.variant_repository import SqlVariantRepository
 from shop_core.adapters.sql.voucher_repository import SqlVoucherRepository
 from shop_core.adapters.sql.webhook_repository import SqlWebhookRepository
 from shop_core.domain.jobs import Job
-from shop_core.domain.webhooks import ListenerSnapshot
+from shop_core.domain.webhook_deliveries import ListenerSnapshot
 from shop_core.ports.clock import Clock
 
 R = TypeVar("R")

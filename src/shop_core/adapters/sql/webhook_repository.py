@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from shop_core.adapters.sql.orm import webhook_deliveries, webhook_subscriptions
 from shop_core.adapters.sql.upsert import session_insert
-from shop_core.domain.webhooks import Delivery, DeliveryStatus, ListenerSnapshot, Subscription
+from shop_core.domain.webhook_deliveries import Delivery, DeliveryStatus, ListenerSnapshot, Subscription
 
 subs, deliveries = webhook_subscriptions, webhook_deliveries
 
