@@ -10,11 +10,12 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
 from datetime import datetime
-from typing import Any
 
 import pytest
+import sqlalchemy as sa
 
 from shop_core.domain.webhook_deliveries import ATTEMPTS
+from tests.http.conftest import engine_of, in_app
 from tests.http.test_notifications import World, inbox  # noqa: F401 - a fixture
 from tests.http.webhooks_support import deliveries, hooks_world, sql, subscribe, verified
 from tests.smtp_server import Inbox
@@ -218,16 +219,8 @@ async def test_a_change_that_rolls_back_after_the_emit_point_records_and_sends_n
 
 
 async def sql_write(world: World, statement: str) -> None:
-    from tests.http.conftest import engine_of, in_app
-
     async def run() -> None:
-        import sqlalchemy as sa
-
         async with engine_of(world.client).begin() as conn:
             await conn.execute(sa.text(statement))
 
     await in_app(world.client, run)
-
-
-def types_of(hook: dict[str, Any], receiver: Receiver) -> list[str]:
-    return [verified(hook["secret"], r)["type"] for r in receiver.received]
