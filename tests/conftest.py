@@ -36,6 +36,8 @@ REQUIRE_SERVICES = os.environ.get("SHOP_TEST_REQUIRE_SERVICES") == "1"
 TEST_SECRET = "test-secret-key-0123456789abcdef0123456789"
 TABLES = (
     "wishlist_items",
+    "webhook_deliveries",
+    "webhook_subscriptions",
     "tax_rates",
     "shipping_zone_countries",
     "shipping_methods",

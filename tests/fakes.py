@@ -497,6 +497,8 @@ class FakeDatabase:
         self.sale_ids = itertools.count(1)
         self.wishlist: dict[int, WishlistItem] = {}
         self.wishlist_ids = itertools.count(1)
+        self.webhook_types: frozenset[str] = frozenset()
+        """The event types some webhook subscription listens to."""
 
 
 class FakeWishlistRepository:
@@ -695,6 +697,20 @@ class FakeSaleRepository:
         return next_boundary(self._rows.values(), now)
 
 
+class FakeWebhookListeners:
+    """The part of the webhook repository the use cases reach in a change: which event types some
+    subscription listens to (none, unless a test says otherwise)."""
+
+    def __init__(self, types: frozenset[str]) -> None:
+        self._types = types
+
+    async def listened_types(self) -> frozenset[str]:
+        return self._types
+
+    def listeners_changed(self) -> None:
+        pass
+
+
 class FakeUnitOfWork:
     def __init__(self, db: FakeDatabase) -> None:
         self._db = db
@@ -729,6 +745,7 @@ class FakeUnitOfWork:
         self.vouchers = FakeVoucherRestrictions(db.voucher_restrictions)
         self._wishlist = _copied(db.wishlist)
         self.wishlist = FakeWishlistRepository(self._wishlist, db.wishlist_ids)
+        self.webhooks = FakeWebhookListeners(db.webhook_types)
 
     async def __aexit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None

@@ -27,6 +27,7 @@ from shop_cli import (
     tax,
     users,
     vouchers,
+    webhooks,
     wishlist,
 )
 from shop_cli.runner import OPERATOR, console, fail, guarded, load_settings
@@ -57,6 +58,7 @@ app.add_typer(returns.app, name="returns")
 app.add_typer(vouchers.app, name="vouchers")
 app.add_typer(tax.app, name="tax")
 app.add_typer(jobs.app, name="jobs")
+app.add_typer(webhooks.app, name="webhooks")
 app.add_typer(openapi.app, name="openapi")
 app.add_typer(wishlist.app, name="wishlist")
 

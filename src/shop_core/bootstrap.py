@@ -14,6 +14,7 @@ from shop_core.domain.errors import ServiceUnavailable
 from shop_core.domain.money import minor_units
 from shop_core.domain.orders import PaymentMethod
 from shop_core.domain.pricing import FlatShipping, Pricing, TaxTerms
+from shop_core.domain.webhook_deliveries import ListenerSnapshot
 from shop_core.ports.cache import Cache, CatalogVersion
 from shop_core.ports.cart import CartStore
 from shop_core.ports.catalog import CatalogReader
@@ -26,6 +27,7 @@ from shop_core.ports.orders import InvoiceRenderer
 from shop_core.ports.payments import PaymentGateway
 from shop_core.ports.persistence import UnitOfWorkFactory
 from shop_core.ports.security import LoginThrottle, PasswordHasher, TokenCodec, TokenStore
+from shop_core.ports.webhooks import WebhookSender
 from shop_core.services import jobs
 from shop_core.services.accounts import Accounts
 from shop_core.services.address_book import AddressBook
@@ -51,6 +53,8 @@ from shop_core.services.shipping_offers import ShippingOffers
 from shop_core.services.stock import Stock
 from shop_core.services.tax_rates import Tax
 from shop_core.services.vouchers import Vouchers
+from shop_core.services.webhook_events import WebhookContext
+from shop_core.services.webhooks import Webhooks
 from shop_core.services.wishlist import Wishlist
 from shop_core.settings import Settings
 
@@ -89,6 +93,8 @@ class Ports:
     metrics: Metrics = field(default_factory=NullMetrics)
     """Prometheus (a registry per bootstrap) when `SHOP_METRICS_ENABLED` and prometheus_client is
     installed, else nothing is recorded."""
+    webhook_sender: WebhookSender | None = None
+    """httpx, refusing private targets unless `SHOP_WEBHOOKS_ALLOW_PRIVATE` (tests: a resolver seam)."""
 
 
 class Shop:
@@ -169,10 +175,14 @@ class Shop:
             clock=ports.clock,
             queue=ports.queue,
             relay_loop=ports.relay,
-            handlers=job_handlers(lambda: notification_context_of(settings, ports, self.invoices.context)),
+            handlers=job_handlers(
+                lambda: notification_context_of(settings, ports, self.invoices.context),
+                webhooks=lambda: webhook_context_of(settings, ports),
+            ),
             metrics=ports.metrics,
             retention=timedelta(days=settings.job_retention_days),
         )
+        self.webhooks = Webhooks(ports.uow, ports.clock, allow_private=settings.webhooks_allow_private)
         self.operations = Operations(
             uow=ports.uow,
             hasher=ports.hasher,
@@ -215,6 +225,13 @@ def order_context_of(settings: Settings, ports: Ports, carts: CartContext) -> Or
         else timedelta(seconds=settings.cod_order_timeout),
         low_stock_threshold=settings.low_stock_threshold,
     )
+
+
+def webhook_context_of(settings: Settings, ports: Ports) -> WebhookContext:
+    """What the webhook jobs need; ServiceUnavailable (the attempt fails) without httpx."""
+    if ports.webhook_sender is None:
+        raise ServiceUnavailable("Delivering webhooks needs httpx installed (the `payments` extra).")
+    return WebhookContext(ports.uow, ports.clock, ports.webhook_sender, settings.job_retry_delay)
 
 
 def notification_context_of(
@@ -304,8 +321,9 @@ async def _build_ports(settings: Settings, stack: AsyncExitStack, clock: Clock |
     clock = clock or SystemClock()  # one for the use cases and the SQL fast path alike (a test's too)
     relay = jobs.RelayLoop()
     metrics = _build_metrics(settings, db)
+    listeners = ListenerSnapshot(max_age=settings.webhooks_refresh_seconds)  # this process's
     return Ports(
-        uow=lambda: SqlUnitOfWork(db.sessions, relay.wake, clock=clock),
+        uow=lambda: SqlUnitOfWork(db.sessions, relay.wake, clock=clock, webhook_listeners=listeners),
         # Without their extra these stand in, and only the use cases that need them fail (naming it).
         hasher=extras.or_unavailable(_password_hasher, "Hashing passwords"),
         codec=extras.or_unavailable(lambda: _token_codec(settings), "Signing tokens"),
@@ -325,7 +343,21 @@ async def _build_ports(settings: Settings, stack: AsyncExitStack, clock: Clock |
         relay=relay,
         database_unreachable=unreachable,
         metrics=metrics,
+        webhook_sender=_build_webhook_sender(settings, stack),
     )
+
+
+def _build_webhook_sender(settings: Settings, stack: AsyncExitStack) -> WebhookSender | None:
+    """httpx when installed; without it, only delivering webhooks fails (naming the extra)."""
+    try:
+        from shop_core.adapters.httpx_webhook_sender import HttpxWebhookSender
+    except ImportError:
+        return None
+    sender = HttpxWebhookSender(
+        timeout=settings.webhooks_timeout, allow_private=settings.webhooks_allow_private
+    )
+    stack.push_async_callback(sender.aclose)
+    return sender
 
 
 def _password_hasher() -> PasswordHasher:

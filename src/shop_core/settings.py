@@ -89,6 +89,12 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     metrics_enabled: bool = True
     metrics_token: str | None = None  # when set, GET /metrics needs `Authorization: Bearer <token>`
     metrics_public: bool = False  # production: serve /metrics without a token (off: refuse to start)
+    # Outgoing webhooks: private targets (loopback, LAN, link-local...) refused unless allowed;
+    # each attempt cut off after the timeout; a new subscription heard by every process within
+    # the refresh period (see docs/webhooks.md).
+    webhooks_allow_private: bool = False
+    webhooks_timeout: Annotated[float, msgspec.Meta(gt=0, le=30)] = 10.0
+    webhooks_refresh_seconds: Annotated[float, msgspec.Meta(ge=0, le=300)] = 5.0
 
     def __repr__(self) -> str:
         shown = {

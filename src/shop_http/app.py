@@ -32,6 +32,7 @@ from shop_http.controllers.tax_rates import TaxRateController
 from shop_http.controllers.users import UserController
 from shop_http.controllers.variants import VariantController
 from shop_http.controllers.vouchers import VoucherController
+from shop_http.controllers.webhooks import WebhookController
 from shop_http.controllers.wishlist import WishlistController
 from shop_http.errors import EXCEPTION_HANDLERS
 from shop_http.headers import security_headers
@@ -92,6 +93,7 @@ def create_app(settings: Settings | None = None, shop_factory: ShopFactory = boo
             OrderReturnController,
             ReturnController,
             WishlistController,
+            WebhookController,
             HealthController,
             docs,
             docs_assets,

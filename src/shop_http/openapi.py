@@ -369,6 +369,11 @@ def openapi_config() -> OpenAPIConfig:
                 description="Tax rates by country and region (staff); checkout charges the most "
                 "specific one for the address.",
             ),
+            Tag(
+                name="Webhooks (staff)",
+                description="Outgoing webhooks: subscribe URLs to the shop's events; deliveries are "
+                "signed per the Standard Webhooks specification and retried.",
+            ),
             Tag(name="Health", description="Liveness and readiness."),
         ],
         use_handler_docstrings=True,

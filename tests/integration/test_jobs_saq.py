@@ -432,3 +432,39 @@ async def test_the_postgresql_queue_runs_a_job(pg_url: str, pg_queue: tuple[str,
         assert (saq_job.status, saq_job.result) == (Status.COMPLETE, JobStatus.COMPLETE.value)
     finally:
         await worker_queue.disconnect()
+
+
+# --- webhooks, through the worker ---------------------------------------------------------------
+
+
+async def test_a_webhook_is_fanned_out_and_delivered_by_the_worker(
+    redis_settings: Settings, redis_url: str
+) -> None:
+    """The webhook jobs run in a real SAQ worker: the event is fanned out there, its delivery job
+    relayed by the worker's own process and run; the receiver (a real local server) gets it once."""
+    from shop_core.services.webhooks import CreateSubscription
+    from tests.http.webhooks_support import verified
+    from tests.webhook_receiver import running_receiver
+
+    settings = redis_settings.replace(webhooks_allow_private=True)
+    with running_receiver() as receiver:
+        async with shop_factory(settings) as shop:
+            made = await shop.webhooks.create(
+                CreateSubscription(url=receiver.url(), events=["order.created"]), Actor.operator()
+            )
+            ada = await customer(shop, "ada@example.com")
+            placed = await order(shop, ada, await product(shop, "LAMP", stock=5))
+            assert [j.status for j in (await relayed(shop))[jobs.WEBHOOK_EVENT]] == [JobStatus.QUEUED.value]
+            assert receiver.received == []
+
+            for _ in range(MAX_ROUNDS):  # the delivery job is relayed while (or after) the first round runs
+                await burst(settings)
+                if receiver.received:
+                    break
+            [got] = receiver.received
+            body = verified(made.secret, got)
+            assert (body["type"], body["data"]["id"]) == ("order.created", placed.id)
+            after = await ledger(shop)
+            assert [j.status for j in after[jobs.WEBHOOK_DELIVER]] == [JobStatus.COMPLETE.value]
+            [attempt] = (await shop.webhooks.deliveries(made.id, Actor.operator())).items
+            assert (attempt.status, attempt.response_status) == ("succeeded", 200)

@@ -363,3 +363,23 @@ WISH_PRODUCT = (
     "INSERT INTO products (id, name, slug, sku, price, stock_quantity, created_at, updated_at)"
     " VALUES (1, 'Lamp', 'lamp', 'L-1', 500, 0, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
 )
+WEBHOOK_TABLES = {"webhook_subscriptions", "webhook_deliveries"}
+
+
+async def test_migration_0019_builds_what_the_orm_describes_and_goes_down_to_0016(
+    empty_database_url: str,
+) -> None:
+    settings = make_settings(empty_database_url)
+    assert await asyncio.to_thread(migrate, settings, "upgrade") == migration_head()
+    assert await table_names(empty_database_url) >= WEBHOOK_TABLES
+    assert {
+        "ix_webhook_deliveries_first_attempt_id",
+        "ix_webhook_deliveries_subscription_id_id",
+    } <= await index_names(empty_database_url, "webhook_deliveries")
+    differences = await schema_differences(empty_database_url)
+    assert [d for d in differences if any(t in repr(d) for t in WEBHOOK_TABLES)] == []
+
+    assert await asyncio.to_thread(migrate, settings, "downgrade", "0016") == "0016"
+    assert not WEBHOOK_TABLES & await table_names(empty_database_url)
+    assert await asyncio.to_thread(migrate, settings, "upgrade", "head") == migration_head()
+    assert await table_names(empty_database_url) >= WEBHOOK_TABLES

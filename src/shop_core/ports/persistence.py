@@ -22,6 +22,7 @@ from shop_core.ports.returns import ReturnRepository
 from shop_core.ports.sales import SaleRepository
 from shop_core.ports.shipping import ShippingRepository, TaxRateRepository
 from shop_core.ports.vouchers import VoucherRepository
+from shop_core.ports.webhooks import WebhookRepository
 from shop_core.ports.wishlist import WishlistRepository
 
 
@@ -146,6 +147,9 @@ class UnitOfWork(Protocol):
 
     @property
     def wishlist(self) -> WishlistRepository: ...
+
+    @property
+    def webhooks(self) -> WebhookRepository: ...
 
     async def __aenter__(self) -> Self: ...
 

@@ -6,6 +6,7 @@ from typing import Any
 
 import msgspec
 
+from shop_core.domain import webhooks
 from shop_core.domain.actors import Actor
 from shop_core.domain.catalog import (
     Category,
@@ -37,6 +38,7 @@ from shop_core.services.catalog_commands import (
 from shop_core.services.catalog_reads import running_sales
 from shop_core.services.catalog_views import CategoryView, StaffProductView, staff_product_view
 from shop_core.services.stock_movements import record_movement
+from shop_core.services.webhook_events import emit
 
 
 async def create_product(
@@ -94,6 +96,7 @@ async def update_product(
         if product.stock_quantity != before:
             delta = product.stock_quantity - before
             await record_movement(uow, movement_of(product, delta, StockReason.ADJUSTMENT, actor.label, now))
+        await emit(uow, webhooks.PRODUCT_UPDATED, lambda: staff_product_view(product, currency), now)
         await uow.commit()
     await cache.invalidate()
     return await _read_back(product, reader, currency, clock)

@@ -19,6 +19,7 @@ from typing import Annotated
 
 import msgspec
 
+from shop_core.domain import webhooks
 from shop_core.domain.actors import Actor
 from shop_core.domain.catalog import Product
 from shop_core.domain.errors import Conflict, InvalidInput, NotFound
@@ -34,9 +35,10 @@ from shop_core.ports.clock import Clock
 from shop_core.ports.persistence import UnitOfWork
 from shop_core.services.cache_aside import CacheAside
 from shop_core.services.catalog_commands import UNSET, Amount, Quantity, Sku, Unset
-from shop_core.services.catalog_views import VariantView, variant_view
+from shop_core.services.catalog_views import VariantView, staff_product_view, variant_view
 from shop_core.services.commands import NO_NUL, Command
 from shop_core.services.stock_movements import record_movement
+from shop_core.services.webhook_events import emit
 
 OptionName = Annotated[str, msgspec.Meta(min_length=1, max_length=50, pattern=NO_NUL)]
 OptionValue = Annotated[str, msgspec.Meta(min_length=1, max_length=100, pattern=NO_NUL)]
@@ -270,6 +272,7 @@ async def _written(
             reason=StockReason.ADJUSTMENT,
         )
         view = variant_view(product, variant, currency, await _sale_of(uow, product, now))
+        await emit(uow, webhooks.PRODUCT_UPDATED, lambda: staff_product_view(product, currency), now)
         await uow.commit()
     await cache.invalidate()
     return view

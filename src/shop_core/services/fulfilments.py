@@ -17,6 +17,7 @@ from typing import Annotated
 
 import msgspec
 
+from shop_core.domain import webhooks
 from shop_core.domain.actors import Actor, require_staff
 from shop_core.domain.errors import Conflict, NotFound
 from shop_core.domain.fulfilment import (
@@ -32,8 +33,9 @@ from shop_core.domain.orders import FulfillmentStatus, Order, OrderEvent, OrderS
 from shop_core.ports.persistence import UnitOfWork
 from shop_core.services import jobs
 from shop_core.services.commands import Command
-from shop_core.services.order_views import FulfillmentView, fulfillment_view
+from shop_core.services.order_views import FulfillmentView, fulfillment_view, order_view
 from shop_core.services.orders import OrderContext, move, visible_order
+from shop_core.services.webhook_events import emit
 
 ONE_LINE = r"^[^\x00-\x1f\x7f]*$"  # what staff type: no control characters (NUL, newlines, tabs)
 MAX_QUANTITY = 1_000_000  # as an order's item
@@ -103,6 +105,7 @@ async def _after(
         name, key, payload = jobs.ORDER_PARTLY_SHIPPED_EMAIL, fulfilment.id, {"fulfillment_id": fulfilment.id}
         await jobs.record(uow, name, f"{name}:{key}", payload, now)
         return
+    await emit(uow, webhooks.ORDER_FULFILLED, lambda: order_view(order), now)
     path = {
         OrderStatus.PAID: (OrderStatus.PROCESSING, OrderStatus.SHIPPED),
         OrderStatus.PROCESSING: (OrderStatus.SHIPPED,),

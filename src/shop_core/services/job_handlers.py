@@ -5,14 +5,19 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
-from shop_core.services import back_in_stock_email, jobs, notifications
+from shop_core.services import back_in_stock_email, jobs, notifications, webhook_events
 
 NotificationUseCase = Callable[..., Awaitable[None]]
 
 
-def job_handlers(context: Callable[[], notifications.NotificationContext]) -> Mapping[str, jobs.Handler]:
+def job_handlers(
+    context: Callable[[], notifications.NotificationContext],
+    *,
+    webhooks: Callable[[], webhook_events.WebhookContext],
+) -> Mapping[str, jobs.Handler]:
     """The handler of every job kind. `context` builds the notifications' context when a job runs
-    (it raises ServiceUnavailable, failing the attempt, when sending email is not possible)."""
+    (it raises ServiceUnavailable, failing the attempt, when sending email is not possible);
+    `webhooks` the webhook jobs' (the same, without httpx)."""
 
     def notify(case: NotificationUseCase, arg: str) -> jobs.Handler:
         async def handler(payload: dict[str, Any]) -> None:
@@ -34,4 +39,5 @@ def job_handlers(context: Callable[[], notifications.NotificationContext]) -> Ma
         jobs.ISSUE_INVOICE: notify(n.issue_invoice, "order_id"),
         jobs.LOW_STOCK_ALERT: notify(n.alert_low_stock, "product_id"),
         jobs.BACK_IN_STOCK_EMAIL: notify(back_in_stock_email.send_back_in_stock, "wishlist_item_id"),
+        **webhook_events.job_handlers(webhooks),
     }

@@ -26,6 +26,7 @@ from typing import Any
 
 import msgspec
 
+from shop_core.domain import webhook_deliveries
 from shop_core.domain.actors import Actor, require_staff
 from shop_core.domain.errors import Conflict, InvalidInput, NotFound, ServiceUnavailable
 from shop_core.domain.jobs import FINISHED, Job, JobSpec, JobStatus
@@ -50,6 +51,8 @@ PASSWORD_RESET_EMAIL = "email.password_reset"  # noqa: S105 - a job's name
 ISSUE_INVOICE = "invoice.issue"
 LOW_STOCK_ALERT = "stock.low_alert"
 BACK_IN_STOCK_EMAIL = "email.back_in_stock"
+WEBHOOK_EVENT = "webhook.event"  # fans an event out to the subscriptions listening to it
+WEBHOOK_DELIVER = "webhook.deliver"  # one delivery's attempts (see services/webhook_events.py)
 
 _EMAIL = JobSpec(timeout=60, attempts=5)
 SPECS: Mapping[str, JobSpec] = {
@@ -65,6 +68,10 @@ SPECS: Mapping[str, JobSpec] = {
     ISSUE_INVOICE: JobSpec(timeout=120, attempts=5),
     LOW_STOCK_ALERT: JobSpec(timeout=60, attempts=3),
     BACK_IN_STOCK_EMAIL: _EMAIL,
+    WEBHOOK_EVENT: JobSpec(timeout=60, attempts=5),
+    # Each attempt is cut off by the sender after SHOP_WEBHOOKS_TIMEOUT (at most 30 s); the
+    # delivery counts its own attempts (webhook_deliveries.ATTEMPTS), two more runs leave room for a crash.
+    WEBHOOK_DELIVER: JobSpec(timeout=60, attempts=webhook_deliveries.ATTEMPTS + 2),
 }
 
 RELAY_BATCH = 100

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, NoReturn
 
 import msgspec
 
+from shop_core.domain import webhooks
 from shop_core.domain.actors import SYSTEM, Actor, require_staff
 from shop_core.domain.address_book import Default
 from shop_core.domain.addresses import Address, address_of
@@ -75,6 +76,7 @@ from shop_core.services.stock import record_low_stock
 from shop_core.services.stock_movements import record_movements
 from shop_core.services.views import Page
 from shop_core.services.voucher_deals import code_of, for_checkout, refused_use
+from shop_core.services.webhook_events import emit
 
 if TYPE_CHECKING:
     from shop_core.services.payments import Payments
@@ -334,6 +336,7 @@ async def _record_placement_jobs(
     """The confirmation email, and an alert for each product this order took below the threshold."""
     name = jobs.ORDER_CONFIRMATION_EMAIL
     await jobs.record(uow, name, f"{name}:{order.id}", {"order_id": order.id}, order.created_at)
+    await emit(uow, webhooks.ORDER_CREATED, lambda: order_view(order), order.created_at)
     for take in taken:
         if fell_below(ctx.low_stock_threshold, take.balance_after, take.delta):
             await record_low_stock(uow, take.product_id, take.balance_after, order.created_at)
@@ -768,7 +771,18 @@ async def move(
     await uow.orders.add_events(order.id, trail)
     for name in jobs_after_move(target):
         await jobs.record(uow, name, f"{name}:{order.id}", {"order_id": order.id}, now)
+    if (event_type := WEBHOOK_AFTER_MOVE.get(target)) is not None:
+        await emit(uow, event_type, lambda: order_view(order), now)
     return await uow.orders.events(order.id)
+
+
+WEBHOOK_AFTER_MOVE = {
+    OrderStatus.PAID: webhooks.ORDER_PAID,
+    OrderStatus.SHIPPED: webhooks.ORDER_SHIPPED,
+    OrderStatus.DELIVERED: webhooks.ORDER_DELIVERED,
+    OrderStatus.CANCELLED: webhooks.ORDER_CANCELLED,
+    OrderStatus.REFUNDED: webhooks.ORDER_REFUNDED,
+}
 
 
 async def _give_voucher_back(uow: UnitOfWork, order: Order, actor: Actor, now: datetime) -> list[OrderEvent]:

@@ -28,6 +28,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import NoReturn, TypeVar
 
+from shop_core.domain import webhooks
 from shop_core.domain.actors import SYSTEM, Actor, require_staff
 from shop_core.domain.errors import (
     Conflict,
@@ -58,10 +59,11 @@ from shop_core.ports.payments import PaymentDeclined as GatewayDeclined
 from shop_core.ports.persistence import UnitOfWork
 from shop_core.services import jobs
 from shop_core.services import orders as order_cases
-from shop_core.services.order_views import OrderView
+from shop_core.services.order_views import OrderView, order_view
 from shop_core.services.orders import IdempotencyKeyReused, OrderContext, visible_order
 from shop_core.services.payment_views import PaymentView, RefundPayment, StartPayment, payment_view
 from shop_core.services.views import Page
+from shop_core.services.webhook_events import emit
 
 log = logging.getLogger("shop.payments")
 
@@ -566,6 +568,8 @@ async def _apply_refund(
         await order_cases.move(
             uow, order, OrderStatus.REFUNDED, actor, ctx=ctx.orders, note=label, refunded_by=label
         )
+    else:  # a part given back: the order stays where it is (a full refund's move emits it)
+        await emit(uow, webhooks.ORDER_REFUNDED, lambda: order_view(order), now)
     return True
 
 

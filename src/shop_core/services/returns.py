@@ -20,6 +20,7 @@ from typing import Annotated
 
 import msgspec
 
+from shop_core.domain import webhooks
 from shop_core.domain.actors import Actor, require_staff
 from shop_core.domain.cart import DEFAULT_VARIANT
 from shop_core.domain.errors import Conflict, NotFound
@@ -44,6 +45,7 @@ from shop_core.services.orders import OrderContext, _lock_if_shared, _shared
 from shop_core.services.payments import PaymentContext
 from shop_core.services.stock_movements import record_movements
 from shop_core.services.views import Page
+from shop_core.services.webhook_events import emit
 
 STAFF_ONLY = "Only staff can handle returns."
 MAX_QUANTITY = 1_000_000  # as an order's item
@@ -163,6 +165,7 @@ async def request_return(order_id: int, cmd: RequestReturn, actor: Actor, ctx: R
         await _event(
             uow, order, item, "return_requested", actor, now=now, note=_units(item) + f": {item.reason}"
         )
+        await emit(uow, webhooks.RETURN_REQUESTED, lambda: return_view(item, order.currency), now)
         await uow.commit()
     return return_view(item, order.currency)
 

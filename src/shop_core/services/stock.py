@@ -7,6 +7,7 @@ from typing import Literal, overload
 
 import msgspec
 
+from shop_core.domain import webhooks
 from shop_core.domain.actors import Actor, require_staff
 from shop_core.domain.catalog import Product
 from shop_core.domain.errors import Conflict, InvalidInput, NotFound
@@ -19,6 +20,7 @@ from shop_core.services.cache_aside import CacheAside
 from shop_core.services.catalog_commands import ChangeStock
 from shop_core.services.catalog_views import StockMovementView
 from shop_core.services.stock_movements import record_movement
+from shop_core.services.webhook_events import emit
 
 
 async def change_stock(
@@ -101,6 +103,7 @@ async def record_low_stock(uow: UnitOfWork, product_id: int, balance: int, now: 
     """Alert staff (a job, after the commit) that the product just fell below the threshold."""
     key = f"{jobs.LOW_STOCK_ALERT}:{product_id}:{now.isoformat()}"
     await jobs.record(uow, jobs.LOW_STOCK_ALERT, key, {"product_id": product_id, "stock": balance}, now)
+    await emit(uow, webhooks.STOCK_LOW, lambda: {"product_id": product_id, "stock": balance}, now)
 
 
 def _view(movement: StockMovement) -> StockMovementView:

@@ -725,6 +725,52 @@ wishlist_items = sa.Table(
     ),
 )
 
+# --- outgoing webhooks (issue 20) ----------------------------------------------------------------------
+
+webhook_subscriptions = sa.Table(
+    "webhook_subscriptions",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("url", sa.String(2000), nullable=False),
+    sa.Column("events", sa.Text, nullable=False),  # a JSON list of event types
+    # Signs every delivery, so it is kept; shown once, when the subscription is made.
+    sa.Column("secret", sa.String(100), nullable=False),
+    sa.Column("description", sa.String(500), nullable=False, server_default=""),
+    sa.Column("is_active", sa.Boolean, nullable=False, server_default=sa.true()),
+    sa.Column("created_at", DateTimeUTC(timezone=True), nullable=False),
+    sa.Column("updated_at", DateTimeUTC(timezone=True), nullable=False),
+)
+
+webhook_deliveries = sa.Table(
+    "webhook_deliveries",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column(
+        "subscription_id",
+        sa.Integer,
+        sa.ForeignKey("webhook_subscriptions.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.Column("event_id", sa.String(64), nullable=False),
+    sa.Column("event_type", sa.String(64), nullable=False),
+    sa.Column("attempt", sa.Integer, nullable=False),
+    # The first attempt of this one's series (null on a first attempt): its job's payload.
+    sa.Column("first_attempt_id", sa.Integer, nullable=True, index=True),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("response_status", sa.Integer, nullable=True),
+    sa.Column("duration_ms", sa.Integer, nullable=True),
+    sa.Column("response_excerpt", sa.String(256), nullable=False, server_default=""),
+    sa.Column("error", sa.String(500), nullable=True),
+    sa.Column("next_retry_at", DateTimeUTC(timezone=True), nullable=True),
+    sa.Column("created_at", DateTimeUTC(timezone=True), nullable=False),
+    sa.Column("finished_at", DateTimeUTC(timezone=True), nullable=True),
+    sa.Column("payload", sa.Text, nullable=False),  # the exact bytes sent (UTF-8 JSON)
+    sa.CheckConstraint("status IN ('pending', 'succeeded', 'retrying', 'failed')", name="status_known"),
+    sa.CheckConstraint("attempt >= 1", name="attempt_positive"),
+    sa.UniqueConstraint("subscription_id", "event_id", "attempt"),
+    sa.Index("ix_webhook_deliveries_subscription_id_id", "subscription_id", "id"),
+)
+
 _mapped = False
 
 

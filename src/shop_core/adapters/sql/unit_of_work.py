@@ -29,8 +29,10 @@ from shop_core.adapters.sql.sale_repository import SqlSaleRepository
 from shop_core.adapters.sql.shipping_repository import SqlShippingRepository, SqlTaxRateRepository
 from shop_core.adapters.sql.variant_repository import SqlVariantRepository
 from shop_core.adapters.sql.voucher_repository import SqlVoucherRepository
+from shop_core.adapters.sql.webhook_repository import SqlWebhookRepository
 from shop_core.adapters.sql.wishlist_repository import SqlWishlistRepository
 from shop_core.domain.jobs import Job
+from shop_core.domain.webhook_deliveries import ListenerSnapshot
 from shop_core.ports.clock import Clock
 
 R = TypeVar("R")
@@ -46,8 +48,11 @@ class SqlUnitOfWork:
         on_jobs: Callable[[list[Job] | None], None] | None = None,
         *,
         clock: Clock,
+        webhook_listeners: ListenerSnapshot | None = None,
     ) -> None:
         self._sessions = sessions
+        # The process's snapshot of the event types webhooks listen to (None: read each time).
+        self._webhook_listeners = webhook_listeners or ListenerSnapshot(max_age=0)
         self._clock = clock  # for what a repository stamps itself (a product's `updated_at`)
         self._on_jobs = on_jobs
         self._session: AsyncSession | None = None
@@ -136,6 +141,10 @@ class SqlUnitOfWork:
     @property
     def wishlist(self) -> SqlWishlistRepository:
         return self._repository(SqlWishlistRepository)
+
+    @property
+    def webhooks(self) -> SqlWebhookRepository:
+        return self._repository(SqlWebhookRepository, self._webhook_listeners)
 
     async def __aenter__(self) -> Self:
         self._session = self._sessions()
