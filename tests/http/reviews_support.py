@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 import sqlalchemy as sa
 
-from tests.http.conftest import Account, Client, PASSWORD, engine_of, in_app, login, register, unique_email
+from tests.http.conftest import PASSWORD, Account, Client, engine_of, in_app, login, register, unique_email
 
 ADDRESS = {
     "full_name": "Ada Lovelace",
