@@ -125,6 +125,15 @@ class ReviewWorld:
         rows: list[Any] = await in_app(self.client, run)
         return rows
 
+    async def execute(self, statement: str, **params: Any) -> None:
+        """Change rows behind the shop's back (committed; the shop hears nothing of it)."""
+
+        async def run() -> None:
+            async with engine_of(self.client).begin() as conn:
+                await conn.execute(sa.text(statement), params)
+
+        await in_app(self.client, run)
+
     async def stored_reviews(self) -> list[tuple[Any, ...]]:
         """Every review row, by id: what a refused request must leave as it was."""
         return [tuple(r) for r in await self.sql("SELECT * FROM reviews ORDER BY id")]
