@@ -14,7 +14,7 @@ from tests.cli.test_returns import delivered
 from tests.conftest import fast_hasher, make_settings
 
 
-def write(cli: Cli, user_id: int, product_id: int, rating: int, title: str = "", body: str = "") -> int:  # noqa: F811
+def write(cli: Cli, user_id: int, product_id: int, rating: int, *, title: str = "", body: str = "") -> int:  # noqa: F811
     """The customer writes a review (through the service: the CLI is staff's); its id."""
 
     async def run() -> int:
@@ -36,8 +36,8 @@ def rating_of(cli: Cli, sku: str) -> tuple[str | None, int]:  # noqa: F811
 def test_staff_list_the_queue_publish_unpublish_and_delete(cli: Cli) -> None:  # noqa: F811
     _, user_id, _ = delivered(cli)
     ids = product_ids(cli)
-    lamp = write(cli, user_id, ids["LAMP-1"], 4, "[bold]Bright[/bold]", "Line one\nLine two")
-    mug = write(cli, user_id, ids["MUG-1"], 2, "Chipped")
+    lamp = write(cli, user_id, ids["LAMP-1"], 4, title="[bold]Bright[/bold]", body="Line one\nLine two")
+    mug = write(cli, user_id, ids["MUG-1"], 2, title="Chipped")
 
     rows = table_rows(ok(cli("reviews", "list", "--unpublished")))
     assert [(r["id"], r["rating"], r["published"]) for r in rows] == [
