@@ -315,7 +315,7 @@ async def test_with_approval_required_reviews_wait_for_staff(moderated: ReviewWo
     assert (await world.shown(lamp))["rating_count"] == 0
 
     assert (await world.client.get(f"/api/reviews/{made['id']}/", headers=ada.headers)).json() == made
-    assert_error(await world.client.get(f"/api/reviews/{made['id']}/"), 404)
+    assert_error(await world.client.get(f"/api/reviews/{made['id']}/"), 401)
     assert_error(await world.client.get(f"/api/reviews/{made['id']}/", headers=eve.headers), 404)
     assert [
         r["id"] for r in (await world.client.get("/api/reviews/", headers=ada.headers)).json()["results"]
@@ -325,7 +325,7 @@ async def test_with_approval_required_reviews_wait_for_staff(moderated: ReviewWo
     assert [r["id"] for r in queue.json()["results"]] == [made["id"]]
 
     assert (await world.edit(world.staff, made, is_published=True)).json()["is_published"] is True
-    assert (await world.client.get(f"/api/reviews/{made['id']}/")).status_code == 200
+    assert (await world.client.get(f"/api/reviews/{made['id']}/", headers=eve.headers)).status_code == 200
     assert ((await world.shown(lamp))["rating_average"], (await world.shown(lamp))["rating_count"]) == (
         "4.0",
         1,

@@ -104,7 +104,7 @@ LIST = (
     "Staff: every review, filtered by `product_id` and `is_published` (`is_published=false` is the "
     "moderation queue); customers: their own reviews. Newest first unless `ordering` says otherwise."
 )
-GET = "Anyone sees a published review; its author and staff see it unpublished too."
+GET = "Any signed-in user sees a published review; its author and staff see it unpublished too."
 EDIT = (
     "The author changes `rating`, `title` or `body`; staff may change those and `is_published`. With "
     "`SHOP_REVIEWS_REQUIRE_APPROVAL` on, an author's change to a published review unpublishes it "
