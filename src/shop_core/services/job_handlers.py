@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
-from shop_core.services import jobs, notifications
+from shop_core.services import jobs, notifications, review_notifications
 
 NotificationUseCase = Callable[..., Awaitable[None]]
 
@@ -33,4 +33,5 @@ def job_handlers(context: Callable[[], notifications.NotificationContext]) -> Ma
         jobs.ORDER_CANCELLED_EMAIL: notify(n.send_order_cancelled, "order_id"),
         jobs.ISSUE_INVOICE: notify(n.issue_invoice, "order_id"),
         jobs.LOW_STOCK_ALERT: notify(n.alert_low_stock, "product_id"),
+        jobs.REVIEW_WAITING_ALERT: notify(review_notifications.alert_review_waiting, "review_id"),
     }

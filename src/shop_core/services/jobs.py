@@ -49,6 +49,7 @@ ORDER_CANCELLED_EMAIL = "email.order_cancelled"
 PASSWORD_RESET_EMAIL = "email.password_reset"  # noqa: S105 - a job's name
 ISSUE_INVOICE = "invoice.issue"
 LOW_STOCK_ALERT = "stock.low_alert"
+REVIEW_WAITING_ALERT = "email.review_waiting"
 
 _EMAIL = JobSpec(timeout=60, attempts=5)
 SPECS: Mapping[str, JobSpec] = {
@@ -63,6 +64,7 @@ SPECS: Mapping[str, JobSpec] = {
     PASSWORD_RESET_EMAIL: JobSpec(timeout=60, attempts=3),  # a link that arrives an hour late is no use
     ISSUE_INVOICE: JobSpec(timeout=120, attempts=5),
     LOW_STOCK_ALERT: JobSpec(timeout=60, attempts=3),
+    REVIEW_WAITING_ALERT: JobSpec(timeout=60, attempts=3),
 }
 
 RELAY_BATCH = 100

@@ -35,6 +35,7 @@ from shop_core.domain.reviews import (
 from shop_core.ports.clock import Clock
 from shop_core.ports.persistence import UnitOfWork, UnitOfWorkFactory
 from shop_core.ports.reviews import ReviewFilter
+from shop_core.services import jobs
 from shop_core.services.cache_aside import CacheAside
 from shop_core.services.catalog_commands import UNSET, Unset
 from shop_core.services.commands import Command
@@ -144,6 +145,7 @@ class Reviews:
             if stored is None:
                 raise ReviewExists("You have reviewed this product already; change that review instead.")
             await uow.reviews.add_to_rating(product_id, stored.counted)
+            await _alert_if_waiting(uow, stored, "new")
             await uow.commit()
         await self._rating_moved(stored.counted)
         return ReviewView.of(stored)
@@ -187,6 +189,8 @@ class Reviews:
             )
             await uow.reviews.save(review)
             await uow.reviews.add_to_rating(review.product_id, review.counted - before)
+            if before.count and not review.is_published and not actor.is_staff:
+                await _alert_if_waiting(uow, review, review.updated_at.isoformat())  # new words wait
             await uow.commit()
         await self._rating_moved(review.counted - before)
         return ReviewView.of(review)
@@ -210,6 +214,16 @@ class Reviews:
     async def _rating_moved(self, change: Rating) -> None:
         if change != Rating():
             await self._cache.invalidate()  # the products' rating_count and rating_average changed
+
+
+async def _alert_if_waiting(uow: UnitOfWork, review: Review, change: str) -> None:
+    """Staff are emailed (a job, after the commit) about a review that waits for them; once per
+    `change` of the review."""
+    if review.is_published:
+        return
+    assert review.id is not None
+    key = f"{jobs.REVIEW_WAITING_ALERT}:{review.id}:{change}"
+    await jobs.record(uow, jobs.REVIEW_WAITING_ALERT, key, {"review_id": review.id}, review.updated_at)
 
 
 async def _active_product(uow: UnitOfWork, product_id: int) -> None:
