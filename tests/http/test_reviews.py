@@ -265,6 +265,11 @@ async def test_nobody_else_changes_a_review_and_customers_never_publish(world: R
     assert await world.stored_reviews() == before
     assert await world.totals(lamp) == (1, 5)
 
+    nothing = await world.edit(ada, mine)  # an empty PATCH changes nothing
+    assert nothing.status_code == 200, nothing.text
+    assert nothing.json() == mine
+    assert await world.stored_reviews() == before
+
     hidden = await world.edit(world.staff, mine, is_published=False)
     assert hidden.status_code == 200, hidden.text
     assert_error(await world.edit(eve, mine, rating=1), 404, "not_found")  # unpublished: not hers to see
@@ -391,3 +396,8 @@ async def test_ordering_and_paging(world: ReviewWorld) -> None:
     for bad in ("?product_id=0", "?is_published=maybe", "?ordering=best"):
         assert_error(await world.client.get(f"/api/reviews/{bad}", headers=world.staff.headers), 400)
     assert_error(await world.client.get("/api/reviews/"), 401)
+    bad_token = {"Authorization": "Bearer not-a-token"}
+    assert_error(await world.client.get(f"/api/products/{lamp['id']}/reviews/", headers=bad_token), 401)
+    assert (
+        await world.client.get(f"/api/products/{lamp['id']}/reviews/", headers=world.staff.headers)
+    ).json()["count"] == 4

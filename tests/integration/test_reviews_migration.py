@@ -96,5 +96,11 @@ async def test_the_database_refuses_bad_ratings_and_second_reviews(empty_databas
         with pytest.raises(sa.exc.IntegrityError):
             async with engine.begin() as conn:
                 await conn.execute(insert, {"rating": 4, "now": now})
+        async with engine.begin() as conn:  # the author's account goes; the review stays, unsigned
+            if url.startswith("sqlite"):
+                await conn.execute(sa.text("PRAGMA foreign_keys=ON"))
+            await conn.execute(sa.text("DELETE FROM users WHERE id = 1"))
+            rows = (await conn.execute(sa.text("SELECT user_id, author_name FROM reviews"))).all()
+        assert [tuple(r) for r in rows] == [(None, "A")]
     finally:
         await engine.dispose()
