@@ -59,8 +59,9 @@ def check_text(text: str, field: str, limit: int, *, multiline: bool) -> str:
         raise InvalidInput.field(field, f"Use at most {limit} characters, not {len(text)}.")
     allowed = _TEXT_BREAKS if multiline else frozenset()
     if any((ord(c) < 32 or 127 <= ord(c) < 160) and c not in allowed for c in text):
-        what = "line breaks and tabs" if multiline else "none"
-        raise InvalidInput.field(field, f"Use plain text: control characters other than {what} are refused.")
+        if multiline:
+            raise InvalidInput.field(field, "Use plain text: no control characters but line breaks and tabs.")
+        raise InvalidInput.field(field, "Use plain text on one line: no line breaks or control characters.")
     return text
 
 

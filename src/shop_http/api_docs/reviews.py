@@ -3,8 +3,17 @@ author or staff change or delete the review; staff publish and unpublish."""
 
 from __future__ import annotations
 
+from functools import partial
+
 from shop_core.domain.errors import InvalidInput, NotFound, PermissionDenied
-from shop_core.domain.reviews import ORDERINGS, ReviewExists, ReviewNotAllowed, check_ordering
+from shop_core.domain.reviews import (
+    ORDERINGS,
+    TITLE_MAX,
+    ReviewExists,
+    ReviewNotAllowed,
+    check_ordering,
+    check_text,
+)
 from shop_core.services.reviews import EditReview, ReviewView, WriteReview
 from shop_http.api_docs.examples import AT
 from shop_http.openapi import body, error, example, ok, refusal, request_example, sample
@@ -50,7 +59,10 @@ BAD_REVIEW = error(
     "`title` over 120 characters or holding a control character, `body` over 5000 characters or "
     "holding a control character other than line breaks and tabs, a field this operation does not "
     "know. Nothing was stored.",
-    sample(InvalidInput.field("rating", "Expected `int` >= 1")),
+    sample(InvalidInput("The request is not valid.", {"rating": ["Expected `int` >= 1."]})),
+    sample(
+        refusal(partial(check_text, multiline=False), "two\nlines", "title", TITLE_MAX, kind=InvalidInput)
+    ),
 )
 BAD_ORDERING = error(
     InvalidInput,
