@@ -59,6 +59,7 @@ TABLES = (
     "order_events",
     "return_lines",
     "returns",
+    "reviews",
     "fulfillment_lines",
     "fulfillments",
     "order_lines",

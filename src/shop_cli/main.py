@@ -21,6 +21,7 @@ from shop_cli import (
     payments,
     products,
     returns,
+    reviews,
     sales,
     shipping,
     stock,
@@ -55,6 +56,7 @@ app.add_typer(carts.app, name="carts")
 app.add_typer(orders.app, name="orders")
 app.add_typer(payments.app, name="payments")
 app.add_typer(returns.app, name="returns")
+app.add_typer(reviews.app, name="reviews")
 app.add_typer(vouchers.app, name="vouchers")
 app.add_typer(tax.app, name="tax")
 app.add_typer(jobs.app, name="jobs")

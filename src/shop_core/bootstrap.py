@@ -46,6 +46,7 @@ from shop_core.services.orders import OrderContext, Orders
 from shop_core.services.password_reset import ResetConfig
 from shop_core.services.payments import PaymentContext, Payments
 from shop_core.services.returns import ReturnContext, Returns
+from shop_core.services.reviews import Reviews
 from shop_core.services.sales import Sales
 from shop_core.services.sessions import Sessions
 from shop_core.services.shipping import Shipping
@@ -167,6 +168,12 @@ class Shop:
         self.fulfilments = Fulfilments(orders)
         window = timedelta(days=settings.return_window_days)
         self.returns = Returns(ReturnContext(orders, window, self.payments.context))
+        self.reviews = Reviews(
+            uow=ports.uow,
+            cache=self.catalog_cache,
+            clock=ports.clock,
+            require_approval=settings.reviews_require_approval,
+        )
         self.invoices = Invoices(
             InvoiceContext(ports.uow, ports.clock, ports.invoice_renderer, settings.store_name)
         )

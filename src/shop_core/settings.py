@@ -72,6 +72,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     order_payment_timeout: PositiveInt = 1800
     cod_order_timeout: PositiveInt | None = None  # unset: cash-on-delivery orders never expire
     return_window_days: Annotated[int, msgspec.Meta(ge=0, le=3650)] = 30  # returns open after delivery
+    reviews_require_approval: bool = False  # new reviews (and authors' edits) wait for staff to publish
     stripe_secret_key: str | None = None
     stripe_webhook_secret: str | None = None
     stripe_api_base: str | None = None  # only for the tests' stand-in

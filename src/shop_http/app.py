@@ -26,6 +26,7 @@ from shop_http.controllers.orders import OrderController
 from shop_http.controllers.payments import PaymentController
 from shop_http.controllers.products import ProductController
 from shop_http.controllers.returns import OrderReturnController, ReturnController
+from shop_http.controllers.reviews import ProductReviewController, ReviewController
 from shop_http.controllers.sales import SaleController
 from shop_http.controllers.shipping import ShippingZoneController
 from shop_http.controllers.tax_rates import TaxRateController
@@ -94,6 +95,8 @@ def create_app(settings: Settings | None = None, shop_factory: ShopFactory = boo
             ReturnController,
             WishlistController,
             WebhookController,
+            ProductReviewController,
+            ReviewController,
             HealthController,
             docs,
             docs_assets,

@@ -356,6 +356,11 @@ def openapi_config() -> OpenAPIConfig:
                 "(restocking or not) and refund them.",
             ),
             Tag(
+                name="Reviews",
+                description="Customers who received a product review it; staff moderate. Products "
+                "show `rating_average` and `rating_count` of the published reviews.",
+            ),
+            Tag(
                 name="Payments",
                 description="Stripe, SSLCommerz and cash on delivery: starting a payment, the gateways' "
                 "webhooks, verification, refunds.",

@@ -241,7 +241,7 @@ PART_1_PRODUCT_FIELDS = {
 }
 # Part 2 adds what a product's variants differ by, the variants themselves ("Variants"), and the
 # running sale that sets its final price, if any ("Vouchers and sales").
-PRODUCT_FIELDS = PART_1_PRODUCT_FIELDS | {"options", "variants", "sale"}
+PRODUCT_FIELDS = PART_1_PRODUCT_FIELDS | {"options", "variants", "sale", "rating_average", "rating_count"}
 STAFF_PRODUCT_FIELDS = PRODUCT_FIELDS | {"cost_price"}
 CATEGORY_FIELDS = {"id", "name", "slug", "parent", "description"}
 PAGE_FIELDS = {"count", "next", "previous", "results"}

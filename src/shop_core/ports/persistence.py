@@ -19,6 +19,7 @@ from shop_core.ports.jobs import JobLedger
 from shop_core.ports.orders import IdempotencyRepository, InvoiceRepository, OrderRepository
 from shop_core.ports.payments import PaymentRepository
 from shop_core.ports.returns import ReturnRepository
+from shop_core.ports.reviews import ReviewRepository
 from shop_core.ports.sales import SaleRepository
 from shop_core.ports.shipping import ShippingRepository, TaxRateRepository
 from shop_core.ports.vouchers import VoucherRepository
@@ -150,6 +151,9 @@ class UnitOfWork(Protocol):
 
     @property
     def webhooks(self) -> WebhookRepository: ...
+
+    @property
+    def reviews(self) -> ReviewRepository: ...
 
     async def __aenter__(self) -> Self: ...
 

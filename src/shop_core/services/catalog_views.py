@@ -11,6 +11,7 @@ import msgspec
 
 from shop_core.domain.catalog import Category, Product
 from shop_core.domain.money import exponent_of, format_minor, percent_off
+from shop_core.domain.reviews import rating_average
 from shop_core.domain.sales import RunningSale, best_discount
 from shop_core.domain.variants import ProductOption, Variant, stored_options, variant_name
 
@@ -104,6 +105,15 @@ class ProductView(msgspec.Struct, kw_only=True):
     is_active: bool
     created_at: datetime
     updated_at: datetime
+    rating_average: Annotated[
+        Decimal | None,
+        msgspec.Meta(
+            examples=["4.3"],
+            description="The average rating of its published reviews, one decimal (rounded half-up); "
+            "null without any.",
+        ),
+    ] = None
+    rating_count: Annotated[int, msgspec.Meta(description="How many published reviews it has.")] = 0
     options: Annotated[
         list[OptionView], msgspec.Meta(description="What its variants differ by (at most 3); [] for none.")
     ] = []
@@ -193,6 +203,7 @@ def _fields(row: Any, currency: str, sale: RunningSale | None, *, staff: bool = 
     own: Decimal = row.discount_percentage
     discount = best_discount(own, () if sale is None else (sale.percentage,))
     exponent = exponent_of(currency)
+    count: int = getattr(row, "rating_count", 0)  # a domain Product made in this process has none yet
     return {
         "id": row.id,
         "name": row.name,
@@ -209,6 +220,8 @@ def _fields(row: Any, currency: str, sale: RunningSale | None, *, staff: bool = 
         "is_active": row.is_active,
         "created_at": row.created_at,
         "updated_at": row.updated_at,
+        "rating_average": rating_average(getattr(row, "rating_sum", 0), count),
+        "rating_count": count,
         "options": [OptionView(name=o.name, values=list(o.values)) for o in stored_options(row.options)],
         "variants": _variant_views(row, currency, staff=staff, discount=discount),
         "sale": RunningSaleView.of(sale) if sale is not None and discount != own else None,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
-from shop_core.services import back_in_stock_email, jobs, notifications, webhook_events
+from shop_core.services import back_in_stock_email, jobs, notifications, review_notifications, webhook_events
 
 NotificationUseCase = Callable[..., Awaitable[None]]
 
@@ -40,4 +40,5 @@ def job_handlers(
         jobs.LOW_STOCK_ALERT: notify(n.alert_low_stock, "product_id"),
         jobs.BACK_IN_STOCK_EMAIL: notify(back_in_stock_email.send_back_in_stock, "wishlist_item_id"),
         **webhook_events.job_handlers(webhooks),
+        jobs.REVIEW_WAITING_ALERT: notify(review_notifications.alert_review_waiting, "review_id"),
     }

@@ -53,6 +53,7 @@ LOW_STOCK_ALERT = "stock.low_alert"
 BACK_IN_STOCK_EMAIL = "email.back_in_stock"
 WEBHOOK_EVENT = "webhook.event"  # fans an event out to the subscriptions listening to it
 WEBHOOK_DELIVER = "webhook.deliver"  # one delivery's attempts (see services/webhook_events.py)
+REVIEW_WAITING_ALERT = "email.review_waiting"
 
 _EMAIL = JobSpec(timeout=60, attempts=5)
 SPECS: Mapping[str, JobSpec] = {
@@ -72,6 +73,7 @@ SPECS: Mapping[str, JobSpec] = {
     # Each attempt is cut off by the sender after SHOP_WEBHOOKS_TIMEOUT (at most 30 s); the
     # delivery counts its own attempts (webhook_deliveries.ATTEMPTS), two more runs leave room for a crash.
     WEBHOOK_DELIVER: JobSpec(timeout=60, attempts=webhook_deliveries.ATTEMPTS + 2),
+    REVIEW_WAITING_ALERT: JobSpec(timeout=60, attempts=3),
 }
 
 RELAY_BATCH = 100

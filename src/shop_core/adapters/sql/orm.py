@@ -129,6 +129,11 @@ products = sa.Table(
     # its active variants (a variant without its own price has `price`, the product's base price).
     # Kept in step by `variant_rows.refresh_totals` in the transaction of every change to either.
     sa.Column("min_price", sa.BigInteger, nullable=False, server_default="0"),
+    # Its published reviews: how many, and their ratings added up (the average is worked out when
+    # shown). Moved by one conditional-free `SET x = x + :d` in the transaction of every review
+    # change that touches a published review (`review_repository.add_to_rating`).
+    sa.Column("rating_count", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("rating_sum", sa.Integer, nullable=False, server_default="0"),
     sa.CheckConstraint("stock_quantity >= 0", name="stock_not_negative"),
     sa.CheckConstraint("price >= 0", name="price_not_negative"),
     sa.CheckConstraint("cost_price IS NULL OR cost_price >= 0", name="cost_price_not_negative"),
@@ -586,6 +591,28 @@ return_lines = sa.Table(
     ),
     sa.Column("quantity", sa.Integer, nullable=False),
     sa.CheckConstraint("quantity > 0", name="quantity_positive"),
+)
+
+# A customer's review of a product they received (domain/reviews.py); one per customer and product.
+reviews = sa.Table(
+    "reviews",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("product_id", sa.Integer, sa.ForeignKey("products.id", ondelete="CASCADE"), nullable=False),
+    # SET NULL: the review outlives its author's account, shown under the `author_name` it kept.
+    sa.Column("user_id", sa.Integer, sa.ForeignKey("users.id", ondelete="SET NULL"), index=True),
+    sa.Column("rating", sa.SmallInteger, nullable=False),
+    sa.Column("title", sa.String(120), nullable=False, server_default=""),
+    sa.Column("body", sa.String(5000), nullable=False, server_default=""),
+    sa.Column("author_name", sa.String(160), nullable=False),
+    sa.Column("verified_purchase", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("is_published", sa.Boolean, nullable=False),
+    sa.Column("created_at", DateTimeUTC(timezone=True), nullable=False),
+    sa.Column("updated_at", DateTimeUTC(timezone=True), nullable=False),
+    sa.UniqueConstraint("product_id", "user_id", name="uq_reviews_product_id_user_id"),
+    sa.CheckConstraint("rating BETWEEN 1 AND 5", name="rating_in_range"),
+    sa.Index("ix_reviews_product_id_is_published_created_at", "product_id", "is_published", "created_at"),
+    sa.Index("ix_reviews_is_published_id", "is_published", "id"),
 )
 
 idempotency_keys = sa.Table(

@@ -25,6 +25,7 @@ from shop_core.adapters.sql.payment_repositories import SqlPaymentRepository
 from shop_core.adapters.sql.pg_fast_path import forget_connection
 from shop_core.adapters.sql.repositories import SqlPasswordResetRepository, SqlUserRepository
 from shop_core.adapters.sql.return_repository import SqlReturnRepository
+from shop_core.adapters.sql.review_repository import SqlReviewRepository
 from shop_core.adapters.sql.sale_repository import SqlSaleRepository
 from shop_core.adapters.sql.shipping_repository import SqlShippingRepository, SqlTaxRateRepository
 from shop_core.adapters.sql.variant_repository import SqlVariantRepository
@@ -145,6 +146,10 @@ class SqlUnitOfWork:
     @property
     def webhooks(self) -> SqlWebhookRepository:
         return self._repository(SqlWebhookRepository, self._webhook_listeners)
+
+    @property
+    def reviews(self) -> SqlReviewRepository:
+        return self._repository(SqlReviewRepository)
 
     async def __aenter__(self) -> Self:
         self._session = self._sessions()

@@ -7,7 +7,7 @@ each names one email). The uniqueness of an entry without a variant is a partial
 variant_id IS NOT NULL` (a plain unique index lets NULLs repeat), on SQLite and PostgreSQL alike.
 
 Revision ID: 0018
-Revises: 0016
+Revises: 0017
 Create Date: 2026-12-07
 """
 
@@ -18,7 +18,7 @@ from advanced_alchemy.types import DateTimeUTC
 from alembic import op
 
 revision = "0018"
-down_revision = "0016"
+down_revision = "0017"
 branch_labels = None
 depends_on = None
 
