@@ -91,7 +91,7 @@ class LiveOrderController(Controller):
             str | None, QueryParameter(required=False, description=doc.TICKET_PARAMETER)
         ] = None,
         last_event_id_query: Annotated[
-            str | None, QueryParameter(query="last_event_id", required=False, description=doc.LAST_EVENT_ID)
+            str | None, QueryParameter(name="last_event_id", required=False, description=doc.LAST_EVENT_ID)
         ] = None,
         last_event_id: Annotated[
             str | None, HeaderParameter(name="Last-Event-ID", required=False, description=doc.LAST_EVENT_ID)
