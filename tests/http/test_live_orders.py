@@ -23,7 +23,7 @@ HEARTBEAT = 0.2
 
 
 def app_of(database_url: str, clock: FakeClock | None = None, **changes: Any) -> Any:
-    settings = make_settings(database_url, sse_heartbeat_seconds=HEARTBEAT, **changes)
+    settings = make_settings(database_url, **{"sse_heartbeat_seconds": HEARTBEAT, **changes})
     factory = partial(bootstrap, hasher=fast_hasher(), **({"clock": clock} if clock else {}))
     return create_app(settings, shop_factory=factory)
 
