@@ -843,7 +843,7 @@ def test_nginx_proxies_to_the_api_service_port() -> None:
     servers = nginx_directives("server")
     assert [s.split()[0] for s in servers] == [f"api:{options['port']}"]
     assert nginx_directives("resolver")[0].split()[0] == "127.0.0.11"  # Docker's DNS
-    assert nginx_directives("proxy_pass") == ["http://shop_api"]
+    assert set(nginx_directives("proxy_pass")) == {"http://shop_api"}  # every location, streams too
     assert re.search(r"upstream\s+shop_api\s*\{", nginx_conf())
 
 
@@ -915,3 +915,34 @@ def test_serve_leaves_the_trusted_proxies_to_uvicorn_by_default(
     # None is uvicorn's own default: $FORWARDED_ALLOW_IPS, else the loopback addresses.
     monkeypatch.delenv("FORWARDED_ALLOW_IPS", raising=False)
     assert uvicorn.Config("x:y", forwarded_allow_ips=None).forwarded_allow_ips == "127.0.0.1,::1"
+
+
+@pytest.mark.parametrize(
+    "target", ["/api/orders/7/events/", "/api/orders/7/events", "/api/orders/7/events/?ticket=x"]
+)
+def test_nginx_streams_the_live_order_events(target: str) -> None:
+    location = nginx_location(target)
+    assert location.proxies
+    assert not location.refuses
+    directives = {d.name: d.args for d in location.body}
+    assert directives["proxy_buffering"] == ["off"]
+    assert directives["proxy_cache"] == ["off"]
+    assert "text/event-stream" not in " ".join(nginx_directives("gzip_types"))  # never compressed
+    assert directives["proxy_read_timeout"] == ["1h"]
+    assert directives["proxy_http_version"] == ["1.1"]
+    assert directives["proxy_set_header"] in (["X-Request-ID", "$shop_request_id"],) or any(
+        d.args == ["Connection", '""'] for d in location.body if d.name == "proxy_set_header"
+    )
+    assert directives["proxy_pass"] == [nginx_location("/api/orders/7/").body[0].args[0]]
+    # Its access lines leave the query string (a stream ticket) out.
+    assert directives["access_log"][-1] == "shop_stream"
+    [stream_format] = [d for d in nginx_blocks("log_format") if d.args[0] == "shop_stream"]
+    assert "$request " not in " ".join(stream_format.args)
+    assert "$args" not in " ".join(stream_format.args)
+    assert "$uri" in " ".join(stream_format.args)
+
+
+def test_nginx_buffers_the_rest_as_before() -> None:
+    location = nginx_location("/api/orders/7/")
+    assert "proxy_buffering" not in {d.name for d in location.body}
+    assert [d.args for d in location.body if d.name == "proxy_read_timeout"] == [["60s"]]

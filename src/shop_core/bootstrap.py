@@ -23,6 +23,7 @@ from shop_core.ports.health import Probe
 from shop_core.ports.jobs import JobQueue
 from shop_core.ports.mail import EmailRenderer, Mailer
 from shop_core.ports.metrics import Metrics, NullMetrics
+from shop_core.ports.order_news import OrderNews, StreamTicketStore
 from shop_core.ports.orders import InvoiceRenderer
 from shop_core.ports.payments import PaymentGateway
 from shop_core.ports.persistence import UnitOfWorkFactory
@@ -40,6 +41,7 @@ from shop_core.services.invoices import InvoiceContext, Invoices
 from shop_core.services.job_handlers import job_handlers
 from shop_core.services.jobs import Jobs
 from shop_core.services.known_users import KnownUsers
+from shop_core.services.live_orders import LiveOrderContext, LiveOrders
 from shop_core.services.notifications import NotificationContext
 from shop_core.services.operations import Operations
 from shop_core.services.orders import OrderContext, Orders
@@ -96,6 +98,11 @@ class Ports:
     installed, else nothing is recorded."""
     webhook_sender: WebhookSender | None = None
     """httpx, refusing private targets unless `SHOP_WEBHOOKS_ALLOW_PRIVATE` (tests: a resolver seam)."""
+    news: OrderNews | None = None
+    """Redis pub/sub (`SHOP_REDIS_URL`), else this process; told by the unit of work after a commit
+    that wrote orders' audit events. None: in-process (a Shop built by hand)."""
+    stream_tickets: StreamTicketStore | None = None
+    """Redis, else this process's memory."""
 
 
 class Shop:
@@ -190,6 +197,7 @@ class Shop:
             retention=timedelta(days=settings.job_retention_days),
         )
         self.webhooks = Webhooks(ports.uow, ports.clock, allow_private=settings.webhooks_allow_private)
+        self.live_orders = LiveOrders(live_order_context_of(settings, ports))
         self.operations = Operations(
             uow=ports.uow,
             hasher=ports.hasher,
@@ -198,6 +206,20 @@ class Shop:
             metrics=ports.metrics,
             database_unreachable=ports.database_unreachable,
         )
+
+
+def live_order_context_of(settings: Settings, ports: Ports) -> LiveOrderContext:
+    from shop_core.adapters.inprocess_order_news import InProcessOrderNews, InProcessStreamTickets
+
+    return LiveOrderContext(
+        uow=ports.uow,
+        clock=ports.clock,
+        news=ports.news or InProcessOrderNews(),
+        tickets=ports.stream_tickets or InProcessStreamTickets(),
+        tokens=ports.tokens,
+        heartbeat=settings.sse_heartbeat_seconds,
+        max_streams=settings.sse_max_streams_per_user,
+    )
 
 
 def auth_config_of(settings: Settings) -> AuthConfig:
@@ -282,6 +304,7 @@ async def bootstrap(settings: Settings | None = None, **overrides: Any) -> Async
 
 
 async def _build_ports(settings: Settings, stack: AsyncExitStack, clock: Clock | None = None) -> Ports:
+    from shop_core.adapters.inprocess_order_news import InProcessOrderNews, InProcessStreamTickets
     from shop_core.adapters.memory_cache import MemoryCache
     from shop_core.adapters.sql.cart_store import SqlCartStore
     from shop_core.adapters.sql.catalog_reader import SqlCatalogReader
@@ -301,6 +324,8 @@ async def _build_ports(settings: Settings, stack: AsyncExitStack, clock: Clock |
     probes: dict[str, Probe] = {"database": db}
     cache: Cache = MemoryCache()
     carts: CartStore = SqlCartStore(db.engine)
+    news: OrderNews = InProcessOrderNews()
+    stream_tickets: StreamTicketStore = InProcessStreamTickets()
     if settings.redis_url:
         from redis.asyncio import Redis
 
@@ -324,13 +349,16 @@ async def _build_ports(settings: Settings, stack: AsyncExitStack, clock: Clock |
         cache = RedisCache(client, settings.redis_key_prefix)
         carts = RedisCartStore(client, settings.redis_key_prefix)
         probes["redis"] = write_through
+        news, stream_tickets = _redis_order_news(settings, client, stack)
     gateways = await _build_gateways(settings, stack)
     clock = clock or SystemClock()  # one for the use cases and the SQL fast path alike (a test's too)
     relay = jobs.RelayLoop()
     metrics = _build_metrics(settings, db)
     listeners = ListenerSnapshot(max_age=settings.webhooks_refresh_seconds)  # this process's
     return Ports(
-        uow=lambda: SqlUnitOfWork(db.sessions, relay.wake, clock=clock, webhook_listeners=listeners),
+        uow=lambda: SqlUnitOfWork(
+            db.sessions, relay.wake, clock=clock, webhook_listeners=listeners, on_orders=news.announce
+        ),
         # Without their extra these stand in, and only the use cases that need them fail (naming it).
         hasher=extras.or_unavailable(_password_hasher, "Hashing passwords"),
         codec=extras.or_unavailable(lambda: _token_codec(settings), "Signing tokens"),
@@ -351,6 +379,8 @@ async def _build_ports(settings: Settings, stack: AsyncExitStack, clock: Clock |
         database_unreachable=unreachable,
         metrics=metrics,
         webhook_sender=_build_webhook_sender(settings, stack),
+        news=news,
+        stream_tickets=stream_tickets,
     )
 
 
@@ -365,6 +395,23 @@ def _build_webhook_sender(settings: Settings, stack: AsyncExitStack) -> WebhookS
     )
     stack.push_async_callback(sender.aclose)
     return sender
+
+
+def _redis_order_news(
+    settings: Settings, client: Any, stack: AsyncExitStack
+) -> tuple[OrderNews, StreamTicketStore]:
+    """Order news over Redis pub/sub: published with the shop's client, heard on a client of its
+    own with no socket timeout (a quiet channel is no error), closed after the announcements."""
+    from redis.asyncio import Redis
+
+    from shop_core.adapters.redis_order_news import RedisOrderNews, RedisStreamTickets
+
+    assert settings.redis_url is not None
+    subscriber = Redis.from_url(settings.redis_url, socket_connect_timeout=2, health_check_interval=30)
+    stack.push_async_callback(subscriber.aclose)
+    news = RedisOrderNews(client, subscriber, settings.redis_key_prefix)
+    stack.push_async_callback(news.aclose)  # before either client closes
+    return news, RedisStreamTickets(client, settings.redis_key_prefix)
 
 
 def _password_hasher() -> PasswordHasher:

@@ -22,6 +22,7 @@ from shop_http.controllers.categories import CategoryController
 from shop_http.controllers.docs import docs, docs_assets, schema_yaml, swagger
 from shop_http.controllers.fulfilments import FulfilmentController
 from shop_http.controllers.health import HealthController
+from shop_http.controllers.live_orders import LiveOrderController
 from shop_http.controllers.orders import OrderController
 from shop_http.controllers.payments import PaymentController
 from shop_http.controllers.products import ProductController
@@ -38,6 +39,7 @@ from shop_http.controllers.wishlist import WishlistController
 from shop_http.errors import EXCEPTION_HANDLERS
 from shop_http.headers import security_headers
 from shop_http.limits import rate_limit_stores, rate_limits
+from shop_http.live_streams import stopping_streams
 from shop_http.metrics import HttpMetrics
 from shop_http.observability import REQUEST_ID_HEADER, with_request_context
 from shop_http.openapi import openapi_config
@@ -98,12 +100,13 @@ def create_app(settings: Settings | None = None, shop_factory: ShopFactory = boo
             ProductReviewController,
             ReviewController,
             HealthController,
+            LiveOrderController,
             docs,
             docs_assets,
             *metrics.routes,
         ],
         dependencies={"shop": Provide(provide_shop, sync_to_thread=False)},
-        lifespan=[shop_lifespan],
+        lifespan=[shop_lifespan, stopping_streams],
         on_app_init=[auth.on_app_init, _rate_limits_before_auth(settings)],
         before_send=[security_headers],
         stores=rate_limit_stores(settings),

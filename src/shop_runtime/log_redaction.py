@@ -14,7 +14,7 @@ from shop_runtime.log_formats import RECORD_FIELDS, message_of, traceback_of
 REDACTED = "***"
 MIN_SECRET_LENGTH = 6  # shorter configured values are not masked: they would shred every line
 
-_SENSITIVE_NAME = r"[\w.-]*(?:password|passwd|pwd|secret|token|api[_-]?key|credentials?)[\w.-]*"
+_SENSITIVE_NAME = r"[\w.-]*(?:password|passwd|pwd|secret|token|ticket|api[_-]?key|credentials?)[\w.-]*"
 _PATTERNS: tuple[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]], ...] = (
     # `Authorization: Bearer x`, `'authorization': 'Basic x'`, `authorization=x`: the whole value.
     (

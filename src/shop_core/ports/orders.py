@@ -77,6 +77,15 @@ class OrderRepository(Protocol):
         """Oldest first."""
         ...
 
+    async def events_after(self, order_id: int, after_id: int, *, limit: int) -> list[OrderEvent]:
+        """The order's audit events with an id above `after_id`, oldest first, at most `limit`
+        (one indexed query: what a live stream catches up with)."""
+        ...
+
+    async def last_event_id(self, order_id: int) -> int:
+        """The id of the order's latest audit event; 0 when it has none."""
+        ...
+
     async def product_is_ordered(self, product_id: int) -> bool: ...
 
 

@@ -103,6 +103,9 @@ def _claim_key(dialect: str) -> sa.Executable:
 class SqlOrderRepository:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
+        self.changed: set[int] = set()
+        """The orders this transaction wrote audit events for: announced once it commits (see
+        `SqlUnitOfWork.commit`). Every change of an order's status, payment or fulfilment writes one."""
 
     async def _add(self, order: Order) -> Order:
         connection = await self._session.connection()
@@ -162,6 +165,8 @@ class SqlOrderRepository:
             if order_id is not None:
                 order.id = order_id
                 order.lines = _with_ids(order.lines, line_ids)
+                if events:
+                    self.changed.add(order_id)
                 if fresh and key_taken:
                     return False
                 if not voucher_counted:
@@ -216,6 +221,7 @@ class SqlOrderRepository:
 
     async def add_events(self, order_id: int, events: Sequence[OrderEvent]) -> None:
         if events:
+            self.changed.add(order_id)
             connection = await self._session.connection()
             await connection.execute(
                 _INSERT_EVENTS,
@@ -238,6 +244,21 @@ class SqlOrderRepository:
             sa.select(order_events).where(order_events.c.order_id == order_id).order_by(order_events.c.id)
         )
         return [OrderEvent(**row._asdict()) for row in rows]
+
+    async def events_after(self, order_id: int, after_id: int, *, limit: int) -> list[OrderEvent]:
+        rows = await self._session.execute(
+            sa.select(order_events)
+            .where(order_events.c.order_id == order_id, order_events.c.id > after_id)
+            .order_by(order_events.c.id)
+            .limit(limit)
+        )
+        return [OrderEvent(**row._asdict()) for row in rows]
+
+    async def last_event_id(self, order_id: int) -> int:
+        found = await self._session.scalar(
+            sa.select(sa.func.max(order_events.c.id)).where(order_events.c.order_id == order_id)
+        )
+        return int(found or 0)
 
     async def product_is_ordered(self, product_id: int) -> bool:
         found = await self._session.scalar(

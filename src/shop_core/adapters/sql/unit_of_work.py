@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from types import TracebackType
 from typing import Any, Self, TypeVar, cast
 
@@ -50,12 +50,14 @@ class SqlUnitOfWork:
         *,
         clock: Clock,
         webhook_listeners: ListenerSnapshot | None = None,
+        on_orders: Callable[[Collection[int]], None] | None = None,
     ) -> None:
         self._sessions = sessions
         # The process's snapshot of the event types webhooks listen to (None: read each time).
         self._webhook_listeners = webhook_listeners or ListenerSnapshot(max_age=0)
         self._clock = clock  # for what a repository stamps itself (a product's `updated_at`)
         self._on_jobs = on_jobs
+        self._on_orders = on_orders
         self._session: AsyncSession | None = None
         self._repositories: dict[Callable[..., Any], Any] = {}
 
@@ -178,6 +180,11 @@ class SqlUnitOfWork:
             ledger.recorded, ledger.rescan = [], False
             if self._on_jobs is not None:
                 self._on_jobs(recorded)  # the jobs this transaction recorded can go to the queue now
+        orders = self._repositories.get(SqlOrderRepository)
+        if orders is not None and orders.changed:
+            changed, orders.changed = orders.changed, set()
+            if self._on_orders is not None:
+                self._on_orders(changed)  # live streams of these orders look again (see OrderNews)
 
     async def rollback(self) -> None:
         assert self._session is not None
@@ -186,3 +193,6 @@ class SqlUnitOfWork:
         ledger = self._repositories.get(SqlJobLedger)
         if ledger is not None:  # what it recorded is gone with the transaction
             ledger.recorded, ledger.rescan = [], False
+        orders = self._repositories.get(SqlOrderRepository)
+        if orders is not None:  # and so are the audit events it wrote
+            orders.changed = set()

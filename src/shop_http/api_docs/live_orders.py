@@ -1,0 +1,69 @@
+"""The documentation of `controllers.live_orders`: an order's changes as Server-Sent Events."""
+
+from __future__ import annotations
+
+from shop_core.domain.errors import AuthenticationFailed, InvalidInput, NotFound, TooManyAttempts
+from shop_core.domain.live_orders import RETRY_MS, TICKET_TTL_SECONDS
+from shop_core.services.live_order_views import StreamTicket
+from shop_http.openapi import error, example, ok, sample
+
+STREAM_SAMPLE = (
+    f"retry: {RETRY_MS}\n\n"
+    "id: 41\nevent: order.state\n"
+    'data: {"order_id":7,"order_number":"ORD-2026-8K4Q2PXM","action":"placed",'
+    '"at":"2026-05-01T10:00:00Z","status":"pending","payment_status":"unpaid",'
+    '"fulfillment_status":"unfulfilled","refunded_amount":"0.00","currency":"USD",'
+    '"updated_at":"2026-05-01T10:00:00Z"}\n\n'
+    ": heartbeat\n\n"
+)
+STREAM = ok(
+    str,
+    "`text/event-stream`, open until the client leaves, the server shuts down or the session ends. "
+    "Each event: `id` (the audit event's id), `event` (`order.state` for the baseline, `order.updated` "
+    "for a change) and `data` (JSON: the order, the audit action and its time, and the order's state "
+    "now). Comment lines (`: heartbeat`) every `SHOP_SSE_HEARTBEAT_SECONDS`.",
+    example(STREAM_SAMPLE, "A baseline, then a heartbeat"),
+    media_type="text/event-stream",
+)
+TICKET = ok(
+    StreamTicket,
+    f"A single-use ticket for this order's stream, good for {TICKET_TTL_SECONDS} seconds.",
+    example(StreamTicket(ticket="c2VjcmV0LXRpY2tldC1leGFtcGxlLW9ubHk", expires_in=TICKET_TTL_SECONDS)),
+    status=201,
+)
+BAD_RESUME = error(
+    InvalidInput,
+    "`Last-Event-ID` (or `last_event_id`) is not an event id; or both a ticket and a bearer token were sent.",
+    sample(InvalidInput.field("last_event_id", "Last-Event-ID must be an event id this stream sent.")),
+)
+NOT_ALLOWED = error(
+    AuthenticationFailed,
+    "No credentials, a bad or revoked token, a deactivated user, or a ticket that is unknown, used, "
+    "expired or for another order.",
+    sample(AuthenticationFailed("This stream ticket is unknown, used, expired or for another order.")),
+)
+NO_ORDER = error(NotFound, "No such order, or someone else's.", sample(NotFound("No such order.")))
+TOO_MANY = error(
+    TooManyAttempts,
+    "The user already holds `SHOP_SSE_MAX_STREAMS_PER_USER` streams on this server process.",
+    sample(TooManyAttempts("At most 5 live streams at once; close one first.", retry_after=15)),
+)
+
+EVENTS = (
+    "The order's changes as Server-Sent Events, for its customer and staff (anyone else: 404). "
+    "One `order.updated` per entry of the order's audit trail (every change of its status, payment "
+    "or fulfilment writes one), carrying the order's state as it is now; across every server "
+    "process (over Redis when `SHOP_REDIS_URL` is set). Without `Last-Event-ID` the stream starts "
+    "with the current state (`order.state`, its id the latest audit event's); with it (the header, "
+    "or `?last_event_id=` for clients that cannot set headers; the header wins) it first replays "
+    "every event after that id. Authenticate with `Authorization: Bearer <access>`, or, from a "
+    "browser's EventSource, with `?ticket=` from POST .../events/ticket/. The stream ends when the "
+    "user is deactivated or the token revoked (checked at every heartbeat)."
+)
+ISSUE_TICKET = (
+    "A short-lived, single-use ticket to open this order's stream without an Authorization header "
+    "(EventSource cannot send one): `GET /api/orders/{id}/events/?ticket=...`. Bound to the user, "
+    "the access token used here and this order; stored hashed."
+)
+TICKET_PARAMETER = "A stream ticket from POST .../events/ticket/ (instead of the Authorization header)."
+LAST_EVENT_ID = "The id of the last event received: the stream replays every event after it."
