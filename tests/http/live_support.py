@@ -18,10 +18,10 @@ import uvicorn
 from litestar import Litestar
 
 from shop_core.bootstrap import Shop
-from shop_http.live_streams import streams_stop
 from shop_core.domain.actors import Actor
-from shop_core.services.commands import CreateAdmin
 from shop_core.services.catalog_commands import CreateProduct
+from shop_core.services.commands import CreateAdmin
+from shop_http.live_streams import streams_stop
 from tests.http.conftest import PASSWORD, Account, bearer, unique_email
 
 TIMEOUT = 30.0  # generous: the events come in milliseconds; this only bounds a failure

@@ -282,3 +282,15 @@ async def test_a_user_may_hold_only_so_many_streams(sqlite_url: str) -> None:
         # Both closed: their slots are free again.
         async with stream(world.http, order["id"], world.customer.headers) as events:
             await events.event()
+
+
+async def test_a_stream_ends_after_its_longest_life_and_resumes(sqlite_url: str) -> None:
+    async with world_of(app_of(sqlite_url, sse_max_stream_seconds=0.5, sse_heartbeat_seconds=60)) as world:
+        order = await world.order()
+        async with stream(world.http, order["id"], world.customer.headers) as events:
+            baseline = await events.event()
+            await ended(events)  # no heartbeat due: the stream's life ran out
+        headers = {**world.customer.headers, "Last-Event-ID": baseline.id or ""}
+        await staff_post(world, f"/api/orders/{order['id']}/confirm-cash/")
+        async with stream(world.http, order["id"], headers) as events:
+            assert (await events.event()).json["status"] == "paid"

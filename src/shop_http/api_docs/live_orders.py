@@ -5,7 +5,7 @@ from __future__ import annotations
 from shop_core.domain.errors import AuthenticationFailed, InvalidInput, NotFound, TooManyAttempts
 from shop_core.domain.live_orders import RETRY_MS, TICKET_TTL_SECONDS
 from shop_core.services.live_order_views import StreamTicket
-from shop_http.openapi import error, example, ok, sample
+from shop_http.openapi import ErrorBody, error, example, ok, sample
 
 STREAM_SAMPLE = (
     f"retry: {RETRY_MS}\n\n"
@@ -45,8 +45,10 @@ NOT_ALLOWED = error(
 NO_ORDER = error(NotFound, "No such order, or someone else's.", sample(NotFound("No such order.")))
 TOO_MANY = error(
     TooManyAttempts,
-    "The user already holds `SHOP_SSE_MAX_STREAMS_PER_USER` streams on this server process.",
+    "The user already holds `SHOP_SSE_MAX_STREAMS_PER_USER` streams on this server process, or the "
+    "client went over the rate limit; retry after `Retry-After` seconds.",
     sample(TooManyAttempts("At most 5 live streams at once; close one first.", retry_after=15)),
+    ErrorBody(detail="Too Many Requests.", code="throttled"),
 )
 
 EVENTS = (
