@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from shop_core.domain.errors import AuthenticationFailed, InvalidInput, NotFound, TooManyAttempts
 from shop_core.domain.live_orders import RETRY_MS, TICKET_TTL_SECONDS
-from shop_core.services.live_order_views import StreamTicket
+from shop_core.services.live_order_views import OrderChange, StreamTicket
+from shop_http.api_docs.examples import AT
 from shop_http.openapi import ErrorBody, error, example, ok, sample
 
 STREAM_SAMPLE = (
@@ -16,13 +17,25 @@ STREAM_SAMPLE = (
     '"updated_at":"2026-05-01T10:00:00Z"}\n\n'
     ": heartbeat\n\n"
 )
+BASELINE = OrderChange(
+    order_id=7,
+    order_number="ORD-2026-8K4Q2PXM",
+    action="placed",
+    at=AT,
+    status="pending",
+    payment_status="unpaid",
+    fulfillment_status="unfulfilled",
+    refunded_amount="0.00",
+    currency="USD",
+    updated_at=AT,
+)
 STREAM = ok(
-    str,
+    OrderChange,
     "`text/event-stream`, open until the client leaves, the server shuts down or the session ends. "
     "Each event: `id` (the audit event's id), `event` (`order.state` for the baseline, `order.updated` "
     "for a change) and `data` (JSON: the order, the audit action and its time, and the order's state "
-    "now). Comment lines (`: heartbeat`) every `SHOP_SSE_HEARTBEAT_SECONDS`.",
-    example(STREAM_SAMPLE, "A baseline, then a heartbeat"),
+    "now; its schema is this one). Comment lines (`: heartbeat`) every `SHOP_SSE_HEARTBEAT_SECONDS`.",
+    example(BASELINE, "An event's data (the baseline of a new order)"),
     media_type="text/event-stream",
 )
 TICKET = ok(
