@@ -219,6 +219,7 @@ def live_order_context_of(settings: Settings, ports: Ports) -> LiveOrderContext:
         tokens=ports.tokens,
         heartbeat=settings.sse_heartbeat_seconds,
         max_streams=settings.sse_max_streams_per_user,
+        max_seconds=settings.sse_max_stream_seconds,
     )
 
 

@@ -98,6 +98,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     webhooks_refresh_seconds: Annotated[float, msgspec.Meta(ge=0, le=300)] = 5.0
     sse_heartbeat_seconds: Annotated[float, msgspec.Meta(gt=0, le=300)] = 15.0  # live order streams
     sse_max_streams_per_user: Annotated[int, msgspec.Meta(ge=1, le=100)] = 5  # per server process
+    sse_max_stream_seconds: Annotated[float, msgspec.Meta(gt=0, le=86_400)] = 3600.0  # then reconnect
 
     def __repr__(self) -> str:
         shown = {

@@ -4,6 +4,7 @@ process (no Redis) on both databases, with replay, heartbeats, tickets and every
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator
 from functools import partial
 from typing import Any
@@ -282,3 +283,37 @@ async def test_a_user_may_hold_only_so_many_streams(sqlite_url: str) -> None:
         # Both closed: their slots are free again.
         async with stream(world.http, order["id"], world.customer.headers) as events:
             await events.event()
+
+
+async def test_a_stream_ends_after_its_longest_life_and_resumes(sqlite_url: str) -> None:
+    async with world_of(app_of(sqlite_url, sse_max_stream_seconds=0.5, sse_heartbeat_seconds=60)) as world:
+        order = await world.order()
+        async with stream(world.http, order["id"], world.customer.headers) as events:
+            baseline = await events.event()
+            await ended(events)  # no heartbeat due: the stream's life ran out
+        headers = {**world.customer.headers, "Last-Event-ID": baseline.id or ""}
+        await staff_post(world, f"/api/orders/{order['id']}/confirm-cash/")
+        async with stream(world.http, order["id"], headers) as events:
+            assert (await events.event()).json["status"] == "paid"
+
+
+async def test_the_ticket_is_never_logged(sqlite_world: World, caplog: pytest.LogCaptureFixture) -> None:
+    world = sqlite_world
+    order = await world.order()
+    ticket = await ticket_of(world, order["id"])
+    with caplog.at_level(logging.DEBUG):
+        async with stream(world.http, order["id"], ticket=ticket) as events:
+            await events.event()
+        used = await world.http.get(f"/api/orders/{order['id']}/events/", params={"ticket": ticket})
+        assert used.status_code == 401
+        await world.http.get("/health/live")  # a later request: the stream's access line is out by now
+    lines = [r for r in caplog.records if r.name == "shop.http"]
+    assert {(r.getMessage().split()[1], r.getMessage().split()[2]) for r in lines} >= {
+        ("/api/orders/{order_id}/events", "200"),
+        ("/api/orders/{order_id}/events", "401"),
+    }
+    for record in caplog.records:
+        if record.name.startswith(("httpx", "httpcore")):
+            continue  # the test's own client, which logs the URL it asks for
+        assert ticket not in record.getMessage()
+        assert ticket not in repr(record.__dict__)

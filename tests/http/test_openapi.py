@@ -161,7 +161,8 @@ def test_security_is_what_the_handler_enforces(path: str, method: str, operation
         # requirement, inherited (openapi-python-client then takes a plain Client for it).
         assert "security" not in operation
         assert SCHEMA["security"] == OPTIONAL_BEARER
-    elif path == "/api/cart/checkout":  # public to the middleware, but refuses guests itself
+    elif path in ("/api/cart/checkout", "/api/orders/{order_id}/events"):
+        # Public to the middleware, but refuses guests itself (the events take a stream ticket too).
         assert operation.get("security") == BEARER
         assert "401" in statuses
     else:

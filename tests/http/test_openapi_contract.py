@@ -120,7 +120,8 @@ def client(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> I
     """One seeded app for the whole module, reached through schemathesis's in-process ASGI client."""
     path = tmp_path_factory.mktemp("contract") / "shop.db"
     shutil.copy(sqlite_template, path)
-    settings = make_settings(f"sqlite+aiosqlite:///{path}")
+    # A live order stream (GET /api/orders/{id}/events/) ends after its longest life: here at once.
+    settings = make_settings(f"sqlite+aiosqlite:///{path}", sse_max_stream_seconds=0.05)
     asyncio.run(_seed(settings))
     try:
         with asgi.get_client(build_app(settings)) as started:

@@ -55,6 +55,8 @@ class LiveOrderContext:
     """Seconds between heartbeats (`SHOP_SSE_HEARTBEAT_SECONDS`)."""
     max_streams: int
     """Streams one user may hold open at once in one process (`SHOP_SSE_MAX_STREAMS_PER_USER`)."""
+    max_seconds: float = 3600.0
+    """How long one stream lasts at most (`SHOP_SSE_MAX_STREAM_SECONDS`)."""
     open_streams: Counter[int] = field(default_factory=Counter)
 
 
@@ -129,8 +131,10 @@ class OrderStream:
         self.close = weakref.finalize(self, _give_back, ctx.open_streams, grant.user_id)
 
     async def items(self, stop: asyncio.Event) -> AsyncIterator[StreamItem | None]:
-        """Until `stop` is set, the session ends, or the consumer stops iterating."""
+        """Until `stop` is set, the session ends, the stream has lasted `max_seconds` (the client
+        reconnects with Last-Event-ID, perhaps to another server), or the consumer stops iterating."""
         loop = asyncio.get_running_loop()
+        end_at = loop.time() + self._ctx.max_seconds
         try:
             async with self._ctx.news.listen(self.order_id) as feed:
                 if self._last is None:
@@ -141,7 +145,9 @@ class OrderStream:
                     yield item
                 beat_at = loop.time() + self._ctx.heartbeat
                 while not stop.is_set():
-                    if not await _first(feed.wait(max(beat_at - loop.time(), 0)), stop):
+                    if not await _first(feed.wait(max(min(beat_at, end_at) - loop.time(), 0)), stop):
+                        if loop.time() >= end_at:
+                            return
                         if loop.time() < beat_at:
                             continue  # stopped
                         await watcher(self._grant, self._ctx)  # ends the stream when the session did

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from shop_core.domain.errors import AuthenticationFailed, InvalidInput, NotFound, TooManyAttempts
 from shop_core.domain.live_orders import RETRY_MS, TICKET_TTL_SECONDS
-from shop_core.services.live_order_views import StreamTicket
-from shop_http.openapi import error, example, ok, sample
+from shop_core.services.live_order_views import OrderChange, StreamTicket
+from shop_http.api_docs.examples import AT
+from shop_http.openapi import ErrorBody, error, example, ok, sample
 
 STREAM_SAMPLE = (
     f"retry: {RETRY_MS}\n\n"
@@ -16,13 +17,25 @@ STREAM_SAMPLE = (
     '"updated_at":"2026-05-01T10:00:00Z"}\n\n'
     ": heartbeat\n\n"
 )
+BASELINE = OrderChange(
+    order_id=7,
+    order_number="ORD-2026-8K4Q2PXM",
+    action="placed",
+    at=AT,
+    status="pending",
+    payment_status="unpaid",
+    fulfillment_status="unfulfilled",
+    refunded_amount="0.00",
+    currency="USD",
+    updated_at=AT,
+)
 STREAM = ok(
-    str,
+    OrderChange,
     "`text/event-stream`, open until the client leaves, the server shuts down or the session ends. "
     "Each event: `id` (the audit event's id), `event` (`order.state` for the baseline, `order.updated` "
     "for a change) and `data` (JSON: the order, the audit action and its time, and the order's state "
-    "now). Comment lines (`: heartbeat`) every `SHOP_SSE_HEARTBEAT_SECONDS`.",
-    example(STREAM_SAMPLE, "A baseline, then a heartbeat"),
+    "now; its schema is this one). Comment lines (`: heartbeat`) every `SHOP_SSE_HEARTBEAT_SECONDS`.",
+    example(BASELINE, "An event's data (the baseline of a new order)"),
     media_type="text/event-stream",
 )
 TICKET = ok(
@@ -45,8 +58,10 @@ NOT_ALLOWED = error(
 NO_ORDER = error(NotFound, "No such order, or someone else's.", sample(NotFound("No such order.")))
 TOO_MANY = error(
     TooManyAttempts,
-    "The user already holds `SHOP_SSE_MAX_STREAMS_PER_USER` streams on this server process.",
+    "The user already holds `SHOP_SSE_MAX_STREAMS_PER_USER` streams on this server process, or the "
+    "client went over the rate limit; retry after `Retry-After` seconds.",
     sample(TooManyAttempts("At most 5 live streams at once; close one first.", retry_after=15)),
+    ErrorBody(detail="Too Many Requests.", code="throttled"),
 )
 
 EVENTS = (

@@ -78,6 +78,7 @@ class LiveOrderController(Controller):
             **doc.BAD_RESUME,
             **doc.NOT_ALLOWED,
             **doc.NO_ORDER,
+            **raises(RATE_LIMITED),  # and 503: the database (or Redis) unreachable
             **doc.TOO_MANY,
         },
     )
@@ -111,7 +112,12 @@ class LiveOrderController(Controller):
         operation_id="issueOrderStreamTicket",
         summary="A ticket to open the order's stream from a browser",
         description=doc.ISSUE_TICKET,
-        responses={**doc.TICKET, **raises(AuthenticationFailed), **doc.NO_ORDER, **raises(RATE_LIMITED)},
+        responses={
+            **doc.TICKET,
+            **raises(InvalidInput, AuthenticationFailed),
+            **doc.NO_ORDER,
+            **raises(RATE_LIMITED),
+        },
     )
     async def ticket(
         self, shop: NamedDependency[Shop], request: Request[UserView, Any, Any], order_id: OrderId
