@@ -2,21 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Annotated, Literal
+
+import msgspec
+from litestar.openapi.spec import OpenAPIFormat, OpenAPIType, Schema
+
 from shop_core.domain.errors import AuthenticationFailed, InvalidInput, NotFound, TooManyAttempts
 from shop_core.domain.live_orders import RETRY_MS, TICKET_TTL_SECONDS
 from shop_core.services.live_order_views import OrderChange, StreamTicket
 from shop_http.api_docs.examples import AT
 from shop_http.openapi import ErrorBody, error, example, ok, sample
 
-STREAM_SAMPLE = (
-    f"retry: {RETRY_MS}\n\n"
-    "id: 41\nevent: order.state\n"
-    'data: {"order_id":7,"order_number":"ORD-2026-8K4Q2PXM","action":"placed",'
-    '"at":"2026-05-01T10:00:00Z","status":"pending","payment_status":"unpaid",'
-    '"fulfillment_status":"unfulfilled","refunded_amount":"0.00","currency":"USD",'
-    '"updated_at":"2026-05-01T10:00:00Z"}\n\n'
-    ": heartbeat\n\n"
-)
 BASELINE = OrderChange(
     order_id=7,
     order_number="ORD-2026-8K4Q2PXM",
@@ -29,13 +26,66 @@ BASELINE = OrderChange(
     currency="USD",
     updated_at=AT,
 )
+
+
+_FIELD_SCHEMAS = {
+    int: Schema(type=OpenAPIType.INTEGER),
+    str: Schema(type=OpenAPIType.STRING),
+    datetime: Schema(type=OpenAPIType.STRING, format=OpenAPIFormat.DATE_TIME),
+}
+
+
+def _flat_schema(struct: type[msgspec.Struct]) -> Schema:
+    """The schema of a Struct of plain fields (int, str, datetime), every one required."""
+    fields = msgspec.structs.fields(struct)
+    return Schema(
+        type=OpenAPIType.OBJECT,
+        properties={f.encode_name: _FIELD_SCHEMAS[f.type] for f in fields},
+        required=[f.encode_name for f in fields],
+    )
+
+
+ORDER_CHANGE_SCHEMA = _flat_schema(OrderChange)
+
+
+class OrderStreamEvent(msgspec.Struct, kw_only=True):
+    """One event of the stream, as EventSource hands it to a listener (documentation only)."""
+
+    event: Annotated[
+        Literal["order.state", "order.updated"],
+        msgspec.Meta(description="`order.state`: the baseline, first; `order.updated`: a change."),
+    ]
+    id: Annotated[str, msgspec.Meta(description="The audit event's id: send it back as Last-Event-ID.")]
+    data: Annotated[
+        str,
+        msgspec.Meta(
+            description="JSON: the order, the audit action and its time, and the order's state now.",
+            extra_json_schema={
+                "extra": {"content_media_type": "application/json", "content_schema": ORDER_CHANGE_SCHEMA}
+            },
+        ),
+    ]
+    retry: Annotated[
+        int | None, msgspec.Meta(description="Milliseconds to wait before reconnecting (the first event).")
+    ] = None
+
+
 STREAM = ok(
-    OrderChange,
-    "`text/event-stream`, open until the client leaves, the server shuts down or the session ends. "
-    "Each event: `id` (the audit event's id), `event` (`order.state` for the baseline, `order.updated` "
-    "for a change) and `data` (JSON: the order, the audit action and its time, and the order's state "
-    "now; its schema is this one). Comment lines (`: heartbeat`) every `SHOP_SSE_HEARTBEAT_SECONDS`.",
-    example(BASELINE, "An event's data (the baseline of a new order)"),
+    OrderStreamEvent,
+    "`text/event-stream`, open until the client leaves, the server shuts down, the session ends or "
+    "`SHOP_SSE_MAX_STREAM_SECONDS` pass (reconnect with Last-Event-ID). Each event: `id` (the audit "
+    "event's id), `event` (`order.state` for the baseline, `order.updated` for a change) and `data` "
+    "(JSON, `OrderChange`); the first also carries `retry`. Comment lines (`: heartbeat`) every "
+    "`SHOP_SSE_HEARTBEAT_SECONDS`.",
+    example(
+        {
+            "event": "order.state",
+            "id": "41",
+            "data": msgspec.json.encode(BASELINE).decode(),
+            "retry": RETRY_MS,
+        },
+        "The first event of a new order's stream",
+    ),
     media_type="text/event-stream",
 )
 TICKET = ok(

@@ -54,12 +54,15 @@ async def _grant(
 async def _messages(
     stream: OrderStream, request: Request[Any, Any, Any]
 ) -> AsyncIterator[ServerSentEventMessage]:
+    # The retry hint goes with the first event: in a block of its own it reads as an event without data.
+    retry: int | None = RETRY_MS
     async for item in stream.items(streams_stop(request.app)):
         if item is None:
             yield ServerSentEventMessage(data=None, comment="heartbeat")
         else:
             data = msgspec.json.encode(item.data).decode()
-            yield ServerSentEventMessage(data=data, event=item.event, id=item.id)
+            yield ServerSentEventMessage(data=data, event=item.event, id=item.id, retry=retry)
+            retry = None
 
 
 class LiveOrderController(Controller):
@@ -102,9 +105,7 @@ class LiveOrderController(Controller):
         user_id.set(grant.user_id)
         resume = last_event_id if last_event_id is not None else last_event_id_query
         stream = await shop.live_orders.open_stream(order_id, grant, resume)
-        return ServerSentEvent(
-            _messages(stream, request), retry_duration=RETRY_MS, headers={"Cache-Control": "no-cache"}
-        )
+        return ServerSentEvent(_messages(stream, request), headers={"Cache-Control": "no-cache"})
 
     @post(
         "/{order_id:int}/events/ticket",
