@@ -29,6 +29,7 @@ from shop_core.services.commands import CreateAdmin
 from shop_core.services.views import UserView
 from shop_core.settings import Settings
 from tests.conftest import TEST_SECRET, build_app, make_settings
+from tests.webhook_receiver import Receiver, running_receiver
 
 Client = AsyncTestClient[Litestar]
 
@@ -386,3 +387,10 @@ async def post_concurrently(
 
     responses: list[httpx.Response] = await in_app(client, burst)
     return responses
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    """A real local HTTP server that webhooks are delivered to (it records what it received)."""
+    with running_receiver() as running:
+        yield running

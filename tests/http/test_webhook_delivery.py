@@ -8,7 +8,7 @@ every job and its retries are done: no sleeping."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import datetime
 
 import pytest
@@ -19,13 +19,7 @@ from tests.http.conftest import engine_of, in_app
 from tests.http.test_notifications import World, inbox  # noqa: F401 - a fixture
 from tests.http.webhooks_support import deliveries, hooks_world, sql, subscribe, verified
 from tests.smtp_server import Inbox
-from tests.webhook_receiver import Answer, Receiver, running_receiver
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    with running_receiver() as running:
-        yield running
+from tests.webhook_receiver import Answer, Receiver
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ and stock falling below the threshold."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -15,13 +15,7 @@ from tests.http.test_notifications import World, inbox  # noqa: F401 - a fixture
 from tests.http.test_returns import delivered_order, moved, received
 from tests.http.webhooks_support import hooks_world, subscribe, verified
 from tests.smtp_server import Inbox
-from tests.webhook_receiver import Receiver, running_receiver
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    with running_receiver() as running:
-        yield running
+from tests.webhook_receiver import Receiver
 
 
 @pytest.fixture

@@ -4,21 +4,11 @@ subscription is heard once the snapshot is read again (`SHOP_WEBHOOKS_REFRESH_SE
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
-
 from tests.http.conftest import sql_statements
 from tests.http.test_notifications import World, inbox  # noqa: F401 - a fixture
 from tests.http.webhooks_support import hooks_world, subscribe, verified
 from tests.smtp_server import Inbox
-from tests.webhook_receiver import Receiver, running_receiver
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    with running_receiver() as running:
-        yield running
+from tests.webhook_receiver import Receiver
 
 
 async def test_a_checkout_nobody_listens_to_sends_no_webhook_statement(

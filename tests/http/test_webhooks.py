@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -18,7 +18,7 @@ from tests.http.conftest import assert_error
 from tests.http.test_notifications import World, inbox  # noqa: F401 - a fixture
 from tests.http.webhooks_support import deliveries, hooks_world, sql, subscribe, verified
 from tests.smtp_server import Inbox
-from tests.webhook_receiver import Answer, Receiver, running_receiver
+from tests.webhook_receiver import Answer, Receiver
 
 FIELDS = {"id", "url", "events", "description", "is_active", "created_at", "updated_at"}
 URL = "https://erp.example.com/hooks"
@@ -54,12 +54,6 @@ BAD_URLS = [
     "https://" + "a" * 2000 + ".com/",
     "",
 ]
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    with running_receiver() as running:
-        yield running
 
 
 @pytest.fixture

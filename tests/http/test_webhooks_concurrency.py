@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -19,15 +19,9 @@ from tests.http.conftest import in_app, shop_of
 from tests.http.test_notifications import World, inbox  # noqa: F401 - a fixture
 from tests.http.webhooks_support import deliveries, hooks_world, subscribe, verified
 from tests.smtp_server import Inbox
-from tests.webhook_receiver import Answer, Receiver, running_receiver
+from tests.webhook_receiver import Answer, Receiver
 
 RACERS = 8
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    with running_receiver() as running:
-        yield running
 
 
 @pytest.fixture
