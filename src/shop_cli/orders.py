@@ -13,7 +13,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from shop_cli.paging import JSON, PAGE, PAGE_SIZE, check_page, footer, print_page, window
-from shop_cli.runner import OPERATOR, YES, confirm, console, fail, load_settings, print_json, run
+from shop_cli.runner import OPERATOR, YES, confirm, console, fail, load_settings, print_json, run, when
 from shop_core.bootstrap import Shop
 from shop_core.domain.tax import percent_text
 from shop_core.domain.variants import line_title
@@ -75,7 +75,7 @@ def list_orders(
         for order in found.items:
             table.add_row(
                 order.order_number,
-                _when(order.created_at),
+                when(order.created_at),
                 escape(order.customer_email or f"(deleted user {order.user_id})"),
                 order.status,
                 order.payment_status,
@@ -103,12 +103,12 @@ def show(number: str = NUMBER, as_json: bool = JSON) -> None:
     _say(f"status: {order.status}")
     _say(f"payment: {order.payment_status} ({order.payment_method})")
     _say(f"fulfilment: {order.fulfillment_status}")
-    _say(f"placed: {_when(order.created_at)}")
-    _say(f"updated: {_when(order.updated_at)}")
+    _say(f"placed: {when(order.created_at)}")
+    _say(f"updated: {when(order.updated_at)}")
     if order.paid_at is not None:
-        _say(f"paid: {_when(order.paid_at)}")
+        _say(f"paid: {when(order.paid_at)}")
     if order.delivered_at is not None:
-        _say(f"delivered: {_when(order.delivered_at)}")
+        _say(f"delivered: {when(order.delivered_at)}")
 
     lines = Table(title="Lines")
     for column in ("sku", "name", "qty", "unit price", "line total"):
@@ -147,7 +147,7 @@ def show(number: str = NUMBER, as_json: bool = JSON) -> None:
         trail.add_column(column)
     for event in _events(order):
         trail.add_row(
-            _when(event.at, seconds=True),
+            when(event.at, seconds=True),
             escape(event.actor),
             escape(event.action),
             _move(event.from_status, event.to_status),
@@ -231,7 +231,7 @@ def _fulfilments(order: OrderView, parcels: list[FulfillmentView]) -> None:
     for parcel in parcels:
         table.add_row(
             str(parcel.id),
-            _when(parcel.created_at),
+            when(parcel.created_at),
             ", ".join(f"item {x.item_id} x {x.quantity}" for x in parcel.lines),
             escape(parcel.carrier or ""),
             escape(parcel.tracking_number or ""),
@@ -291,11 +291,6 @@ def invoice(
 
 def _say(text: str) -> None:
     console.print(text, highlight=False, soft_wrap=True)
-
-
-def _when(at: datetime, *, seconds: bool = False) -> str:
-    utc = at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
-    return utc.strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")
 
 
 def _move(before: str, after: str) -> str:

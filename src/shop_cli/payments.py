@@ -6,7 +6,7 @@ import logging
 import re
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import TypeVar
 
 import typer
@@ -16,7 +16,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from shop_cli.paging import JSON, PAGE, PAGE_SIZE, check_page, footer, print_page, window
-from shop_cli.runner import OPERATOR, YES, confirm, console, errors, fail, print_json
+from shop_cli.runner import OPERATOR, YES, confirm, console, errors, fail, print_json, when
 from shop_cli.runner import run as run_use_case
 from shop_core.bootstrap import Shop
 from shop_core.domain.errors import DomainError, NotFound
@@ -225,8 +225,8 @@ def _show(payment: PaymentView) -> None:
         _say(f"[yellow]held:[/] {escape(payment.hold_reason or '')}")
     if payment.failure:
         _say(f"failure: {escape(payment.failure)}")
-    _say(f"created: {_when(payment.created_at)}")
-    _say(f"updated: {_when(payment.updated_at)}")
+    _say(f"created: {when(payment.created_at, seconds=True)}")
+    _say(f"updated: {when(payment.updated_at, seconds=True)}")
     refunds = payment.refunds or []
     if not refunds:
         _say("refunds: none")
@@ -243,7 +243,7 @@ def _show(payment: PaymentView) -> None:
             escape(item.reason),
             escape(item.gateway_reference),
             escape(item.failure),
-            _when(item.created_at),
+            when(item.created_at, seconds=True),
         )
     console.print(table)
 
@@ -297,8 +297,3 @@ def _progress(description: str) -> Iterator[Callable[[int, int], None]]:
 
 def _say(text: str) -> None:
     console.print(text, highlight=False, soft_wrap=True)
-
-
-def _when(at: datetime) -> str:
-    utc = at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
-    return utc.strftime("%Y-%m-%d %H:%M:%S")

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import typer
 from rich.markup import escape
 from rich.table import Table
 
 from shop_cli.paging import JSON, PAGE, PAGE_SIZE, check_page, footer, print_page, window
-from shop_cli.runner import OPERATOR, console, print_json, run
+from shop_cli.runner import OPERATOR, console, print_json, run, when
 from shop_core.bootstrap import Shop
 from shop_core.services.returns import ReceiveReturn, RejectReturn, ReturnView
 from shop_core.services.views import Page
@@ -39,7 +37,7 @@ def list_returns(*, page: int = PAGE, page_size: int = PAGE_SIZE, as_json: bool 
             table.add_row(
                 str(item.id),
                 str(item.order_id),
-                _when(item.created_at),
+                when(item.created_at),
                 item.status,
                 _units(item),
                 item.refund_amount or "",
@@ -118,8 +116,3 @@ def _units(item: ReturnView) -> str:
 
 def _say(text: str) -> None:
     console.print(text, highlight=False, soft_wrap=True)
-
-
-def _when(at: datetime) -> str:
-    utc = at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
-    return utc.strftime("%Y-%m-%d %H:%M")

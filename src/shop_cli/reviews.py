@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import typer
 from rich.markup import escape
 from rich.table import Table
 
 from shop_cli.paging import JSON, PAGE, PAGE_SIZE, check_page, footer, print_page, window
-from shop_cli.runner import OPERATOR, YES, confirm, console, fail, print_json, run
+from shop_cli.runner import OPERATOR, YES, confirm, console, fail, print_json, run, when
 from shop_core.domain.ids import MAX_ID
 from shop_core.services.reviews import ReviewQuery, ReviewView
 from shop_core.services.views import Page
@@ -53,7 +51,7 @@ def list_reviews(
             table.add_row(
                 str(review.id),
                 str(review.product_id),
-                _when(review.created_at),
+                when(review.created_at),
                 _stars(review.rating),
                 "yes" if review.is_published else "no",
                 escape(review.author_name),
@@ -101,7 +99,7 @@ def _report(review: ReviewView) -> None:
     state = "published" if review.is_published else "not published"
     _say(
         f"Review #{review.id} of product {review.product_id} by {escape(review.author_name)}: "
-        f"{_stars(review.rating)} ({state}, {_when(review.created_at)})."
+        f"{_stars(review.rating)} ({state}, {when(review.created_at)})."
     )
 
 
@@ -112,10 +110,6 @@ def _stars(rating: int) -> str:
 def _short(text: str) -> str:
     line = " ".join(text.split())
     return line if len(line) <= TITLE_SHOWN else line[: TITLE_SHOWN - 1] + "…"
-
-
-def _when(at: datetime) -> str:
-    return at.astimezone(UTC).strftime("%Y-%m-%d %H:%M")
 
 
 def _say(text: str) -> None:

@@ -8,6 +8,7 @@ import os
 import sys
 from collections.abc import Awaitable, Callable, Iterator, Mapping
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from typing import Any, NoReturn, TypeVar
 
 import msgspec
@@ -225,3 +226,9 @@ def as_options(
             raise InvalidInput(exc.detail, errors) from None
 
     return named
+
+
+def when(at: datetime, *, seconds: bool = False) -> str:
+    """A time as the commands print it: UTC (a naive time is taken as UTC), to the minute or second."""
+    utc = at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
+    return utc.strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any, TypeVar
 
@@ -13,7 +13,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from shop_cli.paging import JSON, PAGE, PAGE_SIZE, check_page, footer, print_page, window
-from shop_cli.runner import OPERATOR, YES, as_options, confirm, console, fail, guarded, run
+from shop_cli.runner import OPERATOR, YES, as_options, confirm, console, fail, guarded, run, when
 from shop_core.bootstrap import Shop
 from shop_core.services.sales import CreateSale, SaleView
 from shop_core.services.views import Page
@@ -81,7 +81,7 @@ def create(
     sale = run(as_options(lambda shop: shop.sales.create_sale(cmd, OPERATOR), OPTION_OF))
     console.print(
         f"Created sale {sale.id} ({escape(sale.name)}): {sale.percentage}% off {_targets(sale)}, "
-        f"{_when(sale.starts_at)} to {_when(sale.ends_at)} UTC, {sale.status}.",
+        f"{when(sale.starts_at)} to {when(sale.ends_at)} UTC, {sale.status}.",
         highlight=False,
         soft_wrap=True,
     )
@@ -108,8 +108,8 @@ def list_sales(page: int = PAGE, page_size: int = PAGE_SIZE, as_json: bool = JSO
             str(sale.id),
             escape(sale.name),
             f"{sale.percentage}%",
-            _when(sale.starts_at),
-            _when(sale.ends_at),
+            when(sale.starts_at),
+            when(sale.ends_at),
             f"[{colour[sale.status]}]{sale.status}[/]",
             ", ".join(map(str, sale.product_ids)),
             ", ".join(map(str, sale.category_ids)),
@@ -130,7 +130,7 @@ def end(sale_id: int = SALE) -> None:
     before, after = run(end_it)
     said = "had already ended" if before.status == "ended" else "ended"
     console.print(
-        f"Sale {after.id} ({escape(after.name)}) {said} at {_when(after.ends_at, seconds=True)} UTC.",
+        f"Sale {after.id} ({escape(after.name)}) {said} at {when(after.ends_at, seconds=True)} UTC.",
         highlight=False,
         soft_wrap=True,
     )
@@ -147,7 +147,3 @@ def delete(sale_id: int = SALE, yes: bool = YES) -> None:
 def _targets(sale: SaleView) -> str:
     named = [f"product {i}" for i in sale.product_ids] + [f"category {i}" for i in sale.category_ids]
     return ", ".join(named)
-
-
-def _when(at: datetime, *, seconds: bool = False) -> str:
-    return at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")

@@ -27,6 +27,7 @@ from shop_cli.runner import (
     print_json,
     run,
     stdout_closed,
+    when,
 )
 from shop_core.domain.voucher_codes import MAX_GENERATED
 from shop_core.domain.vouchers import VoucherKind
@@ -106,7 +107,7 @@ def shown_value(voucher: VoucherView) -> str:
 
 
 def _when(at: datetime | None) -> str:
-    return "" if at is None else at.astimezone(UTC).strftime("%Y-%m-%d %H:%M")
+    return "" if at is None else when(at)
 
 
 def _limit(limit: int | None) -> str:

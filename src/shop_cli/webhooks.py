@@ -3,15 +3,13 @@ operators (staff)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import msgspec
 import typer
 from rich.markup import escape
 from rich.table import Table
 
 from shop_cli.paging import JSON, PAGE, PAGE_SIZE, check_page, footer, print_page, window
-from shop_cli.runner import OPERATOR, as_options, console, print_json, run
+from shop_cli.runner import OPERATOR, as_options, console, print_json, run, when
 from shop_core.domain.webhooks import EVENT_TYPES
 from shop_core.services.views import Page
 from shop_core.services.webhooks import (
@@ -110,10 +108,10 @@ def deliveries(
                 d.event_id,
                 d.event_type,
                 str(d.attempt),
-                d.status + (f" (next {_when(d.next_retry_at)})" if d.next_retry_at else ""),
+                d.status + (f" (next {when(d.next_retry_at, seconds=True)})" if d.next_retry_at else ""),
                 "" if d.response_status is None else str(d.response_status),
                 "" if d.duration_ms is None else str(d.duration_ms),
-                _when(d.finished_at or d.created_at),
+                when(d.finished_at or d.created_at, seconds=True),
                 escape(d.error or ""),
             )
         console.print(table)
@@ -154,8 +152,3 @@ def _active(subscription_id: int, active: bool) -> None:
 
 def _say(text: str) -> None:
     console.print(text, highlight=False, soft_wrap=True)
-
-
-def _when(at: datetime) -> str:
-    utc = at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
-    return utc.strftime("%Y-%m-%d %H:%M:%S")
