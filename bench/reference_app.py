@@ -6,6 +6,8 @@ with two places, `final_price` rounded half-up, `category_name` from a join), st
 asyncpg pool, encoded by msgspec. No repositories, no use cases, no cache, no auth middleware: the
 practical limit of the stack on the machine at hand, which `bench/run.py` compares the shop to.
 `POST /api/orders/` (in `reference_orders.py`) is the checkout's bare transaction.
+`GET /bench/ceiling` answers a fixed JSON body (product 123's detail, encoded at start-up) from
+memory: what the server and the framework alone can do, the ceiling any cached read approaches.
 
 Serve it with uvicorn (the database comes from `BENCH_DATABASE_URL`, else `SHOP_DATABASE_URL`):
 
@@ -33,7 +35,7 @@ from reference_orders import Short, place_order, short_handler
 # JSON array, gathered after the page is cut (so not for the rows OFFSET skips).
 _COLUMNS = """p.id, p.name, p.slug, p.description, p.category_id, c.name AS category_name,
        p.min_price, p.discount_percentage, p.stock_quantity, p.sku, p.image_url, p.is_active,
-       p.created_at, p.updated_at, p.options, p.price AS base_price"""
+       p.created_at, p.updated_at, p.options, p.price AS base_price, p.rating_count, p.rating_sum"""
 _VARIANTS = """(SELECT json_agg(json_build_array(v.id, v.sku, v.options, v.price, v.stock_quantity,
         v.weight_grams, v.is_active) ORDER BY v.id)
     FROM product_variants AS v WHERE v.product_id = {product}.id)"""
@@ -48,6 +50,7 @@ DETAIL_SQL = (
     f"SELECT {_COLUMNS}, {_VARIANTS.format(product='p')} {_FROM} WHERE p.id = $1 AND p.is_active IS true"
 )
 MAX_ID = 2**31 - 1  # products.id is an INTEGER column
+CEILING_ID = 123  # the product whose detail the ceiling serves: the benchmark's detail
 
 
 class Option(msgspec.Struct):
@@ -87,6 +90,8 @@ class Product(msgspec.Struct):
     is_active: bool
     created_at: datetime
     updated_at: datetime
+    rating_average: str | None
+    rating_count: int
     options: list[Option]
     variants: list[Variant]
     sale: None = None  # the running sale that sets `final_price`: none in the benchmark's catalog
@@ -119,7 +124,7 @@ def _product(row: asyncpg.Record) -> Product:
     final = _final(price, discount)
     options = _decode(row[14], type=list[Option])
     variants = []
-    for vid, vsku, values, own, vstock, grams, vactive in _decode(row[16] or "[]"):
+    for vid, vsku, values, own, vstock, grams, vactive in _decode(row[18] or "[]"):
         if not vactive:
             continue
         vprice = row[15] if own is None else own
@@ -153,9 +158,19 @@ def _product(row: asyncpg.Record) -> Product:
         active,
         row[12],
         row[13],
+        _rating(row[17], row[16]),
+        row[16],
         options,
         variants,
     )
+
+
+def _rating(total: int, count: int) -> str | None:
+    # One decimal, half-up on the exact fraction, as the shop's rating_average.
+    if count <= 0:
+        return None
+    tenths = (20 * total + count) // (2 * count)
+    return f"{tenths // 10}.{tenths % 10}"
 
 
 def _link(request: Request[Any, Any, Any], page: int, page_size: int) -> str:
@@ -209,6 +224,14 @@ async def get_product(state: State, product_id: int) -> Response[bytes]:
     return _json(_encode(_product(row)))
 
 
+@get("/bench/ceiling")
+async def ceiling(state: State) -> Response[bytes]:
+    """The ceiling: a fixed JSON body (a product's detail, encoded once at start-up) served from
+    memory. What the server and the framework cost per request, with no work at all."""
+    body: bytes = state.ceiling
+    return _json(body)
+
+
 @get("/health/ready")
 async def ready(state: State) -> dict[str, str]:
     pool: asyncpg.Pool = state.pool
@@ -232,10 +255,12 @@ def create_app() -> Litestar:
     async def pool_lifespan(app: Litestar) -> AsyncIterator[None]:
         async with asyncpg.create_pool(dsn, min_size=size, max_size=2 * size) as pool:
             app.state.pool = pool
+            row = await pool.fetchrow(DETAIL_SQL, CEILING_ID)
+            app.state.ceiling = _encode(_product(row)) if row is not None else b'{"detail":"no product 123"}'
             yield
 
     return Litestar(
-        route_handlers=[list_products, get_product, place_order, ready],
+        route_handlers=[list_products, get_product, place_order, ceiling, ready],
         exception_handlers={Short: short_handler},
         lifespan=[pool_lifespan],
         openapi_config=None,
