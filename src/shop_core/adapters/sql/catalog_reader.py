@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from advanced_alchemy.types import DateTimeUTC
@@ -19,6 +20,9 @@ from shop_core.domain.catalog import Category
 from shop_core.domain.ids import MAX_ID
 from shop_core.domain.sales import RunningSale
 from shop_core.ports.catalog import ProductFilter
+
+if TYPE_CHECKING:
+    from shop_core.adapters.sql.pg_reads import PgReads
 
 _V = product_variants.c
 # A product's `price` as the catalog shows it is its lowest active variant price (`min_price`);
@@ -209,12 +213,17 @@ def _detail_statements(dialect: str) -> tuple[sa.Select[Any], sa.Select[Any]]:
 
 
 class SqlCatalogReader:
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, reads: PgReads | None = None) -> None:
         # Reads need no transaction: autocommit spares a BEGIN and a ROLLBACK per query.
         self._engine = (
             engine.execution_options(isolation_level="AUTOCOMMIT")
             if engine.dialect.name == "postgresql"
             else engine
+        )
+        # The hot reads (pages, a product): straight through asyncpg on PostgreSQL (`pg_reads`).
+        self._reads = reads
+        self._connect: Callable[[], AbstractAsyncContextManager[Any]] = (
+            reads.connect if reads is not None else self._engine.connect
         )
 
     async def products(
@@ -225,7 +234,7 @@ class SqlCatalogReader:
             return [], 0
         shape, values = found
         page, count = _list_statements(shape, self._engine.dialect.name)
-        async with self._engine.connect() as conn:
+        async with self._connect() as conn:
             given = {**values, "offset": offset, "limit": limit, "now": now}
             rows = list((await conn.execute(page, given)).all())
             if 0 < len(rows) < limit:
@@ -239,7 +248,7 @@ class SqlCatalogReader:
             return None
         any_product, active_product = _detail_statements(self._engine.dialect.name)
         query = any_product if include_inactive else active_product
-        async with self._engine.connect() as conn:
+        async with self._connect() as conn:
             return (await conn.execute(query, {"product_id": product_id, "now": now})).first()
 
     async def running_sales(
