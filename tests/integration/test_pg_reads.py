@@ -34,7 +34,7 @@ HOUR = timedelta(hours=1)
 
 @pytest.fixture
 async def pg(pg_url: str) -> AsyncIterator[Database]:
-    db = open_database(pg_url, pool_size=2)  # the reads' pool: 3 connections
+    db = open_database(pg_url, pool_size=3)  # the reads' pool: 3 connections
     assert db.reads is not None
     yield db
     await db.close()

@@ -72,8 +72,8 @@ def open_database(url: str, *, pool_size: int = 10, echo: bool = False) -> Datab
     if engine.dialect.driver == "asyncpg" and not echo:  # echo: every statement through the engine's log
         from shop_core.adapters.sql.pg_reads import PgReads
 
-        # As many connections as the engine may open, in a pool of the reads' own.
-        reads = PgReads(engine, size=pool_size + pool_size // 2, recycle=POOL_RECYCLE_SECONDS)
+        # The catalog's reads on a pool of their own, opened as needed: at most `pool_size` more.
+        reads = PgReads(engine, size=pool_size, recycle=POOL_RECYCLE_SECONDS)
     return Database(engine=engine, sessions=sessions, reads=reads)
 
 
