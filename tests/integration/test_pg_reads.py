@@ -239,7 +239,7 @@ async def test_a_read_cancelled_mid_query_hands_back_no_connection(pg: Database)
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
-    assert reads._pool._idle == []  # thrown away, not handed back mid-query
+    assert reads._pool.idle == 0  # thrown away, not handed back mid-query
 
     async with reads.connect() as connection:
         assert await connection.scalar(sa.select(sa.literal(1))) == 1
@@ -263,4 +263,29 @@ async def test_no_more_connections_than_the_pool_holds(pg: Database, pg_url: str
 
     results = await asyncio.gather(*(reader.product(ids["lid"], include_inactive=False) for _ in range(12)))
     assert all(r is not None for r in results)
-    assert await count_backends() == len(reads_of(pg)._pool._idle) == 3
+    assert await count_backends() == reads_of(pg)._pool.idle == 3
+
+
+async def plans_made(reads: PgReads, *, generic_plans: bool) -> tuple[int, int]:
+    """(generic, custom) plans made of the page statements prepared on the last connection used."""
+    counts = sa.text(
+        "SELECT coalesce(sum(generic_plans), 0), coalesce(sum(custom_plans), 0) FROM pg_prepared_statements"
+        " WHERE statement LIKE '%outlook%' AND statement LIKE '%LIMIT%'"
+        " AND statement NOT LIKE '%pg_prepared_statements%'"
+    )
+    async with reads.connect(generic_plans=generic_plans) as connection:
+        generic, custom = (await connection.execute(counts)).all()[0]
+    return int(generic), int(custom)
+
+
+async def test_an_unfiltered_page_is_planned_once_and_a_filtered_one_for_its_values(pg: Database) -> None:
+    ids = await shelf(pg)
+    reader = SqlCatalogReader(pg.engine, pg.reads)
+    for page in range(3):
+        await reader.products(ProductFilter(in_stock=True, ordering="-price"), offset=page, limit=1, now=T0)
+    assert await plans_made(reads_of(pg), generic_plans=True) == (3, 0)  # the generic plan, reused
+
+    for page in range(3):
+        await reader.products(ProductFilter(category_id=ids["home"]), offset=page, limit=1, now=T0)
+    generic, custom = await plans_made(reads_of(pg), generic_plans=False)
+    assert (generic, custom) == (0, 3)  # planned with each read's category, LIMIT and OFFSET
