@@ -289,3 +289,13 @@ async def test_an_unfiltered_page_is_planned_once_and_a_filtered_one_for_its_val
         await reader.products(ProductFilter(category_id=ids["home"]), offset=page, limit=1, now=T0)
     generic, custom = await plans_made(reads_of(pg), generic_plans=False)
     assert (generic, custom) == (0, 3)  # planned with each read's category, LIMIT and OFFSET
+
+
+async def test_only_postgresql_without_echo_reads_through_asyncpg(pg_url: str, sqlite_url: str) -> None:
+    """SQLite has no such path, and with SHOP_DATABASE_ECHO every statement goes through the
+    engine (and its log)."""
+    for db in (open_database(sqlite_url), open_database(pg_url, echo=True)):
+        try:
+            assert db.reads is None
+        finally:
+            await db.close()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -70,10 +71,11 @@ def open_database(url: str, *, pool_size: int = 10, echo: bool = False) -> Datab
     )
     reads = None
     if engine.dialect.driver == "asyncpg" and not echo:  # echo: every statement through the engine's log
-        from shop_core.adapters.sql.pg_reads import PgReads
+        from shop_core.adapters.sql.pg_reads import PgReads, Unsupported
 
         # The catalog's reads on a pool of their own, opened as needed: at most `pool_size` more.
-        reads = PgReads(engine, size=pool_size, recycle=POOL_RECYCLE_SECONDS)
+        with suppress(Unsupported):  # a dialect configured otherwise: the reads use the engine
+            reads = PgReads(engine, size=pool_size, recycle=POOL_RECYCLE_SECONDS)
     return Database(engine=engine, sessions=sessions, reads=reads)
 
 
