@@ -367,7 +367,7 @@ async def _build_ports(settings: Settings, stack: AsyncExitStack, clock: Clock |
         throttle=throttle,
         clock=clock,
         cache=cache,
-        reader=SqlCatalogReader(db.engine),
+        reader=SqlCatalogReader(db.engine, db.reads),
         catalog_version=SqlCatalogVersion(db.engine),
         carts=carts,
         invoice_renderer=extras.or_unavailable(_invoice_renderer, "Rendering invoices"),

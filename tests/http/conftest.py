@@ -23,6 +23,7 @@ from litestar.testing.transport import TestClientTransport
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from shop_core.adapters.sql.pg_reads import PgReads
 from shop_core.bootstrap import Shop
 from shop_core.domain.actors import Actor
 from shop_core.services.commands import CreateAdmin
@@ -316,18 +317,24 @@ def engine_of(client: Client) -> AsyncEngine:
 
 @contextmanager
 def sql_statements(client: Client) -> Iterator[list[str]]:
-    """Collect every SQL statement the app sends to its database while the block runs."""
+    """Collect every SQL statement the app sends to its database while the block runs (through
+    the engine, and on PostgreSQL the catalog reader's own pool: `pg_reads`)."""
     seen: list[str] = []
     engine = engine_of(client).sync_engine
+    reads: PgReads | None = shop_of(client).ports.reader._reads  # type: ignore[attr-defined]
 
     def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
         seen.append(statement)
 
     event.listen(engine, "before_cursor_execute", record)
+    if reads is not None:
+        reads.listeners.append(seen.append)
     try:
         yield seen
     finally:
         event.remove(engine, "before_cursor_execute", record)
+        if reads is not None:
+            reads.listeners.remove(seen.append)
 
 
 class _SyncTransport(httpx.BaseTransport):

@@ -47,7 +47,7 @@ async def harness(backend: Backend) -> AsyncIterator[Harness]:
     if backend.is_sql:
         db = open_database(backend.url)
         yield Harness(
-            lambda: SqlUnitOfWork(db.sessions, clock=SystemClock()), SqlCatalogReader(db.engine), db
+            lambda: SqlUnitOfWork(db.sessions, clock=SystemClock()), SqlCatalogReader(db.engine, db.reads), db
         )
         await db.close()
     else:

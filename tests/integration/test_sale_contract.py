@@ -43,7 +43,9 @@ def backend(request: pytest.FixtureRequest) -> Backend:
 async def harness(backend: Backend) -> AsyncIterator[Harness]:
     if backend.is_sql:
         db = open_database(backend.url)
-        yield Harness(lambda: SqlUnitOfWork(db.sessions, clock=SystemClock()), SqlCatalogReader(db.engine))
+        yield Harness(
+            lambda: SqlUnitOfWork(db.sessions, clock=SystemClock()), SqlCatalogReader(db.engine, db.reads)
+        )
         await db.close()
     else:
         fake = FakeDatabase()

@@ -159,30 +159,51 @@ class EncodedPage(msgspec.Struct):
     results: bytes
 
 
+class _Prices:
+    """One product's amounts as shown: formatted, and less the discount it sells at. Each amount is
+    worked out once (its variants mostly cost what the product does)."""
+
+    __slots__ = ("_discount", "_exponent", "_seen")
+
+    def __init__(self, discount: Decimal, exponent: int) -> None:
+        self._discount = discount
+        self._exponent = exponent
+        self._seen: dict[int, tuple[str, str]] = {}
+
+    def __call__(self, minor: int) -> tuple[str, str]:
+        """(the amount, the amount less the discount), as decimal strings."""
+        found = self._seen.get(minor)
+        if found is None:
+            exponent, less = self._exponent, percent_off(minor, self._discount)
+            found = (format_minor(minor, exponent), format_minor(less, exponent))
+            self._seen[minor] = found
+        return found
+
+
 def _variant_view(
-    raw: Mapping[str, Any], options: Sequence[ProductOption], base: int, discount: Decimal, exponent: int
+    raw: Mapping[str, Any], options: Sequence[ProductOption], base: int, prices: _Prices
 ) -> VariantView:
-    price = base if raw["price"] is None else int(raw["price"])
+    price, final_price = prices(base if raw["price"] is None else int(raw["price"]))
     return VariantView(
         id=int(raw["id"]),
         sku=raw["sku"],
         name=variant_name(options, raw["options"]),
         options=dict(raw["options"]),
-        price=format_minor(price, exponent),
-        final_price=format_minor(percent_off(price, discount), exponent),
+        price=price,
+        final_price=final_price,
         stock_quantity=int(raw["stock_quantity"]),
         is_active=bool(raw["is_active"]),
         weight_grams=raw["weight_grams"],
     )
 
 
-def _variant_views(row: Any, currency: str, *, staff: bool, discount: Decimal) -> list[VariantView]:
+def _variant_views(
+    row: Any, options: Sequence[ProductOption], prices: _Prices, *, staff: bool
+) -> list[VariantView]:
     """The variants of a reader row (a JSON array), or none for a row without them."""
-    options = stored_options(row.options)
     base: int = getattr(row, "base_price", row.price)
-    exponent = exponent_of(currency)
     return [
-        _variant_view(raw, options, base, discount, exponent)
+        _variant_view(raw, options, base, prices)
         for raw in getattr(row, "variants", None) or ()
         if staff or raw["is_active"]
     ]
@@ -196,13 +217,15 @@ def variant_view(
     raw |= {"is_active": variant.is_active, "weight_grams": variant.weight_grams}
     options = stored_options(product.options)
     discount = best_discount(product.discount_percentage, () if sale is None else (sale,))
-    return _variant_view(raw, options, product.price, discount, exponent_of(currency))
+    return _variant_view(raw, options, product.price, _Prices(discount, exponent_of(currency)))
 
 
 def _fields(row: Any, currency: str, sale: RunningSale | None, *, staff: bool = False) -> dict[str, Any]:
     own: Decimal = row.discount_percentage
-    discount = best_discount(own, () if sale is None else (sale.percentage,))
-    exponent = exponent_of(currency)
+    discount = own if sale is None else best_discount(own, (sale.percentage,))
+    prices = _Prices(discount, exponent_of(currency))
+    price, final_price = prices(row.price)
+    options = stored_options(row.options)
     count: int = getattr(row, "rating_count", 0)  # a domain Product made in this process has none yet
     return {
         "id": row.id,
@@ -211,9 +234,9 @@ def _fields(row: Any, currency: str, sale: RunningSale | None, *, staff: bool = 
         "description": row.description,
         "category": row.category_id,
         "category_name": getattr(row, "category_name", None),
-        "price": format_minor(row.price, exponent),
+        "price": price,
         "discount_percentage": own,
-        "final_price": format_minor(percent_off(row.price, discount), exponent),
+        "final_price": final_price,
         "stock_quantity": row.stock_quantity,
         "sku": row.sku,
         "image_url": row.image_url,
@@ -222,8 +245,8 @@ def _fields(row: Any, currency: str, sale: RunningSale | None, *, staff: bool = 
         "updated_at": row.updated_at,
         "rating_average": rating_average(getattr(row, "rating_sum", 0), count),
         "rating_count": count,
-        "options": [OptionView(name=o.name, values=list(o.values)) for o in stored_options(row.options)],
-        "variants": _variant_views(row, currency, staff=staff, discount=discount),
+        "options": [OptionView(name=o.name, values=list(o.values)) for o in options],
+        "variants": _variant_views(row, options, prices, staff=staff),
         "sale": RunningSaleView.of(sale) if sale is not None and discount != own else None,
     }
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Mapping
-from dataclasses import dataclass
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from advanced_alchemy.types import DateTimeUTC
@@ -19,6 +20,9 @@ from shop_core.domain.catalog import Category
 from shop_core.domain.ids import MAX_ID
 from shop_core.domain.sales import RunningSale
 from shop_core.ports.catalog import ProductFilter
+
+if TYPE_CHECKING:
+    from shop_core.adapters.sql.pg_reads import PgReads
 
 _V = product_variants.c
 # A product's `price` as the catalog shows it is its lowest active variant price (`min_price`);
@@ -208,14 +212,37 @@ def _detail_statements(dialect: str) -> tuple[sa.Select[Any], sa.Select[Any]]:
     return detail, detail.where(products.c.is_active.is_(True))
 
 
+def _plain(shape: _Shape) -> bool:
+    """Whether a list is filtered by nothing whose values change its best plan (only by being
+    active or in stock, in any order): PostgreSQL's generic plan of its page is then as good as one
+    made for each page's LIMIT and OFFSET, and planning it on every read cost more than running it
+    (`PgReads.connect`'s `generic_plans`). A category's tree, a search, a price range are planned
+    for their values."""
+    return replace(shape, active_only=True, in_stock=False, ordering="id") == _unfiltered()
+
+
+@functools.cache
+def _unfiltered() -> _Shape:
+    found = _shape_and_values(ProductFilter())
+    assert found is not None
+    return found[0]
+
+
 class SqlCatalogReader:
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, reads: PgReads | None = None) -> None:
         # Reads need no transaction: autocommit spares a BEGIN and a ROLLBACK per query.
         self._engine = (
             engine.execution_options(isolation_level="AUTOCOMMIT")
             if engine.dialect.name == "postgresql"
             else engine
         )
+        # The hot reads (pages, a product): straight through asyncpg on PostgreSQL (`pg_reads`).
+        self._reads = reads
+
+    def _connect(self, shape: _Shape | None = None) -> AbstractAsyncContextManager[Any]:
+        if self._reads is None:
+            return self._engine.connect()
+        return self._reads.connect(generic_plans=shape is not None and _plain(shape))
 
     async def products(
         self, query: ProductFilter, *, offset: int, limit: int, now: datetime | None = None
@@ -225,7 +252,7 @@ class SqlCatalogReader:
             return [], 0
         shape, values = found
         page, count = _list_statements(shape, self._engine.dialect.name)
-        async with self._engine.connect() as conn:
+        async with self._connect(shape) as conn:
             given = {**values, "offset": offset, "limit": limit, "now": now}
             rows = list((await conn.execute(page, given)).all())
             if 0 < len(rows) < limit:
@@ -239,7 +266,7 @@ class SqlCatalogReader:
             return None
         any_product, active_product = _detail_statements(self._engine.dialect.name)
         query = any_product if include_inactive else active_product
-        async with self._engine.connect() as conn:
+        async with self._connect() as conn:
             return (await conn.execute(query, {"product_id": product_id, "now": now})).first()
 
     async def running_sales(

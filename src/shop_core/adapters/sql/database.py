@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from advanced_alchemy.config import AsyncSessionConfig, SQLAlchemyAsyncConfig
@@ -14,17 +16,27 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from shop_core.adapters.sql.orm import map_domain
 from shop_core.adapters.sql.variant_rows import ShopSession
 
+if TYPE_CHECKING:
+    from shop_core.adapters.sql.pg_reads import PgReads
+
+POOL_RECYCLE_SECONDS = 1800
+
 
 @dataclass
 class Database:
     engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
+    reads: PgReads | None = None
+    """PostgreSQL (asyncpg): the catalog reader's own pool, its statements sent straight through
+    asyncpg (`pg_reads`); None elsewhere, where the reader uses the engine."""
 
     async def ping(self) -> None:
         async with self.engine.connect() as conn:
             await conn.execute(sa.text("SELECT 1"))
 
     async def close(self) -> None:
+        if self.reads is not None:
+            await self.reads.close()
         await self.engine.dispose()
 
 
@@ -36,7 +48,9 @@ def alchemy_config(url: str, *, pool_size: int = 10, echo: bool = False) -> SQLA
     if not url.startswith("sqlite"):
         # A pre-ping costs three round trips per checkout with asyncpg; recycling connections
         # every 30 minutes and a pool as large as the concurrency cost nothing per request.
-        engine = EngineConfig(echo=echo, pool_size=pool_size, max_overflow=pool_size // 2, pool_recycle=1800)
+        engine = EngineConfig(
+            echo=echo, pool_size=pool_size, max_overflow=pool_size // 2, pool_recycle=POOL_RECYCLE_SECONDS
+        )
     return SQLAlchemyAsyncConfig(
         connection_string=url,
         engine_config=engine,
@@ -55,7 +69,14 @@ def open_database(url: str, *, pool_size: int = 10, echo: bool = False) -> Datab
     sessions = async_sessionmaker(
         engine, expire_on_commit=False, autoflush=False, sync_session_class=ShopSession
     )
-    return Database(engine=engine, sessions=sessions)
+    reads = None
+    if engine.dialect.driver == "asyncpg" and not echo:  # echo: every statement through the engine's log
+        from shop_core.adapters.sql.pg_reads import PgReads, Unsupported
+
+        # The catalog's reads on a pool of their own, opened as needed: at most `pool_size` more.
+        with suppress(Unsupported):  # a dialect configured otherwise: the reads use the engine
+            reads = PgReads(engine, size=pool_size, recycle=POOL_RECYCLE_SECONDS)
+    return Database(engine=engine, sessions=sessions, reads=reads)
 
 
 def _sqlite_pragmas(dbapi_conn: object, _record: object) -> None:
