@@ -311,6 +311,10 @@ _ADD_JOB = (
     f" VALUES ({', '.join(_job(c) for c in _JOB_COLUMNS)}) ON CONFLICT (key) DO NOTHING RETURNING id"
 )
 
+# The relay's mark after it handed jobs to the queue: one statement, atomic on its own, so it needs
+# no transaction of its own (no BEGIN and COMMIT round trips) when none is open.
+_MARK_QUEUED = "UPDATE jobs SET status = $2, updated_at = $3 WHERE id = ANY($1::int[]) AND status = $4"
+
 _VOUCHER_COLUMNS = (
     "id",
     "code",
@@ -415,6 +419,11 @@ class PgFastPath:
         }
         job_id: int | None = await connection.fetchval(_ADD_JOB, *_job.values(values))
         return job_id
+
+    async def mark_queued(self, job_ids: list[int], queued: str, now: datetime, pending: str) -> None:
+        """Mark the jobs still `pending` as `queued`: one statement, in the session's transaction if
+        one is open, else on its own (the relay's unit of work has nothing else to commit)."""
+        await self._adapted.driver_connection.execute(_MARK_QUEUED, job_ids, queued, now, pending)
 
     async def place_order(
         self,
