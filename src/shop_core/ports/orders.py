@@ -25,6 +25,11 @@ class OrderFilter:
     """Only orders that used the voucher with this (normalized) code."""
 
 
+class CustomerGone(Exception):
+    """The order's customer is no longer an active user (deactivated or deleted), found when the
+    order was stored with `confirm_user`: nothing was stored."""
+
+
 class VoucherUseRefused(Exception):
     """The order's voucher had no use left (for everyone, or for its customer), or was deactivated,
     when the order was stored."""
@@ -37,6 +42,8 @@ class OrderRepository(Protocol):
         movements: Sequence[OrderStockMovement],
         events: Sequence[OrderEvent],
         key: PlacementKey | None,
+        *,
+        confirm_user: bool = False,
     ) -> bool:
         """Store a newly placed order with everything that goes with it: its lines, the stock
         movements of what it took, its first events, and its Idempotency-Key (claimed now, or
@@ -50,6 +57,10 @@ class OrderRepository(Protocol):
         be: the voucher's row is every checkout's with that voucher, so it is held for as short a
         time as possible. Raises VoucherUseRefused when the use cannot be counted (the caller rolls
         back).
+
+        `confirm_user`: first check, in the same statement where the store can, that the order's
+        customer is still an active user; CustomerGone (nothing stored) when not. Authentication
+        leaves its per-request read of the user to this check on the order placement's path.
         """
         ...
 

@@ -24,6 +24,7 @@ from shop_core.adapters.sql.orm import (
     orders,
     payments,
     stock_movements,
+    users,
 )
 from shop_core.adapters.sql.pg_fast_path import pg_fast_path
 from shop_core.adapters.sql.upsert import session_insert
@@ -43,7 +44,7 @@ from shop_core.domain.orders import (
 )
 from shop_core.domain.stock import OrderStockMovement
 from shop_core.domain.tax import rate_bp, rate_of_bp
-from shop_core.ports.orders import OrderFilter, PlacementKey, StoredKey, VoucherUseRefused
+from shop_core.ports.orders import CustomerGone, OrderFilter, PlacementKey, StoredKey, VoucherUseRefused
 
 _LINE_FIELDS = (
     "product_id",
@@ -130,30 +131,16 @@ class SqlOrderRepository:
         movements: Sequence[OrderStockMovement],
         events: Sequence[OrderEvent],
         key: PlacementKey | None,
+        *,
+        confirm_user: bool = False,
     ) -> bool:
         fast = await pg_fast_path(self._session)
         if fast is None:
-            if key is not None and not key.claimed:
-                claims = SqlIdempotencyRepository(self._session)
-                if not await claims.claim(key.user_id, key.key, key.fingerprint, key.created_at):
-                    return False
-            await self._add(order)
-            assert order.id is not None
-            connection = await self._session.connection()
-            if movements:
-                await connection.execute(stock_movements.insert(), [_movement_row(m) for m in movements])
-            await self.add_events(order.id, events)
-            if key is not None:
-                await connection.execute(_COMPLETE_KEY, {"uid": key.user_id, "k": key.key, "oid": order.id})
-            if order.voucher_id is not None:  # last: the voucher's row is held until the commit
-                vouchers = SqlVoucherRepository(self._session)
-                if not await vouchers.count_use(order.voucher_id, order.user_id):
-                    raise VoucherUseRefused
-            return True
+            return await self._add_placed_here(order, movements, events, key, confirm_user=confirm_user)
         # PostgreSQL: the order, its lines, movements, events and key in one statement.
         fresh = key is not None and not key.claimed
         for _ in range(10):  # a clash of random order numbers is rare; draw again
-            order_id, key_taken, voucher_counted, line_ids = await fast.place_order(
+            order_id, key_taken, voucher_counted, line_ids, user_ok = await fast.place_order(
                 _row_of(order),
                 order.lines,
                 movements,
@@ -161,7 +148,10 @@ class SqlOrderRepository:
                 claimed_key=key.key if key is not None and key.claimed else None,
                 fresh_key=key.key if fresh and key is not None else None,
                 fingerprint=key.fingerprint if key is not None else None,
+                confirm_user=confirm_user,
             )
+            if not user_ok:
+                raise CustomerGone
             if order_id is not None:
                 order.id = order_id
                 order.lines = _with_ids(order.lines, line_ids)
@@ -174,6 +164,38 @@ class SqlOrderRepository:
                 return True
             order.number = new_order_number(order.created_at)
         raise RuntimeError("could not draw a free order number")
+
+    async def _add_placed_here(
+        self,
+        order: Order,
+        movements: Sequence[OrderStockMovement],
+        events: Sequence[OrderEvent],
+        key: PlacementKey | None,
+        *,
+        confirm_user: bool,
+    ) -> bool:
+        """`add_placed` through SQLAlchemy, a statement at a time (SQLite)."""
+        if confirm_user:
+            user = await self._session.scalar(sa.select(users.c.is_active).where(users.c.id == order.user_id))
+            if not user:
+                raise CustomerGone
+        if key is not None and not key.claimed:
+            claims = SqlIdempotencyRepository(self._session)
+            if not await claims.claim(key.user_id, key.key, key.fingerprint, key.created_at):
+                return False
+        await self._add(order)
+        assert order.id is not None
+        connection = await self._session.connection()
+        if movements:
+            await connection.execute(stock_movements.insert(), [_movement_row(m) for m in movements])
+        await self.add_events(order.id, events)
+        if key is not None:
+            await connection.execute(_COMPLETE_KEY, {"uid": key.user_id, "k": key.key, "oid": order.id})
+        if order.voucher_id is not None:  # last: the voucher's row is held until the commit
+            vouchers = SqlVoucherRepository(self._session)
+            if not await vouchers.count_use(order.voucher_id, order.user_id):
+                raise VoucherUseRefused
+        return True
 
     async def get(self, order_id: int, *, for_update: bool = False) -> Order | None:
         return await self._one(orders.c.id == order_id, for_update=for_update)

@@ -197,12 +197,15 @@ def _bp(rate: Decimal | None) -> int | None:
     return None if rate is None else rate_bp(rate)
 
 
-_place = _Parameters()
+_place = _Parameters([parameter for parameter, _ in _ORDER_PARAMETERS])  # the order's columns first
 # Built from constants only (the column names above and $n placeholders); every value is a parameter.
 _PLACE_ORDER = f"""
-WITH o AS (
+WITH u AS (
+    SELECT NOT {_place("confirm_user", "bool")}
+        OR EXISTS (SELECT 1 FROM users WHERE id = {_place("orders.user_id")} AND is_active) AS ok
+), o AS (
     INSERT INTO orders ({", ".join(ORDER_COLUMNS)})
-    VALUES ({", ".join(_place(parameter) for parameter, _ in _ORDER_PARAMETERS)})
+    SELECT {", ".join(_place(parameter) for parameter, _ in _ORDER_PARAMETERS)} FROM u WHERE u.ok
     ON CONFLICT (number) DO NOTHING RETURNING id, user_id
 ), l AS (
     INSERT INTO order_lines (order_id, {_names(_LINE_COLUMNS)})
@@ -243,7 +246,7 @@ WITH o AS (
 )
 SELECT (SELECT id FROM o), {_place("fresh_key", "text")} IS NOT NULL AND NOT EXISTS (SELECT 1 FROM c),
     {_place("orders.voucher_id")} IS NULL OR EXISTS (SELECT 1 FROM vu),
-    (SELECT array_agg(id ORDER BY id) FROM l)
+    (SELECT array_agg(id ORDER BY id) FROM l), (SELECT ok FROM u)
 """  # noqa: S608
 
 
@@ -435,14 +438,17 @@ class PgFastPath:
         claimed_key: str | None,
         fresh_key: str | None,
         fingerprint: str | None,
-    ) -> tuple[int | None, bool, bool, list[int]]:
+        confirm_user: bool = False,
+    ) -> tuple[int | None, bool, bool, list[int], bool]:
         """Insert the order (its row: `ORDER_COLUMNS`), its lines, movements and events, tie its
         idempotency key to it (the `claimed_key` already claimed, or the `fresh_key` claimed here),
         and count the use of its voucher, if it has one (for everyone and for its customer, each
         only within its limit). Returns the order's id (None: its number is taken, nothing was
         written), whether the fresh key was already someone's (then the order is written all the
         same), whether its voucher's use was counted (True without a voucher), and the lines' ids
-        in the order of `lines` (they are numbered as unnest hands them over)."""
+        in the order of `lines` (they are numbered as unnest hands them over), and whether the
+        order's customer is an active user (always True unless `confirm_user`: then nothing is
+        written when it is not; authentication let this statement make its per-request check)."""
         connection = await self._in_transaction()
         values: dict[str, Any] = {parameter: order[column] for parameter, column in _ORDER_PARAMETERS}
         for parameter, column in _JSON_PARAMETERS:
@@ -451,10 +457,11 @@ class PgFastPath:
         values |= _array_values(_MOVEMENT_COLUMNS, movements)
         values |= _array_values(_EVENT_COLUMNS, events)
         values |= {"claimed_key": claimed_key, "fresh_key": fresh_key, "fingerprint": fingerprint}
-        order_id, key_taken, voucher_counted, line_ids = await connection.fetchrow(
+        values["confirm_user"] = confirm_user
+        order_id, key_taken, voucher_counted, line_ids, user_ok = await connection.fetchrow(
             _PLACE_ORDER, *_place.values(values)
         )
-        return order_id, bool(key_taken), bool(voucher_counted), list(line_ids or [])
+        return order_id, bool(key_taken), bool(voucher_counted), list(line_ids or []), bool(user_ok)
 
 
 async def pg_fast_path(session: AsyncSession) -> PgFastPath | None:
