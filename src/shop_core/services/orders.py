@@ -362,7 +362,9 @@ async def _place(
                 for product, quantity in taken
             ]
             placed = OrderEvent("placed", now, actor.label, "", order.status.value, _placed_note(order))
-            if not await uow.orders.add_placed(order, movements, [placed], claim, confirm_user=confirm_user):
+            if not await uow.orders.add_placed(
+                order, movements, [placed], claim, confirm_user=confirm_user, job=_CONFIRMATION
+            ):
                 raise _KeyTaken
             await _record_placement_jobs(uow, order, movements, ctx)
             await uow.commit()
@@ -395,13 +397,16 @@ async def _place(
 async def _record_placement_jobs(
     uow: UnitOfWork, order: Order, taken: list[OrderStockMovement], ctx: OrderContext
 ) -> None:
-    """The confirmation email, and an alert for each product this order took below the threshold."""
-    name = jobs.ORDER_CONFIRMATION_EMAIL
-    await jobs.record(uow, name, f"{name}:{order.id}", {"order_id": order.id}, order.created_at)
+    """An alert for each product this order took below the threshold (the confirmation email's job
+    is recorded with the order: `_CONFIRMATION`), and the webhook event if anyone listens."""
     await emit(uow, webhooks.ORDER_CREATED, lambda: order_view(order), order.created_at)
     for take in taken:
         if fell_below(ctx.low_stock_threshold, take.balance_after, take.delta):
             await record_low_stock(uow, take.product_id, take.balance_after, order.created_at)
+
+
+_CONFIRMATION = jobs.with_order(jobs.ORDER_CONFIRMATION_EMAIL)
+"""The confirmation email: a job recorded with every order, by the statement that stores it."""
 
 
 class _KeyTaken(Exception):

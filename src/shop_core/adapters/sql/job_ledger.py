@@ -55,6 +55,12 @@ class SqlJobLedger:
         self.recorded.append(job)
         return True
 
+    def recorded_with(self, job: Job, job_id: int) -> None:
+        """A job another repository's statement inserted in this transaction (an order's, with it):
+        handed to the queue after the commit, as `add`'s are."""
+        job.id = job_id
+        self.recorded.append(job)
+
     def _insert(self, job: Job, payload: str) -> sa.Executable:
         return (
             session_insert(self._session, jobs)

@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from shop_core.adapters.sql.job_ledger import SqlJobLedger
 from shop_core.adapters.sql.orm import (
     idempotency_keys,
     invoice_counters,
@@ -31,6 +32,7 @@ from shop_core.adapters.sql.upsert import session_insert
 from shop_core.adapters.sql.voucher_repository import SqlVoucherRepository
 from shop_core.domain.addresses import Address
 from shop_core.domain.invoices import Invoice
+from shop_core.domain.jobs import JobStatus
 from shop_core.domain.orders import (
     FulfillmentStatus,
     Order,
@@ -44,7 +46,14 @@ from shop_core.domain.orders import (
 )
 from shop_core.domain.stock import OrderStockMovement
 from shop_core.domain.tax import rate_bp, rate_of_bp
-from shop_core.ports.orders import CustomerGone, OrderFilter, PlacementKey, StoredKey, VoucherUseRefused
+from shop_core.ports.orders import (
+    CustomerGone,
+    OrderFilter,
+    OrderJob,
+    PlacementKey,
+    StoredKey,
+    VoucherUseRefused,
+)
 
 _LINE_FIELDS = (
     "product_id",
@@ -102,8 +111,9 @@ def _claim_key(dialect: str) -> sa.Executable:
 
 
 class SqlOrderRepository:
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(self, session: AsyncSession, ledger: SqlJobLedger) -> None:
         self._session = session
+        self._ledger = ledger  # the unit of work's: where `add_placed` records the order's job
         self.changed: set[int] = set()
         """The orders this transaction wrote audit events for: announced once it commits (see
         `SqlUnitOfWork.commit`). Every change of an order's status, payment or fulfilment writes one."""
@@ -133,14 +143,19 @@ class SqlOrderRepository:
         key: PlacementKey | None,
         *,
         confirm_user: bool = False,
+        job: OrderJob | None = None,
     ) -> bool:
         fast = await pg_fast_path(self._session)
         if fast is None:
-            return await self._add_placed_here(order, movements, events, key, confirm_user=confirm_user)
+            placed = await self._add_placed_here(order, movements, events, key, confirm_user=confirm_user)
+            if placed and job is not None:
+                assert order.id is not None
+                await self._ledger.add(job.job(order.id, order.created_at))
+            return placed
         # PostgreSQL: the order, its lines, movements, events and key in one statement.
         fresh = key is not None and not key.claimed
         for _ in range(10):  # a clash of random order numbers is rare; draw again
-            order_id, key_taken, voucher_counted, line_ids, user_ok = await fast.place_order(
+            order_id, key_taken, voucher_counted, line_ids, user_ok, job_id = await fast.place_order(
                 _row_of(order),
                 order.lines,
                 movements,
@@ -149,12 +164,15 @@ class SqlOrderRepository:
                 fresh_key=key.key if fresh and key is not None else None,
                 fingerprint=key.fingerprint if key is not None else None,
                 confirm_user=confirm_user,
+                job=None if job is None else (job.name, JobStatus.PENDING.value, job.max_attempts),
             )
             if not user_ok:
                 raise CustomerGone
             if order_id is not None:
                 order.id = order_id
                 order.lines = _with_ids(order.lines, line_ids)
+                if job is not None and job_id is not None:
+                    self._ledger.recorded_with(job.job(order_id, order.created_at), job_id)
                 if events:
                     self.changed.add(order_id)
                 if fresh and key_taken:

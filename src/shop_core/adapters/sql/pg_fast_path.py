@@ -226,6 +226,13 @@ WITH u AS (
         {_place("orders.created_at")}, o.id
     FROM o WHERE {_place("fresh_key", "text")} IS NOT NULL
     ON CONFLICT (user_id, key) DO NOTHING RETURNING 1
+), j AS (
+    INSERT INTO jobs (name, key, payload, status, attempts, max_attempts, round, created_at, updated_at)
+    SELECT {_place("job_name", "text")}, {_place("job_name", "text")} || ':' || o.id,
+        '{{"order_id":' || o.id || '}}', {_place("job_status", "text")}, 0,
+        {_place("job_max_attempts", "int")}, 0, {_place("orders.created_at")}, {_place("orders.created_at")}
+    FROM o WHERE {_place("job_name", "text")} IS NOT NULL
+    ON CONFLICT (key) DO NOTHING RETURNING id
 ), vc AS (
     UPDATE vouchers SET used_count = used_count + 1 FROM o
     WHERE vouchers.id = {_place("orders.voucher_id")} AND vouchers.is_active
@@ -246,7 +253,7 @@ WITH u AS (
 )
 SELECT (SELECT id FROM o), {_place("fresh_key", "text")} IS NOT NULL AND NOT EXISTS (SELECT 1 FROM c),
     {_place("orders.voucher_id")} IS NULL OR EXISTS (SELECT 1 FROM vu),
-    (SELECT array_agg(id ORDER BY id) FROM l), (SELECT ok FROM u)
+    (SELECT array_agg(id ORDER BY id) FROM l), (SELECT ok FROM u), (SELECT id FROM j)
 """  # noqa: S608
 
 
@@ -439,7 +446,8 @@ class PgFastPath:
         fresh_key: str | None,
         fingerprint: str | None,
         confirm_user: bool = False,
-    ) -> tuple[int | None, bool, bool, list[int], bool]:
+        job: tuple[str, str, int] | None = None,
+    ) -> tuple[int | None, bool, bool, list[int], bool, int | None]:
         """Insert the order (its row: `ORDER_COLUMNS`), its lines, movements and events, tie its
         idempotency key to it (the `claimed_key` already claimed, or the `fresh_key` claimed here),
         and count the use of its voucher, if it has one (for everyone and for its customer, each
@@ -448,7 +456,10 @@ class PgFastPath:
         same), whether its voucher's use was counted (True without a voucher), and the lines' ids
         in the order of `lines` (they are numbered as unnest hands them over), and whether the
         order's customer is an active user (always True unless `confirm_user`: then nothing is
-        written when it is not; authentication let this statement make its per-request check)."""
+        written when it is not; authentication let this statement make its per-request check),
+        and the id of the `job` (its name, status and max_attempts) recorded for the order, keyed
+        `<name>:<order id>` with the payload `{"order_id": <order id>}` (None: no job, or one with
+        that key exists)."""
         connection = await self._in_transaction()
         values: dict[str, Any] = {parameter: order[column] for parameter, column in _ORDER_PARAMETERS}
         for parameter, column in _JSON_PARAMETERS:
@@ -458,10 +469,11 @@ class PgFastPath:
         values |= _array_values(_EVENT_COLUMNS, events)
         values |= {"claimed_key": claimed_key, "fresh_key": fresh_key, "fingerprint": fingerprint}
         values["confirm_user"] = confirm_user
-        order_id, key_taken, voucher_counted, line_ids, user_ok = await connection.fetchrow(
+        values["job_name"], values["job_status"], values["job_max_attempts"] = job or (None, None, None)
+        order_id, key_taken, voucher_counted, line_ids, user_ok, job_id = await connection.fetchrow(
             _PLACE_ORDER, *_place.values(values)
         )
-        return order_id, bool(key_taken), bool(voucher_counted), list(line_ids or []), bool(user_ok)
+        return order_id, bool(key_taken), bool(voucher_counted), list(line_ids or []), bool(user_ok), job_id
 
 
 async def pg_fast_path(session: AsyncSession) -> PgFastPath | None:
