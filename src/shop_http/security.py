@@ -46,6 +46,17 @@ def writes(connection: ASGIConnection[Any, Any, Any, Any]) -> bool:
     return connection.scope.get("method", "GET") not in SAFE_METHODS
 
 
+CONFIRMS_USER = "confirms_user"
+"""A route's `opt` flag: its use case checks that the user is still active in its own statement
+(`Orders.place_order(confirm_user=True)`), so a write to it does not read the user first. The
+token's revocation is checked here all the same, on every request."""
+
+
+def confirms_user(connection: ASGIConnection[Any, Any, Any, Any]) -> bool:
+    handler = connection.scope.get("route_handler")
+    return handler is not None and bool(handler.opt.get(CONFIRMS_USER, False))
+
+
 class BearerMiddleware(JWTAuthenticationMiddleware):
     """Litestar's bearer middleware, verifying with the shop's own token codec (one decoding, one
     cache of verified tokens, for protected and optional-auth endpoints alike). `request.auth` is
@@ -69,7 +80,8 @@ class BearerMiddleware(JWTAuthenticationMiddleware):
         shop: Shop = connection.app.state.shop
         try:
             claims = shop.sessions.verify_token(encoded_token)
-            user = await shop.sessions.authenticate(claims, fresh=writes(connection))
+            fresh = writes(connection) and not confirms_user(connection)
+            user = await shop.sessions.authenticate(claims, fresh=fresh)
         except AuthenticationFailed as exc:  # revoked, expired, forged, or the user is gone
             raise NotAuthorizedException(str(exc)) from exc
         user_id.set(

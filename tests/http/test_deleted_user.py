@@ -1,7 +1,8 @@
 """A user deleted from the database behind the shop's back (raw SQL: no `user_changed`, no stamp
 moved on) still holds a signed, unexpired token. With it, every endpoint answers 401 and stores
-nothing: never a 500 from the orders' foreign key. On SQLite alone and with Redis (where the
-processes remember users they have read under a stamp that this deletion does not move)."""
+nothing: never a 500 from the orders' foreign key. On SQLite alone, and with Redis on SQLite and on
+PostgreSQL (where the processes remember users they have read under a stamp that this deletion does
+not move)."""
 
 from __future__ import annotations
 
@@ -24,15 +25,23 @@ ADDRESS = {
 }
 
 
-@pytest.fixture(params=["sqlite", pytest.param("redis", marks=pytest.mark.redis)])
-def shop_settings(request: pytest.FixtureRequest, sqlite_url: str) -> Settings:
+@pytest.fixture(
+    params=[
+        "sqlite",
+        pytest.param("redis", marks=pytest.mark.redis),
+        # PostgreSQL's order placement checks the user in the order's own statement.
+        pytest.param("postgres+redis", marks=[pytest.mark.postgres, pytest.mark.redis]),
+    ]
+)
+def shop_settings(request: pytest.FixtureRequest) -> Settings:
     extra: dict[str, Any] = {}
-    if request.param == "redis":
+    if "redis" in request.param:
         extra = {
             "redis_url": request.getfixturevalue("redis_url"),
             "redis_key_prefix": request.getfixturevalue("redis_prefix"),
         }
-    return make_settings(sqlite_url, **extra)
+    database = "pg_url" if request.param.startswith("postgres") else "sqlite_url"
+    return make_settings(request.getfixturevalue(database), **extra)
 
 
 @pytest.fixture
@@ -136,3 +145,30 @@ async def test_the_other_customers_are_not_affected(shop: Catalog) -> None:
     await delete_behind_the_shops_back(shop, me)
 
     assert (await shop.client.get("/api/auth/profile/", headers=shop.staff.headers)).status_code == 200
+
+
+async def test_an_order_deactivated_behind_the_shops_back_is_401_even_when_it_would_be_refused(
+    shop: Catalog,
+) -> None:
+    """Deactivated with SQL (no stamp moved on): a valid order, one for more than there is, and one
+    for no such product are all 401 (not 201, 409 or 400), and nothing is stored."""
+    me, product_id = await warmed_up(shop)
+    await sql(shop, "UPDATE users SET is_active = false WHERE id = :id", id=me.id)
+
+    answers = [
+        await shop.client.post(
+            "/api/orders/",
+            json={
+                "items": [{"product_id": pid, "quantity": quantity}],
+                "shipping_address": ADDRESS,
+                "payment_method": "cod",
+            },
+            headers=me.headers | {"Idempotency-Key": f"deactivated-{n}"},
+        )
+        for n, (pid, quantity) in enumerate([(product_id, 1), (product_id, 50), (987654, 1)])
+    ]
+
+    for answer in answers:
+        assert_error(answer, 401)
+    assert await sql(shop, "SELECT id FROM orders") == []
+    assert await sql(shop, "SELECT stock_quantity FROM products WHERE id = :id", id=product_id) == [(5,)]

@@ -137,3 +137,29 @@ async def test_redis_down_fails_no_change_and_loses_no_event(
             assert moved.status_code == 200, moved.text
             while (await events.event()).json["status"] != "processing":
                 pass
+
+
+@pytest.mark.redis
+async def test_news_announced_while_a_publish_is_under_way_all_reach_the_other_process(
+    redis_url: str, redis_prefix: str
+) -> None:
+    """Commits announce faster than Redis answers: what comes meanwhile goes out in the next message,
+    and every order's stream on the other process hears of its order."""
+    from redis.asyncio import Redis
+
+    clients = [Redis.from_url(redis_url) for _ in range(4)]
+    here = RedisOrderNews(clients[0], clients[1], redis_prefix)
+    there = RedisOrderNews(clients[2], clients[3], redis_prefix)
+    try:
+        async with AsyncExitStack() as stack:
+            feeds = [await stack.enter_async_context(there.listen(order_id)) for order_id in range(1, 8)]
+            await asyncio.wait_for(there.subscribed.wait(), TIMEOUT)
+            for order_id in range(1, 8):  # one after the other, without waiting for Redis
+                here.announce([order_id])
+            heard = [await feed.wait(TIMEOUT) for feed in feeds]
+        assert heard == [True] * 7
+    finally:
+        await here.aclose()
+        await there.aclose()
+        for client in clients:
+            await client.aclose()

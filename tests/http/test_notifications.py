@@ -185,10 +185,15 @@ def inbox() -> Iterator[Inbox]:
 
 
 @pytest.fixture
-async def world(sqlite_url: str, inbox: Inbox) -> AsyncIterator[World]:
-    """The embedded default (SQLite, no Redis, no queue URL), mailing to `inbox`."""
+async def world(database_url: str, inbox: Inbox) -> AsyncIterator[World]:
+    """No Redis, no queue URL (jobs run in-process), mailing to `inbox`: on SQLite, the embedded
+    default, and on PostgreSQL (where the order's statement records its confirmation's job)."""
     settings = make_settings(
-        sqlite_url, smtp_url=inbox.url, store_name=STORE, low_stock_threshold=THRESHOLD, job_retry_delay=0.01
+        database_url,
+        smtp_url=inbox.url,
+        store_name=STORE,
+        low_stock_threshold=THRESHOLD,
+        job_retry_delay=0.01,
     )
     assert settings.redis_url is None
     assert settings.queue_url is None

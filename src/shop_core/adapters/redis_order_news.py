@@ -35,6 +35,8 @@ class RedisOrderNews:
         self.channel = f"{prefix}order-news"
         self._listeners = LocalListeners()
         self._announcing: set[asyncio.Task[None]] = set()
+        self._unsent: set[int] = set()  # announced while a publish was under way: the next one's
+        self._publishing: asyncio.Task[None] | None = None
         self._reader: asyncio.Task[None] | None = None
         self.subscribed = asyncio.Event()
         """Set while the subscription is up (tests wait on it)."""
@@ -43,9 +45,20 @@ class RedisOrderNews:
         if not order_ids:
             return
         self._listeners.wake(order_ids)  # this process's streams need no round trip
-        task = asyncio.get_running_loop().create_task(self._publish(sorted(order_ids)))
+        # One publish at a time: what commits announce meanwhile goes out together in the next
+        # message, right after it (under load, one round trip for many orders, not one each).
+        self._unsent.update(order_ids)
+        if self._publishing is not None and not self._publishing.done():
+            return
+        task = asyncio.get_running_loop().create_task(self._publish_unsent())
+        self._publishing = task
         self._announcing.add(task)
         task.add_done_callback(self._announcing.discard)
+
+    async def _publish_unsent(self) -> None:
+        while self._unsent:
+            order_ids, self._unsent = sorted(self._unsent), set()
+            await self._publish(order_ids)
 
     async def _publish(self, order_ids: list[int]) -> None:
         try:

@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Protocol
 
 from shop_core.domain.invoices import Invoice, InvoiceDocument
+from shop_core.domain.jobs import Job
 from shop_core.domain.orders import Order, OrderEvent, OrderPaymentStatus, OrderStatus, PaymentMethod
 from shop_core.domain.stock import OrderStockMovement
 
@@ -25,6 +26,32 @@ class OrderFilter:
     """Only orders that used the voucher with this (normalized) code."""
 
 
+@dataclass(frozen=True)
+class OrderJob:
+    """A background job recorded with a new order, in the statement that stores it where the store
+    can: keyed `<name>:<order id>`, with the payload `{"order_id": <order id>}`."""
+
+    name: str
+    max_attempts: int
+
+    def key(self, order_id: int) -> str:
+        return f"{self.name}:{order_id}"
+
+    def job(self, order_id: int, now: datetime) -> Job:
+        return Job(
+            name=self.name,
+            key=self.key(order_id),
+            payload={"order_id": order_id},
+            created_at=now,
+            max_attempts=self.max_attempts,
+        )
+
+
+class CustomerGone(Exception):
+    """The order's customer is no longer an active user (deactivated or deleted), found when the
+    order was stored with `confirm_user`: nothing was stored."""
+
+
 class VoucherUseRefused(Exception):
     """The order's voucher had no use left (for everyone, or for its customer), or was deactivated,
     when the order was stored."""
@@ -37,6 +64,9 @@ class OrderRepository(Protocol):
         movements: Sequence[OrderStockMovement],
         events: Sequence[OrderEvent],
         key: PlacementKey | None,
+        *,
+        confirm_user: bool = False,
+        job: OrderJob | None = None,
     ) -> bool:
         """Store a newly placed order with everything that goes with it: its lines, the stock
         movements of what it took, its first events, and its Idempotency-Key (claimed now, or
@@ -50,6 +80,13 @@ class OrderRepository(Protocol):
         be: the voucher's row is every checkout's with that voucher, so it is held for as short a
         time as possible. Raises VoucherUseRefused when the use cannot be counted (the caller rolls
         back).
+
+        `confirm_user`: first check, in the same statement where the store can, that the order's
+        customer is still an active user; CustomerGone (nothing stored) when not. Authentication
+        leaves its per-request read of the user to this check on the order placement's path.
+
+        `job`: record this job for the order too (in the unit of work's job ledger, handed to the
+        queue after the commit like any other), unless a job with its key exists.
         """
         ...
 

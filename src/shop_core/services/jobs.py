@@ -33,6 +33,7 @@ from shop_core.domain.jobs import FINISHED, Job, JobSpec, JobStatus
 from shop_core.ports.clock import Clock
 from shop_core.ports.jobs import JobAttemptFailed, JobBusy, JobQueue
 from shop_core.ports.metrics import NULL_METRICS, Metrics
+from shop_core.ports.orders import OrderJob
 from shop_core.ports.persistence import UnitOfWork, UnitOfWorkFactory
 from shop_core.services.views import Page
 
@@ -118,6 +119,12 @@ async def record(uow: UnitOfWork, name: str, key: str, payload: dict[str, Any], 
     spec = SPECS[name]
     job = Job(name=name, key=key, payload=payload, created_at=now, max_attempts=spec.attempts)
     return await uow.jobs.add(job)
+
+
+def with_order(name: str) -> OrderJob:
+    """A job of this kind to record with a new order (see `OrderRepository.add_placed`): keyed
+    `<name>:<order id>`, its payload `{"order_id": <order id>}`."""
+    return OrderJob(name, SPECS[name].attempts)
 
 
 async def relay_recorded(

@@ -36,7 +36,14 @@ from shop_core.domain.address_book import Default
 from shop_core.domain.addresses import Address, address_of
 from shop_core.domain.cart import DEFAULT_VARIANT, CartSnapshot, LineKey, keyed_variant
 from shop_core.domain.catalog import TakenProduct
-from shop_core.domain.errors import Conflict, DomainError, InvalidInput, NotFound, PermissionDenied
+from shop_core.domain.errors import (
+    AuthenticationFailed,
+    Conflict,
+    DomainError,
+    InvalidInput,
+    NotFound,
+    PermissionDenied,
+)
 from shop_core.domain.money import exponent_of, format_minor
 from shop_core.domain.orders import (
     Order,
@@ -57,7 +64,7 @@ from shop_core.domain.variants import Variant, line_variant, name_in
 from shop_core.domain.vouchers import VoucherLine
 from shop_core.ports.cart import CartLimitReached
 from shop_core.ports.clock import Clock
-from shop_core.ports.orders import OrderFilter, PlacementKey, VoucherUseRefused
+from shop_core.ports.orders import CustomerGone, OrderFilter, PlacementKey, VoucherUseRefused
 from shop_core.ports.persistence import UnitOfWork, UnitOfWorkFactory
 from shop_core.services import jobs
 from shop_core.services.address_book import address_for_order
@@ -72,6 +79,7 @@ from shop_core.services.order_commands import (
 from shop_core.services.order_terms import check_weight, order_terms
 from shop_core.services.order_views import OrderView, order_view
 from shop_core.services.sale_prices import best_discount
+from shop_core.services.sessions import USER_GONE
 from shop_core.services.stock import record_low_stock
 from shop_core.services.stock_movements import record_movements
 from shop_core.services.views import Page
@@ -134,11 +142,52 @@ class _Items:
 
 
 async def place_order(
-    user_id: int, actor: Actor, cmd: PlaceOrder, *, key: str | None, ctx: OrderContext
+    user_id: int,
+    actor: Actor,
+    cmd: PlaceOrder,
+    *,
+    key: str | None,
+    ctx: OrderContext,
+    confirm_user: bool = False,
 ) -> Placed:
     """An order for the items given (POST /api/orders/). An item names a product's variant; one
     without `variant_id` means the product's only active variant (400 `variant_required` when it
-    has several). Items of the same variant add up."""
+    has several). Items of the same variant add up.
+
+    `confirm_user`: the caller took the user from what its process remembers, not from the
+    database; the order's own statement then checks that the customer is still an active user
+    (AuthenticationFailed, nothing stored, when not). Any other answer (a refusal, a replay) is
+    given only after the same check, made on its own."""
+    if not confirm_user:
+        return await _place_items(user_id, actor, cmd, key=key, ctx=ctx, confirm_user=False)
+    try:
+        placed = await _place_items(user_id, actor, cmd, key=key, ctx=ctx, confirm_user=True)
+    except DomainError as exc:
+        if not isinstance(exc, AuthenticationFailed):
+            await _confirm_user(user_id, ctx)
+        raise
+    if placed.replayed:
+        await _confirm_user(user_id, ctx)
+    return placed
+
+
+async def _confirm_user(user_id: int, ctx: OrderContext) -> None:
+    """AuthenticationFailed unless the user is (still) active: read from the database."""
+    async with ctx.uow() as uow:
+        user = await uow.users.get_read_only(user_id)
+    if user is None or not user.is_active:
+        raise AuthenticationFailed(USER_GONE)
+
+
+async def _place_items(
+    user_id: int,
+    actor: Actor,
+    cmd: PlaceOrder,
+    *,
+    key: str | None,
+    ctx: OrderContext,
+    confirm_user: bool,
+) -> Placed:
     request = await _checked(cmd, "orders", user_id, ctx)
     wanted: dict[LineKey, int] = {}
     for item in cmd.items:
@@ -152,7 +201,15 @@ async def place_order(
         return _Items(wanted)
 
     return await _place(
-        user_id, actor, request, key=key, items=items, undo=None, ctx=ctx, strict_products=True
+        user_id,
+        actor,
+        request,
+        key=key,
+        items=items,
+        undo=None,
+        ctx=ctx,
+        strict_products=True,
+        confirm_user=confirm_user,
     )
 
 
@@ -251,6 +308,7 @@ async def _place(
     undo: Callable[[], Awaitable[None]] | None,
     ctx: OrderContext,
     strict_products: bool,
+    confirm_user: bool = False,
 ) -> Placed:
     now = ctx.clock.now()
     got_items = False
@@ -304,7 +362,9 @@ async def _place(
                 for product, quantity in taken
             ]
             placed = OrderEvent("placed", now, actor.label, "", order.status.value, _placed_note(order))
-            if not await uow.orders.add_placed(order, movements, [placed], claim):
+            if not await uow.orders.add_placed(
+                order, movements, [placed], claim, confirm_user=confirm_user, job=_CONFIRMATION
+            ):
                 raise _KeyTaken
             await _record_placement_jobs(uow, order, movements, ctx)
             await uow.commit()
@@ -318,6 +378,10 @@ async def _place(
         if isinstance(exc, _KeyTaken):
             raise IdempotencyKeyReused() from None
         raise
+    except CustomerGone:
+        if got_items and undo is not None:
+            await undo()
+        raise AuthenticationFailed(USER_GONE) from None
     except VoucherUseRefused:
         if got_items and undo is not None:
             await undo()
@@ -333,13 +397,16 @@ async def _place(
 async def _record_placement_jobs(
     uow: UnitOfWork, order: Order, taken: list[OrderStockMovement], ctx: OrderContext
 ) -> None:
-    """The confirmation email, and an alert for each product this order took below the threshold."""
-    name = jobs.ORDER_CONFIRMATION_EMAIL
-    await jobs.record(uow, name, f"{name}:{order.id}", {"order_id": order.id}, order.created_at)
+    """An alert for each product this order took below the threshold (the confirmation email's job
+    is recorded with the order: `_CONFIRMATION`), and the webhook event if anyone listens."""
     await emit(uow, webhooks.ORDER_CREATED, lambda: order_view(order), order.created_at)
     for take in taken:
         if fell_below(ctx.low_stock_threshold, take.balance_after, take.delta):
             await record_low_stock(uow, take.product_id, take.balance_after, order.created_at)
+
+
+_CONFIRMATION = jobs.with_order(jobs.ORDER_CONFIRMATION_EMAIL)
+"""The confirmation email: a job recorded with every order, by the statement that stores it."""
 
 
 class _KeyTaken(Exception):
@@ -915,10 +982,22 @@ class Orders:
         self._secret = secret
 
     async def place_order(
-        self, user_id: int, actor: Actor, cmd: PlaceOrder, *, idempotency_key: str | None = None
+        self,
+        user_id: int,
+        actor: Actor,
+        cmd: PlaceOrder,
+        *,
+        idempotency_key: str | None = None,
+        confirm_user: bool = False,
     ) -> Placed:
-        key = check_idempotency_key(idempotency_key)
-        return await place_order(user_id, actor, cmd, key=key, ctx=self.context)
+        """`confirm_user`: the caller did not read the user afresh; see `place_order`."""
+        try:
+            key = check_idempotency_key(idempotency_key)
+        except InvalidInput:
+            if confirm_user:
+                await _confirm_user(user_id, self.context)
+            raise
+        return await place_order(user_id, actor, cmd, key=key, ctx=self.context, confirm_user=confirm_user)
 
     async def checkout_cart(
         self,

@@ -27,7 +27,7 @@ from shop_http.api_docs.examples import IDEMPOTENCY_KEY_EXAMPLE
 from shop_http.errors import RATE_LIMITED, REQUEST_TOO_LARGE
 from shop_http.openapi import BEARER, documented, ok, page_past_the_end, raises
 from shop_http.pagination import DEFAULT_PAGE_SIZE, PageNumber, PageOf, PageSize, page_of, window
-from shop_http.security import actor_of, requires_staff
+from shop_http.security import CONFIRMS_USER, actor_of, requires_staff
 
 OrderId = Annotated[
     int, Parameter(ge=1, le=MAX_ID, description="The order's id.", examples=[Example(value=1)])
@@ -62,7 +62,11 @@ MOVE_RESPONSES = {
 
 
 async def place_order(shop: Shop, user: UserView, data: PlaceOrder, key: str | None) -> Response[OrderView]:
-    placed = await shop.orders.place_order(user.id, actor_of(user), data, idempotency_key=key)
+    # Its routes are marked CONFIRMS_USER: authentication may have taken the user from memory, and
+    # the order's own statement checks that the user is still active (401 if not).
+    placed = await shop.orders.place_order(
+        user.id, actor_of(user), data, idempotency_key=key, confirm_user=True
+    )
     return Response(placed.order, status_code=201)
 
 
@@ -133,6 +137,7 @@ class OrderController(Controller):
         summary="Place an order",
         description=doc.PLACE,
         responses=PLACE_RESPONSES,
+        opt={CONFIRMS_USER: True},
     )
     async def place(
         self,
@@ -151,6 +156,7 @@ class OrderController(Controller):
         description=doc.PLACE_LEGACY,
         deprecated=True,
         responses=PLACE_RESPONSES,
+        opt={CONFIRMS_USER: True},
     )
     async def place_legacy(
         self,

@@ -55,6 +55,12 @@ class SqlJobLedger:
         self.recorded.append(job)
         return True
 
+    def recorded_with(self, job: Job, job_id: int) -> None:
+        """A job another repository's statement inserted in this transaction (an order's, with it):
+        handed to the queue after the commit, as `add`'s are."""
+        job.id = job_id
+        self.recorded.append(job)
+
     def _insert(self, job: Job, payload: str) -> sa.Executable:
         return (
             session_insert(self._session, jobs)
@@ -84,7 +90,12 @@ class SqlJobLedger:
         return [_job(row) for row in rows.mappings()]
 
     async def mark_queued(self, job_ids: list[int], now: datetime) -> None:
-        if job_ids:
+        if not job_ids:
+            return
+        fast = await pg_fast_path(self._session)
+        if fast is not None:  # after every order's commit: one statement, no transaction round trips
+            await fast.mark_queued(job_ids, JobStatus.QUEUED.value, now, JobStatus.PENDING.value)
+        else:
             await self._session.execute(
                 jobs.update()
                 .where(jobs.c.id.in_(job_ids), jobs.c.status == JobStatus.PENDING.value)

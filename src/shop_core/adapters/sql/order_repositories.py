@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from shop_core.adapters.sql.job_ledger import SqlJobLedger
 from shop_core.adapters.sql.orm import (
     idempotency_keys,
     invoice_counters,
@@ -24,12 +25,14 @@ from shop_core.adapters.sql.orm import (
     orders,
     payments,
     stock_movements,
+    users,
 )
 from shop_core.adapters.sql.pg_fast_path import pg_fast_path
 from shop_core.adapters.sql.upsert import session_insert
 from shop_core.adapters.sql.voucher_repository import SqlVoucherRepository
 from shop_core.domain.addresses import Address
 from shop_core.domain.invoices import Invoice
+from shop_core.domain.jobs import JobStatus
 from shop_core.domain.orders import (
     FulfillmentStatus,
     Order,
@@ -43,7 +46,14 @@ from shop_core.domain.orders import (
 )
 from shop_core.domain.stock import OrderStockMovement
 from shop_core.domain.tax import rate_bp, rate_of_bp
-from shop_core.ports.orders import OrderFilter, PlacementKey, StoredKey, VoucherUseRefused
+from shop_core.ports.orders import (
+    CustomerGone,
+    OrderFilter,
+    OrderJob,
+    PlacementKey,
+    StoredKey,
+    VoucherUseRefused,
+)
 
 _LINE_FIELDS = (
     "product_id",
@@ -101,8 +111,9 @@ def _claim_key(dialect: str) -> sa.Executable:
 
 
 class SqlOrderRepository:
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(self, session: AsyncSession, ledger: SqlJobLedger) -> None:
         self._session = session
+        self._ledger = ledger  # the unit of work's: where `add_placed` records the order's job
         self.changed: set[int] = set()
         """The orders this transaction wrote audit events for: announced once it commits (see
         `SqlUnitOfWork.commit`). Every change of an order's status, payment or fulfilment writes one."""
@@ -130,30 +141,21 @@ class SqlOrderRepository:
         movements: Sequence[OrderStockMovement],
         events: Sequence[OrderEvent],
         key: PlacementKey | None,
+        *,
+        confirm_user: bool = False,
+        job: OrderJob | None = None,
     ) -> bool:
         fast = await pg_fast_path(self._session)
         if fast is None:
-            if key is not None and not key.claimed:
-                claims = SqlIdempotencyRepository(self._session)
-                if not await claims.claim(key.user_id, key.key, key.fingerprint, key.created_at):
-                    return False
-            await self._add(order)
-            assert order.id is not None
-            connection = await self._session.connection()
-            if movements:
-                await connection.execute(stock_movements.insert(), [_movement_row(m) for m in movements])
-            await self.add_events(order.id, events)
-            if key is not None:
-                await connection.execute(_COMPLETE_KEY, {"uid": key.user_id, "k": key.key, "oid": order.id})
-            if order.voucher_id is not None:  # last: the voucher's row is held until the commit
-                vouchers = SqlVoucherRepository(self._session)
-                if not await vouchers.count_use(order.voucher_id, order.user_id):
-                    raise VoucherUseRefused
-            return True
+            placed = await self._add_placed_here(order, movements, events, key, confirm_user=confirm_user)
+            if placed and job is not None:
+                assert order.id is not None
+                await self._ledger.add(job.job(order.id, order.created_at))
+            return placed
         # PostgreSQL: the order, its lines, movements, events and key in one statement.
         fresh = key is not None and not key.claimed
         for _ in range(10):  # a clash of random order numbers is rare; draw again
-            order_id, key_taken, voucher_counted, line_ids = await fast.place_order(
+            order_id, key_taken, voucher_counted, line_ids, user_ok, job_id = await fast.place_order(
                 _row_of(order),
                 order.lines,
                 movements,
@@ -161,10 +163,16 @@ class SqlOrderRepository:
                 claimed_key=key.key if key is not None and key.claimed else None,
                 fresh_key=key.key if fresh and key is not None else None,
                 fingerprint=key.fingerprint if key is not None else None,
+                confirm_user=confirm_user,
+                job=None if job is None else (job.name, JobStatus.PENDING.value, job.max_attempts),
             )
+            if not user_ok:
+                raise CustomerGone
             if order_id is not None:
                 order.id = order_id
                 order.lines = _with_ids(order.lines, line_ids)
+                if job is not None and job_id is not None:
+                    self._ledger.recorded_with(job.job(order_id, order.created_at), job_id)
                 if events:
                     self.changed.add(order_id)
                 if fresh and key_taken:
@@ -174,6 +182,38 @@ class SqlOrderRepository:
                 return True
             order.number = new_order_number(order.created_at)
         raise RuntimeError("could not draw a free order number")
+
+    async def _add_placed_here(
+        self,
+        order: Order,
+        movements: Sequence[OrderStockMovement],
+        events: Sequence[OrderEvent],
+        key: PlacementKey | None,
+        *,
+        confirm_user: bool,
+    ) -> bool:
+        """`add_placed` through SQLAlchemy, a statement at a time (SQLite)."""
+        if confirm_user:
+            user = await self._session.scalar(sa.select(users.c.is_active).where(users.c.id == order.user_id))
+            if not user:
+                raise CustomerGone
+        if key is not None and not key.claimed:
+            claims = SqlIdempotencyRepository(self._session)
+            if not await claims.claim(key.user_id, key.key, key.fingerprint, key.created_at):
+                return False
+        await self._add(order)
+        assert order.id is not None
+        connection = await self._session.connection()
+        if movements:
+            await connection.execute(stock_movements.insert(), [_movement_row(m) for m in movements])
+        await self.add_events(order.id, events)
+        if key is not None:
+            await connection.execute(_COMPLETE_KEY, {"uid": key.user_id, "k": key.key, "oid": order.id})
+        if order.voucher_id is not None:  # last: the voucher's row is held until the commit
+            vouchers = SqlVoucherRepository(self._session)
+            if not await vouchers.count_use(order.voucher_id, order.user_id):
+                raise VoucherUseRefused
+        return True
 
     async def get(self, order_id: int, *, for_update: bool = False) -> Order | None:
         return await self._one(orders.c.id == order_id, for_update=for_update)

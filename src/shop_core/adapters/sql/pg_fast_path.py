@@ -197,12 +197,15 @@ def _bp(rate: Decimal | None) -> int | None:
     return None if rate is None else rate_bp(rate)
 
 
-_place = _Parameters()
+_place = _Parameters([parameter for parameter, _ in _ORDER_PARAMETERS])  # the order's columns first
 # Built from constants only (the column names above and $n placeholders); every value is a parameter.
 _PLACE_ORDER = f"""
-WITH o AS (
+WITH u AS (
+    SELECT NOT {_place("confirm_user", "bool")}
+        OR EXISTS (SELECT 1 FROM users WHERE id = {_place("orders.user_id")} AND is_active) AS ok
+), o AS (
     INSERT INTO orders ({", ".join(ORDER_COLUMNS)})
-    VALUES ({", ".join(_place(parameter) for parameter, _ in _ORDER_PARAMETERS)})
+    SELECT {", ".join(_place(parameter) for parameter, _ in _ORDER_PARAMETERS)} FROM u WHERE u.ok
     ON CONFLICT (number) DO NOTHING RETURNING id, user_id
 ), l AS (
     INSERT INTO order_lines (order_id, {_names(_LINE_COLUMNS)})
@@ -223,6 +226,13 @@ WITH o AS (
         {_place("orders.created_at")}, o.id
     FROM o WHERE {_place("fresh_key", "text")} IS NOT NULL
     ON CONFLICT (user_id, key) DO NOTHING RETURNING 1
+), j AS (
+    INSERT INTO jobs (name, key, payload, status, attempts, max_attempts, round, created_at, updated_at)
+    SELECT {_place("job_name", "text")}, {_place("job_name", "text")} || ':' || o.id,
+        '{{"order_id":' || o.id || '}}', {_place("job_status", "text")}, 0,
+        {_place("job_max_attempts", "int")}, 0, {_place("orders.created_at")}, {_place("orders.created_at")}
+    FROM o WHERE {_place("job_name", "text")} IS NOT NULL
+    ON CONFLICT (key) DO NOTHING RETURNING id
 ), vc AS (
     UPDATE vouchers SET used_count = used_count + 1 FROM o
     WHERE vouchers.id = {_place("orders.voucher_id")} AND vouchers.is_active
@@ -243,7 +253,7 @@ WITH o AS (
 )
 SELECT (SELECT id FROM o), {_place("fresh_key", "text")} IS NOT NULL AND NOT EXISTS (SELECT 1 FROM c),
     {_place("orders.voucher_id")} IS NULL OR EXISTS (SELECT 1 FROM vu),
-    (SELECT array_agg(id ORDER BY id) FROM l)
+    (SELECT array_agg(id ORDER BY id) FROM l), (SELECT ok FROM u), (SELECT id FROM j)
 """  # noqa: S608
 
 
@@ -310,6 +320,10 @@ _ADD_JOB = (
     f"INSERT INTO jobs ({', '.join(_JOB_COLUMNS)})"  # noqa: S608
     f" VALUES ({', '.join(_job(c) for c in _JOB_COLUMNS)}) ON CONFLICT (key) DO NOTHING RETURNING id"
 )
+
+# The relay's mark after it handed jobs to the queue: one statement, atomic on its own, so it needs
+# no transaction of its own (no BEGIN and COMMIT round trips) when none is open.
+_MARK_QUEUED = "UPDATE jobs SET status = $2, updated_at = $3 WHERE id = ANY($1::int[]) AND status = $4"
 
 _VOUCHER_COLUMNS = (
     "id",
@@ -416,6 +430,11 @@ class PgFastPath:
         job_id: int | None = await connection.fetchval(_ADD_JOB, *_job.values(values))
         return job_id
 
+    async def mark_queued(self, job_ids: list[int], queued: str, now: datetime, pending: str) -> None:
+        """Mark the jobs still `pending` as `queued`: one statement, in the session's transaction if
+        one is open, else on its own (the relay's unit of work has nothing else to commit)."""
+        await self._adapted.driver_connection.execute(_MARK_QUEUED, job_ids, queued, now, pending)
+
     async def place_order(
         self,
         order: Mapping[str, Any],
@@ -426,14 +445,21 @@ class PgFastPath:
         claimed_key: str | None,
         fresh_key: str | None,
         fingerprint: str | None,
-    ) -> tuple[int | None, bool, bool, list[int]]:
+        confirm_user: bool = False,
+        job: tuple[str, str, int] | None = None,
+    ) -> tuple[int | None, bool, bool, list[int], bool, int | None]:
         """Insert the order (its row: `ORDER_COLUMNS`), its lines, movements and events, tie its
         idempotency key to it (the `claimed_key` already claimed, or the `fresh_key` claimed here),
         and count the use of its voucher, if it has one (for everyone and for its customer, each
         only within its limit). Returns the order's id (None: its number is taken, nothing was
         written), whether the fresh key was already someone's (then the order is written all the
         same), whether its voucher's use was counted (True without a voucher), and the lines' ids
-        in the order of `lines` (they are numbered as unnest hands them over)."""
+        in the order of `lines` (they are numbered as unnest hands them over), and whether the
+        order's customer is an active user (always True unless `confirm_user`: then nothing is
+        written when it is not; authentication let this statement make its per-request check),
+        and the id of the `job` (its name, status and max_attempts) recorded for the order, keyed
+        `<name>:<order id>` with the payload `{"order_id": <order id>}` (None: no job, or one with
+        that key exists)."""
         connection = await self._in_transaction()
         values: dict[str, Any] = {parameter: order[column] for parameter, column in _ORDER_PARAMETERS}
         for parameter, column in _JSON_PARAMETERS:
@@ -442,10 +468,12 @@ class PgFastPath:
         values |= _array_values(_MOVEMENT_COLUMNS, movements)
         values |= _array_values(_EVENT_COLUMNS, events)
         values |= {"claimed_key": claimed_key, "fresh_key": fresh_key, "fingerprint": fingerprint}
-        order_id, key_taken, voucher_counted, line_ids = await connection.fetchrow(
+        values["confirm_user"] = confirm_user
+        values["job_name"], values["job_status"], values["job_max_attempts"] = job or (None, None, None)
+        order_id, key_taken, voucher_counted, line_ids, user_ok, job_id = await connection.fetchrow(
             _PLACE_ORDER, *_place.values(values)
         )
-        return order_id, bool(key_taken), bool(voucher_counted), list(line_ids or [])
+        return order_id, bool(key_taken), bool(voucher_counted), list(line_ids or []), bool(user_ok), job_id
 
 
 async def pg_fast_path(session: AsyncSession) -> PgFastPath | None:

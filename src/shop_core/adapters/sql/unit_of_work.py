@@ -107,7 +107,7 @@ class SqlUnitOfWork:
 
     @property
     def orders(self) -> SqlOrderRepository:
-        return self._repository(SqlOrderRepository)
+        return self._repository(SqlOrderRepository, self.jobs)  # it records an order's job there
 
     @property
     def fulfilments(self) -> SqlFulfilmentRepository:
