@@ -37,7 +37,7 @@ def search_condition(dialect: str, *, indexed: bool) -> sa.ColumnElement[bool]:
     and, on SQLite with `indexed`, `phrase` (the search as an FTS5 phrase)."""
     pattern: sa.BindParameter[str] = sa.bindparam("pattern", type_=sa.String)
     variants = sa.select(_V.product_id).where(
-        _V.is_default.is_(False), sa.func.lower(_V.sku).like(pattern, escape="\\")
+        sa.not_(_V.is_default), sa.func.lower(_V.sku).like(pattern, escape="\\")
     )
     if dialect == "postgresql":
         in_variants: Any = sa.any_(sa.func.array(variants.scalar_subquery()))

@@ -147,16 +147,16 @@ products = sa.Table(
         "ix_products_active_id",
         "id",
         "category_id",
-        postgresql_where=sa.text("is_active"),
-        sqlite_where=sa.text("is_active"),
+        postgresql_where=sa.text("is_active IS true"),
+        sqlite_where=sa.text("is_active IS 1"),
     ),
     sa.Index(
         "ix_products_active_price",
         "min_price",
         "id",
         "category_id",
-        postgresql_where=sa.text("is_active"),
-        sqlite_where=sa.text("is_active"),
+        postgresql_where=sa.text("is_active IS true"),
+        sqlite_where=sa.text("is_active IS 1"),
     ),
 )
 

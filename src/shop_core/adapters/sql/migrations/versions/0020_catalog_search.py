@@ -139,20 +139,19 @@ def upgrade() -> None:
         "SELECT coalesce(category_id, 0), sum(CASE WHEN is_active THEN 1 ELSE 0 END), count(*) "
         "FROM products GROUP BY coalesce(category_id, 0)"
     )
-    active = sa.text("is_active")
     op.create_index(
         "ix_products_active_id",
         "products",
         ["id", "category_id"],
-        postgresql_where=active,
-        sqlite_where=active,
+        postgresql_where=sa.text("is_active IS true"),
+        sqlite_where=sa.text("is_active IS 1"),
     )
     op.create_index(
         "ix_products_active_price",
         "products",
         ["min_price", "id", "category_id"],
-        postgresql_where=active,
-        sqlite_where=active,
+        postgresql_where=sa.text("is_active IS true"),
+        sqlite_where=sa.text("is_active IS 1"),
     )
     for statement in PG_UP if op.get_context().dialect.name == "postgresql" else SQLITE_UP:
         op.execute(statement)
