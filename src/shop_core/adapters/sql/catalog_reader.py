@@ -14,6 +14,7 @@ from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shop_core.adapters.sql.catalog_counts import counter_count
+from shop_core.adapters.sql.catalog_paging import page_ids_by_blocks
 from shop_core.adapters.sql.catalog_search import TRIGRAM, phrase, search_condition
 from shop_core.adapters.sql.orm import categories, product_variants, products
 from shop_core.adapters.sql.sale_repository import find_running, sales_outlook
@@ -147,14 +148,17 @@ def _list_statements(shape: _Shape, dialect: str) -> tuple[sa.Select[Any], sa.Se
     per-category counters when it can (`catalog_counts`), else counts the products."""
     where = _conditions(shape, dialect)
     sort = {name: _SORTED[name] for name, _ in _ORDER[shape.ordering]}
-    ids = (
-        sa.select(*(column.label(name) for name, column in sort.items()))
-        .where(*where)
-        .order_by(*_order_by(sort, shape.ordering))
-        .offset(sa.bindparam("offset", type_=sa.Integer))
-        .limit(sa.bindparam("limit", type_=sa.Integer))
-        .subquery("ids")
-    )
+    if _counted(shape) and shape.active_only and not shape.category and shape.ordering == "id":
+        ids = page_ids_by_blocks().subquery("ids")  # the public list: from its block (`catalog_paging`)
+    else:
+        ids = (
+            sa.select(*(column.label(name) for name, column in sort.items()))
+            .where(*where)
+            .order_by(*_order_by(sort, shape.ordering))
+            .offset(sa.bindparam("offset", type_=sa.Integer))
+            .limit(sa.bindparam("limit", type_=sa.Integer))
+            .subquery("ids")
+        )
     cut = (
         sa.select(*_COLUMNS)
         .select_from(

@@ -163,6 +163,19 @@ products = sa.Table(
 # Per category (0: products without one), how many products it has and how many are active: what
 # the product list's exact `count` sums over a category's descendants. Kept by triggers on
 # `products` (migration 0020) in the transaction of every insert, delete, move and (de)activation.
+BLOCK = 1024
+"""Ids per row of `product_id_blocks`."""
+
+# Per block of BLOCK consecutive product ids (`id / 1024`), how many of its products are active:
+# what finds a deep page of the public list without reading every earlier row (`catalog_paging`).
+# Kept by the same triggers as `category_product_counts`.
+product_id_blocks = sa.Table(
+    "product_id_blocks",
+    metadata,
+    sa.Column("block", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("active", sa.Integer, nullable=False, server_default="0"),
+)
+
 category_product_counts = sa.Table(
     "category_product_counts",
     metadata,

@@ -10,6 +10,8 @@ and exact per-category product counts kept by triggers
   category_id), both WHERE is_active: the public list's pages (by id, by price, by category) are
   picked from these narrow indexes alone (an index-only scan on PostgreSQL), then joined to their
   rows, so a deep page skips index entries, not rows.
+- `product_id_blocks`: per block of 1,024 consecutive ids, how many active products it has (a
+  deep page of the public list starts from its block: `catalog_paging`), kept by the same triggers.
 - `category_product_counts`: per category (0: none), how many products it has, and how many of
   them are active. Triggers on `products` keep it in the same transaction as every insert, delete,
   move to another category and (de)activation; the list's exact `count` sums it over a category's
@@ -38,6 +40,9 @@ _PG_UPSERT = """
     FROM {rows} GROUP BY 1 ORDER BY 1
     ON CONFLICT (category_id) DO UPDATE
     SET active = c.active + excluded.active, total = c.total + excluded.total;
+    INSERT INTO product_id_blocks AS b (block, active)
+    SELECT id / 1024, {sign} count(*) FILTER (WHERE is_active) FROM {rows} GROUP BY 1 ORDER BY 1
+    ON CONFLICT (block) DO UPDATE SET active = b.active + excluded.active;
 """
 PG_UP = (
     "CREATE EXTENSION IF NOT EXISTS pg_trgm",
@@ -62,6 +67,9 @@ PG_UP = (
     ) AS d (k, a, t) GROUP BY k ORDER BY k
     ON CONFLICT (category_id) DO UPDATE
     SET active = c.active + excluded.active, total = c.total + excluded.total;
+    INSERT INTO product_id_blocks AS b (block, active)
+    VALUES (NEW.id / 1024, NEW.is_active::int - OLD.is_active::int)
+    ON CONFLICT (block) DO UPDATE SET active = b.active + excluded.active;
     RETURN NULL; END $$""",
     "CREATE TRIGGER products_counted_insert AFTER INSERT ON products REFERENCING NEW TABLE AS new_rows"
     " FOR EACH STATEMENT EXECUTE FUNCTION products_counted_insert()",
@@ -89,8 +97,16 @@ _SQLITE_COUNT = (
     "ON CONFLICT (category_id) DO UPDATE "
     "SET active = active + excluded.active, total = total + excluded.total;"
 )
-_SQLITE_ADDED = _SQLITE_COUNT.format(values="coalesce(NEW.category_id, 0), NEW.is_active, 1")
-_SQLITE_REMOVED = _SQLITE_COUNT.format(values="coalesce(OLD.category_id, 0), -OLD.is_active, -1")
+_SQLITE_BLOCK = (
+    "INSERT INTO product_id_blocks (block, active) VALUES ({values}) "
+    "ON CONFLICT (block) DO UPDATE SET active = active + excluded.active;"
+)
+_SQLITE_ADDED = _SQLITE_COUNT.format(
+    values="coalesce(NEW.category_id, 0), NEW.is_active, 1"
+) + _SQLITE_BLOCK.format(values="NEW.id / 1024, NEW.is_active")
+_SQLITE_REMOVED = _SQLITE_COUNT.format(
+    values="coalesce(OLD.category_id, 0), -OLD.is_active, -1"
+) + _SQLITE_BLOCK.format(values="OLD.id / 1024, -OLD.is_active")
 _SQLITE_INDEX = (
     "INSERT INTO products_search (rowid, name, description, sku) "
     "VALUES (NEW.id, NEW.name, NEW.description, NEW.sku);"
@@ -134,6 +150,16 @@ def upgrade() -> None:
         sa.Column("total", sa.Integer(), server_default="0", nullable=False),
         sa.PrimaryKeyConstraint("category_id", name=op.f("pk_category_product_counts")),
     )
+    op.create_table(
+        "product_id_blocks",
+        sa.Column("block", sa.Integer(), autoincrement=False, nullable=False),
+        sa.Column("active", sa.Integer(), server_default="0", nullable=False),
+        sa.PrimaryKeyConstraint("block", name=op.f("pk_product_id_blocks")),
+    )
+    op.execute(
+        "INSERT INTO product_id_blocks (block, active) "
+        "SELECT id / 1024, sum(CASE WHEN is_active THEN 1 ELSE 0 END) FROM products GROUP BY id / 1024"
+    )
     op.execute(
         "INSERT INTO category_product_counts (category_id, active, total) "
         "SELECT coalesce(category_id, 0), sum(CASE WHEN is_active THEN 1 ELSE 0 END), count(*) "
@@ -163,3 +189,4 @@ def downgrade() -> None:
     op.drop_index("ix_products_active_price", table_name="products")
     op.drop_index("ix_products_active_id", table_name="products")
     op.drop_table("category_product_counts")
+    op.drop_table("product_id_blocks")
