@@ -229,7 +229,7 @@ def explain(db_url: str, root: int, word: str) -> dict[str, list[str]]:
         given = {**values, "offset": offset, "limit": 20, "now": None} if which == 0 else values
         text = str(
             statement.params(**given).compile(
-                dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True}
+                dialect=postgresql.asyncpg.dialect(), compile_kwargs={"literal_binds": True}
             )
         )
         rows = sql(db_url, "EXPLAIN (ANALYZE, COSTS OFF) " + text)[0]

@@ -42,6 +42,7 @@ def page_ids_by_blocks() -> sa.Select[Any]:
         sa.select(products.c.id.label("id"))
         .where(products.c.is_active.is_(True), products.c.id >= sa.select(start.c.first_id).scalar_subquery())
         .order_by(products.c.id)
-        .offset(sa.select(start.c.skip).scalar_subquery())
+        # Past the end there is no block: no first id (no rows), and no skip (SQLite wants a number).
+        .offset(sa.func.coalesce(sa.select(start.c.skip).scalar_subquery(), 0))
         .limit(sa.bindparam("limit", type_=sa.Integer))
     )
