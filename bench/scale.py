@@ -10,6 +10,7 @@ N sequential requests on one keep-alive connection; then seeds on to 1,000,000 p
 1. `GET /api/products/` (page 1)               2. `GET /api/products/?page=5000` (a deep page)
 3. `GET /api/products/?category=<root>`      (the root category with the most descendants)
 4. `GET /api/products/?search=<word>`          5. `GET /api/products/?ordering=price`
+and, beside them, a search that matches the same 100 products at both sizes (`search=SEED-0042`).
 
 Prints p50/p99 per read and size, the ratio of the p50s (1M / 10k) and PASS (<= 2.0x) or MISS, how
 many products the search word matches at each size, and the plan of the search's and the deep
@@ -54,6 +55,9 @@ TARGET = 2.0
 # Seeded names are "<adjective> <noun> <n>" from ten of each: a shopper looking for a kettle types
 # "kettle". It matches a tenth of the catalog at any size (1,000 products at 10k, 100,000 at 1M).
 SEARCH_WORD = "kettle"
+# A partial product code, as staff or a shopper holding a label type it: SEED-004200 to SEED-004299,
+# the same 100 products at both sizes (a word of a long-tail catalog matches a bounded number too).
+NARROW_SEARCH = "SEED-0042"
 DEEP_PAGE = 5000
 console = Console()
 
@@ -176,6 +180,7 @@ def reads(root: int, word: str) -> dict[str, str]:
         f"list page {DEEP_PAGE:,}": f"/api/products/?page={DEEP_PAGE}",
         "category with descendants": f"/api/products/?category={root}",
         f"search={word}": f"/api/products/?search={word}",
+        f"search={NARROW_SEARCH}": f"/api/products/?search={NARROW_SEARCH}",
         "ordering=price": "/api/products/?ordering=price",
     }
 
@@ -217,6 +222,7 @@ def explain(db_url: str, root: int, word: str) -> dict[str, list[str]]:
     wanted = {
         "search page": (ProductFilter(search=word), 0, 0),
         "search count": (ProductFilter(search=word), 0, 1),
+        "narrow search count": (ProductFilter(search=NARROW_SEARCH), 0, 1),
         "deep page": (ProductFilter(), (DEEP_PAGE - 1) * 20, 0),
         "deep page count": (ProductFilter(), (DEEP_PAGE - 1) * 20, 1),
         "category count": (ProductFilter(category_id=root), 0, 1),
@@ -371,10 +377,12 @@ class Bench:
         console.print(table)
         word = self.args.search
         matched = {n: results[n][f"search={word}"]["count"] for n in (small, large)}
+        narrow = {n: results[n][f"search={NARROW_SEARCH}"]["count"] for n in (small, large)}
         console.print(
             f"search={word} matches {matched[small]:,} products at {small:,} "
             f"and {matched[large]:,} at {large:,}"
         )
+        console.print(f"search={NARROW_SEARCH} matches {narrow[small]:,} and {narrow[large]:,}")
         console.print(f"category {root} has {descendants} categories under it (itself included)")
         console.print(
             f"seeding took {seeded[small]:.1f} s ({small:,}) and {seeded[large]:.1f} s (on to {large:,})"
@@ -402,6 +410,8 @@ class Bench:
                     "root_category": {"id": root, "categories": descendants},
                     "search_word": word,
                     "search_matches": {str(k): v for k, v in matched.items()},
+                    "narrow_search": NARROW_SEARCH,
+                    "narrow_search_matches": {str(k): v for k, v in narrow.items()},
                     "seed_seconds": {str(k): round(v, 1) for k, v in seeded.items()},
                     "results": {str(k): v for k, v in results.items()},
                     "verdicts": verdicts,
