@@ -4,6 +4,7 @@ write; the search is served by an index. On SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import asyncio
 from decimal import Decimal
 from typing import Any
 
@@ -13,6 +14,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 
 from shop_core.adapters.sql.orm import BLOCK
+from shop_core.bootstrap import migrate, migration_head
 from shop_core.domain.actors import Actor
 from shop_core.ports.catalog import ProductFilter
 from shop_core.services.catalog_commands import (
@@ -25,6 +27,9 @@ from shop_core.services.catalog_commands import (
 from shop_core.services.catalog_import import category_paths
 from shop_core.services.catalog_seed import SEEDER, product_rows
 from tests.conftest import make_settings, shop_factory
+from tests.integration.test_migrations import empty_database_url, index_names, schema_differences, table_names
+
+__all__ = ["empty_database_url"]  # the fixture, parametrised over both databases
 
 STAFF = Actor.operator()
 
@@ -337,3 +342,44 @@ async def test_postgres_serves_the_search_and_the_deep_page_from_indexes(pg_url:
     assert "product_id_blocks" in deep, deep
     assert "Index Cond: (id >= $" in deep, deep  # read from its block's first id on
     assert "Seq Scan on products" not in deep, deep
+
+
+# --- the migration ---------------------------------------------------------------------------
+
+SCALE_TABLES = {"category_product_counts", "product_id_blocks"}
+
+
+async def test_migration_0020_goes_down_to_0019_and_up_again_counting_the_products_there(
+    empty_database_url: str,
+) -> None:
+    settings = make_settings(empty_database_url)
+    assert await asyncio.to_thread(migrate, settings, "upgrade") == migration_head()
+    assert await table_names(empty_database_url) >= SCALE_TABLES
+    assert {"ix_products_active_id", "ix_products_active_price"} <= await index_names(
+        empty_database_url, "products"
+    )
+    differences = await schema_differences(empty_database_url)
+    assert [d for d in differences if any(t in repr(d) for t in SCALE_TABLES)] == []
+
+    assert await asyncio.to_thread(migrate, settings, "downgrade", "0019") == "0019"
+    assert not SCALE_TABLES & await table_names(empty_database_url)
+    for n, active in ((1, True), (2, False), (3, True)):
+        await fetch(
+            empty_database_url,
+            "INSERT INTO products (id, name, slug, sku, price, is_active, created_at, updated_at)"
+            " VALUES (:id, :name, :slug, :slug, 100, :active, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)",
+            id=n * BLOCK,
+            name=f"Copper Kettle {n}",
+            slug=f"kettle-{n}",
+            active=active,
+        )
+    assert await asyncio.to_thread(migrate, settings, "upgrade", "head") == migration_head()
+
+    # What was there before is counted, and new writes keep counting.
+    await fetch(empty_database_url, "UPDATE products SET is_active = :no WHERE id = :id", no=False, id=BLOCK)
+    await counters_match_the_products(empty_database_url)
+    async with shop_factory(settings) as shop:
+        rows, count = await shop.ports.reader.products(ProductFilter(search="copper"), offset=0, limit=20)
+        assert ([r.id for r in rows], count) == ([3 * BLOCK], 1)
+        rows, count = await shop.ports.reader.products(ProductFilter(), offset=0, limit=20)
+        assert ([r.id for r in rows], count) == ([3 * BLOCK], 1)
