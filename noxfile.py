@@ -70,3 +70,11 @@ def bench(session: nox.Session) -> None:
         )
     install_project(session, "all")
     session.run("python", "bench/run.py", *session.posargs)
+
+
+@nox.session
+def bench_scale(session: nox.Session) -> None:
+    """The catalog at 10,000 and at 1,000,000 products, uncached (needs PostgreSQL and Redis; see
+    docs/scale.md). Not a default session; it takes about ten minutes."""
+    install_project(session, "all")
+    session.run("python", "bench/scale.py", *session.posargs)

@@ -35,6 +35,8 @@ REDIS_URL = os.environ.get("SHOP_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 REQUIRE_SERVICES = os.environ.get("SHOP_TEST_REQUIRE_SERVICES") == "1"
 TEST_SECRET = "test-secret-key-0123456789abcdef0123456789"
 TABLES = (
+    "category_product_counts",
+    "product_id_blocks",
     "wishlist_items",
     "webhook_deliveries",
     "webhook_subscriptions",

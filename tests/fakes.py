@@ -249,6 +249,9 @@ class FakeProductRepository:
             self._rows[product.id] = product
             self._variants.add_default(product)
 
+    async def add_generated(self, products: Sequence[Product]) -> None:
+        await self.add_many(products)
+
     async def page(self, *, offset: int, limit: int) -> list[Product]:
         return [self._rows[key] for key in sorted(self._rows)[offset : offset + limit]]
 

@@ -83,6 +83,12 @@ class ProductRepository(Protocol):
 
     async def add_many(self, products: Sequence[Product]) -> None: ...
 
+    async def add_generated(self, products: Sequence[Product]) -> None:
+        """Store many new products without options (none of whose skus or slugs is taken) as
+        `add_many` would, with their default variants, in as few round trips as the database allows
+        (COPY on PostgreSQL): generated catalogs of a million products. Sets each product's id."""
+        ...
+
     async def page(self, *, offset: int, limit: int) -> list[Product]:
         """Products by id, for export."""
         ...

@@ -14,6 +14,9 @@ from advanced_alchemy.types import DateTimeUTC
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from shop_core.adapters.sql.catalog_counts import counter_count
+from shop_core.adapters.sql.catalog_paging import page_ids_by_blocks
+from shop_core.adapters.sql.catalog_search import TRIGRAM, phrase, search_condition
 from shop_core.adapters.sql.orm import categories, product_variants, products
 from shop_core.adapters.sql.sale_repository import find_running, sales_outlook
 from shop_core.domain.catalog import Category
@@ -33,6 +36,12 @@ _COLUMNS = (
     products.c.price.label("base_price"),
     categories.c.name.label("category_name"),
 )
+_SORTED = {  # the products' columns by the names of `_ORDER`
+    "id": products.c.id,
+    "price": products.c.min_price,
+    "name": products.c.name,
+    "created_at": products.c.created_at,
+}
 _NOW = sa.bindparam("now", type_=DateTimeUTC(timezone=True))  # the shop's clock; None: no sales
 _ORDER = {  # by the names of `_COLUMNS`, and whether descending
     "id": (("id", False),),
@@ -60,6 +69,7 @@ class _Shape:
     active_only: bool
     category: bool
     search: bool
+    search_indexed: bool  # long enough for a trigram index (SQLite's FTS5 needs 3 characters)
     min_price: bool
     max_price: bool
     in_stock: bool
@@ -76,6 +86,7 @@ def _shape_and_values(query: ProductFilter) -> tuple[_Shape, dict[str, Any]] | N
     values: dict[str, Any] = {
         "category_id": query.category_id,
         "pattern": f"%{_escape_like(query.search.lower())}%" if query.search else None,
+        "phrase": phrase(query.search) if query.search else None,
         "min_price": query.min_price,
         "max_price": query.max_price,
         "low_stock": query.low_stock_below,
@@ -84,6 +95,7 @@ def _shape_and_values(query: ProductFilter) -> tuple[_Shape, dict[str, Any]] | N
         active_only=not query.include_inactive,
         category=query.category_id is not None,
         search=bool(query.search),
+        search_indexed=len(query.search or "") >= TRIGRAM,
         min_price=query.min_price is not None,
         max_price=query.max_price is not None,
         in_stock=query.in_stock,
@@ -93,30 +105,30 @@ def _shape_and_values(query: ProductFilter) -> tuple[_Shape, dict[str, Any]] | N
     return shape, {k: v for k, v in values.items() if v is not None}
 
 
-def _conditions(shape: _Shape) -> list[sa.ColumnElement[bool]]:
+def _category_tree() -> sa.Select[Any]:
+    """The ids of the category `category_id` and of all its descendants."""
+    tree = (
+        sa.select(categories.c.id)
+        .where(categories.c.id == sa.bindparam("category_id"))
+        .cte("tree", recursive=True)
+    )
+    tree = tree.union_all(sa.select(categories.c.id).where(categories.c.parent_id == tree.c.id))
+    return sa.select(tree.c.id)
+
+
+def _counted(shape: _Shape) -> bool:
+    """Whether the per-category counters give the list's count (see `catalog_counts`)."""
+    return not (shape.search or shape.min_price or shape.max_price or shape.in_stock or shape.low_stock)
+
+
+def _conditions(shape: _Shape, dialect: str) -> list[sa.ColumnElement[bool]]:
     where: list[sa.ColumnElement[bool]] = []
     if shape.active_only:
         where.append(products.c.is_active.is_(True))
     if shape.category:
-        tree = (
-            sa.select(categories.c.id)
-            .where(categories.c.id == sa.bindparam("category_id"))
-            .cte("tree", recursive=True)
-        )
-        tree = tree.union_all(sa.select(categories.c.id).where(categories.c.parent_id == tree.c.id))
-        where.append(products.c.category_id.in_(sa.select(tree.c.id)))
+        where.append(products.c.category_id.in_(_category_tree()))
     if shape.search:
-        pattern: sa.BindParameter[str] = sa.bindparam("pattern", type_=sa.String)
-        where.append(
-            sa.or_(
-                sa.func.lower(products.c.name).like(pattern, escape="\\"),
-                sa.func.lower(products.c.description).like(pattern, escape="\\"),
-                sa.func.lower(products.c.sku).like(pattern, escape="\\"),
-                sa.exists().where(
-                    _V.product_id == products.c.id, sa.func.lower(_V.sku).like(pattern, escape="\\")
-                ),
-            )
-        )
+        where.append(search_condition(dialect, indexed=shape.search_indexed))
     if shape.min_price:
         where.append(products.c.min_price >= sa.bindparam("min_price"))
     if shape.max_price:
@@ -130,19 +142,34 @@ def _conditions(shape: _Shape) -> list[sa.ColumnElement[bool]]:
 
 @functools.lru_cache(maxsize=256)
 def _list_statements(shape: _Shape, dialect: str) -> tuple[sa.Select[Any], sa.Select[Any]]:
-    """The page and count statements of a shape, built once (the hot path reuses them). The page is
-    cut first and its products' variants gathered after, for the page's rows only (in the same
-    select they would be gathered for every row the OFFSET skips, too). Each row also says whether
-    a sale runs, and when the next starts or ends (`sales_outlook`: one row, joined to every row)."""
-    where = _conditions(shape)
-    columns = {c.name: c for c in _COLUMNS}
+    """The page and count statements of a shape, built once (the hot path reuses them).
+
+    The page's ids are picked first, from the products' columns the filter and order need alone
+    (a "deferred join": for the public lists, an index-only scan of a narrow index, so a deep
+    OFFSET skips index entries, not rows), then joined to their rows. Its products' variants are
+    gathered after, for the page's rows only. Each row also says whether a sale runs, and when the
+    next starts or ends (`sales_outlook`: one row, joined to every row). The count comes from the
+    per-category counters when it can (`catalog_counts`), else counts the products."""
+    where = _conditions(shape, dialect)
+    sort = {name: _SORTED[name] for name, _ in _ORDER[shape.ordering]}
+    if _counted(shape) and shape.active_only and not shape.category and shape.ordering == "id":
+        ids = page_ids_by_blocks().subquery("ids")  # the public list: from its block (`catalog_paging`)
+    else:
+        ids = (
+            sa.select(*(column.label(name) for name, column in sort.items()))
+            .where(*where)
+            .order_by(*_order_by(sort, shape.ordering))
+            .offset(sa.bindparam("offset", type_=sa.Integer))
+            .limit(sa.bindparam("limit", type_=sa.Integer))
+            .subquery("ids")
+        )
     cut = (
         sa.select(*_COLUMNS)
-        .select_from(products.outerjoin(categories, products.c.category_id == categories.c.id))
-        .where(*where)
-        .order_by(*_order_by(columns, shape.ordering))
-        .offset(sa.bindparam("offset", type_=sa.Integer))
-        .limit(sa.bindparam("limit", type_=sa.Integer))
+        .select_from(
+            ids.join(products, products.c.id == ids.c.id).outerjoin(
+                categories, products.c.category_id == categories.c.id
+            )
+        )
         .subquery("page")
     )
     outlook = sales_outlook(_NOW)
@@ -151,7 +178,12 @@ def _list_statements(shape: _Shape, dialect: str) -> tuple[sa.Select[Any], sa.Se
         .select_from(cut.join(outlook, sa.true()))
         .order_by(*_order_by(cut.c, shape.ordering))
     )
-    count = sa.select(sa.func.count()).select_from(products).where(*where)
+    if _counted(shape):
+        count = counter_count(
+            active_only=shape.active_only, categories=_category_tree() if shape.category else None
+        )
+    else:
+        count = sa.select(sa.func.count()).select_from(products).where(*where)
     return page, count
 
 

@@ -140,6 +140,48 @@ products = sa.Table(
     sa.CheckConstraint("discount_percentage BETWEEN 0 AND 10000", name="discount_in_range"),
     sa.Index("ix_products_min_price", "min_price"),
     sa.Index("ix_products_name", "name"),
+    # The public list's pages are picked from these alone, then joined to their rows (see
+    # `catalog_paging`). Migration 0020 also adds the search's indexes, which are the database's own
+    # (pg_trgm on PostgreSQL, an FTS5 table on SQLite) and so are not described here.
+    sa.Index(
+        "ix_products_active_id",
+        "id",
+        "category_id",
+        postgresql_where=sa.text("is_active IS true"),
+        sqlite_where=sa.text("is_active IS 1"),
+    ),
+    sa.Index(
+        "ix_products_active_price",
+        "min_price",
+        "id",
+        "category_id",
+        postgresql_where=sa.text("is_active IS true"),
+        sqlite_where=sa.text("is_active IS 1"),
+    ),
+)
+
+# Per category (0: products without one), how many products it has and how many are active: what
+# the product list's exact `count` sums over a category's descendants. Kept by triggers on
+# `products` (migration 0020) in the transaction of every insert, delete, move and (de)activation.
+BLOCK = 1024
+"""Ids per row of `product_id_blocks`."""
+
+# Per block of BLOCK consecutive product ids (`id / 1024`), how many of its products are active:
+# what finds a deep page of the public list without reading every earlier row (`catalog_paging`).
+# Kept by the same triggers as `category_product_counts`.
+product_id_blocks = sa.Table(
+    "product_id_blocks",
+    metadata,
+    sa.Column("block", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("active", sa.Integer, nullable=False, server_default="0"),
+)
+
+category_product_counts = sa.Table(
+    "category_product_counts",
+    metadata,
+    sa.Column("category_id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("active", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("total", sa.Integer, nullable=False, server_default="0"),
 )
 
 # The unit that is stocked and sold. Every product has at least one; a product without options has
