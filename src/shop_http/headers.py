@@ -7,7 +7,6 @@ need the headers as much as any other.
 
 from __future__ import annotations
 
-from litestar.datastructures import MutableScopeHeaders
 from litestar.types import Message, Scope
 
 API_CSP = "default-src 'none'; frame-ancestors 'none'"
@@ -19,19 +18,40 @@ DOCS_CSP = (
 )
 HSTS = "max-age=31536000; includeSubDomains"
 
+_CSP = b"content-security-policy"
+_HSTS = b"strict-transport-security"
+# Set on every response, in place of any the handler set (raw ASGI names: lower case).
+_ALWAYS = (
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"referrer-policy", b"strict-origin-when-cross-origin"),
+    (b"cross-origin-opener-policy", b"same-origin"),
+)
+_REPLACED = frozenset(name for name, _ in _ALWAYS) | {_HSTS}
+_API_CSP = (_CSP, API_CSP.encode())
+_DOCS_CSP = (_CSP, DOCS_CSP.encode())
+_HSTS_HEADER = (_HSTS, HSTS.encode())
+
 
 async def security_headers(message: Message, scope: Scope) -> None:
-    """Add the headers to the start of every HTTP response (async: a sync hook runs in a thread)."""
+    """Add the headers to the start of every HTTP response (async: a sync hook runs in a thread).
+
+    Written as raw ASGI header pairs: Litestar's MutableScopeHeaders decodes and compares every
+    header for each one set, ~8 us of CPU per request on the cached catalog reads."""
     if message["type"] != "http.response.start":
         return
-    path: str = scope["path"]
-    headers = MutableScopeHeaders.from_message(message)
-    headers["X-Content-Type-Options"] = "nosniff"
-    headers["X-Frame-Options"] = "DENY"
-    headers["Referrer-Policy"] = "strict-origin-when-cross-origin"
-    headers["Cross-Origin-Opener-Policy"] = "same-origin"
-    headers.setdefault(
-        "Content-Security-Policy", DOCS_CSP if path.startswith(("/api/docs", "/api/schema")) else API_CSP
-    )
+    has_csp = False
+    headers: list[tuple[bytes, bytes]] = []
+    for name, value in message.get("headers", ()):
+        lowered = name.lower()
+        if lowered in _REPLACED:
+            continue
+        has_csp = has_csp or lowered == _CSP
+        headers.append((name, value))
+    headers.extend(_ALWAYS)
+    if not has_csp:
+        path: str = scope["path"]
+        headers.append(_DOCS_CSP if path.startswith(("/api/docs", "/api/schema")) else _API_CSP)
     if scope.get("scheme") == "https":
-        headers["Strict-Transport-Security"] = HSTS
+        headers.append(_HSTS_HEADER)
+    message["headers"] = headers

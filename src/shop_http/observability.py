@@ -10,8 +10,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+from os import urandom
 from time import perf_counter
-from uuid import uuid4
 
 from litestar import Litestar
 from litestar.enums import ScopeType
@@ -37,7 +37,7 @@ def _request_id_of(scope: Scope) -> bytes:
             if _SANE.fullmatch(value):
                 return bytes(value)
             break
-    return uuid4().hex.encode()
+    return urandom(16).hex().encode()  # 32 hex digits like uuid4().hex, without building a UUID
 
 
 class RequestContext:
