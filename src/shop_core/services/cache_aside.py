@@ -298,7 +298,7 @@ class CacheAside:
     async def _cached(self, name: str, compute: Compute, timed: bool) -> bytes:
         key = await self.key(name)
         seen = self._local.get(key)
-        if seen is not None and seen[1] > time.monotonic() and (not timed or seen[2] > self._now()):
+        if seen is not None and seen[1] > time.monotonic() and (seen[2] == NEVER or seen[2] > self._now()):
             self._metrics.cache_lookup(True)
             return seen[0]
         if (hit := self._open(await self._cache.get(key), timed)) is not None:
