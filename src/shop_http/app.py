@@ -108,7 +108,6 @@ def create_app(settings: Settings | None = None, shop_factory: ShopFactory = boo
         dependencies={"shop": Provide(provide_shop, sync_to_thread=False)},
         lifespan=[shop_lifespan, stopping_streams],
         on_app_init=[auth.on_app_init, _rate_limits_before_auth(settings)],
-        before_send=[security_headers],
         stores=rate_limit_stores(settings),
         cors_config=_cors(settings),
         exception_handlers=EXCEPTION_HANDLERS,
@@ -118,7 +117,8 @@ def create_app(settings: Settings | None = None, shop_factory: ShopFactory = boo
         logging_config=None,  # configure_logging above; errors.server_error logs the 500s
         debug=False,
     )
-    return with_request_context(metrics.instrument(api))  # counts every request, the router's 404s included
+    # Every request counted and every response given the security headers, the router's 404s included.
+    return with_request_context(api, observe=metrics.observer, response_headers=security_headers)
 
 
 def _rate_limits_before_auth(settings: Settings) -> Callable[[AppConfig], AppConfig]:

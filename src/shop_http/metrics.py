@@ -2,10 +2,10 @@
 
 - Requests are counted and timed by method, route template (`/api/products/{product_id}`, never
   the raw path, so the number of series stays bounded; a request no route matches, a 404 or 405
-  from the router, is `unmatched`) and status. The count is taken by a small ASGI wrapper around
-  the whole application, so it sees every answer: the router's 404/405, the auth middleware's
-  401, the rate limiter's 429 and the 500s the exception handlers make. Per request it costs two
-  clock reads, one closure and one lookup of the already-labelled series.
+  from the router, is `unmatched`) and status. The count is taken by the ASGI wrapper around the
+  whole application (`observer`, called by shop_http.observability.RequestContext), so it sees
+  every answer: the router's 404/405, the auth middleware's 401, the rate limiter's 429 and the
+  500s the exception handlers make. Per request it costs one lookup of the already-labelled series.
 - The shop's metrics (catalog cache lookups, job attempts, settled payments, the database pool's
   gauges, read at scrape time) come from the registry the composition root built for the shop.
 
@@ -23,14 +23,13 @@ one process per replica (as the compose file does) and scrape every replica; Pro
 
 from __future__ import annotations
 
-import time
+from collections.abc import Callable
 from typing import Any
 
-from litestar import Litestar, Request, Response, get
-from litestar.enums import ScopeType
+from litestar import Request, Response, get
 from litestar.exceptions import NotAuthorizedException
 from litestar.handlers import HTTPRouteHandler
-from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from litestar.types import Scope
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
@@ -90,11 +89,11 @@ class HttpMetrics:
         """`GET /metrics`, or nothing when metrics are off."""
         return [self._endpoint()] if self.enabled else []
 
-    def instrument(self, app: Litestar) -> Litestar:
-        """Count every request `app` answers (when metrics are on); the same app, for chaining."""
-        if self.enabled:
-            app.asgi_handler = _CountRequests(app.asgi_handler, self)
-        return app
+    @property
+    def observer(self) -> Callable[[Scope, int, float], None] | None:
+        """What counts each request answered (its scope, status and seconds), or None when
+        metrics are off."""
+        return self.observe if self.enabled else None
 
     def observe(self, scope: Scope, status: int, seconds: float) -> None:
         method: str = scope.get("method", OTHER_METHOD)  # type: ignore[assignment]
@@ -139,31 +138,3 @@ class HttpMetrics:
             return Response(metrics.exposition(shop), headers={"content-type": CONTENT_TYPE_LATEST})
 
         return scrape
-
-
-class _CountRequests:
-    """Pure ASGI: times each HTTP request and counts it with the status it was answered with."""
-
-    __slots__ = ("_app", "_metrics")
-
-    def __init__(self, app: ASGIApp, metrics: HttpMetrics) -> None:
-        self._app = app
-        self._metrics = metrics
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != ScopeType.HTTP:
-            await self._app(scope, receive, send)
-            return
-        status = 500  # what the client sees when nothing was sent (the connection is dropped)
-
-        async def send_and_note(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
-        started = time.perf_counter()
-        try:
-            await self._app(scope, receive, send_and_note)
-        finally:
-            self._metrics.observe(scope, status, time.perf_counter() - started)

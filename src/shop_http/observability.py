@@ -2,7 +2,10 @@
 
 It wraps the app's ASGI handler (see `with_request_context`), outside Litestar's own exception
 handling, so it also sees the answers built outside the route middleware (router 404/405, the
-auth middleware's 401, the rate limiter's 429) and every 500.
+auth middleware's 401, the rate limiter's 429) and every 500. For the same reason it is where
+every response gets the security headers and where the request metrics are taken: one wrapper
+(one `send` closure, one pair of clock reads) instead of three, ~10 us of CPU less per request
+on the cached catalog reads.
 """
 
 from __future__ import annotations
@@ -10,8 +13,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+from collections.abc import Callable
+from os import urandom
 from time import perf_counter
-from uuid import uuid4
 
 from litestar import Litestar
 from litestar.enums import ScopeType
@@ -29,6 +33,12 @@ SLOW_MS = 1000.0  # a read this slow gets its access line at INFO too
 
 log = logging.getLogger("shop.http")
 
+RawHeaders = list[tuple[bytes, bytes]]
+# The headers of a response start made final (the security headers): a new list.
+ResponseHeaders = Callable[[RawHeaders, Scope], RawHeaders]
+# Told of each HTTP request answered: its scope, status and seconds taken (the request metrics).
+Observe = Callable[[Scope, int, float], None]
+
 
 def _request_id_of(scope: Scope) -> bytes:
     """The client's (or proxy's) X-Request-ID when it is 1-128 of `[A-Za-z0-9._:-]`; else a new one."""
@@ -37,7 +47,7 @@ def _request_id_of(scope: Scope) -> bytes:
             if _SANE.fullmatch(value):
                 return bytes(value)
             break
-    return uuid4().hex.encode()
+    return urandom(16).hex().encode()  # 32 hex digits like uuid4().hex, without building a UUID
 
 
 class RequestContext:
@@ -57,10 +67,18 @@ class RequestContext:
     SHOP_LOG_LEVEL=debug shows every request.
     """
 
-    __slots__ = ("app",)
+    __slots__ = ("app", "observe", "response_headers")
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        observe: Observe | None = None,
+        response_headers: ResponseHeaders | None = None,
+    ) -> None:
         self.app = app
+        self.observe = observe
+        self.response_headers = response_headers
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != ScopeType.HTTP:
@@ -69,25 +87,29 @@ class RequestContext:
         rid = _request_id_of(scope)
         rid_token = request_id.set(rid.decode())
         user_token = user_id.set(None)
-        status = 500  # unless a response starts
+        status = 500  # unless a response starts (what the client sees when the connection drops)
+        finish = self.response_headers
         started = perf_counter()
 
         async def send_with_id(message: Message) -> None:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                headers = message.setdefault("headers", [])
-                if isinstance(headers, list):
-                    headers.append((_HEADER, rid))
-                else:
-                    message["headers"] = [*headers, (_HEADER, rid)]
+                headers: RawHeaders = list(message.get("headers", ()))
+                if finish is not None:
+                    headers = finish(headers, scope)
+                headers.append((_HEADER, rid))
+                message["headers"] = headers
             await send(message)
 
         try:
             await self.app(scope, receive, send_with_id)
         finally:
             try:
-                self._access_line(scope, status, (perf_counter() - started) * 1000)
+                elapsed = perf_counter() - started
+                if self.observe is not None:
+                    self.observe(scope, status, elapsed)
+                self._access_line(scope, status, elapsed * 1000)
             finally:
                 user_id.reset(user_token)
                 request_id.reset(rid_token)
@@ -111,11 +133,15 @@ class RequestContext:
             )
 
 
-def with_request_context(app: Litestar) -> Litestar:
-    """Wrap `app`'s whole ASGI handler (its router, exception handling and CORS) in RequestContext;
-    once the app has shut down (its lifespans closed), log lines are written as they come: the
-    server may end the process (uvicorn re-raises SIGTERM) before the log writer's next round."""
-    app.asgi_handler = RequestContext(app.asgi_handler)
+def with_request_context(
+    app: Litestar, *, observe: Observe | None = None, response_headers: ResponseHeaders | None = None
+) -> Litestar:
+    """Wrap `app`'s whole ASGI handler (its router, exception handling and CORS) in RequestContext,
+    which also tells `observe` of every request and finishes every response's headers with
+    `response_headers`; once the app has shut down (its lifespans closed), log lines are written
+    as they come: the server may end the process (uvicorn re-raises SIGTERM) before the log
+    writer's next round."""
+    app.asgi_handler = RequestContext(app.asgi_handler, observe=observe, response_headers=response_headers)
     app.on_shutdown.append(_write_out_logs)
     return app
 

@@ -5,7 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Request
+from litestar.connection import ASGIConnection
 from litestar.exceptions import ClientException
+
+from shop_core.bootstrap import Shop
 
 
 class ShopRequest(Request[Any, Any, Any]):
@@ -18,3 +21,11 @@ class ShopRequest(Request[Any, Any, Any]):
             raise ClientException("The request body is not valid UTF-8 JSON.") from exc
         except RecursionError as exc:
             raise ClientException("The request body is nested too deeply.") from exc
+
+
+def shop_of(connection: ASGIConnection[Any, Any, Any, Any]) -> Shop:
+    """The app's Shop, for the hottest public reads (the cached catalog): a handler that asks for
+    no dependency skips Litestar's dependency resolution, ~6 us of CPU per request. Everything
+    else takes the `shop` dependency."""
+    shop: Shop = connection.app.state.shop
+    return shop

@@ -15,6 +15,14 @@ Each process also keeps the values it has seen in a small local copy keyed by th
 keys, so a hit costs one read of the (tiny) version counter from the shared cache. A local entry
 can never be stale: a write changes the version, and with it every key.
 
+That read is shared by the requests that want it at about the same time (`_shared_version`): a
+request joins the next read this process sends, never one already sent, so every request's version
+is read from the shared cache after the request began, and reflects every catalog write that
+finished before it (the shared cache answers commands in order). Under load one read then serves
+a whole batch of requests instead of one: a round trip to Redis costs far more CPU than the rest
+of a cached read. A version merely pushed to each process (pub/sub, client-side caching) would
+arrive some time after the write that made it finished: a read in that window would be stale.
+
 The database keeps a catalog version too, which every catalog write moves on from whichever
 process it is made (the CLI, a worker, another server). Each process reads it at most once every
 `check_every` seconds (one second) and embeds it in its keys, so a write the shared cache did not
@@ -134,13 +142,48 @@ class CacheAside:
         self._checking = asyncio.Lock()
         self._stored_bump_owed = False
         self._clock = clock
+        self._next_read: asyncio.Future[bytes | None] | None = None  # joined, not yet sent
+        self._reader: asyncio.Task[None] | None = None  # sends the reads, one after the other
 
     async def key(self, name: str) -> str:
         """`name` qualified by the current catalog version (and the database's, when known)."""
-        version = await self._cache.get(VERSION_KEY)
+        version = await self._shared_version()
         shared = UNVERSIONED if version is None else f"catalog:{version.decode()}:"
         stored = await self._stored_version()
         return f"{shared}{name}" if stored is None else f"{shared}{stored}:{name}"
+
+    async def _shared_version(self) -> bytes | None:
+        """The shared cache's catalog version, read after this call began: the caller joins the
+        next read, which a reader task sends once the read in flight (if any) has answered, so
+        the callers that come while one read is on its way share the one after it."""
+        loop = asyncio.get_running_loop()
+        read = self._next_read
+        if read is None or read.get_loop() is not loop:
+            read = self._next_read = loop.create_future()
+            if self._reader is None or self._reader.get_loop() is not loop:
+                self._reader = loop.create_task(self._read_versions())
+        return await asyncio.shield(read)  # a caller cancelled leaves the read to the others
+
+    async def _read_versions(self) -> None:
+        """Send the reads callers joined, one at a time, until none is waiting."""
+        read: asyncio.Future[bytes | None] | None = None
+        try:
+            while (read := self._next_read) is not None:
+                self._next_read = None  # who comes from now on waits for the next read
+                try:
+                    version = await self._cache.get(VERSION_KEY)
+                except Exception as exc:  # noqa: BLE001 - handed to every caller that joined the read
+                    read.set_exception(exc)
+                    read.exception()  # retrieved here: every waiter may have been cancelled
+                else:
+                    read.set_result(version)
+        finally:
+            if self._reader is asyncio.current_task():
+                self._reader = None
+                for left in (read, self._next_read):  # cancelled (the loop is closing): none may hang
+                    if left is not None and not left.done():
+                        left.cancel()
+                self._next_read = None
 
     async def _bump(self) -> int:
         return await self._cache.incr(VERSION_KEY, start=time.time_ns() // 1000)
@@ -234,6 +277,10 @@ class CacheAside:
             return (await self._computed(compute)).value
 
     async def aclose(self) -> None:
+        if self._reader is not None and self._reader.get_loop() is asyncio.get_running_loop():
+            self._reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._reader
         await self.breaker.aclose()
 
     def _now(self) -> int:
@@ -251,7 +298,7 @@ class CacheAside:
     async def _cached(self, name: str, compute: Compute, timed: bool) -> bytes:
         key = await self.key(name)
         seen = self._local.get(key)
-        if seen is not None and seen[1] > time.monotonic() and (not timed or seen[2] > self._now()):
+        if seen is not None and seen[1] > time.monotonic() and (seen[2] == NEVER or seen[2] > self._now()):
             self._metrics.cache_lookup(True)
             return seen[0]
         if (hit := self._open(await self._cache.get(key), timed)) is not None:

@@ -28,6 +28,7 @@ from shop_http.openapi import (
     raises,
 )
 from shop_http.pagination import DEFAULT_PAGE_SIZE, PageNumber, PageSize
+from shop_http.request import shop_of
 from shop_http.security import PUBLIC, actor_of, requires_staff, viewer_is_staff
 
 CategoryId = Annotated[int, Parameter(description="The category's id.", examples=[Example(value=1)])]
@@ -54,14 +55,13 @@ class CategoryController(Controller):
     async def list_categories(
         self,
         *,
-        shop: NamedDependency[Shop],
         request: Request[Any, Any, Any],
         page: PageNumber = 1,
         page_size: PageSize = DEFAULT_PAGE_SIZE,
     ) -> Response[bytes]:
         """Public. `parent` is null for a top-level category."""
         await viewer_is_staff(request)  # a bad bearer token is 401 here too
-        found = await shop.catalog.list_categories(page=page, page_size=page_size)
+        found = await shop_of(request).catalog.list_categories(page=page, page_size=page_size)
         return page_response(request, found, page, page_size)
 
     @get(
@@ -81,7 +81,6 @@ class CategoryController(Controller):
     async def get_category(
         self,
         *,
-        shop: NamedDependency[Shop],
         request: Request[Any, Any, Any],
         category_id: CategoryId,
         page: PageNumber = 1,
@@ -89,7 +88,9 @@ class CategoryController(Controller):
     ) -> Response[bytes]:
         """Public. `page` and `page_size` page through the products (active ones, except for staff)."""
         staff = await viewer_is_staff(request)
-        detail = await shop.catalog.get_category(category_id, page=page, page_size=page_size, staff=staff)
+        detail = await shop_of(request).catalog.get_category(
+            category_id, page=page, page_size=page_size, staff=staff
+        )
         return category_response(request, detail, page, page_size)
 
     @post(

@@ -29,6 +29,7 @@ from shop_http.openapi import (
     raises,
 )
 from shop_http.pagination import DEFAULT_PAGE_SIZE, PageNumber, PageSize
+from shop_http.request import shop_of
 from shop_http.security import PUBLIC, actor_of, requires_staff, viewer_is_staff
 
 StaffRequest = Request[UserView, Any, Any]
@@ -56,7 +57,6 @@ class ProductController(Controller):
     async def list_products(
         self,
         *,
-        shop: NamedDependency[Shop],
         request: Request[Any, Any, Any],
         page: PageNumber = 1,
         page_size: PageSize = DEFAULT_PAGE_SIZE,
@@ -95,7 +95,9 @@ class ProductController(Controller):
             ordering=ordering,
         )
         staff = await viewer_is_staff(request)
-        found = await shop.catalog.list_products(query, page=page, page_size=page_size, staff=staff)
+        found = await shop_of(request).catalog.list_products(
+            query, page=page, page_size=page_size, staff=staff
+        )
         return page_response(request, found, page, page_size)
 
     @get(
@@ -112,12 +114,10 @@ class ProductController(Controller):
             **raises(RATE_LIMITED),
         },
     )
-    async def get_product(
-        self, shop: NamedDependency[Shop], request: Request[Any, Any, Any], product_id: ProductId
-    ) -> Response[bytes]:
+    async def get_product(self, request: Request[Any, Any, Any], product_id: ProductId) -> Response[bytes]:
         """Public. 404 for unknown and (except for staff) inactive products."""
         staff = await viewer_is_staff(request)
-        return json_bytes(await shop.catalog.get_product(product_id, staff=staff))
+        return json_bytes(await shop_of(request).catalog.get_product(product_id, staff=staff))
 
     @post(
         "/",

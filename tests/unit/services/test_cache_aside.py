@@ -368,6 +368,78 @@ async def test_a_write_in_one_process_invalidates_the_other(clients: list[Redis]
     assert first.computations + second.computations == 2
 
 
+# --- reading the version: shared by the requests that come together, never stale -----------------
+
+
+class HeldVersionReads:
+    """A Cache that counts the reads of the catalog version and, while `held`, answers each (with
+    what it read when it was sent) only once let go."""
+
+    def __init__(self, inner: Cache) -> None:
+        self.inner = inner
+        self.reads = 0
+        self.sent = asyncio.Event()
+        self.let_go = asyncio.Event()
+        self.let_go.set()
+
+    def hold(self) -> None:
+        self.sent.clear()
+        self.let_go.clear()
+
+    async def get(self, key: str) -> bytes | None:
+        value = await self.inner.get(key)
+        if key == VERSION_KEY:
+            self.reads += 1
+            self.sent.set()
+            await self.let_go.wait()
+        return value
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+
+async def test_a_read_begun_after_a_write_sees_it_though_an_earlier_read_is_on_its_way(
+    one_cache: Cache,
+) -> None:
+    """A read in flight may have read the version before the write: a request that begins after
+    the write finished never shares it, but waits for a read sent after it began."""
+    held = HeldVersionReads(one_cache)
+    reader = CacheAside(held, ttl=60)  # type: ignore[arg-type]
+    writer = CacheAside(one_cache, ttl=60)  # another process, on the same shared cache
+    values = iter([b"old", b"new"])
+
+    async def compute() -> bytes:
+        return next(values)
+
+    assert await reader.get_or_compute("product:1", compute) == b"old"
+    held.hold()
+    earlier = asyncio.create_task(reader.get_or_compute("product:1", compute))
+    async with asyncio.timeout(10):
+        await held.sent.wait()  # its read of the version has been answered, not yet delivered
+        await writer.invalidate()
+        later = asyncio.create_task(reader.get_or_compute("product:1", compute))
+        await asyncio.sleep(0)  # `later` has joined the next read; it is sent once `earlier`'s answers
+        held.let_go.set()
+        assert await earlier == b"old"  # began before the write finished: either is right
+        assert await later == b"new"
+    assert held.reads == 3
+
+
+async def test_requests_that_come_together_share_one_read_of_the_version(memory: MemoryCache) -> None:
+    counted = HeldVersionReads(memory)
+    aside = CacheAside(counted, ttl=60)  # type: ignore[arg-type]
+    await aside.invalidate()
+    assert await aside.get_or_compute("hot", constant) == b"fresh"
+    before = counted.reads
+
+    results = await asyncio.gather(*(aside.get_or_compute("hot", constant) for _ in range(50)))
+
+    assert results == [b"fresh"] * 50
+    assert aside.computations == 1
+    assert counted.reads - before <= 2
+    assert asyncio.all_tasks() == {asyncio.current_task()}  # no reader left behind
+
+
 # --- values that hold until an instant of the shop's clock (a sale's start or end) ----------------
 
 
