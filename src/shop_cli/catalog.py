@@ -184,6 +184,28 @@ def seed(
         fail(f"{count} generated {'row was' if count == 1 else 'rows were'} rejected (listed above).")
 
 
+@app.command()
+def recount() -> None:
+    """Count the products again and mend the product list's counters (per category, per block of
+    ids), holding product writes off meanwhile. The database keeps them in every product write's
+    transaction; run this after a restore or SQL that bypassed its triggers."""
+    settings = load_settings()
+
+    async def recount_all(shop: Shop) -> tuple[int, int]:
+        with console.status("Counting the products"):
+            return await shop.catalog.recount(OPERATOR)
+
+    categories, blocks = run(recount_all, settings)
+    if not categories and not blocks:
+        console.print("The product counters were right: nothing to mend.")
+    else:
+        console.print(
+            f"Mended the counters of {categories} {'category' if categories == 1 else 'categories'} and "
+            f"{blocks} id {'block' if blocks == 1 else 'blocks'}.",
+            highlight=False,
+        )
+
+
 def summary(report: ImportReport) -> str:
     skipped = f", {report.skipped} skipped (already there)" if report.skipped else ""
     return (

@@ -453,3 +453,12 @@ def test_seed_fails_loudly_if_a_generated_row_is_ever_rejected(
     )
     assert rejections(result.stdout) == {3: "price: 'free' is not a number"}
     assert error_line(result) == "error: 1 generated row was rejected (listed above)."
+
+
+# --- recount -----------------------------------------------------------------------------------
+
+
+def test_recount_says_the_counters_were_right_after_an_import(cli: Cli, tmp_path: Path) -> None:
+    ok(cli("catalog", "import", str(write(tmp_path / "good.csv", GOOD))))
+    out = ok(cli("catalog", "recount"))
+    assert "nothing to mend" in out

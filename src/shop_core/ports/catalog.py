@@ -93,6 +93,14 @@ class ProductRepository(Protocol):
         """Products by id, for export."""
         ...
 
+    async def recount(self) -> tuple[int, int]:
+        """Count the products again and set the list's counters (per category, per block of ids)
+        to what they are, with product writes held off meanwhile: (categories, id blocks) whose
+        counter was wrong. The counters are kept by the database in every product write's
+        transaction, so this finds nothing unless they were bypassed (triggers disabled for a
+        restore, hand-made SQL)."""
+        ...
+
 
 class VariantRepository(Protocol):
     """A product's variants. Adding, changing or removing one also brings its product's derived

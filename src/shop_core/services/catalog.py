@@ -194,6 +194,17 @@ class Catalog:
             progress=progress,
         )
 
+    async def recount(self, actor: Actor) -> tuple[int, int]:
+        """Count the products again and mend the list's counters (`shop catalog recount`):
+        (categories, id blocks) whose counter was wrong. Cached pages go when one was."""
+        require_staff(actor)
+        async with self._uow() as uow:
+            wrong = await uow.products.recount()
+            await uow.commit()
+        if any(wrong):
+            await self._cache.invalidate()
+        return wrong
+
     def export_products(self, actor: Actor) -> AsyncIterator[list[list[str]]]:
         require_staff(actor)
         return catalog_import.export_rows(uow=self._uow, currency=self._currency)

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
 from shop_core.adapters.sql.catalog_bulk import add_generated
+from shop_core.adapters.sql.catalog_counts import recount
 from shop_core.adapters.sql.orm import categories, product_variants, products, stock_movements
 from shop_core.adapters.sql.pg_fast_path import pg_fast_path
 from shop_core.adapters.sql.sale_repository import find_running_of
@@ -246,6 +247,9 @@ class SqlProductRepository:
 
     async def add_generated(self, items: Sequence[Product]) -> None:
         await add_generated(self._session, items)
+
+    async def recount(self) -> tuple[int, int]:
+        return await recount(self._session)
 
     async def page(self, *, offset: int, limit: int) -> list[Product]:
         query = sa.select(Product).order_by(products.c.id).offset(offset).limit(limit)
