@@ -647,3 +647,17 @@ async def test_reader_sees_commits_only(uow: UnitOfWorkFactory, reader: CatalogR
         assert "N-1" not in await skus(reader)
         await tx.commit()
     assert "N-1" in await skus(reader)
+
+
+async def test_products_added_in_bulk_first_thing_in_a_unit_go_with_its_rollback(
+    uow: UnitOfWorkFactory,
+) -> None:
+    async with uow() as tx:  # the bulk add is the unit's first statement (a COPY on PostgreSQL)
+        await tx.products.add_generated([product("BULK-1"), product("BULK-2")])
+        # no commit: the unit rolls back
+    async with uow() as tx:
+        assert await tx.products.by_skus(["BULK-1", "BULK-2"]) == {}
+        await tx.products.add_generated([product("BULK-3")])
+        await tx.commit()
+    async with uow() as tx:
+        assert set(await tx.products.by_skus(["BULK-1", "BULK-3"])) == {"BULK-3"}

@@ -16,6 +16,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shop_core.adapters.sql.orm import product_variants, products
+from shop_core.adapters.sql.pg_fast_path import PgFastPath, pg_fast_path
+from shop_core.adapters.sql.variant_rows import default_variant_row
 from shop_core.domain.catalog import Product
 from shop_core.domain.errors import Conflict
 
@@ -60,18 +62,17 @@ async def add_generated(session: AsyncSession, items: Sequence[Product]) -> None
     if not items:
         return
     try:
-        if session.get_bind().dialect.name == "postgresql":
-            await _copy(session, items)
+        fast = await pg_fast_path(session)  # PostgreSQL through asyncpg: COPY
+        if fast is not None:
+            await _copy(fast, items)
         else:
             await _insert(session, items)
     except IntegrityError as exc:
         raise Conflict("A product with that sku or slug already exists.") from exc
 
 
-async def _copy(session: AsyncSession, items: Sequence[Product]) -> None:
-    connection = await session.connection()
-    raw = await connection.get_raw_connection()
-    driver: Any = raw.driver_connection  # asyncpg's Connection, in the session's transaction
+async def _copy(fast: PgFastPath, items: Sequence[Product]) -> None:
+    driver: Any = await fast.connection()  # asyncpg's Connection, in the session's transaction
     ids = [row[0] for row in await driver.fetch(_RESERVE, len(items))]
     for product, product_id in zip(items, ids, strict=True):
         product.id = product_id
@@ -137,19 +138,4 @@ async def _insert(session: AsyncSession, items: Sequence[Product]) -> None:
     )
     for product, product_id in zip(items, inserted.scalars().all(), strict=True):
         product.id = product_id
-    await connection.execute(
-        product_variants.insert(),
-        [
-            {
-                "product_id": p.id,
-                "sku": p.sku,
-                "is_default": True,
-                "options": {},
-                "stock_quantity": p.stock_quantity,
-                "is_active": True,
-                "created_at": p.created_at,
-                "updated_at": p.updated_at,
-            }
-            for p in items
-        ],
-    )
+    await connection.execute(product_variants.insert(), [default_variant_row(p) for p in items])

@@ -380,6 +380,11 @@ class PgFastPath:
         await _begin_sqlalchemy_transaction(self._adapted)
         return self._adapted.driver_connection
 
+    async def connection(self) -> Any:
+        """The asyncpg connection, in the session's transaction (begun now if it was not): for
+        what has no statement here, such as a COPY."""
+        return await self._in_transaction()
+
     async def peek_user(self, user_id: int) -> Any | None:
         """The `users` row (an asyncpg Record), or None; one statement, in the session's transaction
         if one is open, else on its own (authentication makes this lookup on every request)."""

@@ -39,22 +39,7 @@ def _keep_default_variants(session: Session, _flush: UOWTransaction) -> None:
         return
     connection = session.connection()
     if created:
-        connection.execute(
-            product_variants.insert(),
-            [
-                {
-                    "product_id": p.id,
-                    "sku": p.sku,
-                    "is_default": True,
-                    "options": {},
-                    "stock_quantity": p.stock_quantity,
-                    "is_active": True,
-                    "created_at": p.created_at,
-                    "updated_at": p.updated_at,
-                }
-                for p in created
-            ],
-        )
+        connection.execute(product_variants.insert(), [default_variant_row(p) for p in created])
     for product in changed:
         connection.execute(
             product_variants.update()
@@ -64,6 +49,20 @@ def _keep_default_variants(session: Session, _flush: UOWTransaction) -> None:
     ids = sorted({p.id for p in (*created, *repriced) if p.id is not None})
     if ids:
         connection.execute(_refresh(ids))
+
+
+def default_variant_row(product: Product) -> dict[str, Any]:
+    """The `product_variants` row of a new product's default variant (it has no options)."""
+    return {
+        "product_id": product.id,
+        "sku": product.sku,
+        "is_default": True,
+        "options": {},
+        "stock_quantity": product.stock_quantity,
+        "is_active": True,
+        "created_at": product.created_at,
+        "updated_at": product.updated_at,
+    }
 
 
 def _changed(product: Product, *names: str) -> bool:
