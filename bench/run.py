@@ -295,10 +295,13 @@ def seed(shop: str, env: dict[str, str], cwd: Path, products: int, categories: i
     return "shop_core Shop.seed_catalog"
 
 
-def run_checked(command: list[str], env: dict[str, str], cwd: Path) -> None:
+def run_checked(command: list[str], env: dict[str, str], cwd: Path) -> float:
+    """Run `command`; the seconds it took (BenchError when it failed)."""
+    started = time.monotonic()
     done = subprocess.run(command, env=env, cwd=cwd, capture_output=True, text=True, check=False)  # noqa: S603
     if done.returncode != 0:
         raise BenchError(f"`{' '.join(command[:4])}` failed:\n{done.stdout}{done.stderr}")
+    return time.monotonic() - started
 
 
 class BenchError(RuntimeError):

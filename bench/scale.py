@@ -32,9 +32,7 @@ import platform
 import secrets
 import shutil
 import signal
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -42,12 +40,13 @@ from contextlib import suppress
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
+import run  # bench/run.py: the catalog benchmark's database and server helpers
 from redis import Redis
 from rich.console import Console
 from rich.table import Table
+from run import BenchError, free_port, run_checked, with_database
 
 BENCH = Path(__file__).resolve().parent
 RESULTS = BENCH / "results"
@@ -86,15 +85,6 @@ def options(argv: list[str]) -> argparse.Namespace:
     return args
 
 
-class BenchError(RuntimeError):
-    pass
-
-
-def with_database(url: str, name: str, scheme: str | None = None) -> str:
-    parts = urlsplit(url)
-    return urlunsplit(parts._replace(scheme=scheme or parts.scheme, path=f"/{name}"))
-
-
 async def _execute(url: str, *statements: str) -> list[Any]:
     conn = await asyncpg.connect(url)
     try:
@@ -111,45 +101,14 @@ def sql(url: str, *statements: str) -> list[Any]:
     return asyncio.run(_execute(url, *statements))
 
 
-def run_checked(command: list[str], env: dict[str, str], cwd: Path) -> float:
-    started = time.monotonic()
-    done = subprocess.run(command, env=env, cwd=cwd, capture_output=True, text=True, check=False)  # noqa: S603
-    if done.returncode != 0:
-        raise BenchError(f"`{' '.join(command[:4])}` failed:\n{done.stdout}{done.stderr}")
-    return time.monotonic() - started
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
-class Server:
-    """`shop serve` in a process group of its own; `stop()` ends the group."""
+class Server(run.Server):
+    """`shop serve` on a free port, ready, in a process group of its own; `get` can reuse a
+    keep-alive connection."""
 
     def __init__(self, command: list[str], env: dict[str, str], cwd: Path) -> None:
-        self.port = free_port()
-        self.log = cwd / "serve.log"
-        with self.log.open("wb") as log:
-            self.process = subprocess.Popen(  # noqa: S603 - our own command
-                [*command, "--port", str(self.port)],
-                env=env,
-                cwd=cwd,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise BenchError(f"shop serve exited:\n{self.log.read_text(errors='replace')[-3000:]}")
-            with suppress(OSError):
-                if self.get("/health/ready")[0] == 200:
-                    return
-            time.sleep(0.25)
-        raise BenchError("shop serve did not become ready in 90 s")
+        port = free_port()
+        super().__init__("shop serve", [*command, "--port", str(port)], env, cwd, port)
+        self.wait_ready()
 
     def get(self, path: str, conn: http.client.HTTPConnection | None = None) -> tuple[int, bytes]:
         own = conn or http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
@@ -160,18 +119,6 @@ class Server:
         finally:
             if conn is None:
                 own.close()
-
-    def stop(self) -> None:
-        if self.process.poll() is not None:
-            return
-        for sig, grace in ((signal.SIGTERM, 20.0), (signal.SIGKILL, 5.0)):
-            with suppress(ProcessLookupError):
-                os.killpg(self.process.pid, sig)
-            with suppress(subprocess.TimeoutExpired):
-                self.process.wait(grace)
-                break
-        with suppress(ProcessLookupError):
-            os.killpg(self.process.pid, signal.SIGKILL)
 
 
 def reads(root: int, word: str) -> dict[str, str]:
