@@ -278,17 +278,18 @@ async def plans_made(reads: PgReads, *, generic_plans: bool) -> tuple[int, int]:
     return int(generic), int(custom)
 
 
-async def test_an_unfiltered_page_is_planned_once_and_a_filtered_one_for_its_values(pg: Database) -> None:
+async def test_every_page_is_planned_for_its_own_values(pg: Database) -> None:
+    """A generic plan does not know the page's LIMIT: for the deferred join it hash-joined every
+    product to the page's ids, a scan of the whole catalog per page. Pages get custom plans."""
     ids = await shelf(pg)
     reader = SqlCatalogReader(pg.engine, pg.reads)
     for page in range(3):
         await reader.products(ProductFilter(in_stock=True, ordering="-price"), offset=page, limit=1, now=T0)
-    assert await plans_made(reads_of(pg), generic_plans=True) == (3, 0)  # the generic plan, reused
-
     for page in range(3):
         await reader.products(ProductFilter(category_id=ids["home"]), offset=page, limit=1, now=T0)
     generic, custom = await plans_made(reads_of(pg), generic_plans=False)
-    assert (generic, custom) == (0, 3)  # planned with each read's category, LIMIT and OFFSET
+    assert generic == 0
+    assert custom == 6  # each read planned with its own category, LIMIT and OFFSET
 
 
 async def test_only_postgresql_without_echo_reads_through_asyncpg(pg_url: str, sqlite_url: str) -> None:
