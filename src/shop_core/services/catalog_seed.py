@@ -25,6 +25,7 @@ from shop_core.services.catalog_import import (
     import_products,
     reason_of,
 )
+from shop_core.services.stock_movements import record_movements
 
 ROOTS = ("Electronics", "Home", "Garden", "Books", "Toys", "Sports", "Fashion", "Beauty", "Food", "Office")
 KINDS = ("Basics", "Premium", "Outdoor", "Kids", "Travel", "Classic", "Smart", "Eco", "Pro", "Mini")
@@ -182,7 +183,7 @@ async def _add_batch(
             for p in made
             if p.stock_quantity
         ]
-        await unit.stock.add_many(movements)
+        await record_movements(unit, movements)
         await unit.commit()
     report.created += len(made)
     report.skipped += len(existing)

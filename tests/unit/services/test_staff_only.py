@@ -72,6 +72,7 @@ STAFF_ONLY: dict[str, UseCase] = {
     ),
     "catalog.export_products": _drain,
     "catalog.seed_catalog": lambda s, a: s.catalog.seed_catalog(3, 1, a),
+    "catalog.recount": lambda s, a: s.catalog.recount(a),
     "stock.change_stock": lambda s, a: s.stock.change_stock(ChangeStock(sku="L-1", reason="x", delta=5), a),
     "stock.stock_history": lambda s, a: s.stock.stock_history("L-1", a),
     "orders.list_orders_with_emails": lambda s, a: s.orders.list_orders_with_emails(a),
