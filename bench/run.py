@@ -47,7 +47,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
@@ -973,22 +973,20 @@ class Bench:
         shutil.rmtree(self.workdir, ignore_errors=True)
 
 
-def main(argv: list[str]) -> int:
-    if shutil.which("wrk") is None:
-        console.print(f"[bold red]error:[/] {WRK_INSTALL}", soft_wrap=True)
-        return 2
-    args = options(argv)
-    shop = shutil.which("shop", path=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}")
-    if shop is None:
-        console.print("[bold red]error:[/] the `shop` command is missing: pip install -e '.[all]'")
-        return 2
+class Runnable(Protocol):
+    def run(self) -> None: ...
+
+    def clean_up(self) -> None: ...
+
+
+def run_to_the_end(bench: Runnable) -> int:
+    """Run `bench`, cleaning up whatever happens (an error, Ctrl-C, SIGTERM); the exit status."""
 
     def interrupted(signum: int, _frame: object) -> None:
         raise KeyboardInterrupt(signal.Signals(signum).name)
 
     signal.signal(signal.SIGTERM, interrupted)
     signal.signal(signal.SIGINT, signal.default_int_handler)  # also when started with SIGINT ignored
-    bench = Bench(args, shop)
     try:
         bench.run()
         return 0
@@ -1002,6 +1000,19 @@ def main(argv: list[str]) -> int:
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not skip the clean-up
         bench.clean_up()
         signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
+def main(argv: list[str]) -> int:
+    if shutil.which("wrk") is None:
+        console.print(f"[bold red]error:[/] {WRK_INSTALL}", soft_wrap=True)
+        return 2
+    args = options(argv)
+    shop = shutil.which("shop", path=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}")
+    if shop is None:
+        console.print("[bold red]error:[/] the `shop` command is missing: pip install -e '.[all]'")
+        return 2
+
+    return run_to_the_end(Bench(args, shop))
 
 
 if __name__ == "__main__":

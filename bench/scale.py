@@ -31,7 +31,6 @@ import os
 import platform
 import secrets
 import shutil
-import signal
 import statistics
 import sys
 import tempfile
@@ -391,25 +390,7 @@ def main(argv: list[str]) -> int:
         console.print("[bold red]error:[/] the `shop` command is missing: pip install -e '.[all]'")
         return 2
 
-    def interrupted(signum: int, _frame: object) -> None:
-        raise KeyboardInterrupt(signal.Signals(signum).name)
-
-    signal.signal(signal.SIGTERM, interrupted)
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-    bench = Bench(args, shop)
-    try:
-        bench.run()
-        return 0
-    except BenchError as exc:
-        console.print(f"[bold red]error:[/] {exc}", soft_wrap=True, markup=False, highlight=False)
-        return 1
-    except KeyboardInterrupt:
-        console.print("[yellow]interrupted: cleaning up[/]")
-        return 130
-    finally:
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
-        bench.clean_up()
-        signal.signal(signal.SIGINT, signal.default_int_handler)
+    return run.run_to_the_end(Bench(args, shop))
 
 
 if __name__ == "__main__":
