@@ -66,8 +66,9 @@ def test_every_placeholder_is_numbered_from_a_name_and_each_name_is_used(
 def test_the_order_placement_sends_one_value_per_column() -> None:
     names = pg_fast_path._place.names
     # 28 order columns, 13 + 8 + 6 arrays, the keys, the fingerprint, whether to confirm the user
-    # and the job recorded with the order (its name, status and max_attempts)
-    assert len(names) == 62
+    # the job recorded with the order (its name, status and max_attempts) and whether its voucher's
+    # use for everyone was held before
+    assert len(names) == 63
     assert names[: len(pg_fast_path.ORDER_COLUMNS)] == [f"orders.{c}" for c in pg_fast_path.ORDER_COLUMNS]
     with pytest.raises(KeyError, match="fingerprint"):
         pg_fast_path._place.values({n: None for n in names if n != "fingerprint"})

@@ -67,6 +67,7 @@ class OrderRepository(Protocol):
         *,
         confirm_user: bool = False,
         job: OrderJob | None = None,
+        voucher_held: bool = False,
     ) -> bool:
         """Store a newly placed order with everything that goes with it: its lines, the stock
         movements of what it took, its first events, and its Idempotency-Key (claimed now, or
@@ -79,7 +80,8 @@ class OrderRepository(Protocol):
         and for its customer (`VoucherRepository.count_use`), as late in the transaction as it can
         be: the voucher's row is every checkout's with that voucher, so it is held for as short a
         time as possible. Raises VoucherUseRefused when the use cannot be counted (the caller rolls
-        back).
+        back). `voucher_held`: the use for everyone was counted before the transaction
+        (`VoucherRepository.hold_use`); only the customer's is counted here.
 
         `confirm_user`: first check, in the same statement where the store can, that the order's
         customer is still an active user; CustomerGone (nothing stored) when not. Authentication

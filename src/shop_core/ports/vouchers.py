@@ -72,11 +72,27 @@ class VoucherRepository(Protocol):
         never erased)."""
         ...
 
-    async def count_use(self, voucher_id: int, user_id: int) -> bool:
+    async def count_use(self, voucher_id: int, user_id: int, *, held: bool = False) -> bool:
         """Count one use of the active voucher by this customer, if it has uses left for everyone
         (`usage_limit`) and for this customer (`per_customer_limit`); False, counting nothing, when
         it has not (or is inactive). Conditional updates in the caller's transaction: concurrent
-        uses queue on the voucher's row, so call it last (the order placement does)."""
+        uses queue on the voucher's row, so call it last (the order placement does). `held`: the
+        use for everyone was counted already (`hold_use`); only the customer's is counted here."""
+        ...
+
+    async def hold_use(self, voucher_id: int) -> bool:
+        """Count one use of the active voucher for everyone (`usage_limit`) at once, if one is
+        left, committed on its own rather than in the caller's transaction: the voucher's row, which
+        every checkout with it needs, is then locked for one statement instead of a whole order
+        placement. True: held; the order placement then counts only the customer's use
+        (`OrderRepository.add_placed(..., voucher_held=True)`), and the caller gives the use back
+        (`release_hold`) unless that order is stored. False, holding nothing: the voucher has no
+        `usage_limit`, is inactive or used up, or this store cannot count apart from a transaction
+        already open (the placement then counts the use itself, as `count_use` does)."""
+        ...
+
+    async def release_hold(self, voucher_id: int) -> None:
+        """Give back a use `hold_use` held for an order that was not stored."""
         ...
 
     async def give_back(self, voucher_id: int, user_id: int) -> None:

@@ -61,7 +61,7 @@ from shop_core.domain.pricing import Pricing
 from shop_core.domain.shipping import parcel_weight
 from shop_core.domain.stock import OrderStockMovement, StockMovement, StockReason, fell_below
 from shop_core.domain.variants import Variant, line_variant, name_in
-from shop_core.domain.vouchers import VoucherLine
+from shop_core.domain.vouchers import Deal, VoucherLine
 from shop_core.ports.cart import CartLimitReached
 from shop_core.ports.clock import Clock
 from shop_core.ports.orders import CustomerGone, OrderFilter, PlacementKey, VoucherUseRefused
@@ -76,14 +76,14 @@ from shop_core.services.order_commands import (
     Checkout,
     PlaceOrder,
 )
-from shop_core.services.order_terms import check_weight, order_terms
+from shop_core.services.order_terms import OrderTerms, check_weight, order_terms
 from shop_core.services.order_views import OrderView, order_view
 from shop_core.services.sale_prices import best_discount
 from shop_core.services.sessions import USER_GONE
 from shop_core.services.stock import record_low_stock
 from shop_core.services.stock_movements import record_movements
 from shop_core.services.views import Page
-from shop_core.services.voucher_deals import code_of, for_checkout, refused_use
+from shop_core.services.voucher_deals import HeldUse, checkout_voucher, code_of, for_checkout, refused_use
 from shop_core.services.webhook_events import emit
 
 if TYPE_CHECKING:
@@ -313,61 +313,37 @@ async def _place(
     now = ctx.clock.now()
     got_items = False
     claim = None if key is None else PlacementKey(user_id, key, request.fingerprint, now, claimed)
+    held = HeldUse()
     try:
         async with ctx.uow() as uow:
             wanted = await items()
             got_items = True
+            code = request.voucher_code or wanted.voucher_code
+            # Read, and a limited voucher's use held, before the order's transaction begins.
+            voucher, held = await checkout_voucher(uow, code)
             address = request.shipping
             terms = await order_terms(uow, address, request.shipping_method_id, ctx.pricing.tax)
             taken = _on_sale(await _take_stock(uow, wanted.lines, strict_products=strict_products))
             check_weight(terms, parcel_weight((p.weight_grams, q) for p, q in taken), address.country)
-            code = request.voucher_code or wanted.voucher_code
-            deal = None
-            if code is not None:
-                sold = [VoucherLine(p.id, p.category_id, p.final_price * q) for p, q in taken]
-                deal = await for_checkout(uow, code, sold, now=now)
-            shipping = terms.shipping(ctx.pricing.shipping)
-            lines, totals = ctx.pricing.price(taken, deal, tax=terms.tax, shipping=shipping)
-            order = Order.place(
-                user_id=user_id,
-                lines=lines,
-                totals=totals,
-                currency=ctx.currency,
-                payment_method=request.method,
-                shipping_address=request.shipping,
-                billing_address=request.billing,
-                now=now,
-                voucher=None
-                if deal is None or deal.voucher.id is None
-                else (deal.voucher.id, deal.voucher.code),
-                shipping_method=terms.choice,
-                tax=terms.tax,
+            sold = [VoucherLine(p.id, p.category_id, p.final_price * q) for p, q in taken]
+            deal = None if code is None else await for_checkout(uow, voucher, sold, now=now)
+            order, movements, placed = _placed_order(
+                user_id, actor, request, taken=taken, deal=deal, terms=terms, now=now, ctx=ctx
             )
-            order.lines = [
-                replace(line, variant_id=product.variant_id, variant_name=product.variant_name)
-                for line, (product, _) in zip(order.lines, taken, strict=True)
-            ]
-            sale = StockReason.SALE.value
-            movements = [
-                OrderStockMovement(
-                    product.id,
-                    -quantity,
-                    sale,
-                    product.variant_stock,
-                    now,
-                    actor.label,
-                    order.number,
-                    product.variant_id,
-                )
-                for product, quantity in taken
-            ]
-            placed = OrderEvent("placed", now, actor.label, "", order.status.value, _placed_note(order))
+            voucher_held = held.covers(order.voucher_id)
             if not await uow.orders.add_placed(
-                order, movements, [placed], claim, confirm_user=confirm_user, job=_CONFIRMATION
+                order,
+                movements,
+                [placed],
+                claim,
+                confirm_user=confirm_user,
+                job=_CONFIRMATION,
+                voucher_held=voucher_held,
             ):
                 raise _KeyTaken
             await _record_placement_jobs(uow, order, movements, ctx)
             await uow.commit()
+            held.stored_with(order.voucher_id)
     except (_KeyTaken, OutOfStock) as exc:
         if got_items and undo is not None:
             await undo()
@@ -386,12 +362,64 @@ async def _place(
         if got_items and undo is not None:
             await undo()
         assert order.voucher_id is not None
+        await held.give_back(ctx.uow)  # first: the reason is read from the voucher's count
         raise await refused_use(ctx.uow, order.voucher_id) from None
     except BaseException:
         if got_items and undo is not None:
             await undo()
         raise
+    finally:
+        await held.give_back(ctx.uow)  # unless its order was stored with it
     return Placed(order_view(order), replayed=False)
+
+
+def _placed_order(
+    user_id: int,
+    actor: Actor,
+    request: _Request,
+    *,
+    taken: list[tuple[TakenProduct, int]],
+    deal: Deal | None,
+    terms: OrderTerms,
+    now: datetime,
+    ctx: OrderContext,
+) -> tuple[Order, list[OrderStockMovement], OrderEvent]:
+    """The order priced from the stock taken, the movements of that stock and its first event."""
+    shipping = terms.shipping(ctx.pricing.shipping)
+    lines, totals = ctx.pricing.price(taken, deal, tax=terms.tax, shipping=shipping)
+    order = Order.place(
+        user_id=user_id,
+        lines=lines,
+        totals=totals,
+        currency=ctx.currency,
+        payment_method=request.method,
+        shipping_address=request.shipping,
+        billing_address=request.billing,
+        now=now,
+        voucher=None if deal is None or deal.voucher.id is None else (deal.voucher.id, deal.voucher.code),
+        shipping_method=terms.choice,
+        tax=terms.tax,
+    )
+    order.lines = [
+        replace(line, variant_id=product.variant_id, variant_name=product.variant_name)
+        for line, (product, _) in zip(order.lines, taken, strict=True)
+    ]
+    sale = StockReason.SALE.value
+    movements = [
+        OrderStockMovement(
+            product.id,
+            -quantity,
+            sale,
+            product.variant_stock,
+            now,
+            actor.label,
+            order.number,
+            product.variant_id,
+        )
+        for product, quantity in taken
+    ]
+    placed = OrderEvent("placed", now, actor.label, "", order.status.value, _placed_note(order))
+    return order, movements, placed
 
 
 async def _record_placement_jobs(

@@ -3,7 +3,9 @@ the cart (which checks it on every read) and the checkout (whose order placement
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 from shop_core.domain.catalog import descendants
@@ -19,6 +21,8 @@ from shop_core.domain.vouchers import (
     normalize_code,
 )
 from shop_core.ports.persistence import UnitOfWork, UnitOfWorkFactory
+
+log = logging.getLogger(__name__)
 
 
 def code_of(raw: str) -> str:
@@ -61,12 +65,57 @@ async def check_for_cart(
     return deal(voucher, lines, categories=categories, now=now)
 
 
-async def for_checkout(uow: UnitOfWork, code: str, lines: Sequence[VoucherLine], *, now: datetime) -> Deal:
-    """The voucher applied to an order's lines: VoucherInvalid when it does not apply,
-    VoucherExhausted when its uses are gone. Read without a lock: its use is counted, under its
-    limits, when the order is stored (`OrderRepository.add_placed`), which refuses it
-    (VoucherUseRefused, see `refused_use`) if the last use went meanwhile."""
-    voucher = await uow.vouchers.by_code(code)
+@dataclass
+class HeldUse:
+    """A checkout's voucher use for everyone, counted before its order's transaction began
+    (`VoucherRepository.hold_use`); `voucher_id` None: nothing held (or given back)."""
+
+    voucher_id: int | None = None
+
+    def covers(self, voucher_id: int | None) -> bool:
+        """Whether the use of this voucher (an order's) is the one held."""
+        return voucher_id is not None and voucher_id == self.voucher_id
+
+    def stored_with(self, voucher_id: int | None) -> None:
+        """Its order was stored, with this voucher's use: a hold of that use is the order's now."""
+        if self.covers(voucher_id):
+            self.voucher_id = None
+
+    async def give_back(self, uow_factory: UnitOfWorkFactory) -> None:
+        """Give the held use back (its order was not stored, or without the voucher); once. A
+        failure is logged, not raised: the voucher then counts one use too many, never too few."""
+        voucher_id, self.voucher_id = self.voucher_id, None
+        if voucher_id is None:
+            return
+        try:
+            async with uow_factory() as uow:
+                await uow.vouchers.release_hold(voucher_id)
+                await uow.commit()
+        except Exception:
+            log.exception("a held use of voucher %s could not be given back", voucher_id)
+
+
+async def checkout_voucher(uow: UnitOfWork, code: str | None) -> tuple[Voucher | None, HeldUse]:
+    """The voucher with this code, read for a checkout before its order's transaction begins, and,
+    for one with a `usage_limit` and a use left, that use held for everyone: the caller must
+    `give_back` the hold unless it stores the order with the voucher (`add_placed(...,
+    voucher_held=True)`). Nothing is refused here: an unknown, inactive or used-up voucher is the
+    order's to refuse, after its stock was checked (`for_checkout`, `add_placed`). No code: none."""
+    voucher = None if code is None else await uow.vouchers.by_code(code)
+    held = HeldUse()
+    limited = voucher is not None and voucher.is_active and bool(voucher.uses_left)
+    if limited and voucher is not None and voucher.id is not None and await uow.vouchers.hold_use(voucher.id):
+        held.voucher_id = voucher.id
+    return voucher, held
+
+
+async def for_checkout(
+    uow: UnitOfWork, voucher: Voucher | None, lines: Sequence[VoucherLine], *, now: datetime
+) -> Deal:
+    """The voucher (`checkout_voucher`'s) applied to an order's lines: VoucherInvalid when it does
+    not apply, VoucherExhausted when its uses are gone. Read without a lock: its use is counted,
+    under its limits, when it is held or when the order is stored (`OrderRepository.add_placed`),
+    which refuses it (VoucherUseRefused, see `refused_use`) if the last use went meanwhile."""
     if voucher is not None and voucher.is_active and voucher.uses_left == 0:
         raise VoucherExhausted()
     return deal(voucher, lines, categories=await categories_of(uow, voucher) if voucher else set(), now=now)

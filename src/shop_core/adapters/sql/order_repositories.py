@@ -144,10 +144,13 @@ class SqlOrderRepository:
         *,
         confirm_user: bool = False,
         job: OrderJob | None = None,
+        voucher_held: bool = False,
     ) -> bool:
         fast = await pg_fast_path(self._session)
         if fast is None:
-            placed = await self._add_placed_here(order, movements, events, key, confirm_user=confirm_user)
+            placed = await self._add_placed_here(
+                order, movements, events, key, confirm_user=confirm_user, voucher_held=voucher_held
+            )
             if placed and job is not None:
                 assert order.id is not None
                 await self._ledger.add(job.job(order.id, order.created_at))
@@ -165,6 +168,7 @@ class SqlOrderRepository:
                 fingerprint=key.fingerprint if key is not None else None,
                 confirm_user=confirm_user,
                 job=None if job is None else (job.name, JobStatus.PENDING.value, job.max_attempts),
+                voucher_held=voucher_held,
             )
             if not user_ok:
                 raise CustomerGone
@@ -191,6 +195,7 @@ class SqlOrderRepository:
         key: PlacementKey | None,
         *,
         confirm_user: bool,
+        voucher_held: bool,
     ) -> bool:
         """`add_placed` through SQLAlchemy, a statement at a time (SQLite)."""
         if confirm_user:
@@ -211,7 +216,7 @@ class SqlOrderRepository:
             await connection.execute(_COMPLETE_KEY, {"uid": key.user_id, "k": key.key, "oid": order.id})
         if order.voucher_id is not None:  # last: the voucher's row is held until the commit
             vouchers = SqlVoucherRepository(self._session)
-            if not await vouchers.count_use(order.voucher_id, order.user_id):
+            if not await vouchers.count_use(order.voucher_id, order.user_id, held=voucher_held):
                 raise VoucherUseRefused
         return True
 

@@ -114,11 +114,14 @@ def _clipped(column: str) -> Callable[[Any], str]:
 
 # --- the order placement: the order, its lines, stock movements, events, key and voucher use in one
 # statement ---------------------------------------------------------------------------------------
-# The voucher's use (`vc`, `vs`, `vu`): a voucher with a `usage_limit` counts it on its own row,
-# conditionally (`vc`: concurrent checkouts queue on that row, which is why this comes last); one
-# without takes only a share lock on its row (`vs`: checkouts do not queue on each other; a staff
-# change of the voucher waits for them). Either way the customer's uses are counted under
-# `per_customer_limit` (`vu`), on the customer's own row.
+# The voucher's use (`vc`, `vs`, `vh`, `vu`): a voucher with a `usage_limit` counts it on its own
+# row. Usually that use was held before the order's transaction began (`hold_voucher_use`, committed
+# on its own, so checkouts with the voucher queue on its row for one statement each, not for a
+# whole placement): `vh` takes it as counted. Otherwise (`vc`) it is counted here, conditionally,
+# and the row stays locked until the commit. A voucher without a limit takes only a share lock on
+# its row (`vs`: checkouts do not queue on each other; a staff change of the voucher waits for
+# them). Either way the customer's uses are counted under `per_customer_limit` (`vu`), on the
+# customer's own row.
 
 ORDER_COLUMNS = (
     "number",
@@ -235,16 +238,21 @@ WITH u AS (
     ON CONFLICT (key) DO NOTHING RETURNING id
 ), vc AS (
     UPDATE vouchers SET used_count = used_count + 1 FROM o
-    WHERE vouchers.id = {_place("orders.voucher_id")} AND vouchers.is_active
+    WHERE vouchers.id = {_place("orders.voucher_id")} AND NOT {_place("voucher_held", "bool")}
+        AND vouchers.is_active
         AND vouchers.usage_limit IS NOT NULL AND vouchers.used_count < vouchers.usage_limit
     RETURNING vouchers.id, o.user_id
 ), vs AS (
     SELECT vouchers.id, o.user_id FROM vouchers, o
     WHERE vouchers.id = {_place("orders.voucher_id")} AND vouchers.is_active AND vouchers.usage_limit IS NULL
     FOR SHARE OF vouchers
+), vh AS (
+    SELECT {_place("orders.voucher_id")}::int AS id, o.user_id FROM o WHERE {_place("voucher_held", "bool")}
 ), vu AS (
     INSERT INTO voucher_uses (voucher_id, user_id, count)
-    SELECT id, user_id, 1 FROM (SELECT id, user_id FROM vc UNION ALL SELECT id, user_id FROM vs) AS counted
+    SELECT id, user_id, 1 FROM (
+        SELECT id, user_id FROM vc UNION ALL SELECT id, user_id FROM vs UNION ALL SELECT id, user_id FROM vh
+    ) AS counted
     ON CONFLICT (voucher_id, user_id) DO UPDATE SET count = voucher_uses.count + 1
     WHERE voucher_uses.count < COALESCE(
         (SELECT per_customer_limit FROM vouchers WHERE vouchers.id = voucher_uses.voucher_id), 2147483647
@@ -364,6 +372,13 @@ LEFT JOIN shipping_methods m ON m.zone_id = zc.zone_id
 LEFT JOIN tax_rates t ON t.country = $1
 """
 
+# A voucher's use for everyone, held before the order's transaction (see `_PLACE_ORDER`), and given
+# back when that order was not stored: each a statement of its own, committed at once.
+_HOLD_VOUCHER_USE = """
+UPDATE vouchers SET used_count = used_count + 1
+WHERE id = $1 AND is_active AND usage_limit IS NOT NULL AND used_count < usage_limit RETURNING id
+"""
+
 _PEEK_USER = f"SELECT {', '.join(c.name for c in users.c)} FROM users WHERE id = $1"  # noqa: S608
 
 
@@ -412,6 +427,15 @@ class PgFastPath:
         rows: list[Any] = await self._adapted.driver_connection.fetch(_DESTINATION, country)
         return rows
 
+    async def hold_voucher_use(self, voucher_id: int) -> bool:
+        """Count one use of the active voucher with a `usage_limit`, if one is left, in a statement
+        committed on its own. False, holding nothing, when no use is left (or it has no limit, or is
+        inactive), or when a transaction is open on the connection: the hold must not wait for it."""
+        connection = self._adapted.driver_connection
+        if connection.is_in_transaction():
+            return False
+        return await connection.fetchval(_HOLD_VOUCHER_USE, voucher_id) is not None
+
     async def claim_key(self, user_id: int, key: str, fingerprint: str, now: datetime) -> bool:
         """Whether this insert claimed the idempotency key (it waits for a concurrent claim)."""
         connection = await self._in_transaction()
@@ -452,11 +476,13 @@ class PgFastPath:
         fingerprint: str | None,
         confirm_user: bool = False,
         job: tuple[str, str, int] | None = None,
+        voucher_held: bool = False,
     ) -> tuple[int | None, bool, bool, list[int], bool, int | None]:
         """Insert the order (its row: `ORDER_COLUMNS`), its lines, movements and events, tie its
         idempotency key to it (the `claimed_key` already claimed, or the `fresh_key` claimed here),
         and count the use of its voucher, if it has one (for everyone and for its customer, each
-        only within its limit). Returns the order's id (None: its number is taken, nothing was
+        only within its limit; `voucher_held`: the use for everyone was counted already, by
+        `hold_voucher_use`). Returns the order's id (None: its number is taken, nothing was
         written), whether the fresh key was already someone's (then the order is written all the
         same), whether its voucher's use was counted (True without a voucher), and the lines' ids
         in the order of `lines` (they are numbered as unnest hands them over), and whether the
@@ -474,6 +500,7 @@ class PgFastPath:
         values |= _array_values(_EVENT_COLUMNS, events)
         values |= {"claimed_key": claimed_key, "fresh_key": fresh_key, "fingerprint": fingerprint}
         values["confirm_user"] = confirm_user
+        values["voucher_held"] = voucher_held
         values["job_name"], values["job_status"], values["job_max_attempts"] = job or (None, None, None)
         order_id, key_taken, voucher_counted, line_ids, user_ok, job_id = await connection.fetchrow(
             _PLACE_ORDER, *_place.values(values)

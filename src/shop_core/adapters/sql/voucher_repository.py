@@ -71,6 +71,15 @@ def _voucher_of(row: Any, products: frozenset[int], categories: frozenset[int]) 
     )
 
 
+def _give_back_for_everyone(voucher_id: int) -> sa.Update:
+    """One use of a voucher with a `usage_limit` given back on its row."""
+    return (
+        vouchers.update()
+        .where(_V.id == voucher_id, _V.usage_limit.is_not(None), _V.used_count > 0)
+        .values(used_count=_V.used_count - 1)
+    )
+
+
 class SqlVoucherRepository:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
@@ -199,18 +208,14 @@ class SqlVoucherRepository:
         )
         return found is not None
 
-    async def count_use(self, voucher_id: int, user_id: int) -> bool:
+    async def count_use(self, voucher_id: int, user_id: int, *, held: bool = False) -> bool:
         # (PostgreSQL counts it in the order placement's statement: `pg_fast_path._PLACE_ORDER`.)
-        voucher = (
-            await self._session.execute(
-                sa.select(_V.usage_limit, _V.per_customer_limit).where(
-                    _V.id == voucher_id, _V.is_active.is_(True)
-                )
-            )
-        ).first()
+        found = _V.id == voucher_id if held else sa.and_(_V.id == voucher_id, _V.is_active.is_(True))
+        limits = sa.select(_V.usage_limit, _V.per_customer_limit).where(found)
+        voucher = (await self._session.execute(limits)).first()
         if voucher is None:
             return False
-        if voucher.usage_limit is not None:  # the limit counts on the voucher's row, conditionally
+        if voucher.usage_limit is not None and not held:  # counts on the voucher's row, conditionally
             counted = await self._session.scalar(
                 vouchers.update()
                 .where(_V.id == voucher_id, _V.used_count < _V.usage_limit)
@@ -230,12 +235,16 @@ class SqlVoucherRepository:
         ).returning(_U.count)
         return (await self._session.execute(upsert)).first() is not None
 
+    async def hold_use(self, voucher_id: int) -> bool:
+        fast = await pg_fast_path(self._session)
+        # Elsewhere (SQLite, whose writers take turns anyway) the placement counts the use itself.
+        return fast is not None and await fast.hold_voucher_use(voucher_id)
+
+    async def release_hold(self, voucher_id: int) -> None:
+        await self._session.execute(_give_back_for_everyone(voucher_id))
+
     async def give_back(self, voucher_id: int, user_id: int) -> None:
-        await self._session.execute(
-            vouchers.update()
-            .where(_V.id == voucher_id, _V.usage_limit.is_not(None), _V.used_count > 0)
-            .values(used_count=_V.used_count - 1)
-        )
+        await self._session.execute(_give_back_for_everyone(voucher_id))
         await self._session.execute(
             voucher_uses.update()
             .where(_U.voucher_id == voucher_id, _U.user_id == user_id, _U.count > 0)
