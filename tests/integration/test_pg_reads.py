@@ -266,14 +266,14 @@ async def test_no_more_connections_than_the_pool_holds(pg: Database, pg_url: str
     assert await count_backends() == reads_of(pg)._pool.idle == 3
 
 
-async def plans_made(reads: PgReads, *, generic_plans: bool) -> tuple[int, int]:
+async def plans_made(reads: PgReads) -> tuple[int, int]:
     """(generic, custom) plans made of the page statements prepared on the last connection used."""
     counts = sa.text(
         "SELECT coalesce(sum(generic_plans), 0), coalesce(sum(custom_plans), 0) FROM pg_prepared_statements"
         " WHERE statement LIKE '%outlook%' AND statement LIKE '%LIMIT%'"
         " AND statement NOT LIKE '%pg_prepared_statements%'"
     )
-    async with reads.connect(generic_plans=generic_plans) as connection:
+    async with reads.connect() as connection:
         generic, custom = (await connection.execute(counts)).all()[0]
     return int(generic), int(custom)
 
@@ -287,7 +287,7 @@ async def test_every_page_is_planned_for_its_own_values(pg: Database) -> None:
         await reader.products(ProductFilter(in_stock=True, ordering="-price"), offset=page, limit=1, now=T0)
     for page in range(3):
         await reader.products(ProductFilter(category_id=ids["home"]), offset=page, limit=1, now=T0)
-    generic, custom = await plans_made(reads_of(pg), generic_plans=False)
+    generic, custom = await plans_made(reads_of(pg))
     assert generic == 0
     assert custom == 6  # each read planned with its own category, LIMIT and OFFSET
 
