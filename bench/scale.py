@@ -41,10 +41,11 @@ from pathlib import Path
 from typing import Any, Literal
 
 import asyncpg
-import run  # bench/run.py: the catalog benchmark's database and server helpers
 from redis import Redis
 from rich.console import Console
 from rich.table import Table
+
+import run  # bench/run.py: the catalog benchmark's database and server helpers
 from run import BenchError, free_port, run_checked, with_database
 
 BENCH = Path(__file__).resolve().parent
