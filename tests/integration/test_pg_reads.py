@@ -195,6 +195,7 @@ async def test_reads_go_on_after_their_connections_were_killed(pg: Database, pg_
 
     found = await asyncio.gather(*(reader.product(ids["lid"], include_inactive=False) for _ in range(3)))
     assert [row.sku for row in found] == ["LID"] * 3
+    assert reads_of(pg).in_use == 0  # the lost connections were counted back too (the metrics' gauge)
 
 
 async def test_an_unreachable_database_is_said_to_be_unreachable(pg_url: str) -> None:
@@ -207,6 +208,8 @@ async def test_an_unreachable_database_is_said_to_be_unreachable(pg_url: str) ->
             with pytest.raises(Exception) as raised:  # noqa: PT011 - any error, as long as it says so
                 await SqlCatalogReader(db.engine, db.reads).product(1, include_inactive=False)
             assert unreachable(raised.value), raised.value
+            assert db.reads is not None
+            assert db.reads.in_use == db.reads.idle == 0  # none was opened, none is counted
         finally:
             await db.close()
 
@@ -239,7 +242,8 @@ async def test_a_read_cancelled_mid_query_hands_back_no_connection(pg: Database)
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
-    assert reads._pool.idle == 0  # thrown away, not handed back mid-query
+    assert reads.idle == 0  # thrown away, not handed back mid-query
+    assert reads.in_use == 0
 
     async with reads.connect() as connection:
         assert await connection.scalar(sa.select(sa.literal(1))) == 1

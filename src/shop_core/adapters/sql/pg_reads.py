@@ -32,7 +32,8 @@ that failed so on a reused connection is sent once more on a new one (reads chan
 server restart does not fail a request that a new connection can answer. When the database cannot
 be reached the error is one `database.unreachable` recognises (a 503, as on the SQLAlchemy path).
 A read cancelled mid-query throws its connection away rather than hand back one in an unknown
-state. `close()` closes the idle connections, and any in use as it comes back.
+state. `close()` closes the idle connections, and any in use as it comes back. `size`, `in_use` and
+`idle` say how full the pool is (the `shop_db_pool_*` gauges, `pool="reads"`).
 
 Only the catalog reader uses this; writes stay in the unit of work's transactions (`pg_fast_path`).
 """
@@ -179,6 +180,8 @@ class _Pool:
         self._recycle = recycle
         self._slots = asyncio.Semaphore(size)
         self._idle: list[tuple[asyncpg.Connection, float]] = []  # (connection, when it was opened)
+        self.size = size
+        self.in_use = 0  # connections handed out and not yet back
         self.closed = False
 
     @property
@@ -192,18 +195,21 @@ class _Pool:
         await self._slots.acquire()
         try:
             now = time.monotonic()
-            idle = self._idle
-            while idle:
-                connection, opened = idle.pop()
+            while self._idle:
+                connection, opened = self._idle.pop()
                 if now - opened < self._recycle and not connection.is_closed():
+                    self.in_use += 1
                     return connection, opened, False
                 connection.terminate()
-            return await self._connect(), now, True
+            connection = await self._connect()
         except BaseException:
             self._slots.release()
             raise
+        self.in_use += 1
+        return connection, now, True
 
     def release(self, connection: asyncpg.Connection, opened: float, *, reusable: bool) -> None:
+        self.in_use -= 1
         if reusable and not self.closed and not connection.is_closed():
             self._idle.append((connection, opened))
         else:
@@ -259,6 +265,21 @@ class PgReads:
 
     async def close(self) -> None:
         await self._pool.close()
+
+    @property
+    def size(self) -> int:
+        """The most connections the pool opens."""
+        return self._pool.size
+
+    @property
+    def in_use(self) -> int:
+        """Connections a read holds now."""
+        return self._pool.in_use
+
+    @property
+    def idle(self) -> int:
+        """Open connections waiting in the pool now."""
+        return self._pool.idle
 
     def plan(self, statement: Executable) -> _Plan | None:
         """The statement's plan, made once; None when it has to go through SQLAlchemy."""
