@@ -29,6 +29,7 @@ from litestar import Litestar, MediaType, Request, Response, get
 from litestar.datastructures import State
 from litestar.exceptions import NotFoundException
 from litestar.params import Parameter
+
 from reference_orders import Short, place_order, short_handler
 
 # A product's price is its lowest active variant price (`min_price`); its variants come along as one

@@ -38,13 +38,14 @@ import time
 from contextlib import suppress
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import asyncpg
-import run  # bench/run.py: the catalog benchmark's database and server helpers
 from redis import Redis
 from rich.console import Console
 from rich.table import Table
+
+import run  # bench/run.py: the catalog benchmark's database and server helpers
 from run import BenchError, free_port, run_checked, with_database
 
 BENCH = Path(__file__).resolve().parent
@@ -161,28 +162,23 @@ def explain(db_url: str, root: int, word: str) -> dict[str, list[str]]:
     """EXPLAIN ANALYZE of the search's and the deep page's statements, as the shop builds them."""
     from sqlalchemy.dialects import postgresql
 
-    from shop_core.adapters.sql import catalog_reader
+    from shop_core.adapters.sql.catalog_reader import list_statement_for
     from shop_core.ports.catalog import ProductFilter
 
     plans: dict[str, list[str]] = {}
-    wanted = {
-        "search page": (ProductFilter(search=word), 0, 0),
-        "search count": (ProductFilter(search=word), 0, 1),
-        "narrow search count": (ProductFilter(search=NARROW_SEARCH), 0, 1),
-        "deep page": (ProductFilter(), (DEEP_PAGE - 1) * 20, 0),
-        "deep page count": (ProductFilter(), (DEEP_PAGE - 1) * 20, 1),
-        "category count": (ProductFilter(category_id=root), 0, 1),
+    wanted: dict[str, tuple[ProductFilter, int, Literal["page", "count"]]] = {
+        "search page": (ProductFilter(search=word), 0, "page"),
+        "search count": (ProductFilter(search=word), 0, "count"),
+        "narrow search count": (ProductFilter(search=NARROW_SEARCH), 0, "count"),
+        "deep page": (ProductFilter(), (DEEP_PAGE - 1) * 20, "page"),
+        "deep page count": (ProductFilter(), (DEEP_PAGE - 1) * 20, "count"),
+        "category count": (ProductFilter(category_id=root), 0, "count"),
     }
     for name, (query, offset, which) in wanted.items():
-        found = catalog_reader._shape_and_values(query)  # the bench looks inside the shop
-        assert found is not None
-        shape, values = found
-        statement = catalog_reader._list_statements(shape, "postgresql")[which]
-        given = {**values, "offset": offset, "limit": 20, "now": None} if which == 0 else values
+        statement = list_statement_for(query, "postgresql", which, offset=offset, limit=20)
+        assert statement is not None
         text = str(
-            statement.params(**given).compile(
-                dialect=postgresql.asyncpg.dialect(), compile_kwargs={"literal_binds": True}
-            )
+            statement.compile(dialect=postgresql.asyncpg.dialect(), compile_kwargs={"literal_binds": True})
         )
         rows = sql(db_url, "EXPLAIN (ANALYZE, COSTS OFF) " + text)[0]
         plans[name] = [row[0] for row in rows]

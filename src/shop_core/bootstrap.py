@@ -464,7 +464,7 @@ def _build_job_queue(settings: Settings, stack: AsyncExitStack) -> JobQueue:
 
 
 def _build_metrics(settings: Settings, db: Database) -> Metrics:
-    """Prometheus, in a registry of this bootstrap's own (with the database pool's gauges), when
+    """Prometheus, in a registry of this bootstrap's own (with the database pools' gauges), when
     metrics are on and prometheus_client (the `http` extra) is installed; else nothing is recorded."""
     if not settings.metrics_enabled:
         return NullMetrics()
@@ -473,7 +473,7 @@ def _build_metrics(settings: Settings, db: Database) -> Metrics:
     except ImportError:
         return NullMetrics()
     metrics = PrometheusMetrics()
-    metrics.watch_pool(db.engine)
+    metrics.watch_pool(db.engine, db.reads)
     return metrics
 
 

@@ -315,13 +315,19 @@ def engine_of(client: Client) -> AsyncEngine:
     return engine
 
 
+def reads_of(client: Client) -> PgReads | None:
+    """On PostgreSQL, the catalog reader's own pool (`pg_reads`); None on SQLite."""
+    reads: PgReads | None = shop_of(client).ports.reader._reads  # type: ignore[attr-defined]
+    return reads
+
+
 @contextmanager
 def sql_statements(client: Client) -> Iterator[list[str]]:
     """Collect every SQL statement the app sends to its database while the block runs (through
     the engine, and on PostgreSQL the catalog reader's own pool: `pg_reads`)."""
     seen: list[str] = []
     engine = engine_of(client).sync_engine
-    reads: PgReads | None = shop_of(client).ports.reader._reads  # type: ignore[attr-defined]
+    reads = reads_of(client)
 
     def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
         seen.append(statement)

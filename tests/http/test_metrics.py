@@ -11,6 +11,7 @@ from typing import Any
 
 import httpx
 import pytest
+import sqlalchemy as sa
 from litestar.testing import AsyncTestClient
 from prometheus_client import CONTENT_TYPE_LATEST
 from prometheus_client.parser import text_string_to_metric_families
@@ -25,6 +26,7 @@ from tests.http.conftest import (
     engine_of,
     in_app,
     open_catalog,
+    reads_of,
     register,
     shop_of,
     unique_email,
@@ -157,10 +159,10 @@ async def test_the_database_pool_is_read_at_scrape_time(pg_url: str) -> None:
     async with app_on(make_settings(pg_url, database_pool_size=7)) as client:
         assert (await client.get("/api/products/")).status_code == 200  # opens a connection
         at_rest = await scrape(client)
-        assert at_rest.value("shop_db_pool_size") == 7
-        assert at_rest.value("shop_db_pool_connections_in_use") == 0
-        assert at_rest.value("shop_db_pool_connections_idle") >= 1
-        assert at_rest.has("shop_db_pool_overflow")
+        assert at_rest.value("shop_db_pool_size", pool="main") == 7
+        assert at_rest.value("shop_db_pool_connections_in_use", pool="main") == 0
+        assert at_rest.value("shop_db_pool_connections_idle", pool="main") >= 1
+        assert at_rest.labels_of("shop_db_pool_overflow") == [{"pool": "main"}]
 
         held = engine_of(client).connect()  # a connection checked out until closed
         await in_app(client, held.start)
@@ -168,9 +170,39 @@ async def test_the_database_pool_is_read_at_scrape_time(pg_url: str) -> None:
             busy = await scrape(client)
         finally:
             await in_app(client, held.close)
-        assert busy.value("shop_db_pool_connections_in_use") == 1
+        assert busy.value("shop_db_pool_connections_in_use", pool="main") == 1
 
-        assert (await scrape(client)).value("shop_db_pool_connections_in_use") == 0
+        assert (await scrape(client)).value("shop_db_pool_connections_in_use", pool="main") == 0
+
+
+async def test_the_catalog_read_pool_is_read_at_scrape_time_beside_the_main_pool(pg_url: str) -> None:
+    """On PostgreSQL the catalog's reads have connections of their own (`pg_reads`): the same
+    gauges show them, as `pool="reads"`."""
+    async with app_on(make_settings(pg_url, database_pool_size=7)) as client:
+        reads = reads_of(client)
+        assert reads is not None
+        before = await scrape(client)  # no read yet: none open
+        assert {"pool": "reads"} in before.labels_of("shop_db_pool_connections_idle")
+        assert before.value("shop_db_pool_connections_idle", pool="reads") == 0
+        assert (await client.get("/api/products/")).status_code == 200  # a read: opens a read connection
+        at_rest = await scrape(client)
+        assert at_rest.value("shop_db_pool_size", pool="reads") == 7
+        assert at_rest.value("shop_db_pool_connections_in_use", pool="reads") == 0
+        assert at_rest.value("shop_db_pool_connections_idle", pool="reads") == 1
+
+        held = reads.connect()  # a read connection, held from its first statement to the end
+        await in_app(client, held.execute, sa.select(sa.literal(1)))
+        try:
+            busy = await scrape(client)
+        finally:
+            await in_app(client, held.__aexit__, None, None, None)
+        assert busy.value("shop_db_pool_connections_in_use", pool="reads") == 1
+        assert busy.value("shop_db_pool_connections_idle", pool="reads") == 0
+        assert busy.value("shop_db_pool_connections_in_use", pool="main") == 0  # not the engine's
+
+        after = await scrape(client)
+        assert after.value("shop_db_pool_connections_in_use", pool="reads") == 0
+        assert after.value("shop_db_pool_connections_idle", pool="reads") == 1
 
 
 # --- the catalog cache ---------------------------------------------------------------------------------

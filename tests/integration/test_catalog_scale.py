@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal
 
 import pytest
 import sqlalchemy as sa
@@ -306,18 +306,15 @@ async def test_search_matches_substrings_of_every_searched_field_the_same_way(ur
 async def test_postgres_serves_the_search_and_the_deep_page_from_indexes(pg_url: str) -> None:
     from sqlalchemy.dialects import postgresql
 
-    from shop_core.adapters.sql import catalog_reader
+    from shop_core.adapters.sql.catalog_reader import list_statement_for
 
     async with shop_factory(make_settings(pg_url)) as shop:
         await shop.catalog.seed_catalog(3000, 5, STAFF)
 
-    def plan_of(flt: ProductFilter, which: int, offset: int = 0) -> str:
-        found = catalog_reader._shape_and_values(flt)
-        assert found is not None
-        shape, values = found
-        statement = catalog_reader._list_statements(shape, "postgresql")[which]
-        given = {**values, "offset": offset, "limit": 20, "now": None} if which == 0 else values
-        compiled = statement.params(**given).compile(
+    def plan_of(flt: ProductFilter, which: Literal["page", "count"], offset: int = 0) -> str:
+        statement = list_statement_for(flt, "postgresql", which, offset=offset)
+        assert statement is not None
+        compiled = statement.compile(
             dialect=postgresql.asyncpg.dialect(), compile_kwargs={"literal_binds": True}
         )
         return "EXPLAIN " + str(compiled)
@@ -332,10 +329,10 @@ async def test_postgres_serves_the_search_and_the_deep_page_from_indexes(pg_url:
             search = "\n".join(
                 r[0]
                 for r in await conn.execute(
-                    sa.text(plan_of(ProductFilter(search="xylophone", include_inactive=True), 1))
+                    sa.text(plan_of(ProductFilter(search="xylophone", include_inactive=True), "count"))
                 )
             )
-            deep = "\n".join(r[0] for r in await conn.execute(sa.text(plan_of(ProductFilter(), 0, 200))))
+            deep = "\n".join(r[0] for r in await conn.execute(sa.text(plan_of(ProductFilter(), "page", 200))))
     finally:
         await engine.dispose()
     assert "ix_products_search" in search, search

@@ -195,6 +195,7 @@ async def test_reads_go_on_after_their_connections_were_killed(pg: Database, pg_
 
     found = await asyncio.gather(*(reader.product(ids["lid"], include_inactive=False) for _ in range(3)))
     assert [row.sku for row in found] == ["LID"] * 3
+    assert reads_of(pg).in_use == 0  # the lost connections were counted back too (the metrics' gauge)
 
 
 async def test_an_unreachable_database_is_said_to_be_unreachable(pg_url: str) -> None:
@@ -207,6 +208,8 @@ async def test_an_unreachable_database_is_said_to_be_unreachable(pg_url: str) ->
             with pytest.raises(Exception) as raised:  # noqa: PT011 - any error, as long as it says so
                 await SqlCatalogReader(db.engine, db.reads).product(1, include_inactive=False)
             assert unreachable(raised.value), raised.value
+            assert db.reads is not None
+            assert db.reads.in_use == db.reads.idle == 0  # none was opened, none is counted
         finally:
             await db.close()
 
@@ -239,7 +242,8 @@ async def test_a_read_cancelled_mid_query_hands_back_no_connection(pg: Database)
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
-    assert reads._pool.idle == 0  # thrown away, not handed back mid-query
+    assert reads.idle == 0  # thrown away, not handed back mid-query
+    assert reads.in_use == 0
 
     async with reads.connect() as connection:
         assert await connection.scalar(sa.select(sa.literal(1))) == 1
@@ -266,14 +270,14 @@ async def test_no_more_connections_than_the_pool_holds(pg: Database, pg_url: str
     assert await count_backends() == reads_of(pg)._pool.idle == 3
 
 
-async def plans_made(reads: PgReads, *, generic_plans: bool) -> tuple[int, int]:
+async def plans_made(reads: PgReads) -> tuple[int, int]:
     """(generic, custom) plans made of the page statements prepared on the last connection used."""
     counts = sa.text(
         "SELECT coalesce(sum(generic_plans), 0), coalesce(sum(custom_plans), 0) FROM pg_prepared_statements"
         " WHERE statement LIKE '%outlook%' AND statement LIKE '%LIMIT%'"
         " AND statement NOT LIKE '%pg_prepared_statements%'"
     )
-    async with reads.connect(generic_plans=generic_plans) as connection:
+    async with reads.connect() as connection:
         generic, custom = (await connection.execute(counts)).all()[0]
     return int(generic), int(custom)
 
@@ -287,7 +291,7 @@ async def test_every_page_is_planned_for_its_own_values(pg: Database) -> None:
         await reader.products(ProductFilter(in_stock=True, ordering="-price"), offset=page, limit=1, now=T0)
     for page in range(3):
         await reader.products(ProductFilter(category_id=ids["home"]), offset=page, limit=1, now=T0)
-    generic, custom = await plans_made(reads_of(pg), generic_plans=False)
+    generic, custom = await plans_made(reads_of(pg))
     assert generic == 0
     assert custom == 6  # each read planned with its own category, LIMIT and OFFSET
 

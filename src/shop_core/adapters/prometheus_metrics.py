@@ -1,4 +1,4 @@
-"""The `Metrics` port on prometheus_client, and the database pool's gauges.
+"""The `Metrics` port on prometheus_client, and the database pools' gauges.
 
 Every `PrometheusMetrics` has a `CollectorRegistry` of its own (never the global default one), so
 any number of shops can be bootstrapped in one process (the tests do) without their metrics
@@ -12,6 +12,7 @@ it. Run one process per replica (as the compose file does) and let Prometheus su
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.core import GaugeMetricFamily
@@ -19,6 +20,9 @@ from prometheus_client.metrics_core import Metric
 from prometheus_client.registry import Collector
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.pool import QueuePool
+
+if TYPE_CHECKING:
+    from shop_core.adapters.sql.pg_reads import PgReads
 
 NAMESPACE = "shop"
 # Jobs send mail and render invoices: from milliseconds to their 120 s timeout.
@@ -63,9 +67,10 @@ class PrometheusMetrics:
             registry=self.registry,
         )
 
-    def watch_pool(self, engine: AsyncEngine) -> None:
-        """Report `engine`'s connection pool, read at each scrape."""
-        self.registry.register(PoolCollector(engine))
+    def watch_pool(self, engine: AsyncEngine, reads: PgReads | None = None) -> None:
+        """Report `engine`'s connection pool (`pool="main"`) and the catalog reader's own pool on
+        PostgreSQL (`reads`, `pool="reads"`), read at each scrape."""
+        self.registry.register(PoolCollector(engine, reads))
 
     def cache_lookup(self, hit: bool) -> None:
         (self._hit if hit else self._miss).inc()
@@ -79,24 +84,38 @@ class PrometheusMetrics:
 
 
 class PoolCollector(Collector):
-    """The SQLAlchemy pool's occupancy, read when Prometheus scrapes (nothing per request).
+    """The database pools' occupancy, read when Prometheus scrapes (nothing per request), labelled
+    by pool: `main`, the engine's (SQLAlchemy's), and `reads`, the catalog reader's own asyncpg
+    connections on PostgreSQL (`pg_reads`).
 
     The engine's pool is looked up at each scrape, since disposing of the engine replaces it. A
-    pool that keeps no count (SQLite's in-memory `StaticPool`, a `NullPool`) reports nothing.
+    pool that keeps no count (SQLite's in-memory `StaticPool`, a `NullPool`) reports nothing. The
+    read pool never opens more than its size: it has no overflow gauge.
     """
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, reads: PgReads | None = None) -> None:
         self._engine = engine
+        self._reads = reads
 
     def collect(self) -> Iterator[Metric]:
+        size = _gauge("db_pool_size", "The pool's configured size (the read pool opens that many at most).")
+        in_use = _gauge("db_pool_connections_in_use", "Connections checked out of the pool now.")
+        idle = _gauge("db_pool_connections_idle", "Open connections waiting in the pool now.")
+        overflow = _gauge("db_pool_overflow", "Connections open now beyond the pool's size.")
         pool = self._engine.pool
-        if not isinstance(pool, QueuePool):
-            return
-        gauges = (
-            ("db_pool_size", "Connections the pool keeps open (its configured size).", pool.size()),
-            ("db_pool_connections_in_use", "Connections checked out of the pool now.", pool.checkedout()),
-            ("db_pool_connections_idle", "Open connections waiting in the pool now.", pool.checkedin()),
-            ("db_pool_overflow", "Connections open now beyond the pool's size.", max(pool.overflow(), 0)),
-        )
-        for name, documentation, value in gauges:
-            yield GaugeMetricFamily(f"{NAMESPACE}_{name}", documentation, value=value)
+        if isinstance(pool, QueuePool):
+            size.add_metric(["main"], pool.size())
+            in_use.add_metric(["main"], pool.checkedout())
+            idle.add_metric(["main"], pool.checkedin())
+            overflow.add_metric(["main"], max(pool.overflow(), 0))
+        if (reads := self._reads) is not None:
+            size.add_metric(["reads"], reads.size)
+            in_use.add_metric(["reads"], reads.in_use)
+            idle.add_metric(["reads"], reads.idle)
+        for gauge in (size, in_use, idle, overflow):
+            if gauge.samples:
+                yield gauge
+
+
+def _gauge(name: str, documentation: str) -> GaugeMetricFamily:
+    return GaugeMetricFamily(f"{NAMESPACE}_{name}", documentation, labels=["pool"])

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import sqlalchemy as sa
 from advanced_alchemy.types import DateTimeUTC
@@ -185,6 +185,28 @@ def _list_statements(shape: _Shape, dialect: str) -> tuple[sa.Select[Any], sa.Se
     else:
         count = sa.select(sa.func.count()).select_from(products).where(*where)
     return page, count
+
+
+def list_statement_for(
+    query: ProductFilter,
+    dialect: str,
+    which: Literal["page", "count"],
+    *,
+    offset: int = 0,
+    limit: int = 20,
+    now: datetime | None = None,
+) -> sa.Select[Any] | None:
+    """The page or count statement the reader sends for `query` on `dialect`, with its values bound
+    (to look at its plan: compile it with `literal_binds` and EXPLAIN it); None when nothing can
+    match (the reader sends nothing)."""
+    found = _shape_and_values(query)
+    if found is None:
+        return None
+    shape, values = found
+    page, count = _list_statements(shape, dialect)
+    if which == "count":
+        return count.params(**values)
+    return page.params(**values, offset=offset, limit=limit, now=now)
 
 
 _VARIANT_FIELDS = (

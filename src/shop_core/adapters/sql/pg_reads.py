@@ -12,10 +12,10 @@ compiled by its asyncpg dialect, casts and type processing included) and sends t
   processor of each column. Any statement that compiles to one SQL text works; one whose SQL
   depends on each execution's values (an expanding `IN`, literal-execute parameters) goes through
   SQLAlchemy instead, on the same `PgReadConnection`;
-- asyncpg prepares each SQL text once per connection and keeps it (its statement cache); on
-  request (`connect(generic_plans=True)`) on connections where PostgreSQL plans each prepared
-  statement once, generically, instead of again on every execution, which it does for statements
-  with LIMIT and OFFSET parameters (the page of an unfiltered list: see the catalog reader);
+- asyncpg prepares each SQL text once per connection and keeps it (its statement cache);
+  PostgreSQL still plans each execution for its own values where it chooses to (it does for
+  statements with LIMIT and OFFSET parameters: the catalog reader wants a page planned for its
+  LIMIT);
 - rows come back as named tuples with the column names of the result and the values SQLAlchemy's
   result processors make of them (`row.id`, `row[0]`, `row._asdict()`): the values, and types,
   SQLAlchemy's rows have;
@@ -32,7 +32,8 @@ that failed so on a reused connection is sent once more on a new one (reads chan
 server restart does not fail a request that a new connection can answer. When the database cannot
 be reached the error is one `database.unreachable` recognises (a 503, as on the SQLAlchemy path).
 A read cancelled mid-query throws its connection away rather than hand back one in an unknown
-state. `close()` closes the idle connections, and any in use as it comes back.
+state. `close()` closes the idle connections, and any in use as it comes back. `size`, `in_use` and
+`idle` say how full the pool is (the `shop_db_pool_*` gauges, `pool="reads"`).
 
 Only the catalog reader uses this; writes stay in the unit of work's transactions (`pg_fast_path`).
 """
@@ -172,53 +173,52 @@ def _lost(exc: BaseException, connection: asyncpg.Connection) -> bool:
 
 
 class _Pool:
-    """At most `size` autocommit asyncpg connections, opened on demand, reused last-in first-out;
-    each either plans its prepared statements as PostgreSQL chooses or always generically."""
+    """At most `size` autocommit asyncpg connections, opened on demand, reused last-in first-out."""
 
-    def __init__(self, connect: Callable[[bool], Any], *, size: int, recycle: float) -> None:
+    def __init__(self, connect: Callable[[], Any], *, size: int, recycle: float) -> None:
         self._connect = connect
         self._recycle = recycle
         self._slots = asyncio.Semaphore(size)
-        # By plan mode (generic or not): (connection, when it was opened).
-        self._idle: dict[bool, list[tuple[asyncpg.Connection, float]]] = {False: [], True: []}
+        self._idle: list[tuple[asyncpg.Connection, float]] = []  # (connection, when it was opened)
+        self.size = size
+        self.in_use = 0  # connections handed out and not yet back
         self.closed = False
 
     @property
     def idle(self) -> int:
-        return len(self._idle[False]) + len(self._idle[True])
+        return len(self._idle)
 
-    async def acquire(self, generic: bool) -> tuple[asyncpg.Connection, float, bool]:
+    async def acquire(self) -> tuple[asyncpg.Connection, float, bool]:
         """A connection, when it was opened, and whether it was opened just now."""
         if self.closed:
             raise ConnectionError("The database's read pool is closed (the shop is shutting down).")
         await self._slots.acquire()
         try:
             now = time.monotonic()
-            idle = self._idle[generic]
-            while idle:
-                connection, opened = idle.pop()
+            while self._idle:
+                connection, opened = self._idle.pop()
                 if now - opened < self._recycle and not connection.is_closed():
+                    self.in_use += 1
                     return connection, opened, False
                 connection.terminate()
-            if other := self._idle[not generic]:  # make room: never more than `size` in all
-                other.pop(0)[0].terminate()
-            return await self._connect(generic), now, True
+            connection = await self._connect()
         except BaseException:
             self._slots.release()
             raise
+        self.in_use += 1
+        return connection, now, True
 
-    def release(
-        self, connection: asyncpg.Connection, opened: float, generic: bool, *, reusable: bool
-    ) -> None:
+    def release(self, connection: asyncpg.Connection, opened: float, *, reusable: bool) -> None:
+        self.in_use -= 1
         if reusable and not self.closed and not connection.is_closed():
-            self._idle[generic].append((connection, opened))
+            self._idle.append((connection, opened))
         else:
             connection.terminate()
         self._slots.release()
 
     def _take_idle(self) -> list[asyncpg.Connection]:
-        idle = [connection for connections in self._idle.values() for connection, _ in connections]
-        self._idle = {False: [], True: []}
+        idle = [connection for connection, _ in self._idle]
+        self._idle = []
         return idle
 
     def discard_idle(self) -> None:
@@ -259,17 +259,27 @@ class PgReads:
         """Called with each SQL text before it is sent (what SQLAlchemy's `before_cursor_execute`
         is to the engine's statements; tests count statements with both)."""
 
-    def connect(self, *, generic_plans: bool = False) -> PgReadConnection:
-        """A stand-in for `engine.connect()`: `async with reads.connect() as conn: conn.execute(...)`.
-
-        `generic_plans`: on a connection that always plans its prepared statements generically
-        (`plan_cache_mode`), once; by default PostgreSQL plans a statement with LIMIT and OFFSET
-        parameters again on every execution (its generic plan's estimate, not knowing the LIMIT,
-        looks worse than it is). For statements whose best plan does not depend on their values."""
-        return PgReadConnection(self, generic_plans)
+    def connect(self) -> PgReadConnection:
+        """A stand-in for `engine.connect()`: `async with reads.connect() as conn: conn.execute(...)`."""
+        return PgReadConnection(self)
 
     async def close(self) -> None:
         await self._pool.close()
+
+    @property
+    def size(self) -> int:
+        """The most connections the pool opens."""
+        return self._pool.size
+
+    @property
+    def in_use(self) -> int:
+        """Connections a read holds now."""
+        return self._pool.in_use
+
+    @property
+    def idle(self) -> int:
+        """Open connections waiting in the pool now."""
+        return self._pool.idle
 
     def plan(self, statement: Executable) -> _Plan | None:
         """The statement's plan, made once; None when it has to go through SQLAlchemy."""
@@ -285,12 +295,8 @@ class PgReads:
         self._plans[id(statement)] = (statement, plan)  # holding the statement keeps its id its own
         return plan
 
-    async def _open(self, generic: bool) -> asyncpg.Connection:
-        options = self._options
-        if generic:
-            settings = {**options.get("server_settings", {}), "plan_cache_mode": "force_generic_plan"}
-            options = {**options, "server_settings": settings}
-        connection = await asyncpg.connect(**options)
+    async def _open(self) -> asyncpg.Connection:
+        connection = await asyncpg.connect(**self._options)
         try:
             # What SQLAlchemy's asyncpg dialect sets up on each of its connections, so that its
             # types' result processors find what they expect: JSON and JSONB decoded (by msgspec:
@@ -316,11 +322,10 @@ class PgReadConnection:
     pooled asyncpg connection from the first statement to the end of the `async with`; statements
     without a plan go through a connection of the engine, opened when first needed."""
 
-    __slots__ = ("_connection", "_engine_connection", "_fresh", "_generic", "_opened", "_reads")
+    __slots__ = ("_connection", "_engine_connection", "_fresh", "_opened", "_reads")
 
-    def __init__(self, reads: PgReads, generic_plans: bool = False) -> None:
+    def __init__(self, reads: PgReads) -> None:
         self._reads = reads
-        self._generic = generic_plans
         self._connection: asyncpg.Connection | None = None
         self._opened = 0.0
         self._fresh = False
@@ -339,7 +344,7 @@ class PgReadConnection:
     def _release(self, *, reusable: bool) -> None:
         if self._connection is not None:
             connection, self._connection = self._connection, None
-            self._reads._pool.release(connection, self._opened, self._generic, reusable=reusable)
+            self._reads._pool.release(connection, self._opened, reusable=reusable)
 
     async def execute(self, statement: Executable, parameters: Mapping[str, Any] | None = None) -> Any:
         """The statement's result (`all()`, `first()`, `scalar()`, iterable)."""
@@ -361,7 +366,7 @@ class PgReadConnection:
         pool = self._reads._pool
         while True:
             if self._connection is None:
-                self._connection, self._opened, self._fresh = await pool.acquire(self._generic)
+                self._connection, self._opened, self._fresh = await pool.acquire()
             connection = self._connection
             try:
                 records: list[asyncpg.Record] = await connection.fetch(sql, *arguments)
