@@ -20,8 +20,8 @@ from shop_core.domain.variants import line_title
 from shop_core.services.fulfilments import FulfilmentLineInput, RecordFulfilment
 from shop_core.services.invoices import InvoiceFile
 from shop_core.services.order_commands import ChangeOrderStatus
+from shop_core.services.order_queries import OrderQuery, StaffOrderView
 from shop_core.services.order_views import AddressView, FulfillmentView, OrderEventView, OrderView
-from shop_core.services.orders import OrderQuery, StaffOrderView
 from shop_core.services.views import Page
 
 app = typer.Typer(help="Orders: list, inspect, move along, fulfil, cancel, invoice.", no_args_is_help=True)

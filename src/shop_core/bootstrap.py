@@ -44,7 +44,8 @@ from shop_core.services.known_users import KnownUsers
 from shop_core.services.live_orders import LiveOrderContext, LiveOrders
 from shop_core.services.notifications import NotificationContext
 from shop_core.services.operations import Operations
-from shop_core.services.orders import OrderContext, Orders
+from shop_core.services.order_context import OrderContext
+from shop_core.services.orders import Orders
 from shop_core.services.password_reset import ResetConfig
 from shop_core.services.payments import PaymentContext, Payments
 from shop_core.services.returns import ReturnContext, Returns

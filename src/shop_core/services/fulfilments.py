@@ -33,8 +33,10 @@ from shop_core.domain.orders import FulfillmentStatus, Order, OrderEvent, OrderS
 from shop_core.ports.persistence import UnitOfWork
 from shop_core.services import jobs
 from shop_core.services.commands import Command
+from shop_core.services.order_context import OrderContext
+from shop_core.services.order_moves import move
+from shop_core.services.order_queries import visible_order
 from shop_core.services.order_views import FulfillmentView, fulfillment_view, order_view
-from shop_core.services.orders import OrderContext, move, visible_order
 from shop_core.services.webhook_events import emit
 
 ONE_LINE = r"^[^\x00-\x1f\x7f]*$"  # what staff type: no control characters (NUL, newlines, tabs)

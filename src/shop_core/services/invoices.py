@@ -29,7 +29,7 @@ from shop_core.domain.variants import line_title
 from shop_core.ports.clock import Clock
 from shop_core.ports.orders import InvoiceRenderer
 from shop_core.ports.persistence import UnitOfWorkFactory
-from shop_core.services.orders import visible_order
+from shop_core.services.order_queries import visible_order
 
 
 @dataclass(frozen=True)

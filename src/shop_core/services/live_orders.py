@@ -38,7 +38,7 @@ from shop_core.ports.order_news import OrderNews, StreamTicketStore
 from shop_core.ports.persistence import UnitOfWorkFactory
 from shop_core.ports.security import TokenStore
 from shop_core.services.live_order_views import OrderChange, StreamItem, StreamTicket, change_of
-from shop_core.services.orders import visible_order
+from shop_core.services.order_queries import visible_order
 
 BAD_TICKET = "This stream ticket is unknown, used, expired or for another order."
 SESSION_OVER = "The session of this stream has ended (signed out, or the account deactivated)."

@@ -57,10 +57,11 @@ from shop_core.ports.payments import (
 )
 from shop_core.ports.payments import PaymentDeclined as GatewayDeclined
 from shop_core.ports.persistence import UnitOfWork
-from shop_core.services import jobs
-from shop_core.services import orders as order_cases
+from shop_core.services import jobs, order_moves
+from shop_core.services.order_context import OrderContext
+from shop_core.services.order_placement import IdempotencyKeyReused
+from shop_core.services.order_queries import visible_order
 from shop_core.services.order_views import OrderView, order_view
-from shop_core.services.orders import IdempotencyKeyReused, OrderContext, visible_order
 from shop_core.services.payment_views import PaymentView, RefundPayment, StartPayment, payment_view
 from shop_core.services.views import Page
 from shop_core.services.webhook_events import emit
@@ -356,7 +357,7 @@ async def _bring_up_to_state(
     if payment.status is PaymentState.SUCCEEDED and not payment.hold_reason:
         if order.status is OrderStatus.PENDING:
             await uow.payments.save(payment)
-            await order_cases.move(uow, order, OrderStatus.PAID, actor, ctx=ctx.orders, note=_label(payment))
+            await order_moves.move(uow, order, OrderStatus.PAID, actor, ctx=ctx.orders, note=_label(payment))
             return True
         payment.hold(
             f"the money arrived after order {order.number} became {order.status.value}: refund it", now
@@ -565,7 +566,7 @@ async def _apply_refund(
     order = await uow.orders.get(payment.order_id)
     assert order is not None
     if move_order and payment.status is PaymentState.REFUNDED and order.can_move_to(OrderStatus.REFUNDED):
-        await order_cases.move(
+        await order_moves.move(
             uow, order, OrderStatus.REFUNDED, actor, ctx=ctx.orders, note=label, refunded_by=label
         )
     else:  # a part given back: the order stays where it is (a full refund's move emits it)
@@ -680,7 +681,7 @@ async def cancel_order(order_id: int, actor: Actor, *, ctx: PaymentContext, note
         answer = await _refund_at_gateway(locked, refund, actor, ctx, move_order=False)  # cancelled next
         state = "refunded" if answer.state is RefundState.SUCCEEDED else "refund pending"
         refunded_by = f"{state} through {payment.gateway.value} (refund #{refund.id})"
-    return await order_cases.cancel_order(order_id, actor, ctx.orders, note, refunded_by=refunded_by)
+    return await order_moves.cancel_order(order_id, actor, ctx.orders, note, refunded_by=refunded_by)
 
 
 # --- cash on delivery -------------------------------------------------------------------------------

@@ -41,7 +41,8 @@ from shop_core.domain.stock import StockMovement, StockReason
 from shop_core.ports.persistence import UnitOfWork
 from shop_core.services import jobs, payments
 from shop_core.services.commands import Command
-from shop_core.services.orders import OrderContext, _lock_if_shared, _shared
+from shop_core.services.order_context import OrderContext
+from shop_core.services.order_line_locks import _lock_if_shared, _shared
 from shop_core.services.payments import PaymentContext
 from shop_core.services.stock_movements import record_movements
 from shop_core.services.views import Page

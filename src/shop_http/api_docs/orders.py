@@ -26,8 +26,8 @@ from shop_core.domain.orders import (
 from shop_core.domain.variants import VariantRequired, line_variant
 from shop_core.domain.vouchers import Reason, VoucherExhausted, VoucherInvalid
 from shop_core.services.order_commands import ChangeOrderStatus, PlaceOrder
+from shop_core.services.order_placement import IdempotencyKeyInUse, IdempotencyKeyReused
 from shop_core.services.order_views import OrderView
-from shop_core.services.orders import IdempotencyKeyInUse, IdempotencyKeyReused
 from shop_core.services.payment_views import PaymentView
 from shop_core.services.payments import OrderNotPayable, not_configured
 from shop_http.api_docs.domain_text import any_of, one_of, order_moves

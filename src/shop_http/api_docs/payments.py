@@ -28,7 +28,7 @@ from shop_core.domain.errors import (
 )
 from shop_core.domain.orders import PaymentMethod
 from shop_core.domain.payments import PaymentState
-from shop_core.services.orders import IdempotencyKeyReused
+from shop_core.services.order_placement import IdempotencyKeyReused
 from shop_core.services.payment_views import PaymentView, RefundPayment, StartPayment
 from shop_core.services.payments import OrderNotPayable, not_configured
 from shop_http.api_docs.domain_text import any_of, one_of

@@ -18,8 +18,8 @@ from shop_core.bootstrap import Shop
 from shop_core.domain.errors import AuthenticationFailed, InvalidInput, PermissionDenied
 from shop_core.domain.ids import MAX_ID
 from shop_core.services.order_commands import IDEMPOTENCY_KEY, ChangeOrderStatus, Checkout, PlaceOrder
+from shop_core.services.order_queries import OrderQuery
 from shop_core.services.order_views import OrderView
-from shop_core.services.orders import OrderQuery
 from shop_core.services.payment_views import PaymentView
 from shop_core.services.views import UserView
 from shop_http.api_docs import orders as doc

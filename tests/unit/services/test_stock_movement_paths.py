@@ -30,6 +30,6 @@ def test_no_use_case_records_a_movement_around_the_shared_recorder() -> None:
         "catalog_admin.py",
         "catalog_variants.py",
         "catalog_import.py",
-        "orders.py",
+        "order_moves.py",
         "returns.py",
     }

@@ -1,0 +1,629 @@
+"""Placing orders (from items, or from the customer's cart): the rules where shops lose money.
+
+- Stock is taken in the transaction that creates the order, one conditional statement per line
+  (a line is a product's variant), in (product id, variant key) order, every variant row of a
+  product before its product row (so two checkouts lock rows in the same order and cannot
+  deadlock; an order with several lines of one product locks all its variants first). If any line
+  is short, nothing is taken and every short line is named.
+- An `Idempotency-Key` is recorded with the order, in the same transaction (on PostgreSQL in the
+  same statement). A concurrent request with the same key waits on the rows the first one locked,
+  then finds the key taken (or the stock gone) and answers with the first request's order; the
+  same key with a different body is 409. Cart checkout claims its key before it takes the cart,
+  in a transaction of its own, so a retry waits for the first request's order instead of finding
+  the cart empty.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import re
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from typing import NoReturn
+
+import msgspec
+
+from shop_core.domain import webhooks
+from shop_core.domain.actors import Actor
+from shop_core.domain.address_book import Default
+from shop_core.domain.addresses import Address, address_of
+from shop_core.domain.cart import DEFAULT_VARIANT, CartSnapshot, LineKey, keyed_variant
+from shop_core.domain.catalog import TakenProduct
+from shop_core.domain.errors import AuthenticationFailed, Conflict, DomainError, InvalidInput, NotFound
+from shop_core.domain.orders import (
+    Order,
+    OrderEvent,
+    OutOfStock,
+    PaymentMethod,
+    Shortage,
+    parse_payment_method,
+)
+from shop_core.domain.shipping import parcel_weight
+from shop_core.domain.stock import OrderStockMovement, StockReason, fell_below
+from shop_core.domain.variants import Variant, line_variant, name_in
+from shop_core.domain.vouchers import Deal, VoucherLine
+from shop_core.ports.cart import CartLimitReached
+from shop_core.ports.orders import CustomerGone, PlacementKey, VoucherUseRefused
+from shop_core.ports.persistence import UnitOfWork
+from shop_core.services import jobs
+from shop_core.services.address_book import address_for_order
+from shop_core.services.order_commands import IDEMPOTENCY_KEY, AddressInput, Checkout, PlaceOrder
+from shop_core.services.order_context import OrderContext
+from shop_core.services.order_line_locks import _lock_if_shared, _shared
+from shop_core.services.order_terms import OrderTerms, check_weight, order_terms
+from shop_core.services.order_views import OrderView, order_view
+from shop_core.services.sale_prices import best_discount
+from shop_core.services.sessions import USER_GONE
+from shop_core.services.stock import record_low_stock
+from shop_core.services.voucher_deals import HeldUse, checkout_voucher, code_of, for_checkout, refused_use
+from shop_core.services.webhook_events import emit
+
+log = logging.getLogger("shop.orders")
+
+IN_PROGRESS_WAIT = 15.0  # seconds a retry waits for the request that holds its key
+IN_PROGRESS_ABANDONED = timedelta(minutes=2)  # a claim this old without an order: its request died
+
+
+@dataclass(frozen=True)
+class Placed:
+    order: OrderView
+    replayed: bool
+    """True when an earlier request with the same Idempotency-Key placed it."""
+
+
+@dataclass(frozen=True)
+class _Request:
+    shipping: Address
+    billing: Address
+    method: PaymentMethod
+    fingerprint: str
+    voucher_code: str | None = None
+    """The code sent with the request (normalized): it wins over the cart's."""
+    shipping_method_id: int | None = None
+
+
+@dataclass(frozen=True)
+class _Items:
+    """What an order is for: its lines, and the code of the voucher the cart carried."""
+
+    lines: dict[LineKey, int]
+    voucher_code: str | None = None
+
+
+async def place_order(
+    user_id: int,
+    actor: Actor,
+    cmd: PlaceOrder,
+    *,
+    key: str | None,
+    ctx: OrderContext,
+    confirm_user: bool = False,
+) -> Placed:
+    """An order for the items given (POST /api/orders/). An item names a product's variant; one
+    without `variant_id` means the product's only active variant (400 `variant_required` when it
+    has several). Items of the same variant add up.
+
+    `confirm_user`: the caller took the user from what its process remembers, not from the
+    database; the order's own statement then checks that the customer is still an active user
+    (AuthenticationFailed, nothing stored, when not). Any other answer (a refusal, a replay) is
+    given only after the same check, made on its own."""
+    if not confirm_user:
+        return await _place_items(user_id, actor, cmd, key=key, ctx=ctx, confirm_user=False)
+    try:
+        placed = await _place_items(user_id, actor, cmd, key=key, ctx=ctx, confirm_user=True)
+    except DomainError as exc:
+        if not isinstance(exc, AuthenticationFailed):
+            await _confirm_user(user_id, ctx)
+        raise
+    if placed.replayed:
+        await _confirm_user(user_id, ctx)
+    return placed
+
+
+async def _confirm_user(user_id: int, ctx: OrderContext) -> None:
+    """AuthenticationFailed unless the user is (still) active: read from the database."""
+    async with ctx.uow() as uow:
+        user = await uow.users.get_read_only(user_id)
+    if user is None or not user.is_active:
+        raise AuthenticationFailed(USER_GONE)
+
+
+async def _place_items(
+    user_id: int,
+    actor: Actor,
+    cmd: PlaceOrder,
+    *,
+    key: str | None,
+    ctx: OrderContext,
+    confirm_user: bool,
+) -> Placed:
+    request = await _checked(cmd, "orders", user_id, ctx)
+    wanted: dict[LineKey, int] = {}
+    for item in cmd.items:
+        # 0: no variant named. The product's default variant is taken, which is its only active
+        # one unless it has options (`_take_stock` then finds the one meant, or refuses).
+        line = (item.product_id, item.variant_id or DEFAULT_VARIANT)
+        wanted[line] = wanted.get(line, 0) + item.quantity
+    _check_items(wanted, ctx)
+
+    async def items() -> _Items:
+        return _Items(wanted)
+
+    return await _place(
+        user_id,
+        actor,
+        request,
+        key=key,
+        items=items,
+        undo=None,
+        ctx=ctx,
+        strict_products=True,
+        confirm_user=confirm_user,
+    )
+
+
+async def checkout_cart(
+    user_id: int, owner: str, actor: Actor, cmd: Checkout, *, key: str | None, ctx: OrderContext
+) -> Placed:
+    """An order for everything in the customer's cart, which is emptied (POST /api/cart/checkout/).
+
+    The cart is taken atomically, so a double click cannot turn it into two orders; if the order
+    cannot be placed, the lines go back into the cart. With an Idempotency-Key the key is claimed
+    (and committed) before the cart is touched, so a concurrent retry waits for this request's
+    order instead of finding the cart empty.
+    """
+    request = await _checked(cmd, "cart", user_id, ctx)
+    if key is not None and (replayed := await _claim_apart(user_id, key, request.fingerprint, ctx)):
+        return replayed
+    taken: list[CartSnapshot] = []
+
+    async def items() -> _Items:
+        snapshot = await ctx.cart.store.take(owner, ctx.clock.now(), ctx.cart.limits)
+        if snapshot is None or not snapshot.lines:
+            raise InvalidInput("The cart is empty.", {"cart": ["The cart is empty."]})
+        taken.append(snapshot)
+        return _Items(dict(snapshot.lines), snapshot.voucher_code)
+
+    async def put_back() -> None:
+        now = ctx.clock.now()
+        for snapshot in taken:
+            for line, quantity in snapshot.lines.items():
+                try:
+                    await ctx.cart.store.add(owner, line, quantity, now, ctx.cart.limits)
+                except (CartLimitReached, DomainError):
+                    log.warning("checkout failed and line %s could not go back into cart %s", line, owner)
+            if snapshot.voucher_code is not None:
+                await ctx.cart.store.set_voucher(owner, snapshot.voucher_code, now, ctx.cart.limits)
+
+    try:
+        return await _place(
+            user_id,
+            actor,
+            request,
+            key=key,
+            claimed=True,
+            items=items,
+            undo=put_back,
+            ctx=ctx,
+            strict_products=False,
+        )
+    except BaseException:
+        if key is not None:
+            await _release(user_id, key, ctx)
+        raise
+
+
+async def _claim_apart(user_id: int, key: str, fingerprint: str, ctx: OrderContext) -> Placed | None:
+    """Claim the key in a transaction of its own; None when claimed, the earlier order when a request
+    with the key already placed it. While that request is still at work, wait for it (a while)."""
+    deadline = time.monotonic() + IN_PROGRESS_WAIT
+    delay = 0.02
+    while True:
+        now = ctx.clock.now()
+        async with ctx.uow() as uow:
+            if await uow.idempotency.claim(user_id, key, fingerprint, now):
+                await uow.commit()
+                return None
+            stored = await uow.idempotency.get(user_id, key)
+            if stored is not None and stored.fingerprint != fingerprint:
+                raise IdempotencyKeyReused()
+            if stored is not None and stored.order_id is not None:
+                return await _replay(uow, user_id, key, fingerprint)
+            if stored is not None and stored.created_at < now - IN_PROGRESS_ABANDONED:
+                await uow.idempotency.release(user_id, key)  # its request died: free the key
+                await uow.commit()
+                continue
+        if stored is not None:
+            if time.monotonic() > deadline:
+                raise IdempotencyKeyInUse()
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 0.25)
+
+
+async def _release(user_id: int, key: str, ctx: OrderContext) -> None:
+    async with ctx.uow() as uow:
+        await uow.idempotency.release(user_id, key)
+        await uow.commit()
+
+
+async def _place(
+    user_id: int,
+    actor: Actor,
+    request: _Request,
+    *,
+    key: str | None,
+    claimed: bool = False,
+    items: Callable[[], Awaitable[_Items]],
+    undo: Callable[[], Awaitable[None]] | None,
+    ctx: OrderContext,
+    strict_products: bool,
+    confirm_user: bool = False,
+) -> Placed:
+    now = ctx.clock.now()
+    got_items = False
+    claim = None if key is None else PlacementKey(user_id, key, request.fingerprint, now, claimed)
+    held = HeldUse()
+    try:
+        async with ctx.uow() as uow:
+            wanted = await items()
+            got_items = True
+            code = request.voucher_code or wanted.voucher_code
+            # Read, and a limited voucher's use held, before the order's transaction begins.
+            voucher, held = await checkout_voucher(uow, code)
+            address = request.shipping
+            terms = await order_terms(uow, address, request.shipping_method_id, ctx.pricing.tax)
+            taken = _on_sale(await _take_stock(uow, wanted.lines, strict_products=strict_products))
+            check_weight(terms, parcel_weight((p.weight_grams, q) for p, q in taken), address.country)
+            sold = [VoucherLine(p.id, p.category_id, p.final_price * q) for p, q in taken]
+            deal = None if code is None else await for_checkout(uow, voucher, sold, now=now)
+            order, movements, placed = _placed_order(
+                user_id, actor, request, taken=taken, deal=deal, terms=terms, now=now, ctx=ctx
+            )
+            voucher_held = held.covers(order.voucher_id)
+            if not await uow.orders.add_placed(
+                order,
+                movements,
+                [placed],
+                claim,
+                confirm_user=confirm_user,
+                job=_CONFIRMATION,
+                voucher_held=voucher_held,
+            ):
+                raise _KeyTaken
+            await _record_placement_jobs(uow, order, movements, ctx)
+            await uow.commit()
+            held.stored_with(order.voucher_id)
+    except (_KeyTaken, OutOfStock) as exc:
+        if got_items and undo is not None:
+            await undo()
+        # The key claimed last: a request with it that committed first placed the order; the stock
+        # this one found missing may be what that order took. Answer with that order.
+        if claim is not None and not claimed and (replayed := await _stored(user_id, key, request, ctx)):
+            return replayed
+        if isinstance(exc, _KeyTaken):
+            raise IdempotencyKeyReused() from None
+        raise
+    except CustomerGone:
+        if got_items and undo is not None:
+            await undo()
+        raise AuthenticationFailed(USER_GONE) from None
+    except VoucherUseRefused:
+        if got_items and undo is not None:
+            await undo()
+        assert order.voucher_id is not None
+        await held.give_back(ctx.uow)  # first: the reason is read from the voucher's count
+        raise await refused_use(ctx.uow, order.voucher_id) from None
+    except BaseException:
+        if got_items and undo is not None:
+            await undo()
+        raise
+    finally:
+        await held.give_back(ctx.uow)  # unless its order was stored with it
+    return Placed(order_view(order), replayed=False)
+
+
+def _placed_order(
+    user_id: int,
+    actor: Actor,
+    request: _Request,
+    *,
+    taken: list[tuple[TakenProduct, int]],
+    deal: Deal | None,
+    terms: OrderTerms,
+    now: datetime,
+    ctx: OrderContext,
+) -> tuple[Order, list[OrderStockMovement], OrderEvent]:
+    """The order priced from the stock taken, the movements of that stock and its first event."""
+    shipping = terms.shipping(ctx.pricing.shipping)
+    lines, totals = ctx.pricing.price(taken, deal, tax=terms.tax, shipping=shipping)
+    order = Order.place(
+        user_id=user_id,
+        lines=lines,
+        totals=totals,
+        currency=ctx.currency,
+        payment_method=request.method,
+        shipping_address=request.shipping,
+        billing_address=request.billing,
+        now=now,
+        voucher=None if deal is None or deal.voucher.id is None else (deal.voucher.id, deal.voucher.code),
+        shipping_method=terms.choice,
+        tax=terms.tax,
+    )
+    order.lines = [
+        replace(line, variant_id=product.variant_id, variant_name=product.variant_name)
+        for line, (product, _) in zip(order.lines, taken, strict=True)
+    ]
+    sale = StockReason.SALE.value
+    movements = [
+        OrderStockMovement(
+            product.id,
+            -quantity,
+            sale,
+            product.variant_stock,
+            now,
+            actor.label,
+            order.number,
+            product.variant_id,
+        )
+        for product, quantity in taken
+    ]
+    placed = OrderEvent("placed", now, actor.label, "", order.status.value, _placed_note(order))
+    return order, movements, placed
+
+
+async def _record_placement_jobs(
+    uow: UnitOfWork, order: Order, taken: list[OrderStockMovement], ctx: OrderContext
+) -> None:
+    """An alert for each product this order took below the threshold (the confirmation email's job
+    is recorded with the order: `_CONFIRMATION`), and the webhook event if anyone listens."""
+    await emit(uow, webhooks.ORDER_CREATED, lambda: order_view(order), order.created_at)
+    for take in taken:
+        if fell_below(ctx.low_stock_threshold, take.balance_after, take.delta):
+            await record_low_stock(uow, take.product_id, take.balance_after, order.created_at)
+
+
+_CONFIRMATION = jobs.with_order(jobs.ORDER_CONFIRMATION_EMAIL)
+"""The confirmation email: a job recorded with every order, by the statement that stores it."""
+
+
+class _KeyTaken(Exception):
+    """The Idempotency-Key belongs to an order another request committed meanwhile."""
+
+
+async def _stored(user_id: int, key: str | None, request: _Request, ctx: OrderContext) -> Placed | None:
+    assert key is not None
+    async with ctx.uow() as uow:
+        stored = await uow.idempotency.get(user_id, key)
+        if stored is None:
+            return None
+        return await _replay(uow, user_id, key, request.fingerprint)
+
+
+async def _take_stock(
+    uow: UnitOfWork, wanted: dict[LineKey, int], *, strict_products: bool
+) -> list[tuple[TakenProduct, int]]:
+    """Take every line's stock, in (product id, variant key) order: no deadlocks. Variant key 0 is
+    the product's default variant (a cart's line of it); for an order's item (`strict_products`) it
+    is an item that names no variant: the product's only active variant, which is its default one
+    unless the product has options (then found here, or VariantRequired)."""
+    taken: list[tuple[TakenProduct, int]] = []
+    short: list[tuple[LineKey, int]] = []
+    lines = sorted(wanted.items())
+    shared = _shared(product_id for (product_id, _), _ in lines)
+    for (product_id, variant_key), quantity in lines:
+        await _lock_if_shared(uow, product_id, shared)
+        tried = variant_key
+        product = await uow.products.take_stock(product_id, quantity, _named((product_id, tried)))
+        if product is None and tried == DEFAULT_VARIANT and strict_products:
+            meant = await _only_variant(uow, product_id)
+            if meant is not None and not meant.is_default:
+                assert meant.id is not None
+                tried = meant.id
+                product = await uow.products.take_stock(product_id, quantity, tried)
+        if product is None:
+            short.append(((product_id, tried), quantity))
+        else:
+            taken.append((product, quantity))
+    if short:
+        _refuse(*await _shortages(uow, short), strict_products=strict_products)
+    return taken
+
+
+def _on_sale(taken: list[tuple[TakenProduct, int]]) -> list[tuple[TakenProduct, int]]:
+    """The taken products at the discount they sell at: the better of their own and the best sale
+    running when their stock was taken (never both), which the order's lines then keep."""
+    return [
+        (replace(p, discount_percentage=best_discount(p.discount_percentage, (p.sale_percentage,))), q)
+        if p.sale_percentage is not None
+        else (p, q)
+        for p, q in taken
+    ]
+
+
+async def _only_variant(uow: UnitOfWork, product_id: int) -> Variant | None:
+    """The variant an item without `variant_id` means: the product's only active variant; None for
+    an unknown product or one without an active variant; VariantRequired when it has several."""
+    try:
+        return line_variant(product_id, await uow.variants.for_product(product_id), None)
+    except NotFound:
+        return None
+
+
+async def _shortages(
+    uow: UnitOfWork, short: list[tuple[LineKey, int]]
+) -> tuple[list[LineKey], list[Shortage]]:
+    """The short lines that cannot be sold at all (unknown or inactive product or variant), and what
+    the others have."""
+    ids = sorted({product_id for (product_id, _), _ in short})
+    known = await uow.products.by_ids(ids)
+    variants = await uow.variants.for_products(ids)
+    unsellable: list[LineKey] = []
+    shortages: list[Shortage] = []
+    for line, quantity in short:
+        product = known.get(line[0])
+        variant = keyed_variant(line, variants.get(line[0], ()))
+        sellable = product is not None and product.is_active and variant is not None and variant.is_active
+        if not sellable:
+            unsellable.append(line)
+        # A default variant's line is the product's, as in Part 1; any other names its variant.
+        shown = _named(line) if variant is None or not variant.is_default else None
+        name = ""
+        if shown is not None and product is not None and variant is not None:
+            name = name_in(product.options, variant.options)
+        available = variant.stock_quantity if sellable and variant is not None else 0
+        shortages.append(Shortage(line[0], quantity, available, shown, name))
+    return unsellable, shortages
+
+
+def _named(line: LineKey) -> int | None:
+    return None if line[1] == DEFAULT_VARIANT else line[1]
+
+
+def _refuse(unsellable: list[LineKey], shortages: list[Shortage], *, strict_products: bool) -> NoReturn:
+    """An order's items naming what is not sold are InvalidInput; anything else short is OutOfStock
+    (a cart's lines of what is no longer sold: none available)."""
+    if unsellable and strict_products:
+        named = ", ".join(
+            str(pid) if key == DEFAULT_VARIANT else f"{pid} (variant {key})" for pid, key in unsellable
+        )
+        message = f"No such product: {named}."
+        raise InvalidInput(message, {"items": [message]})
+    raise OutOfStock(shortages)
+
+
+async def _replay(uow: UnitOfWork, user_id: int, key: str, fingerprint: str) -> Placed:
+    stored = await uow.idempotency.get(user_id, key)
+    if stored is None or stored.fingerprint != fingerprint:
+        raise IdempotencyKeyReused()
+    order = await uow.orders.get(stored.order_id) if stored.order_id is not None else None
+    if order is None:
+        raise IdempotencyKeyReused()
+    return Placed(order_view(order), replayed=True)
+
+
+class IdempotencyKeyInUse(Conflict):
+    code = "idempotency_key_in_use"
+
+    def __init__(self) -> None:
+        super().__init__("A request with this Idempotency-Key is still being processed; retry shortly.")
+
+
+class IdempotencyKeyReused(Conflict):
+    code = "idempotency_key_reused"
+
+    def __init__(self) -> None:
+        super().__init__(
+            "This Idempotency-Key was already used for a different request; use a new key for a new order."
+        )
+
+
+def check_idempotency_key(raw: str | None) -> str | None:
+    """The key as sent, or InvalidInput when it is not 1-255 printable ASCII characters."""
+    if raw is None:
+        return None
+    if re.fullmatch(IDEMPOTENCY_KEY, raw) is None:
+        raise InvalidInput.field(
+            "Idempotency-Key", "Use 1 to 255 printable ASCII characters (a UUID is ideal)."
+        )
+    return raw
+
+
+# Fields after Part 1's: left out of a request's fingerprint when not sent, so the same request
+# is fingerprinted as it was before they existed.
+_NEWER_FIELDS = ("voucher_code", "shipping_address_id", "billing_address_id", "shipping_method_id")
+
+
+async def _checked(cmd: PlaceOrder | Checkout, scope: str, user_id: int, ctx: OrderContext) -> _Request:
+    errors: dict[str, list[str]] = {}
+    shipping = billing = None
+    for kind in ("shipping", "billing"):
+        if getattr(cmd, f"{kind}_address") is not None and getattr(cmd, f"{kind}_address_id") is not None:
+            errors[f"{kind}_address_id"] = [f"Send {kind}_address or {kind}_address_id, not both."]
+    try:
+        shipping = (
+            None if cmd.shipping_address is None else _address(cmd.shipping_address, "shipping_address")
+        )
+    except InvalidInput as exc:
+        errors.update(exc.errors)
+    try:
+        billing = None if cmd.billing_address is None else _address(cmd.billing_address, "billing_address")
+    except InvalidInput as exc:
+        errors.update(exc.errors)
+    method = None
+    try:
+        method = parse_payment_method(cmd.payment_method)
+    except InvalidInput as exc:
+        errors.update(exc.errors)
+    if errors or method is None:
+        raise InvalidInput("The order cannot be placed as sent.", errors)
+    if shipping is None or cmd.billing_address_id is not None:
+        shipping, billing = await _saved_addresses(cmd, user_id, shipping, billing, ctx)
+    code = None if cmd.voucher_code is None else code_of(cmd.voucher_code)
+    fields = {k: v for k, v in msgspec.structs.asdict(cmd).items() if v is not None or k not in _NEWER_FIELDS}
+    for name in ("shipping_address", "billing_address"):
+        if isinstance(sent := fields[name], AddressInput):
+            # An address without a region is fingerprinted as it was before regions existed.
+            fields[name] = {k: v for k, v in msgspec.structs.asdict(sent).items() if k != "region" or v}
+    body = msgspec.json.encode(fields, order="sorted")
+    fingerprint = hashlib.sha256(scope.encode() + b"\0" + body).hexdigest()
+    return _Request(shipping, billing or shipping, method, fingerprint, code, cmd.shipping_method_id)
+
+
+async def _saved_addresses(
+    cmd: PlaceOrder | Checkout,
+    user_id: int,
+    shipping: Address | None,
+    billing: Address | None,
+    ctx: OrderContext,
+) -> tuple[Address, Address | None]:
+    """The addresses an order names from the customer's address book (by id, or the defaults when
+    it sends no shipping address): copied, so a later change of the book changes no order."""
+    async with ctx.uow() as uow:
+        if cmd.shipping_address_id is not None:
+            shipping = await address_for_order(uow, user_id, cmd.shipping_address_id, "shipping_address_id")
+        elif shipping is None:
+            default = await uow.addresses.default(user_id, Default.SHIPPING)
+            if default is None:
+                raise InvalidInput(
+                    "The order cannot be placed as sent.",
+                    {"shipping_address": ["This field is required (or save a default shipping address)."]},
+                )
+            shipping = default.address
+            if billing is None and cmd.billing_address_id is None:
+                found = await uow.addresses.default(user_id, Default.BILLING)
+                billing = None if found is None else found.address
+        if cmd.billing_address_id is not None:
+            billing = await address_for_order(uow, user_id, cmd.billing_address_id, "billing_address_id")
+    return shipping, billing
+
+
+def _address(raw: AddressInput, field: str) -> Address:
+    return address_of(msgspec.structs.asdict(raw), field)
+
+
+def _check_items(wanted: dict[LineKey, int], ctx: OrderContext) -> None:
+    if len(wanted) > ctx.max_lines:
+        raise InvalidInput.field("items", f"At most {ctx.max_lines} different products per order.")
+    errors = {
+        _item_field(line): [f"At most {ctx.max_quantity} of one product per order."]
+        for line, quantity in wanted.items()
+        if quantity > ctx.max_quantity
+    }
+    if errors:
+        raise InvalidInput("A quantity is too large.", errors)
+
+
+def _item_field(line: LineKey) -> str:
+    product_id, variant_key = line
+    if variant_key == DEFAULT_VARIANT:
+        return f"items.{product_id}.quantity"
+    return f"items.{product_id}.variant.{variant_key}.quantity"
+
+
+def _placed_note(order: Order) -> str:
+    count = sum(line.quantity for line in order.lines)
+    return f"{count} item(s), {len(order.lines)} line(s), paid by {order.payment_method.value}"
