@@ -9,12 +9,12 @@ from collections.abc import Iterable
 from shop_core.ports.persistence import UnitOfWork
 
 
-def _shared(product_ids: Iterable[int]) -> set[int]:
+def shared_products(product_ids: Iterable[int]) -> set[int]:
     """The products that more than one line of an order takes from (or gives back to)."""
     return {product_id for product_id, n in Counter(product_ids).items() if n > 1}
 
 
-async def _lock_if_shared(uow: UnitOfWork, product_id: int, shared: set[int]) -> None:
+async def lock_if_shared(uow: UnitOfWork, product_id: int, shared: set[int]) -> None:
     """Before the first line of a product that several lines move: lock all its variants, in id
     order. Each stock change locks a variant row, then the product's row; a second variant taken
     while holding the product's row would deadlock with a concurrent change of that variant

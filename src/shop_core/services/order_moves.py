@@ -30,7 +30,7 @@ from shop_core.ports.persistence import UnitOfWork
 from shop_core.services import jobs
 from shop_core.services.order_commands import ChangeOrderStatus
 from shop_core.services.order_context import OrderContext
-from shop_core.services.order_line_locks import _lock_if_shared, _shared
+from shop_core.services.order_line_locks import lock_if_shared, shared_products
 from shop_core.services.order_queries import visible_order
 from shop_core.services.order_views import OrderView, order_view
 from shop_core.services.stock_movements import record_movements
@@ -101,9 +101,9 @@ async def move(
     if order.returns_stock_on(before, target):
         movements = []
         lines = sorted(order.lines, key=lambda line: (line.product_id, line.variant_id or DEFAULT_VARIANT))
-        shared = _shared(line.product_id for line in lines)
+        shared = shared_products(line.product_id for line in lines)
         for line in lines:
-            await _lock_if_shared(uow, line.product_id, shared)
+            await lock_if_shared(uow, line.product_id, shared)
             balance = await uow.products.change_stock(line.product_id, line.quantity, line.variant_id)
             if balance is not None:
                 movements.append(

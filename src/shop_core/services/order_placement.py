@@ -53,7 +53,7 @@ from shop_core.services import jobs
 from shop_core.services.address_book import address_for_order
 from shop_core.services.order_commands import IDEMPOTENCY_KEY, AddressInput, Checkout, PlaceOrder
 from shop_core.services.order_context import OrderContext
-from shop_core.services.order_line_locks import _lock_if_shared, _shared
+from shop_core.services.order_line_locks import lock_if_shared, shared_products
 from shop_core.services.order_terms import OrderTerms, check_weight, order_terms
 from shop_core.services.order_views import OrderView, order_view
 from shop_core.services.sale_prices import best_discount
@@ -117,14 +117,14 @@ async def place_order(
         placed = await _place_items(user_id, actor, cmd, key=key, ctx=ctx, confirm_user=True)
     except DomainError as exc:
         if not isinstance(exc, AuthenticationFailed):
-            await _confirm_user(user_id, ctx)
+            await confirm_active_user(user_id, ctx)
         raise
     if placed.replayed:
-        await _confirm_user(user_id, ctx)
+        await confirm_active_user(user_id, ctx)
     return placed
 
 
-async def _confirm_user(user_id: int, ctx: OrderContext) -> None:
+async def confirm_active_user(user_id: int, ctx: OrderContext) -> None:
     """AuthenticationFailed unless the user is (still) active: read from the database."""
     async with ctx.uow() as uow:
         user = await uow.users.get_read_only(user_id)
@@ -278,8 +278,16 @@ async def _place(
             terms = await order_terms(uow, address, request.shipping_method_id, ctx.pricing.tax)
             taken = _on_sale(await _take_stock(uow, wanted.lines, strict_products=strict_products))
             check_weight(terms, parcel_weight((p.weight_grams, q) for p, q in taken), address.country)
-            sold = [VoucherLine(p.id, p.category_id, p.final_price * q) for p, q in taken]
-            deal = None if code is None else await for_checkout(uow, voucher, sold, now=now)
+            deal = (
+                None
+                if code is None
+                else await for_checkout(
+                    uow,
+                    voucher,
+                    [VoucherLine(p.id, p.category_id, p.final_price * q) for p, q in taken],
+                    now=now,
+                )
+            )
             order, movements, placed = _placed_order(
                 user_id, actor, request, taken=taken, deal=deal, terms=terms, now=now, ctx=ctx
             )
@@ -413,9 +421,9 @@ async def _take_stock(
     taken: list[tuple[TakenProduct, int]] = []
     short: list[tuple[LineKey, int]] = []
     lines = sorted(wanted.items())
-    shared = _shared(product_id for (product_id, _), _ in lines)
+    shared = shared_products(product_id for (product_id, _), _ in lines)
     for (product_id, variant_key), quantity in lines:
-        await _lock_if_shared(uow, product_id, shared)
+        await lock_if_shared(uow, product_id, shared)
         tried = variant_key
         product = await uow.products.take_stock(product_id, quantity, _named((product_id, tried)))
         if product is None and tried == DEFAULT_VARIANT and strict_products:

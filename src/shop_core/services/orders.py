@@ -13,9 +13,9 @@ from shop_core.services.order_context import OrderContext
 from shop_core.services.order_moves import change_status, expire_unpaid, purge_idempotency_keys
 from shop_core.services.order_placement import (
     Placed,
-    _confirm_user,
     check_idempotency_key,
     checkout_cart,
+    confirm_active_user,
     place_order,
 )
 from shop_core.services.order_queries import (
@@ -59,7 +59,7 @@ class Orders:
             key = check_idempotency_key(idempotency_key)
         except InvalidInput:
             if confirm_user:
-                await _confirm_user(user_id, self.context)
+                await confirm_active_user(user_id, self.context)
             raise
         return await place_order(user_id, actor, cmd, key=key, ctx=self.context, confirm_user=confirm_user)
 

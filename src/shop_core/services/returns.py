@@ -42,7 +42,7 @@ from shop_core.ports.persistence import UnitOfWork
 from shop_core.services import jobs, payments
 from shop_core.services.commands import Command
 from shop_core.services.order_context import OrderContext
-from shop_core.services.order_line_locks import _lock_if_shared, _shared
+from shop_core.services.order_line_locks import lock_if_shared, shared_products
 from shop_core.services.payments import PaymentContext
 from shop_core.services.stock_movements import record_movements
 from shop_core.services.views import Page
@@ -242,11 +242,11 @@ async def _restock(uow: UnitOfWork, order: Order, item: Return, actor: Actor, no
         (line for line in order.lines if line.id in units),
         key=lambda line: (line.product_id, line.variant_id or DEFAULT_VARIANT),
     )
-    shared = _shared(line.product_id for line in lines)
+    shared = shared_products(line.product_id for line in lines)
     movements = []
     for line in lines:
         assert line.id is not None
-        await _lock_if_shared(uow, line.product_id, shared)
+        await lock_if_shared(uow, line.product_id, shared)
         quantity = units[line.id]
         balance = await uow.products.change_stock(line.product_id, quantity, line.variant_id)
         if balance is not None:  # a product deleted since has no stock to take them back

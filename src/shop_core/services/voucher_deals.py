@@ -102,11 +102,9 @@ async def checkout_voucher(uow: UnitOfWork, code: str | None) -> tuple[Voucher |
     voucher_held=True)`). Nothing is refused here: an unknown, inactive or used-up voucher is the
     order's to refuse, after its stock was checked (`for_checkout`, `add_placed`). No code: none."""
     voucher = None if code is None else await uow.vouchers.by_code(code)
-    held = HeldUse()
-    limited = voucher is not None and voucher.is_active and bool(voucher.uses_left)
-    if limited and voucher is not None and voucher.id is not None and await uow.vouchers.hold_use(voucher.id):
-        held.voucher_id = voucher.id
-    return voucher, held
+    if voucher is None or voucher.id is None or not voucher.is_active or not voucher.uses_left:
+        return voucher, HeldUse()  # nothing to hold: no limit, or nothing the order could count
+    return voucher, HeldUse(voucher.id if await uow.vouchers.hold_use(voucher.id) else None)
 
 
 async def for_checkout(
