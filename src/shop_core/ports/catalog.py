@@ -81,6 +81,14 @@ class ProductRepository(Protocol):
         product's, or it has less in stock."""
         ...
 
+    async def quote(self, lines: Sequence[tuple[int, int | None]]) -> list[TakenProduct] | None:
+        """What each line (a product id and a variant id, None: its default variant) would take,
+        in that order, as the products stand now, read without a lock (`stock_quantity` and
+        `variant_stock`: what they have now; `sale_percentage` at the clock's now), for
+        `OrderRepository.place_at_once`. None when a line's product or variant is unknown or
+        inactive, or when this database cannot place orders at once (SQLite)."""
+        ...
+
     async def add_many(self, products: Sequence[Product]) -> None: ...
 
     async def add_generated(self, products: Sequence[Product]) -> None:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
+from shop_core.domain.catalog import TakenProduct
 from shop_core.domain.invoices import Invoice, InvoiceDocument
 from shop_core.domain.jobs import Job
 from shop_core.domain.orders import Order, OrderEvent, OrderPaymentStatus, OrderStatus, PaymentMethod
@@ -90,6 +91,34 @@ class OrderRepository(Protocol):
         `job`: record this job for the order too (in the unit of work's job ledger, handed to the
         queue after the commit like any other), unless a job with its key exists.
         """
+        ...
+
+    async def place_at_once(
+        self,
+        order: Order,
+        quoted: Sequence[tuple[TakenProduct, int]],
+        movements: Sequence[OrderStockMovement],
+        events: Sequence[OrderEvent],
+        key: PlacementKey | None,
+        *,
+        confirm_user: bool = False,
+        job: OrderJob | None = None,
+        voucher_held: bool = False,
+        low_stock: int = 0,
+    ) -> bool:
+        """Take the stock of the `quoted` lines (each as `ProductRepository.quote` read it, and its
+        quantity, in (product, variant) order, no two of one product) and store the order as
+        `add_placed` would, at once: one step that writes everything or nothing, committed on its
+        own (the unit of work's commit still hands its job to the queue). Sets `order.id`.
+
+        False, writing nothing, when the order cannot be placed so: a line's product or variant is
+        no longer active or no longer priced, discounted, categorised or weighed as quoted, has
+        less stock than the line takes plus `low_stock` (a take that would set off the low-stock
+        alert), the customer is not active (`confirm_user`), the order's voucher is not usable as
+        it stands (its use for everyone not `voucher_held`, and it has a limit or is inactive; a
+        voucher with a per-customer limit is never placed at once), the key is already taken, the
+        order's number was drawn before, a transaction is already open, or the database cannot
+        (SQLite). The caller then places the order the usual way, which says what changed."""
         ...
 
     async def get(self, order_id: int, *, for_update: bool = False) -> Order | None:

@@ -45,7 +45,7 @@ from shop_core.domain.orders import (
 from shop_core.domain.shipping import parcel_weight
 from shop_core.domain.stock import OrderStockMovement, StockReason, fell_below
 from shop_core.domain.variants import Variant, line_variant, name_in
-from shop_core.domain.vouchers import Deal, VoucherLine
+from shop_core.domain.vouchers import Deal, Voucher, VoucherLine
 from shop_core.ports.cart import CartLimitReached
 from shop_core.ports.orders import CustomerGone, PlacementKey, VoucherUseRefused
 from shop_core.ports.persistence import UnitOfWork
@@ -274,35 +274,12 @@ async def _place(
             code = request.voucher_code or wanted.voucher_code
             # Read, and a limited voucher's use held, before the order's transaction begins.
             voucher, held = await checkout_voucher(uow, code)
-            address = request.shipping
-            terms = await order_terms(uow, address, request.shipping_method_id, ctx.pricing.tax)
-            taken = _on_sale(await _take_stock(uow, wanted.lines, strict_products=strict_products))
-            check_weight(terms, parcel_weight((p.weight_grams, q) for p, q in taken), address.country)
-            deal = (
-                None
-                if code is None
-                else await for_checkout(
-                    uow,
-                    voucher,
-                    [VoucherLine(p.id, p.category_id, p.final_price * q) for p, q in taken],
-                    now=now,
-                )
-            )
-            order, movements, placed = _placed_order(
-                user_id, actor, request, taken=taken, deal=deal, terms=terms, now=now, ctx=ctx
-            )
-            voucher_held = held.covers(order.voucher_id)
-            if not await uow.orders.add_placed(
-                order,
-                movements,
-                [placed],
-                claim,
-                confirm_user=confirm_user,
-                job=_CONFIRMATION,
-                voucher_held=voucher_held,
-            ):
-                raise _KeyTaken
-            await _record_placement_jobs(uow, order, movements, ctx)
+            terms = await order_terms(uow, request.shipping, request.shipping_method_id, ctx.pricing.tax)
+            basis = _Basis(user_id, actor, request, code, voucher, terms, now)
+            placing = _Placing(claim, held, confirm_user)
+            order = await _placed_at_once(uow, wanted.lines, basis, placing, ctx=ctx)
+            if order is None:
+                order = await _placed_usual(uow, wanted.lines, basis, placing, strict_products, ctx=ctx)
             await uow.commit()
             held.stored_with(order.voucher_id)
     except (_KeyTaken, OutOfStock) as exc:
@@ -322,9 +299,10 @@ async def _place(
     except VoucherUseRefused:
         if got_items and undo is not None:
             await undo()
-        assert order.voucher_id is not None
+        assert voucher is not None  # the order's: only a voucher's use is refused
+        assert voucher.id is not None
         await held.give_back(ctx.uow)  # first: the reason is read from the voucher's count
-        raise await refused_use(ctx.uow, order.voucher_id) from None
+        raise await refused_use(ctx.uow, voucher.id) from None
     except BaseException:
         if got_items and undo is not None:
             await undo()
@@ -334,22 +312,139 @@ async def _place(
     return Placed(order_view(order), replayed=False)
 
 
+@dataclass(frozen=True)
+class _Basis:
+    """What an order is priced on besides its products: who places it, as what request, with what
+    voucher (`checkout_voucher`'s) and on what terms, at what time."""
+
+    user_id: int
+    actor: Actor
+    request: _Request
+    code: str | None
+    voucher: Voucher | None
+    terms: OrderTerms
+    now: datetime
+
+
+@dataclass(frozen=True)
+class _Placing:
+    """How an order is stored: with which Idempotency-Key, the voucher use held for it, and whether
+    its statement confirms that the customer is active."""
+
+    claim: PlacementKey | None
+    held: HeldUse
+    confirm_user: bool
+
+
+async def _placed_at_once(
+    uow: UnitOfWork, wanted: dict[LineKey, int], basis: _Basis, placing: _Placing, *, ctx: OrderContext
+) -> Order | None:
+    """The order, priced on its products as they stand and stored with their stock taken in one
+    all-or-nothing step (`OrderRepository.place_at_once`): one read and one write, where the usual
+    path takes each line's stock in a transaction first. None, having stored nothing, whenever the
+    usual path has something to do that this one does not: a line it cannot quote (the usual path
+    names it, or finds the variant meant), too little stock (it says how much there is), several
+    lines of one product (their variants are locked first), a voucher with a per-customer limit or
+    one whose use is not held, a webhook listening to new orders, a take that sets off the
+    low-stock alert, or anything that changed between the read and the write. Any refusal raised
+    here (a voucher that does not apply, a parcel too heavy) is the one the usual path gives."""
+    held = placing.held
+    if shared_products(product_id for product_id, _ in wanted) or not _voucher_at_once(basis.voucher, held):
+        return None
+    if webhooks.ORDER_CREATED in await uow.webhooks.listened_types():
+        return None
+    lines = sorted(wanted.items())
+    quoted = await uow.products.quote([(line[0], _named(line)) for line, _ in lines])
+    if quoted is None:
+        return None
+    taken = list(zip(quoted, (quantity for _, quantity in lines), strict=True))
+    if any(product.variant_stock < quantity for product, quantity in taken):
+        return None
+    order, movements, placed = await _priced(uow, _on_sale(taken), basis, ctx)
+    stored = await uow.orders.place_at_once(
+        order,
+        taken,
+        movements,
+        [placed],
+        placing.claim,
+        confirm_user=placing.confirm_user,
+        job=_CONFIRMATION,
+        voucher_held=held.covers(order.voucher_id),
+        low_stock=ctx.low_stock_threshold,
+    )
+    return order if stored else None
+
+
+async def _placed_usual(
+    uow: UnitOfWork,
+    wanted: dict[LineKey, int],
+    basis: _Basis,
+    placing: _Placing,
+    strict_products: bool,
+    *,
+    ctx: OrderContext,
+) -> Order:
+    """The order placed the usual way, in the unit of work's transaction (the caller commits):
+    each line's stock taken (`_take_stock`), then the order priced and stored, with the jobs its
+    takes and its creation record."""
+    taken = _on_sale(await _take_stock(uow, wanted, strict_products=strict_products))
+    order, movements, placed = await _priced(uow, taken, basis, ctx)
+    if not await uow.orders.add_placed(
+        order,
+        movements,
+        [placed],
+        placing.claim,
+        confirm_user=placing.confirm_user,
+        job=_CONFIRMATION,
+        voucher_held=placing.held.covers(order.voucher_id),
+    ):
+        raise _KeyTaken
+    await _record_placement_jobs(uow, order, movements, ctx)
+    return order
+
+
+def _voucher_at_once(voucher: Voucher | None, held: HeldUse) -> bool:
+    """Whether an order with this voucher can be placed at once: none, or one without a
+    per-customer limit whose use for everyone is held or has no limit."""
+    if voucher is None:
+        return True
+    return voucher.per_customer_limit is None and (voucher.usage_limit is None or held.covers(voucher.id))
+
+
+async def _priced(
+    uow: UnitOfWork, taken: list[tuple[TakenProduct, int]], basis: _Basis, ctx: OrderContext
+) -> tuple[Order, list[OrderStockMovement], OrderEvent]:
+    """The order priced from its products (at the discount they sell at), with its voucher, if it
+    sent a code, and within its shipping method's weight bounds; the movements of their stock and
+    its first event."""
+    address = basis.request.shipping
+    check_weight(basis.terms, parcel_weight((p.weight_grams, q) for p, q in taken), address.country)
+    deal = (
+        None
+        if basis.code is None
+        else await for_checkout(
+            uow,
+            basis.voucher,
+            [VoucherLine(p.id, p.category_id, p.final_price * q) for p, q in taken],
+            now=basis.now,
+        )
+    )
+    return _placed_order(basis, taken=taken, deal=deal, ctx=ctx)
+
+
 def _placed_order(
-    user_id: int,
-    actor: Actor,
-    request: _Request,
+    basis: _Basis,
     *,
     taken: list[tuple[TakenProduct, int]],
     deal: Deal | None,
-    terms: OrderTerms,
-    now: datetime,
     ctx: OrderContext,
 ) -> tuple[Order, list[OrderStockMovement], OrderEvent]:
     """The order priced from the stock taken, the movements of that stock and its first event."""
+    request, terms, now, actor = basis.request, basis.terms, basis.now, basis.actor
     shipping = terms.shipping(ctx.pricing.shipping)
     lines, totals = ctx.pricing.price(taken, deal, tax=terms.tax, shipping=shipping)
     order = Order.place(
-        user_id=user_id,
+        user_id=basis.user_id,
         lines=lines,
         totals=totals,
         currency=ctx.currency,

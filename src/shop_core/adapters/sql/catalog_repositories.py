@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import json
 from collections.abc import Sequence
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -190,45 +191,43 @@ class SqlProductRepository:
         fast = await pg_fast_path(self._session)
         if fast is not None:
             found = await fast.take_stock(product_id, quantity, now, variant_id)
-            if found is None:
-                return None
-            (
-                pid,
-                name,
-                sku,
-                price,
-                hundredths,
-                stock,
-                vid,
-                left,
-                options,
-                values,
-                category,
-                on_sale,
-                weight,
-            ) = found
-            percent = (Decimal(hundredths) / 100).quantize(Decimal("0.01"))
-            sale = None if on_sale is None else (Decimal(on_sale) / 100).quantize(Decimal("0.01"))
-            options, values = _json(options), _json(values)
+            row = None if found is None else _taken(found)
         else:
-            connection = await self._session.connection()
-            parameters = {"pid": product_id, "qty": quantity, "now": now, "vid": variant_id}
-            statement = _TAKE_DEFAULT_VARIANT if variant_id is None else _TAKE_VARIANT
-            variant = (await connection.execute(statement, parameters)).first()
-            if variant is None:
-                return None
-            vid, left, sku, own_price, values, weight = variant
-            result = (await connection.execute(_TAKE_PRODUCT, parameters)).one()
-            pid, name, base_price, percent, stock, options, category = result
-            price = base_price if own_price is None else own_price
-            running = await find_running_of(connection.execute, [pid], now)
-            sale = running[pid].percentage if pid in running else None
-        name_of_variant = name_in(options, values)
-        row = TakenProduct(
-            pid, name, sku, price, percent, stock, vid, left, name_of_variant, category, sale, weight
-        )
+            row = await self._take_here(product_id, quantity, now, variant_id)
+        if row is None:
+            return None
         self._keep_loaded(product_id, row.stock_quantity)
         return row
+
+    async def _take_here(
+        self, product_id: int, quantity: int, now: datetime, variant_id: int | None
+    ) -> TakenProduct | None:
+        """`take_stock` through SQLAlchemy (SQLite)."""
+        connection = await self._session.connection()
+        parameters = {"pid": product_id, "qty": quantity, "now": now, "vid": variant_id}
+        statement = _TAKE_DEFAULT_VARIANT if variant_id is None else _TAKE_VARIANT
+        variant = (await connection.execute(statement, parameters)).first()
+        if variant is None:
+            return None
+        vid, left, sku, own_price, values, weight = variant
+        result = (await connection.execute(_TAKE_PRODUCT, parameters)).one()
+        pid, name, base_price, percent, stock, options, category = result
+        price = base_price if own_price is None else own_price
+        running = await find_running_of(connection.execute, [pid], now)
+        sale = running[pid].percentage if pid in running else None
+        name_of_variant = name_in(options, values)
+        return TakenProduct(
+            pid, name, sku, price, percent, stock, vid, left, name_of_variant, category, sale, weight
+        )
+
+    async def quote(self, lines: Sequence[tuple[int, int | None]]) -> list[TakenProduct] | None:
+        fast = await pg_fast_path(self._session)
+        if fast is None:
+            return None
+        rows = await fast.quote(lines, self._clock.now())
+        if rows is None or len(rows) != len(lines):
+            return None
+        return [_taken(row) for row in rows]
 
     def _keep_loaded(self, product_id: int, stock: int) -> None:
         """Keep an already-loaded Product in step with its row (without making it a change to flush)."""
@@ -254,6 +253,17 @@ class SqlProductRepository:
     async def page(self, *, offset: int, limit: int) -> list[Product]:
         query = sa.select(Product).order_by(products.c.id).offset(offset).limit(limit)
         return list((await self._session.scalars(query)).all())
+
+
+def _taken(row: Any) -> TakenProduct:
+    """A TakenProduct from a row of the fast path's `take_stock` or `quote`."""
+    pid, name, sku, price, hundredths, stock, vid, left, options, values, category, on_sale, weight = row
+    percent = (Decimal(hundredths) / 100).quantize(Decimal("0.01"))
+    sale = None if on_sale is None else (Decimal(on_sale) / 100).quantize(Decimal("0.01"))
+    variant_name = name_in(_json(options), _json(values))
+    return TakenProduct(
+        pid, name, sku, price, percent, stock, vid, left, variant_name, category, sale, weight
+    )
 
 
 def _json(value: Any) -> Any:

@@ -31,6 +31,7 @@ from shop_core.adapters.sql.pg_fast_path import pg_fast_path
 from shop_core.adapters.sql.upsert import session_insert
 from shop_core.adapters.sql.voucher_repository import SqlVoucherRepository
 from shop_core.domain.addresses import Address
+from shop_core.domain.catalog import TakenProduct
 from shop_core.domain.invoices import Invoice
 from shop_core.domain.jobs import JobStatus
 from shop_core.domain.orders import (
@@ -186,6 +187,47 @@ class SqlOrderRepository:
                 return True
             order.number = new_order_number(order.created_at)
         raise RuntimeError("could not draw a free order number")
+
+    async def place_at_once(
+        self,
+        order: Order,
+        quoted: Sequence[tuple[TakenProduct, int]],
+        movements: Sequence[OrderStockMovement],
+        events: Sequence[OrderEvent],
+        key: PlacementKey | None,
+        *,
+        confirm_user: bool = False,
+        job: OrderJob | None = None,
+        voucher_held: bool = False,
+        low_stock: int = 0,
+    ) -> bool:
+        fast = await pg_fast_path(self._session)
+        if fast is None:
+            return False
+        claimed = key is not None and key.claimed
+        placed = await fast.place_at_once(
+            _row_of(order),
+            quoted,
+            order.lines,
+            movements,
+            events,
+            claimed_key=key.key if key is not None and claimed else None,
+            fresh_key=key.key if key is not None and not claimed else None,
+            fingerprint=key.fingerprint if key is not None else None,
+            confirm_user=confirm_user,
+            job=None if job is None else (job.name, JobStatus.PENDING.value, job.max_attempts),
+            voucher_held=voucher_held,
+            low_stock=low_stock,
+        )
+        if placed is None:
+            return False
+        order.id, line_ids, job_id = placed
+        order.lines = _with_ids(order.lines, line_ids)
+        if job is not None and job_id is not None:
+            self._ledger.recorded_with(job.job(order.id, order.created_at), job_id)
+        if events:
+            self.changed.add(order.id)
+        return True
 
     async def _add_placed_here(
         self,

@@ -33,7 +33,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shop_core.adapters.sql.orm import order_events, users
+from shop_core.adapters.sql.orm import Hundredths, order_events, users
 from shop_core.domain.jobs import Job
 from shop_core.domain.orders import OrderEvent, OrderLine
 from shop_core.domain.stock import OrderStockMovement
@@ -274,12 +274,30 @@ _CLAIM_KEY = (
     " ON CONFLICT (user_id, key) DO NOTHING RETURNING user_id"
 )
 
+
+def _running_sale(products: str, now: str) -> str:
+    """The best percentage of the sales running at `now` that cover the product (`products`: the
+    name its row goes by): named, or through its category or one above it, as `domain.sales` has
+    it (`sale_repository.running_sales_statement` is the same rule for pages). With no sale
+    running, an index probe of `sales` and nothing more."""
+    return f"""(SELECT max(s.percentage) FROM sales s
+     WHERE s.starts_at <= {now} AND s.ends_at > {now}
+        AND (EXISTS (SELECT 1 FROM sale_products sp WHERE sp.sale_id = s.id AND sp.product_id = {products}.id)
+            OR EXISTS (
+                WITH RECURSIVE up(id) AS (
+                    SELECT {products}.category_id
+                    UNION
+                    SELECT c.parent_id FROM categories c JOIN up ON c.id = up.id WHERE c.parent_id IS NOT NULL
+                )
+                SELECT 1 FROM sale_categories sc
+                WHERE sc.sale_id = s.id AND sc.category_id IN (SELECT id FROM up)
+            )))"""  # noqa: S608
+
+
 _take = _Parameters(["product_id", "quantity", "now", "variant_id"])  # $1, $2, $3, $4 in that order
 # The variant first (the product's default one when no variant is named), then the product's total:
 # the order every stock change takes the two rows in. It also returns the best percentage of the
-# sales running now that cover the product (named, or through its category or one above it), as
-# `domain.sales` has it (`sale_repository.running_sales_statement` is the same rule for pages):
-# with no sale running, an index probe of `sales` and nothing more. One round trip.
+# sales running now that cover the product (`_running_sale`). One round trip.
 _TAKE_STOCK = f"""
 WITH v AS (
     UPDATE product_variants SET stock_quantity = stock_quantity - {_take("quantity")},
@@ -297,19 +315,135 @@ FROM v WHERE products.id = {_take("product_id")}
 RETURNING products.id, products.name, v.sku, COALESCE(v.price, products.price),
     products.discount_percentage, products.stock_quantity, v.id, v.stock_quantity,
     products.options, v.options, products.category_id,
-    (SELECT max(s.percentage) FROM sales s
-     WHERE s.starts_at <= {_take("now")} AND s.ends_at > {_take("now")}
-        AND (EXISTS (SELECT 1 FROM sale_products sp WHERE sp.sale_id = s.id AND sp.product_id = products.id)
-            OR EXISTS (
-                WITH RECURSIVE up(id) AS (
-                    SELECT products.category_id
-                    UNION
-                    SELECT c.parent_id FROM categories c JOIN up ON c.id = up.id WHERE c.parent_id IS NOT NULL
-                )
-                SELECT 1 FROM sale_categories sc
-                WHERE sc.sale_id = s.id AND sc.category_id IN (SELECT id FROM up)
-            ))),
-    v.weight_grams
+    {_running_sale("products", _take("now"))}, v.weight_grams
+"""  # noqa: S608
+
+# --- the order placed at once: one read, then one all-or-nothing statement -------------------------
+# Most checkouts find things as they are: the lines' products read once, unlocked (`_QUOTE`, the
+# same columns as `_TAKE_STOCK` returns, stock as it stands), priced in Python, then taken and stored
+# by one statement (`_PLACE_AT_ONCE`) that runs on its own (no BEGIN and COMMIT round trips) and
+# writes nothing unless everything it was priced on still holds. When something does not, the
+# caller places the order the usual way (`_TAKE_STOCK` and `_PLACE_ORDER` in one transaction).
+
+_quote = _Parameters(["product_ids", "variant_ids", "now"])  # $1, $2, $3
+_QUOTE = f"""
+SELECT products.id, products.name, v.sku, COALESCE(v.price, products.price),
+    products.discount_percentage, products.stock_quantity, v.id, v.stock_quantity,
+    products.options, v.options, products.category_id,
+    {_running_sale("products", _quote("now"))}, v.weight_grams
+FROM unnest({_quote("product_ids", "int[]")}, {_quote("variant_ids", "int[]")}) WITH ORDINALITY
+    AS w(product_id, variant_id, n)
+JOIN products ON products.id = w.product_id AND products.is_active
+JOIN product_variants v ON v.product_id = products.id AND v.is_active
+    AND CASE WHEN w.variant_id IS NULL THEN v.is_default ELSE v.id = w.variant_id END
+ORDER BY w.n
+"""  # noqa: S608
+
+_HUNDREDTHS: Hundredths = Hundredths()  # how `products.discount_percentage` is stored
+_UNIQUE_VIOLATION = "23505"  # asyncpg's UniqueViolationError (asyncpg is imported only where installed)
+_QUOTED_COLUMNS = (
+    _column("quoted", "product_id", "int", attrgetter("id")),
+    _column("quoted", "variant_id", "int"),
+    _column("quoted", "price", "bigint"),
+    _column(
+        "quoted", "discount", "int", lambda p: _HUNDREDTHS.process_bind_param(p.discount_percentage, None)
+    ),
+    _column("quoted", "category_id", "int"),
+    _column("quoted", "weight_grams", "int"),
+)
+"""What a line was priced on (a `TakenProduct` from `_QUOTE`), checked again under the row locks."""
+_AT_ONCE_MOVEMENT_COLUMNS = tuple(c for c in _MOVEMENT_COLUMNS if c.name != "balance_after")
+
+_once = _Parameters([parameter for parameter, _ in _ORDER_PARAMETERS])  # the order's columns first
+# The lines' rows are locked as `_TAKE_STOCK` locks them, line by line in the order given (the caller
+# gives (product, variant) order): the variant, then its product (the nested loop of the two LATERAL
+# subqueries). `go` holds when every line still has what it was priced on and the stock, leaving at
+# least `low_stock` (so no line's take is a fall below the alert threshold: that is for the usual
+# path, which records the alert), the customer is active (when asked) and the voucher is usable:
+# its use for everyone already held, or one without any limit, still active (share-locked, as
+# `_PLACE_ORDER` does). Every write is conditioned on `go`, and a key or order number already taken
+# fails the statement with a unique violation, so it writes all or nothing.
+_PLACE_AT_ONCE = f"""
+WITH u AS (
+    SELECT NOT {_once("confirm_user", "bool")}
+        OR EXISTS (SELECT 1 FROM users WHERE id = {_once("orders.user_id")} AND is_active) AS ok
+), q AS (
+    SELECT * FROM unnest({_arrays(_once, _QUOTED_COLUMNS)}, {_once("quantities", "int[]")}) WITH ORDINALITY
+        AS q({_names(_QUOTED_COLUMNS)}, quantity, n)
+), lk AS (
+    SELECT q.n, q.quantity, v.id AS variant_id, v.product_id,
+        v.is_active AND p.is_active AND v.product_id = q.product_id
+            AND v.stock_quantity - q.quantity >= GREATEST({_once("low_stock", "int")}, 0)
+            AND COALESCE(v.price, p.price) = q.price AND p.discount_percentage = q.discount
+            AND p.category_id IS NOT DISTINCT FROM q.category_id
+            AND v.weight_grams IS NOT DISTINCT FROM q.weight_grams AS ok
+    FROM q
+    CROSS JOIN LATERAL (
+        SELECT id, product_id, stock_quantity, is_active, price, weight_grams
+        FROM product_variants WHERE id = q.variant_id FOR NO KEY UPDATE
+    ) AS v
+    CROSS JOIN LATERAL (
+        SELECT is_active, price, discount_percentage, category_id
+        FROM products WHERE id = v.product_id FOR NO KEY UPDATE
+    ) AS p
+), vs AS (
+    SELECT id FROM vouchers
+    WHERE id = {_once("orders.voucher_id")} AND is_active
+        AND usage_limit IS NULL AND per_customer_limit IS NULL
+    FOR SHARE
+), go AS (
+    SELECT (SELECT ok FROM u) AND count(*) = {_once("line_count", "int")}
+        AND coalesce(bool_and(lk.ok), false)
+        AND ({_once("orders.voucher_id")} IS NULL OR {_once("voucher_held", "bool")}
+            OR EXISTS (SELECT 1 FROM vs)) AS ok
+    FROM lk
+), tv AS (
+    UPDATE product_variants AS v SET stock_quantity = v.stock_quantity - lk.quantity,
+        updated_at = {_once("orders.created_at")}
+    FROM lk WHERE v.id = lk.variant_id AND (SELECT ok FROM go)
+    RETURNING v.id, v.stock_quantity
+), tp AS (
+    UPDATE products AS p SET stock_quantity = p.stock_quantity - s.quantity,
+        updated_at = {_once("orders.created_at")}
+    FROM (SELECT product_id, sum(quantity) AS quantity FROM lk GROUP BY product_id) AS s
+    WHERE p.id = s.product_id AND (SELECT ok FROM go)
+), o AS (
+    INSERT INTO orders ({", ".join(ORDER_COLUMNS)})
+    SELECT {", ".join(_once(parameter) for parameter, _ in _ORDER_PARAMETERS)} FROM go WHERE go.ok
+    RETURNING id, user_id
+), l AS (
+    INSERT INTO order_lines (order_id, {_names(_LINE_COLUMNS)})
+    SELECT o.id, x.* FROM o, unnest({_arrays(_once, _LINE_COLUMNS)}) AS x
+    RETURNING id
+), m AS (
+    INSERT INTO stock_movements ({_names(_AT_ONCE_MOVEMENT_COLUMNS)}, balance_after)
+    SELECT y.*, tv.stock_quantity
+    FROM o, unnest({_arrays(_once, _AT_ONCE_MOVEMENT_COLUMNS)}) AS y({_names(_AT_ONCE_MOVEMENT_COLUMNS)})
+    JOIN tv ON tv.id = y.variant_id
+), e AS (
+    INSERT INTO order_events (order_id, {_names(_EVENT_COLUMNS)})
+    SELECT o.id, z.* FROM o, unnest({_arrays(_once, _EVENT_COLUMNS)}) AS z
+), k AS (
+    UPDATE idempotency_keys SET order_id = o.id FROM o
+    WHERE idempotency_keys.user_id = o.user_id AND idempotency_keys.key = {_once("claimed_key", "text")}
+), c AS (
+    INSERT INTO idempotency_keys (user_id, key, fingerprint, created_at, order_id)
+    SELECT o.user_id, {_once("fresh_key", "text")}, {_once("fingerprint", "text")},
+        {_once("orders.created_at")}, o.id
+    FROM o WHERE {_once("fresh_key", "text")} IS NOT NULL
+), j AS (
+    INSERT INTO jobs (name, key, payload, status, attempts, max_attempts, round, created_at, updated_at)
+    SELECT {_once("job_name", "text")}, {_once("job_name", "text")} || ':' || o.id,
+        '{{"order_id":' || o.id || '}}', {_once("job_status", "text")}, 0,
+        {_once("job_max_attempts", "int")}, 0, {_once("orders.created_at")}, {_once("orders.created_at")}
+    FROM o WHERE {_once("job_name", "text")} IS NOT NULL
+    ON CONFLICT (key) DO NOTHING RETURNING id
+), vu AS (
+    INSERT INTO voucher_uses (voucher_id, user_id, count)
+    SELECT {_once("orders.voucher_id")}, o.user_id, 1 FROM o WHERE {_once("orders.voucher_id")} IS NOT NULL
+    ON CONFLICT (voucher_id, user_id) DO UPDATE SET count = voucher_uses.count + 1
+)
+SELECT (SELECT id FROM o), (SELECT array_agg(id ORDER BY id) FROM l), (SELECT id FROM j)
 """  # noqa: S608
 
 _JOB_COLUMNS = (
@@ -379,6 +513,8 @@ UPDATE vouchers SET used_count = used_count + 1
 WHERE id = $1 AND is_active AND usage_limit IS NOT NULL AND used_count < usage_limit RETURNING id
 """
 
+_LISTENED_EVENTS = "SELECT events FROM webhook_subscriptions WHERE is_active"
+
 _PEEK_USER = f"SELECT {', '.join(c.name for c in users.c)} FROM users WHERE id = $1"  # noqa: S608
 
 
@@ -405,6 +541,12 @@ class PgFastPath:
         if one is open, else on its own (authentication makes this lookup on every request)."""
         return await self._adapted.driver_connection.fetchrow(_PEEK_USER, user_id)
 
+    async def listened_events(self) -> list[str]:
+        """The `events` (JSON text) of every active webhook subscription; one statement, in the
+        session's transaction if one is open, else on its own."""
+        rows = await self._adapted.driver_connection.fetch(_LISTENED_EVENTS)
+        return [events for (events,) in rows]
+
     async def take_stock(
         self, product_id: int, quantity: int, now: datetime, variant_id: int | None
     ) -> Any | None:
@@ -416,6 +558,66 @@ class PgFastPath:
         connection = await self._in_transaction()
         values = {"product_id": product_id, "quantity": quantity, "now": now, "variant_id": variant_id}
         return await connection.fetchrow(_TAKE_STOCK, *_take.values(values))
+
+    async def quote(self, lines: Sequence[tuple[int, int | None]], now: datetime) -> list[Any] | None:
+        """For each line (product id, variant id or None: its default variant), in that order, the
+        row `take_stock` would return (stock as it stands), read without a transaction or a lock;
+        None when a transaction is open on the connection (the order is then placed in it, the usual
+        way). A line whose product or variant is unknown or inactive has no row."""
+        connection = self._adapted.driver_connection
+        if connection.is_in_transaction():
+            return None
+        values = {"product_ids": [p for p, _ in lines], "variant_ids": [v for _, v in lines], "now": now}
+        rows: list[Any] = await connection.fetch(_QUOTE, *_quote.values(values))
+        return rows
+
+    async def place_at_once(
+        self,
+        order: Mapping[str, Any],
+        quoted: Sequence[tuple[Any, int]],
+        lines: Sequence[OrderLine],
+        movements: Sequence[OrderStockMovement],
+        events: Sequence[OrderEvent],
+        *,
+        claimed_key: str | None,
+        fresh_key: str | None,
+        fingerprint: str | None,
+        confirm_user: bool,
+        job: tuple[str, str, int] | None,
+        voucher_held: bool,
+        low_stock: int,
+    ) -> tuple[int, list[int], int | None] | None:
+        """Take the `quoted` lines' stock (each a `TakenProduct` as `quote` read it, and the quantity)
+        and store the order as `place_order` does, in one statement on its own, all or nothing:
+        (the order's id, its lines' ids in the order of `lines`, the job's id), or None, having
+        written nothing, when something it was priced on changed, a line has not the stock (or would
+        be left with less than `low_stock`), the customer is not active (`confirm_user`), the
+        voucher is not usable, the key or the order's number is taken, or a transaction is open on
+        the connection."""
+        connection = self._adapted.driver_connection
+        if connection.is_in_transaction():
+            return None
+        values: dict[str, Any] = {parameter: order[column] for parameter, column in _ORDER_PARAMETERS}
+        for parameter, column in _JSON_PARAMETERS:
+            values[parameter] = json.dumps(order[column])
+        values |= _array_values(_QUOTED_COLUMNS, [product for product, _ in quoted])
+        values["quantities"] = [quantity for _, quantity in quoted]
+        values["line_count"] = len(quoted)
+        values |= _array_values(_LINE_COLUMNS, lines)
+        values |= _array_values(_AT_ONCE_MOVEMENT_COLUMNS, movements)
+        values |= _array_values(_EVENT_COLUMNS, events)
+        values |= {"claimed_key": claimed_key, "fresh_key": fresh_key, "fingerprint": fingerprint}
+        values |= {"confirm_user": confirm_user, "voucher_held": voucher_held, "low_stock": low_stock}
+        values["job_name"], values["job_status"], values["job_max_attempts"] = job or (None, None, None)
+        try:
+            order_id, line_ids, job_id = await connection.fetchrow(_PLACE_AT_ONCE, *_once.values(values))
+        except Exception as exc:
+            if getattr(exc, "sqlstate", None) == _UNIQUE_VIOLATION:
+                return None  # the key was someone's, or the number was drawn before: nothing written
+            raise
+        if order_id is None:
+            return None
+        return order_id, list(line_ids or []), job_id
 
     async def voucher_by_code(self, code: str) -> Any | None:
         """The voucher's row (`percentage` in hundredths) with its `product_ids` and

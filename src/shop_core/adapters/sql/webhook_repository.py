@@ -11,10 +11,12 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shop_core.adapters.sql.orm import webhook_deliveries, webhook_subscriptions
+from shop_core.adapters.sql.pg_fast_path import pg_fast_path
 from shop_core.adapters.sql.upsert import session_insert
 from shop_core.domain.webhook_deliveries import Delivery, DeliveryStatus, ListenerSnapshot, Subscription
 
 subs, deliveries = webhook_subscriptions, webhook_deliveries
+_LISTENED = sa.select(subs.c.events).where(subs.c.is_active)
 
 
 def _subscription(row: sa.RowMapping) -> Subscription:
@@ -97,8 +99,14 @@ class SqlWebhookRepository:
     async def listened_types(self) -> frozenset[str]:
         now = time.monotonic()
         if not self._listeners.fresh(now):
-            rows = await self._session.execute(sa.select(subs.c.events).where(subs.c.is_active))
-            types = frozenset(t for (events,) in rows for t in json.loads(events))
+            # On PostgreSQL on its own, outside any transaction (one is not begun for it): the
+            # order placement reads this before it decides to place an order at once.
+            fast = await pg_fast_path(self._session)
+            if fast is not None:
+                listening = await fast.listened_events()
+            else:
+                listening = [events for (events,) in await self._session.execute(_LISTENED)]
+            types = frozenset(t for events in listening for t in json.loads(events))
             self._listeners.update(types, now)
         return self._listeners.types
 
