@@ -16,21 +16,15 @@
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
-import re
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import NoReturn
 
-import msgspec
-
 from shop_core.domain import webhooks
 from shop_core.domain.actors import Actor
-from shop_core.domain.address_book import Default
-from shop_core.domain.addresses import Address, address_of
 from shop_core.domain.cart import DEFAULT_VARIANT, CartSnapshot, LineKey, keyed_variant
 from shop_core.domain.catalog import TakenProduct
 from shop_core.domain.errors import AuthenticationFailed, Conflict, DomainError, InvalidInput, NotFound
@@ -38,9 +32,7 @@ from shop_core.domain.orders import (
     Order,
     OrderEvent,
     OutOfStock,
-    PaymentMethod,
     Shortage,
-    parse_payment_method,
 )
 from shop_core.domain.shipping import parcel_weight
 from shop_core.domain.stock import OrderStockMovement, StockReason, fell_below
@@ -50,16 +42,16 @@ from shop_core.ports.cart import CartLimitReached
 from shop_core.ports.orders import CustomerGone, PlacementKey, VoucherUseRefused
 from shop_core.ports.persistence import UnitOfWork
 from shop_core.services import jobs
-from shop_core.services.address_book import address_for_order
-from shop_core.services.order_commands import IDEMPOTENCY_KEY, AddressInput, Checkout, PlaceOrder
+from shop_core.services.order_commands import Checkout, PlaceOrder
 from shop_core.services.order_context import OrderContext
 from shop_core.services.order_line_locks import lock_if_shared, shared_products
+from shop_core.services.order_requests import OrderRequest, check_items, checked_request
 from shop_core.services.order_terms import OrderTerms, check_weight, order_terms
 from shop_core.services.order_views import OrderView, order_view
 from shop_core.services.sale_prices import best_discount
 from shop_core.services.sessions import USER_GONE
 from shop_core.services.stock import record_low_stock
-from shop_core.services.voucher_deals import HeldUse, checkout_voucher, code_of, for_checkout, refused_use
+from shop_core.services.voucher_deals import HeldUse, checkout_voucher, for_checkout, refused_use
 from shop_core.services.webhook_events import emit
 
 log = logging.getLogger("shop.orders")
@@ -73,17 +65,6 @@ class Placed:
     order: OrderView
     replayed: bool
     """True when an earlier request with the same Idempotency-Key placed it."""
-
-
-@dataclass(frozen=True)
-class _Request:
-    shipping: Address
-    billing: Address
-    method: PaymentMethod
-    fingerprint: str
-    voucher_code: str | None = None
-    """The code sent with the request (normalized): it wins over the cart's."""
-    shipping_method_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -141,14 +122,14 @@ async def _place_items(
     ctx: OrderContext,
     confirm_user: bool,
 ) -> Placed:
-    request = await _checked(cmd, "orders", user_id, ctx)
+    request = await checked_request(cmd, "orders", user_id, ctx)
     wanted: dict[LineKey, int] = {}
     for item in cmd.items:
         # 0: no variant named. The product's default variant is taken, which is its only active
         # one unless it has options (`_take_stock` then finds the one meant, or refuses).
         line = (item.product_id, item.variant_id or DEFAULT_VARIANT)
         wanted[line] = wanted.get(line, 0) + item.quantity
-    _check_items(wanted, ctx)
+    check_items(wanted, ctx)
 
     async def items() -> _Items:
         return _Items(wanted)
@@ -176,7 +157,7 @@ async def checkout_cart(
     (and committed) before the cart is touched, so a concurrent retry waits for this request's
     order instead of finding the cart empty.
     """
-    request = await _checked(cmd, "cart", user_id, ctx)
+    request = await checked_request(cmd, "cart", user_id, ctx)
     if key is not None and (replayed := await _claim_apart(user_id, key, request.fingerprint, ctx)):
         return replayed
     taken: list[CartSnapshot] = []
@@ -253,7 +234,7 @@ async def _release(user_id: int, key: str, ctx: OrderContext) -> None:
 async def _place(
     user_id: int,
     actor: Actor,
-    request: _Request,
+    request: OrderRequest,
     *,
     key: str | None,
     claimed: bool = False,
@@ -319,7 +300,7 @@ class _Basis:
 
     user_id: int
     actor: Actor
-    request: _Request
+    request: OrderRequest
     code: str | None
     voucher: Voucher | None
     terms: OrderTerms
@@ -497,7 +478,7 @@ class _KeyTaken(Exception):
     """The Idempotency-Key belongs to an order another request committed meanwhile."""
 
 
-async def _stored(user_id: int, key: str | None, request: _Request, ctx: OrderContext) -> Placed | None:
+async def _stored(user_id: int, key: str | None, request: OrderRequest, ctx: OrderContext) -> Placed | None:
     assert key is not None
     async with ctx.uow() as uow:
         stored = await uow.idempotency.get(user_id, key)
@@ -622,109 +603,6 @@ class IdempotencyKeyReused(Conflict):
         super().__init__(
             "This Idempotency-Key was already used for a different request; use a new key for a new order."
         )
-
-
-def check_idempotency_key(raw: str | None) -> str | None:
-    """The key as sent, or InvalidInput when it is not 1-255 printable ASCII characters."""
-    if raw is None:
-        return None
-    if re.fullmatch(IDEMPOTENCY_KEY, raw) is None:
-        raise InvalidInput.field(
-            "Idempotency-Key", "Use 1 to 255 printable ASCII characters (a UUID is ideal)."
-        )
-    return raw
-
-
-# Fields after Part 1's: left out of a request's fingerprint when not sent, so the same request
-# is fingerprinted as it was before they existed.
-_NEWER_FIELDS = ("voucher_code", "shipping_address_id", "billing_address_id", "shipping_method_id")
-
-
-async def _checked(cmd: PlaceOrder | Checkout, scope: str, user_id: int, ctx: OrderContext) -> _Request:
-    errors: dict[str, list[str]] = {}
-    shipping = billing = None
-    for kind in ("shipping", "billing"):
-        if getattr(cmd, f"{kind}_address") is not None and getattr(cmd, f"{kind}_address_id") is not None:
-            errors[f"{kind}_address_id"] = [f"Send {kind}_address or {kind}_address_id, not both."]
-    try:
-        shipping = (
-            None if cmd.shipping_address is None else _address(cmd.shipping_address, "shipping_address")
-        )
-    except InvalidInput as exc:
-        errors.update(exc.errors)
-    try:
-        billing = None if cmd.billing_address is None else _address(cmd.billing_address, "billing_address")
-    except InvalidInput as exc:
-        errors.update(exc.errors)
-    method = None
-    try:
-        method = parse_payment_method(cmd.payment_method)
-    except InvalidInput as exc:
-        errors.update(exc.errors)
-    if errors or method is None:
-        raise InvalidInput("The order cannot be placed as sent.", errors)
-    if shipping is None or cmd.billing_address_id is not None:
-        shipping, billing = await _saved_addresses(cmd, user_id, shipping, billing, ctx)
-    code = None if cmd.voucher_code is None else code_of(cmd.voucher_code)
-    fields = {k: v for k, v in msgspec.structs.asdict(cmd).items() if v is not None or k not in _NEWER_FIELDS}
-    for name in ("shipping_address", "billing_address"):
-        if isinstance(sent := fields[name], AddressInput):
-            # An address without a region is fingerprinted as it was before regions existed.
-            fields[name] = {k: v for k, v in msgspec.structs.asdict(sent).items() if k != "region" or v}
-    body = msgspec.json.encode(fields, order="sorted")
-    fingerprint = hashlib.sha256(scope.encode() + b"\0" + body).hexdigest()
-    return _Request(shipping, billing or shipping, method, fingerprint, code, cmd.shipping_method_id)
-
-
-async def _saved_addresses(
-    cmd: PlaceOrder | Checkout,
-    user_id: int,
-    shipping: Address | None,
-    billing: Address | None,
-    ctx: OrderContext,
-) -> tuple[Address, Address | None]:
-    """The addresses an order names from the customer's address book (by id, or the defaults when
-    it sends no shipping address): copied, so a later change of the book changes no order."""
-    async with ctx.uow() as uow:
-        if cmd.shipping_address_id is not None:
-            shipping = await address_for_order(uow, user_id, cmd.shipping_address_id, "shipping_address_id")
-        elif shipping is None:
-            default = await uow.addresses.default(user_id, Default.SHIPPING)
-            if default is None:
-                raise InvalidInput(
-                    "The order cannot be placed as sent.",
-                    {"shipping_address": ["This field is required (or save a default shipping address)."]},
-                )
-            shipping = default.address
-            if billing is None and cmd.billing_address_id is None:
-                found = await uow.addresses.default(user_id, Default.BILLING)
-                billing = None if found is None else found.address
-        if cmd.billing_address_id is not None:
-            billing = await address_for_order(uow, user_id, cmd.billing_address_id, "billing_address_id")
-    return shipping, billing
-
-
-def _address(raw: AddressInput, field: str) -> Address:
-    return address_of(msgspec.structs.asdict(raw), field)
-
-
-def _check_items(wanted: dict[LineKey, int], ctx: OrderContext) -> None:
-    if len(wanted) > ctx.max_lines:
-        raise InvalidInput.field("items", f"At most {ctx.max_lines} different products per order.")
-    errors = {
-        _item_field(line): [f"At most {ctx.max_quantity} of one product per order."]
-        for line, quantity in wanted.items()
-        if quantity > ctx.max_quantity
-    }
-    if errors:
-        raise InvalidInput("A quantity is too large.", errors)
-
-
-def _item_field(line: LineKey) -> str:
-    product_id, variant_key = line
-    if variant_key == DEFAULT_VARIANT:
-        return f"items.{product_id}.quantity"
-    return f"items.{product_id}.variant.{variant_key}.quantity"
 
 
 def _placed_note(order: Order) -> str:

@@ -11,13 +11,7 @@ from shop_core.services.cart import CartContext, resolve_owner
 from shop_core.services.order_commands import ChangeOrderStatus, Checkout, PlaceOrder
 from shop_core.services.order_context import OrderContext
 from shop_core.services.order_moves import change_status, expire_unpaid, purge_idempotency_keys
-from shop_core.services.order_placement import (
-    Placed,
-    check_idempotency_key,
-    checkout_cart,
-    confirm_active_user,
-    place_order,
-)
+from shop_core.services.order_placement import Placed, checkout_cart, confirm_active_user, place_order
 from shop_core.services.order_queries import (
     OrderQuery,
     StaffOrderView,
@@ -26,6 +20,7 @@ from shop_core.services.order_queries import (
     list_orders,
     list_orders_with_emails,
 )
+from shop_core.services.order_requests import check_idempotency_key
 from shop_core.services.order_views import OrderView
 from shop_core.services.views import Page
 
