@@ -200,43 +200,64 @@ def _bp(rate: Decimal | None) -> int | None:
     return None if rate is None else rate_bp(rate)
 
 
+# The parts both placements share (`_PLACE_ORDER` and `_PLACE_AT_ONCE`), each a CTE built with its
+# statement's own parameters: whether the customer is active (`u`), and, once the order is stored
+# (`o`), its lines (`l`), events (`e`), the key claimed before it (`k`) and its job (`j`).
+
+
+def _user_check(p: _Parameters) -> str:
+    return f"""u AS (
+    SELECT NOT {p("confirm_user", "bool")}
+        OR EXISTS (SELECT 1 FROM users WHERE id = {p("orders.user_id")} AND is_active) AS ok
+)"""  # noqa: S608
+
+
+def _order_lines(p: _Parameters) -> str:
+    return f"""l AS (
+    INSERT INTO order_lines (order_id, {_names(_LINE_COLUMNS)})
+    SELECT o.id, x.* FROM o, unnest({_arrays(p, _LINE_COLUMNS)}) AS x
+    RETURNING id
+)"""  # noqa: S608
+
+
+def _order_events_and_key(p: _Parameters) -> str:
+    return f"""e AS (
+    INSERT INTO order_events (order_id, {_names(_EVENT_COLUMNS)})
+    SELECT o.id, z.* FROM o, unnest({_arrays(p, _EVENT_COLUMNS)}) AS z
+), k AS (
+    UPDATE idempotency_keys SET order_id = o.id FROM o
+    WHERE idempotency_keys.user_id = o.user_id AND idempotency_keys.key = {p("claimed_key", "text")}
+)"""  # noqa: S608
+
+
+def _order_job(p: _Parameters) -> str:
+    return f"""j AS (
+    INSERT INTO jobs (name, key, payload, status, attempts, max_attempts, round, created_at, updated_at)
+    SELECT {p("job_name", "text")}, {p("job_name", "text")} || ':' || o.id,
+        '{{"order_id":' || o.id || '}}', {p("job_status", "text")}, 0,
+        {p("job_max_attempts", "int")}, 0, {p("orders.created_at")}, {p("orders.created_at")}
+    FROM o WHERE {p("job_name", "text")} IS NOT NULL
+    ON CONFLICT (key) DO NOTHING RETURNING id
+)"""  # noqa: S608
+
+
 _place = _Parameters([parameter for parameter, _ in _ORDER_PARAMETERS])  # the order's columns first
 # Built from constants only (the column names above and $n placeholders); every value is a parameter.
 _PLACE_ORDER = f"""
-WITH u AS (
-    SELECT NOT {_place("confirm_user", "bool")}
-        OR EXISTS (SELECT 1 FROM users WHERE id = {_place("orders.user_id")} AND is_active) AS ok
-), o AS (
+WITH {_user_check(_place)}, o AS (
     INSERT INTO orders ({", ".join(ORDER_COLUMNS)})
     SELECT {", ".join(_place(parameter) for parameter, _ in _ORDER_PARAMETERS)} FROM u WHERE u.ok
     ON CONFLICT (number) DO NOTHING RETURNING id, user_id
-), l AS (
-    INSERT INTO order_lines (order_id, {_names(_LINE_COLUMNS)})
-    SELECT o.id, x.* FROM o, unnest({_arrays(_place, _LINE_COLUMNS)}) AS x
-    RETURNING id
-), m AS (
+), {_order_lines(_place)}, m AS (
     INSERT INTO stock_movements ({_names(_MOVEMENT_COLUMNS)})
     SELECT y.* FROM o, unnest({_arrays(_place, _MOVEMENT_COLUMNS)}) AS y
-), e AS (
-    INSERT INTO order_events (order_id, {_names(_EVENT_COLUMNS)})
-    SELECT o.id, z.* FROM o, unnest({_arrays(_place, _EVENT_COLUMNS)}) AS z
-), k AS (
-    UPDATE idempotency_keys SET order_id = o.id FROM o
-    WHERE idempotency_keys.user_id = o.user_id AND idempotency_keys.key = {_place("claimed_key", "text")}
-), c AS (
+), {_order_events_and_key(_place)}, c AS (
     INSERT INTO idempotency_keys (user_id, key, fingerprint, created_at, order_id)
     SELECT o.user_id, {_place("fresh_key", "text")}, {_place("fingerprint", "text")},
         {_place("orders.created_at")}, o.id
     FROM o WHERE {_place("fresh_key", "text")} IS NOT NULL
     ON CONFLICT (user_id, key) DO NOTHING RETURNING 1
-), j AS (
-    INSERT INTO jobs (name, key, payload, status, attempts, max_attempts, round, created_at, updated_at)
-    SELECT {_place("job_name", "text")}, {_place("job_name", "text")} || ':' || o.id,
-        '{{"order_id":' || o.id || '}}', {_place("job_status", "text")}, 0,
-        {_place("job_max_attempts", "int")}, 0, {_place("orders.created_at")}, {_place("orders.created_at")}
-    FROM o WHERE {_place("job_name", "text")} IS NOT NULL
-    ON CONFLICT (key) DO NOTHING RETURNING id
-), vc AS (
+), {_order_job(_place)}, vc AS (
     UPDATE vouchers SET used_count = used_count + 1 FROM o
     WHERE vouchers.id = {_place("orders.voucher_id")} AND NOT {_place("voucher_held", "bool")}
         AND vouchers.is_active
@@ -364,10 +385,7 @@ _once = _Parameters([parameter for parameter, _ in _ORDER_PARAMETERS])  # the or
 # `_PLACE_ORDER` does). Every write is conditioned on `go`, and a key or order number already taken
 # fails the statement with a unique violation, so it writes all or nothing.
 _PLACE_AT_ONCE = f"""
-WITH u AS (
-    SELECT NOT {_once("confirm_user", "bool")}
-        OR EXISTS (SELECT 1 FROM users WHERE id = {_once("orders.user_id")} AND is_active) AS ok
-), q AS (
+WITH {_user_check(_once)}, q AS (
     SELECT * FROM unnest({_arrays(_once, _QUOTED_COLUMNS)}, {_once("quantities", "int[]")}) WITH ORDINALITY
         AS q({_names(_QUOTED_COLUMNS)}, quantity, n)
 ), lk AS (
@@ -411,34 +429,17 @@ WITH u AS (
     INSERT INTO orders ({", ".join(ORDER_COLUMNS)})
     SELECT {", ".join(_once(parameter) for parameter, _ in _ORDER_PARAMETERS)} FROM go WHERE go.ok
     RETURNING id, user_id
-), l AS (
-    INSERT INTO order_lines (order_id, {_names(_LINE_COLUMNS)})
-    SELECT o.id, x.* FROM o, unnest({_arrays(_once, _LINE_COLUMNS)}) AS x
-    RETURNING id
-), m AS (
+), {_order_lines(_once)}, m AS (
     INSERT INTO stock_movements ({_names(_AT_ONCE_MOVEMENT_COLUMNS)}, balance_after)
     SELECT y.*, tv.stock_quantity
     FROM o, unnest({_arrays(_once, _AT_ONCE_MOVEMENT_COLUMNS)}) AS y({_names(_AT_ONCE_MOVEMENT_COLUMNS)})
     JOIN tv ON tv.id = y.variant_id
-), e AS (
-    INSERT INTO order_events (order_id, {_names(_EVENT_COLUMNS)})
-    SELECT o.id, z.* FROM o, unnest({_arrays(_once, _EVENT_COLUMNS)}) AS z
-), k AS (
-    UPDATE idempotency_keys SET order_id = o.id FROM o
-    WHERE idempotency_keys.user_id = o.user_id AND idempotency_keys.key = {_once("claimed_key", "text")}
-), c AS (
+), {_order_events_and_key(_once)}, c AS (
     INSERT INTO idempotency_keys (user_id, key, fingerprint, created_at, order_id)
     SELECT o.user_id, {_once("fresh_key", "text")}, {_once("fingerprint", "text")},
         {_once("orders.created_at")}, o.id
     FROM o WHERE {_once("fresh_key", "text")} IS NOT NULL
-), j AS (
-    INSERT INTO jobs (name, key, payload, status, attempts, max_attempts, round, created_at, updated_at)
-    SELECT {_once("job_name", "text")}, {_once("job_name", "text")} || ':' || o.id,
-        '{{"order_id":' || o.id || '}}', {_once("job_status", "text")}, 0,
-        {_once("job_max_attempts", "int")}, 0, {_once("orders.created_at")}, {_once("orders.created_at")}
-    FROM o WHERE {_once("job_name", "text")} IS NOT NULL
-    ON CONFLICT (key) DO NOTHING RETURNING id
-), vu AS (
+), {_order_job(_once)}, vu AS (
     INSERT INTO voucher_uses (voucher_id, user_id, count)
     SELECT {_once("orders.voucher_id")}, o.user_id, 1 FROM o WHERE {_once("orders.voucher_id")} IS NOT NULL
     ON CONFLICT (voucher_id, user_id) DO UPDATE SET count = voucher_uses.count + 1
