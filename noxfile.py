@@ -35,7 +35,11 @@ def tests(session: nox.Session) -> None:
     """The whole test suite. PostgreSQL/Redis suites that cannot run are listed at the end
     (SHOP_TEST_REQUIRE_SERVICES=1 makes them fail instead, as .ci/run does)."""
     install_project(session, "test")
-    session.run("pytest", *session.posargs)
+    # Two processes, each test file in one of them (its module fixtures shared, its order kept).
+    # Every test has its own database or a PostgreSQL database of its process, and its own Redis
+    # prefix, so the two do not meet; more would exceed PostgreSQL's 100 connections. `-n 0` after
+    # `--` runs in one process.
+    session.run("pytest", "-n", "2", "--dist", "loadfile", *session.posargs)
 
 
 @nox.session

@@ -17,6 +17,12 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+# pytest-xdist's workers inherit COLUMNS=80 and LINES=24 from it, and a rich Console made at import
+# (the CLI's) would keep that width for good: tables cut at 80 columns. A test that needs a width
+# sets it itself (tests/cli: 200), as when the suite runs in one process.
+os.environ.pop("COLUMNS", None)
+os.environ.pop("LINES", None)
+
 import pytest
 from argon2 import PasswordHasher
 from litestar import Litestar
