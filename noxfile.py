@@ -12,6 +12,9 @@ nox.options.reuse_existing_virtualenvs = True
 nox.options.sessions = ["lint", "docs", "tests"]
 
 
+OPENAPI_CONTRACT = "tests/http/test_openapi_contract.py"
+
+
 def install_project(session: nox.Session, extras: str) -> None:
     """Install the project (editable) with `extras`. Before it was `headless-shop` the distribution
     was called `shop`: a reused virtualenv drops that one first (it owns the same `shop` command)."""
@@ -35,11 +38,16 @@ def tests(session: nox.Session) -> None:
     """The whole test suite. PostgreSQL/Redis suites that cannot run are listed at the end
     (SHOP_TEST_REQUIRE_SERVICES=1 makes them fail instead, as .ci/run does)."""
     install_project(session, "test")
-    # Two processes, each test file in one of them (its module fixtures shared, its order kept).
-    # Every test has its own database or a PostgreSQL database of its process, and its own Redis
-    # prefix, so the two do not meet; more would exceed PostgreSQL's 100 connections. `-n 0` after
-    # `--` runs in one process.
-    session.run("pytest", "-n", "2", "--dist", "loadfile", *session.posargs)
+    if session.posargs:  # `nox -s tests -- -k login`: pytest with these arguments, in one process
+        session.run("pytest", *session.posargs)
+        return
+    # The whole suite in two processes, each test file in one of them (its module fixtures shared,
+    # its order kept). Every test has its own database or a PostgreSQL database of its process, and
+    # its own Redis prefix, so the two do not meet; more would exceed PostgreSQL's 100 connections.
+    # The OpenAPI contract test is one function that schemathesis makes a test per operation of,
+    # all under one node id, which xdist would run once: it runs on its own, in one process.
+    session.run("pytest", "-n", "2", "--dist", "loadfile", "--ignore", OPENAPI_CONTRACT)
+    session.run("pytest", OPENAPI_CONTRACT)
 
 
 @nox.session
