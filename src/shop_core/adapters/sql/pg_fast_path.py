@@ -598,18 +598,20 @@ class PgFastPath:
         connection = self._adapted.driver_connection
         if connection.is_in_transaction():
             return None
-        values: dict[str, Any] = {parameter: order[column] for parameter, column in _ORDER_PARAMETERS}
-        for parameter, column in _JSON_PARAMETERS:
-            values[parameter] = json.dumps(order[column])
-        values |= _array_values(_QUOTED_COLUMNS, [product for product, _ in quoted])
-        values["quantities"] = [quantity for _, quantity in quoted]
-        values["line_count"] = len(quoted)
-        values |= _array_values(_LINE_COLUMNS, lines)
+        values = _order_values(
+            order,
+            lines,
+            events,
+            claimed_key=claimed_key,
+            fresh_key=fresh_key,
+            fingerprint=fingerprint,
+            confirm_user=confirm_user,
+            job=job,
+        )
         values |= _array_values(_AT_ONCE_MOVEMENT_COLUMNS, movements)
-        values |= _array_values(_EVENT_COLUMNS, events)
-        values |= {"claimed_key": claimed_key, "fresh_key": fresh_key, "fingerprint": fingerprint}
-        values |= {"confirm_user": confirm_user, "voucher_held": voucher_held, "low_stock": low_stock}
-        values["job_name"], values["job_status"], values["job_max_attempts"] = job or (None, None, None)
+        values |= _array_values(_QUOTED_COLUMNS, [product for product, _ in quoted])
+        values |= {"quantities": [quantity for _, quantity in quoted], "line_count": len(quoted)}
+        values |= {"voucher_held": voucher_held, "low_stock": low_stock}
         try:
             order_id, line_ids, job_id = await connection.fetchrow(_PLACE_AT_ONCE, *_once.values(values))
         except Exception as exc:
@@ -695,20 +697,46 @@ class PgFastPath:
         `<name>:<order id>` with the payload `{"order_id": <order id>}` (None: no job, or one with
         that key exists)."""
         connection = await self._in_transaction()
-        values: dict[str, Any] = {parameter: order[column] for parameter, column in _ORDER_PARAMETERS}
-        for parameter, column in _JSON_PARAMETERS:
-            values[parameter] = json.dumps(order[column])
-        values |= _array_values(_LINE_COLUMNS, lines)
+        values = _order_values(
+            order,
+            lines,
+            events,
+            claimed_key=claimed_key,
+            fresh_key=fresh_key,
+            fingerprint=fingerprint,
+            confirm_user=confirm_user,
+            job=job,
+        )
         values |= _array_values(_MOVEMENT_COLUMNS, movements)
-        values |= _array_values(_EVENT_COLUMNS, events)
-        values |= {"claimed_key": claimed_key, "fresh_key": fresh_key, "fingerprint": fingerprint}
-        values["confirm_user"] = confirm_user
         values["voucher_held"] = voucher_held
-        values["job_name"], values["job_status"], values["job_max_attempts"] = job or (None, None, None)
         order_id, key_taken, voucher_counted, line_ids, user_ok, job_id = await connection.fetchrow(
             _PLACE_ORDER, *_place.values(values)
         )
         return order_id, bool(key_taken), bool(voucher_counted), list(line_ids or []), bool(user_ok), job_id
+
+
+def _order_values(
+    order: Mapping[str, Any],
+    lines: Sequence[OrderLine],
+    events: Sequence[OrderEvent],
+    *,
+    claimed_key: str | None,
+    fresh_key: str | None,
+    fingerprint: str | None,
+    confirm_user: bool,
+    job: tuple[str, str, int] | None,
+) -> dict[str, Any]:
+    """The values both placements (`_PLACE_ORDER`, `_PLACE_AT_ONCE`) send alike: the order's row,
+    its lines and events, its key, the customer check and its job."""
+    values: dict[str, Any] = {parameter: order[column] for parameter, column in _ORDER_PARAMETERS}
+    for parameter, column in _JSON_PARAMETERS:
+        values[parameter] = json.dumps(order[column])
+    values |= _array_values(_LINE_COLUMNS, lines)
+    values |= _array_values(_EVENT_COLUMNS, events)
+    values |= {"claimed_key": claimed_key, "fresh_key": fresh_key, "fingerprint": fingerprint}
+    values["confirm_user"] = confirm_user
+    values["job_name"], values["job_status"], values["job_max_attempts"] = job or (None, None, None)
+    return values
 
 
 async def pg_fast_path(session: AsyncSession) -> PgFastPath | None:
