@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -23,6 +24,7 @@ from shop_core.bootstrap import Shop, bootstrap
 from shop_core.domain.actors import Actor
 from shop_core.domain.errors import AuthenticationFailed, InvalidInput
 from shop_core.domain.orders import OutOfStock
+from shop_core.domain.vouchers import Voucher, VoucherExhausted, VoucherKind
 from shop_core.services import jobs
 from shop_core.services.catalog_commands import CreateProduct
 from shop_core.services.commands import RegisterUser
@@ -67,11 +69,14 @@ class World:
     lamp: int  # 20.00, 100 in stock
     mug: int  # 5.00, 100 in stock
 
-    async def place(self, *items: tuple[int, int], key: str | None = None) -> tuple[OrderView, bool]:
+    async def place(
+        self, *items: tuple[int, int], key: str | None = None, voucher: str | None = None
+    ) -> tuple[OrderView, bool]:
         cmd = PlaceOrder(
             items=[OrderItemInput(product_id=pid, quantity=qty) for pid, qty in items],
             shipping_address=ADDRESS,
             payment_method="cod",
+            voucher_code=voucher,
         )
         assert self.customer.user_id is not None
         placed = await self.shop.orders.place_order(
@@ -87,6 +92,26 @@ class World:
     async def counts(self) -> dict[str, int]:
         tables = ("orders", "order_lines", "stock_movements", "order_events", "idempotency_keys", "jobs")
         return {t: (await self.sql(f"SELECT count(*) FROM {t}"))[0][0] for t in tables}  # noqa: S608
+
+    async def add_voucher(self, code: str, **limits: int) -> int:
+        """A 10% voucher with these limits (`usage_limit`, `per_customer_limit`); its id."""
+        voucher = Voucher(code=code, kind=VoucherKind.PERCENTAGE, value=Decimal(10), **limits)
+        async with self.shop.ports.uow() as uow:
+            stored = await uow.vouchers.add(voucher, datetime.now(UTC))
+            await uow.commit()
+        assert stored.id is not None
+        return stored.id
+
+    async def uses(self, voucher_id: int) -> tuple[int, int]:
+        """(the customer's uses of the voucher, the uses for everyone counted on its own row: only
+        a voucher with a `usage_limit` counts them there)."""
+        rows = await self.sql(
+            "SELECT coalesce((SELECT count FROM voucher_uses WHERE voucher_id = :id AND user_id = :user), 0),"
+            " used_count FROM vouchers WHERE id = :id",
+            id=voucher_id,
+            user=self.customer.user_id,
+        )
+        return rows[0][0], rows[0][1]
 
     async def stock(self, product_id: int) -> tuple[int, int]:
         """(the product's total, its default variant's)."""
@@ -321,3 +346,67 @@ async def test_orders_at_once_and_the_usual_way_racing_for_the_last_units_never_
     assert len(placed) <= 15 + len(cancelled)
     mug_total, _ = await world.stock(world.mug)
     assert mug_total == 100 - len(placed) + len(cancelled)
+
+
+@pytest.mark.parametrize("usage_limit", [None, 100], ids=["no limit for everyone", "use held"])
+async def test_orders_with_a_per_customer_voucher_are_placed_at_once_up_to_the_customers_limit(
+    world: World, ways: Ways, usage_limit: int | None
+) -> None:
+    voucher_id = await world.add_voucher("TWICE", per_customer_limit=2, usage_limit=usage_limit)
+
+    first, _ = await world.place((world.lamp, 1), voucher="TWICE")
+    second, _ = await world.place((world.lamp, 1), voucher="TWICE")
+    assert ways.answers == [True, True]
+    assert first.total_price == second.total_price == "18.00"  # 10% off, free shipping, no tax
+    counted = 0 if usage_limit is None else 2
+    assert await world.uses(voucher_id) == (2, counted)
+    before = await world.counts()
+
+    # At their limit: the statement writes nothing, and the usual path says why.
+    with pytest.raises(VoucherExhausted):
+        await world.place((world.lamp, 1), voucher="TWICE")
+    assert ways.answers == [True, True, False]
+    assert await world.counts() == before
+    assert await world.stock(world.lamp) == (98, 98)
+    assert await world.uses(voucher_id) == (2, counted)  # a held use given back
+
+
+async def test_a_use_counted_by_another_order_after_the_read_is_refused(
+    world: World, ways: Ways, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    voucher_id = await world.add_voucher("ONCE", per_customer_limit=1)
+
+    async def used_elsewhere() -> None:  # another of the customer's orders, committed meanwhile
+        await world.sql(
+            "INSERT INTO voucher_uses (voucher_id, user_id, count) VALUES (:id, :user, 1)",
+            id=voucher_id,
+            user=world.customer.user_id,
+        )
+
+    after_the_quote(monkeypatch, used_elsewhere)
+    before = await world.counts()
+    with pytest.raises(VoucherExhausted):
+        await world.place((world.lamp, 1), voucher="ONCE")
+
+    assert ways.answers == [False]
+    assert await world.counts() == before
+    assert await world.stock(world.lamp) == (100, 100)
+    assert await world.uses(voucher_id) == (1, 0)
+
+
+async def test_one_customers_orders_racing_for_their_voucher_get_exactly_their_limit(
+    world: World, ways: Ways
+) -> None:
+    voucher_id = await world.add_voucher("THRICE", per_customer_limit=3)
+    results = await asyncio.gather(
+        *(world.place((world.lamp, 1), voucher="THRICE") for _ in range(12)), return_exceptions=True
+    )
+
+    placed = [r for r in results if not isinstance(r, BaseException)]
+    refused = [r for r in results if isinstance(r, BaseException)]
+    assert len(placed) == 3
+    assert all(isinstance(r, VoucherExhausted) for r in refused)
+    assert True in ways.answers
+    assert await world.uses(voucher_id) == (3, 0)
+    assert await world.stock(world.lamp) == (97, 97)
+    assert (await world.counts())["orders"] == 3

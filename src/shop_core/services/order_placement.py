@@ -325,10 +325,11 @@ async def _placed_at_once(
     path takes each line's stock in a transaction first. None, having stored nothing, whenever the
     usual path has something to do that this one does not: a line it cannot quote (the usual path
     names it, or finds the variant meant), too little stock (it says how much there is), several
-    lines of one product (their variants are locked first), a voucher with a per-customer limit or
-    one whose use is not held, a webhook listening to new orders, a take that sets off the
-    low-stock alert, or anything that changed between the read and the write. Any refusal raised
-    here (a voucher that does not apply, a parcel too heavy) is the one the usual path gives."""
+    lines of one product (their variants are locked first), a limited voucher whose use was not
+    held, a customer at their own limit of the voucher (the usual path says so), a webhook
+    listening to new orders, a take that sets off the low-stock alert, or anything that changed
+    between the read and the write. Any refusal raised here (a voucher that does not apply, a
+    parcel too heavy) is the one the usual path gives."""
     held = placing.held
     if shared_products(product_id for product_id, _ in wanted) or not _voucher_at_once(basis.voucher, held):
         return None
@@ -385,11 +386,12 @@ async def _placed_usual(
 
 
 def _voucher_at_once(voucher: Voucher | None, held: HeldUse) -> bool:
-    """Whether an order with this voucher can be placed at once: none, or one without a
-    per-customer limit whose use for everyone is held or has no limit."""
+    """Whether an order with this voucher can be placed at once: none, or one whose use for
+    everyone is held or has no limit (the customer's own uses are counted under their limit by the
+    statement)."""
     if voucher is None:
         return True
-    return voucher.per_customer_limit is None and (voucher.usage_limit is None or held.covers(voucher.id))
+    return voucher.usage_limit is None or held.covers(voucher.id)
 
 
 async def _priced(

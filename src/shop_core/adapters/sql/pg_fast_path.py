@@ -381,9 +381,12 @@ _once = _Parameters([parameter for parameter, _ in _ORDER_PARAMETERS])  # the or
 # subqueries). `go` holds when every line still has what it was priced on and the stock, leaving at
 # least `low_stock` (so no line's take is a fall below the alert threshold: that is for the usual
 # path, which records the alert), the customer is active (when asked) and the voucher is usable:
-# its use for everyone already held, or one without any limit, still active (share-locked, as
-# `_PLACE_ORDER` does). Every write is conditioned on `go`, and a key or order number already taken
-# fails the statement with a unique violation, so it writes all or nothing.
+# its use for everyone already held, or one without a `usage_limit`, still active (share-locked, as
+# `_PLACE_ORDER` does), and the customer's uses (`vl`, their row locked after the lines', as the
+# usual path locks them) under its `per_customer_limit`. Every write is conditioned on `go`, and a
+# key or order number already taken fails the statement with a unique violation, so it writes all
+# or nothing; so does a customer's first use racing another of theirs (`vf` inserts their row, it
+# does not upsert it: the other order may have used the last of their limit).
 _PLACE_AT_ONCE = f"""
 WITH {_user_check(_once)}, q AS (
     SELECT * FROM unnest({_arrays(_once, _QUOTED_COLUMNS)}, {_once("quantities", "int[]")}) WITH ORDINALITY
@@ -406,14 +409,21 @@ WITH {_user_check(_once)}, q AS (
     ) AS p
 ), vs AS (
     SELECT id FROM vouchers
-    WHERE id = {_once("orders.voucher_id")} AND is_active
-        AND usage_limit IS NULL AND per_customer_limit IS NULL
+    WHERE id = {_once("orders.voucher_id")} AND is_active AND usage_limit IS NULL
     FOR SHARE
+), vl AS (
+    SELECT count FROM voucher_uses
+    WHERE voucher_id = {_once("orders.voucher_id")} AND user_id = {_once("orders.user_id")}
+    FOR UPDATE
 ), go AS (
     SELECT (SELECT ok FROM u) AND count(*) = {_once("line_count", "int")}
         AND coalesce(bool_and(lk.ok), false)
-        AND ({_once("orders.voucher_id")} IS NULL OR {_once("voucher_held", "bool")}
-            OR EXISTS (SELECT 1 FROM vs)) AS ok
+        AND ({_once("orders.voucher_id")} IS NULL
+            OR ({_once("voucher_held", "bool")} OR EXISTS (SELECT 1 FROM vs))
+                AND coalesce((SELECT count FROM vl), 0) < coalesce(
+                    (SELECT per_customer_limit FROM vouchers WHERE id = {_once("orders.voucher_id")}),
+                    2147483647
+                )) AS ok
     FROM lk
 ), tv AS (
     UPDATE product_variants AS v SET stock_quantity = v.stock_quantity - lk.quantity,
@@ -439,10 +449,14 @@ WITH {_user_check(_once)}, q AS (
     SELECT o.user_id, {_once("fresh_key", "text")}, {_once("fingerprint", "text")},
         {_once("orders.created_at")}, o.id
     FROM o WHERE {_once("fresh_key", "text")} IS NOT NULL
-), {_order_job(_once)}, vu AS (
+), {_order_job(_once)}, vf AS (
     INSERT INTO voucher_uses (voucher_id, user_id, count)
-    SELECT {_once("orders.voucher_id")}, o.user_id, 1 FROM o WHERE {_once("orders.voucher_id")} IS NOT NULL
-    ON CONFLICT (voucher_id, user_id) DO UPDATE SET count = voucher_uses.count + 1
+    SELECT {_once("orders.voucher_id")}, o.user_id, 1 FROM o
+    WHERE {_once("orders.voucher_id")} IS NOT NULL AND NOT EXISTS (SELECT 1 FROM vl)
+), vn AS (
+    UPDATE voucher_uses SET count = voucher_uses.count + 1 FROM o
+    WHERE voucher_uses.voucher_id = {_once("orders.voucher_id")} AND voucher_uses.user_id = o.user_id
+        AND EXISTS (SELECT 1 FROM vl)
 )
 SELECT (SELECT id FROM o), (SELECT array_agg(id ORDER BY id) FROM l), (SELECT id FROM j)
 """  # noqa: S608
@@ -593,8 +607,8 @@ class PgFastPath:
         (the order's id, its lines' ids in the order of `lines`, the job's id), or None, having
         written nothing, when something it was priced on changed, a line has not the stock (or would
         be left with less than `low_stock`), the customer is not active (`confirm_user`), the
-        voucher is not usable, the key or the order's number is taken, or a transaction is open on
-        the connection."""
+        voucher is not usable (or the customer is at their limit of it), the key or the order's
+        number is taken, or a transaction is open on the connection."""
         connection = self._adapted.driver_connection
         if connection.is_in_transaction():
             return None
