@@ -42,6 +42,25 @@ from shop_runtime.log_redaction import Redactor, RedactSecrets
 # replaced by shop.http's, which carry the request id.
 SERVER_LOGGERS = ("uvicorn", "uvicorn.error", "uvicorn.access")
 SERVER_ACCESS_LOGGER = "uvicorn.access"
+QUEUE_LOGGER = "saq"
+QUEUE_PER_JOB = frozenset({"Enqueuing %s", "Processing %s", "Finished %s", "Retrying %s", "Sweeping %s"})
+"""The job queue's (SAQ's) lines at INFO about each job it handles: a line per job and per step,
+one per order in the API's processes. The shop says what matters of them itself (its job ledger,
+`shop jobs`, and the worker's "job N (name) complete"); they are written only at DEBUG."""
+
+
+class QuietQueueChatter(logging.Filter):
+    """Drops the queue's per-job lines (QUEUE_PER_JOB) unless the shop logs at DEBUG."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return (
+            record.levelno != logging.INFO
+            or record.msg not in QUEUE_PER_JOB
+            or logging.getLogger().isEnabledFor(logging.DEBUG)
+        )
+
+
+_QUIET_QUEUE = QuietQueueChatter()
 
 
 class _StreamHandler(logging.StreamHandler[TextIO]):
@@ -266,6 +285,9 @@ def configure_logging(
             server.removeHandler(own)
         server.propagate = True
     logging.getLogger(SERVER_ACCESS_LOGGER).setLevel(logging.WARNING)
+    queue_logger = logging.getLogger(QUEUE_LOGGER)
+    if _QUIET_QUEUE not in queue_logger.filters:
+        queue_logger.addFilter(_QUIET_QUEUE)
     if listener is not None:
         listener.start()
     root.addHandler(handler)

@@ -418,3 +418,25 @@ def test_a_command_writes_the_core_s_lines_after_it_succeeds_and_none_when_it_fa
     assert line.endswith("WARNING shop.jobs job 1 (email.welcome) attempt 3 of 3 failed: smtp down")
     assert failed.exit_code == 1
     assert failed.stderr.splitlines() == ["error: Job 1 failed again after 3 attempts: smtp down"]
+
+
+@pytest.mark.parametrize("level", ["info", "debug"])
+def test_the_job_queues_line_per_job_is_written_only_at_debug(level: str) -> None:
+    stream = io.StringIO()
+    output = configure_logging(Settings(log_format="json", log_level=level), stream=stream, queue=False)
+    queue_log = logging.getLogger("saq")  # SAQ's own logger, as its queue and worker log
+    queue_log.info("Enqueuing %s", "Job<function: email.order_confirmation, key: 7>")
+    queue_log.info("Finished %s", "Job<function: email.order_confirmation, key: 7>")
+    queue_log.info("Worker starting: %s", "Queue<shop>")
+    queue_log.warning("No task data found for job %s", "7")
+    output.close()
+
+    messages = [json.loads(line)["message"] for line in stream.getvalue().splitlines()]
+    per_job = [
+        "Enqueuing Job<function: email.order_confirmation, key: 7>",
+        "Finished Job<function: email.order_confirmation, key: 7>",
+    ]
+    assert messages == (per_job if level == "debug" else []) + [
+        "Worker starting: Queue<shop>",
+        "No task data found for job 7",
+    ]
