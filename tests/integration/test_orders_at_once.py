@@ -8,12 +8,14 @@ is placed the usual way, with the answer the usual path gives.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
+import asyncpg
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
@@ -410,3 +412,57 @@ async def test_one_customers_orders_racing_for_their_voucher_get_exactly_their_l
     assert await world.uses(voucher_id) == (3, 0)
     assert await world.stock(world.lamp) == (97, 97)
     assert (await world.counts())["orders"] == 3
+
+
+async def test_a_first_use_racing_another_of_the_customers_orders_goes_the_usual_way(
+    world: World, ways: Ways, monkeypatch: pytest.MonkeyPatch, pg_url: str
+) -> None:
+    # Another of the customer's orders records their first use of the voucher after this order's
+    # read, and commits only once this order's statement waits on it: the statement saw no use
+    # (their row was not there yet), so it must not count this one on top. Its insert of their
+    # row fails, nothing is written, and the usual path refuses the order (a limit of one).
+    voucher_id = await world.add_voucher("FIRST", per_customer_limit=1)
+    other = await asyncpg.connect(pg_url.replace("+asyncpg", ""))
+    watcher = await asyncpg.connect(pg_url.replace("+asyncpg", ""))
+    other_order = other.transaction()
+
+    async def commit_once_waited_on() -> None:
+        await until_a_backend_waits_on_a_lock(watcher)
+        await other_order.commit()
+
+    async def first_use_elsewhere() -> None:
+        await other_order.start()
+        await other.execute(
+            "INSERT INTO voucher_uses (voucher_id, user_id, count) VALUES ($1, $2, 1)",
+            voucher_id,
+            world.customer.user_id,
+        )
+        committing.append(asyncio.create_task(commit_once_waited_on()))
+
+    committing: list[asyncio.Task[None]] = []
+    after_the_quote(monkeypatch, first_use_elsewhere)
+    before = await world.counts()
+    try:
+        with pytest.raises(VoucherExhausted):
+            await asyncio.wait_for(world.place((world.lamp, 1), voucher="FIRST"), 30)
+        await asyncio.wait_for(committing[0], 30)
+    finally:
+        await other.close()
+        await watcher.close()
+
+    assert ways.answers == [False]
+    assert await world.counts() == before
+    assert await world.stock(world.lamp) == (100, 100)
+    assert await world.uses(voucher_id) == (1, 0)
+
+
+async def until_a_backend_waits_on_a_lock(watcher: asyncpg.Connection) -> None:
+    """Return once some backend of this database waits for a lock (polled, never for a fixed time)."""
+    deadline = time.monotonic() + 30
+    query = (
+        "SELECT count(*) FROM pg_stat_activity"
+        " WHERE datname = current_database() AND wait_event_type = 'Lock'"
+    )
+    while not await watcher.fetchval(query):
+        assert time.monotonic() < deadline, "timed out waiting for the order to wait on the other's row"
+        await asyncio.sleep(0.01)
