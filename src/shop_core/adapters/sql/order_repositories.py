@@ -164,11 +164,8 @@ class SqlOrderRepository:
                 order.lines,
                 movements,
                 events,
-                claimed_key=key.key if key is not None and key.claimed else None,
-                fresh_key=key.key if fresh and key is not None else None,
-                fingerprint=key.fingerprint if key is not None else None,
+                **_key_and_job(key, job),
                 confirm_user=confirm_user,
-                job=None if job is None else (job.name, JobStatus.PENDING.value, job.max_attempts),
                 voucher_held=voucher_held,
             )
             if not user_ok:
@@ -204,18 +201,14 @@ class SqlOrderRepository:
         fast = await pg_fast_path(self._session)
         if fast is None:
             return False
-        claimed = key is not None and key.claimed
         placed = await fast.place_at_once(
             _row_of(order),
             quoted,
             order.lines,
             movements,
             events,
-            claimed_key=key.key if key is not None and claimed else None,
-            fresh_key=key.key if key is not None and not claimed else None,
-            fingerprint=key.fingerprint if key is not None else None,
+            **_key_and_job(key, job),
             confirm_user=confirm_user,
-            job=None if job is None else (job.name, JobStatus.PENDING.value, job.max_attempts),
             voucher_held=voucher_held,
             low_stock=low_stock,
         )
@@ -492,6 +485,18 @@ def _order_of(row: sa.Row[Any], lines: list[OrderLine]) -> Order:
         prices_include_tax=bool(row.prices_include_tax),
         fulfillment_status=FulfillmentStatus(row.fulfillment_status),
     )
+
+
+def _key_and_job(key: PlacementKey | None, job: OrderJob | None) -> dict[str, Any]:
+    """The placement statements' arguments for the order's Idempotency-Key (claimed before, or
+    claimed by the statement) and its job."""
+    claimed = key is not None and key.claimed
+    return {
+        "claimed_key": key.key if key is not None and claimed else None,
+        "fresh_key": key.key if key is not None and not claimed else None,
+        "fingerprint": key.fingerprint if key is not None else None,
+        "job": None if job is None else (job.name, JobStatus.PENDING.value, job.max_attempts),
+    }
 
 
 def _with_ids(lines: list[OrderLine], ids: Sequence[int]) -> list[OrderLine]:
