@@ -44,9 +44,10 @@ def catalog_sql(client: Client) -> Iterator[list[str]]:
 
 
 async def settled(*clients: Client) -> None:
-    """Wait until each app's job relay is idle and the jobs it runs in-process are done."""
+    """Wait until each app's job relay is idle and the jobs it runs in-process are done (waited
+    for on the app's own event loop, where the relay's task runs)."""
     for client in clients:
-        await shop_of(client).jobs.drain_jobs()
+        await in_app(client, shop_of(client).jobs.drain_jobs)
 
 
 # --- a write, then a read ---------------------------------------------------------------------------
