@@ -40,10 +40,10 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, suppress
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
@@ -212,6 +212,13 @@ def options(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--products", type=int, default=10_000)
     parser.add_argument("--categories", type=int, default=50)
     parser.add_argument("--customers", type=int, default=64, help="customer accounts placing orders")
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=int(env("BENCH_ROUNDS", "2")),
+        help="the checkouts (the shop's three and the reference's) are measured in this many rounds of "
+        "--duration/rounds seconds each, in turn, every other round in reverse order",
+    )
     parser.add_argument("--no-checkout", action="store_true", help="skip the checkout scenario")
     parser.add_argument("--checkout-only", action="store_true", help="only the checkout scenario")
     parser.add_argument(
@@ -227,6 +234,8 @@ def options(argv: list[str]) -> argparse.Namespace:
         parser.error("--checkout-only and --no-checkout exclude each other")
     if args.duration < 1 or args.warmup < 0:
         parser.error("--duration must be at least 1 and --warmup at least 0 (seconds)")
+    if not 1 <= args.rounds <= args.duration:
+        parser.error("--rounds must be at least 1 and at most --duration")
     return args
 
 
@@ -555,8 +564,10 @@ def measure_checkout(
     *,
     sample: dict[str, Any],
     scenario: str = "checkout",
+    run_for: int | None = None,
 ) -> Result:
-    """One order placed by hand (must be 201), a warm-up, then the measured run; the rows written."""
+    """One order placed by hand (must be 201), a warm-up, then the measured run (`run_for`
+    seconds, else --duration); the rows written."""
     headers = {"Authorization": sample["authorization"], "Idempotency-Key": f"probe-{secrets.token_hex(8)}"}
     status, body = post_json(server.base + CHECKOUT_PATH, sample["body"], headers)
     if status != 201:
@@ -569,7 +580,7 @@ def measure_checkout(
         wrk(url, args.warmup, args, script, f"w{secrets.token_hex(4)}")
     before = asyncio.run(_counts(db_url))
     cpu_before = cpu_seconds(server)
-    n = wrk(url, args.duration, args, script, f"m{secrets.token_hex(4)}")
+    n = wrk(url, run_for or args.duration, args, script, f"m{secrets.token_hex(4)}")
     cpu_after = cpu_seconds(server)
     after = asyncio.run(_counts(db_url))
     seconds = n["duration_us"] / 1e6
@@ -606,6 +617,38 @@ def measure_checkout(
     spent = ", ".join(f"{kind} {ms:.2f} ms" for kind, ms in (result.cpu_ms or {}).items())
     console.print(f"             CPU per order: {spent}")
     return result
+
+
+def combined(parts: list[Result]) -> Result:
+    """One scenario's rounds as one result: requests/s over all its seconds; p50 and p90 the
+    rounds' weighted by their requests; p99 and max the worst round's; rows written, errors and
+    requests added up; CPU per order weighted by requests."""
+    if len(parts) == 1:
+        return parts[0]
+    requests = sum(r.requests for r in parts)
+    seconds = sum(r.requests / r.requests_per_s for r in parts if r.requests_per_s)
+
+    def weighted(value: Callable[[Result], float]) -> float:
+        return round(sum(value(r) * r.requests for r in parts) / max(requests, 1), 3)
+
+    first = parts[0]
+    written = {t: sum((r.written or {}).get(t, 0) for r in parts) for t in first.written or {}}
+    cpu = {
+        kind: round(sum((r.cpu_ms or {}).get(kind, 0.0) * r.requests for r in parts) / max(requests, 1), 3)
+        for kind in first.cpu_ms or {}
+    }
+    return replace(
+        first,
+        requests=requests,
+        requests_per_s=round(requests / seconds, 1) if seconds else 0.0,
+        p50_ms=weighted(lambda r: r.p50_ms),
+        p90_ms=weighted(lambda r: r.p90_ms),
+        p99_ms=max(r.p99_ms for r in parts),
+        max_ms=max(r.max_ms for r in parts),
+        errors=sum(r.errors for r in parts),
+        written=written or None,
+        cpu_ms=cpu or None,
+    )
 
 
 def cpu_seconds(server: Server) -> dict[str, float]:
@@ -870,7 +913,10 @@ class Bench:
         ]  # fmt: skip
 
     def checkout(self, serve: list[str]) -> list[Result]:
-        """Customers placing 3-line orders: the shop (cache on), then the reference, same requests."""
+        """Customers placing 3-line orders: the shop plain, with a voucher and with a limited one,
+        and the reference, the same requests. Both servers stay up, and the four are measured in
+        turn in --rounds rounds (every other round in reverse order), so that a machine that
+        speeds up or slows down during the minutes this takes moves all four alike."""
         args, env, workdir = self.args, self.env, self.workdir
         products = asyncio.run(_products_for_checkout(self.db_url))
         if len(products) < 3:
@@ -885,31 +931,41 @@ class Bench:
                 "payment_method": "cod",
             }
         }  # fmt: skip
-        results = []
         console.print("[bold]checkout[/]")
-        port = free_port()
-        with serving("shop checkout", [*serve, str(port)], env, workdir, port) as server:
+        port, reference_port = free_port(), free_port()
+        reference_env = env | {"BENCH_DATABASE_URL": self.db_url}
+        with (
+            serving("shop checkout", [*serve, str(port)], env, workdir, port) as server,
+            serving(
+                "reference checkout", self.reference_command(reference_port), reference_env, workdir,
+                reference_port,
+            ) as reference,
+        ):  # fmt: skip
             with console.status(f"registering and logging in {args.customers} customers"):
                 tokens = customer_tokens(server, args.customers)
-            script = checkout_script(workdir / "checkout.lua", tokens, products)
             sample["authorization"] = f"Bearer {tokens[0]}"
-            results.append(measure_checkout(server, "cache on", args, script, self.db_url, sample=sample))
-            # The same orders with a voucher applied: what counting its use costs.
+            plain = checkout_script(workdir / "checkout.lua", tokens, products)
+            # The voucher scenarios: what counting a voucher's use costs (the plain orders send none).
             asyncio.run(_add_vouchers(self.db_url))
+            turns: list[tuple[Server, str, str, Path, dict[str, Any]]] = [
+                (server, "cache on", "checkout", plain, sample)
+            ]
             for code, scenario in ((BENCH_VOUCHER, VOUCHER_SCENARIO), (LIMITED_VOUCHER, LIMITED_SCENARIO)):
                 with_voucher = checkout_script(workdir / f"{code}.lua", tokens, products, code)
                 voucher_sample = sample | {"body": sample["body"] | {"voucher_code": code}}
-                results.append(
-                    measure_checkout(
-                        server, "cache on", args, with_voucher, self.db_url,
-                        sample=voucher_sample, scenario=scenario,
-                    )
-                )  # fmt: skip
-        port = free_port()
-        reference_env = env | {"BENCH_DATABASE_URL": self.db_url}
-        with serving("reference checkout", self.reference_command(port), reference_env, workdir, port) as ref:
-            results.append(measure_checkout(ref, "reference", args, script, self.db_url, sample=sample))
-        return results
+                turns.append((server, "cache on", scenario, with_voucher, voucher_sample))
+            turns.append((reference, "reference", "checkout", plain, sample))
+            parts: dict[tuple[str, str], list[Result]] = {(run, name): [] for _, run, name, _, _ in turns}
+            run_for = args.duration // args.rounds
+            for round_number in range(args.rounds):
+                for target, run, name, script, body in turns if round_number % 2 == 0 else turns[::-1]:
+                    parts[run, name].append(
+                        measure_checkout(
+                            target, run, args, script, self.db_url, sample=body, scenario=name,
+                            run_for=run_for,
+                        )
+                    )  # fmt: skip
+        return [combined(results) for results in parts.values()]
 
     def run(self) -> None:
         args = self.args
@@ -934,6 +990,7 @@ class Bench:
             "setup": {
                 "duration_s": args.duration,
                 "warmup_s": args.warmup,
+                "checkout_rounds": None if args.no_checkout else args.rounds,
                 "connections": args.connections,
                 "threads": args.threads,
                 "workers": args.workers,
