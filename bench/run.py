@@ -8,12 +8,13 @@ categories, then serves and measures, one after the other, each on a free port w
 3. the reference app (`bench/reference_app.py`, uvicorn): list, detail, and the ceiling (a fixed
    JSON body from memory through the same server and workers; the shop's cached reads are also
    reported as a fraction of it);
-4. checkout: the shop (cache on) and then the reference, each `POST /api/orders/` with 3-line
+4. checkout: the shop (cache on) and the reference, both up, each `POST /api/orders/` with 3-line
    orders from authenticated customers (the shop: with its Idempotency-Key, order event and stock
-   movements; the reference: the bare transaction of `bench/reference_orders.py`); between them,
-   the shop again with a 10% voucher on every order (`checkout + voucher`, one use per customer;
+   movements; the reference: the bare transaction of `bench/reference_orders.py`), and the shop
+   again with a 10% voucher on every order (`checkout + voucher`, limited per customer;
    `checkout + limited voucher`, also limited in all: every checkout counts it on the voucher's
    row), each measured against the shop's plain checkout: what counting a voucher's use costs.
+   The four are measured in turn, in `--rounds` rounds, every other round in reverse order.
 
 Every scenario is warmed up, then driven by wrk at 32 connections (2 threads) for a fixed time.
 Prints the table and the targets, writes `bench/results/<UTC timestamp>.json` and `latest.json`.
